@@ -1,0 +1,51 @@
+"""metakg knowledge graph: vocabulary, stores, ingest, typed reads and writes."""
+
+from kg.errors import (
+    ConfigurationError,
+    DatasetNotFound,
+    InvalidData,
+    MetaKGError,
+    NotFound,
+    QueryError,
+    ShapeViolation,
+    StoreError,
+    StoreLocked,
+)
+from kg.graph import KnowledgeGraph, make_configuration
+from kg.identity import canonical_json, configuration_id, table_hash
+from kg.measures import HIGHER_IS_BETTER, primary_metric
+from kg.records import Column, Configuration, Dataset, Run, RunInput, Task
+from kg.store import MemoryStore, OxigraphStore, SparqlEndpointStore, Store, open_store
+from kg.tables import infer_task_type, read_table
+
+__all__ = [
+    "HIGHER_IS_BETTER",
+    "Column",
+    "Configuration",
+    "ConfigurationError",
+    "Dataset",
+    "DatasetNotFound",
+    "InvalidData",
+    "KnowledgeGraph",
+    "MemoryStore",
+    "MetaKGError",
+    "NotFound",
+    "OxigraphStore",
+    "QueryError",
+    "Run",
+    "RunInput",
+    "ShapeViolation",
+    "SparqlEndpointStore",
+    "Store",
+    "StoreError",
+    "StoreLocked",
+    "Task",
+    "canonical_json",
+    "configuration_id",
+    "infer_task_type",
+    "make_configuration",
+    "open_store",
+    "primary_metric",
+    "read_table",
+    "table_hash",
+]

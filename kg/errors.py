@@ -1,0 +1,59 @@
+"""The exception hierarchy of metakg.
+
+Every error raised on purpose by metakg derives from :class:`MetaKGError`. Subclasses also
+derive from the matching builtin so callers can catch either. Messages say what is wrong,
+where, and how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "DatasetNotFound",
+    "InvalidData",
+    "MetaKGError",
+    "NotFound",
+    "QueryError",
+    "ShapeViolation",
+    "StoreError",
+    "StoreLocked",
+]
+
+
+class MetaKGError(Exception):
+    """Root of every error metakg raises on purpose."""
+
+
+class NotFound(MetaKGError, KeyError):
+    """An entity (dataset, task, configuration, run...) does not exist in the graph."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable.
+        return str(self.args[0]) if self.args else ""
+
+
+class DatasetNotFound(NotFound):
+    """No dataset with this id, hash or name is in the graph."""
+
+
+class InvalidData(MetaKGError, ValueError):
+    """A table, a file or a request body is malformed; nothing was written."""
+
+
+class ShapeViolation(InvalidData):
+    """A write would break the graph's SHACL shapes; nothing was written."""
+
+
+class ConfigurationError(MetaKGError, ValueError):
+    """A configuration (pipeline + hyperparameters) is not valid."""
+
+
+class QueryError(MetaKGError, ValueError):
+    """A SPARQL query is malformed or not allowed here."""
+
+
+class StoreError(MetaKGError, OSError):
+    """The store could not be opened, read or written."""
+
+
+class StoreLocked(StoreError):
+    """The embedded store is already opened for writing by another process."""

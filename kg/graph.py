@@ -1,0 +1,423 @@
+"""KnowledgeGraph: typed reads and validated, atomic writes over any store."""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+from pyoxigraph import NamedNode, Quad
+
+from kg import entities as E
+from kg.errors import DatasetNotFound, InvalidData, NotFound
+from kg.identity import canonical_json, configuration_id, table_hash
+from kg.measures import check_measure, primary_metric
+from kg.records import Column, Configuration, Dataset, Run, RunInput, Task
+from kg.shapes import check_quads
+from kg.store.base import Store
+from kg.tables import column_kind
+from kg.vocabulary import entity, entity_key
+
+__all__ = ["KnowledgeGraph"]
+
+
+class KnowledgeGraph:
+    """Typed access to the metakg graph held in a :class:`~kg.store.Store`.
+
+    Every write builds the entity's quads, checks them against the SHACL shapes and adds
+    them in one atomic store call: an invalid entity raises and writes nothing.
+
+    Args:
+        store: the back-end (see :func:`kg.store.open_store`).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._measures_written = False
+
+    def __repr__(self) -> str:
+        return f"KnowledgeGraph({self.store!r})"
+
+    # ----- writing -------------------------------------------------------------------------
+    def write(self, quads: list[Quad]) -> None:
+        """Validate quads against the shapes and add them atomically.
+
+        Raises:
+            ShapeViolation: the quads break a shape; nothing is written.
+        """
+        check_quads(quads)
+        if not self._measures_written:
+            quads = quads + E.measure_quads()
+            self._measures_written = True
+        self.store.add(quads)
+
+    def add_dataset(
+        self,
+        df: pd.DataFrame,
+        *,
+        name: str,
+        target: str | None = None,
+        description: str = "",
+        source: str | None = None,
+    ) -> Dataset:
+        """Add a table's dataset node (idempotent: identity is the content hash).
+
+        Args:
+            df: the table.
+            name: a human-readable name (stored as ``dcterms:title``).
+            target: the default target column, if known.
+            description: free text (stored as ``dcterms:description``).
+            source: where the table came from (path, URL, OpenML id).
+
+        Returns:
+            The dataset record (the existing one when the content is already known; a new
+            source or title is added to it).
+
+        Raises:
+            InvalidData: the table is empty or the target is not one of its columns.
+        """
+        if df.shape[0] == 0 or df.shape[1] == 0:
+            raise InvalidData(f"Dataset {name!r} is empty ({df.shape[0]} rows, {df.shape[1]} columns).")
+        if target is not None and target not in df.columns:
+            raise InvalidData(_missing_column(name, target, df.columns))
+        digest = table_hash(df)
+        schema = tuple(Column(str(c), column_kind(df[c]), i) for i, c in enumerate(df.columns))
+        record = Dataset(
+            id=digest[:32], name=name, content_hash=digest, rows=int(df.shape[0]),
+            columns=int(df.shape[1]), description=description or "",
+            sources=(source,) if source else (), default_target=target, schema=schema,
+        )
+        existing = self._find_dataset_by_id(record.id)
+        if existing is not None:
+            extra = [q for q in E.dataset_quads(record)
+                     if q.predicate.value.endswith(("/source", "/title"))]
+            self.store.add(extra)
+            return self.get_dataset(record.id)
+        self.write(E.dataset_quads(record))
+        return record
+
+    def add_task(
+        self,
+        dataset: Dataset | str,
+        *,
+        target: str,
+        task_type: str,
+        n_classes: int | None = None,
+        metric: str | None = None,
+        folds: int = 5,
+        seed: int = 0,
+        subsample_rows: int | None = None,
+    ) -> Task:
+        """Add (or return the existing) task: a dataset, target, type, metric and protocol.
+
+        Raises:
+            InvalidData: unknown task type or metric, or fewer than 2 folds.
+        """
+        ds = dataset if isinstance(dataset, Dataset) else self.get_dataset(dataset)
+        if task_type not in ("classification", "regression"):
+            raise InvalidData(f"Task type must be 'classification' or 'regression', not {task_type!r}.")
+        metric = check_measure(metric or primary_metric(task_type, n_classes))
+        if folds < 2:
+            raise InvalidData(f"Cross-validation needs at least 2 folds, not {folds}.")
+        key = canonical_json({"dataset": ds.id, "target": target, "type": task_type,
+                              "metric": metric, "folds": folds, "seed": seed,
+                              "subsample": subsample_rows})
+        task = Task(id=configuration_id({"task": key}), dataset_id=ds.id, target=target,
+                    task_type=task_type, metric=metric, folds=folds, seed=seed,
+                    subsample_rows=subsample_rows, n_classes=n_classes)
+        self.write(E.task_quads(task))
+        return task
+
+    def add_configuration(self, config: dict[str, Any]) -> Configuration:
+        """Add a configuration (idempotent: its id is the hash of its canonical JSON).
+
+        Raises:
+            InvalidData: the configuration is not a JSON object with a ``family``.
+        """
+        record = make_configuration(config)
+        self.write(E.configuration_quads(record))
+        return record
+
+    def log_run(self, run: RunInput) -> Run:
+        """Log one complete run (all folds) atomically; see :meth:`log_runs`."""
+        return self.log_runs([run])[0]
+
+    def log_runs(self, runs: Sequence[RunInput]) -> list[Run]:
+        """Log complete runs with their per-fold and mean evaluations, in one atomic write.
+
+        Raises:
+            NotFound: a run names a task that is not in the graph.
+            InvalidData: a run is malformed (unknown measure, status, empty folds); nothing
+                is written.
+        """
+        quads: list[Quad] = []
+        out: list[Run] = []
+        tasks: dict[str, Task] = {}
+        for r in runs:
+            task = tasks.get(r.task_id) or self.get_task(r.task_id)
+            tasks[r.task_id] = task
+            config = make_configuration(r.config)
+            if r.status not in ("completed", "failed"):
+                raise InvalidData(f"Run status must be 'completed' or 'failed', not {r.status!r}.")
+            if r.status == "completed" and not r.fold_scores:
+                raise InvalidData("A completed run needs at least one measure in fold_scores.")
+            run_id = r.run_id or uuid.uuid4().hex
+            quads += E.configuration_quads(config)
+            quads += E.run_header_quads(
+                run_id, task, config, status=r.status, error=r.error, principal=r.principal,
+                started_at=r.started_at, device=r.device, source=r.source,
+                code_version=r.code_version, tags=r.tags, software=r.software)
+            means = {}
+            for measure, values in r.fold_scores.items():
+                check_measure(measure)
+                vals = [float(v) for v in values]
+                for fold, v in enumerate(vals):
+                    quads += E.evaluation_quads(run_id, measure, v, fold)
+                if vals:
+                    means[measure] = statistics.fmean(vals)
+                    quads += E.evaluation_quads(run_id, measure, means[measure], None)
+            out.append(Run(id=run_id, task_id=task.id, dataset_id=task.dataset_id,
+                           configuration_id=config.id, status=r.status, scores=means,
+                           error=r.error, principal=r.principal, source=r.source,
+                           device=r.device, tags=tuple(f"{k}={v}" for k, v in r.tags.items())))
+        self.write(quads)
+        return out
+
+    def set_metafeatures(
+        self,
+        dataset_id: str,
+        values: dict[str, float | None],
+        *,
+        groups: dict[str, str] | None = None,
+        reasons: dict[str, str] | None = None,
+        extractor: str = "metakg",
+        version: str = "1",
+    ) -> None:
+        """Store a dataset's meta-feature values, replacing the same extractor's old ones."""
+        self.get_dataset(dataset_id)
+        self.store.remove(self._metafeature_quads(dataset_id, extractor))
+        self.write(E.metafeature_quads(dataset_id, values, groups=groups or {},
+                                       reasons=reasons or {}, extractor=extractor,
+                                       version=version))
+
+    def _metafeature_quads(self, dataset_id: str, extractor: str) -> list[Quad]:
+        triples = self.store.construct(
+            """CONSTRUCT { ?d mls:hasQuality ?q . ?q ?p ?o } WHERE {
+                 ?d mls:hasQuality ?q . ?q mkg:extractor ?x ; ?p ?o }""",
+            {"d": entity("dataset", dataset_id), "x": extractor})
+        from pyoxigraph import DefaultGraph
+
+        return [Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in triples]
+
+    # ----- reading -------------------------------------------------------------------------
+    def _find_dataset_by_id(self, dataset_id: str) -> Dataset | None:
+        node = entity("dataset", dataset_id)
+        if self.store.ask("ASK { ?d a mls:Dataset }", {"d": node}):
+            return self._dataset(node)
+        return None
+
+    def get_dataset(self, ref: str) -> Dataset:
+        """A dataset by id, content hash, IRI or name.
+
+        Raises:
+            DatasetNotFound: nothing matches; the message says how to list datasets.
+        """
+        rows = self.store.select(
+            """SELECT ?d WHERE { ?d a mls:Dataset ; mkg:contentHash ?h ; dcterms:title ?title .
+                 FILTER(?d = ?iri || ?h = ?ref || ?title = ?ref) } LIMIT 1""",
+            {"ref": ref, "iri": _as_iri("dataset", ref)})
+        if not rows:
+            raise DatasetNotFound(
+                f"No dataset {ref!r} in the graph (looked up by id, content hash and name); "
+                "list datasets with `metakg query` or KnowledgeGraph.datasets().")
+        return self._dataset(NamedNode(rows[0]["d"]))
+
+    def _dataset(self, node: NamedNode) -> Dataset:
+        rows = self.store.select(
+            """SELECT ?p ?o WHERE { ?d ?p ?o }""", {"d": node})
+        props: dict[str, list[Any]] = {}
+        for r in rows:
+            props.setdefault(r["p"].rsplit("#", 1)[-1].rsplit("/", 1)[-1], []).append(r["o"])
+        cols = self.store.select(
+            """SELECT ?name ?dtype ?pos WHERE { ?d mkg:hasColumn ?c . ?c mkg:name ?name ;
+                 mkg:dtype ?dtype ; mkg:position ?pos } ORDER BY ?pos""", {"d": node})
+        return Dataset(
+            id=entity_key(node), name=props["title"][0], content_hash=props["contentHash"][0],
+            rows=props["rows"][0], columns=props["columns"][0],
+            description=(props.get("description") or [""])[0],
+            sources=tuple(sorted(props.get("source", []))),
+            default_target=(props.get("defaultTarget") or [None])[0],
+            schema=tuple(Column(c["name"], c["dtype"], c["pos"]) for c in cols),
+        )
+
+    def datasets(
+        self, *, task_type: str | None = None, min_rows: int | None = None,
+        max_rows: int | None = None, limit: int | None = None, offset: int = 0,
+    ) -> list[Dataset]:
+        """Datasets, optionally those with a task of a type and a size range, by name."""
+        rows = self.store.select(
+            """SELECT DISTINCT ?d ?name WHERE { ?d a mls:Dataset ; dcterms:title ?name ;
+                 mkg:rows ?n .
+                 OPTIONAL { ?t mls:definedOn ?d ; mkg:taskType ?type }
+                 FILTER(!BOUND(?want) || ?type = ?want)
+                 FILTER(!BOUND(?lo) || ?n >= ?lo) FILTER(!BOUND(?hi) || ?n <= ?hi) }
+               ORDER BY ?name ?d""",
+            {k: v for k, v in {"want": task_type, "lo": min_rows, "hi": max_rows}.items()
+             if v is not None} or None)
+        seen: dict[str, None] = dict.fromkeys(r["d"] for r in rows)
+        ids = list(seen)[offset: None if limit is None else offset + limit]
+        return [self._dataset(NamedNode(i)) for i in ids]
+
+    def get_task(self, task_id: str) -> Task:
+        """A task by id or IRI.
+
+        Raises:
+            NotFound: no such task.
+        """
+        node = _as_iri("task", task_id)
+        rows = self.store.select(
+            """SELECT ?d ?target ?type ?metric ?folds ?seed ?sub ?k WHERE {
+                 ?t a mkg:Task ; mls:definedOn ?d ; mkg:target ?target ; mkg:taskType ?type ;
+                 mkg:metric ?metric ; mkg:folds ?folds .
+                 OPTIONAL { ?t mkg:seed ?seed } OPTIONAL { ?t mkg:subsampleRows ?sub }
+                 OPTIONAL { ?t mkg:nClasses ?k } }""", {"t": node})
+        if not rows:
+            raise NotFound(f"No task {task_id!r} in the graph; create it with add_task().")
+        r = rows[0]
+        return Task(id=entity_key(node), dataset_id=entity_key(r["d"]), target=r["target"],
+                    task_type=r["type"], metric=r["metric"], folds=r["folds"],
+                    seed=r.get("seed", 0), subsample_rows=r.get("sub"), n_classes=r.get("k"))
+
+    def tasks(self, dataset_id: str | None = None) -> list[Task]:
+        """Tasks, optionally of one dataset."""
+        rows = self.store.select(
+            "SELECT ?t WHERE { ?t a mkg:Task ; mls:definedOn ?d } ORDER BY ?t",
+            {"d": entity("dataset", dataset_id)} if dataset_id else None)
+        return [self.get_task(r["t"]) for r in rows]
+
+    def get_configuration(self, config_id: str) -> Configuration:
+        """A configuration by id or IRI.
+
+        Raises:
+            NotFound: no such configuration.
+        """
+        rows = self.store.select(
+            "SELECT ?json ?family WHERE { ?c mkg:json ?json ; mkg:family ?family }",
+            {"c": _as_iri("config", config_id)})
+        if not rows:
+            raise NotFound(f"No configuration {config_id!r} in the graph.")
+        return Configuration(id=entity_key(_as_iri("config", config_id)),
+                             family=rows[0]["family"], json=rows[0]["json"])
+
+    def runs(
+        self, *, dataset: str | None = None, configuration: str | None = None,
+        task: str | None = None, status: str | None = None,
+    ) -> list[Run]:
+        """Runs filtered by dataset, configuration, task and status, with their mean scores."""
+        bind: dict[str, Any] = {}
+        if dataset:
+            bind["d"] = _as_iri("dataset", dataset)
+        if configuration:
+            bind["c"] = _as_iri("config", configuration)
+        if task:
+            bind["t"] = _as_iri("task", task)
+        if status:
+            bind["status"] = status
+        rows = self.store.select(
+            """SELECT ?r ?t ?d ?c ?status ?err ?who ?src ?dev ?m ?v WHERE {
+                 ?r mls:achieves ?t ; mkg:configuration ?c ; mkg:status ?status .
+                 ?t mls:definedOn ?d .
+                 OPTIONAL { ?r mkg:error ?err } OPTIONAL { ?r prov:wasAssociatedWith ?who }
+                 OPTIONAL { ?r mkg:source ?src } OPTIONAL { ?r mkg:device ?dev }
+                 OPTIONAL { ?r mls:hasOutput ?e . ?e mkg:aggregate "mean" ;
+                            mls:specifiedBy ?mm ; mls:hasValue ?v .
+                            ?mm dcterms:title ?m } }""", bind or None)
+        runs: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            entry = runs.setdefault(r["r"], {**r, "scores": {}})
+            if "m" in r:
+                entry["scores"][r["m"]] = r["v"]
+        return [Run(id=entity_key(k), task_id=entity_key(v["t"]), dataset_id=entity_key(v["d"]),
+                    configuration_id=entity_key(v["c"]), status=v["status"], scores=v["scores"],
+                    error=v.get("err"), principal=_principal_name(v.get("who")),
+                    source=v.get("src"), device=v.get("dev"))
+                for k, v in sorted(runs.items())]
+
+    def best_configurations(
+        self, dataset: str, *, metric: str, k: int = 10
+    ) -> list[tuple[Configuration, float]]:
+        """The ``k`` best configurations on a dataset by mean ``metric`` (completed runs)."""
+        from kg.measures import HIGHER_IS_BETTER
+
+        check_measure(metric)
+        order = "DESC(?best)" if HIGHER_IS_BETTER[metric] else "ASC(?best)"
+        agg = "MAX" if HIGHER_IS_BETTER[metric] else "MIN"
+        rows = self.store.select(
+            f"""SELECT ?c ?json ?family ({agg}(?v) AS ?best) WHERE {{
+                 ?t mls:definedOn ?d . ?r mls:achieves ?t ; mkg:configuration ?c ;
+                 mls:hasOutput ?e . ?e mls:specifiedBy ?m ; mkg:aggregate "mean" ;
+                 mls:hasValue ?v . ?c mkg:json ?json ; mkg:family ?family }}
+               GROUP BY ?c ?json ?family ORDER BY {order} LIMIT {int(k)}""",
+            {"d": _as_iri("dataset", dataset), "m": entity("measure", metric)})
+        return [(Configuration(entity_key(r["c"]), r["family"], r["json"]), r["best"])
+                for r in rows]
+
+    def metafeatures(self, dataset_id: str, *, extractor: str | None = None) -> dict[str, float | None]:
+        """A dataset's meta-features (missing ones as ``None``)."""
+        bind: dict[str, Any] = {"d": entity("dataset", dataset_id)}
+        if extractor:
+            bind["x"] = extractor
+        rows = self.store.select(
+            """SELECT ?name ?v WHERE { ?d mls:hasQuality ?q . ?q mkg:feature ?name ;
+                 mkg:extractor ?x . OPTIONAL { ?q mls:hasValue ?v } }""", bind)
+        return {r["name"]: r.get("v") for r in rows}
+
+    def count(self, rdf_class: str) -> int:
+        """How many nodes have a class, e.g. ``count("mls:Run")``."""
+        from kg.vocabulary import PREFIXES
+
+        prefix, _, local = rdf_class.partition(":")
+        rows = self.store.select("SELECT (COUNT(?x) AS ?n) WHERE { ?x a ?cls }",
+                                 {"cls": NamedNode(PREFIXES[prefix] + local)})
+        return int(rows[0]["n"])
+
+
+def make_configuration(config: dict[str, Any]) -> Configuration:
+    """Build the configuration record of a JSON object.
+
+    Raises:
+        InvalidData: not an object, no string ``family``, or not JSON-serialisable.
+    """
+    if not isinstance(config, dict) or not isinstance(config.get("family"), str):
+        raise InvalidData(
+            f"A configuration must be a JSON object with a 'family' string, got {config!r:.120}.")
+    try:
+        text = canonical_json(config)
+    except (TypeError, ValueError) as exc:
+        raise InvalidData(f"Configuration is not valid JSON: {exc}") from None
+    return Configuration(id=configuration_id(config), family=config["family"], json=text)
+
+
+def _as_iri(kind: str, ref: str) -> NamedNode:
+    return NamedNode(ref) if ref.startswith(("http://", "https://")) else entity(kind, ref)
+
+
+def _principal_name(iri: str | None) -> str | None:
+    if not iri:
+        return None
+    from urllib.parse import unquote
+
+    return unquote(entity_key(iri))
+
+
+def _missing_column(name: str, column: str, columns: Iterable[object]) -> str:
+    import difflib
+
+    cols = [str(c) for c in columns]
+    close = difflib.get_close_matches(column, cols, n=3)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return (f"Column {column!r} is not in dataset {name!r} (columns: "
+            f"{', '.join(cols[:12])}{'...' if len(cols) > 12 else ''}).{hint}")
+

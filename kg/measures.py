@@ -1,0 +1,43 @@
+"""Evaluation measures known to the graph and their direction."""
+
+from __future__ import annotations
+
+from kg.errors import InvalidData
+
+__all__ = ["HIGHER_IS_BETTER", "MEASURES", "check_measure", "primary_metric"]
+
+#: measure name → True when higher values are better.
+HIGHER_IS_BETTER: dict[str, bool] = {
+    "roc_auc": True,
+    "log_loss": False,
+    "accuracy": True,
+    "balanced_accuracy": True,
+    "rmse": False,
+    "mae": False,
+    "r2": True,
+    "fit_time": False,
+    "predict_time": False,
+    "peak_memory_mb": False,
+}
+MEASURES = tuple(HIGHER_IS_BETTER)
+
+
+def check_measure(name: str) -> str:
+    """Return ``name`` if it is a known measure.
+
+    Raises:
+        InvalidData: unknown measure, with the list of known ones.
+    """
+    if name not in HIGHER_IS_BETTER:
+        raise InvalidData(f"Unknown measure {name!r}; known measures: {', '.join(MEASURES)}.")
+    return name
+
+
+def primary_metric(task_type: str, n_classes: int | None) -> str:
+    """The primary metric of a task, as in the AutoML Benchmark.
+
+    ROC AUC for binary classification, log loss for multiclass, RMSE for regression.
+    """
+    if task_type == "regression":
+        return "rmse"
+    return "roc_auc" if (n_classes or 2) <= 2 else "log_loss"

@@ -1,0 +1,141 @@
+"""Back-ends on pyoxigraph: in-memory and embedded on-disk (RocksDB)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import ClassVar
+
+from pyoxigraph import Quad, RdfFormat, Store as OxStore
+
+from kg.errors import QueryError, StoreError, StoreLocked
+from kg.store.base import QueryResult, Store
+
+__all__ = ["MemoryStore", "OxigraphStore"]
+
+
+class _PyOxigraphStore(Store):
+    """Shared implementation over a ``pyoxigraph.Store``."""
+
+    _store: OxStore
+
+    def _add(self, quads: list[Quad]) -> None:
+        try:
+            self._store.extend(quads)  # transactional: all or nothing
+        except OSError as exc:
+            raise StoreError(f"Could not write to the store: {exc}") from exc
+
+    def _remove(self, quads: list[Quad]) -> None:
+        # One update = one transaction.
+        if not quads:
+            return
+        body = " .\n".join(_quad_pattern(q) for q in quads)
+        self._store.update(f"DELETE DATA {{ {body} }}")
+
+    def _query(self, query: str) -> QueryResult:
+        try:
+            return self._store.query(query)
+        except SyntaxError as exc:
+            raise QueryError(f"Malformed SPARQL: {exc}") from None
+
+    def _update(self, update: str) -> None:
+        self._store.update(update)
+
+    def _count(self) -> int:
+        return len(self._store)
+
+    def _dump(self, fmt: RdfFormat) -> bytes:
+        if fmt in (RdfFormat.N_QUADS, RdfFormat.TRIG):
+            return self._store.dump(format=fmt)
+        from pyoxigraph import DefaultGraph
+
+        return self._store.dump(format=fmt, from_graph=DefaultGraph(), prefixes=_prefixes(fmt))
+
+    def _load(self, data: bytes, fmt: RdfFormat) -> None:
+        from pyoxigraph import parse
+
+        quads = list(parse(data, format=fmt))  # parse fully first: a syntax error adds nothing
+        self._add(quads)
+
+
+def _prefixes(fmt: RdfFormat) -> dict[str, str] | None:
+    if fmt != RdfFormat.TURTLE:
+        return None
+    from kg.vocabulary import PREFIXES
+
+    return dict(PREFIXES)
+
+
+def _quad_pattern(q: Quad) -> str:
+    from pyoxigraph import DefaultGraph
+
+    triple = f"{q.subject} {q.predicate} {q.object}"
+    if isinstance(q.graph_name, DefaultGraph):
+        return triple
+    return f"GRAPH {q.graph_name} {{ {triple} }}"
+
+
+class MemoryStore(_PyOxigraphStore):
+    """In-memory store (tests, small jobs). Data is lost on close.
+
+    Args:
+        (none)
+    """
+
+    persistent: ClassVar[bool] = False
+    shared: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self._store = OxStore()
+
+    def __repr__(self) -> str:
+        return "MemoryStore()"
+
+
+class OxigraphStore(_PyOxigraphStore):
+    """Embedded on-disk Oxigraph store: the default back-end for one machine.
+
+    One process may open a directory for writing; others fail with :class:`StoreLocked`
+    (or open it read-only with ``read_only=True``).
+
+    Args:
+        path: directory of the store (created if missing).
+        read_only: open without taking the write lock.
+
+    Raises:
+        StoreLocked: another process holds the store.
+        StoreError: the directory cannot be used.
+    """
+
+    persistent: ClassVar[bool] = True
+    shared: ClassVar[bool] = False
+    supports_read_only: ClassVar[bool] = True
+
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        try:
+            if read_only:
+                self._store = OxStore.read_only(str(self.path))
+            else:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._store = OxStore(str(self.path))
+        except OSError as exc:
+            msg = str(exc)
+            if "lock" in msg.lower():
+                raise StoreLocked(
+                    f"The store at {self.path} is open in another process (only one process "
+                    "may write an embedded store). Stop that process, open it read-only, or "
+                    "serve it with `metakg serve` / an Oxigraph server and use "
+                    "METAKG_STORE=http://..."
+                ) from None
+            raise StoreError(f"Cannot open the store at {self.path}: {msg}") from None
+
+    def close(self) -> None:
+        store = getattr(self, "_store", None)
+        if store is not None and not self.read_only:
+            store.flush()
+        self._store = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"OxigraphStore({str(self.path)!r})"
