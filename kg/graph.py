@@ -218,6 +218,12 @@ class KnowledgeGraph:
             return self._dataset(node)
         return None
 
+    def _dataset_iri(self, ref: str) -> NamedNode:
+        """IRI of a dataset given by id (fast path), IRI, content hash or name."""
+        if len(ref) == 32 and all(c in "0123456789abcdef" for c in ref):
+            return entity("dataset", ref)
+        return NamedNode(self.get_dataset(ref).iri)
+
     def get_dataset(self, ref: str) -> Dataset:
         """A dataset by id, content hash, IRI or name.
 
@@ -318,7 +324,7 @@ class KnowledgeGraph:
         """Runs filtered by dataset, configuration, task and status, with their mean scores."""
         bind: dict[str, Any] = {}
         if dataset:
-            bind["d"] = _as_iri("dataset", dataset)
+            bind["d"] = self._dataset_iri(dataset)
         if configuration:
             bind["c"] = _as_iri("config", configuration)
         if task:
@@ -360,7 +366,7 @@ class KnowledgeGraph:
                  mls:hasOutput ?e . ?e mls:specifiedBy ?m ; mkg:aggregate "mean" ;
                  mls:hasValue ?v . ?c mkg:json ?json ; mkg:family ?family }}
                GROUP BY ?c ?json ?family ORDER BY {order} LIMIT {int(k)}""",
-            {"d": _as_iri("dataset", dataset), "m": entity("measure", metric)})
+            {"d": self._dataset_iri(dataset), "m": entity("measure", metric)})
         return [(Configuration(entity_key(r["c"]), r["family"], r["json"]), r["best"])
                 for r in rows]
 

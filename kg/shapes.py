@@ -16,7 +16,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, Store as OxStore
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat
+from pyoxigraph import Store as OxStore
 
 from kg.errors import ShapeViolation
 from kg.vocabulary import PREFIXES, RDF, resource_path

@@ -134,8 +134,9 @@ def _arff_frame(decoded: dict) -> pd.DataFrame:
     for j, (col, kind) in enumerate(attrs):
         values = [row[j] for row in data]
         if isinstance(kind, list):
-            levels = [str(k) for k in kind]
-            cat = pd.Categorical([None if v is None else str(v) for v in values],
+            # A level spelled '?' is missing too: some exports (OpenML's anneal) quote it.
+            levels = [str(k) for k in kind if str(k) != "?"]
+            cat = pd.Categorical([None if v is None or v == "?" else str(v) for v in values],
                                  categories=list(dict.fromkeys(levels)))
             columns[col] = cat
         elif kind.upper() in ("NUMERIC", "REAL", "INTEGER"):

@@ -16,13 +16,13 @@ __all__ = [
     "DCT",
     "MKG",
     "MLS",
+    "PREFIXES",
     "PROV",
     "RDF",
     "RDFS",
+    "SPARQL_PREFIXES",
     "XSD",
     "Namespace",
-    "PREFIXES",
-    "SPARQL_PREFIXES",
     "resource_path",
 ]
 

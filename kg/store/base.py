@@ -18,12 +18,14 @@ from __future__ import annotations
 import gzip
 import re
 from abc import ABC, abstractmethod
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 from pyoxigraph import (
     BlankNode,
+    DefaultGraph,
     Literal,
     NamedNode,
     Quad,
@@ -116,9 +118,10 @@ def _as_term(value: Any) -> Term:
     return lit(value)
 
 
-def _first_open_brace(query: str) -> int:
-    """Index of the first ``{`` outside IRIs, strings and comments, or -1."""
-    i, n = 0, len(query)
+def _top_level_braces(query: str) -> list[int]:
+    """Indices of every ``{`` at nesting depth 0, outside IRIs, strings and comments."""
+    out: list[int] = []
+    depth, i, n = 0, 0, len(query)
     while i < n:
         c = query[i]
         if c == "#":
@@ -140,9 +143,28 @@ def _first_open_brace(query: str) -> int:
             i = j + len(delim)
             continue
         if c == "{":
-            return i
+            if depth == 0:
+                out.append(i)
+            depth += 1
+        elif c == "}":
+            depth -= 1
         i += 1
-    return -1
+    return out
+
+
+def _first_open_brace(query: str) -> int:
+    """Index of the ``{`` that opens the WHERE clause, or -1.
+
+    For a CONSTRUCT with a template, the template's group is skipped.
+    """
+    braces = _top_level_braces(query)
+    if not braces:
+        return -1
+    if query_form(query) == "CONSTRUCT" and len(braces) > 1:
+        head = re.sub(r"(?m)#[^\n]*$", "", query[: braces[0]])
+        if not re.search(r"\bWHERE\s*$", head, re.IGNORECASE):
+            return braces[1]
+    return braces[0]
 
 
 class Store(ABC):
@@ -211,6 +233,21 @@ class Store(ABC):
     def remove(self, quads: Iterable[Quad]) -> None:
         """Remove quads atomically; absent quads are ignored."""
         self._remove(list(quads))
+
+    def replace(self, remove: Iterable[Quad], add: Iterable[Quad]) -> None:
+        """Remove some quads and add others in one atomic update (e.g. a run's status).
+
+        Raises:
+            StoreError: the store could not be written; nothing changed.
+        """
+        rem, new = list(remove), list(add)
+        parts = []
+        if rem:
+            parts.append(f"DELETE DATA {{ {_serialize_data(rem)} }}")
+        if new:
+            parts.append(f"INSERT DATA {{ {_serialize_data(new)} }}")
+        if parts:
+            self._update(" ;\n".join(parts))
 
     def query(
         self, query: str, bindings: Mapping[str, Any] | None = None, *, prefixes: bool = True
@@ -317,3 +354,15 @@ def solution_variables(result: QuerySolutions) -> list[str]:
 
 
 __all__ += ["Variable", "query_form", "solution_variables"]
+
+
+def _serialize_data(quads: list[Quad]) -> str:
+    """Quads as ``INSERT DATA`` body text; terms are N-Triples-escaped by pyoxigraph."""
+    by_graph: dict[object, list[str]] = defaultdict(list)
+    for q in quads:
+        by_graph[q.graph_name].append(f"{q.subject} {q.predicate} {q.object} .")
+    parts = []
+    for g, lines in by_graph.items():
+        body = "\n".join(lines)
+        parts.append(body if isinstance(g, DefaultGraph) else f"GRAPH {g} {{ {body} }}")
+    return "\n".join(parts)

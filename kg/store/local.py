@@ -6,10 +6,11 @@ import os
 from pathlib import Path
 from typing import ClassVar
 
-from pyoxigraph import Quad, RdfFormat, Store as OxStore
+from pyoxigraph import Quad, RdfFormat
+from pyoxigraph import Store as OxStore
 
 from kg.errors import QueryError, StoreError, StoreLocked
-from kg.store.base import QueryResult, Store
+from kg.store.base import QueryResult, Store, _serialize_data
 
 __all__ = ["MemoryStore", "OxigraphStore"]
 
@@ -27,10 +28,8 @@ class _PyOxigraphStore(Store):
 
     def _remove(self, quads: list[Quad]) -> None:
         # One update = one transaction.
-        if not quads:
-            return
-        body = " .\n".join(_quad_pattern(q) for q in quads)
-        self._store.update(f"DELETE DATA {{ {body} }}")
+        if quads:
+            self._store.update(f"DELETE DATA {{ {_serialize_data(quads)} }}")
 
     def _query(self, query: str) -> QueryResult:
         try:
@@ -64,15 +63,6 @@ def _prefixes(fmt: RdfFormat) -> dict[str, str] | None:
     from kg.vocabulary import PREFIXES
 
     return dict(PREFIXES)
-
-
-def _quad_pattern(q: Quad) -> str:
-    from pyoxigraph import DefaultGraph
-
-    triple = f"{q.subject} {q.predicate} {q.object}"
-    if isinstance(q.graph_name, DefaultGraph):
-        return triple
-    return f"GRAPH {q.graph_name} {{ {triple} }}"
 
 
 class MemoryStore(_PyOxigraphStore):

@@ -6,7 +6,6 @@ server (Fuseki, GraphDB) given its query and update URLs.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import ClassVar
 
 import httpx
@@ -20,7 +19,7 @@ from pyoxigraph import (
 )
 
 from kg.errors import QueryError, StoreError
-from kg.store.base import QueryResult, Store, query_form
+from kg.store.base import QueryResult, Store, _serialize_data, query_form
 
 __all__ = ["SparqlEndpointStore"]
 
@@ -135,15 +134,3 @@ class _TriplesResult(list):
 
     def __init__(self, triples: object) -> None:
         super().__init__(q.triple if isinstance(q, Quad) else q for q in triples)  # type: ignore[attr-defined]
-
-
-def _serialize_data(quads: list[Quad]) -> str:
-    """Quads as ``INSERT DATA`` body text; terms are N-Triples-escaped by pyoxigraph."""
-    by_graph: dict[object, list[str]] = defaultdict(list)
-    for q in quads:
-        by_graph[q.graph_name].append(f"{q.subject} {q.predicate} {q.object} .")
-    parts = []
-    for g, lines in by_graph.items():
-        body = "\n".join(lines)
-        parts.append(body if isinstance(g, DefaultGraph) else f"GRAPH {g} {{ {body} }}")
-    return "\n".join(parts)

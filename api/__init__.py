@@ -1,0 +1,1 @@
+"""metakg service: the FastAPI app, the CLI and the Python HTTP client."""

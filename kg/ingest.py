@@ -1,0 +1,104 @@
+"""Ingest tables into the graph: one file, many files, or a whole manifest."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from kg.errors import InvalidData
+from kg.graph import KnowledgeGraph
+from kg.records import Dataset
+from kg.tables import read_table
+
+__all__ = ["IngestedTable", "ingest_file", "ingest_manifest", "read_manifest"]
+
+_MANIFEST_COLUMNS = ("name", "file", "task", "target")
+
+
+@dataclass(frozen=True)
+class IngestedTable:
+    """A dataset node and the table it came from."""
+
+    dataset: Dataset
+    frame: pd.DataFrame
+    task_type: str | None = None
+
+
+def ingest_file(
+    graph: KnowledgeGraph,
+    path: str | Path,
+    *,
+    target: str | None = None,
+    name: str | None = None,
+    description: str = "",
+    source: str | None = None,
+) -> IngestedTable:
+    """Read a table file and add its dataset node (idempotent).
+
+    Args:
+        graph: destination.
+        path: ARFF, CSV/TSV or Parquet file (text formats may be gzipped).
+        target: the target column, checked to exist.
+        name: dataset name (default: the file name without suffixes).
+        description: free text.
+        source: provenance (default: the path).
+
+    Raises:
+        InvalidData: unreadable or malformed file, or unknown target (nothing written).
+    """
+    p = Path(path)
+    df = read_table(p)
+    default_name = p.name.split(".")[0] if not p.name.startswith(".") else p.name
+    ds = graph.add_dataset(df, name=name or _stem(p) or default_name, target=target,
+                           description=description, source=source or str(p))
+    return IngestedTable(ds, df)
+
+
+def _stem(p: Path) -> str:
+    name = p.name
+    for suffix in (".gz", ".arff", ".csv", ".tsv", ".parquet", ".pq"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+def read_manifest(manifest: str | Path) -> list[dict[str, str]]:
+    """Rows of a manifest CSV (columns name, file, task, target[, description]).
+
+    Raises:
+        InvalidData: missing file or required columns.
+    """
+    p = Path(manifest)
+    if not p.exists():
+        raise InvalidData(f"{p}: manifest not found.")
+    with open(p, newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in _MANIFEST_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InvalidData(f"{p.name}: manifest lacks column(s) {', '.join(missing)}; "
+                              f"expected {', '.join(_MANIFEST_COLUMNS)}[, description].")
+        return list(reader)
+
+
+def ingest_manifest(
+    graph: KnowledgeGraph, manifest: str | Path, *, names: list[str] | None = None,
+    progress: bool = True,
+) -> Iterator[IngestedTable]:
+    """Ingest every table a manifest lists (paths relative to the manifest), with a progress bar.
+
+    Yields each ingested table as it lands.
+    """
+    from rich.progress import track
+
+    p = Path(manifest)
+    rows = [r for r in read_manifest(p) if names is None or r["name"] in names]
+    for row in track(rows, description="ingest", disable=not progress):
+        df = read_table(p.parent / row["file"])
+        ds = graph.add_dataset(df, name=row["name"], target=row["target"],
+                               description=row.get("description", ""),
+                               source=f"shared/datasets/{row['file']}")
+        yield IngestedTable(ds, df, row["task"])

@@ -1,0 +1,1 @@
+"""metakg meta-learner."""

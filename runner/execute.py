@@ -1,0 +1,356 @@
+"""Execute (task, configuration, fold) jobs locally or on Ray and write every result back.
+
+Each finished fold is written to the graph at once; a run's header is written with its first
+fold (status ``running``) and its status and mean scores when its last fold arrives. A killed
+batch resumes where it stopped: folds already in the graph are not repeated.
+"""
+
+from __future__ import annotations
+
+import pickle
+import signal
+import statistics
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pyoxigraph import DefaultGraph, Literal, Quad
+
+from kg import entities as E
+from kg.graph import KnowledgeGraph, make_configuration
+from kg.records import Configuration, Task
+from kg.vocabulary import MKG, entity
+from runner.protocol import FoldResult, TaskSpec, evaluate_fold
+
+__all__ = ["BatchReport", "WorkItem", "execute", "software_versions"]
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    """One configuration to evaluate on one task (all its folds)."""
+
+    task: Task
+    spec: TaskSpec
+    config: dict[str, Any]
+
+
+@dataclass
+class BatchReport:
+    """What a batch did."""
+
+    completed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    folds_run: int = 0
+    run_ids: list[str] = field(default_factory=list)
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of the packages that shape results."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for pkg in ("scikit-learn", "lightgbm", "xgboost", "catboost", "torch", "numpy", "pandas"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+# ----- worker side -------------------------------------------------------------------------
+@lru_cache(maxsize=8)
+def _load(path: str) -> Any:
+    with open(path, "rb") as fh:
+        return pickle.load(fh)
+
+
+class _TimeLimit(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: Any) -> None:
+    raise _TimeLimit()
+
+
+def _worker_init() -> None:
+    import os
+    import warnings
+
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+    warnings.filterwarnings("ignore")
+
+
+def run_job(spec: TaskSpec, config: dict[str, Any], config_id: str, fold: int, device: str,
+            time_limit: float) -> FoldResult:
+    """Evaluate one fold in a worker, with a soft time limit (SIGALRM)."""
+    X, y = _load(spec.data_path)
+    use_alarm = time_limit > 0 and hasattr(signal, "setitimer")
+    if use_alarm:
+        old = signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, time_limit)
+    try:
+        return evaluate_fold(X, y, spec, config, config_id, fold, device)
+    except _TimeLimit:
+        return FoldResult(spec.task_id, config_id, fold,
+                          error=f"TimeLimitExceeded: fit took longer than {time_limit:g} s")
+    finally:
+        if use_alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+
+
+# ----- state in the graph ----------------------------------------------------------------
+def _existing(graph: KnowledgeGraph, task_ids: Iterable[str]) -> dict[tuple[str, str], dict]:
+    """(task id, config id) → {run, status, folds: {fold: {measure: value}}}."""
+    out: dict[tuple[str, str], dict] = {}
+    for tid in set(task_ids):
+        rows = graph.store.select(
+            """SELECT ?r ?c ?status ?fold ?m ?v WHERE {
+                 ?r mls:achieves ?t ; mkg:configuration ?c ; mkg:status ?status .
+                 OPTIONAL { ?r mls:hasOutput ?e . ?e mkg:fold ?fold ; mls:specifiedBy ?mm ;
+                            mls:hasValue ?v . ?mm dcterms:title ?m } }""",
+            {"t": entity("task", tid)})
+        for r in rows:
+            key = (tid, r["c"].rsplit("/", 1)[-1])
+            entry = out.setdefault(key, {"run": r["r"].rsplit("/", 1)[-1],
+                                         "status": r["status"], "folds": defaultdict(dict)})
+            if "fold" in r:
+                entry["folds"][r["fold"]][r["m"]] = r["v"]
+    return out
+
+
+def _fold_quads(run_id: str, result: FoldResult) -> list[Quad]:
+    quads: list[Quad] = []
+    for measure, value in result.scores.items():
+        quads += E.evaluation_quads(run_id, measure, value, result.fold)
+    return quads
+
+
+def _status_quads(run_id: str, status: str) -> list[Quad]:
+    return [Quad(entity("run", run_id), MKG.status, Literal(status), DefaultGraph())]
+
+
+# ----- driver -------------------------------------------------------------------------------
+def execute(
+    graph: KnowledgeGraph,
+    items: Sequence[WorkItem],
+    *,
+    jobs: int = 1,
+    backend: str = "local",
+    address: str | None = None,
+    device: str = "auto",
+    time_limit: float = 120.0,
+    principal: str | None = None,
+    source: str = "runner",
+    progress: bool = True,
+    on_result: Callable[[FoldResult], None] | None = None,
+) -> BatchReport:
+    """Evaluate every (task, configuration) fold not yet in the graph and write results.
+
+    Args:
+        graph: where results go (and what was already done).
+        items: the work: configurations on tasks (their data pickled at ``spec.data_path``).
+        jobs: worker processes (local back-end).
+        backend: ``local`` (process pool) or ``ray``.
+        address: Ray cluster address (``None`` starts or joins a local one).
+        device: ``auto``, ``cpu`` or ``cuda``.
+        time_limit: seconds per fit; a fold over it is recorded as failed.
+        principal: who runs the batch (PROV).
+        source: recorded on each run.
+        progress: show a progress bar.
+        on_result: called with each finished fold (tests use it to interrupt a batch).
+
+    Returns:
+        A :class:`BatchReport`.
+    """
+    from runner.devices import resolve_device
+
+    dev = resolve_device(device)
+    report = BatchReport()
+    existing = _existing(graph, (i.task.id for i in items))
+    versions = software_versions()
+    pending: list[tuple[WorkItem, Configuration, str, int]] = []
+    runs: dict[tuple[str, str], dict] = {}
+    for item in items:
+        cfg = make_configuration(item.config)
+        key = (item.task.id, cfg.id)
+        state = existing.get(key)
+        if key in runs or (state and state["status"] in ("completed", "failed")):
+            report.skipped += 1
+            continue
+        folds_done = dict(state["folds"]) if state else {}
+        runs[key] = {"run": state["run"] if state else uuid.uuid4().hex, "item": item, "cfg": cfg,
+                     "folds": folds_done, "header": state is not None, "error": None}
+        pending += [(item, cfg, runs[key]["run"], f) for f in range(item.spec.folds)
+                    if f not in folds_done]
+    for key, st in runs.items():  # runs whose folds were all written before a kill
+        if len(st["folds"]) == st["item"].spec.folds:
+            _finish(graph, st, report)
+
+    def handle(result: FoldResult) -> None:
+        st = runs[(result.task_id, result.config_id)]
+        report.folds_run += 1
+        quads: list[Quad] = []
+        if not st["header"]:
+            quads += E.configuration_quads(st["cfg"])
+            quads += E.run_header_quads(st["run"], st["item"].task, st["cfg"], status="running",
+                                        principal=principal, device=result.device, source=source,
+                                        software=versions)
+            st["header"] = True
+        if result.error:
+            st["error"] = st["error"] or result.error
+        quads += _fold_quads(st["run"], result)
+        graph.write(quads)
+        st["folds"][result.fold] = result.scores
+        if on_result:
+            on_result(result)
+        if len(st["folds"]) == st["item"].spec.folds:
+            _finish(graph, st, report)
+
+    if pending:
+        runner = _run_ray if backend == "ray" else _run_local
+        if backend not in ("local", "ray"):
+            raise ValueError(f"Unknown backend {backend!r}; use 'local' or 'ray'.")
+        runner(pending, handle, jobs=jobs, address=address, device=dev, time_limit=time_limit,
+               progress=progress, report=report)
+    return report
+
+
+def _finish(graph: KnowledgeGraph, st: dict, report: BatchReport) -> None:
+    run_id = st["run"]
+    failed = st["error"] is not None or any(not s for s in st["folds"].values())
+    status = "failed" if failed else "completed"
+    add = _status_quads(run_id, status)
+    if failed:
+        add.append(Quad(entity("run", run_id), MKG.error,
+                        Literal((st["error"] or "a fold produced no scores")[:4000]), DefaultGraph()))
+    else:
+        measures = set.intersection(*(set(s) for s in st["folds"].values()))
+        for m in sorted(measures):
+            add += E.evaluation_quads(run_id, m, statistics.fmean(
+                s[m] for s in st["folds"].values()), None)
+    graph.store.replace(_status_quads(run_id, "running"), add)
+    report.run_ids.append(run_id)
+    if failed:
+        report.failed += 1
+    else:
+        report.completed += 1
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(TextColumn("[bold]folds"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("failed: {task.fields[failed]}"), TimeElapsedColumn(),
+                    TextColumn("ETA"), TimeRemainingColumn(), disable=not enabled, transient=False)
+
+
+def _run_local(pending: list, handle: Callable[[FoldResult], None], *, jobs: int,
+               address: str | None, device: str, time_limit: float, progress: bool,
+               report: BatchReport) -> None:
+    import multiprocessing
+    from concurrent.futures import TimeoutError as FutureTimeout
+
+    from pebble import ProcessPool
+
+    failed = 0
+    with _progress(len(pending), progress) as bar, ProcessPool(
+        max_workers=max(1, jobs), initializer=_worker_init,
+        context=multiprocessing.get_context("forkserver"),
+    ) as pool:
+        tid = bar.add_task("folds", total=len(pending), failed=0)
+        futures = {}
+        for item, cfg, _run, fold in pending:
+            fut = pool.schedule(run_job, args=(item.spec, item.config, cfg.id, fold, device,
+                                               time_limit),
+                                timeout=time_limit * 2 + 30 if time_limit > 0 else None)
+            futures[fut] = (item, cfg, fold)
+        from concurrent.futures import as_completed
+
+        for fut in as_completed(futures):
+            item, cfg, fold = futures[fut]
+            try:
+                result = fut.result()
+            except FutureTimeout:
+                result = FoldResult(item.task.id, cfg.id, fold,
+                                    error=f"TimeLimitExceeded: killed after {time_limit * 2 + 30:g} s")
+            except Exception as exc:  # a crashed worker (segfault, OOM) is a failed fold
+                result = FoldResult(item.task.id, cfg.id, fold,
+                                    error=f"WorkerCrashed: {type(exc).__name__}: {exc}")
+            failed += bool(result.error)
+            handle(result)
+            bar.update(tid, advance=1, failed=failed)
+
+
+def _run_ray(pending: list, handle: Callable[[FoldResult], None], *, jobs: int,
+             address: str | None, device: str, time_limit: float, progress: bool,
+             report: BatchReport) -> None:
+    import ray
+
+    from runner.estimators import uses_gpu
+
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                 **({} if address else {"num_cpus": max(1, jobs)}))
+    remote = ray.remote(_ray_job)
+    refs = {}
+    for item, cfg, _run, fold in pending:
+        gpus = 1 if device.startswith("cuda") and uses_gpu(item.config) else 0
+        ref = remote.options(num_cpus=1, num_gpus=gpus).remote(
+            item.spec, item.config, cfg.id, fold, device if gpus else "cpu", time_limit)
+        refs[ref] = (item, cfg, fold)
+    failed = 0
+    with _progress(len(refs), progress) as bar:
+        tid = bar.add_task("folds", total=len(refs), failed=0)
+        remaining = list(refs)
+        while remaining:
+            done, remaining = ray.wait(remaining, num_returns=1)
+            item, cfg, fold = refs[done[0]]
+            try:
+                result = ray.get(done[0])
+            except Exception as exc:
+                result = FoldResult(item.task.id, cfg.id, fold,
+                                    error=f"WorkerCrashed: {type(exc).__name__}: {exc}")
+            failed += bool(result.error)
+            handle(result)
+            bar.update(tid, advance=1, failed=failed)
+
+
+def _ray_job(spec: TaskSpec, config: dict[str, Any], config_id: str, fold: int, device: str,
+             time_limit: float) -> FoldResult:
+    _worker_init()
+    return run_job(spec, config, config_id, fold, device, time_limit)
+
+
+def write_task_data(X: Any, y: Any, directory: str | Path, task_id: str) -> str:
+    """Pickle a task's prepared (X, y) for workers; return the path."""
+    path = Path(directory) / f"{task_id}.pkl"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump((X, y), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    return str(path)

@@ -1,0 +1,127 @@
+"""Typed reads, SHACL agreement with pyshacl, networkx views, on real shared datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+from pyoxigraph import RdfFormat
+
+from kg import DatasetNotFound, InvalidData, KnowledgeGraph, RunInput, read_table
+from kg.shapes import shape_violations, validate_with_pyshacl
+from kg.views import bipartite_graph, metafeature_matrix, performance_table, similarity_graph
+
+
+@pytest.fixture
+def small_kg(memory_graph: KnowledgeGraph, shared: Path) -> KnowledgeGraph:
+    """Three real datasets, two configurations each, with scores."""
+    g = memory_graph
+    specs = [("breast.cancer", "Class", "classification", [0.70, 0.60]),
+             ("credit.g", "class", "classification", [0.75, 0.78]),
+             ("autompg", "class", "regression", [3.0, 2.5])]
+    for name, target, ttype, scores in specs:
+        df = read_table(shared / "arff" / f"{name}.arff.gz")
+        ds = g.add_dataset(df, name=name, target=target, description=f"{name} data")
+        k = int(df[target].nunique()) if ttype == "classification" else None
+        task = g.add_task(ds, target=target, task_type=ttype, n_classes=k, folds=2)
+        metric = task.metric
+        for fam, s in zip(["random_forest", "knn"], scores, strict=True):
+            g.log_run(RunInput(task_id=task.id, config={"family": fam, "params": {}},
+                               fold_scores={metric: [s - 0.01, s + 0.01]}))
+    return g
+
+
+def test_datasets_filter_and_lookup(small_kg: KnowledgeGraph) -> None:
+    names = [d.name for d in small_kg.datasets()]
+    assert names == ["autompg", "breast.cancer", "credit.g"]
+    assert [d.name for d in small_kg.datasets(task_type="regression")] == ["autompg"]
+    assert [d.name for d in small_kg.datasets(min_rows=500)] == ["credit.g"]
+    ds = small_kg.get_dataset("credit.g")
+    assert ds.rows == 1000 and ds.default_target == "class"
+    assert small_kg.get_dataset(ds.content_hash) == ds
+    with pytest.raises(DatasetNotFound, match="No dataset 'nope'"):
+        small_kg.get_dataset("nope")
+
+
+def test_best_configurations_respect_metric_direction(small_kg: KnowledgeGraph) -> None:
+    best = small_kg.best_configurations("breast.cancer", metric="roc_auc", k=2)
+    assert [c.family for c, _ in best] == ["random_forest", "knn"]
+    assert best[0][1] == pytest.approx(0.70)
+    best = small_kg.best_configurations("autompg", metric="rmse", k=1)
+    assert best[0][0].family == "knn" and best[0][1] == pytest.approx(2.5)
+
+
+def test_runs_of_a_configuration(small_kg: KnowledgeGraph) -> None:
+    [cfg_id] = {r.configuration_id for r in small_kg.runs() if r.dataset_id ==
+                small_kg.get_dataset("credit.g").id and r.scores.get("roc_auc", 0) > 0.77}
+    runs = small_kg.runs(configuration=cfg_id)
+    assert len(runs) == 3  # knn on all three datasets
+    assert all(r.status == "completed" for r in runs)
+
+
+def test_metafeatures_round_trip_with_missing_reason(small_kg: KnowledgeGraph) -> None:
+    ds = small_kg.get_dataset("autompg")
+    small_kg.set_metafeatures(ds.id, {"rows": 398.0, "class_entropy": None},
+                              reasons={"class_entropy": "regression task"}, version="1")
+    assert small_kg.metafeatures(ds.id) == {"rows": 398.0, "class_entropy": None}
+    reason = small_kg.store.select("SELECT ?why WHERE { ?q mkg:missingReason ?why }")
+    assert reason == [{"why": "regression task"}]
+    small_kg.set_metafeatures(ds.id, {"rows": 398.0}, version="2")  # replaces
+    assert small_kg.metafeatures(ds.id) == {"rows": 398.0}
+    m = metafeature_matrix(small_kg)
+    assert m.loc[ds.id, "rows"] == 398.0
+
+
+def test_compiled_shapes_agree_with_pyshacl(small_kg: KnowledgeGraph) -> None:
+    data = small_kg.store._dump(RdfFormat.N_QUADS)
+    conforms, _ = validate_with_pyshacl(data)
+    assert conforms
+    assert shape_violations(list(small_kg.store._store)) == []
+    # Break a run: its task becomes a literal instead of an IRI; both checkers must object.
+    import re
+
+    bad = re.sub(r'(<http://www.w3.org/ns/mls#achieves>) <[^>]*/task/([0-9a-f]+)>',
+                 r'\1 "task \2"', data.decode(), count=1)
+    conforms, report = validate_with_pyshacl(bad.encode())
+    assert not conforms and "achieves" in report
+    from pyoxigraph import parse
+
+    quads = list(parse(bad.encode(), format=RdfFormat.N_QUADS))
+    problems = shape_violations(quads)
+    assert any("mls:achieves must be an IRI" in p for p in problems)
+
+
+def test_bipartite_view_weights(small_kg: KnowledgeGraph) -> None:
+    g = bipartite_graph(small_kg)
+    datasets = [n for n, d in g.nodes(data=True) if d["bipartite"] == 0]
+    assert len(datasets) == 3 and g.number_of_edges() == 6
+    credit = ("dataset", small_kg.get_dataset("credit.g").id)
+    weights = {g.nodes[c]["family"]: w["weight"] for _, c, w in g.edges(credit, data=True)}
+    assert weights == {"knn": 1.0, "random_forest": 0.0}
+    auto = ("dataset", small_kg.get_dataset("autompg").id)
+    weights = {g.nodes[c]["family"]: w["weight"] for _, c, w in g.edges(auto, data=True)}
+    assert weights == {"knn": 1.0, "random_forest": 0.0}  # lower RMSE is better
+    assert nx.is_bipartite(g)
+
+
+def test_similarity_graph_links_nearest(small_kg: KnowledgeGraph) -> None:
+    perf = performance_table(small_kg)
+    assert set(perf["metric"]) == {"roc_auc", "rmse"}
+    ids = [d.id for d in small_kg.datasets()]
+    rows = {d.id: d.rows for d in small_kg.datasets()}
+    sim = np.array([[-abs(np.log(rows[a]) - np.log(rows[b])) for b in ids] for a in ids])
+    g = similarity_graph(ids, sim, k=1)
+    by_name = {d.id: d.name for d in small_kg.datasets()}
+    # breast.cancer (286 rows) and autompg (398) are nearest by size
+    nbrs = {by_name[n] for n in g.neighbors(small_kg.get_dataset("breast.cancer").id)}
+    assert "autompg" in nbrs
+
+
+def test_invalid_task_inputs(small_kg: KnowledgeGraph) -> None:
+    ds = small_kg.get_dataset("autompg")
+    with pytest.raises(InvalidData, match="at least 2 folds"):
+        small_kg.add_task(ds, target="class", task_type="regression", folds=1)
+    with pytest.raises(InvalidData, match="Task type must be"):
+        small_kg.add_task(ds, target="class", task_type="clustering")

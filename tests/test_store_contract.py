@@ -1,0 +1,144 @@
+"""One contract test suite, run against every store back-end (memory, embedded, remote)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad
+
+from kg import KnowledgeGraph, QueryError, RunInput, ShapeViolation, Store
+from kg.vocabulary import MKG
+
+EX = "http://example.org/"
+
+
+def q(s: str, p: str, o: object) -> Quad:
+    obj = o if isinstance(o, NamedNode | Literal) else Literal(str(o))
+    return Quad(NamedNode(EX + s), NamedNode(EX + p), obj, DefaultGraph())
+
+
+class TestStoreContract:
+    def test_add_is_idempotent_and_counted(self, store: Store) -> None:
+        store.add([q("a", "p", "1"), q("a", "p", "2")])
+        store.add([q("a", "p", "1")])
+        assert len(store) == 2
+
+    def test_select_with_bound_values(self, store: Store) -> None:
+        store.add([q("a", "name", "alice"), q("b", "name", "bob")])
+        rows = store.select("SELECT ?s WHERE { ?s <http://example.org/name> ?n }",
+                            {"n": "bob"})
+        assert rows == [{"s": EX + "b"}]
+
+    def test_bound_values_cannot_inject(self, store: Store) -> None:
+        store.add([q("a", "name", "alice")])
+        evil = 'x" } } ; DROP ALL ; SELECT * { ?s ?p "'
+        rows = store.select("SELECT ?s WHERE { ?s <http://example.org/name> ?n }", {"n": evil})
+        assert rows == []
+        assert len(store) == 1
+
+    def test_ask_and_construct(self, store: Store) -> None:
+        store.add([q("a", "p", "1")])
+        assert store.ask("ASK { ?s <http://example.org/p> ?o }")
+        assert not store.ask("ASK { ?s <http://example.org/nope> ?o }")
+        triples = store.construct("CONSTRUCT { ?s <http://example.org/q> ?o } WHERE { ?s ?p ?o }")
+        assert [(t.subject.value, t.object.value) for t in triples] == [(EX + "a", "1")]
+
+    def test_updates_are_refused_by_query(self, store: Store) -> None:
+        store.add([q("a", "p", "1")])
+        with pytest.raises(QueryError, match="Only SELECT"):
+            store.query("DELETE WHERE { ?s ?p ?o }")
+        assert len(store) == 1
+
+    def test_malformed_query_raises_query_error(self, store: Store) -> None:
+        with pytest.raises(QueryError):
+            store.select("SELECT ?s WHERE { ?s ?p }")
+
+    def test_replace_is_one_step(self, store: Store) -> None:
+        store.add([q("r", "status", "running")])
+        store.replace([q("r", "status", "running")], [q("r", "status", "completed")])
+        assert store.select("SELECT ?v WHERE { ?s <http://example.org/status> ?v }") == [
+            {"v": "completed"}]
+
+    def test_remove(self, store: Store) -> None:
+        store.add([q("a", "p", "1"), q("a", "p", "2")])
+        store.remove([q("a", "p", "1")])
+        assert len(store) == 1
+
+    def test_dump_load_round_trip_is_isomorphic(self, store: Store, tmp_path: Path) -> None:
+        quads = [q("a", "p", "1"), q("a", "p", Literal("2.5", datatype=NamedNode(
+            "http://www.w3.org/2001/XMLSchema#double"))), q("b", "q", NamedNode(EX + "a")),
+            q("c", "r", Literal('quote " and\nnewline'))]
+        store.add(quads)
+        for name in ("g.nq", "g.ttl.gz"):
+            store.dump(tmp_path / name)
+            from kg import MemoryStore
+
+            other = MemoryStore()
+            assert other.load(tmp_path / name) == len(quads)
+            assert set(other._store) == set(quads)
+        # importing into a store that holds it already duplicates nothing
+        assert store.load(tmp_path / "g.nq") == 0
+        assert len(store) == len(quads)
+
+    def test_persistence(self, store: Store, tmp_path: Path) -> None:
+        if not store.persistent:
+            pytest.skip("back-end is not persistent")
+        store.add([q("a", "p", "1")])
+        store.close()
+        from kg import OxigraphStore, SparqlEndpointStore
+
+        if store.shared:
+            again: Store = SparqlEndpointStore(store.query_url)  # type: ignore[attr-defined]
+        else:
+            again = OxigraphStore(tmp_path / "store")
+        assert len(again) == 1
+        again.close()
+
+
+class TestGraphContract:
+    """Typed writes behave the same on every back-end."""
+
+    def test_malformed_run_is_rejected_and_nothing_written(self, graph: KnowledgeGraph) -> None:
+        import pandas as pd
+
+        ds = graph.add_dataset(pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": ["a", "b", "a"]}),
+                               name="tiny", target="y")
+        task = graph.add_task(ds, target="y", task_type="classification", n_classes=2, folds=2)
+        before = len(graph.store)
+        good = RunInput(task_id=task.id, config={"family": "knn"}, fold_scores={"roc_auc": [0.7, 0.8]})
+        bad = RunInput(task_id=task.id, config={"family": "knn"}, fold_scores={"roc_auc": [0.7]})
+        # Break the run after building it: a status outside the shapes' list.
+        from kg import entities
+
+        orig = entities.run_header_quads
+
+        def broken(*a: object, **k: object) -> list[Quad]:
+            return [x for x in orig(*a, **k) if x.predicate != MKG.status]  # type: ignore[arg-type]
+
+        entities.run_header_quads = broken  # type: ignore[assignment]
+        try:
+            with pytest.raises(ShapeViolation, match=r"mkg:status needs at least 1 value"):
+                graph.log_runs([good, bad])
+        finally:
+            entities.run_header_quads = orig  # type: ignore[assignment]
+        assert len(graph.store) == before
+        assert graph.runs() == []
+
+    def test_run_lands_whole_with_evaluations(self, graph: KnowledgeGraph) -> None:
+        import pandas as pd
+
+        ds = graph.add_dataset(pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [0.5, 1, 2, 3]}),
+                               name="reg", target="y")
+        task = graph.add_task(ds, target="y", task_type="regression", folds=2)
+        run = graph.log_run(RunInput(task_id=task.id, config={"family": "linear", "params": {}},
+                                     fold_scores={"rmse": [1.0, 3.0], "r2": [0.5, 0.7]},
+                                     principal="ann", tags={"team": "x"}))
+        [stored] = graph.runs(dataset=ds.id)
+        assert stored.id == run.id
+        assert stored.scores == {"rmse": 2.0, "r2": pytest.approx(0.6)}
+        assert stored.principal == "ann"
+        evals = graph.store.select(
+            "SELECT ?e WHERE { ?r mls:hasOutput ?e . ?e a mls:ModelEvaluation }",
+            {"r": NamedNode(run.iri)})
+        assert len(evals) == 6  # 2 measures × (2 folds + mean)

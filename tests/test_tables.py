@@ -1,0 +1,121 @@
+"""Reading tables: every shared ARFF file, the malformed ones, CSV/Parquet identity."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kg import InvalidData, KnowledgeGraph, read_table, table_hash
+from kg.ingest import ingest_file, read_manifest
+
+
+def test_every_shared_arff_reads_with_its_target(shared: Path) -> None:
+    rows = read_manifest(shared / "manifest.csv")
+    assert len(rows) == 110
+    for row in rows:
+        df = read_table(shared / row["file"])
+        assert row["target"] in df.columns, row["name"]
+        assert df.shape[0] == int(row["n_rows"]), row["name"]
+        if row["task"] == "classification":
+            assert df[row["target"]].nunique() == int(row["n_classes"]), row["name"]
+
+
+def test_nominal_becomes_category_and_question_mark_missing(shared: Path) -> None:
+    df = read_table(shared / "arff" / "anneal.arff.gz")
+    assert isinstance(df["family"].dtype, pd.CategoricalDtype)
+    assert "?" not in df["family"].cat.categories
+    assert df["family"].isna().sum() > 0  # '?' in the file
+    assert pd.api.types.is_float_dtype(df["carbon"])
+
+
+# What EXPECTED.csv says → words our message must contain.
+KEYWORDS = {
+    "a data row with the wrong number of values": ["wrong number of values", ":"],
+    "attribute type": ["is not ARFF", "range"],
+    "space-separated data rows": ["space-separated", "commas"],
+    "empty file": ["empty"],
+}
+
+
+def _expected(shared: Path) -> list[tuple[str, str]]:
+    with open(shared / "malformed" / "EXPECTED.csv", newline="") as fh:
+        return [(r["file"], r["what is wrong"]) for r in csv.DictReader(fh)]
+
+
+@pytest.mark.parametrize("index", range(7))
+def test_malformed_files_give_clear_errors(shared: Path, index: int,
+                                           memory_graph: KnowledgeGraph) -> None:
+    name, what = _expected(shared)[index]
+    path = shared / "malformed" / name
+    with pytest.raises(InvalidData) as err:
+        ingest_file(memory_graph, path)
+    msg = str(err.value)
+    assert msg.startswith(name), msg  # names the file
+    words = next(v for k, v in KEYWORDS.items() if what.startswith(k))
+    for w in words:
+        assert w in msg, (msg, what)
+    if "empty" not in what:
+        assert any(ch.isdigit() for ch in msg.split(":")[1]), f"no line number in {msg}"
+    if "range" in what:
+        assert what.split("'")[1] in msg  # quotes the offending type
+    assert len(memory_graph.store) == 0  # nothing written
+
+
+def test_malformed_file_exits_non_zero_from_cli(shared: Path, tmp_path: Path) -> None:
+    r = subprocess.run([sys.executable, "-m", "api", "ingest",
+                        str(shared / "malformed" / "bank8FM.arff.gz"), "--store",
+                        str(tmp_path / "s")], capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "bank8FM.arff.gz:30" in r.stderr and "trailing commas" in r.stderr
+    assert r.stderr.count("\n") == 1
+
+
+def test_same_table_from_arff_csv_parquet_is_one_dataset(shared: Path, tmp_path: Path,
+                                                         memory_graph: KnowledgeGraph) -> None:
+    df = read_table(shared / "arff" / "autos.arff.gz")
+    df.to_csv(tmp_path / "autos.csv", index=False, na_rep="?")
+    df.to_parquet(tmp_path / "autos.parquet")
+    ids = {ingest_file(memory_graph, p, target="symboling").dataset.id for p in
+           [shared / "arff" / "autos.arff.gz", tmp_path / "autos.csv", tmp_path / "autos.parquet"]}
+    assert len(ids) == 1
+    assert len(memory_graph.datasets()) == 1
+    [ds] = memory_graph.datasets()
+    assert len(ds.sources) == 3
+    assert {c.name: c.dtype for c in ds.schema}["make"] == "categorical"
+
+
+def test_hash_changes_with_content() -> None:
+    a = pd.DataFrame({"x": [1.0, 2.0], "y": ["a", "b"]})
+    b = a.copy()
+    b.loc[1, "x"] = 2.5
+    assert table_hash(a) != table_hash(b)
+    assert table_hash(a) == table_hash(a.astype({"y": "category"}))
+    c = a.copy()
+    c.loc[0, "x"] = np.nan
+    assert table_hash(c) != table_hash(a)
+
+
+def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
+    (tmp_path / "t.xlsx").write_text("x")
+    with pytest.raises(InvalidData, match="unknown table format"):
+        read_table(tmp_path / "t.xlsx")
+    with pytest.raises(InvalidData, match="file not found"):
+        read_table(tmp_path / "nope.csv")
+
+
+def test_csv_ragged_row_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / "r.csv").write_text("a,b\n1,2\n3,4,5\n")
+    with pytest.raises(InvalidData, match=r"r.csv: line 3"):
+        read_table(tmp_path / "r.csv")
+
+
+def test_unknown_target_suggests_close_names(shared: Path, memory_graph: KnowledgeGraph) -> None:
+    with pytest.raises(InvalidData, match="Did you mean 'class'"):
+        ingest_file(memory_graph, shared / "arff" / "anneal.arff.gz", target="clas")
+    assert len(memory_graph.store) == 0
