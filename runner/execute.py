@@ -134,6 +134,15 @@ def _existing(graph: KnowledgeGraph, task_ids: Iterable[str]) -> dict[tuple[str,
     return out
 
 
+def delete_run(graph: KnowledgeGraph, run_id: str) -> None:
+    """Remove a run and its evaluations in one atomic step."""
+    triples = graph.store.construct(
+        """CONSTRUCT { ?r ?p ?o . ?e ?ep ?eo } WHERE {
+             { ?r ?p ?o } UNION { ?r mls:hasOutput ?e . ?e ?ep ?eo } }""",
+        {"r": entity("run", run_id)})
+    graph.store.remove(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in triples)
+
+
 def _fold_quads(run_id: str, result: FoldResult) -> list[Quad]:
     quads: list[Quad] = []
     for measure, value in result.scores.items():
@@ -159,6 +168,7 @@ def execute(
     source: str = "runner",
     progress: bool = True,
     on_result: Callable[[FoldResult], None] | None = None,
+    retry_failed: bool = False,
 ) -> BatchReport:
     """Evaluate every (task, configuration) fold not yet in the graph and write results.
 
@@ -174,6 +184,7 @@ def execute(
         source: recorded on each run.
         progress: show a progress bar.
         on_result: called with each finished fold (tests use it to interrupt a batch).
+        retry_failed: evaluate failed runs again (their old record is replaced).
 
     Returns:
         A :class:`BatchReport`.
@@ -190,6 +201,9 @@ def execute(
         cfg = make_configuration(item.config)
         key = (item.task.id, cfg.id)
         state = existing.get(key)
+        if retry_failed and state and state["status"] == "failed":
+            delete_run(graph, state["run"])
+            state = None
         if key in runs or (state and state["status"] in ("completed", "failed")):
             report.skipped += 1
             continue

@@ -20,28 +20,29 @@ class FrameNormalizer(TransformerMixin, BaseEstimator):
 
     Booleans and datetimes become floats; categorical, string and object columns become
     ``object`` arrays of ``str`` with ``np.nan`` for missing values (pandas ``NA`` breaks
-    imputers); column names become strings.
+    imputers); column names become strings. Columns with no value at all during ``fit`` are
+    dropped (they carry nothing, and some learners fail on them).
     """
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> FrameNormalizer:
         X = _as_frame(X)
-        self.numeric_ = [c for c in X.columns if _is_numeric(X[c])]
-        self.feature_names_in_ = np.array([str(c) for c in X.columns], dtype=object)
+        self.kept_ = [c for c in X.columns if X[c].notna().any()]
+        self.feature_names_in_ = np.array([str(c) for c in self.kept_], dtype=object)
         return self
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         X = _as_frame(X)
         out = {}
-        for c in X.columns:
+        for c in self.kept_:
             s = X[c]
             if pd.api.types.is_datetime64_any_dtype(s):
                 out[str(c)] = s.astype("int64", errors="ignore").where(s.notna()).astype(float)
             elif _is_numeric(s):
                 out[str(c)] = pd.to_numeric(s, errors="coerce").astype(float)
-            else:
-                obj = s.astype(object)
-                out[str(c)] = obj.where(obj.notna(), np.nan).map(
-                    lambda v: v if isinstance(v, float) else str(v))
+            else:  # always object dtype, even when every value is missing
+                values = [np.nan if v is None or v is pd.NA or (isinstance(v, float) and v != v)
+                          else str(v) for v in s.astype(object).tolist()]
+                out[str(c)] = pd.Series(values, index=X.index, dtype=object)
         return pd.DataFrame(out, index=X.index)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

@@ -78,6 +78,7 @@ def build_seed(
     export_every: float = 600.0,
     names: list[str] | None = None,
     progress: bool = True,
+    retry_failed: bool = False,
     **execute_kwargs: Any,
 ) -> BatchReport:
     """Evaluate the portfolio on every manifest dataset, configuration-major.
@@ -104,7 +105,7 @@ def build_seed(
     try:
         report = execute(graph, items, jobs=jobs, time_limit=settings.time_limit,
                          source="seed", principal="metakg-seed", progress=progress,
-                         on_result=checkpoint, **execute_kwargs)
+                         on_result=checkpoint, retry_failed=retry_failed, **execute_kwargs)
     finally:
         store.dump(output)
         store.close()

@@ -1,0 +1,113 @@
+"""Characterise datasets in the graph: meta-features and text embeddings, stored with
+the extractor's name and version; recompute what is stale in one call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pyoxigraph import DefaultGraph, Literal, Quad
+
+from kg.graph import KnowledgeGraph
+from kg.records import Dataset
+from kg.vocabulary import MKG, entity
+from metalearner.metafeatures import (
+    EXTRACTOR,
+    VERSION,
+    MetaFeatures,
+    compute_metafeatures,
+    decode_embedding,
+    describe,
+    embed_texts,
+    encode_embedding,
+    model_available,
+)
+from metalearner.metafeatures.text import MODEL_NAME
+
+__all__ = ["characterise", "dataset_embeddings", "search_datasets", "stale_datasets",
+           "store_embedding"]
+
+
+def characterise(graph: KnowledgeGraph, dataset: Dataset, df: pd.DataFrame, target: str,
+                 task_type: str | None = None, *, text: bool = True) -> MetaFeatures:
+    """Compute and store a dataset's meta-features (and text embedding when available)."""
+    mf = compute_metafeatures(df, target, task_type=task_type)
+    graph.set_metafeatures(dataset.id, mf.values, groups=mf.groups, reasons=mf.reasons,
+                           extractor=EXTRACTOR, version=VERSION)
+    if text and model_available():
+        store_embedding(graph, dataset, target)
+    return mf
+
+
+def store_embedding(graph: KnowledgeGraph, dataset: Dataset, target: str | None) -> np.ndarray:
+    """Embed the dataset's name, description and columns; store it on the dataset node."""
+    text = describe(dataset.name, dataset.description, [c.name for c in dataset.schema], target)
+    vec = embed_texts([text])[0]
+    node = entity("dataset", dataset.id)
+    old = graph.store.select("SELECT ?v ?m WHERE { ?d mkg:textEmbedding ?v ; mkg:embeddingModel ?m }",
+                             {"d": node})
+    remove = [Quad(node, MKG.textEmbedding, Literal(r["v"]), DefaultGraph()) for r in old] + [
+        Quad(node, MKG.embeddingModel, Literal(r["m"]), DefaultGraph()) for r in old]
+    graph.store.replace(remove, [
+        Quad(node, MKG.textEmbedding, Literal(encode_embedding(vec)), DefaultGraph()),
+        Quad(node, MKG.embeddingModel, Literal(MODEL_NAME), DefaultGraph())])
+    return vec
+
+
+def dataset_embeddings(graph: KnowledgeGraph) -> tuple[list[str], np.ndarray]:
+    """Dataset ids and their stored text embeddings (rows aligned)."""
+    rows = graph.store.select("SELECT ?d ?v WHERE { ?d mkg:textEmbedding ?v }")
+    ids = [r["d"].rsplit("/", 1)[-1] for r in rows]
+    if not rows:
+        return [], np.empty((0, 384), dtype=np.float32)
+    return ids, np.stack([decode_embedding(r["v"]) for r in rows])
+
+
+def search_datasets(graph: KnowledgeGraph, text: str, k: int = 10) -> list[tuple[Dataset, float]]:
+    """Datasets whose description and columns are closest in meaning to ``text``."""
+    ids, mat = dataset_embeddings(graph)
+    if not ids:
+        return []
+    q = embed_texts([text])[0]
+    sims = mat @ q
+    order = np.argsort(-sims)[:k]
+    return [(graph.get_dataset(ids[i]), float(sims[i])) for i in order]
+
+
+def stale_datasets(graph: KnowledgeGraph) -> list[str]:
+    """Ids of datasets without meta-features of the current extractor version."""
+    rows = graph.store.select(
+        """SELECT ?d WHERE { ?d a mls:Dataset .
+             FILTER NOT EXISTS { ?d mls:hasQuality ?q . ?q mkg:extractor ?x ;
+                                 mkg:extractorVersion ?v } }""",
+        {"x": EXTRACTOR, "v": VERSION})
+    return sorted(r["d"].rsplit("/", 1)[-1] for r in rows)
+
+
+def recompute(graph: KnowledgeGraph, resolve: Callable[[Dataset], Path | None], *,
+              progress: bool = True) -> tuple[int, list[str]]:
+    """Recompute meta-features of every stale dataset whose table ``resolve`` can find.
+
+    Returns:
+        (how many were recomputed, ids of datasets whose table was not found).
+    """
+    from rich.progress import track
+
+    from kg.tables import read_table
+
+    missing = []
+    done = 0
+    for ds_id in track(stale_datasets(graph), description="meta-features", disable=not progress):
+        ds = graph.get_dataset(ds_id)
+        path = resolve(ds)
+        if path is None:
+            missing.append(ds_id)
+            continue
+        target = ds.default_target or ds.schema[-1].name
+        tasks = graph.tasks(ds.id)
+        characterise(graph, ds, read_table(path), target,
+                     tasks[0].task_type if tasks else None)
+        done += 1
+    return done, missing
