@@ -51,11 +51,15 @@ def ingest_manifest_tasks(
         (task, spec) per dataset.
     """
     from kg.ingest import ingest_manifest
+    from metalearner.characterise import characterise, stale_datasets
 
     out = []
+    stale = set(stale_datasets(graph))
     for table in ingest_manifest(graph, manifest, names=names, progress=progress):
         ds, df = table.dataset, table.frame
         target, task_type = ds.default_target or "", table.task_type or "classification"
+        if ds.id in stale or not graph.metafeatures(ds.id):
+            characterise(graph, ds, df, target, task_type)
         n_classes = int(df[target].nunique()) if task_type == "classification" else None
         sub = settings.subsample_rows if len(df) > settings.subsample_rows else None
         task = graph.add_task(ds, target=target, task_type=task_type, n_classes=n_classes,

@@ -49,6 +49,9 @@ def load_model() -> object:
                            "sentence-transformers (or metakg[text]).")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TQDM_DISABLE", "1")
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(path), device="cpu")

@@ -1,0 +1,151 @@
+"""Dense views the recommenders learn from, read from the graph and cached by its version."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kg.graph import KnowledgeGraph
+from kg.measures import HIGHER_IS_BETTER
+from kg.views import metafeature_matrix, performance_table
+from metalearner.metafeatures import EXTRACTOR
+
+__all__ = ["MetaData", "load_metadata", "normalise_scores"]
+
+
+def normalise_scores(raw: pd.DataFrame, higher: pd.Series) -> pd.DataFrame:
+    """Per dataset (row), min-max normalise so that 1 is the best and 0 the worst score.
+
+    Args:
+        raw: datasets × configurations of raw scores (NaN where not run).
+        higher: per dataset, whether higher raw scores are better.
+    """
+    lo = raw.min(axis=1)
+    hi = raw.max(axis=1)
+    span = (hi - lo).replace(0, np.nan)
+    norm = raw.sub(lo, axis=0).div(span, axis=0)
+    flip = ~higher.reindex(raw.index).fillna(True).astype(bool)
+    norm.loc[flip] = 1.0 - norm.loc[flip]
+    return norm.fillna(norm.where(raw.isna(), 1.0))  # constant rows: every config ties at 1
+
+
+@dataclass
+class MetaData:
+    """What recommenders fit on: one task type, one metric family.
+
+    Attributes:
+        datasets: dataset ids (rows).
+        names: dataset id → name.
+        raw: datasets × configurations of raw mean scores (NaN: not run; failed runs count
+            as the dataset's worst score in ``norm``).
+        norm: the same, normalised per dataset (1 best, 0 worst).
+        metric: dataset id → metric of its scores.
+        higher: dataset id → whether higher is better.
+        configs: configuration id → configuration (dict).
+        families: configuration id → family.
+        metafeatures: datasets × meta-features (NaN where missing).
+        embeddings: dataset id → text embedding.
+        rows: dataset id → number of rows.
+        fit_time: datasets × configurations of mean fit seconds.
+        run_ids: (dataset id, configuration id) → run id, as evidence.
+    """
+
+    task_type: str
+    datasets: list[str]
+    names: dict[str, str]
+    raw: pd.DataFrame
+    norm: pd.DataFrame
+    metric: dict[str, str]
+    higher: dict[str, bool]
+    configs: dict[str, dict[str, Any]]
+    families: dict[str, str]
+    metafeatures: pd.DataFrame
+    embeddings: dict[str, np.ndarray] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    fit_time: pd.DataFrame | None = None
+    run_ids: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def without(self, dataset_id: str) -> MetaData:
+        """A copy without one dataset (its runs and meta-features): leave-one-dataset-out."""
+        keep = [d for d in self.datasets if d != dataset_id]
+        return replace(self, datasets=keep, raw=self.raw.loc[keep], norm=self.norm.loc[keep],
+                       metafeatures=self.metafeatures.reindex(keep),
+                       fit_time=None if self.fit_time is None else self.fit_time.reindex(keep),
+                       embeddings={k: v for k, v in self.embeddings.items() if k != dataset_id})
+
+    def restrict(self, config_ids: list[str]) -> MetaData:
+        """A copy with only some configurations (family or time filters)."""
+        return replace(self, raw=self.raw[config_ids], norm=self.norm[config_ids],
+                       fit_time=None if self.fit_time is None else self.fit_time.reindex(
+                           columns=config_ids),
+                       configs={c: self.configs[c] for c in config_ids},
+                       families={c: self.families[c] for c in config_ids})
+
+
+_CACHE: dict[tuple[int, int, str, str | None], MetaData] = {}
+
+
+def _graph_version(graph: KnowledgeGraph) -> int:
+    return len(graph.store)
+
+
+def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = None, *,
+                  cache: bool = True) -> MetaData:
+    """Read the views for one task type (each task's primary metric unless ``metric``).
+
+    Cached per store and graph version (its quad count), so repeated recommendations do not
+    re-read the graph.
+    """
+    key = (id(graph.store), _graph_version(graph), task_type, metric)
+    if cache and key in _CACHE:
+        return _CACHE[key]
+    perf = performance_table(graph, metric=metric, task_type=task_type)
+    raw = perf.pivot_table(index="dataset", columns="config", values="value", aggfunc="mean")
+    metric_of = perf.groupby("dataset")["metric"].first().to_dict()
+    higher = {d: HIGHER_IS_BETTER[m] for d, m in metric_of.items()}
+    failed = _failed_pairs(graph, task_type)
+    norm = normalise_scores(raw, pd.Series(higher))
+    for d, c in failed:
+        if d in norm.index and c in norm.columns and np.isnan(raw.loc[d, c]):
+            norm.loc[d, c] = 0.0
+    cfg = perf.drop_duplicates("config").set_index("config")
+    mf = metafeature_matrix(graph, extractor=EXTRACTOR).reindex(raw.index)
+    ft = performance_table(graph, metric="fit_time", task_type=task_type)
+    fit_time = (ft.pivot_table(index="dataset", columns="config", values="value")
+                .reindex(index=raw.index, columns=raw.columns) if not ft.empty else None)
+    from metalearner.characterise import dataset_embeddings
+
+    ids, mat = dataset_embeddings(graph)
+    emb = {i: v for i, v in zip(ids, mat, strict=True) if i in raw.index}
+    names = {r["d"].rsplit("/", 1)[-1]: r["n"] for r in graph.store.select(
+        "SELECT ?d ?n WHERE { ?d a mls:Dataset ; dcterms:title ?n }")}
+    rows = {r["d"].rsplit("/", 1)[-1]: r["n"] for r in graph.store.select(
+        "SELECT ?d ?n WHERE { ?d a mls:Dataset ; mkg:rows ?n }")}
+    run_rows = graph.store.select(
+        """SELECT ?d ?c ?r WHERE { ?r mls:achieves ?t ; mkg:configuration ?c ;
+             mkg:status "completed" . ?t mls:definedOn ?d ; mkg:taskType ?type }""",
+        {"type": task_type})
+    run_ids = {(r["d"].rsplit("/", 1)[-1], r["c"].rsplit("/", 1)[-1]): r["r"].rsplit("/", 1)[-1]
+               for r in run_rows}
+    data = MetaData(
+        task_type=task_type, datasets=list(raw.index), names=names, raw=raw, norm=norm,
+        metric=metric_of, higher=higher,
+        configs={c: json.loads(cfg.loc[c, "json"]) for c in raw.columns},
+        families={c: cfg.loc[c, "family"] for c in raw.columns}, metafeatures=mf,
+        embeddings=emb, rows={d: rows.get(d, 0) for d in raw.index}, fit_time=fit_time,
+        run_ids=run_ids)
+    if cache:
+        _CACHE.clear()
+        _CACHE[key] = data
+    return data
+
+
+def _failed_pairs(graph: KnowledgeGraph, task_type: str) -> list[tuple[str, str]]:
+    rows = graph.store.select(
+        """SELECT ?d ?c WHERE { ?r mls:achieves ?t ; mkg:configuration ?c ; mkg:status "failed" .
+             ?t mls:definedOn ?d ; mkg:taskType ?type }""", {"type": task_type})
+    return [(r["d"].rsplit("/", 1)[-1], r["c"].rsplit("/", 1)[-1]) for r in rows]

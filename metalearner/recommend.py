@@ -1,0 +1,264 @@
+"""``recommend``: ranked warm-start configurations for a table, with evidence and reasons."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kg.errors import InvalidData
+from kg.graph import KnowledgeGraph
+from kg.measures import HIGHER_IS_BETTER, check_measure, primary_metric
+from kg.tables import infer_task_type
+from metalearner.knowledge import MetaData, load_metadata
+from metalearner.recommenders import BaseRecommender, EnsembleRecommender, Query
+
+__all__ = ["Evidence", "Recommendation", "RecommendationSet", "fitted_recommender", "recommend",
+           "recommend_for_query"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A similar dataset and what the configuration scored there."""
+
+    dataset_id: str
+    dataset: str
+    similarity: float
+    score: float | None
+    run_id: str | None
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One ranked configuration."""
+
+    rank: int
+    config: dict[str, Any]
+    config_id: str
+    family: str
+    expected_score: float | None
+    interval: tuple[float, float] | None
+    evidence: tuple[Evidence, ...]
+    reason: str
+
+
+@dataclass
+class RecommendationSet:
+    """The answer: task, metric, ranked recommendations, similar datasets, timings."""
+
+    task: dict[str, Any]
+    metric: str
+    recommendations: list[Recommendation]
+    similar_datasets: list[Evidence] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON contract of ``metakg recommend --json`` (see DESIGN.md)."""
+        return {
+            "task": self.task, "metric": self.metric,
+            "higher_is_better": HIGHER_IS_BETTER[self.metric],
+            "recommendations": [{
+                "rank": r.rank, "config": r.config, "config_id": r.config_id,
+                "family": r.family, "expected_score": r.expected_score,
+                "interval": list(r.interval) if r.interval else None,
+                "evidence": [asdict(e) for e in r.evidence], "reason": r.reason}
+                for r in self.recommendations],
+            "similar_datasets": [asdict(e) for e in self.similar_datasets],
+            "timings": self.timings,
+        }
+
+
+_FITTED: dict[tuple[int, str], BaseRecommender] = {}
+
+
+def fitted_recommender(meta: MetaData, factory: type[BaseRecommender] = EnsembleRecommender,
+                       **params: Any) -> BaseRecommender:
+    """A recommender fitted on ``meta``, cached while ``meta`` is the current view."""
+    key = (id(meta), f"{factory.__name__}{sorted(params.items())}")
+    rec = _FITTED.get(key)
+    if rec is None:
+        if len(_FITTED) > 8:
+            _FITTED.clear()
+        rec = _FITTED[key] = factory(**params).fit(meta)
+    return rec
+
+
+def _param_distance(a: dict[str, Any], b: dict[str, Any]) -> float:
+    """Largest per-parameter distance of two configurations of one family, in [0, 1]."""
+    from runner.spaces import FAMILIES
+
+    if a.get("family") != b.get("family"):
+        return 1.0
+    space = FAMILIES.get(a["family"])
+    pa, pb = a.get("params", {}), b.get("params", {})
+    worst = 0.0
+    for name in set(pa) | set(pb):
+        va, vb = pa.get(name), pb.get(name)
+        p = space.by_name.get(name) if space else None
+        if p is None or p.choices is not None or va is None or vb is None:
+            worst = max(worst, 0.0 if va == vb else 1.0)
+            continue
+        lo, hi = p.low, p.high
+        if p.log:
+            va, vb, lo, hi = (math.log(max(x, 1e-12)) for x in (va, vb, lo, hi))  # type: ignore[arg-type]
+        worst = max(worst, abs(va - vb) / ((hi - lo) or 1.0))  # type: ignore[operator]
+    return worst
+
+
+def _estimated_fit_seconds(meta: MetaData, rows: int) -> pd.Series:
+    if meta.fit_time is None:
+        return pd.Series(dtype=float)
+    scale = pd.Series({d: rows / max(meta.rows.get(d, rows), 1) for d in meta.fit_time.index})
+    return meta.fit_time.mul(scale, axis=0).median()
+
+
+def recommend_for_query(
+    meta: MetaData,
+    query: Query,
+    *,
+    k: int = 5,
+    families: list[str] | None = None,
+    max_fit_seconds: float | None = None,
+    rows: int | None = None,
+    min_distance: float = 0.05,
+    recommender: BaseRecommender | None = None,
+) -> tuple[list[Recommendation], list[Evidence]]:
+    """Rank configurations for an already-characterised task.
+
+    Raises:
+        InvalidData: the filters leave no configuration.
+    """
+    candidates = list(meta.norm.columns)
+    if families:
+        candidates = [c for c in candidates if meta.families[c] in families]
+    if max_fit_seconds is not None and rows is not None:
+        est = _estimated_fit_seconds(meta, rows)
+        candidates = [c for c in candidates if est.get(c, 0.0) <= max_fit_seconds]
+    if not candidates:
+        raise InvalidData("No configuration passes the filters (families / time budget); "
+                          "widen them.")
+    rec = recommender or fitted_recommender(meta)
+    scores = rec.score(query).reindex(candidates).fillna(-np.inf)
+    order = scores.sort_values(ascending=False, kind="stable").index.tolist()
+    chosen: list[str] = []
+    for c in order:
+        if all(_param_distance(meta.configs[c], meta.configs[o]) >= min_distance for o in chosen):
+            chosen.append(c)
+        if len(chosen) == k:
+            break
+    neighbours = rec.neighbours(query)
+    if neighbours.empty:
+        neighbours = meta.norm.index.to_series().map(lambda _: 1.0).head(5)
+    similar = [Evidence(d, meta.names.get(d, d), round(float(s), 4), None, None)
+               for d, s in neighbours.items()]
+    return [_explain(meta, i + 1, c, neighbours) for i, c in enumerate(chosen)], similar
+
+
+def _explain(meta: MetaData, rank: int, c: str, neighbours: pd.Series) -> Recommendation:
+    raw = meta.raw[c].reindex(neighbours.index)
+    w = neighbours[raw.notna()]
+    vals = raw.dropna()
+    expected = interval = None
+    if len(vals):
+        expected = float(np.average(vals, weights=w.to_numpy() + 1e-12))
+        interval = (float(vals.min()), float(vals.max())) if len(vals) > 1 else (
+            float(vals.iloc[0]), float(vals.iloc[0]))
+    norm = meta.norm[c].reindex(neighbours.index)
+    evidence = tuple(
+        Evidence(d, meta.names.get(d, d), round(float(neighbours[d]), 4),
+                 None if pd.isna(raw[d]) else float(raw[d]), meta.run_ids.get((d, c)))
+        for d in neighbours.index[:3])
+    top = [meta.names.get(d, d) for d in neighbours.index if norm.get(d, 0) >= 0.95]
+    metric = next(iter(meta.metric.values()), "score")
+    where = (f"best or within 5% of the best on {len(top)} of the {len(neighbours)} most "
+             f"similar datasets ({', '.join(top[:3])})" if top else
+             f"ranks well on datasets similar to this one ({', '.join(meta.names.get(d, d) for d in neighbours.index[:3])})")
+    exp = f"; expected {metric} {expected:.4g} (range {interval[0]:.4g}–{interval[1]:.4g})" if (
+        expected is not None and interval) else ""
+    return Recommendation(rank=rank, config=meta.configs[c], config_id=c,
+                          family=meta.families[c], expected_score=expected, interval=interval,
+                          evidence=evidence, reason=f"{meta.families[c]}: {where}{exp}.")
+
+
+def recommend(
+    df: pd.DataFrame,
+    *,
+    target: str,
+    k: int = 5,
+    task_type: str | None = None,
+    metric: str | None = None,
+    families: list[str] | None = None,
+    max_fit_seconds: float | None = None,
+    graph: KnowledgeGraph | None = None,
+    name: str = "new table",
+    description: str = "",
+    text: bool = True,
+) -> RecommendationSet:
+    """Recommend ``k`` warm-start configurations for a table.
+
+    Args:
+        df: the table (target included).
+        target: the target column.
+        k: how many configurations.
+        task_type: classification or regression (inferred from the target if ``None``; a
+            0/1 column is taken as classification).
+        metric: what to optimise (default: ROC AUC binary, log loss multiclass, RMSE).
+        families: only these model families.
+        max_fit_seconds: skip configurations expected to fit slower than this on this table.
+        graph: the knowledge graph (default: the user's, seeded on first use).
+        name, description: used for the text similarity signal.
+        text: use the text embedding when the model is installed.
+
+    Returns:
+        A :class:`RecommendationSet` (``.to_json()`` gives the CLI/API contract).
+
+    Raises:
+        InvalidData: bad target, task type, metric or filters.
+    """
+    from kg.default_graph import open_graph
+    from metalearner.metafeatures import compute_metafeatures
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if target not in df.columns:
+        from kg.graph import _missing_column
+
+        raise InvalidData(_missing_column(name, target, df.columns))
+    task_type = task_type or infer_task_type(df[target])
+    if task_type not in ("classification", "regression"):
+        raise InvalidData(f"task must be 'classification' or 'regression', not {task_type!r}.")
+    y = df[target].dropna()
+    if task_type == "regression" and not pd.api.types.is_numeric_dtype(y):
+        raise InvalidData(f"Target {target!r} is not numeric, so it cannot be a regression "
+                          "target; use --task classification.")
+    n_classes = int(y.nunique()) if task_type == "classification" else None
+    if n_classes is not None and n_classes < 2:
+        raise InvalidData(f"Target {target!r} has a single class; nothing to learn.")
+    metric = check_measure(metric or primary_metric(task_type, n_classes))
+    graph = graph or open_graph()
+    timings["load"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    mf = compute_metafeatures(df, target, task_type=task_type)
+    emb = None
+    if text:
+        from metalearner.metafeatures import describe, embed_texts, model_available
+
+        if model_available():
+            emb = embed_texts([describe(name, description, [c for c in df.columns if c != target],
+                                        target)])[0]
+    timings["metafeatures"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    meta = load_metadata(graph, task_type, metric)
+    if not meta.datasets:
+        raise InvalidData(f"The graph has no {task_type} runs scored by {metric}; load the "
+                          "seed graph or log runs first.")
+    recs, similar = recommend_for_query(meta, Query(mf.values, emb), k=k, families=families,
+                                        max_fit_seconds=max_fit_seconds, rows=len(df))
+    timings["ranking"] = time.perf_counter() - t2
+    task = {"target": target, "task_type": task_type, "rows": int(len(df)),
+            "columns": int(df.shape[1]), "n_classes": n_classes}
+    return RecommendationSet(task, metric, recs, similar, timings)

@@ -1,0 +1,23 @@
+"""Recommenders: fit on the graph's views, score configurations for a new task."""
+
+from metalearner.recommenders.base import BaseRecommender, Query
+from metalearner.recommenders.ensemble import DEFAULT_WEIGHTS, EnsembleRecommender
+from metalearner.recommenders.graph_ppr import GraphRecommender
+from metalearner.recommenders.nearest import NearestDatasetsRecommender
+from metalearner.recommenders.portfolio import GreedyPortfolioRecommender, SingleBestRecommender
+from metalearner.recommenders.surrogate import SurrogateRecommender, config_features
+from metalearner.recommenders.text import TextSimilarityRecommender
+
+__all__ = [
+    "DEFAULT_WEIGHTS",
+    "BaseRecommender",
+    "EnsembleRecommender",
+    "GraphRecommender",
+    "GreedyPortfolioRecommender",
+    "NearestDatasetsRecommender",
+    "Query",
+    "SingleBestRecommender",
+    "SurrogateRecommender",
+    "TextSimilarityRecommender",
+    "config_features",
+]

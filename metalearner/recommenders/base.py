@@ -1,0 +1,78 @@
+"""The recommender interface: fit on :class:`MetaData`, score configurations for a query."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from kg.errors import InvalidData
+from metalearner.knowledge import MetaData
+
+__all__ = ["BaseRecommender", "Query", "neighbour_weights"]
+
+
+@dataclass(frozen=True)
+class Query:
+    """A new task as the recommenders see it.
+
+    Attributes:
+        metafeatures: meta-feature name → value (NaN/None where missing).
+        embedding: text embedding of its description and columns, if any.
+        dataset_id: its id when it is already in the graph (excluded from its own evidence).
+    """
+
+    metafeatures: dict[str, float | None] = field(default_factory=dict)
+    embedding: np.ndarray | None = None
+    dataset_id: str | None = None
+
+
+class BaseRecommender(ABC):
+    """scikit-learn style: ``__init__`` stores arguments, ``fit`` validates and learns,
+    fitted attributes end in ``_``, ``fit`` returns ``self``."""
+
+    def fit(self, meta: MetaData) -> BaseRecommender:
+        """Learn from the graph's views.
+
+        Raises:
+            InvalidData: no datasets or no configurations to learn from.
+        """
+        if not meta.datasets or meta.norm.shape[1] == 0:
+            raise InvalidData(
+                f"No {meta.task_type} runs in the graph to learn from; build or load the "
+                "seed graph (`metakg seed build`) or log runs first.")
+        self.meta_ = meta
+        self.config_ids_ = list(meta.norm.columns)
+        self._fit(meta)
+        return self
+
+    @abstractmethod
+    def _fit(self, meta: MetaData) -> None: ...
+
+    @abstractmethod
+    def score(self, query: Query) -> pd.Series:
+        """Higher is better: a score per configuration id (index = ``config_ids_``)."""
+
+    def neighbours(self, query: Query) -> pd.Series:  # noqa: ARG002
+        """Training datasets most similar to the query, id → similarity in [0, 1]."""
+        return pd.Series(dtype=float)
+
+    def get_params(self) -> dict[str, object]:
+        """Constructor arguments (scikit-learn convention)."""
+        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+
+def neighbour_weights(sim: pd.Series, norm: pd.DataFrame) -> pd.Series:
+    """Similarity-weighted mean of the neighbours' normalised scores per configuration."""
+    w = sim.reindex(norm.index).fillna(0.0)
+    vals = norm.loc[w.index]
+    mask = vals.notna()
+    num = (vals.fillna(0.0).mul(w, axis=0)).sum()
+    den = mask.mul(w, axis=0).sum()
+    return (num / den.replace(0, np.nan)).fillna(0.0)

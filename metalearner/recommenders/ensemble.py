@@ -1,0 +1,54 @@
+"""The default recommender: a weighted blend of the others' rank scores."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from metalearner.knowledge import MetaData
+from metalearner.recommenders.base import BaseRecommender, Query
+from metalearner.recommenders.graph_ppr import GraphRecommender
+from metalearner.recommenders.nearest import NearestDatasetsRecommender
+from metalearner.recommenders.portfolio import GreedyPortfolioRecommender
+from metalearner.recommenders.surrogate import SurrogateRecommender
+from metalearner.recommenders.text import TextSimilarityRecommender
+
+__all__ = ["DEFAULT_WEIGHTS", "EnsembleRecommender"]
+
+#: Weights chosen by bench/lodo.py (see the README's table).
+DEFAULT_WEIGHTS: dict[str, float] = {"nearest": 1.0, "surrogate": 1.0, "graph": 0.5,
+                                     "portfolio": 0.5, "text": 0.25}
+
+_MEMBERS = {"nearest": NearestDatasetsRecommender, "surrogate": SurrogateRecommender,
+            "graph": GraphRecommender, "portfolio": GreedyPortfolioRecommender,
+            "text": TextSimilarityRecommender}
+
+
+class EnsembleRecommender(BaseRecommender):
+    """Blend members by their per-query percentile ranks, weighted.
+
+    Args:
+        weights: member name → weight (members with weight 0 are not fitted).
+    """
+
+    def __init__(self, *, weights: dict[str, float] | None = None) -> None:
+        self.weights = weights
+
+    def _fit(self, meta: MetaData) -> None:
+        w = self.weights if self.weights is not None else DEFAULT_WEIGHTS
+        self.members_ = {name: _MEMBERS[name]().fit(meta) for name, wt in w.items() if wt > 0}
+        self.weights_ = {n: w[n] for n in self.members_}
+
+    def neighbours(self, query: Query) -> pd.Series:
+        for name in ("nearest", "graph", "text"):
+            if name in self.members_:
+                return self.members_[name].neighbours(query)
+        return pd.Series(dtype=float)
+
+    def score(self, query: Query) -> pd.Series:
+        total = pd.Series(0.0, index=self.config_ids_)
+        for name, member in self.members_.items():
+            s = member.score(query).reindex(self.config_ids_)
+            if s.nunique() <= 1:
+                continue  # no signal (e.g. no text embedding)
+            total += self.weights_[name] * s.rank(pct=True).fillna(0.0)
+        return total

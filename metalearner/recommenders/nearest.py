@@ -1,0 +1,76 @@
+"""Nearest datasets in meta-feature space, and their best configurations (auto-sklearn 1.0)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from metalearner.knowledge import MetaData
+from metalearner.recommenders.base import BaseRecommender, Query, neighbour_weights
+
+__all__ = ["DEFAULT_FEATURES", "NearestDatasetsRecommender"]
+
+#: Meta-features used for distances (by default); chosen by bench/lodo.py.
+DEFAULT_FEATURES = (
+    "log_nr_inst", "log_nr_attr", "log_attr_to_inst", "frac_cat", "missing_frac", "nr_class",
+    "class_prob_min", "class_balance_entropy", "skewness.mean", "kurtosis.mean", "cor.mean",
+    "pca_95_frac", "attr_ent.mean", "mut_inf.mean", "lm_1nn", "lm_stump", "lm_naive_bayes",
+    "lm_lda", "lm_ridge", "target_skewness",
+)
+
+
+class NearestDatasetsRecommender(BaseRecommender):
+    """Score configurations by their normalised scores on the ``k`` nearest datasets.
+
+    Args:
+        k: neighbours.
+        features: meta-features for the distance (``None``: :data:`DEFAULT_FEATURES`).
+        scaling: ``rank`` (each feature mapped to its quantile among training datasets) or
+            ``standard`` (z-scores).
+        weighting: ``inverse`` (1 / (1 + d)) or ``uniform``.
+    """
+
+    def __init__(self, *, k: int = 5, features: tuple[str, ...] | None = None,
+                 scaling: str = "rank", weighting: str = "inverse") -> None:
+        self.k = k
+        self.features = features
+        self.scaling = scaling
+        self.weighting = weighting
+
+    def _fit(self, meta: MetaData) -> None:
+        feats = [f for f in (self.features or DEFAULT_FEATURES) if f in meta.metafeatures.columns]
+        X = meta.metafeatures.reindex(index=meta.datasets, columns=feats).astype(float)
+        self.features_ = feats
+        self.train_ = X
+        self.median_ = X.median()
+        if self.scaling == "standard":
+            self.center_ = self.median_
+            self.scale_ = X.std().replace(0, 1.0).fillna(1.0)
+        self.Z_ = self._transform(X)
+
+    def _transform(self, X: pd.DataFrame) -> np.ndarray:
+        X = X.astype(float).fillna(self.median_).fillna(0.0)
+        if self.scaling == "standard":
+            return ((X - self.center_) / self.scale_).to_numpy()
+        cols = []
+        for f in self.features_:
+            ref = np.sort(self.train_[f].dropna().to_numpy())
+            if ref.size == 0:
+                cols.append(np.zeros(len(X)))
+                continue
+            cols.append(np.searchsorted(ref, X[f].to_numpy(), side="left") / max(ref.size, 1))
+        return np.column_stack(cols) if cols else np.zeros((len(X), 0))
+
+    def neighbours(self, query: Query) -> pd.Series:
+        q = pd.DataFrame([{f: query.metafeatures.get(f) for f in self.features_}],
+                         columns=self.features_, dtype=float)
+        z = self._transform(q)[0]
+        d = np.sqrt(((self.Z_ - z) ** 2).mean(axis=1))
+        sim = pd.Series(1.0 / (1.0 + 4.0 * d), index=self.train_.index)
+        if query.dataset_id is not None:
+            sim = sim.drop(query.dataset_id, errors="ignore")
+        top = sim.nlargest(self.k)
+        return top if self.weighting == "inverse" else top * 0 + 1.0
+
+    def score(self, query: Query) -> pd.Series:
+        return neighbour_weights(self.neighbours(query), self.meta_.norm)

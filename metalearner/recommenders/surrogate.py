@@ -1,0 +1,80 @@
+"""A learned surrogate: (meta-features, configuration) → normalised score."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metalearner.knowledge import MetaData
+from metalearner.recommenders.base import BaseRecommender, Query
+from metalearner.recommenders.nearest import DEFAULT_FEATURES
+
+__all__ = ["SurrogateRecommender", "config_features"]
+
+
+def config_features(config: dict[str, Any]) -> dict[str, float]:
+    """Numeric encoding of a configuration: family indicator + its hyperparameters
+    (log scale where the space says so), named ``family.param``."""
+    from runner.spaces import FAMILIES
+
+    fam = config.get("family", "")
+    out: dict[str, float] = {f"family={f}": float(f == fam) for f in FAMILIES}
+    space = FAMILIES.get(fam)
+    for name, value in (config.get("params") or {}).items():
+        p = space.by_name.get(name) if space else None
+        if isinstance(value, bool):
+            v = float(value)
+        elif isinstance(value, int | float):
+            v = math.log(value) if (p is not None and p.log and value > 0) else float(value)
+        else:
+            v = float(p.choices.index(value)) if p is not None and p.choices and value in p.choices else np.nan
+        out[f"{fam}.{name}"] = v
+    return out
+
+
+class SurrogateRecommender(BaseRecommender):
+    """Gradient-boosted regression of the normalised score on meta-features and
+    configuration features; ranks every configuration for a new task.
+
+    Args:
+        n_estimators, learning_rate, num_leaves: LightGBM settings.
+        features: meta-features used (``None``: the nearest-neighbour defaults).
+        random_state: seed.
+    """
+
+    def __init__(self, *, n_estimators: int = 300, learning_rate: float = 0.05,
+                 num_leaves: int = 31, features: tuple[str, ...] | None = None,
+                 random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.features = features
+        self.random_state = random_state
+
+    def _fit(self, meta: MetaData) -> None:
+        import lightgbm as lgb
+
+        feats = [f for f in (self.features or DEFAULT_FEATURES) if f in meta.metafeatures.columns]
+        self.features_ = feats
+        C = pd.DataFrame([config_features(meta.configs[c]) for c in self.config_ids_],
+                         index=self.config_ids_)
+        self.config_matrix_ = C
+        M = meta.metafeatures.reindex(index=meta.datasets, columns=feats).astype(float)
+        long = meta.norm.stack().dropna().rename("y").reset_index()
+        long.columns = ["dataset", "config", "y"]
+        X = np.hstack([M.loc[long["dataset"]].to_numpy(), C.loc[long["config"]].to_numpy()])
+        self.model_ = lgb.LGBMRegressor(n_estimators=self.n_estimators,
+                                        learning_rate=self.learning_rate,
+                                        num_leaves=self.num_leaves, min_child_samples=10,
+                                        subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
+                                        random_state=self.random_state, n_jobs=1, verbose=-1)
+        self.model_.fit(X, long["y"].to_numpy())
+
+    def score(self, query: Query) -> pd.Series:
+        m = np.array([query.metafeatures.get(f) for f in self.features_], dtype=float)
+        m = np.where(m is None, np.nan, m)
+        X = np.hstack([np.tile(m, (len(self.config_ids_), 1)), self.config_matrix_.to_numpy()])
+        return pd.Series(self.model_.predict(X), index=self.config_ids_)
