@@ -1,1 +1,268 @@
+"""CLI commands that use the meta-learner and the runner (registered on ``api.cli.app``)."""
 
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from api.cli import JsonOpt, StoreOpt, _fail, _graph, _print_json, app, keys_app
+
+TaskOpt = Annotated[str | None, typer.Option("--task", help="classification or regression (inferred if omitted).")]
+
+
+def _read(path: Path) -> Any:
+    from kg.tables import read_table
+
+    return read_table(path)
+
+
+@app.command()
+def recommend(
+    data: Annotated[Path, typer.Argument(help="CSV, ARFF or Parquet table.")],
+    target: Annotated[str, typer.Option(help="Target column.")],
+    task: TaskOpt = None,
+    k: Annotated[int, typer.Option(help="How many configurations.")] = 5,
+    metric: Annotated[str | None, typer.Option(help="roc_auc, log_loss, accuracy, rmse, r2...")] = None,
+    family: Annotated[list[str] | None, typer.Option(help="Only these families (repeatable).")] = None,
+    max_fit_seconds: Annotated[float | None, typer.Option(help="Skip slower configurations.")] = None,
+    run: Annotated[bool, typer.Option("--run", help="Evaluate the top k and write the runs back.")] = False,
+    jobs: int = 1,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show time spent per step.")] = False,
+) -> None:
+    """Recommend warm-start configurations for a table."""
+    import time
+
+    from metalearner.recommend import recommend as do_recommend
+
+    t0 = time.perf_counter()
+    df = _read(data)
+    t_read = time.perf_counter() - t0
+    graph = _graph(store)
+    result = do_recommend(df, target=target, k=k, task_type=task, metric=metric, families=family,
+                          max_fit_seconds=max_fit_seconds, graph=graph, name=data.name)
+    result.timings = {"read": t_read, **result.timings}
+    out = result.to_json()
+    if run:
+        from runner.table_runs import evaluate_on_table
+
+        configs = [r.config for r in result.recommendations]
+        task_rec, report = evaluate_on_table(graph, df, configs, target=target,
+                                             task_type=result.task["task_type"], name=data.name,
+                                             jobs=jobs, progress=not as_json)
+        scores = {r.configuration_id: r.scores.get(result.metric) for r in graph.runs(task=task_rec.id)}
+        for rec_json, rec in zip(out["recommendations"], result.recommendations, strict=True):
+            rec_json["observed_score"] = scores.get(rec.config_id)
+        out["runs_written"] = report.completed + report.failed
+    if as_json:
+        _print_json(out)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    t = out["task"]
+    console.print(f"[bold]{data.name}[/]: {t['task_type']} on {t['target']!r}, {t['rows']} rows; "
+                  f"metric {out['metric']} ({'higher' if out['higher_is_better'] else 'lower'} is better)")
+    table = Table("rank", "family", "expected", "configuration", "why")
+    for r in out["recommendations"]:
+        exp = "" if r["expected_score"] is None else f"{r['expected_score']:.4g}"
+        if run and r.get("observed_score") is not None:
+            exp += f" (got {r['observed_score']:.4g})"
+        table.add_row(str(r["rank"]), r["family"], exp, json.dumps(r["config"]["params"]), r["reason"])
+    console.print(table)
+    if verbose:
+        console.print("time: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in out["timings"].items()))
+
+
+@app.command()
+def metafeatures(
+    data: Annotated[Path | None, typer.Argument(help="Table file.")] = None,
+    target: Annotated[str | None, typer.Option(help="Target column.")] = None,
+    task: TaskOpt = None,
+    recompute: Annotated[bool, typer.Option("--recompute", help="Recompute every stale dataset in the graph.")] = False,
+    root: Annotated[list[Path] | None, typer.Option(help="Folders to find tables in when recomputing.")] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print a table's meta-features with per-group timings, or recompute stale ones."""
+    if recompute:
+        from metalearner.characterise import recompute as do_recompute
+
+        roots = [Path(p) for p in (root or [Path("."), Path("..")])]
+
+        def resolve(ds: Any) -> Path | None:
+            for src in ds.sources:
+                for r in roots:
+                    if (r / src).exists():
+                        return r / src
+            return None
+
+        done, missing = do_recompute(_graph(store), resolve, progress=not as_json)
+        typer.echo(f"recomputed {done} dataset(s); tables not found for {len(missing)}")
+        return
+    if data is None or target is None:
+        _fail("give DATA and --target (or --recompute).")
+    from metalearner.metafeatures import compute_metafeatures
+
+    mf = compute_metafeatures(_read(data), target, task_type=task)  # type: ignore[arg-type]
+    if as_json:
+        _print_json(mf.to_json())
+        return
+    for name, value in mf.values.items():
+        typer.echo(f"{name:28s} {'' if value is None else f'{value:.6g}'}"
+                   f"{'  (' + mf.reasons[name] + ')' if value is None else ''}")
+    typer.echo("timings: " + ", ".join(f"{g} {s * 1000:.0f} ms" for g, s in mf.timings.items()))
+
+
+@app.command("run")
+def run_configs(
+    data: Annotated[Path, typer.Argument(help="Table file.")],
+    target: Annotated[str, typer.Option(help="Target column.")],
+    configs: Annotated[Path | None, typer.Option(help="JSON file: a list of configurations.")] = None,
+    portfolio: Annotated[int | None, typer.Option(help="Evaluate the first N portfolio configurations.")] = None,
+    task: TaskOpt = None,
+    folds: int = 5,
+    seed: int = 0,
+    jobs: Annotated[int, typer.Option(help="Worker processes (local back-end).")] = 1,
+    backend: Annotated[str, typer.Option(help="local or ray.")] = "local",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    time_limit: Annotated[float, typer.Option(help="Seconds per fit.")] = 300.0,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cross-validate configurations on a table; every fold is written to the graph."""
+    from runner.spaces import portfolio as make_portfolio
+    from runner.table_runs import evaluate_on_table
+
+    if (configs is None) == (portfolio is None):
+        _fail("give exactly one of --configs FILE or --portfolio N.")
+    if configs is not None:
+        try:
+            config_list = json.loads(configs.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            _fail(f"{configs}: not a readable JSON list of configurations ({exc}).")
+        if isinstance(config_list, dict):
+            config_list = [config_list]
+    else:
+        config_list = make_portfolio(int(portfolio))  # type: ignore[arg-type]
+    graph = _graph(store)
+    df = _read(data)
+    task_rec, report = evaluate_on_table(graph, df, config_list, target=target, task_type=task,
+                                         name=data.name, folds=folds, seed=seed, jobs=jobs,
+                                         backend=backend, address=address, device=device,
+                                         time_limit=time_limit, progress=not as_json,
+                                         principal=os.environ.get("USER", "cli"))
+    runs = graph.runs(task=task_rec.id)
+    if as_json:
+        _print_json({"task": task_rec.id, "metric": task_rec.metric, "completed": report.completed,
+                     "failed": report.failed, "skipped": report.skipped,
+                     "runs": [{"run": r.id, "config": r.configuration_id, "status": r.status,
+                               "score": r.scores.get(task_rec.metric), "error": r.error}
+                              for r in runs]})
+    else:
+        typer.echo(f"completed {report.completed}, failed {report.failed}, already in the graph "
+                   f"{report.skipped}; metric {task_rec.metric}")
+        for r in sorted(runs, key=lambda r: r.scores.get(task_rec.metric, float("nan")) or 0):
+            typer.echo(f"  {r.configuration_id}  {r.status:9s} {r.scores.get(task_rec.metric, '')}")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    public_reads: Annotated[bool, typer.Option(help="Allow reads without an API key.")] = False,
+    store: StoreOpt = None,
+) -> None:
+    """Start the HTTP API (FastAPI + uvicorn)."""
+    import uvicorn
+
+    if store:
+        os.environ["METAKG_STORE"] = store
+    if public_reads:
+        os.environ["METAKG_PUBLIC_READS"] = "1"
+    from api.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who the key is for.")],
+    role: Annotated[str, typer.Option(help="read, write or admin.")] = "write",
+    store: StoreOpt = None,
+) -> None:
+    """Create an API key (printed once; only its hash is stored)."""
+    from api.keys import create_key
+
+    key = create_key(_graph(store), name, role)
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """List principals and their roles (never the keys)."""
+    from api.keys import list_keys
+
+    rows = list_keys(_graph(store))
+    if as_json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            typer.echo(f"{r['name']:20s} {r['role']:6s} {'revoked' if r['revoked'] else 'active'}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument()], store: StoreOpt = None) -> None:
+    """Revoke a principal's key."""
+    from api.keys import revoke_key
+
+    revoke_key(_graph(store), name)
+    typer.echo(f"revoked {name}")
+
+
+@app.command()
+def log(
+    task_id: Annotated[str, typer.Option("--task", help="Task id the run achieves.")],
+    config: Annotated[str, typer.Option(help="Configuration JSON, or @file.json.")],
+    score: Annotated[list[str], typer.Option(help="measure=v1,v2,... per fold (repeatable).")],
+    tag: Annotated[list[str] | None, typer.Option(help="key=value (repeatable).")] = None,
+    status: str = "completed",
+    server: Annotated[str | None, typer.Option(envvar="METAKG_SERVER", help="Log through this API server.")] = None,
+    key: Annotated[str | None, typer.Option(envvar="METAKG_API_KEY", help="API key for --server.")] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Log one run from the shell (locally, or to a server with --server/--key)."""
+    text = Path(config[1:]).read_text() if config.startswith("@") else config
+    try:
+        cfg = json.loads(text)
+    except json.JSONDecodeError as exc:
+        _fail(f"--config is not valid JSON ({exc}).")
+    folds: dict[str, list[float]] = {}
+    for s in score:
+        name, _, vals = s.partition("=")
+        try:
+            folds[name] = [float(v) for v in vals.split(",") if v]
+        except ValueError:
+            _fail(f"--score {s!r}: expected measure=v1,v2,... with numbers.")
+    tags = dict(t.split("=", 1) for t in (tag or []) if "=" in t)
+    if server:
+        from api.client import Client
+
+        run = Client(server, key).log_run(task_id=task_id, config=cfg, fold_scores=folds,
+                                          tags=tags, status=status)
+        run_id = run["id"]
+    else:
+        from kg.records import RunInput
+
+        run_id = _graph(store).log_run(RunInput(task_id=task_id, config=cfg, fold_scores=folds,
+                                                status=status, tags=tags, source="cli",
+                                                principal=os.environ.get("USER", "cli"))).id
+    _print_json({"run": run_id}) if as_json else typer.echo(f"logged run {run_id}")

@@ -427,3 +427,19 @@ def _missing_column(name: str, column: str, columns: Iterable[object]) -> str:
     return (f"Column {column!r} is not in dataset {name!r} (columns: "
             f"{', '.join(cols[:12])}{'...' if len(cols) > 12 else ''}).{hint}")
 
+
+
+def task_for_run(graph: KnowledgeGraph, *, task_id: str | None, dataset: str | None,
+                 target: str | None, task_type: str | None, folds: int = 5) -> Task:
+    """The task a logged run refers to: by id, or by dataset + target + task type.
+
+    Raises:
+        InvalidData: neither a task id nor a full dataset reference.
+        NotFound, DatasetNotFound: unknown task or dataset.
+    """
+    if task_id:
+        return graph.get_task(task_id)
+    if not (dataset and target and task_type):
+        raise InvalidData("Give task_id, or dataset with target and task_type.")
+    ds = graph.get_dataset(dataset)
+    return graph.add_task(ds, target=target, task_type=task_type, folds=folds)

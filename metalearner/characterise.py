@@ -111,3 +111,37 @@ def recompute(graph: KnowledgeGraph, resolve: Callable[[Dataset], Path | None], 
                      tasks[0].task_type if tasks else None)
         done += 1
     return done, missing
+
+
+def register_metafeatures(graph: KnowledgeGraph, *, name: str, task_type: str,
+                          metafeatures: dict[str, float | None], n_classes: int | None = None,
+                          description: str = "") -> Dataset:
+    """Register a dataset known only by its meta-features (no table).
+
+    Its identity is the hash of its name and meta-features; rows and columns come from
+    ``nr_inst`` and ``nr_attr`` when given.
+
+    Raises:
+        InvalidData: unknown task type.
+    """
+    import hashlib
+
+    from kg.errors import InvalidData
+    from kg.identity import canonical_json
+
+    if task_type not in ("classification", "regression"):
+        raise InvalidData(f"task_type must be classification or regression, not {task_type!r}.")
+    clean = {k: (None if v is None or not np.isfinite(v) else float(v)) for k, v in metafeatures.items()}
+    digest = hashlib.sha256(canonical_json({"name": name, "metafeatures": clean}).encode()).hexdigest()
+    rows = int(clean.get("nr_inst") or 1)
+    cols = int(clean.get("nr_attr") or 1)
+    ds = Dataset(id=digest[:32], name=name, content_hash=digest, rows=max(rows, 1),
+                 columns=max(cols, 1), description=description, sources=("metafeatures-only",))
+    from kg import entities as E
+
+    graph.write(E.dataset_quads(ds))
+    graph.add_task(ds, target="(unknown)", task_type=task_type, n_classes=n_classes)
+    graph.set_metafeatures(ds.id, clean, extractor=EXTRACTOR, version=VERSION)
+    if description and model_available():
+        store_embedding(graph, ds, None)
+    return graph.get_dataset(ds.id)

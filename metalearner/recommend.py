@@ -262,3 +262,67 @@ def recommend(
     task = {"target": target, "task_type": task_type, "rows": int(len(df)),
             "columns": int(df.shape[1]), "n_classes": n_classes}
     return RecommendationSet(task, metric, recs, similar, timings)
+
+
+def recommend_for_dataset(
+    graph: KnowledgeGraph, dataset: str, *, task_type: str | None = None,
+    n_classes: int | None = None, k: int = 5, metric: str | None = None,
+    families: list[str] | None = None,
+) -> RecommendationSet:
+    """Recommend for a dataset already in the graph (its stored meta-features and text).
+
+    Raises:
+        DatasetNotFound: unknown dataset.
+        InvalidData: no meta-features stored, or no task type known.
+    """
+    from metalearner.characterise import dataset_embeddings
+    from metalearner.metafeatures import EXTRACTOR
+
+    t0 = time.perf_counter()
+    ds = graph.get_dataset(dataset)
+    values = graph.metafeatures(ds.id, extractor=EXTRACTOR)
+    if not values:
+        raise InvalidData(f"Dataset {ds.name!r} has no meta-features; upload its table or "
+                          "register it with meta-features.")
+    tasks = graph.tasks(ds.id)
+    task_type = task_type or (tasks[0].task_type if tasks else None)
+    if task_type is None:
+        raise InvalidData(f"Say whether {ds.name!r} is a classification or regression task.")
+    if n_classes is None and task_type == "classification":
+        n_classes = int(values.get("nr_class") or 2)
+    metric = check_measure(metric or primary_metric(task_type, n_classes))
+    ids, mat = dataset_embeddings(graph)
+    emb = mat[ids.index(ds.id)] if ds.id in ids else None
+    meta = load_metadata(graph, task_type, metric)
+    if not meta.datasets:
+        raise InvalidData(f"The graph has no {task_type} runs scored by {metric}.")
+    recs, similar = recommend_for_query(meta, Query(values, emb, dataset_id=ds.id), k=k,
+                                        families=families, rows=ds.rows)
+    task = {"dataset": ds.id, "name": ds.name, "task_type": task_type, "rows": ds.rows,
+            "columns": ds.columns, "n_classes": n_classes}
+    return RecommendationSet(task, metric, recs, similar,
+                             {"ranking": time.perf_counter() - t0})
+
+
+def recommend_from_metafeatures(
+    graph: KnowledgeGraph, metafeatures: dict[str, float | None], *, task_type: str,
+    n_classes: int | None = None, k: int = 5, metric: str | None = None,
+    families: list[str] | None = None,
+) -> RecommendationSet:
+    """Recommend from meta-features alone (e.g. sent by a client that keeps its data).
+
+    Raises:
+        InvalidData: unknown task type or metric, or no runs to learn from.
+    """
+    t0 = time.perf_counter()
+    if task_type not in ("classification", "regression"):
+        raise InvalidData(f"task_type must be classification or regression, not {task_type!r}.")
+    metric = check_measure(metric or primary_metric(task_type, n_classes))
+    meta = load_metadata(graph, task_type, metric)
+    if not meta.datasets:
+        raise InvalidData(f"The graph has no {task_type} runs scored by {metric}.")
+    rows = metafeatures.get("nr_inst")
+    recs, similar = recommend_for_query(meta, Query(dict(metafeatures)), k=k, families=families,
+                                        rows=int(rows) if rows else None)
+    return RecommendationSet({"task_type": task_type, "n_classes": n_classes}, metric, recs,
+                             similar, {"ranking": time.perf_counter() - t0})

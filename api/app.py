@@ -1,0 +1,49 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routes import datasets, export, recommendations, runs, sparql
+from api.settings import Settings, get_settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the lifespan opens the store named by the settings (``METAKG_STORE``).
+
+    With the embedded store only one process can serve; a second one fails at start with a
+    clear message (use an Oxigraph server and ``METAKG_STORE=http://...`` for several).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from kg.default_graph import open_graph
+
+        s = settings or get_settings()
+        app.state.graph = open_graph(s.store)
+        try:
+            yield
+        finally:
+            app.state.graph.store.close()
+
+    app = FastAPI(title="metakg", version="0.1.0", lifespan=lifespan,
+                  description="Meta-learning knowledge graph: log runs, query the graph, get "
+                              "warm-start recommendations. Authenticate with `X-API-Key`.")
+    if settings is not None:
+        app.dependency_overrides[get_settings] = lambda: settings
+    install_error_handlers(app)
+    for module in (datasets, recommendations, runs, sparql, export):
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness probe (no key needed)."""
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,125 @@
+"""Python client of the metakg HTTP API (httpx)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from kg.errors import InvalidData, MetaKGError, NotFound
+
+__all__ = ["Client", "evaluate_and_log"]
+
+
+class Client:
+    """Talk to a ``metakg serve`` server.
+
+    Args:
+        url: base URL, e.g. ``http://127.0.0.1:8000``.
+        key: API key (``metakg keys create``).
+        timeout: seconds per request.
+    """
+
+    def __init__(self, url: str, key: str | None = None, *, timeout: float = 60.0) -> None:
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, timeout=timeout,
+                                  headers={"X-API-Key": key} if key else {})
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check(self, r: httpx.Response) -> Any:
+        if r.status_code < 300:
+            return r.json()
+        detail = r.json().get("detail", r.text) if r.headers.get("content-type", "").startswith(
+            "application/json") else r.text
+        if r.status_code == 404:
+            raise NotFound(str(detail))
+        if r.status_code == 422:
+            raise InvalidData(str(detail))
+        raise MetaKGError(f"HTTP {r.status_code}: {detail}")
+
+    def recommend(self, df: pd.DataFrame, *, target: str, k: int = 5,
+                  task_type: str | None = None, metric: str | None = None) -> dict[str, Any]:
+        """Recommendations for a table (sent as Parquet; nothing is stored server-side)."""
+        buf = io.BytesIO()
+        df.to_parquet(buf)
+        data: dict[str, Any] = {"target": target, "k": str(k)}
+        if task_type:
+            data["task_type"] = task_type
+        if metric:
+            data["metric"] = metric
+        return self._check(self._http.post("/recommendations", data=data,
+                                           files={"file": ("table.parquet", buf.getvalue())}))
+
+    def upload(self, df: pd.DataFrame, *, target: str, name: str, description: str = "") -> dict[str, Any]:
+        """Upload a table as a dataset (returns its record)."""
+        buf = io.BytesIO()
+        df.to_parquet(buf)
+        return self._check(self._http.post(
+            "/datasets", data={"target": target, "name": name, "description": description},
+            files={"file": (f"{name}.parquet", buf.getvalue())}))
+
+    def log_run(self, **run: Any) -> dict[str, Any]:
+        """Log one run (fields of the API's RunIn: task_id or dataset+target+task_type,
+        config, fold_scores, status, tags, code_version)."""
+        return self._check(self._http.post("/runs", json=run))
+
+    def log_runs(self, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Log a batch atomically."""
+        return self._check(self._http.post("/runs/batch", json={"runs": runs}))
+
+    def search_runs(self, filter: str = "", *, order_by: str | None = None, limit: int = 100,
+                    offset: int = 0) -> list[dict[str, Any]]:
+        """Search runs (see :mod:`kg.run_search` for the filter language)."""
+        params: dict[str, Any] = {"filter": filter, "limit": limit, "offset": offset}
+        if order_by:
+            params["order_by"] = order_by
+        return self._check(self._http.get("/runs", params=params))
+
+    def sparql(self, query: str) -> dict[str, Any]:
+        """A read-only SPARQL query; W3C JSON results."""
+        return self._check(self._http.post("/sparql", data={"query": query}))
+
+
+def evaluate_and_log(client: Client, estimator: Any, df: pd.DataFrame, *, target: str,
+                     dataset: str, task_type: str, config: dict[str, Any], folds: int = 5,
+                     seed: int = 0, tags: dict[str, str] | None = None) -> dict[str, Any]:
+    """Cross-validate any scikit-learn estimator on a table and log the run in one call.
+
+    The folds follow metakg's protocol (stratified for classification, seeded); the primary
+    metric and its companions are logged per fold.
+    """
+    from sklearn.base import clone
+
+    from kg.measures import primary_metric
+    from runner.protocol import TaskSpec, fold_indices, prepare_data, score
+
+    spec = TaskSpec("", "", target, task_type, folds, seed)
+    X, y = prepare_data(df, spec)
+    per_fold: dict[str, list[float]] = {}
+    for train, test in fold_indices(y, spec):
+        est = clone(estimator).fit(X.iloc[train], y.iloc[train])
+        if task_type == "classification":
+            proba = est.predict_proba(X.iloc[test])
+            classes = est.classes_
+            s = score(task_type, y.iloc[test], classes[proba.argmax(1)], proba, classes)
+        else:
+            s = score(task_type, y.iloc[test], est.predict(X.iloc[test]), None, None)
+        for k, v in s.items():
+            per_fold.setdefault(k, []).append(v)
+    if task_type == "classification":
+        n = int(y.nunique())
+        metric = primary_metric(task_type, n)
+        per_fold = {k: v for k, v in per_fold.items() if k in ("accuracy", "log_loss", metric)}
+    return client.log_run(dataset=dataset, target=target, task_type=task_type, folds=folds,
+                          config=config, fold_scores=per_fold, tags=tags or {}, source="client")

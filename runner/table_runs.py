@@ -1,0 +1,60 @@
+"""Evaluate configurations on a user's table and write the runs to the graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kg.graph import KnowledgeGraph
+from kg.records import Dataset, Task
+from kg.tables import infer_task_type
+from runner.execute import BatchReport, WorkItem, execute, write_task_data
+from runner.protocol import TaskSpec, prepare_data
+
+__all__ = ["cache_dir", "evaluate_on_table", "table_task"]
+
+
+def cache_dir() -> Path:
+    """Where prepared task data is kept for workers (``METAKG_CACHE`` or the user cache)."""
+    import os
+
+    from platformdirs import user_cache_dir
+
+    return Path(os.environ.get("METAKG_CACHE") or user_cache_dir("metakg"))
+
+
+def table_task(graph: KnowledgeGraph, df: pd.DataFrame, *, target: str, task_type: str | None = None,
+               name: str = "table", description: str = "", source: str | None = None,
+               folds: int = 5, seed: int = 0, subsample_rows: int | None = None,
+               metric: str | None = None) -> tuple[Dataset, Task, TaskSpec]:
+    """Add a table's dataset and task to the graph; pickle its prepared data for workers."""
+    ds = graph.add_dataset(df, name=name, target=target, description=description, source=source)
+    task_type = task_type or infer_task_type(df[target])
+    n_classes = int(df[target].nunique()) if task_type == "classification" else None
+    sub = subsample_rows if subsample_rows and len(df) > subsample_rows else None
+    task = graph.add_task(ds, target=target, task_type=task_type, n_classes=n_classes,
+                          metric=metric, folds=folds, seed=seed, subsample_rows=sub)
+    spec = TaskSpec(task.id, "", target, task_type, folds, seed, sub)
+    X, y = prepare_data(df, spec)
+    path = write_task_data(X, y, cache_dir() / "tasks", task.id)
+    return ds, task, TaskSpec(task.id, path, target, task_type, folds, seed, sub)
+
+
+def evaluate_on_table(graph: KnowledgeGraph, df: pd.DataFrame, configs: list[dict[str, Any]], *,
+                      target: str, task_type: str | None = None, name: str = "table",
+                      folds: int = 5, seed: int = 0, **execute_kwargs: Any) -> tuple[Task, BatchReport]:
+    """Cross-validate configurations on a table; every fold is written to the graph.
+
+    Args:
+        graph: destination.
+        df: the table.
+        configs: configurations to evaluate.
+        target, task_type, name, folds, seed: the task.
+        **execute_kwargs: passed to :func:`runner.execute.execute` (jobs, backend, ...).
+    """
+    _, task, spec = table_task(graph, df, target=target, task_type=task_type, name=name,
+                               folds=folds, seed=seed)
+    report = execute(graph, [WorkItem(task, spec, c) for c in configs], **execute_kwargs)
+    return task, report
