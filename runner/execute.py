@@ -69,7 +69,7 @@ def _load(path: str) -> Any:
         return pickle.load(fh)
 
 
-class _TimeLimit(Exception):
+class _TimeLimit(BaseException):  # not caught by the per-fold error capture
     pass
 
 
