@@ -1,0 +1,152 @@
+"""The meta-learner: recommendations that follow similar datasets, with evidence; the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kg import InvalidData, KnowledgeGraph, MemoryStore, RunInput, read_table
+from kg.ingest import read_manifest
+from metalearner import (
+    GreedyPortfolioRecommender,
+    NearestDatasetsRecommender,
+    Query,
+    load_metadata,
+    recommend,
+)
+from metalearner.characterise import characterise
+from metalearner.evaluation import lodo, summarise
+from runner import build_estimator, portfolio
+
+BINARY = ["breast.cancer", "kr.vs.kp", "credit.g", "tic.tac.toe", "mushroom", "sick",
+          "diabetes", "ionosphere", "sonar", "spambase", "heart.statlog", "vote"]
+CONFIGS = portfolio(20)
+DUPLICATE = {"family": "linear", "params": {"C": 1.0001, "l1_ratio": 0.0, "scaler": "standard"}}
+
+
+def synthetic_score(frac_cat: float, config: dict, rng: np.random.Generator) -> float:
+    """Linear models win on mostly-categorical tables, kNN on numeric ones."""
+    fam = config["family"]
+    base = 0.70 + 0.02 * rng.random()
+    if fam == "linear":
+        base += 0.2 if frac_cat > 0.5 else -0.1
+    if fam == "knn":
+        base += 0.2 if frac_cat <= 0.5 else -0.1
+    return min(base, 0.99)
+
+
+@pytest.fixture(scope="module")
+def kg(shared: Path) -> KnowledgeGraph:
+    rows = {r["name"]: r for r in read_manifest(shared / "manifest.csv")}
+    graph = KnowledgeGraph(MemoryStore())
+    rng = np.random.default_rng(0)
+    for name in [n for n in BINARY if n in rows][:10]:
+        df = read_table(shared / rows[name]["file"])
+        target = rows[name]["target"]
+        ds = graph.add_dataset(df, name=name, target=target, description=rows[name]["description"])
+        mf = characterise(graph, ds, df, target, "classification", text=False)
+        task = graph.add_task(ds, target=target, task_type="classification", n_classes=2, folds=3)
+        runs = []
+        for cfg in [*CONFIGS, DUPLICATE]:
+            s = synthetic_score(mf.values["frac_cat"] or 0.0, cfg, rng)
+            if cfg is DUPLICATE:
+                s = synthetic_score(mf.values["frac_cat"] or 0.0, CONFIGS[6], np.random.default_rng(1))
+            runs.append(RunInput(task_id=task.id, config=cfg,
+                                 fold_scores={"roc_auc": [s - 0.01, s, s + 0.01],
+                                              "fit_time": [0.1, 0.1, 0.1]}))
+        graph.log_runs(runs)
+    return graph
+
+
+def test_recommendations_follow_similar_datasets(kg: KnowledgeGraph, shared: Path) -> None:
+    cat_table = read_table(shared / "arff" / "car.arff.gz")  # all-categorical, not in the graph
+    cat_table["class"] = (cat_table["class"] == "unacc").map({True: "no", False: "yes"})
+    res = recommend(cat_table, target="class", k=3, graph=kg, text=False)
+    assert res.metric == "roc_auc" and res.task["task_type"] == "classification"
+    assert res.recommendations[0].family == "linear"
+    num_table = read_table(shared / "arff" / "banknote.authentication.arff.gz") if (
+        shared / "arff" / "banknote.authentication.arff.gz").exists() else read_table(
+        shared / "arff" / "pima.arff.gz" if (shared / "arff" / "pima.arff.gz").exists()
+        else shared / "arff" / "diabetes.arff.gz")
+    target = num_table.columns[-1]
+    res = recommend(num_table, target=target, k=3, graph=kg, text=False)
+    assert res.recommendations[0].family == "knn"
+
+
+def test_each_recommendation_has_evidence_and_reason(kg: KnowledgeGraph, shared: Path) -> None:
+    df = read_table(shared / "arff" / "car.arff.gz")
+    df["class"] = (df["class"] == "unacc").astype(int)  # a 0/1 integer target: classification
+    res = recommend(df, target="class", k=5, graph=kg, text=False)
+    doc = res.to_json()
+    assert [r["rank"] for r in doc["recommendations"]] == [1, 2, 3, 4, 5]
+    top = doc["recommendations"][0]
+    assert set(top) >= {"rank", "config", "expected_score", "evidence", "reason", "interval"}
+    lo, hi = top["interval"]
+    assert lo <= top["expected_score"] <= hi
+    assert len(top["evidence"]) == 3 and all(0 < e["similarity"] <= 1 for e in top["evidence"])
+    assert all(e["run_id"] for e in top["evidence"])
+    assert "most similar datasets" in top["reason"]
+    # no two near-identical configurations in a top-k
+    ids = [r["config"] for r in doc["recommendations"]]
+    assert not (DUPLICATE in ids and CONFIGS[6] in ids)
+    # the configuration turns into a working estimator
+    est = build_estimator(top["config"]).fit(df.drop(columns="class"), df["class"])
+    assert est.predict(df.drop(columns="class").iloc[:5]).shape == (5,)
+
+
+def test_filters_and_errors(kg: KnowledgeGraph, shared: Path) -> None:
+    df = read_table(shared / "arff" / "car.arff.gz")
+    df["class"] = (df["class"] == "unacc").astype(int)
+    res = recommend(df, target="class", k=2, families=["random_forest"], graph=kg, text=False)
+    assert {r.family for r in res.recommendations} == {"random_forest"}
+    with pytest.raises(InvalidData, match="No configuration passes"):
+        recommend(df, target="class", families=["nope"], graph=kg, text=False)
+    with pytest.raises(InvalidData, match="Did you mean 'class'"):
+        recommend(df, target="clas", graph=kg, text=False)
+    with pytest.raises(InvalidData, match="no regression runs"):
+        recommend(df, target="class", task_type="regression", graph=kg, text=False)
+    with pytest.raises(InvalidData, match="not numeric"):
+        recommend(read_table(shared / "arff" / "car.arff.gz"), target="class",
+                  task_type="regression", graph=kg, text=False)
+
+
+def test_portfolio_and_lodo_evaluation(kg: KnowledgeGraph) -> None:
+    meta = load_metadata(kg, "classification", "roc_auc")
+    assert meta.raw.shape == (10, 21)
+    port = GreedyPortfolioRecommender(size=3).fit(meta)
+    first_two = {meta.families[c] for c in port.order_[:2]}
+    assert first_two == {"linear", "knn"}  # covers both kinds of table
+    res = lodo(meta, {"nearest": NearestDatasetsRecommender, "portfolio": GreedyPortfolioRecommender},
+               ks=(1, 3), progress=False)
+    table = summarise(res, (1, 3))
+    # right family almost always (the noise within a family keeps it below 1)
+    assert table.loc["nearest", ("best@3", "mean")] > 0.8
+    assert table.loc["nearest", ("best@1", "mean")] > table.loc["portfolio", ("best@1", "mean")]
+    q = Query(metafeatures=meta.metafeatures.iloc[0].to_dict(), dataset_id=meta.datasets[0])
+    assert meta.datasets[0] not in NearestDatasetsRecommender().fit(meta).neighbours(q).index
+
+
+def test_cli_recommend_json_contract(kg: KnowledgeGraph, tmp_path: Path) -> None:
+    seed = tmp_path / "seed.nq.gz"
+    kg.store.dump(seed)
+    env = {**__import__("os").environ, "METAKG_STORE": str(tmp_path / "store"),
+           "METAKG_SEED": str(seed)}
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-m", "api", "recommend",
+                        str(root / "data" / "samples" / "credit-g.csv"), "--target", "class",
+                        "--k", "3", "--json"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["task"]["task_type"] == "classification" and doc["metric"] == "roc_auc"
+    assert [x["rank"] for x in doc["recommendations"]] == [1, 2, 3]
+    assert all({"config", "expected_score", "evidence"} <= set(x) for x in doc["recommendations"])
+    bad = subprocess.run([sys.executable, "-m", "api", "recommend",
+                          str(root / "data" / "samples" / "credit-g.csv"), "--target", "nope"],
+                         capture_output=True, text=True, env=env)
+    assert bad.returncode != 0 and bad.stderr.startswith("error: Column 'nope'")
+    assert bad.stderr.count("\n") == 1
