@@ -47,7 +47,14 @@ class GraphRecommender(BaseRecommender):
 
     def score(self, query: Query) -> pd.Series:
         sim = self.neighbours(query)
-        person = {("d", d): float(s) for d, s in sim.items()}
-        pr = nx.pagerank(self.graph_, alpha=self.alpha, personalization=person, weight="weight",
-                         tol=1e-8)
+        person = {("d", d): float(s) for d, s in sim.items() if s > 0}
+        if not person:  # no similar dataset to start from: no signal
+            return pd.Series(0.0, index=self.config_ids_)
+        try:
+            pr = nx.pagerank(self.graph_, alpha=self.alpha, personalization=person,
+                             weight="weight", tol=1e-6, max_iter=300)
+        except nx.PowerIterationFailedConvergence:  # tiny or degenerate graphs
+            from metalearner.recommenders.base import neighbour_weights
+
+            return neighbour_weights(sim, self.meta_.norm).reindex(self.config_ids_).fillna(0.0)
         return pd.Series({c: pr.get(("c", c), 0.0) for c in self.config_ids_})

@@ -1,0 +1,241 @@
+"""HTTP API: every route, auth on every route, errors, and a real uvicorn process."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.keys import create_key, revoke_key
+from api.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def client(shared: Path) -> Iterator[TestClient]:
+    app = create_app(Settings(store="memory:"))
+    with TestClient(app) as c:
+        g = app.state.graph
+        c.keys = {r: create_key(g, f"{r}-user", r) for r in ("read", "write", "admin")}  # type: ignore[attr-defined]
+        c.keys["revoked"] = create_key(g, "gone", "admin")  # type: ignore[attr-defined]
+        revoke_key(g, "gone")
+        h = {"X-API-Key": c.keys["write"]}  # type: ignore[attr-defined]
+        data = gzip.open(shared / "arff" / "credit.g.arff.gz").read()
+        r = c.post("/datasets", headers=h, files={"file": ("credit.arff", data)},
+                   data={"target": "class", "description": "German credit risk of loan applicants"})
+        assert r.status_code == 201, r.text
+        c.dataset = r.json()["id"]  # type: ignore[attr-defined]
+        yield c
+
+
+def H(client: TestClient, role: str) -> dict[str, str]:
+    return {"X-API-Key": client.keys[role]}  # type: ignore[attr-defined]
+
+
+def run_body(client: TestClient, **extra: object) -> dict:
+    return {"dataset": client.dataset, "target": "class", "task_type": "classification",  # type: ignore[attr-defined]
+            "config": {"family": "knn", "params": {"n_neighbors": 7}},
+            "fold_scores": {"roc_auc": [0.70, 0.74], "accuracy": [0.7, 0.72]}, **extra}
+
+
+def test_upload_get_list_search(client: TestClient) -> None:
+    r = client.get(f"/datasets/{client.dataset}", headers=H(client, "read"))  # type: ignore[attr-defined]
+    assert r.status_code == 200
+    body = r.json()
+    assert body["dataset"]["rows"] == 1000 and body["metafeatures"]["nr_inst"] == 1000.0
+    assert [d["name"] for d in client.get("/datasets", headers=H(client, "read")).json()] == ["credit"]
+    r = client.get("/datasets/search", params={"q": "bank loans"}, headers=H(client, "read"))
+    assert r.status_code == 200 and r.json()[0]["dataset"]["name"] == "credit"
+    assert client.get("/datasets/nope", headers=H(client, "read")).status_code == 404
+
+
+def test_log_runs_principal_from_key_and_search(client: TestClient) -> None:
+    r = client.post("/runs", headers=H(client, "write"), json=run_body(client, tags={"team": "risk"}))
+    assert r.status_code == 201 and r.json()["principal"] == "write-user"
+    assert r.json()["scores"]["roc_auc"] == pytest.approx(0.72)
+    # a principal in the body is refused, never trusted
+    r = client.post("/runs", headers=H(client, "write"), json=run_body(client, principal="mallory"))
+    assert r.status_code == 422
+    batch = [run_body(client, config={"family": "linear", "params": {"C": c}}) for c in (0.1, 1.0, 10.0)]
+    r = client.post("/runs/batch", headers=H(client, "write"), json={"runs": batch})
+    assert r.status_code == 201 and len(r.json()) == 3
+    found = client.get("/runs", headers=H(client, "read"), params={
+        "filter": "params.family = 'linear' and metrics.roc_auc >= 0.72 and principal = 'write-user'",
+        "order_by": "params.C DESC"}).json()
+    assert [x["config"]["params"]["C"] for x in found] == [10.0, 1.0, 0.1]
+    tagged = client.get("/runs", headers=H(client, "read"), params={"filter": "tags.team = 'risk'"}).json()
+    assert len(tagged) == 1 and tagged[0]["tags"] == {"team": "risk"}
+    bad = client.get("/runs", headers=H(client, "read"), params={"filter": "metrics.roc_auc >> 1"})
+    assert bad.status_code == 422 and "character" in bad.json()["detail"]
+
+
+def test_batch_is_atomic(client: TestClient) -> None:
+    before = len(client.get("/runs", headers=H(client, "read"), params={"limit": 1000}).json())
+    batch = [run_body(client), run_body(client, fold_scores={"bogus": [1.0]})]
+    r = client.post("/runs/batch", headers=H(client, "write"), json={"runs": batch})
+    assert r.status_code == 422 and "bogus" in r.json()["detail"]
+    after = len(client.get("/runs", headers=H(client, "read"), params={"limit": 1000}).json())
+    assert after == before
+
+
+def test_sparql_endpoint_is_read_only_and_capped(client: TestClient) -> None:
+    q = "SELECT (COUNT(*) AS ?n) WHERE { ?s a <http://www.w3.org/ns/mls#Run> }"
+    r = client.get("/sparql", params={"query": q}, headers=H(client, "read"))
+    assert r.status_code == 200 and int(r.json()["results"]["bindings"][0]["n"]["value"]) >= 1
+    r = client.post("/sparql", data={"query": "SELECT ?s WHERE { ?s ?p ?o }"},
+                    headers={**H(client, "read"), "Accept": "text/csv"})
+    assert r.status_code == 200 and r.text.startswith("s\r\n")
+    r = client.post("/sparql", data={"query": "DROP ALL"}, headers=H(client, "admin"))
+    assert r.status_code == 422
+
+
+def test_recommendations_and_registration(client: TestClient, shared: Path) -> None:
+    r = client.post(f"/recommendations/{client.dataset}", headers=H(client, "read"),  # type: ignore[attr-defined]
+                    params={"k": 2})
+    assert r.status_code == 200, r.text
+    assert r.json()["metric"] == "roc_auc" and len(r.json()["recommendations"]) == 2
+    reg = client.post("/datasets/metafeatures", headers=H(client, "write"), json={
+        "name": "private", "task_type": "classification", "n_classes": 2,
+        "metafeatures": {"nr_inst": 900.0, "nr_attr": 20.0, "frac_cat": 0.6}})
+    assert reg.status_code == 201
+    r = client.post(f"/recommendations/{reg.json()['id']}", headers=H(client, "read"))
+    assert r.status_code == 200 and r.json()["recommendations"]
+    data = gzip.open(shared / "arff" / "credit.g.arff.gz").read()
+    r = client.post("/recommendations", headers=H(client, "read"),
+                    files={"file": ("c.arff", data)}, data={"target": "class", "k": "1"})
+    assert r.status_code == 200 and len(r.json()["recommendations"]) == 1
+
+
+def test_export_neighbourhood(client: TestClient) -> None:
+    r = client.get("/export", params={"dataset": client.dataset, "format": "turtle"},  # type: ignore[attr-defined]
+                   headers=H(client, "read"))
+    assert r.status_code == 200 and "mls:Dataset" in r.text and "mls:Run" in r.text
+
+
+ROUTES = [("get", "/datasets", "read"), ("get", "/datasets/search?q=x", "read"),
+          ("get", "/datasets/{ds}", "read"), ("post", "/datasets", "write"),
+          ("post", "/datasets/metafeatures", "write"), ("post", "/recommendations", "read"),
+          ("post", "/recommendations/{ds}", "read"),
+          ("post", "/recommendations/metafeatures/query", "read"), ("post", "/runs", "write"),
+          ("post", "/runs/batch", "write"), ("get", "/runs", "read"),
+          ("get", "/sparql?query=ASK{}", "read"), ("post", "/sparql", "read"),
+          ("get", "/export", "read")]
+
+
+@pytest.mark.parametrize("method,path,role", ROUTES)
+def test_auth_on_every_route(client: TestClient, method: str, path: str, role: str) -> None:
+    url = path.replace("{ds}", client.dataset)  # type: ignore[attr-defined]
+    count = lambda: client.get("/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"},  # noqa: E731
+                               headers=H(client, "admin")).json()["results"]["bindings"][0]["n"]["value"]
+    before = count()
+    for headers, status in [({}, 401), ({"X-API-Key": "mkg_wrong"}, 401),
+                            (H(client, "revoked"), 401)]:
+        r = getattr(client, method)(url, headers=headers)
+        assert r.status_code == status, (headers, r.text)
+    if role == "write":
+        r = getattr(client, method)(url, headers=H(client, "read"))
+        assert r.status_code == 403 and "needs 'write'" in r.json()["detail"]
+    assert count() == before
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(store: Path, port: int, seed: str = "") -> subprocess.Popen:
+    env = {**os.environ, "METAKG_STORE": str(store), "METAKG_SEED": seed}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
+                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                            env=env, stderr=subprocess.PIPE)
+    for _ in range(150):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5)
+            return proc
+        except httpx.HTTPError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode())  # type: ignore[union-attr]
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def _batch(task_id: str, i: int, j: int, n: int) -> list[dict]:
+    return [{"task_id": task_id, "config": {"family": "knn", "params": {"n_neighbors": 1 + k % 50}},
+             "fold_scores": {"roc_auc": [0.5, 0.6]}, "tags": {"client": str(i), "n": str(j + k)}}
+            for k in range(n)]
+
+
+def test_real_uvicorn_concurrent_logging_and_sigkill(tmp_path: Path) -> None:
+    """20 clients log 500 runs each at once: exactly 10,000 stored, none lost or duplicated.
+    Then the server is killed with SIGKILL mid-stream: after a restart every acknowledged run
+    is there. A second server on the same embedded store is refused with a clear message."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pandas as pd
+
+    from api.client import Client
+    from kg import KnowledgeGraph, MetaKGError, OxigraphStore
+
+    store = tmp_path / "store"
+    graph = KnowledgeGraph(OxigraphStore(store))
+    key = create_key(graph, "loader", "write")
+    ds = graph.add_dataset(pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]}), name="t", target="y")
+    task = graph.add_task(ds, target="y", task_type="classification", n_classes=2, folds=2)
+    graph.store.close()
+    port = _free_port()
+    proc = _serve(store, port)
+    base = f"http://127.0.0.1:{port}"
+    acked: list[str] = []
+    lock = threading.Lock()
+
+    def worker(i: int, runs: int, stop: threading.Event | None = None) -> None:
+        with Client(base, key) as c:
+            for j in range(0, runs, 50):
+                if stop is not None and stop.is_set():
+                    return
+                try:
+                    ids = [r["id"] for r in c.log_runs(_batch(task.id, i, j, 50))]
+                except (httpx.HTTPError, MetaKGError):
+                    return  # the server is gone
+                with lock:
+                    acked.extend(ids)
+
+    with ThreadPoolExecutor(20) as pool:
+        list(pool.map(lambda i: worker(i, 500), range(20)))
+    assert len(acked) == len(set(acked)) == 10_000
+    counted = Client(base, key).sparql(
+        "SELECT (COUNT(?r) AS ?n) WHERE { ?r a <http://www.w3.org/ns/mls#Run> }")
+    assert counted["results"]["bindings"][0]["n"]["value"] == "10000"
+
+    second = subprocess.run([sys.executable, "-c", "from kg.default_graph import open_graph; "
+                             f"open_graph({str(store)!r})"], capture_output=True, text=True,
+                            env={**os.environ, "METAKG_SEED": ""})
+    assert second.returncode != 0 and "open in another process" in second.stderr
+
+    stop = threading.Event()
+    with ThreadPoolExecutor(20) as pool:
+        futures = [pool.submit(worker, i, 5000, stop) for i in range(20)]
+        while len(acked) < 12_000:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        stop.set()
+        for f in futures:
+            f.result()
+    graph = KnowledgeGraph(OxigraphStore(store))
+    stored = {r.id for r in graph.runs()}
+    assert set(acked) <= stored
+    assert all(r.status == "completed" for r in graph.runs())
