@@ -140,17 +140,30 @@ def run_header_quads(
     return out
 
 
-def evaluation_quads(run_id: str, measure: str, value: float, fold: int | None) -> list[Quad]:
-    """Quads of one evaluation of a run: per fold (``fold`` >= 0) or the mean (``None``)."""
-    s = entity("run", run_id)
+_HAS_OUTPUT, _SPECIFIED_BY, _HAS_VALUE = MLS.hasOutput, MLS.specifiedBy, MLS.hasValue
+_MODEL_EVALUATION, _FOLD, _AGGREGATE = MLS.ModelEvaluation, MKG.fold, MKG.aggregate
+_MEAN, _DOUBLE, _INTEGER = Literal("mean"), XSD.double, XSD.integer
+_MEASURES: dict[str, NamedNode] = {}
+
+
+def evaluation_quads(run_id: str, measure: str, value: float, fold: int | None,
+                     run: NamedNode | None = None) -> list[Quad]:
+    """Quads of one evaluation of a run: per fold (``fold`` >= 0) or the mean (``None``).
+
+    This is the hot path of bulk logging, hence the pre-built terms.
+    """
+    s = run or entity("run", run_id)
+    m = _MEASURES.get(measure)
+    if m is None:
+        m = _MEASURES[measure] = entity("measure", measure)
     e = NamedNode(f"{s.value}/e/{measure}/{'mean' if fold is None else fold}")
-    out = [
-        _q(s, MLS.hasOutput, e), _q(e, A, MLS.ModelEvaluation),
-        _q(e, MLS.specifiedBy, entity("measure", measure)),
-        Quad(e, MLS.hasValue, Literal(repr(float(value)), datatype=XSD.double), _G),
+    return [
+        Quad(s, _HAS_OUTPUT, e, _G), Quad(e, A, _MODEL_EVALUATION, _G),
+        Quad(e, _SPECIFIED_BY, m, _G),
+        Quad(e, _HAS_VALUE, Literal(repr(float(value)), datatype=_DOUBLE), _G),
+        Quad(e, _AGGREGATE, _MEAN, _G) if fold is None
+        else Quad(e, _FOLD, Literal(str(fold), datatype=_INTEGER), _G),
     ]
-    out.append(_q(e, MKG.aggregate, "mean") if fold is None else _q(e, MKG.fold, fold))
-    return out
 
 
 def metafeature_quads(

@@ -170,14 +170,15 @@ class KnowledgeGraph:
                 started_at=r.started_at, device=r.device, source=r.source,
                 code_version=r.code_version, tags=r.tags, software=r.software)
             means = {}
+            run_node = entity("run", run_id)
             for measure, values in r.fold_scores.items():
                 check_measure(measure)
                 vals = [float(v) for v in values]
                 for fold, v in enumerate(vals):
-                    quads += E.evaluation_quads(run_id, measure, v, fold)
+                    quads += E.evaluation_quads(run_id, measure, v, fold, run_node)
                 if vals:
                     means[measure] = statistics.fmean(vals)
-                    quads += E.evaluation_quads(run_id, measure, means[measure], None)
+                    quads += E.evaluation_quads(run_id, measure, means[measure], None, run_node)
             out.append(Run(id=run_id, task_id=task.id, dataset_id=task.dataset_id,
                            configuration_id=config.id, status=r.status, scores=means,
                            error=r.error, principal=r.principal, source=r.source,

@@ -119,23 +119,49 @@ def shape_violations(quads: Iterable[Quad], limit: int = 20) -> list[str]:
     Only nodes typed in ``quads`` are checked, against the triples in ``quads``: every
     entity is written whole, so its triples travel together.
     """
-    by_subject: dict[object, dict[str, list[object]]] = defaultdict(lambda: defaultdict(list))
-    typed: dict[str, list[object]] = defaultdict(list)
+    by_subject: dict[object, dict[object, list[object]]] = defaultdict(lambda: defaultdict(list))
+    typed: dict[object, list[object]] = defaultdict(list)
     rdf_type = RDF.type
     for q in quads:
-        by_subject[q.subject][q.predicate.value].append(q.object)
-        if q.predicate == rdf_type:
-            typed[q.object.value].append(q.subject)
+        p = q.predicate
+        by_subject[q.subject][p].append(q.object)
+        if p == rdf_type:
+            typed[q.object].append(q.subject)
     problems: list[str] = []
     for shape in load_shapes():
-        for focus in typed.get(shape.target_class, ()):
+        for focus in typed.get(NamedNode(shape.target_class), ()):
             values = by_subject[focus]
             for rule in shape.rules:
-                for msg in _check(rule, values.get(rule.path, ())):
+                objs = values.get(_node(rule.path), ())
+                if _fast_ok(rule, objs):
+                    continue
+                for msg in _check(rule, objs):
                     problems.append(f"{_short(shape.target_class)} {focus}: {_short(rule.path)} {msg}")
                     if len(problems) >= limit:
                         return problems
     return problems
+
+
+@lru_cache(maxsize=256)
+def _node(iri: str) -> NamedNode:
+    return NamedNode(iri)
+
+
+def _fast_ok(rule: PropertyRule, objs: list[object] | tuple[()]) -> bool:
+    """True when the common, valid case holds; anything else goes to :func:`_check`."""
+    n = len(objs)
+    if n < rule.min_count or (rule.max_count is not None and n > rule.max_count):
+        return False
+    if rule.pattern is not None or rule.min_inclusive is not None or rule.max_inclusive is not None:
+        return False
+    for o in objs:
+        if rule.node_kind == "IRI" and type(o) is not NamedNode:
+            return False
+        if rule.datatype is not None and (type(o) is not Literal or o.datatype.value != rule.datatype):  # type: ignore[attr-defined]
+            return False
+        if rule.in_values is not None and (type(o) is not Literal or o.value not in rule.in_values):  # type: ignore[attr-defined]
+            return False
+    return True
 
 
 def _check(rule: PropertyRule, objs: list[object] | tuple[()]) -> Iterable[str]:

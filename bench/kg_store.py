@@ -1,0 +1,163 @@
+"""Benchmark the store: write N runs (5 fold evaluations each), then query latencies.
+
+Writes into the embedded Oxigraph store through ``KnowledgeGraph.log_runs`` (validated,
+atomic batches of 1,000), reports runs/s, triples, disk size and peak RSS. Then measures
+p50/p99 of two queries on embedded, in-memory, a real Oxigraph server and plain rdflib
+``Graph()`` (the baseline):
+
+- best 10 configurations on dataset X (by mean ROC AUC),
+- all runs of configuration Y.
+
+Usage: python bench/kg_store.py [--runs 100000] [--repeat 200] [--out bench/results/kg_store.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kg import KnowledgeGraph, MemoryStore, OxigraphStore, RunInput, SparqlEndpointStore
+from kg.vocabulary import SPARQL_PREFIXES, entity
+
+N_DATASETS, N_CONFIGS = 200, 1000
+BEST = """SELECT ?c (MAX(?v) AS ?best) WHERE {
+  ?t mls:definedOn ?d . ?r mls:achieves ?t ; mkg:configuration ?c ; mls:hasOutput ?e .
+  ?e mls:specifiedBy ?m ; mkg:aggregate "mean" ; mls:hasValue ?v }
+GROUP BY ?c ORDER BY DESC(?best) LIMIT 10"""
+RUNS_OF = """SELECT ?r ?v WHERE { ?r mkg:configuration ?c ; mls:hasOutput ?e .
+  ?e mls:specifiedBy ?m ; mkg:aggregate "mean" ; mls:hasValue ?v }"""
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build(graph: KnowledgeGraph, n_runs: int, batch: int = 1000) -> tuple[list, list, float]:
+    rng = np.random.default_rng(0)
+    tasks = []
+    for i in range(N_DATASETS):
+        df = pd.DataFrame({"x": rng.normal(size=5), "y": [0, 1, 0, 1, i % 2]})
+        ds = graph.add_dataset(df, name=f"synthetic-{i}", target="y")
+        tasks.append(graph.add_task(ds, target="y", task_type="classification", n_classes=2))
+    configs = [{"family": "lightgbm", "params": {"num_leaves": 8 + j}} for j in range(N_CONFIGS)]
+    t0 = time.perf_counter()
+    for start in range(0, n_runs, batch):
+        runs = []
+        for k in range(start, min(start + batch, n_runs)):
+            scores = (0.5 + 0.5 * rng.random(5)).tolist()
+            runs.append(RunInput(task_id=tasks[k % N_DATASETS].id, config=configs[(k * 7) % N_CONFIGS],
+                                 fold_scores={"roc_auc": scores}, principal="bench"))
+        graph.log_runs(runs)
+    return tasks, configs, time.perf_counter() - t0
+
+
+def timings(fn, repeat: int) -> dict[str, float]:
+    fn()  # warm
+    xs = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        xs.append((time.perf_counter() - t) * 1000)
+    return {"p50_ms": statistics.median(xs), "p99_ms": float(np.percentile(xs, 99))}
+
+
+def measure(store_query, tasks: list, configs: list, repeat: int) -> dict[str, dict[str, float]]:
+    from kg.graph import make_configuration
+
+    rng = np.random.default_rng(1)
+    ds = [entity("dataset", t.dataset_id) for t in tasks]
+    cf = [entity("config", make_configuration(c).id) for c in configs]
+    m = entity("measure", "roc_auc")
+    return {
+        "best_10_on_dataset": timings(lambda: store_query(BEST, {"d": ds[rng.integers(len(ds))], "m": m}), repeat),
+        "runs_of_configuration": timings(lambda: store_query(RUNS_OF, {"c": cf[rng.integers(len(cf))], "m": m}), repeat),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=200)
+    ap.add_argument("--out", default="bench/results/kg_store.json")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="metakg-bench-"))
+    out: dict[str, object] = {"runs": args.runs}
+    try:
+        embedded = OxigraphStore(work / "embedded")
+        graph = KnowledgeGraph(embedded)
+        tasks, configs, secs = build(graph, args.runs)
+        embedded._store.flush()
+        disk = sum(f.stat().st_size for f in (work / "embedded").rglob("*") if f.is_file())
+        out["write"] = {"runs_per_s": args.runs / secs, "seconds": secs, "quads": len(embedded),
+                        "disk_mb": disk / 2**20, "peak_rss_mb": rss_mb()}
+        print(json.dumps(out["write"], indent=1), flush=True)
+        dump = work / "all.nq"
+        embedded.dump(dump)
+        lat: dict[str, object] = {}
+        lat["embedded"] = measure(lambda q, b: list(embedded.query(q, b)), tasks, configs, args.repeat)
+        embedded.close()
+        mem = MemoryStore()
+        mem.load(dump)
+        lat["memory"] = measure(lambda q, b: list(mem.query(q, b)), tasks, configs, args.repeat)
+        del mem
+        exe = shutil.which("oxigraph")
+        if exe:
+            loc = work / "server"
+            subprocess.run([exe, "load", "--location", str(loc), "--file", str(dump)], check=True,
+                           capture_output=True)
+            port = free_port()
+            proc = subprocess.Popen([exe, "serve", "--location", str(loc), "--bind", f"127.0.0.1:{port}"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            remote = SparqlEndpointStore(f"http://127.0.0.1:{port}")
+            for _ in range(100):
+                try:
+                    remote.ask("ASK {}")
+                    break
+                except Exception:
+                    time.sleep(0.1)
+            lat["remote"] = measure(lambda q, b: list(remote.query(q, b)), tasks, configs, args.repeat)
+            remote.close()
+            proc.terminate()
+        import rdflib
+
+        g = rdflib.Dataset()
+        t = time.perf_counter()
+        g.parse(str(dump), format="nquads")
+        default = g.default_context if hasattr(g, "default_context") else g
+        print(f"rdflib parse {time.perf_counter() - t:.0f} s", flush=True)
+
+        def rdflib_query(q: str, b: dict) -> list:
+            binds = {k: rdflib.URIRef(v.value) for k, v in b.items()}
+            return list(default.query(SPARQL_PREFIXES + q, initBindings=binds))
+
+        lat["rdflib_baseline"] = measure(rdflib_query, tasks, configs, max(10, args.repeat // 10))
+        base = lat["rdflib_baseline"]
+        out["latency"] = lat
+        out["speedup_vs_rdflib_p50"] = {
+            name: {q: base[q]["p50_ms"] / v[q]["p50_ms"] for q in v} for name, v in lat.items()}  # type: ignore[index]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=1))
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
