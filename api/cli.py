@@ -70,7 +70,8 @@ def ingest(
 
 @app.command()
 def query(
-    sparql: Annotated[str, typer.Argument(help="A SPARQL SELECT/ASK/CONSTRUCT query (prefixes mls:, mkg:, prov:, dcterms: declared).")],
+    sparql: Annotated[str, typer.Argument(
+        help="A SPARQL SELECT/ASK/CONSTRUCT query (prefixes mls:, mkg:, prov:, dcterms: declared).")],
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -146,7 +147,8 @@ def validate(store: StoreOpt = None) -> None:
 
 @seed_app.command("build")
 def seed_build(
-    manifest: Annotated[Path, typer.Option(help="Manifest of the shared datasets.")] = Path("../shared/datasets/manifest.csv"),
+    manifest: Annotated[Path, typer.Option(help="Manifest of the shared datasets.")] = Path(
+        "../shared/datasets/manifest.csv"),
     portfolio_size: Annotated[int, typer.Option(help="Configurations (defaults first).")] = 120,
     jobs: Annotated[int, typer.Option(help="Worker processes.")] = 2,
     folds: int = 3,

@@ -31,7 +31,7 @@ def _principal(graph: KnowledgeGraph, key: str | None) -> Principal | None:
     return authenticate(graph, key)
 
 
-def _require(role: str):  # noqa: ANN202
+def _require(role: str):
     def dependency(graph: GraphDep, settings: SettingsDep,
                    key: Annotated[str | None, Security(_key_header)] = None) -> Principal:
         principal = _principal(graph, key)

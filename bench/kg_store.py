@@ -116,7 +116,7 @@ def main() -> None:
         mem = MemoryStore()
         mem.load(dump)
         lat["memory"] = measure(lambda q, b: list(mem.query(q, b)), tasks, configs, args.repeat)
-        del mem
+        mem = None  # free it before the server starts
         exe = shutil.which("oxigraph")
         if exe:
             loc = work / "server"

@@ -173,10 +173,10 @@ def _check(rule: PropertyRule, objs: list[object] | tuple[()]) -> Iterable[str]:
     for o in objs:
         if rule.node_kind == "IRI" and not isinstance(o, NamedNode):
             yield f"must be an IRI, found {o}"
-        if rule.datatype is not None:
-            if not isinstance(o, Literal) or o.datatype.value != rule.datatype:
-                yield f"must be a literal of type {_short(rule.datatype)}, found {o}"
-                continue
+        if rule.datatype is not None and (not isinstance(o, Literal)
+                                          or o.datatype.value != rule.datatype):
+            yield f"must be a literal of type {_short(rule.datatype)}, found {o}"
+            continue
         if rule.in_values is not None:
             v = o.value if isinstance(o, Literal | NamedNode) else str(o)
             if v not in rule.in_values:

@@ -35,4 +35,5 @@ __all__ = [
     "load_metadata",
     "normalise_scores",
     "recommend",
+    "recommend_for_query",
 ]

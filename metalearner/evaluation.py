@@ -28,6 +28,7 @@ def lodo(
     *,
     ks: tuple[int, ...] = (1, 3, 5, 10, 25),
     progress: bool = True,
+    holdout: list[str] | None = None,
 ) -> pd.DataFrame:
     """Hold each dataset out (its runs and meta-features), fit, recommend, read its true scores.
 
@@ -38,7 +39,8 @@ def lodo(
     from rich.progress import track
 
     rows = []
-    for d in track(meta.datasets, description="leave-one-dataset-out", disable=not progress):
+    for d in track(holdout or meta.datasets, description="leave-one-dataset-out",
+                   disable=not progress):
         train = meta.without(d)
         truth = normalised_against_median(meta, d)
         query = Query(metafeatures=meta.metafeatures.loc[d].to_dict(),

@@ -176,7 +176,8 @@ def _explain(meta: MetaData, rank: int, c: str, neighbours: pd.Series) -> Recomm
     metric = next(iter(meta.metric.values()), "score")
     where = (f"best or within 5% of the best on {len(top)} of the {len(neighbours)} most "
              f"similar datasets ({', '.join(top[:3])})" if top else
-             f"ranks well on datasets similar to this one ({', '.join(meta.names.get(d, d) for d in neighbours.index[:3])})")
+             "ranks well on datasets similar to this one ("
+             + ", ".join(meta.names.get(d, d) for d in neighbours.index[:3]) + ")")
     exp = f"; expected {metric} {expected:.4g} (range {interval[0]:.4g}–{interval[1]:.4g})" if (
         expected is not None and interval) else ""
     return Recommendation(rank=rank, config=meta.configs[c], config_id=c,
@@ -259,7 +260,7 @@ def recommend(
     recs, similar = recommend_for_query(meta, Query(mf.values, emb), k=k, families=families,
                                         max_fit_seconds=max_fit_seconds, rows=len(df))
     timings["ranking"] = time.perf_counter() - t2
-    task = {"target": target, "task_type": task_type, "rows": int(len(df)),
+    task = {"target": target, "task_type": task_type, "rows": len(df),
             "columns": int(df.shape[1]), "n_classes": n_classes}
     return RecommendationSet(task, metric, recs, similar, timings)
 

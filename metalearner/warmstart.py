@@ -13,9 +13,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Bound", "FLAML_NAMES", "flaml_starting_points", "hyperopt_points", "hyperopt_trials", "map_config",
-           "optuna_add_trials", "optuna_enqueue", "ray_tune_points", "smac_configurations",
-           "syne_tune_points"]
+__all__ = [
+    "FLAML_NAMES",
+    "Bound",
+    "flaml_starting_points",
+    "hyperopt_points",
+    "hyperopt_trials",
+    "map_config",
+    "optuna_add_trials",
+    "optuna_enqueue",
+    "ray_tune_points",
+    "smac_configurations",
+    "syne_tune_points",
+]
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,7 @@ def map_config(config: dict[str, Any], bounds: Mapping[str, Bound], *, family: s
             v = max(v, b.low)
         if b.high is not None:
             v = min(v, b.high)
-        out[target] = int(round(v)) if b.integer else v
+        out[target] = round(v) if b.integer else v
     return out or None
 
 
@@ -210,7 +220,7 @@ def _hyperopt_default(b: Bound) -> Any:
     if b.choices is not None:
         return b.choices[0]
     mid = (b.low + b.high) / 2 if b.low is not None and b.high is not None else 0.0  # type: ignore[operator]
-    return int(round(mid)) if b.integer else mid
+    return round(mid) if b.integer else mid
 
 
 def _hyperopt_kind(expr: Any) -> tuple[str, list[Any]]:
@@ -243,13 +253,15 @@ def smac_configurations(recs: Any, configspace: Any, *, family: str | None = "li
 
 
 # ----- Ray Tune and Syne Tune --------------------------------------------------------------
-def ray_tune_points(recs: Any, param_space: Mapping[str, Any], *, family: str | None = "lightgbm") -> list[dict[str, Any]]:
+def ray_tune_points(recs: Any, param_space: Mapping[str, Any], *,
+                    family: str | None = "lightgbm") -> list[dict[str, Any]]:
     """``points_to_evaluate`` for a Ray Tune search algorithm (e.g. ``BasicVariantGenerator``)."""
     bounds = {n: b for n, d in param_space.items() if (b := _domain_bound(d)) is not None}
     return [p for p, _ in _mapped(recs, bounds, family)]
 
 
-def syne_tune_points(recs: Any, config_space: Mapping[str, Any], *, family: str | None = "lightgbm") -> list[dict[str, Any]]:
+def syne_tune_points(recs: Any, config_space: Mapping[str, Any], *,
+                     family: str | None = "lightgbm") -> list[dict[str, Any]]:
     """``points_to_evaluate`` for a Syne Tune scheduler or searcher."""
     bounds = {n: b for n, d in config_space.items() if (b := _domain_bound(d)) is not None}
     return [p for p, _ in _mapped(recs, bounds, family)]

@@ -7,6 +7,7 @@ batch resumes where it stopped: folds already in the graph are not repeated.
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import signal
 import statistics
@@ -55,10 +56,8 @@ def software_versions() -> dict[str, str]:
 
     out = {}
     for pkg in ("scikit-learn", "lightgbm", "xgboost", "catboost", "torch", "numpy", "pandas"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
     return out
 
 
@@ -212,7 +211,7 @@ def execute(
                      "folds": folds_done, "header": state is not None, "error": None}
         pending += [(item, cfg, runs[key]["run"], f) for f in range(item.spec.folds)
                     if f not in folds_done]
-    for key, st in runs.items():  # runs whose folds were all written before a kill
+    for st in runs.values():  # runs whose folds were all written before a kill
         if len(st["folds"]) == st["item"].spec.folds:
             _finish(graph, st, report)
 

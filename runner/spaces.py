@@ -38,7 +38,7 @@ class Param:
             x = math.exp(rng.uniform(math.log(self.low), math.log(self.high)))
         else:
             x = rng.uniform(self.low, self.high)
-        return int(round(x)) if self.integer else float(f"{x:.4g}")
+        return round(x) if self.integer else float(f"{x:.4g}")
 
     def check(self, value: Any) -> str | None:
         """Return a problem with ``value`` or ``None``."""
@@ -88,7 +88,8 @@ def _p(name: str, low: float, high: float, default: Any, *, log: bool = False,
     return Param(name, low, high, log=log, integer=integer, default=default)
 
 
-def _c(name: str, choices: tuple[Any, ...], default: Any, condition: tuple[str, tuple[Any, ...]] | None = None) -> Param:
+def _c(name: str, choices: tuple[Any, ...], default: Any,
+       condition: tuple[str, tuple[Any, ...]] | None = None) -> Param:
     return Param(name, choices=choices, default=default, condition=condition)
 
 

@@ -30,7 +30,7 @@ def client(shared: Path) -> Iterator[TestClient]:
         c.keys["revoked"] = create_key(g, "gone", "admin")  # type: ignore[attr-defined]
         revoke_key(g, "gone")
         h = {"X-API-Key": c.keys["write"]}  # type: ignore[attr-defined]
-        data = gzip.open(shared / "arff" / "credit.g.arff.gz").read()
+        data = gzip.decompress((shared / "arff" / "credit.g.arff.gz").read_bytes())
         r = c.post("/datasets", headers=h, files={"file": ("credit.arff", data)},
                    data={"target": "class", "description": "German credit risk of loan applicants"})
         assert r.status_code == 201, r.text
@@ -110,7 +110,7 @@ def test_recommendations_and_registration(client: TestClient, shared: Path) -> N
     assert reg.status_code == 201
     r = client.post(f"/recommendations/{reg.json()['id']}", headers=H(client, "read"))
     assert r.status_code == 200 and r.json()["recommendations"]
-    data = gzip.open(shared / "arff" / "credit.g.arff.gz").read()
+    data = gzip.decompress((shared / "arff" / "credit.g.arff.gz").read_bytes())
     r = client.post("/recommendations", headers=H(client, "read"),
                     files={"file": ("c.arff", data)}, data={"target": "class", "k": "1"})
     assert r.status_code == 200 and len(r.json()["recommendations"]) == 1
@@ -165,7 +165,7 @@ def _serve(store: Path, port: int, seed: str = "") -> subprocess.Popen:
             return proc
         except httpx.HTTPError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode())  # type: ignore[union-attr]
+                raise RuntimeError(proc.stderr.read().decode()) from None  # type: ignore[union-attr]
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("server did not start")

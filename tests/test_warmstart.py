@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from metalearner.warmstart import (
+    Bound,
     flaml_starting_points,
     hyperopt_points,
     map_config,
@@ -13,7 +14,6 @@ from metalearner.warmstart import (
     ray_tune_points,
     smac_configurations,
     syne_tune_points,
-    Bound,
 )
 
 RECS = [
@@ -92,7 +92,8 @@ def test_hyperopt_evaluates_points_first() -> None:
         return {"loss": p["learning_rate"], "status": STATUS_OK}
 
     # hyperopt uses points_to_evaluate only when it makes its own Trials
-    fmin(objective, space, algo=tpe.suggest, max_evals=3, points_to_evaluate=points, rstate=__import__("numpy").random.default_rng(0),
+    fmin(objective, space, algo=tpe.suggest, max_evals=3, points_to_evaluate=points,
+         rstate=__import__("numpy").random.default_rng(0),
          show_progressbar=False)
     assert seen[0]["num_leaves"] == 63 and seen[0]["learning_rate"] == pytest.approx(0.05)
     # with a Trials object of one's own: hyperopt_trials seeds it
@@ -151,14 +152,15 @@ def test_ray_tune_evaluates_points_first(tmp_path: object) -> None:
 
 def test_syne_tune_suggests_points_first() -> None:
     pytest.importorskip("syne_tune")
-    from syne_tune.config_space import loguniform, lograndint
+    from syne_tune.config_space import lograndint, loguniform
     from syne_tune.optimizer.baselines import RandomSearch
 
     space = {"learning_rate": loguniform(0.01, 0.3), "num_leaves": lograndint(8, 128)}
     points = syne_tune_points(RECS, space)
     scheduler = RandomSearch(space, metrics=["score"], points_to_evaluate=points, random_seed=0)
-    from syne_tune.backend.trial_status import Trial
     from datetime import datetime
+
+    from syne_tune.backend.trial_status import Trial
 
     suggestion = scheduler.suggest()
     assert suggestion.config == points[0]

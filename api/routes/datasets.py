@@ -40,7 +40,8 @@ def upload_dataset(graph: GraphDep, who: WriterDep, settings: SettingsDep,
                    file: Annotated[UploadFile, File(description="CSV, ARFF or Parquet table")],
                    target: Annotated[str, Form()], description: Annotated[str, Form()] = "",
                    name: Annotated[str | None, Form()] = None,
-                   task_type: Annotated[str | None, Form(pattern="^(classification|regression)$")] = None) -> DatasetOut:
+                   task_type: Annotated[str | None, Form(pattern="^(classification|regression)$")] = None,
+                   ) -> DatasetOut:
     """Upload a table: it is ingested, characterised (meta-features + text) and its task added."""
     from metalearner.characterise import characterise
     from runner.table_runs import table_task

@@ -42,7 +42,8 @@ def log_runs(body: RunsIn, graph: GraphDep, who: WriterDep) -> list[RunOut]:
 
 @router.get("")
 def search_runs(graph: GraphDep, who: ReaderDep,
-                filter: Annotated[str, Query(max_length=2000, description="e.g. metrics.roc_auc > 0.8 and params.family = 'lightgbm'")] = "",
+                filter: Annotated[str, Query(max_length=2000, description=(
+                    "e.g. metrics.roc_auc > 0.8 and params.family = 'lightgbm'"))] = "",
                 order_by: Annotated[str | None, Query(max_length=100, description="e.g. metrics.roc_auc DESC")] = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                 offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:

@@ -20,7 +20,8 @@ class NotApplicable(Exception):
 class Feature:
     """A group of meta-features computed together.
 
-    ``compute`` returns name → value (or → a string saying why there is none); it may raise :class:`NotApplicable` (or anything else:
+    ``compute`` returns name → value (or → a string saying why there is none); it may
+    raise :class:`NotApplicable` (or anything else:
     the values become missing with the error as the reason, never a crash or a silent 0).
     """
 
@@ -79,8 +80,9 @@ def summary(values: np.ndarray, prefix: str) -> dict[str, float]:
     v = v[np.isfinite(v)]
     if v.size == 0:
         raise NotApplicable(f"no columns to summarise for {prefix}")
+    sd = float(v.std(ddof=1)) if v.size > 1 else 0.0
     return {f"{prefix}.mean": float(v.mean()), f"{prefix}.min": float(v.min()),
-            f"{prefix}.max": float(v.max()), f"{prefix}.sd": float(v.std(ddof=1)) if v.size > 1 else 0.0}
+            f"{prefix}.max": float(v.max()), f"{prefix}.sd": sd}
 
 
 def summary_names(prefix: str) -> tuple[str, ...]:

@@ -63,9 +63,7 @@ def prepare_table(df: pd.DataFrame, target: str, task_type: str) -> PreparedTabl
     for c in X.columns:
         s = X[c]
         if (pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
-                and not isinstance(s.dtype, pd.CategoricalDtype)):
-            num_cols.append(c)
-        elif pd.api.types.is_datetime64_any_dtype(s):
+                and not isinstance(s.dtype, pd.CategoricalDtype)) or pd.api.types.is_datetime64_any_dtype(s):
             num_cols.append(c)
         else:
             cat_cols.append(c)

@@ -63,7 +63,7 @@ def _info(t: PreparedTable) -> dict[str, float | str]:
     h_xy = np.array([_joint_entropy(c, y) for c in X.T])
     mi = np.maximum(h_x + h_y - h_xy, 0.0)
     out: dict[str, float | str] = {
-           "class_ent": h_y if t.task_type == "classification" else "regression task: no classes",
+        "class_ent": h_y if t.task_type == "classification" else "regression task: no classes",
            "target_ent": h_y}
     out.update(summary(h_x, "attr_ent"))
     out.update(summary(mi, "mut_inf"))
@@ -75,6 +75,6 @@ def _info(t: PreparedTable) -> dict[str, float | str]:
 
 
 INFO_THEORY = (
-    Feature(("class_ent", "target_ent") + summary_names("attr_ent") + summary_names("mut_inf")
-            + ("joint_ent.mean", "eq_num_attr", "ns_ratio"), _info),
+    Feature(("class_ent", "target_ent", *summary_names("attr_ent"), *summary_names("mut_inf"),
+             "joint_ent.mean", "eq_num_attr", "ns_ratio"), _info),
 )

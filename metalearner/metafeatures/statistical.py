@@ -86,7 +86,7 @@ def _target(t: PreparedTable) -> dict[str, float]:
 
 STATISTICAL = (
     Feature(summary_names("skewness") + summary_names("kurtosis"), _moments),
-    Feature(summary_names("cor") + ("cor_high_frac",), _correlation),
+    Feature((*summary_names("cor"), "cor_high_frac"), _correlation),
     Feature(("pca_95_frac", "pca_first_var"), _pca),
     Feature(("target_skewness", "target_kurtosis", "target_cv"), _target),
 )

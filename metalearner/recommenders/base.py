@@ -55,7 +55,7 @@ class BaseRecommender(ABC):
     def score(self, query: Query) -> pd.Series:
         """Higher is better: a score per configuration id (index = ``config_ids_``)."""
 
-    def neighbours(self, query: Query) -> pd.Series:  # noqa: ARG002
+    def neighbours(self, query: Query) -> pd.Series:
         """Training datasets most similar to the query, id → similarity in [0, 1]."""
         return pd.Series(dtype=float)
 

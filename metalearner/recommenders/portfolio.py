@@ -38,7 +38,7 @@ class GreedyPortfolioRecommender(BaseRecommender):
         self.order_ = [self.config_ids_[j] for j in order]
         self.scores_ = pd.Series({c: (n - i) / n for i, c in enumerate(self.order_)})
 
-    def score(self, query: Query) -> pd.Series:  # noqa: ARG002
+    def score(self, query: Query) -> pd.Series:
         return self.scores_.reindex(self.config_ids_)
 
 
@@ -48,5 +48,5 @@ class SingleBestRecommender(BaseRecommender):
     def _fit(self, meta: MetaData) -> None:
         self.scores_ = meta.norm.fillna(0.0).mean(axis=0)
 
-    def score(self, query: Query) -> pd.Series:  # noqa: ARG002
+    def score(self, query: Query) -> pd.Series:
         return self.scores_.reindex(self.config_ids_)
