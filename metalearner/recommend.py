@@ -14,7 +14,8 @@ from kg.errors import InvalidData
 from kg.graph import KnowledgeGraph
 from kg.measures import HIGHER_IS_BETTER, check_measure, primary_metric
 from kg.tables import infer_task_type
-from metalearner.knowledge import MetaData, load_metadata
+from kg.vocabulary import entity
+from metalearner.knowledge import MetaData
 from metalearner.recommenders import BaseRecommender, EnsembleRecommender, Query
 
 __all__ = ["Evidence", "Recommendation", "RecommendationSet", "fitted_recommender", "recommend",
@@ -85,6 +86,23 @@ def fitted_recommender(meta: MetaData, factory: type[BaseRecommender] = Ensemble
             _FITTED.clear()
         rec = _FITTED[key] = factory(**params).fit(meta)
     return rec
+
+
+def _fitted(graph: KnowledgeGraph, task_type: str, metric: str) -> tuple[MetaData, BaseRecommender]:
+    """The default recommender fitted on the graph's current views (cached).
+
+    Raises:
+        InvalidData: the graph has no runs of this task type scored by this metric.
+    """
+    from metalearner.cache import cached_recommender
+
+    probe = graph.store.ask(
+        """ASK { ?t mkg:taskType ?type . ?r mls:achieves ?t ; mls:hasOutput ?e .
+                 ?e mls:specifiedBy ?m }""", {"type": task_type, "m": entity("measure", metric)})
+    if not probe:
+        raise InvalidData(f"The graph has no {task_type} runs scored by {metric}; load the seed "
+                          "graph (`metakg import data/seed.nq.gz`) or log runs first.")
+    return cached_recommender(graph, task_type, metric, EnsembleRecommender)
 
 
 def _param_distance(a: dict[str, Any], b: dict[str, Any]) -> float:
@@ -197,7 +215,7 @@ def recommend(
     graph: KnowledgeGraph | None = None,
     name: str = "new table",
     description: str = "",
-    text: bool = True,
+    text: bool | None = None,
 ) -> RecommendationSet:
     """Recommend ``k`` warm-start configurations for a table.
 
@@ -212,7 +230,8 @@ def recommend(
         max_fit_seconds: skip configurations expected to fit slower than this on this table.
         graph: the knowledge graph (default: the user's, seeded on first use).
         name, description: used for the text similarity signal.
-        text: use the text embedding when the model is installed.
+        text: compute the text embedding (default: when the default recommender weighs text
+            and the model is installed; loading the model costs seconds per process).
 
     Returns:
         A :class:`RecommendationSet` (``.to_json()`` gives the CLI/API contract).
@@ -245,6 +264,10 @@ def recommend(
     t1 = time.perf_counter()
     mf = compute_metafeatures(df, target, task_type=task_type)
     emb = None
+    if text is None:
+        from metalearner.recommenders import DEFAULT_WEIGHTS
+
+        text = DEFAULT_WEIGHTS.get("text", 0.0) > 0
     if text:
         from metalearner.metafeatures import describe, embed_texts, model_available
 
@@ -253,12 +276,10 @@ def recommend(
                                         target)])[0]
     timings["metafeatures"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    meta = load_metadata(graph, task_type, metric)
-    if not meta.datasets:
-        raise InvalidData(f"The graph has no {task_type} runs scored by {metric}; load the "
-                          "seed graph or log runs first.")
+    meta, rec = _fitted(graph, task_type, metric)
     recs, similar = recommend_for_query(meta, Query(mf.values, emb), k=k, families=families,
-                                        max_fit_seconds=max_fit_seconds, rows=len(df))
+                                        max_fit_seconds=max_fit_seconds, rows=len(df),
+                                        recommender=rec)
     timings["ranking"] = time.perf_counter() - t2
     task = {"target": target, "task_type": task_type, "rows": len(df),
             "columns": int(df.shape[1]), "n_classes": n_classes}
@@ -294,11 +315,9 @@ def recommend_for_dataset(
     metric = check_measure(metric or primary_metric(task_type, n_classes))
     ids, mat = dataset_embeddings(graph)
     emb = mat[ids.index(ds.id)] if ds.id in ids else None
-    meta = load_metadata(graph, task_type, metric)
-    if not meta.datasets:
-        raise InvalidData(f"The graph has no {task_type} runs scored by {metric}.")
+    meta, rec = _fitted(graph, task_type, metric)
     recs, similar = recommend_for_query(meta, Query(values, emb, dataset_id=ds.id), k=k,
-                                        families=families, rows=ds.rows)
+                                        families=families, rows=ds.rows, recommender=rec)
     task = {"dataset": ds.id, "name": ds.name, "task_type": task_type, "rows": ds.rows,
             "columns": ds.columns, "n_classes": n_classes}
     return RecommendationSet(task, metric, recs, similar,
@@ -319,11 +338,9 @@ def recommend_from_metafeatures(
     if task_type not in ("classification", "regression"):
         raise InvalidData(f"task_type must be classification or regression, not {task_type!r}.")
     metric = check_measure(metric or primary_metric(task_type, n_classes))
-    meta = load_metadata(graph, task_type, metric)
-    if not meta.datasets:
-        raise InvalidData(f"The graph has no {task_type} runs scored by {metric}.")
+    meta, rec = _fitted(graph, task_type, metric)
     rows = metafeatures.get("nr_inst")
     recs, similar = recommend_for_query(meta, Query(dict(metafeatures)), k=k, families=families,
-                                        rows=int(rows) if rows else None)
+                                        rows=int(rows) if rows else None, recommender=rec)
     return RecommendationSet({"task_type": task_type, "n_classes": n_classes}, metric, recs,
                              similar, {"ranking": time.perf_counter() - t0})

@@ -16,7 +16,7 @@ __all__ = ["DEFAULT_WEIGHTS", "EnsembleRecommender"]
 
 #: Weights chosen by bench/lodo.py (see the README's table).
 DEFAULT_WEIGHTS: dict[str, float] = {"nearest": 1.0, "surrogate": 1.0, "graph": 0.5,
-                                     "portfolio": 0.5, "text": 0.25}
+                                     "portfolio": 0.5, "text": 0.0}
 
 _MEMBERS = {"nearest": NearestDatasetsRecommender, "surrogate": SurrogateRecommender,
             "graph": GraphRecommender, "portfolio": GreedyPortfolioRecommender,

@@ -1,0 +1,65 @@
+"""Fitted recommenders cached on disk per graph version, so a new process (each CLI call)
+does not re-read the graph and re-fit: the second call onwards only loads a pickle."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from pathlib import Path
+from typing import Any
+
+from kg.graph import KnowledgeGraph
+from metalearner.knowledge import MetaData, load_metadata
+from metalearner.recommenders import BaseRecommender
+
+__all__ = ["cached_recommender", "graph_stamp"]
+
+_MEMORY: dict[str, tuple[MetaData, BaseRecommender]] = {}
+#: Bump when fitted objects change shape, so stale pickles are ignored.
+_FORMAT = "1"
+
+
+def graph_stamp(graph: KnowledgeGraph) -> str:
+    """A cheap version of the graph's learning data: counts of runs, datasets and qualities."""
+    row = graph.store.select(
+        """SELECT (COUNT(?r) AS ?runs) WHERE { ?r a mls:Run }""")[0]
+    q = graph.store.select(
+        """SELECT (COUNT(?q) AS ?n) WHERE { ?q a mls:DatasetCharacteristic }""")[0]
+    s = graph.store.select("""SELECT (COUNT(?s) AS ?n) WHERE { ?r mkg:status ?s }""")[0]
+    return f"{row['runs']}-{q['n']}-{s['n']}"
+
+
+def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
+                       factory: type[BaseRecommender], params: dict[str, Any] | None = None,
+                       cache_dir: Path | None = None) -> tuple[MetaData, BaseRecommender]:
+    """(views, fitted recommender) for the graph as it is now, from memory, disk or a fit."""
+    params = params or {}
+    location = repr(graph.store)
+    stamp = graph_stamp(graph)
+    key = hashlib.sha256(f"{_FORMAT}|{location}|{stamp}|{task_type}|{metric}|"
+                         f"{factory.__name__}|{sorted(params.items())}".encode()).hexdigest()[:24]
+    if key in _MEMORY:
+        return _MEMORY[key]
+    path = None
+    if graph.store.persistent:
+        from runner.table_runs import cache_dir as default_cache
+
+        path = (cache_dir or default_cache()) / "recommenders" / f"{key}.pkl"
+        if path.exists():
+            try:
+                with open(path, "rb") as fh:
+                    _MEMORY[key] = pickle.load(fh)
+                return _MEMORY[key]
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+                path.unlink(missing_ok=True)  # stale or broken: refit below
+    meta = load_metadata(graph, task_type, metric)
+    rec = factory(**params).fit(meta)
+    _MEMORY.clear()
+    _MEMORY[key] = (meta, rec)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump((meta, rec), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    return meta, rec
