@@ -205,14 +205,21 @@ def validate_configuration(config: dict[str, Any]) -> dict[str, Any]:
 def portfolio(size: int, *, seed: int = 0, families: list[str] | None = None) -> list[dict[str, Any]]:
     """A portfolio: every family's default first, then samples round-robin over families.
 
-    The same ``size`` and ``seed`` always give the same list, and a larger ``size`` extends a
-    smaller one (so a seed graph can grow).
+    The same ``size`` and ``seed`` always give the same list of distinct configurations, and
+    a larger ``size`` extends a smaller one (so a seed graph can grow).
     """
+    import json
+
     fams = families or list(FAMILIES)
     out = [default_configuration(f) for f in fams][:size]
+    seen = {json.dumps(c, sort_keys=True) for c in out}
     i = 0
     while len(out) < size:
         fam = fams[i % len(fams)]
-        out.append(sample_configuration(fam, seed * 1_000_003 + i))
+        cfg = sample_configuration(fam, seed * 1_000_003 + i)
+        key = json.dumps(cfg, sort_keys=True)
+        if key not in seen:  # small spaces (kNN) repeat themselves: keep configurations distinct
+            seen.add(key)
+            out.append(cfg)
         i += 1
     return out

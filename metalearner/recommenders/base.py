@@ -70,9 +70,14 @@ class BaseRecommender(ABC):
 
 def neighbour_weights(sim: pd.Series, norm: pd.DataFrame) -> pd.Series:
     """Similarity-weighted mean of the neighbours' normalised scores per configuration."""
-    w = sim.reindex(norm.index).fillna(0.0)
-    vals = norm.loc[w.index]
-    mask = vals.notna()
-    num = (vals.fillna(0.0).mul(w, axis=0)).sum()
-    den = mask.mul(w, axis=0).sum()
-    return (num / den.replace(0, np.nan)).fillna(0.0)
+    w = sim[sim.index.isin(norm.index) & (sim > 0)]
+    if w.empty:
+        return pd.Series(0.0, index=norm.columns)
+    vals = norm.loc[w.index].to_numpy()
+    mask = ~np.isnan(vals)
+    wv = w.to_numpy()[:, None]
+    num = (np.nan_to_num(vals) * wv).sum(axis=0)
+    den = (mask * wv).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(den > 0, num / den, 0.0)
+    return pd.Series(out, index=norm.columns)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from metalearner.knowledge import MetaData
@@ -28,33 +29,47 @@ class GraphRecommender(BaseRecommender):
         self.sharpness = sharpness
 
     def _fit(self, meta: MetaData) -> None:
+        import scipy.sparse as sp
+
         self.nearest_ = NearestDatasetsRecommender(k=self.k).fit(meta)
         g = nx.Graph()
-        for d in meta.datasets:
-            g.add_node(("d", d))
-        for c in self.config_ids_:
-            g.add_node(("c", c))
+        g.add_nodes_from(("d", d) for d in meta.datasets)
+        g.add_nodes_from(("c", c) for c in self.config_ids_)
         norm = meta.norm.fillna(0.0)
         for d in meta.datasets:
-            row = norm.loc[d]
-            for c, v in row.items():
+            for c, v in norm.loc[d].items():
                 if v > 0:
                     g.add_edge(("d", d), ("c", c), weight=float(v) ** self.sharpness)
         self.graph_ = g
+        # The walk's transition matrix, built once: scoring is a few sparse products.
+        nodes = list(g.nodes)
+        self.index_ = {n: i for i, n in enumerate(nodes)}
+        A = nx.to_scipy_sparse_array(g, nodelist=nodes, weight="weight", format="csr")
+        out = np.asarray(A.sum(axis=1)).ravel()
+        inv = np.divide(1.0, out, out=np.zeros_like(out), where=out > 0)
+        # stored transposed in CSR so that each step is one fast row-major product
+        self.transition_t_ = sp.csr_array((sp.diags(inv) @ A).T)
+        self.dangling_ = out == 0
+        self.config_rows_ = np.array([self.index_[("c", c)] for c in self.config_ids_])
 
     def neighbours(self, query: Query) -> pd.Series:
         return self.nearest_.neighbours(query)
 
-    def score(self, query: Query) -> pd.Series:
+    def score(self, query: Query, *, iterations: int = 40, tol: float = 1e-6) -> pd.Series:
         sim = self.neighbours(query)
-        person = {("d", d): float(s) for d, s in sim.items() if s > 0}
-        if not person:  # no similar dataset to start from: no signal
+        p = np.zeros(len(self.index_))
+        for d, s in sim.items():
+            if s > 0 and ("d", d) in self.index_:
+                p[self.index_[("d", d)]] = s
+        if p.sum() == 0:  # no similar dataset to start from: no signal
             return pd.Series(0.0, index=self.config_ids_)
-        try:
-            pr = nx.pagerank(self.graph_, alpha=self.alpha, personalization=person,
-                             weight="weight", tol=1e-6, max_iter=300)
-        except nx.PowerIterationFailedConvergence:  # tiny or degenerate graphs
-            from metalearner.recommenders.base import neighbour_weights
-
-            return neighbour_weights(sim, self.meta_.norm).reindex(self.config_ids_).fillna(0.0)
-        return pd.Series({c: pr.get(("c", c), 0.0) for c in self.config_ids_})
+        p /= p.sum()
+        x = p.copy()
+        for _ in range(iterations):  # power iteration with restarts at the neighbours
+            walk = self.transition_t_ @ x
+            nxt = self.alpha * (walk + x[self.dangling_].sum() * p) + (1 - self.alpha) * p
+            done = np.abs(nxt - x).sum() < tol
+            x = nxt
+            if done:
+                break
+        return pd.Series(x[self.config_rows_], index=self.config_ids_)

@@ -1,0 +1,134 @@
+"""Recommendation latency.
+
+1. Seed graph, already-characterised dataset (``recommend_for_dataset``): p50/p99 over every
+   seed dataset (goal p50 <= 20 ms), after the first call fitted the recommender.
+2. Synthetic views of 2,000 datasets x 1,000 configurations (dense matrices built in memory,
+   not read from a store): fit once, then p50/p99 of ``recommend_for_query`` (goal <= 200 ms),
+   with peak RSS.
+3. ``metakg recommend`` end to end on a 10,000 x 50 CSV, as separate processes after a first
+   call: median wall time (goal <= 3 s) and the split reported by ``--verbose``.
+
+Usage: python bench/recommend_speed.py [--seed data/seed.nq.gz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kg import KnowledgeGraph, OxigraphStore
+from metalearner.knowledge import MetaData, normalise_scores
+from metalearner.recommend import recommend_for_dataset, recommend_for_query
+from metalearner.recommenders import EnsembleRecommender, Query
+from runner.spaces import portfolio
+
+
+def pct(xs: list[float]) -> dict[str, float]:
+    return {"p50_ms": statistics.median(xs) * 1000, "p99_ms": float(np.percentile(xs, 99)) * 1000,
+            "n": len(xs)}
+
+
+def seed_latency(seed: Path, work: Path) -> dict:
+    store = OxigraphStore(work / "seedstore")
+    store.load(seed)
+    graph = KnowledgeGraph(store)
+    ds = graph.datasets()
+    t = time.perf_counter()
+    recommend_for_dataset(graph, ds[0].id, k=5)
+    first = time.perf_counter() - t
+    xs = []
+    for d in ds * 2:
+        t = time.perf_counter()
+        recommend_for_dataset(graph, d.id, k=5)
+        xs.append(time.perf_counter() - t)
+    store.close()
+    return {"first_call_s": first, **pct(xs)}
+
+
+def synthetic(n_datasets: int = 2000, n_configs: int = 1000) -> dict:
+    rng = np.random.default_rng(0)
+    ids = [f"d{i}" for i in range(n_datasets)]
+    cfg_list = portfolio(n_configs, seed=1)
+    from kg.graph import make_configuration
+
+    cids = [make_configuration(c).id for c in cfg_list]
+    latent = rng.normal(size=(n_datasets, 8))
+    weights = rng.normal(size=(8, n_configs))
+    raw = pd.DataFrame(0.7 + 0.05 * np.tanh(latent @ weights) + 0.01 * rng.random((n_datasets, n_configs)),
+                       index=ids, columns=cids)
+    feats = ["log_nr_inst", "log_nr_attr", "frac_cat", "missing_frac", "nr_class", "skewness.mean",
+             "cor.mean", "pca_95_frac", "attr_ent.mean", "mut_inf.mean", "lm_1nn", "lm_stump"]
+    mf = pd.DataFrame(latent @ rng.normal(size=(8, len(feats))), index=ids, columns=feats)
+    meta = MetaData(task_type="classification", datasets=ids, names={d: d for d in ids}, raw=raw,
+                    norm=normalise_scores(raw, pd.Series(True, index=ids)),
+                    metric=dict.fromkeys(ids, "roc_auc"), higher=dict.fromkeys(ids, True),
+                    configs=dict(zip(cids, cfg_list, strict=True)),
+                    families={c: cfg["family"] for c, cfg in zip(cids, cfg_list, strict=True)},
+                    metafeatures=mf, rows=dict.fromkeys(ids, 1000))
+    t = time.perf_counter()
+    rec = EnsembleRecommender().fit(meta)
+    fit_s = time.perf_counter() - t
+    xs = []
+    for i in range(50):
+        q = Query(metafeatures=(mf.iloc[i] + rng.normal(scale=0.1, size=len(feats))).to_dict())
+        t = time.perf_counter()
+        recommend_for_query(meta, q, k=5, recommender=rec)
+        xs.append(time.perf_counter() - t)
+    return {"datasets": n_datasets, "configurations": n_configs, "fit_s": fit_s, **pct(xs),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def cli(seed: Path, work: Path, repeat: int = 5) -> dict:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(10_000, 49)), columns=[f"x{i}" for i in range(49)])
+    df["y"] = (df["x0"] + rng.normal(size=10_000) > 0).astype(int)
+    csv = work / "big.csv"
+    df.to_csv(csv, index=False)
+    env = {**os.environ, "METAKG_STORE": str(work / "clistore"), "METAKG_SEED": str(seed),
+           "METAKG_CACHE": str(work / "cache")}
+    exe = [sys.executable, "-m", "api", "recommend", str(csv), "--target", "y", "-v"]
+    t = time.perf_counter()
+    subprocess.run(exe, env=env, capture_output=True, check=True)
+    first = time.perf_counter() - t
+    walls, splits = [], []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        r = subprocess.run(exe, env=env, capture_output=True, text=True, check=True)
+        walls.append(time.perf_counter() - t)
+        splits.append({k: float(v) for k, v in re.findall(r"(\w+) (\d+) ms", r.stdout.splitlines()[-1])})
+    split = {k: statistics.median(s[k] for s in splits) for k in splits[0]}
+    return {"first_call_s": first, "median_wall_s": statistics.median(walls), "split_ms": split,
+            "python_startup_and_imports_ms": statistics.median(walls) * 1000 - sum(split.values())}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seed", default="data/seed.nq.gz")
+    ap.add_argument("--out", default="bench/results/recommend_speed.json")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="metakg-rec-"))
+    os.environ["METAKG_CACHE"] = str(work / "cache")
+    out = {"seed_graph": seed_latency(Path(args.seed), work)}
+    print(out, flush=True)
+    out["synthetic_2000x1000"] = synthetic()
+    print(out, flush=True)
+    out["cli_10000x50"] = cli(Path(args.seed).resolve(), work)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=1))
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
