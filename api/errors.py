@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from kg.errors import (
     ConfigurationError,
@@ -15,7 +18,24 @@ from kg.errors import (
     StoreLocked,
 )
 
-__all__ = ["install_error_handlers"]
+__all__ = ["ERROR_RESPONSES", "ErrorOut", "install_error_handlers"]
+
+
+class ErrorOut(BaseModel):
+    """Every error: what is wrong, where, and how to fix it."""
+
+    detail: str | list[dict[str, Any]]
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "Malformed request body (e.g. broken multipart)"},
+    401: {"model": ErrorOut, "description": "Missing, unknown or revoked API key"},
+    403: {"model": ErrorOut, "description": "The key's role does not allow this"},
+    404: {"model": ErrorOut, "description": "No such dataset, task, configuration or run"},
+    409: {"model": ErrorOut, "description": "Conflict (e.g. the store is held by another process)"},
+    422: {"model": ErrorOut, "description": "Invalid input; nothing was written"},
+    503: {"model": ErrorOut, "description": "The store cannot be reached"},
+}
 
 
 def _status(exc: MetaKGError) -> int:

@@ -155,6 +155,7 @@ class KnowledgeGraph:
         quads: list[Quad] = []
         out: list[Run] = []
         tasks: dict[str, Task] = {}
+        configs_seen: set[str] = set()
         for r in runs:
             task = tasks.get(r.task_id) or self.get_task(r.task_id)
             tasks[r.task_id] = task
@@ -164,7 +165,9 @@ class KnowledgeGraph:
             if r.status == "completed" and not r.fold_scores:
                 raise InvalidData("A completed run needs at least one measure in fold_scores.")
             run_id = r.run_id or uuid.uuid4().hex
-            quads += E.configuration_quads(config)
+            if config.id not in configs_seen:
+                configs_seen.add(config.id)
+                quads += E.configuration_quads(config)
             quads += E.run_header_quads(
                 run_id, task, config, status=r.status, error=r.error, principal=r.principal,
                 started_at=r.started_at, device=r.device, source=r.source,

@@ -122,7 +122,7 @@ def shape_violations(quads: Iterable[Quad], limit: int = 20) -> list[str]:
     by_subject: dict[object, dict[object, list[object]]] = defaultdict(lambda: defaultdict(list))
     typed: dict[object, list[object]] = defaultdict(list)
     rdf_type = RDF.type
-    for q in quads:
+    for q in set(quads):  # RDF is a set: a quad written twice is one triple
         p = q.predicate
         by_subject[q.subject][p].append(q.object)
         if p == rdf_type:

@@ -142,3 +142,14 @@ class TestGraphContract:
             "SELECT ?e WHERE { ?r mls:hasOutput ?e . ?e a mls:ModelEvaluation }",
             {"r": NamedNode(run.iri)})
         assert len(evals) == 6  # 2 measures × (2 folds + mean)
+
+
+def test_batch_with_a_repeated_configuration(memory_graph: KnowledgeGraph) -> None:
+    import pandas as pd
+
+    ds = memory_graph.add_dataset(pd.DataFrame({"x": [1.0, 2.0], "y": ["a", "b"]}), name="t", target="y")
+    task = memory_graph.add_task(ds, target="y", task_type="classification", n_classes=2, folds=2)
+    same = {"family": "knn", "params": {"n_neighbors": 3}}
+    memory_graph.log_runs([RunInput(task_id=task.id, config=same, fold_scores={"roc_auc": [0.5, 0.6]}),
+                           RunInput(task_id=task.id, config=same, fold_scores={"roc_auc": [0.7, 0.8]})])
+    assert len(memory_graph.runs(configuration=memory_graph.runs()[0].configuration_id)) == 2
