@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,19 @@ from metalearner.recommenders import BaseRecommender
 
 __all__ = ["cached_recommender", "graph_stamp"]
 
-_MEMORY: dict[str, tuple[MetaData, BaseRecommender]] = {}
+_MEMORY: OrderedDict[str, tuple[MetaData, BaseRecommender]] = OrderedDict()
+_LOCAL: OrderedDict[tuple[Any, ...], tuple[MetaData, BaseRecommender]] = OrderedDict()
+#: Entries kept in memory: one per (task type, metric) in use, e.g. binary, multiclass and
+#: regression side by side.
+_KEEP = 8
+
+
+def _remember(cache: OrderedDict, key: Any, value: Any) -> Any:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > _KEEP:
+        cache.popitem(last=False)
+    return value
 #: Bump when fitted objects change shape, so stale pickles are ignored.
 _FORMAT = "1"
 
@@ -33,13 +46,22 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
                        factory: type[BaseRecommender], params: dict[str, Any] | None = None,
                        cache_dir: Path | None = None) -> tuple[MetaData, BaseRecommender]:
     """(views, fitted recommender) for the graph as it is now, from memory, disk or a fit."""
+    import time
+
     params = params or {}
     location = repr(graph.store)
+    # In-process: the store's own write counter is the key (free); a shared store may be
+    # written by others, so its entry is trusted for a few seconds only.
+    local = (id(graph.store), graph.store.local_version, task_type, metric, factory.__name__,
+             repr(sorted(params.items())), int(time.monotonic() // 5) if graph.store.shared else 0)
+    if local in _LOCAL:
+        _LOCAL.move_to_end(local)
+        return _LOCAL[local]
     stamp = graph_stamp(graph)
     key = hashlib.sha256(f"{_FORMAT}|{location}|{stamp}|{task_type}|{metric}|"
                          f"{factory.__name__}|{sorted(params.items())}".encode()).hexdigest()[:24]
     if key in _MEMORY:
-        return _MEMORY[key]
+        return _remember(_LOCAL, local, _MEMORY[key])
     path = None
     if graph.store.persistent:
         from runner.table_runs import cache_dir as default_cache
@@ -48,14 +70,14 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
         if path.exists():
             try:
                 with open(path, "rb") as fh:
-                    _MEMORY[key] = pickle.load(fh)
-                return _MEMORY[key]
+                    loaded = _remember(_MEMORY, key, pickle.load(fh))
+                return _remember(_LOCAL, local, loaded)
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
                 path.unlink(missing_ok=True)  # stale or broken: refit below
     meta = load_metadata(graph, task_type, metric)
     rec = factory(**params).fit(meta)
-    _MEMORY.clear()
-    _MEMORY[key] = (meta, rec)
+    _remember(_MEMORY, key, (meta, rec))
+    _remember(_LOCAL, local, (meta, rec))
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

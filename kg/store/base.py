@@ -212,6 +212,15 @@ class Store(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the store must not be used afterwards."""
 
+    @property
+    def local_version(self) -> int:
+        """How many writes this process made through this object (a cheap cache key; writes
+        by other processes to a shared store are not counted)."""
+        return getattr(self, "_local_version", 0)
+
+    def _bump(self) -> None:
+        self._local_version = self.local_version + 1
+
     # ----- helpers built on the primitives -----------------------------------------------
     def __len__(self) -> int:
         return self._count()
@@ -229,10 +238,12 @@ class Store(ABC):
             StoreError: the store could not be written; nothing was added.
         """
         self._add(list(quads))
+        self._bump()
 
     def remove(self, quads: Iterable[Quad]) -> None:
         """Remove quads atomically; absent quads are ignored."""
         self._remove(list(quads))
+        self._bump()
 
     def replace(self, remove: Iterable[Quad], add: Iterable[Quad]) -> None:
         """Remove some quads and add others in one atomic update (e.g. a run's status).
@@ -248,6 +259,7 @@ class Store(ABC):
             parts.append(f"INSERT DATA {{ {_serialize_data(new)} }}")
         if parts:
             self._update(" ;\n".join(parts))
+            self._bump()
 
     def query(
         self, query: str, bindings: Mapping[str, Any] | None = None, *, prefixes: bool = True
@@ -332,6 +344,7 @@ class Store(ABC):
             self._load(data, fmt)
         except SyntaxError as exc:
             raise InvalidData(f"{Path(path).name}: not valid {fmt.name}: {exc}") from None
+        self._bump()
         return self._count() - before
 
     @staticmethod

@@ -41,36 +41,41 @@ class NearestDatasetsRecommender(BaseRecommender):
         feats = [f for f in (self.features or DEFAULT_FEATURES) if f in meta.metafeatures.columns]
         X = meta.metafeatures.reindex(index=meta.datasets, columns=feats).astype(float)
         self.features_ = feats
-        self.train_ = X
-        self.median_ = X.median()
+        self.ids_ = list(X.index)
+        self.median_ = np.nan_to_num(X.median().to_numpy(dtype=float))
+        values = X.to_numpy(dtype=float)
         if self.scaling == "standard":
             self.center_ = self.median_
-            self.scale_ = X.std().replace(0, 1.0).fillna(1.0)
-        self.Z_ = self._transform(X)
+            sd = np.nan_to_num(np.nanstd(values, axis=0), nan=1.0)
+            self.scale_ = np.where(sd > 0, sd, 1.0)
+        else:  # each feature's sorted training values, for quantile (rank) scaling
+            self.sorted_ = [np.sort(col[np.isfinite(col)]) for col in values.T]
+        self.Z_ = self._transform(values)
+        self._last: tuple[Query, pd.Series] | None = None
 
-    def _transform(self, X: pd.DataFrame) -> np.ndarray:
-        X = X.astype(float).fillna(self.median_).fillna(0.0)
+    def _transform(self, values: np.ndarray) -> np.ndarray:
+        """Rows of raw meta-feature values (NaN missing) → scaled coordinates."""
+        X = np.where(np.isfinite(values), values, self.median_)
         if self.scaling == "standard":
-            return ((X - self.center_) / self.scale_).to_numpy()
-        cols = []
-        for f in self.features_:
-            ref = np.sort(self.train_[f].dropna().to_numpy())
-            if ref.size == 0:
-                cols.append(np.zeros(len(X)))
-                continue
-            cols.append(np.searchsorted(ref, X[f].to_numpy(), side="left") / max(ref.size, 1))
+            return (X - self.center_) / self.scale_
+        cols = [np.searchsorted(ref, X[:, j], side="left") / max(ref.size, 1) if ref.size
+                else np.zeros(len(X)) for j, ref in enumerate(self.sorted_)]
         return np.column_stack(cols) if cols else np.zeros((len(X), 0))
 
     def neighbours(self, query: Query) -> pd.Series:
-        q = pd.DataFrame([{f: query.metafeatures.get(f) for f in self.features_}],
-                         columns=self.features_, dtype=float)
+        if self._last is not None and self._last[0] is query:  # same call, reused
+            return self._last[1]
+        q = np.array([[np.nan if (v := query.metafeatures.get(f)) is None else v
+                       for f in self.features_]], dtype=float)
         z = self._transform(q)[0]
         d = np.sqrt(((self.Z_ - z) ** 2).mean(axis=1))
-        sim = pd.Series(1.0 / (1.0 + 4.0 * d), index=self.train_.index)
+        sim = pd.Series(1.0 / (1.0 + 4.0 * d), index=self.ids_)
         if query.dataset_id is not None:
             sim = sim.drop(query.dataset_id, errors="ignore")
         top = sim.nlargest(self.k)
-        return top if self.weighting == "inverse" else top * 0 + 1.0
+        top = top if self.weighting == "inverse" else top * 0 + 1.0
+        self._last = (query, top)
+        return top
 
     def score(self, query: Query) -> pd.Series:
         return neighbour_weights(self.neighbours(query), self.meta_.norm)
