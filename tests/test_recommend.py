@@ -150,3 +150,22 @@ def test_cli_recommend_json_contract(kg: KnowledgeGraph, tmp_path: Path) -> None
                          capture_output=True, text=True, env=env)
     assert bad.returncode != 0 and bad.stderr.startswith("error: Column 'nope'")
     assert bad.stderr.count("\n") == 1
+
+
+def test_cli_recommend_run_writes_runs_back(kg: KnowledgeGraph, tmp_path: Path) -> None:
+    seed = tmp_path / "seed.nq.gz"
+    kg.store.dump(seed)
+    env = {**__import__("os").environ, "METAKG_STORE": str(tmp_path / "store"), "METAKG_SEED": str(seed),
+           "METAKG_CACHE": str(tmp_path / "cache")}
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-m", "api", "recommend", str(root / "data" / "samples" / "credit-g.csv"),
+                        "--target", "class", "--k", "2", "--family", "linear", "--family", "knn", "--run",
+                        "--json"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["runs_written"] == 2
+    assert all(0.5 < x["observed_score"] < 1.0 for x in doc["recommendations"])
+    from kg import OxigraphStore
+
+    graph = KnowledgeGraph(OxigraphStore(tmp_path / "store"))
+    assert len([r for r in graph.runs(dataset="credit-g.csv") if r.source == "runner"]) == 2

@@ -1,0 +1,77 @@
+"""The metakg command line: ingest, query, export/import, metafeatures, run, log, keys, validate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("METAKG_CACHE", str(tmp_path / "cache"))
+    return str(tmp_path / "store")
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_manifest_ingest_query_export_import(store: str, shared: Path, tmp_path: Path) -> None:
+    manifest = tmp_path / "m.csv"
+    lines = (shared / "manifest.csv").read_text().splitlines()
+    manifest.write_text("\n".join([lines[0], *[ln for ln in lines[1:] if ln.startswith(("credit.g,", "abalone,"))]]))
+    for ln in lines[1:]:
+        if ln.startswith(("credit.g,", "abalone,")):
+            src = shared / ln.split(",")[1]
+            (tmp_path / "arff").mkdir(exist_ok=True)
+            (tmp_path / "arff" / src.name).write_bytes(src.read_bytes())
+    out = json.loads(invoke("ingest", "--manifest", str(manifest), "--store", store, "--json"))
+    assert sorted(d["name"] for d in out) == ["abalone", "credit.g"]
+    q = json.loads(invoke("query", "SELECT ?n WHERE { ?d a mls:Dataset ; dcterms:title ?n } ORDER BY ?n",
+                          "--store", store, "--json"))
+    assert [b["n"]["value"] for b in q["results"]["bindings"]] == ["abalone", "credit.g"]
+    assert "credit.g" in invoke("query", "SELECT ?n WHERE { ?d dcterms:title ?n }", "--store", store)
+    assert invoke("query", "ASK { ?d a mls:Dataset }", "--store", store).strip() == "true"
+    invoke("export", str(tmp_path / "g.ttl.gz"), "--store", store)
+    other = str(tmp_path / "other")
+    assert "imported" in invoke("import", str(tmp_path / "g.ttl.gz"), "--store", other)
+    assert "imported 0 new quads" in invoke("import", str(tmp_path / "g.ttl.gz"), "--store", other)
+    assert "conforms" in invoke("validate", "--store", other)
+
+
+def test_metafeatures_json(shared: Path) -> None:
+    doc = json.loads(invoke("metafeatures", str(shared / "arff" / "abalone.arff.gz"), "--target",
+                            "Class_Rings", "--json"))
+    assert doc["metafeatures"]["nr_inst"] == 4177.0
+    assert doc["metafeatures"]["nr_class"] is None and "regression" in doc["missing"]["nr_class"]
+    assert set(doc["timings"]) >= {"simple", "statistical", "info-theory", "landmarking"}
+
+
+def test_run_log_and_keys(store: str, shared: Path, tmp_path: Path) -> None:
+    configs = tmp_path / "c.json"
+    configs.write_text(json.dumps([{"family": "linear", "params": {"C": 1.0}},
+                                   {"family": "knn", "params": {"n_neighbors": 5}}]))
+    data = shared / "arff" / "breast.cancer.arff.gz"
+    out = json.loads(invoke("run", str(data), "--target", "Class", "--configs", str(configs), "--folds", "3",
+                            "--store", store, "--json"))
+    assert out["completed"] == 2 and out["metric"] == "roc_auc"
+    assert all(0.4 < r["score"] < 1.0 for r in out["runs"])
+    logged = json.loads(invoke("log", "--task", out["task"], "--config", '{"family": "my-net"}',
+                               "--score", "roc_auc=0.7,0.72,0.74", "--tag", "team=x", "--store", store,
+                               "--json"))
+    assert len(logged["run"]) == 32
+    key = invoke("keys", "create", "ann", "--role", "read", "--store", store).strip()
+    assert key.startswith("mkg_")
+    assert json.loads(invoke("keys", "list", "--store", store, "--json")) == [
+        {"name": "ann", "role": "read", "revoked": False}]
+    invoke("keys", "revoke", "ann", "--store", store)
+    assert json.loads(invoke("keys", "list", "--store", store, "--json"))[0]["revoked"] is True
