@@ -19,18 +19,18 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
-import optuna  # noqa: E402
+import numpy as np
+import optuna
 
-from kg import KnowledgeGraph, MemoryStore, OxigraphStore, read_table  # noqa: E402
-from kg.ingest import read_manifest  # noqa: E402
-from kg.measures import HIGHER_IS_BETTER  # noqa: E402
-from metalearner.knowledge import load_metadata  # noqa: E402
-from metalearner.recommend import recommend_for_query  # noqa: E402
-from metalearner.recommenders import EnsembleRecommender, Query  # noqa: E402
-from metalearner.warmstart import optuna_enqueue  # noqa: E402
-from runner import TaskSpec, evaluate_fold, prepare_data  # noqa: E402
-from runner.spaces import FAMILIES  # noqa: E402
+from kg import KnowledgeGraph, MemoryStore, OxigraphStore, read_table
+from kg.ingest import read_manifest
+from kg.measures import HIGHER_IS_BETTER
+from metalearner.knowledge import load_metadata
+from metalearner.recommend import recommend_for_query
+from metalearner.recommenders import EnsembleRecommender, Query
+from metalearner.warmstart import optuna_enqueue
+from runner import TaskSpec, evaluate_fold, prepare_data
+from runner.spaces import FAMILIES
 
 SHARED = Path(os.environ.get("METAKG_SHARED", "../shared/datasets"))
 DEFAULT = "credit.g,diabetes,kr.vs.kp,sick,abalone,cpu.small"
@@ -46,7 +46,7 @@ def distributions() -> dict:
     return d
 
 
-def cv_score(X, y, spec: TaskSpec, config: dict, metric: str) -> float:  # noqa: ANN001
+def cv_score(X, y, spec: TaskSpec, config: dict, metric: str) -> float:
     vals = []
     for fold in range(spec.folds):
         r = evaluate_fold(X, y, spec, config, "bench", fold, "cpu")
@@ -56,7 +56,7 @@ def cv_score(X, y, spec: TaskSpec, config: dict, metric: str) -> float:  # noqa:
     return float(np.mean(vals))
 
 
-def tune(X, y, spec, metric, trials, warm: list[dict] | None, seed: int = 0) -> list[float]:  # noqa: ANN001
+def tune(X, y, spec, metric, trials, warm: list[dict] | None, seed: int = 0) -> list[float]:
     higher = HIGHER_IS_BETTER[metric]
     dists = distributions()
     study = optuna.create_study(direction="maximize" if higher else "minimize",
