@@ -2,10 +2,15 @@
 
 For each dataset: remove its runs and meta-features, fit every recommender on the rest,
 recommend, and read the held-out dataset's true scores of the recommended configurations.
-Reports, per task type, the normalised score of the best of the top k (0 = the dataset's
-median configuration, 1 = its best), mean and median, for k in 1, 3, 5, 10, 25; and the win
-rate of the default recommender's top-1 against baselines (each family's default, the single
-best configuration, the greedy portfolio, nearest datasets, random choice, FLAML zero-shot).
+Reports, per task type and metric, the normalised score of the best of the top k (0 = the
+dataset's median configuration, 1 = its best; raw scores, so comparable across settings),
+mean and median, for k in 1, 3, 5, 10, 25; and the win rate of the default recommender's
+top-1 against baselines: each family's default, the single best configuration, the greedy
+portfolio, nearest datasets (auto-sklearn 1.0 style), a random configuration, and FLAML's
+zero-shot LightGBM (bench/flaml_zeroshot.py, same folds).
+
+Members are fitted once per held-out dataset; ensembles are weighted sums of their
+per-query percentile ranks, so many blends are compared at the cost of one.
 
 Usage: python bench/lodo.py [--store .metakg-build/store | --seed data/seed.nq.gz]
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 import warnings
 from pathlib import Path
 
@@ -22,13 +28,14 @@ import pandas as pd
 
 from kg import KnowledgeGraph, MemoryStore, OxigraphStore
 from kg.graph import make_configuration
-from metalearner.evaluation import lodo, normalised_against_median, summarise
+from metalearner.evaluation import normalised_against_median
 from metalearner.knowledge import load_metadata
 from metalearner.recommenders import (
-    EnsembleRecommender,
+    DEFAULT_WEIGHTS,
     GraphRecommender,
     GreedyPortfolioRecommender,
     NearestDatasetsRecommender,
+    Query,
     SingleBestRecommender,
     SurrogateRecommender,
     TextSimilarityRecommender,
@@ -36,18 +43,23 @@ from metalearner.recommenders import (
 from runner.spaces import FAMILIES, default_configuration
 
 KS = (1, 3, 5, 10, 25)
-VARIANTS = {
-    "ensemble (default)": lambda: EnsembleRecommender(),
-    "ensemble: nearest+surrogate": lambda: EnsembleRecommender(weights={"nearest": 1, "surrogate": 1}),
-    "ensemble: all equal": lambda: EnsembleRecommender(weights={"nearest": 1, "surrogate": 1, "graph": 1, "portfolio": 1, "text": 1}),
-    "ensemble: +portfolio": lambda: EnsembleRecommender(weights={"nearest": 1, "surrogate": 1, "portfolio": 1}),
-    "nearest datasets (auto-sklearn 1.0)": lambda: NearestDatasetsRecommender(),
-    "nearest, standard scaling": lambda: NearestDatasetsRecommender(scaling="standard"),
-    "surrogate (LightGBM)": lambda: SurrogateRecommender(),
-    "graph (personalised PageRank)": lambda: GraphRecommender(),
-    "text similarity": lambda: TextSimilarityRecommender(),
-    "greedy portfolio (zero-shot)": lambda: GreedyPortfolioRecommender(),
+MEMBERS = {
+    "nearest": lambda: NearestDatasetsRecommender(),
+    "nearest k=10": lambda: NearestDatasetsRecommender(k=10),
+    "nearest, z-scores": lambda: NearestDatasetsRecommender(scaling="standard"),
+    "surrogate": lambda: SurrogateRecommender(),
+    "graph": lambda: GraphRecommender(),
+    "text": lambda: TextSimilarityRecommender(),
+    "portfolio": lambda: GreedyPortfolioRecommender(),
     "single best": lambda: SingleBestRecommender(),
+}
+BLENDS = {
+    "ensemble (default)": DEFAULT_WEIGHTS,
+    "blend: nearest+surrogate": {"nearest": 1, "surrogate": 1},
+    "blend: nearest+surrogate+portfolio": {"nearest": 1, "surrogate": 1, "portfolio": 1},
+    "blend: surrogate+portfolio": {"surrogate": 1, "portfolio": 1},
+    "blend: all, text included": {"nearest": 1, "surrogate": 1, "graph": 0.5, "portfolio": 0.5, "text": 0.5},
+    "blend: nearest k=10+surrogate+portfolio": {"nearest k=10": 1, "surrogate": 1, "portfolio": 1},
 }
 
 
@@ -57,6 +69,27 @@ def groups(graph: KnowledgeGraph) -> list[tuple[str, str, list[str]]]:
     for t in tasks:
         by.setdefault((t["type"], t["metric"]), []).append(t["d"].rsplit("/", 1)[-1])
     return [(tt, m, ds) for (tt, m), ds in sorted(by.items())]
+
+
+def evaluate(meta, holdout: list[str]) -> tuple[pd.DataFrame, dict]:
+    rows, top1 = [], {}
+    for d in holdout:
+        train = meta.without(d)
+        truth = normalised_against_median(meta, d)
+        query = Query(metafeatures=meta.metafeatures.loc[d].to_dict(), embedding=meta.embeddings.get(d))
+        scores = {name: make().fit(train).score(query).reindex(truth.index) for name, make in MEMBERS.items()}
+        for name, weights in BLENDS.items():
+            total = pd.Series(0.0, index=truth.index)
+            for m, w in weights.items():
+                s = scores[m]
+                if w > 0 and s.nunique() > 1:
+                    total += w * s.rank(pct=True).fillna(0.0)
+            scores[name] = total
+        for name, s in scores.items():
+            ranked = s.dropna().sort_values(ascending=False, kind="stable").index.tolist()
+            rows.append({"recommender": name, "dataset": d, **{f"best@{k}": float(truth[ranked[:k]].max()) for k in KS}})
+            top1[(name, d)] = ranked[0] if ranked else None
+    return pd.DataFrame(rows), top1
 
 
 def main() -> None:
@@ -75,51 +108,49 @@ def main() -> None:
         graph = KnowledgeGraph(MemoryStore())
         graph.store.load(args.seed)
     flaml = json.loads(Path(args.flaml).read_text()) if Path(args.flaml).exists() else {}
+    defaults = {f: make_configuration(default_configuration(f)).id for f in FAMILIES}
     report: dict = {"groups": []}
-    for task_type, metric, holdout in groups(graph):
-        meta = load_metadata(graph, task_type, metric, cache=False)
-        keep = list(meta.raw.columns[meta.raw.notna().mean() >= args.coverage])
-        meta = meta.restrict(keep)
-        holdout = [d for d in holdout if d in meta.datasets]
-        if len(holdout) < 3:
-            continue
-        print(f"{task_type}/{metric}: {len(holdout)} held out, {len(meta.datasets)} datasets, {len(keep)} configurations", flush=True)
-        res = lodo(meta, VARIANTS, ks=KS, holdout=holdout, progress=False)
-        table = summarise(res, KS)
-        defaults = {f: make_configuration(default_configuration(f)).id for f in FAMILIES}
-        top1 = {name: res[res.recommender == name].set_index("dataset")["top"].map(lambda t: t[0] if t else None)
-                for name in VARIANTS}
-        wins: dict[str, float] = {}
-        mine = top1["ensemble (default)"]
-        for label, choice in [*[(f"{f} default", (lambda d, c=c: c)) for f, c in defaults.items()],
-                              ("single best", lambda d: top1["single best"].get(d)),
-                              ("greedy portfolio", lambda d: top1["greedy portfolio (zero-shot)"].get(d)),
-                              ("nearest datasets", lambda d: top1["nearest datasets (auto-sklearn 1.0)"].get(d))]:
-            w = [normalised_against_median(meta, d).get(mine[d], np.nan) >= normalised_against_median(meta, d).get(choice(d), np.nan) - 1e-12
-                 for d in holdout if choice(d) in meta.raw.columns]
-            wins[label] = float(np.mean(w)) if w else float("nan")
-        rnd, fl = [], []
-        for d in holdout:
-            truth = normalised_against_median(meta, d)
-            mine_v = truth.get(mine[d], np.nan)
-            rnd.append(float((truth <= mine_v + 1e-12).mean()))
-            if d in flaml and "score" in flaml[d] and flaml[d]["metric"] == metric:
-                raw = meta.raw.loc[d]
-                higher = meta.higher[d]
-                best, med = (raw.max() if higher else raw.min()), raw.median()
-                s = flaml[d]["score"]
-                fz = (s - med) / (best - med) if best != med else 1.0
-                fz = fz if higher or best == med else (med - s) / (med - best)
-                fl.append(mine_v >= fz - 1e-12)
-        wins["random configuration"] = float(np.mean(rnd))
-        if fl:
-            wins[f"FLAML zero-shot ({len(fl)} datasets)"] = float(np.mean(fl))
-        entry = {"task_type": task_type, "metric": metric, "held_out": len(holdout),
-                 "configurations": len(keep), "best_at_k": json.loads(table.to_json(orient="index")),
-                 "win_rate_of_default_top1": wins}
-        report["groups"].append(entry)
-        print(table.to_string(), flush=True)
-        print(pd.Series(wins).round(3).to_string(), flush=True)
+    t0 = time.perf_counter()
+    for normalisation in ("minmax", "rank"):
+        for task_type, metric, holdout in groups(graph):
+            meta = load_metadata(graph, task_type, metric, cache=False, normalisation=normalisation)
+            keep = list(meta.raw.columns[meta.raw.notna().mean() >= args.coverage])
+            meta = meta.restrict(keep)
+            holdout = [d for d in holdout if d in meta.datasets]
+            if len(holdout) < 3:
+                continue
+            res, top1 = evaluate(meta, holdout)
+            table = res.groupby("recommender")[[f"best@{k}" for k in KS]].agg(["mean", "median"]).round(3)
+            wins: dict[str, float] = {}
+            mine = {d: top1[("ensemble (default)", d)] for d in holdout}
+            truth = {d: normalised_against_median(meta, d) for d in holdout}
+            choices = {**{f"{f} default": (lambda d, c=c: c) for f, c in defaults.items()},
+                       "single best": lambda d: top1[("single best", d)],
+                       "greedy portfolio": lambda d: top1[("portfolio", d)],
+                       "nearest datasets": lambda d: top1[("nearest", d)]}
+            for label, choose in choices.items():
+                w = [truth[d][mine[d]] >= truth[d][choose(d)] - 1e-12 for d in holdout if choose(d) in truth[d].index]
+                wins[label] = round(float(np.mean(w)), 3) if w else None
+            wins["random configuration"] = round(float(np.mean([(truth[d] <= truth[d][mine[d]] + 1e-12).mean() for d in holdout])), 3)
+            fl = []
+            for d in holdout:
+                if d in flaml and "score" in flaml[d] and flaml[d]["metric"] == metric:
+                    raw = meta.raw.loc[d]
+                    higher = meta.higher[d]
+                    best, med = (raw.max() if higher else raw.min()), raw.median()
+                    fz = 1.0 if best == med else (flaml[d]["score"] - med) / (best - med)
+                    fl.append(truth[d][mine[d]] >= fz - 1e-12)
+            if fl:
+                wins[f"FLAML zero-shot ({len(fl)} datasets)"] = round(float(np.mean(fl)), 3)
+            entry = {"normalisation": normalisation, "task_type": task_type, "metric": metric,
+                     "held_out": len(holdout), "configurations": len(keep),
+                     "best_at_k": {r: {f"{c[0]} {c[1]}": v for c, v in row.items()} for r, row in table.iterrows()},
+                     "win_rate_of_default_top1": wins}
+            report["groups"].append(entry)
+            print(f"\n== {normalisation}: {task_type}/{metric}: {len(holdout)} held out, {len(keep)} configurations", flush=True)
+            print(table.to_string(), flush=True)
+            print(pd.Series(wins).to_string(), flush=True)
+    report["seconds"] = time.perf_counter() - t0
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1))
 

@@ -14,12 +14,18 @@ __all__ = ["lodo", "normalised_against_median", "summarise", "win_rates"]
 
 
 def normalised_against_median(meta: MetaData, dataset: str) -> pd.Series:
-    """A dataset's scores with 0 = its median configuration and 1 = its best."""
-    n = meta.norm.loc[dataset]
-    known = n[meta.raw.loc[dataset].notna() | (n == 0)]
+    """A dataset's raw scores rescaled so that 0 is its median configuration and 1 its best
+    (direction-aware). Failed configurations count as its worst score."""
+    raw = meta.raw.loc[dataset]
+    higher = meta.higher.get(dataset, True)
+    failed = raw.isna() & (meta.norm.loc[dataset] == 0)
+    worst = raw.min() if higher else raw.max()
+    known = raw.where(~failed, worst).dropna()
+    best = known.max() if higher else known.min()
     med = known.median()
-    span = 1.0 - med
-    return (known - med) / span if span > 0 else known * 0 + 1.0
+    if best == med:
+        return known * 0 + 1.0
+    return (known - med) / (best - med)
 
 
 def lodo(

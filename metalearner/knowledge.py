@@ -17,19 +17,28 @@ from metalearner.metafeatures import EXTRACTOR
 __all__ = ["MetaData", "load_metadata", "normalise_scores"]
 
 
-def normalise_scores(raw: pd.DataFrame, higher: pd.Series) -> pd.DataFrame:
-    """Per dataset (row), min-max normalise so that 1 is the best and 0 the worst score.
+def normalise_scores(raw: pd.DataFrame, higher: pd.Series, how: str = "minmax") -> pd.DataFrame:
+    """Per dataset (row), put scores on a common scale where 1 is the best configuration.
 
     Args:
         raw: datasets × configurations of raw scores (NaN where not run).
         higher: per dataset, whether higher raw scores are better.
+        how: ``minmax`` (0 = the worst score, linear in between) or ``rank`` (percentile
+            rank: robust to one diverging configuration, blind to how large gaps are).
+            ``bench/lodo.py`` compares both.
     """
-    lo = raw.min(axis=1)
-    hi = raw.max(axis=1)
+    up = higher.reindex(raw.index).fillna(True).astype(bool)
+    if how == "rank":
+        out = raw.copy()
+        if up.any():
+            out.loc[up] = raw.loc[up].rank(axis=1, pct=True, ascending=True)
+        if (~up).any():
+            out.loc[~up] = raw.loc[~up].rank(axis=1, pct=True, ascending=False)
+        return out
+    lo, hi = raw.min(axis=1), raw.max(axis=1)
     span = (hi - lo).replace(0, np.nan)
     norm = raw.sub(lo, axis=0).div(span, axis=0)
-    flip = ~higher.reindex(raw.index).fillna(True).astype(bool)
-    norm.loc[flip] = 1.0 - norm.loc[flip]
+    norm.loc[~up] = 1.0 - norm.loc[~up]
     return norm.fillna(norm.where(raw.isna(), 1.0))  # constant rows: every config ties at 1
 
 
@@ -86,7 +95,7 @@ class MetaData:
                        families={c: self.families[c] for c in config_ids})
 
 
-_CACHE: dict[tuple[int, int, str, str | None], MetaData] = {}
+_CACHE: dict[tuple[int, int, str, str | None, str], MetaData] = {}
 
 
 def _graph_version(graph: KnowledgeGraph) -> int:
@@ -94,13 +103,13 @@ def _graph_version(graph: KnowledgeGraph) -> int:
 
 
 def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = None, *,
-                  cache: bool = True) -> MetaData:
+                  cache: bool = True, normalisation: str = "minmax") -> MetaData:
     """Read the views for one task type (each task's primary metric unless ``metric``).
 
     Cached per store and graph version (its quad count), so repeated recommendations do not
     re-read the graph.
     """
-    key = (id(graph.store), _graph_version(graph), task_type, metric)
+    key = (id(graph.store), _graph_version(graph), task_type, metric, normalisation)
     if cache and key in _CACHE:
         return _CACHE[key]
     perf = performance_table(graph, metric=metric, task_type=task_type)
@@ -108,7 +117,7 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
     metric_of = perf.groupby("dataset")["metric"].first().to_dict()
     higher = {d: HIGHER_IS_BETTER[m] for d, m in metric_of.items()}
     failed = _failed_pairs(graph, task_type)
-    norm = normalise_scores(raw, pd.Series(higher))
+    norm = normalise_scores(raw, pd.Series(higher), normalisation)
     for d, c in failed:
         if d in norm.index and c in norm.columns and np.isnan(raw.loc[d, c]):
             norm.loc[d, c] = 0.0

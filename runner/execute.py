@@ -313,7 +313,13 @@ def _run_local(pending: list, handle: Callable[[FoldResult], None], *, jobs: int
                 result = FoldResult(item.task.id, cfg.id, fold,
                                     error=f"WorkerCrashed: {type(exc).__name__}: {exc}")
             failed += bool(result.error)
-            handle(result)
+            try:
+                handle(result)
+            except BaseException:
+                # Fail fast: without this the pool would go on evaluating every remaining
+                # job with nobody recording the results.
+                pool.stop()
+                raise
             bar.update(tid, advance=1, failed=failed)
 
 
