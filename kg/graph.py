@@ -434,16 +434,27 @@ def _missing_column(name: str, column: str, columns: Iterable[object]) -> str:
 
 
 def task_for_run(graph: KnowledgeGraph, *, task_id: str | None, dataset: str | None,
-                 target: str | None, task_type: str | None, folds: int = 5) -> Task:
+                 target: str | None, task_type: str | None, folds: int = 5,
+                 memo: dict[tuple[Any, ...], Task] | None = None) -> Task:
     """The task a logged run refers to: by id, or by dataset + target + task type.
+
+    Args:
+        memo: a dict shared across the runs of one batch, so each task is resolved once.
 
     Raises:
         InvalidData: neither a task id nor a full dataset reference.
         NotFound, DatasetNotFound: unknown task or dataset.
     """
+    key = (task_id, dataset, target, task_type, folds)
+    if memo is not None and key in memo:
+        return memo[key]
     if task_id:
-        return graph.get_task(task_id)
-    if not (dataset and target and task_type):
+        task = graph.get_task(task_id)
+    elif not (dataset and target and task_type):
         raise InvalidData("Give task_id, or dataset with target and task_type.")
-    ds = graph.get_dataset(dataset)
-    return graph.add_task(ds, target=target, task_type=task_type, folds=folds)
+    else:
+        task = graph.add_task(graph.get_dataset(dataset), target=target, task_type=task_type,
+                              folds=folds)
+    if memo is not None:
+        memo[key] = task
+    return task

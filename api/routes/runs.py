@@ -14,9 +14,9 @@ from kg.records import Run, RunInput
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
-def _input(graph: KnowledgeGraph, body: RunIn, principal: str) -> RunInput:
+def _input(graph: KnowledgeGraph, body: RunIn, principal: str, memo: dict | None = None) -> RunInput:
     task = task_for_run(graph, task_id=body.task_id, dataset=body.dataset, target=body.target,
-                        task_type=body.task_type, folds=body.folds)
+                        task_type=body.task_type, folds=body.folds, memo=memo)
     return RunInput(task_id=task.id, config=body.config, fold_scores=body.fold_scores,
                     status=body.status, error=body.error, principal=principal, tags=body.tags,
                     code_version=body.code_version, source=body.source or "api")
@@ -37,7 +37,8 @@ def log_run(body: RunIn, graph: GraphDep, who: WriterDep) -> RunOut:
 @router.post("/batch", status_code=201, response_model=list[RunOut])
 def log_runs(body: RunsIn, graph: GraphDep, who: WriterDep) -> list[RunOut]:
     """Log a batch of runs in one atomic write (all or none)."""
-    return [_out(r) for r in graph.log_runs([_input(graph, b, who.name) for b in body.runs])]
+    memo: dict = {}
+    return [_out(r) for r in graph.log_runs([_input(graph, b, who.name, memo) for b in body.runs])]
 
 
 @router.get("")
