@@ -104,7 +104,16 @@ def _pipeline(config: dict[str, Any], task: str, device: str, seed: int) -> Pipe
                      ("model", _model(family, params, task, device, seed))])
 
 
-class EncodedTargetClassifier(ClassifierMixin, BaseEstimator):
+class _ConfiguredEstimator(BaseEstimator):
+    """Stores the configuration, device and seed (scikit-learn: no work in ``__init__``)."""
+
+    def __init__(self, config: dict[str, Any], *, device: str = "auto", random_state: int = 0) -> None:
+        self.config = config
+        self.device = device
+        self.random_state = random_state
+
+
+class EncodedTargetClassifier(ClassifierMixin, _ConfiguredEstimator):
     """Classifier pipeline that label-encodes the target, so any label type works.
 
     Args:
@@ -113,10 +122,6 @@ class EncodedTargetClassifier(ClassifierMixin, BaseEstimator):
         random_state: seed of the model.
     """
 
-    def __init__(self, config: dict[str, Any], *, device: str = "auto", random_state: int = 0) -> None:
-        self.config = config
-        self.device = device
-        self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y: Any) -> EncodedTargetClassifier:
         validate_configuration(self.config)
@@ -142,13 +147,9 @@ class EncodedTargetClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
-class _Regressor(RegressorMixin, BaseEstimator):
+class _Regressor(RegressorMixin, _ConfiguredEstimator):
     """Regression pipeline on a float target."""
 
-    def __init__(self, config: dict[str, Any], *, device: str = "auto", random_state: int = 0) -> None:
-        self.config = config
-        self.device = device
-        self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y: Any) -> _Regressor:
         validate_configuration(self.config)
@@ -161,13 +162,9 @@ class _Regressor(RegressorMixin, BaseEstimator):
         return np.asarray(self.pipeline_.predict(X), dtype=float)
 
 
-class AutoTaskEstimator(BaseEstimator):
+class AutoTaskEstimator(_ConfiguredEstimator):
     """Decides classification or regression from the target at ``fit``."""
 
-    def __init__(self, config: dict[str, Any], *, device: str = "auto", random_state: int = 0) -> None:
-        self.config = config
-        self.device = device
-        self.random_state = random_state
 
     def fit(self, X: pd.DataFrame, y: Any) -> AutoTaskEstimator:
         self.task_ = infer_task_type(pd.Series(y))
