@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from kg.graph import KnowledgeGraph
-from kg.store import open_store
+from kg.store import Store, open_store
 
 __all__ = ["open_graph", "seed_file"]
 
@@ -24,8 +24,10 @@ def seed_file() -> Path | None:
 def open_graph(location: str | None = None, *, seed: bool = True, read_only: bool = False) -> KnowledgeGraph:
     """Open the graph at ``location`` (default ``METAKG_STORE`` or the user data directory).
 
-    An empty embedded or in-memory store is loaded with the seed graph first, so
-    recommendations work on a fresh install with no other step.
+    An embedded or in-memory store is loaded with the shipped seed graph if it has not seen
+    this version of it (a marker records the file's hash), so recommendations work on a
+    fresh install with no other step, and a grown seed reaches existing stores. Loading is
+    idempotent: quads already there are not duplicated, and an interrupted load resumes.
 
     Args:
         location: see :func:`kg.store.open_store`.
@@ -39,6 +41,24 @@ def open_graph(location: str | None = None, *, seed: bool = True, read_only: boo
     graph = KnowledgeGraph(store)
     if seed and not read_only and not store.shared:
         path = seed_file()
-        if path is not None and len(store) == 0:
-            store.load(path)
+        if path is not None:
+            _load_seed(store, path)
     return graph
+
+
+def _load_seed(store: Store, path: Path) -> None:
+    import hashlib
+
+    from pyoxigraph import DefaultGraph, Literal, Quad
+
+    from kg.vocabulary import MKG, entity
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    marker = Quad(entity("store", "this"), MKG.seededFrom, Literal(digest), DefaultGraph())
+    if store.ask("ASK { ?s mkg:seededFrom ?h }", {"h": digest}):
+        return
+    import sys
+
+    print(f"metakg: loading the seed graph {path.name} into the store (once)...", file=sys.stderr)
+    store.load(path)
+    store.add([marker])

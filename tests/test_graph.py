@@ -125,3 +125,24 @@ def test_invalid_task_inputs(small_kg: KnowledgeGraph) -> None:
         small_kg.add_task(ds, target="class", task_type="regression", folds=1)
     with pytest.raises(InvalidData, match="Task type must be"):
         small_kg.add_task(ds, target="class", task_type="clustering")
+
+
+def test_first_use_seeds_once_and_takes_a_grown_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     small_kg: KnowledgeGraph) -> None:
+    from kg.default_graph import open_graph
+
+    seed = tmp_path / "seed.nq.gz"
+    small_kg.store.dump(seed)
+    monkeypatch.setenv("METAKG_SEED", str(seed))
+    g = open_graph(str(tmp_path / "store"))
+    n = len(g.store)
+    assert n > len(small_kg.store)  # the seed plus its marker
+    g.store.close()
+    g = open_graph(str(tmp_path / "store"))
+    assert len(g.store) == n  # the same seed is not loaded again
+    g.store.close()
+    small_kg.log_run(RunInput(task_id=small_kg.tasks()[0].id, config={"family": "svm"},
+                              fold_scores={small_kg.tasks()[0].metric: [0.5, 0.6]}))
+    small_kg.store.dump(seed)  # a grown seed
+    g = open_graph(str(tmp_path / "store"))
+    assert len(g.runs()) == len(small_kg.runs())
