@@ -40,9 +40,11 @@ from metalearner.recommenders import (
     SurrogateRecommender,
     TextSimilarityRecommender,
 )
+from metalearner.selection import select_top_k
 from runner.spaces import FAMILIES, default_configuration
 
 KS = (1, 3, 5, 10, 25)
+COVERAGES = (0.5, 1.0, 2.0)
 MEMBERS = {
     "nearest": lambda: NearestDatasetsRecommender(),
     "nearest k=10": lambda: NearestDatasetsRecommender(k=10),
@@ -77,7 +79,9 @@ def evaluate(meta, holdout: list[str]) -> tuple[pd.DataFrame, dict]:
         train = meta.without(d)
         truth = normalised_against_median(meta, d)
         query = Query(metafeatures=meta.metafeatures.loc[d].to_dict(), embedding=meta.embeddings.get(d))
-        scores = {name: make().fit(train).score(query).reindex(truth.index) for name, make in MEMBERS.items()}
+        fitted = {name: make().fit(train) for name, make in MEMBERS.items()}
+        scores = {name: rec.score(query).reindex(truth.index) for name, rec in fitted.items()}
+        neighbours = fitted["nearest"].neighbours(query)
         for name, weights in BLENDS.items():
             total = pd.Series(0.0, index=truth.index)
             for m, w in weights.items():
@@ -85,8 +89,12 @@ def evaluate(meta, holdout: list[str]) -> tuple[pd.DataFrame, dict]:
                 if w > 0 and s.nunique() > 1:
                     total += w * s.rank(pct=True).fillna(0.0)
             scores[name] = total
-        for name, s in scores.items():
-            ranked = s.dropna().sort_values(ascending=False, kind="stable").index.tolist()
+        rankings = {name: s.dropna().sort_values(ascending=False, kind="stable").index.tolist()
+                    for name, s in scores.items()}
+        for c in COVERAGES:  # the default blend, its top k chosen as a complementary set
+            rankings[f"ensemble (default), coverage {c:g}"] = select_top_k(
+                train, scores["ensemble (default)"].dropna(), neighbours, max(KS), coverage=c)
+        for name, ranked in rankings.items():
             rows.append({"recommender": name, "dataset": d, **{f"best@{k}": float(truth[ranked[:k]].max()) for k in KS}})
             top1[(name, d)] = ranked[0] if ranked else None
     return pd.DataFrame(rows), top1

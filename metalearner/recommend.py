@@ -74,6 +74,8 @@ class RecommendationSet:
 
 
 _FITTED: dict[tuple[int, str], BaseRecommender] = {}
+#: Weight of complementarity when choosing the top k (bench/lodo.py).
+DEFAULT_COVERAGE = 0.0
 
 
 def fitted_recommender(meta: MetaData, factory: type[BaseRecommender] = EnsembleRecommender,
@@ -144,31 +146,37 @@ def recommend_for_query(
     rows: int | None = None,
     min_distance: float = 0.05,
     recommender: BaseRecommender | None = None,
+    coverage: float = DEFAULT_COVERAGE,
 ) -> tuple[list[Recommendation], list[Evidence]]:
     """Rank configurations for an already-characterised task.
+
+    ``coverage`` weighs complementarity in the top k (see :func:`select_top_k`; 0 = plain
+    ranking); its default is chosen by ``bench/lodo.py``.
 
     Raises:
         InvalidData: the filters leave no configuration.
     """
+    from runner.spaces import FAMILIES
+
     candidates = list(meta.norm.columns)
-    if families:
-        candidates = [c for c in candidates if meta.families[c] in families]
+    # Imported runs (OpenML, MLflow) may use families the runner cannot build: recommended
+    # only when asked for by name.
+    allowed = set(families) if families else set(FAMILIES)
+    candidates = [c for c in candidates if meta.families[c] in allowed]
     if max_fit_seconds is not None and rows is not None:
         est = _estimated_fit_seconds(meta, rows)
         candidates = [c for c in candidates if est.get(c, 0.0) <= max_fit_seconds]
     if not candidates:
         raise InvalidData("No configuration passes the filters (families / time budget); "
                           "widen them.")
+    from metalearner.selection import select_top_k
+
     rec = recommender or fitted_recommender(meta)
     scores = rec.score(query).reindex(candidates).fillna(-np.inf)
-    order = scores.sort_values(ascending=False, kind="stable").index.tolist()
-    chosen: list[str] = []
-    for c in order:
-        if all(_param_distance(meta.configs[c], meta.configs[o]) >= min_distance for o in chosen):
-            chosen.append(c)
-        if len(chosen) == k:
-            break
     neighbours = rec.neighbours(query)
+    chosen = select_top_k(
+        meta, scores, neighbours, k, coverage=coverage,
+        too_close=lambda a, b: _param_distance(meta.configs[a], meta.configs[b]) < min_distance)
     if neighbours.empty:
         neighbours = meta.norm.index.to_series().map(lambda _: 1.0).head(5)
     similar = [Evidence(d, meta.names.get(d, d), round(float(s), 4), None, None)
