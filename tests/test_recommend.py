@@ -169,3 +169,19 @@ def test_cli_recommend_run_writes_runs_back(kg: KnowledgeGraph, tmp_path: Path) 
 
     graph = KnowledgeGraph(OxigraphStore(tmp_path / "store"))
     assert len([r for r in graph.runs(dataset="credit-g.csv") if r.source == "runner"]) == 2
+
+
+def test_top_k_as_a_complementary_set() -> None:
+    import pandas as pd
+
+    from metalearner.knowledge import MetaData
+    from metalearner.selection import select_top_k
+
+    raw = pd.DataFrame({"A": [1.0, 0.0], "B": [0.95, 0.0], "C": [0.0, 1.0]}, index=["n1", "n2"])
+    meta = MetaData(task_type="classification", datasets=["n1", "n2"], names={}, raw=raw, norm=raw,
+                    metric={}, higher={}, configs={}, families={}, metafeatures=pd.DataFrame())
+    scores = pd.Series({"A": 0.9, "B": 0.8, "C": 0.1})
+    near = pd.Series({"n1": 1.0, "n2": 1.0})
+    assert select_top_k(meta, scores, near, 2, coverage=0.0) == ["A", "B"]
+    assert select_top_k(meta, scores, near, 2, coverage=1.0) == ["A", "C"]
+    assert select_top_k(meta, scores, near, 2, coverage=0.0, too_close=lambda a, b: {a, b} == {"A", "B"}) == ["A", "C"]
