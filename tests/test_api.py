@@ -239,3 +239,22 @@ def test_real_uvicorn_concurrent_logging_and_sigkill(tmp_path: Path) -> None:
     stored = {r.id for r in graph.runs()}
     assert set(acked) <= stored
     assert all(r.status == "completed" for r in graph.runs())
+
+
+def test_two_api_processes_share_a_remote_graph(oxigraph_server: str) -> None:
+    """Two app instances over the same Oxigraph server see each other's writes."""
+    import pandas as pd
+
+    from kg import SparqlEndpointStore
+
+    SparqlEndpointStore(oxigraph_server)._update("CLEAR ALL")
+    a, b = create_app(Settings(store=oxigraph_server)), create_app(Settings(store=oxigraph_server))
+    with TestClient(a) as ca, TestClient(b) as cb:
+        key = create_key(a.state.graph, "team", "write")
+        ds = a.state.graph.add_dataset(pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [0, 1, 0]}), name="shared",
+                                       target="y")
+        body = {"dataset": ds.id, "target": "y", "task_type": "classification",
+                "config": {"family": "knn"}, "fold_scores": {"roc_auc": [0.6, 0.7]}}
+        assert ca.post("/runs", headers={"X-API-Key": key}, json=body).status_code == 201
+        found = cb.get("/runs", headers={"X-API-Key": key}).json()
+        assert len(found) == 1 and found[0]["principal"] == "team"
