@@ -258,3 +258,26 @@ def test_two_api_processes_share_a_remote_graph(oxigraph_server: str) -> None:
         assert ca.post("/runs", headers={"X-API-Key": key}, json=body).status_code == 201
         found = cb.get("/runs", headers={"X-API-Key": key}).json()
         assert len(found) == 1 and found[0]["principal"] == "team"
+
+
+def test_python_client_and_evaluate_and_log(client: TestClient, shared: Path) -> None:
+    from api.client import Client, evaluate_and_log
+    from kg import read_table
+    from runner import build_estimator
+
+    c = Client("http://testserver", client.keys["write"])  # type: ignore[attr-defined]
+    c._http = client  # the TestClient is an httpx.Client on the same app
+    client.headers.update({"X-API-Key": client.keys["write"]})  # type: ignore[attr-defined]
+    df = read_table(shared / "arff" / "credit.g.arff.gz")
+    for cfg in ({"family": "linear", "params": {"C": 0.5}}, {"family": "knn", "params": {"n_neighbors": 9}}):
+        c.log_run(dataset="credit", target="class", task_type="classification", config=cfg,
+                  fold_scores={"roc_auc": [0.7, 0.72]})
+    rec = c.recommend(df, target="class", k=2)
+    assert [r["rank"] for r in rec["recommendations"]] == [1, 2]
+    est = build_estimator(rec["recommendations"][0]["config"], task="classification")
+    run = evaluate_and_log(c, est, df, target="class", dataset="credit", task_type="classification",
+                           config=rec["recommendations"][0]["config"], folds=3, tags={"via": "client"})
+    assert 0.6 < run["scores"]["roc_auc"] < 1.0 and run["principal"] == "write-user"
+    found = c.search_runs("tags.via = 'client'")
+    assert [r["id"] for r in found] == [run["id"]]
+    client.headers.pop("X-API-Key")
