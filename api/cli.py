@@ -156,11 +156,16 @@ def seed_build(
     time_limit: Annotated[float, typer.Option(help="Seconds per fit.")] = 60.0,
     work_dir: Path = Path(".metakg-build"),
     output: Path = Path("data/seed.nq.gz"),
+    retry_failed: Annotated[bool, typer.Option(help="Evaluate failed runs again.")] = False,
 ) -> None:
-    """Evaluate the portfolio on every shared dataset (resumable) and export data/seed.nq.gz."""
+    """Evaluate the portfolio on every shared dataset (resumable) and export data/seed.nq.gz.
+
+    Resumes from the work directory's store, or from OUTPUT when that store is empty (a new
+    session): only (task, configuration, fold) triples not yet in the graph are evaluated.
+    """
     from runner.seed import SeedSettings, build_seed
 
-    report = build_seed(manifest, work_dir=work_dir, output=output, jobs=jobs,
+    report = build_seed(manifest, work_dir=work_dir, output=output, jobs=jobs, retry_failed=retry_failed,
                         settings=SeedSettings(folds=folds, subsample_rows=subsample, seed=0,
                                               portfolio_size=portfolio_size, time_limit=time_limit))
     typer.echo(f"completed {report.completed}, failed {report.failed}, already done "
