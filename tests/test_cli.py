@@ -75,3 +75,27 @@ def test_run_log_and_keys(store: str, shared: Path, tmp_path: Path) -> None:
         {"name": "ann", "role": "read", "revoked": False}]
     invoke("keys", "revoke", "ann", "--store", store)
     assert json.loads(invoke("keys", "list", "--store", store, "--json"))[0]["revoked"] is True
+
+
+def test_seed_build_resumes_from_the_exported_file(shared: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from runner.seed import SeedSettings, build_seed
+
+    monkeypatch.setenv("METAKG_SEED", "")
+    lines = (shared / "manifest.csv").read_text().splitlines()
+    manifest = shared / "manifest.csv"
+    names = ["breast.cancer", "autompg"]
+    assert all(any(ln.startswith(n + ",") for ln in lines) for n in names)
+    out = tmp_path / "seed.nq.gz"
+    small = SeedSettings(folds=3, portfolio_size=2, time_limit=60)
+    first = build_seed(manifest, work_dir=tmp_path / "w1", output=out, settings=small, jobs=1,
+                       names=names, progress=False)
+    assert (first.completed, first.failed) == (4, 0) and out.exists()
+    # a new session: empty work directory, the exported file as the starting point
+    again = build_seed(manifest, work_dir=tmp_path / "w2", output=out, settings=small, jobs=1,
+                       names=names, progress=False)
+    assert (again.completed, again.skipped, again.folds_run) == (0, 4, 0)
+    grown = build_seed(manifest, work_dir=tmp_path / "w2", output=out,
+                       settings=SeedSettings(folds=3, portfolio_size=3, time_limit=60), jobs=1,
+                       names=names, progress=False)
+    assert (grown.completed, grown.skipped) == (2, 4)
