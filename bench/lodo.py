@@ -47,7 +47,7 @@ KS = (1, 3, 5, 10, 25)
 COVERAGES = (0.5, 1.0, 2.0)
 MEMBERS = {
     "nearest": lambda: NearestDatasetsRecommender(),
-    "nearest k=10": lambda: NearestDatasetsRecommender(k=10),
+    "nearest k=5": lambda: NearestDatasetsRecommender(k=5),
     "nearest, z-scores": lambda: NearestDatasetsRecommender(scaling="standard"),
     "surrogate": lambda: SurrogateRecommender(),
     "graph": lambda: GraphRecommender(),
@@ -58,10 +58,10 @@ MEMBERS = {
 BLENDS = {
     "ensemble (default)": DEFAULT_WEIGHTS,
     "blend: nearest+surrogate": {"nearest": 1, "surrogate": 1},
-    "blend: nearest+surrogate+portfolio": {"nearest": 1, "surrogate": 1, "portfolio": 1},
     "blend: surrogate+portfolio": {"surrogate": 1, "portfolio": 1},
     "blend: all, text included": {"nearest": 1, "surrogate": 1, "graph": 0.5, "portfolio": 0.5, "text": 0.5},
-    "blend: nearest k=10+surrogate+portfolio": {"nearest k=10": 1, "surrogate": 1, "portfolio": 1},
+    "blend: nearest k=5+surrogate+portfolio": {"nearest k=5": 1, "surrogate": 1, "portfolio": 1},
+    "blend: nearest+surrogate+graph+portfolio": {"nearest": 1, "surrogate": 1, "graph": 0.5, "portfolio": 0.5},
 }
 
 

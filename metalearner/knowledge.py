@@ -17,7 +17,7 @@ from metalearner.metafeatures import EXTRACTOR
 __all__ = ["MetaData", "load_metadata", "normalise_scores"]
 
 
-def normalise_scores(raw: pd.DataFrame, higher: pd.Series, how: str = "minmax") -> pd.DataFrame:
+def normalise_scores(raw: pd.DataFrame, higher: pd.Series, how: str = "rank") -> pd.DataFrame:
     """Per dataset (row), put scores on a common scale where 1 is the best configuration.
 
     Args:
@@ -103,7 +103,7 @@ def _graph_version(graph: KnowledgeGraph) -> int:
 
 
 def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = None, *,
-                  cache: bool = True, normalisation: str = "minmax") -> MetaData:
+                  cache: bool = True, normalisation: str = "rank") -> MetaData:
     """Read the views for one task type (each task's primary metric unless ``metric``).
 
     Cached per store and graph version (its quad count), so repeated recommendations do not

@@ -16,6 +16,7 @@ from metalearner import (
     GreedyPortfolioRecommender,
     NearestDatasetsRecommender,
     Query,
+    SurrogateRecommender,
     load_metadata,
     recommend,
 )
@@ -63,19 +64,41 @@ def kg(shared: Path) -> KnowledgeGraph:
     return graph
 
 
-def test_recommendations_follow_similar_datasets(kg: KnowledgeGraph, shared: Path) -> None:
+def _tables(shared: Path) -> tuple[object, object]:
     cat_table = read_table(shared / "arff" / "car.arff.gz")  # all-categorical, not in the graph
     cat_table["class"] = (cat_table["class"] == "unacc").map({True: "no", False: "yes"})
-    res = recommend(cat_table, target="class", k=3, graph=kg, text=False)
-    assert res.metric == "roc_auc" and res.task["task_type"] == "classification"
-    assert res.recommendations[0].family == "linear"
     num_table = read_table(shared / "arff" / "banknote.authentication.arff.gz") if (
         shared / "arff" / "banknote.authentication.arff.gz").exists() else read_table(
         shared / "arff" / "pima.arff.gz" if (shared / "arff" / "pima.arff.gz").exists()
         else shared / "arff" / "diabetes.arff.gz")
-    target = num_table.columns[-1]
-    res = recommend(num_table, target=target, k=3, graph=kg, text=False)
-    assert res.recommendations[0].family == "knn"
+    return cat_table, num_table
+
+
+@pytest.mark.parametrize("make", [
+    lambda: NearestDatasetsRecommender(k=3, features=("frac_cat", "frac_num", "nr_cat")),
+    lambda: SurrogateRecommender(),
+], ids=["nearest", "surrogate"])
+def test_recommenders_follow_similar_datasets(kg: KnowledgeGraph, shared: Path, make: object) -> None:
+    """Linear models won on the categorical tables, kNN on the numeric ones: a new table of
+    either kind gets that family first."""
+    from metalearner.metafeatures import compute_metafeatures
+
+    meta = load_metadata(kg, "classification", "roc_auc")
+    rec = make().fit(meta)  # type: ignore[operator]
+    cat_table, num_table = _tables(shared)
+    for table, family in [(cat_table, "linear"), (num_table, "knn")]:
+        target = table.columns[-1]
+        q = Query(compute_metafeatures(table, target, task_type="classification").values)
+        top = rec.score(q).sort_values(ascending=False).index[0]
+        assert meta.families[top] == family
+
+
+def test_default_recommendation(kg: KnowledgeGraph, shared: Path) -> None:
+    cat_table, _ = _tables(shared)
+    res = recommend(cat_table, target="class", k=3, graph=kg, text=False)
+    assert res.metric == "roc_auc" and res.task["task_type"] == "classification"
+    assert len(res.recommendations) == 3
+    assert {r.family for r in res.recommendations} & {"linear"}  # the winning family is in the top 3
 
 
 def test_each_recommendation_has_evidence_and_reason(kg: KnowledgeGraph, shared: Path) -> None:
@@ -90,7 +113,7 @@ def test_each_recommendation_has_evidence_and_reason(kg: KnowledgeGraph, shared:
     assert lo <= top["expected_score"] <= hi
     assert len(top["evidence"]) == 3 and all(0 < e["similarity"] <= 1 for e in top["evidence"])
     assert all(e["run_id"] for e in top["evidence"])
-    assert "most similar datasets" in top["reason"]
+    assert top["family"] in top["reason"] and top["evidence"][0]["dataset"] in top["reason"]
     # no two near-identical configurations in a top-k
     ids = [r["config"] for r in doc["recommendations"]]
     assert not (DUPLICATE in ids and CONFIGS[6] in ids)
@@ -116,12 +139,14 @@ def test_filters_and_errors(kg: KnowledgeGraph, shared: Path) -> None:
 
 
 def test_portfolio_and_lodo_evaluation(kg: KnowledgeGraph) -> None:
-    meta = load_metadata(kg, "classification", "roc_auc")
+    # min-max scaling keeps the synthetic gaps (+0.2 for the winning family) visible
+    meta = load_metadata(kg, "classification", "roc_auc", normalisation="minmax", cache=False)
     assert meta.raw.shape == (10, 21)
     port = GreedyPortfolioRecommender(size=3).fit(meta)
     first_two = {meta.families[c] for c in port.order_[:2]}
     assert first_two == {"linear", "knn"}  # covers both kinds of table
-    res = lodo(meta, {"nearest": NearestDatasetsRecommender, "portfolio": GreedyPortfolioRecommender},
+    near = lambda: NearestDatasetsRecommender(k=3, features=("frac_cat", "frac_num", "nr_cat"))  # noqa: E731
+    res = lodo(meta, {"nearest": near, "portfolio": GreedyPortfolioRecommender},
                ks=(1, 3), progress=False)
     table = summarise(res, (1, 3))
     # right family almost always (the noise within a family keeps it below 1)

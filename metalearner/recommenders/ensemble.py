@@ -15,8 +15,8 @@ from metalearner.recommenders.text import TextSimilarityRecommender
 __all__ = ["DEFAULT_WEIGHTS", "EnsembleRecommender"]
 
 #: Weights chosen by bench/lodo.py (see the README's table).
-DEFAULT_WEIGHTS: dict[str, float] = {"nearest": 1.0, "surrogate": 1.0, "graph": 0.5,
-                                     "portfolio": 0.5, "text": 0.0}
+DEFAULT_WEIGHTS: dict[str, float] = {"nearest": 1.0, "surrogate": 1.0, "portfolio": 1.0,
+                                     "graph": 0.0, "text": 0.0}
 
 _MEMBERS = {"nearest": NearestDatasetsRecommender, "surrogate": SurrogateRecommender,
             "graph": GraphRecommender, "portfolio": GreedyPortfolioRecommender,

@@ -30,7 +30,7 @@ class NearestDatasetsRecommender(BaseRecommender):
         weighting: ``inverse`` (1 / (1 + d)) or ``uniform``.
     """
 
-    def __init__(self, *, k: int = 5, features: tuple[str, ...] | None = None,
+    def __init__(self, *, k: int = 10, features: tuple[str, ...] | None = None,
                  scaling: str = "rank", weighting: str = "inverse") -> None:
         self.k = k
         self.features = features
