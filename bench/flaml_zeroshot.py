@@ -39,6 +39,7 @@ def evaluate(X, y, spec: TaskSpec) -> dict[str, list[float]]:
         Xn[cats] = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
                                   encoded_missing_value=-1).fit_transform(Xn[cats].astype(str))
     Xn = Xn.astype(float)
+    Xn.columns = [f"f{i}" for i in range(Xn.shape[1])]  # LightGBM refuses JSON characters in names
     out: dict[str, list[float]] = {}
     for train, test in fold_indices(y, spec):
         with warnings.catch_warnings():
