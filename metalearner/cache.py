@@ -29,7 +29,7 @@ def _remember(cache: OrderedDict, key: Any, value: Any) -> Any:
         cache.popitem(last=False)
     return value
 #: Bump when fitted objects change shape, so stale pickles are ignored.
-_FORMAT = "1"
+_FORMAT = "2"
 
 
 def graph_stamp(graph: KnowledgeGraph) -> str:

@@ -15,7 +15,7 @@ from metalearner.recommenders.text import TextSimilarityRecommender
 __all__ = ["DEFAULT_WEIGHTS", "EnsembleRecommender"]
 
 #: Weights chosen by bench/lodo.py (see the README's table).
-DEFAULT_WEIGHTS: dict[str, float] = {"nearest": 1.0, "surrogate": 1.0, "portfolio": 1.0,
+DEFAULT_WEIGHTS: dict[str, float] = {"surrogate": 1.0, "portfolio": 1.0, "nearest": 0.0,
                                      "graph": 0.0, "text": 0.0}
 
 _MEMBERS = {"nearest": NearestDatasetsRecommender, "surrogate": SurrogateRecommender,
@@ -37,12 +37,11 @@ class EnsembleRecommender(BaseRecommender):
         w = self.weights if self.weights is not None else DEFAULT_WEIGHTS
         self.members_ = {name: _MEMBERS[name]().fit(meta) for name, wt in w.items() if wt > 0}
         self.weights_ = {n: w[n] for n in self.members_}
+        # the nearest datasets are the evidence shown with every recommendation, weighed or not
+        self.evidence_ = self.members_.get("nearest") or NearestDatasetsRecommender().fit(meta)
 
     def neighbours(self, query: Query) -> pd.Series:
-        for name in ("nearest", "graph", "text"):
-            if name in self.members_:
-                return self.members_[name].neighbours(query)
-        return pd.Series(dtype=float)
+        return self.evidence_.neighbours(query)
 
     def score(self, query: Query) -> pd.Series:
         total = pd.Series(0.0, index=self.config_ids_)
