@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import warnings
 from pathlib import Path
 
@@ -50,19 +49,13 @@ def evaluate(X, y, spec: TaskSpec) -> dict[str, list[float]]:
                 classes = np.unique(yy)
                 proba = np.zeros((len(test), len(classes)))
                 proba[:, np.searchsorted(classes, est.classes_)] = est.predict_proba(Xn.iloc[test])
-                s = score("classification", pd_series(yy[test]), classes[proba.argmax(1)], proba, classes)
+                s = score("classification", pd.Series(yy[test]), classes[proba.argmax(1)], proba, classes)
             else:
                 est = LGBMRegressor(n_jobs=1, verbose=-1).fit(Xn.iloc[train], y.iloc[train])
                 s = score("regression", y.iloc[test], est.predict(Xn.iloc[test]), None, None)
         for k, v in s.items():
             out.setdefault(k, []).append(v)
     return out
-
-
-def pd_series(a):
-    import pandas as pd
-
-    return pd.Series(a)
 
 
 def main() -> None:
@@ -97,7 +90,6 @@ def main() -> None:
         print(ds.name, results[ds.id].get("score"), flush=True)
         out_path.parent.mkdir(parents=True, exist_ok=True)
         out_path.write_text(json.dumps(results, indent=1))
-    _ = pickle
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
                 return _remember(_LOCAL, local, loaded)
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
                 path.unlink(missing_ok=True)  # stale or broken: refit below
-    meta = load_metadata(graph, task_type, metric)
+    meta = load_metadata(graph, task_type, metric, cache=False)  # this module is the cache
     rec = factory(**params).fit(meta)
     _remember(_MEMORY, key, (meta, rec))
     _remember(_LOCAL, local, (meta, rec))

@@ -18,7 +18,7 @@ from kg.vocabulary import entity
 from metalearner.knowledge import MetaData
 from metalearner.recommenders import BaseRecommender, EnsembleRecommender, Query
 
-__all__ = ["Evidence", "Recommendation", "RecommendationSet", "fitted_recommender", "recommend",
+__all__ = ["Evidence", "Recommendation", "RecommendationSet", "recommend",
            "recommend_for_query"]
 
 
@@ -73,21 +73,8 @@ class RecommendationSet:
         }
 
 
-_FITTED: dict[tuple[int, str], BaseRecommender] = {}
 #: Weight of complementarity when choosing the top k (bench/lodo.py).
 DEFAULT_COVERAGE = 0.0
-
-
-def fitted_recommender(meta: MetaData, factory: type[BaseRecommender] = EnsembleRecommender,
-                       **params: Any) -> BaseRecommender:
-    """A recommender fitted on ``meta``, cached while ``meta`` is the current view."""
-    key = (id(meta), f"{factory.__name__}{sorted(params.items())}")
-    rec = _FITTED.get(key)
-    if rec is None:
-        if len(_FITTED) > 8:
-            _FITTED.clear()
-        rec = _FITTED[key] = factory(**params).fit(meta)
-    return rec
 
 
 def _fitted(graph: KnowledgeGraph, task_type: str, metric: str) -> tuple[MetaData, BaseRecommender]:
@@ -171,7 +158,7 @@ def recommend_for_query(
                           "widen them.")
     from metalearner.selection import select_top_k
 
-    rec = recommender or fitted_recommender(meta)
+    rec = recommender or EnsembleRecommender().fit(meta)
     scores = rec.score(query).reindex(candidates).fillna(-np.inf)
     neighbours = rec.neighbours(query)
     chosen = select_top_k(

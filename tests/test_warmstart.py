@@ -158,10 +158,7 @@ def test_syne_tune_suggests_points_first() -> None:
     space = {"learning_rate": loguniform(0.01, 0.3), "num_leaves": lograndint(8, 128)}
     points = syne_tune_points(RECS, space)
     scheduler = RandomSearch(space, metrics=["score"], points_to_evaluate=points, random_seed=0)
-    from datetime import datetime
 
-    from syne_tune.backend.trial_status import Trial
 
     suggestion = scheduler.suggest()
     assert suggestion.config == points[0]
-    _ = (Trial, datetime)

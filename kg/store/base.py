@@ -30,12 +30,10 @@ from pyoxigraph import (
     NamedNode,
     Quad,
     QueryBoolean,
-    QueryResultsFormat,
     QuerySolutions,
     QueryTriples,
     RdfFormat,
     Triple,
-    Variable,
 )
 
 from kg.errors import QueryError
@@ -347,9 +345,6 @@ class Store(ABC):
         self._bump()
         return self._count() - before
 
-    @staticmethod
-    def _results_json(result: QueryResult) -> bytes:
-        return result.serialize(format=QueryResultsFormat.JSON)
 
 
 def query_form(query: str) -> str:
@@ -361,12 +356,7 @@ def query_form(query: str) -> str:
     return words[0].upper().split("{")[0] if words else ""
 
 
-def solution_variables(result: QuerySolutions) -> list[str]:
-    """Names of the variables of a SELECT result."""
-    return [v.value for v in result.variables]
-
-
-__all__ += ["Variable", "query_form", "solution_variables"]
+__all__ += ["query_form"]
 
 
 def _serialize_data(quads: list[Quad]) -> str:
