@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from kg.errors import MetaKGError
+from kg.migrations import migrate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="metakg: a meta-learning knowledge graph and warm-start recommender.")
@@ -127,6 +128,7 @@ def import_graph(
         _fail(f"{file}: file not found.")
     graph = _graph(store)
     n = graph.store.load(file)
+    migrate(graph.store)  # the file may predate the current layout
     typer.echo(f"imported {n} new quads from {file}")
 
 

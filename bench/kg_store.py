@@ -32,11 +32,11 @@ from kg.vocabulary import SPARQL_PREFIXES, entity
 
 N_DATASETS, N_CONFIGS = 200, 1000
 BEST = """SELECT ?c (MAX(?v) AS ?best) WHERE {
-  ?t mls:definedOn ?d . ?r mls:achieves ?t ; mkg:configuration ?c ; mls:hasOutput ?e .
-  ?e mls:specifiedBy ?m ; mkg:aggregate "mean" ; mls:hasValue ?v }
+  ?t mls:definedOn ?d . ?r mls:achieves ?t ; mkg:configuration ?c ; mkg:meanEvaluation ?e .
+  ?e mls:specifiedBy ?m ; mls:hasValue ?v }
 GROUP BY ?c ORDER BY DESC(?best) LIMIT 10"""
-RUNS_OF = """SELECT ?r ?v WHERE { ?r mkg:configuration ?c ; mls:hasOutput ?e .
-  ?e mls:specifiedBy ?m ; mkg:aggregate "mean" ; mls:hasValue ?v }"""
+RUNS_OF = """SELECT ?r ?v WHERE { ?r mkg:configuration ?c ; mkg:meanEvaluation ?e .
+  ?e mls:specifiedBy ?m ; mls:hasValue ?v }"""
 
 
 def rss_mb() -> float:

@@ -14,12 +14,14 @@ from kg.errors import (
 from kg.graph import KnowledgeGraph, make_configuration
 from kg.identity import canonical_json, configuration_id, table_hash
 from kg.measures import HIGHER_IS_BETTER, primary_metric
+from kg.migrations import SCHEMA_VERSION, migrate
 from kg.records import Column, Configuration, Dataset, Run, RunInput, Task
 from kg.store import MemoryStore, OxigraphStore, SparqlEndpointStore, Store, open_store
 from kg.tables import infer_task_type, read_table
 
 __all__ = [
     "HIGHER_IS_BETTER",
+    "SCHEMA_VERSION",
     "Column",
     "Configuration",
     "ConfigurationError",
@@ -44,6 +46,7 @@ __all__ = [
     "configuration_id",
     "infer_task_type",
     "make_configuration",
+    "migrate",
     "open_store",
     "primary_metric",
     "read_table",

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from kg.graph import KnowledgeGraph
+from kg.migrations import migrate, migrate_once
 from kg.store import Store, open_store
 
 __all__ = ["open_graph", "seed_file"]
@@ -43,6 +44,7 @@ def open_graph(location: str | None = None, *, seed: bool = True, read_only: boo
         path = seed_file()
         if path is not None:
             _load_seed(store, path)
+        migrate_once(store)
     return graph
 
 
@@ -61,4 +63,5 @@ def _load_seed(store: Store, path: Path) -> None:
 
     print(f"metakg: loading the seed graph {path.name} into the store (once)...", file=sys.stderr)
     store.load(path)
+    migrate(store)  # the file may predate the current layout
     store.add([marker])

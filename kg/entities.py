@@ -10,6 +10,7 @@ from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad
 
 from kg.measures import HIGHER_IS_BETTER
 from kg.records import Configuration, Dataset, Task
+from kg.run_nquads import double_lexical
 from kg.vocabulary import DCT, MKG, MLS, PROV, RDF, XSD, entity, lit
 
 __all__ = [
@@ -142,6 +143,7 @@ def run_header_quads(
 
 _HAS_OUTPUT, _SPECIFIED_BY, _HAS_VALUE = MLS.hasOutput, MLS.specifiedBy, MLS.hasValue
 _MODEL_EVALUATION, _FOLD, _AGGREGATE = MLS.ModelEvaluation, MKG.fold, MKG.aggregate
+_MEAN_EVALUATION = MKG.meanEvaluation
 _MEAN, _DOUBLE, _INTEGER = Literal("mean"), XSD.double, XSD.integer
 _MEASURES: dict[str, NamedNode] = {}
 
@@ -157,13 +159,16 @@ def evaluation_quads(run_id: str, measure: str, value: float, fold: int | None,
     if m is None:
         m = _MEASURES[measure] = entity("measure", measure)
     e = NamedNode(f"{s.value}/e/{measure}/{'mean' if fold is None else fold}")
-    return [
+    out = [
         Quad(s, _HAS_OUTPUT, e, _G), Quad(e, A, _MODEL_EVALUATION, _G),
         Quad(e, _SPECIFIED_BY, m, _G),
-        Quad(e, _HAS_VALUE, Literal(repr(float(value)), datatype=_DOUBLE), _G),
-        Quad(e, _AGGREGATE, _MEAN, _G) if fold is None
-        else Quad(e, _FOLD, Literal(str(fold), datatype=_INTEGER), _G),
+        Quad(e, _HAS_VALUE, Literal(double_lexical(float(value)), datatype=_DOUBLE), _G),
     ]
+    if fold is None:
+        out += [Quad(e, _AGGREGATE, _MEAN, _G), Quad(s, _MEAN_EVALUATION, e, _G)]
+    else:
+        out.append(Quad(e, _FOLD, Literal(str(fold), datatype=_INTEGER), _G))
+    return out
 
 
 def metafeature_quads(

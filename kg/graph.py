@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import statistics
 import uuid
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
-from pyoxigraph import NamedNode, Quad
+from pyoxigraph import NamedNode, Quad, RdfFormat, parse, serialize
 
 from kg import entities as E
 from kg.errors import DatasetNotFound, InvalidData, NotFound
 from kg.identity import canonical_json, configuration_id, table_hash
 from kg.measures import check_measure, primary_metric
 from kg.records import Column, Configuration, Dataset, Run, RunInput, Task
+from kg.run_nquads import run_nquads
 from kg.shapes import check_quads
 from kg.store.base import Store
 from kg.tables import column_kind
@@ -36,6 +37,8 @@ class KnowledgeGraph:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._measures_written = False
+        self._configs_written: set[str] = set()  # configurations are never deleted
+        self._task_cache: dict[str, Task] = {}  # tasks are immutable and never deleted
 
     def __repr__(self) -> str:
         return f"KnowledgeGraph({self.store!r})"
@@ -48,10 +51,14 @@ class KnowledgeGraph:
             ShapeViolation: the quads break a shape; nothing is written.
         """
         check_quads(quads)
-        if not self._measures_written:
-            quads = quads + E.measure_quads()
-            self._measures_written = True
+        self._declare_measures()
         self.store.add(quads)
+
+    def _declare_measures(self) -> None:
+        """Write the evaluation measures' nodes once per graph object (idempotent)."""
+        if not self._measures_written:
+            self.store.add(E.measure_quads())
+            self._measures_written = True
 
     def add_dataset(
         self,
@@ -152,7 +159,8 @@ class KnowledgeGraph:
             InvalidData: a run is malformed (unknown measure, status, empty folds); nothing
                 is written.
         """
-        quads: list[Quad] = []
+        texts: list[str] = []
+        config_quads: list[Quad] = []
         out: list[Run] = []
         tasks: dict[str, Task] = {}
         configs_seen: set[str] = set()
@@ -165,28 +173,34 @@ class KnowledgeGraph:
             if r.status == "completed" and not r.fold_scores:
                 raise InvalidData("A completed run needs at least one measure in fold_scores.")
             run_id = r.run_id or uuid.uuid4().hex
-            if config.id not in configs_seen:
+            if config.id not in configs_seen and config.id not in self._configs_written:
                 configs_seen.add(config.id)
-                quads += E.configuration_quads(config)
-            quads += E.run_header_quads(
-                run_id, task, config, status=r.status, error=r.error, principal=r.principal,
-                started_at=r.started_at, device=r.device, source=r.source,
-                code_version=r.code_version, tags=r.tags, software=r.software)
-            means = {}
-            run_node = entity("run", run_id)
-            for measure, values in r.fold_scores.items():
-                check_measure(measure)
-                vals = [float(v) for v in values]
-                for fold, v in enumerate(vals):
-                    quads += E.evaluation_quads(run_id, measure, v, fold, run_node)
-                if vals:
-                    means[measure] = statistics.fmean(vals)
-                    quads += E.evaluation_quads(run_id, measure, means[measure], None, run_node)
+                config_quads += E.configuration_quads(config)
+            text, means = run_nquads(
+                run_id, task_iri=entity("task", task.id).value,
+                dataset_iri=entity("dataset", task.dataset_id).value,
+                config_iri=entity("config", config.id).value,
+                implementation_iri=entity("implementation", config.family).value,
+                status=r.status, started_at=(r.started_at or datetime.now(UTC)).astimezone(UTC),
+                fold_scores=r.fold_scores, error=r.error,
+                principal_iri=E.principal_iri(r.principal).value if r.principal else None,
+                device=r.device, source=r.source, code_version=r.code_version, tags=r.tags,
+                software=r.software)
+            texts.append(text)
             out.append(Run(id=run_id, task_id=task.id, dataset_id=task.dataset_id,
                            configuration_id=config.id, status=r.status, scores=means,
                            error=r.error, principal=r.principal, source=r.source,
                            device=r.device, tags=tuple(f"{k}={v}" for k, v in r.tags.items())))
-        self.write(quads)
+        if not texts:
+            return out
+        # The first run goes through the full shape checker with the configurations, as a
+        # guard on the template (see kg/run_nquads.py); the store parses all of the text.
+        first = list(parse(texts[0].encode(), format=RdfFormat.N_QUADS))
+        check_quads(config_quads + first)
+        self._declare_measures()
+        head = serialize(config_quads, format=RdfFormat.N_QUADS) if config_quads else b""
+        self.store.add_nquads(head + "".join(texts).encode())
+        self._configs_written |= configs_seen
         return out
 
     def set_metafeatures(
@@ -286,6 +300,9 @@ class KnowledgeGraph:
         Raises:
             NotFound: no such task.
         """
+        cached = self._task_cache.get(task_id)
+        if cached is not None:
+            return cached
         node = _as_iri("task", task_id)
         rows = self.store.select(
             """SELECT ?d ?target ?type ?metric ?folds ?seed ?sub ?k WHERE {
@@ -296,9 +313,12 @@ class KnowledgeGraph:
         if not rows:
             raise NotFound(f"No task {task_id!r} in the graph; create it with add_task().")
         r = rows[0]
-        return Task(id=entity_key(node), dataset_id=entity_key(r["d"]), target=r["target"],
+        task = Task(id=entity_key(node), dataset_id=entity_key(r["d"]), target=r["target"],
                     task_type=r["type"], metric=r["metric"], folds=r["folds"],
                     seed=r.get("seed", 0), subsample_rows=r.get("sub"), n_classes=r.get("k"))
+        if len(self._task_cache) < 100_000:
+            self._task_cache[task_id] = task
+        return task
 
     def tasks(self, dataset_id: str | None = None) -> list[Task]:
         """Tasks, optionally of one dataset."""
@@ -341,8 +361,8 @@ class KnowledgeGraph:
                  ?t mls:definedOn ?d .
                  OPTIONAL { ?r mkg:error ?err } OPTIONAL { ?r prov:wasAssociatedWith ?who }
                  OPTIONAL { ?r mkg:source ?src } OPTIONAL { ?r mkg:device ?dev }
-                 OPTIONAL { ?r mls:hasOutput ?e . ?e mkg:aggregate "mean" ;
-                            mls:specifiedBy ?mm ; mls:hasValue ?v .
+                 OPTIONAL { ?r mkg:meanEvaluation ?e . ?e mls:specifiedBy ?mm ;
+                            mls:hasValue ?v .
                             ?mm dcterms:title ?m } }""", bind or None)
         runs: dict[str, dict[str, Any]] = {}
         for r in rows:
@@ -367,8 +387,8 @@ class KnowledgeGraph:
         rows = self.store.select(
             f"""SELECT ?c ?json ?family ({agg}(?v) AS ?best) WHERE {{
                  ?t mls:definedOn ?d . ?r mls:achieves ?t ; mkg:configuration ?c ;
-                 mls:hasOutput ?e . ?e mls:specifiedBy ?m ; mkg:aggregate "mean" ;
-                 mls:hasValue ?v . ?c mkg:json ?json ; mkg:family ?family }}
+                 mkg:meanEvaluation ?e . ?e mls:specifiedBy ?m ; mls:hasValue ?v .
+                 ?c mkg:json ?json ; mkg:family ?family }}
                GROUP BY ?c ?json ?family ORDER BY {order} LIMIT {int(k)}""",
             {"d": self._dataset_iri(dataset), "m": entity("measure", metric)})
         return [(Configuration(entity_key(r["c"]), r["family"], r["json"]), r["best"])

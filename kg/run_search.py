@@ -98,8 +98,8 @@ def search_runs(graph: KnowledgeGraph, filter_string: str = "", *, order_by: str
     for i, c in enumerate(conds):
         v, b = f"?v{i}", f"?b{i}"
         if c.kind == "metrics":
-            patterns.append(f"?r mls:hasOutput ?e{i} . ?e{i} mkg:aggregate \"mean\" ; "
-                            f"mls:specifiedBy ?m{i} ; mls:hasValue {v} .")
+            patterns.append(f"?r mkg:meanEvaluation ?e{i} . "
+                            f"?e{i} mls:specifiedBy ?m{i} ; mls:hasValue {v} .")
             bind[f"m{i}"] = entity("measure", c.key)
         elif c.kind == "tags":
             patterns.append(f"?r mkg:tag {v} .")
@@ -163,7 +163,7 @@ def _details(graph: KnowledgeGraph, ids: list[str]) -> list[dict[str, Any]]:
                  OPTIONAL {{ ?r prov:wasAssociatedWith ?who }}
                  OPTIONAL {{ ?r mkg:source ?src }} OPTIONAL {{ ?r prov:startedAtTime ?start }}
                  OPTIONAL {{ ?r mkg:tag ?tag }}
-                 OPTIONAL {{ ?r mls:hasOutput ?e . ?e mkg:aggregate "mean" ; mls:hasValue ?mv ;
+                 OPTIONAL {{ ?r mkg:meanEvaluation ?e . ?e mls:hasValue ?mv ;
                             mls:specifiedBy ?m . ?m dcterms:title ?mn }} }}""")
         for row in rows:
             rid = row["r"]

@@ -37,8 +37,8 @@ def performance_table(graph: KnowledgeGraph, *, metric: str | None = None,
         f"""SELECT ?d ?t ?type ?metric ?c ?family ?json ?v WHERE {{
              ?t mls:definedOn ?d ; mkg:taskType ?type ; mkg:metric ?metric .
              ?r mls:achieves ?t ; mkg:configuration ?c ; mkg:status "completed" ;
-                mls:hasOutput ?e .
-             ?e mkg:aggregate "mean" ; mls:hasValue ?v . {measure}
+                mkg:meanEvaluation ?e .
+             ?e mls:hasValue ?v . {measure}
              ?c mkg:family ?family ; mkg:json ?json }}""", bind or None)
     cols = ["dataset", "task", "task_type", "metric", "config", "family", "json", "value"]
     if not rows:

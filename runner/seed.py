@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.graph import KnowledgeGraph
+from kg.migrations import migrate
 from kg.records import Task
 from kg.store import OxigraphStore
 from runner.execute import BatchReport, WorkItem, execute, write_task_data
@@ -96,6 +97,7 @@ def build_seed(
     output = Path(output)
     if len(store) == 0 and output.exists():
         store.load(output)
+        migrate(store)
     tasks = ingest_manifest_tasks(graph, manifest, work, settings, names=names, progress=progress)
     configs = portfolio(settings.portfolio_size, seed=settings.seed)
     items = [WorkItem(task, spec, cfg) for cfg in configs for task, spec in tasks]

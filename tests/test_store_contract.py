@@ -8,7 +8,6 @@ import pytest
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad
 
 from kg import KnowledgeGraph, QueryError, RunInput, ShapeViolation, Store
-from kg.vocabulary import MKG
 
 EX = "http://example.org/"
 
@@ -108,22 +107,42 @@ class TestGraphContract:
         before = len(graph.store)
         good = RunInput(task_id=task.id, config={"family": "knn"}, fold_scores={"roc_auc": [0.7, 0.8]})
         bad = RunInput(task_id=task.id, config={"family": "knn"}, fold_scores={"roc_auc": [0.7]})
-        # Break the run after building it: a status outside the shapes' list.
-        from kg import entities
+        # Break the run template (drop the status line): the first run of every batch goes
+        # through the full shape checker, so a template bug cannot write anything.
+        import kg.graph as graph_module
 
-        orig = entities.run_header_quads
+        orig = graph_module.run_nquads
 
-        def broken(*a: object, **k: object) -> list[Quad]:
-            return [x for x in orig(*a, **k) if x.predicate != MKG.status]  # type: ignore[arg-type]
+        def broken(*a: object, **k: object) -> tuple[str, dict[str, float]]:
+            text, means = orig(*a, **k)  # type: ignore[arg-type]
+            kept = [line for line in text.splitlines(True) if "ns#status>" not in line]
+            return "".join(kept), means
 
-        entities.run_header_quads = broken  # type: ignore[assignment]
+        graph_module.run_nquads = broken  # type: ignore[assignment]
         try:
             with pytest.raises(ShapeViolation, match=r"mkg:status needs at least 1 value"):
                 graph.log_runs([good, bad])
         finally:
-            entities.run_header_quads = orig  # type: ignore[assignment]
+            graph_module.run_nquads = orig  # type: ignore[assignment]
         assert len(graph.store) == before
         assert graph.runs() == []
+
+    def test_malformed_entity_write_is_rejected(self, graph: KnowledgeGraph) -> None:
+        """The generic write path (used by the runner) checks every quad against the shapes."""
+        import pandas as pd
+
+        from kg import entities
+        from kg.graph import make_configuration
+
+        ds = graph.add_dataset(pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": ["a", "b", "a"]}),
+                               name="tiny", target="y")
+        task = graph.add_task(ds, target="y", task_type="classification", n_classes=2, folds=2)
+        quads = entities.run_header_quads("r1", task, make_configuration({"family": "knn"}),
+                                          status="exploded")
+        before = len(graph.store)
+        with pytest.raises(ShapeViolation, match=r"mkg:status must be one of"):
+            graph.write(quads)
+        assert len(graph.store) == before
 
     def test_run_lands_whole_with_evaluations(self, graph: KnowledgeGraph) -> None:
         import pandas as pd

@@ -207,6 +207,12 @@ class Store(ABC):
     def _load(self, data: bytes, fmt: RdfFormat) -> None:
         """Parse and add serialised RDF atomically."""
 
+    def _add_nquads(self, data: bytes) -> None:
+        """Add N-Quads text atomically (back-ends may override with a faster path)."""
+        from pyoxigraph import parse
+
+        self._add(list(parse(data, format=RdfFormat.N_QUADS)))
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources; the store must not be used afterwards."""
 
@@ -236,6 +242,21 @@ class Store(ABC):
             StoreError: the store could not be written; nothing was added.
         """
         self._add(list(quads))
+        self._bump()
+
+    def add_nquads(self, data: bytes) -> None:
+        """Add N-Quads text atomically: the fast path for large writes built as text.
+
+        Raises:
+            InvalidData: the text is not valid N-Quads; nothing was added.
+            StoreError: the store could not be written; nothing was added.
+        """
+        from kg.errors import InvalidData
+
+        try:
+            self._add_nquads(data)
+        except SyntaxError as exc:
+            raise InvalidData(f"Not valid N-Quads: {exc}") from None
         self._bump()
 
     def remove(self, quads: Iterable[Quad]) -> None:

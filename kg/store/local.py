@@ -11,18 +11,66 @@ from pyoxigraph import Store as OxStore
 
 from kg.errors import QueryError, StoreError, StoreLocked
 from kg.store.base import QueryResult, Store, _serialize_data
+from kg.store.bulk_gate import BulkGate
+from kg.store.journal import WriteAheadJournal
 
-__all__ = ["MemoryStore", "OxigraphStore"]
+__all__ = ["BULK_MIN_QUADS", "MemoryStore", "OxigraphStore"]
+
+#: Writes of at least this many quads (or bytes of N-Quads) use pyoxigraph's bulk loader,
+#: about five times faster than a transaction, made atomic by the journal and the gate.
+#: Smaller writes are transactions.
+BULK_MIN_QUADS = 4096
+BULK_MIN_BYTES = 512 * 1024
+#: Above this size, N-Quads text is checked by a full parse before the bulk load starts: the
+#: loader parses its input in chunks of a million quads, so a syntax error late in a larger
+#: text could otherwise follow a chunk already written. Below it, the loader's own parse
+#: comes first (nothing is written when the text is invalid; a test checks this).
+BULK_TRUSTED_MAX_BYTES = 32 * 2**20
 
 
 class _PyOxigraphStore(Store):
     """Shared implementation over a ``pyoxigraph.Store``."""
 
     _store: OxStore
+    _journal: WriteAheadJournal | None = None
+
+    def _open_gate(self) -> None:
+        self._gate = BulkGate()
 
     def _add(self, quads: list[Quad]) -> None:
         try:
-            self._store.extend(quads)  # transactional: all or nothing
+            if len(quads) < BULK_MIN_QUADS:
+                self._store.extend(quads)  # one transaction: all or nothing
+                return
+            with self._gate.bulk_writing():
+                record = self._journal.record(quads) if self._journal else None
+                self._store.bulk_extend(quads)
+                if record is not None:
+                    self._journal.clear(record)  # type: ignore[union-attr]
+        except OSError as exc:
+            raise StoreError(f"Could not write to the store: {exc}") from exc
+
+    def _add_nquads(self, data: bytes) -> None:
+        if len(data) > BULK_TRUSTED_MAX_BYTES:
+            from pyoxigraph import parse
+
+            for _ in parse(data, format=RdfFormat.N_QUADS):  # a syntax error raises here,
+                pass                                         # before anything is written
+        try:
+            if len(data) < BULK_MIN_BYTES:
+                self._store.load(data, format=RdfFormat.N_QUADS)  # one transaction
+                return
+            with self._gate.bulk_writing():
+                record = self._journal.record_bytes(data) if self._journal else None
+                try:
+                    self._store.bulk_load(data, format=RdfFormat.N_QUADS)
+                except SyntaxError:  # raised before anything is written (see above)
+                    if record is not None:
+                        self._journal.clear(record)  # type: ignore[union-attr]
+                    raise
+                # An OSError leaves the journal file: the write is replayed at the next open.
+                if record is not None:
+                    self._journal.clear(record)  # type: ignore[union-attr]
         except OSError as exc:
             raise StoreError(f"Could not write to the store: {exc}") from exc
 
@@ -33,7 +81,8 @@ class _PyOxigraphStore(Store):
 
     def _query(self, query: str) -> QueryResult:
         try:
-            return self._store.query(query)
+            with self._gate.reading():
+                return self._store.query(query)
         except SyntaxError as exc:
             raise QueryError(f"Malformed SPARQL: {exc}") from None
 
@@ -41,9 +90,14 @@ class _PyOxigraphStore(Store):
         self._store.update(update)
 
     def _count(self) -> int:
-        return len(self._store)
+        with self._gate.reading():
+            return len(self._store)
 
     def _dump(self, fmt: RdfFormat) -> bytes:
+        with self._gate.reading():
+            return self._dump_unguarded(fmt)
+
+    def _dump_unguarded(self, fmt: RdfFormat) -> bytes:
         if fmt in (RdfFormat.N_QUADS, RdfFormat.TRIG):
             return self._store.dump(format=fmt)
         from pyoxigraph import DefaultGraph
@@ -51,6 +105,9 @@ class _PyOxigraphStore(Store):
         return self._store.dump(format=fmt, from_graph=DefaultGraph(), prefixes=_prefixes(fmt))
 
     def _load(self, data: bytes, fmt: RdfFormat) -> None:
+        if fmt == RdfFormat.N_QUADS:
+            self._add_nquads(data)
+            return
         from pyoxigraph import parse
 
         quads = list(parse(data, format=fmt))  # parse fully first: a syntax error adds nothing
@@ -77,6 +134,7 @@ class MemoryStore(_PyOxigraphStore):
 
     def __init__(self) -> None:
         self._store = OxStore()
+        self._open_gate()
 
     def __repr__(self) -> str:
         return "MemoryStore()"
@@ -120,6 +178,10 @@ class OxigraphStore(_PyOxigraphStore):
                     "METAKG_STORE=http://..."
                 ) from None
             raise StoreError(f"Cannot open the store at {self.path}: {msg}") from None
+        self._open_gate()
+        if not read_only:
+            self._journal = WriteAheadJournal(self.path / "metakg-journal")
+            self._journal.replay(self._store.extend)
 
     def close(self) -> None:
         store = getattr(self, "_store", None)
