@@ -34,6 +34,7 @@ from metalearner.recommenders import (
     DEFAULT_WEIGHTS,
     GraphRecommender,
     GreedyPortfolioRecommender,
+    LocalPortfolioRecommender,
     NearestDatasetsRecommender,
     Query,
     SingleBestRecommender,
@@ -54,6 +55,10 @@ MEMBERS = {
     "text": lambda: TextSimilarityRecommender(),
     "portfolio": lambda: GreedyPortfolioRecommender(),
     "single best": lambda: SingleBestRecommender(),
+    "local portfolio s=1": lambda: LocalPortfolioRecommender(sharpness=1),
+    "local portfolio s=2": lambda: LocalPortfolioRecommender(sharpness=2),
+    "local portfolio s=4": lambda: LocalPortfolioRecommender(sharpness=4),
+    "local portfolio s=8": lambda: LocalPortfolioRecommender(sharpness=8),
 }
 BLENDS = {
     "ensemble (default)": DEFAULT_WEIGHTS,
@@ -62,6 +67,10 @@ BLENDS = {
     "blend: all, text included": {"nearest": 1, "surrogate": 1, "graph": 0.5, "portfolio": 0.5, "text": 0.5},
     "blend: nearest k=5+surrogate+portfolio": {"nearest k=5": 1, "surrogate": 1, "portfolio": 1},
     "blend: nearest+surrogate+graph+portfolio": {"nearest": 1, "surrogate": 1, "graph": 0.5, "portfolio": 0.5},
+    "blend: surrogate+local portfolio s=2": {"surrogate": 1, "local portfolio s=2": 1},
+    "blend: surrogate+local portfolio s=4": {"surrogate": 1, "local portfolio s=4": 1},
+    "blend: surrogate+local s=4, 1:2": {"surrogate": 1, "local portfolio s=4": 2},
+    "blend: surrogate+portfolio+local s=4": {"surrogate": 1, "portfolio": 1, "local portfolio s=4": 1},
 }
 
 
@@ -107,6 +116,8 @@ def main() -> None:
     ap.add_argument("--flaml", default="bench/results/flaml_zeroshot.json")
     ap.add_argument("--coverage", type=float, default=0.95,
                     help="keep configurations evaluated on at least this share of datasets")
+    ap.add_argument("--normalisations", default="minmax,rank",
+                    help="comma-separated: which score normalisations to compare")
     ap.add_argument("--out", default="bench/results/lodo.json")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
@@ -119,7 +130,7 @@ def main() -> None:
     defaults = {f: make_configuration(default_configuration(f)).id for f in FAMILIES}
     report: dict = {"groups": []}
     t0 = time.perf_counter()
-    for normalisation in ("minmax", "rank"):
+    for normalisation in args.normalisations.split(","):
         for task_type, metric, holdout in groups(graph):
             meta = load_metadata(graph, task_type, metric, cache=False, normalisation=normalisation)
             keep = list(meta.raw.columns[meta.raw.notna().mean() >= args.coverage])

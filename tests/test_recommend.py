@@ -210,3 +210,25 @@ def test_top_k_as_a_complementary_set() -> None:
     assert select_top_k(meta, scores, near, 2, coverage=0.0) == ["A", "B"]
     assert select_top_k(meta, scores, near, 2, coverage=1.0) == ["A", "C"]
     assert select_top_k(meta, scores, near, 2, coverage=0.0, too_close=lambda a, b: {a, b} == {"A", "B"}) == ["A", "C"]
+
+
+def test_local_portfolio_follows_the_query_and_reduces_to_the_plain_portfolio() -> None:
+    """With sharpness 0 every training dataset counts the same (the greedy portfolio); with
+    a high sharpness the first pick is the best configuration of the most similar dataset."""
+    import pandas as pd
+
+    from metalearner.knowledge import MetaData
+    from metalearner.recommenders import GreedyPortfolioRecommender, LocalPortfolioRecommender
+
+    ids = ["small1", "small2", "big1", "big2", "big3"]
+    norm = pd.DataFrame({"A": [1.0, 1.0, 0.0, 0.1, 0.0], "B": [0.0, 0.1, 1.0, 1.0, 1.0],
+                         "C": [0.5, 0.5, 0.6, 0.6, 0.6]}, index=ids)
+    mf = pd.DataFrame({"log_nr_inst": [2.0, 2.1, 9.0, 9.1, 9.2], "frac_cat": [0.0] * 5}, index=ids)
+    meta = MetaData(task_type="classification", datasets=ids, names={}, raw=norm, norm=norm,
+                    metric={}, higher={}, configs={}, families={}, metafeatures=mf)
+    small = Query({"log_nr_inst": 2.05, "frac_cat": 0.0})
+    plain = GreedyPortfolioRecommender().fit(meta).score(small)
+    flat = LocalPortfolioRecommender(sharpness=0).fit(meta).score(small)
+    assert list(flat.sort_values(ascending=False).index) == list(plain.sort_values(ascending=False).index)
+    assert plain.idxmax() == "B"  # three of five datasets prefer B
+    assert LocalPortfolioRecommender(sharpness=8).fit(meta).score(small).idxmax() == "A"

@@ -3,6 +3,7 @@
 from metalearner.recommenders.base import BaseRecommender, Query
 from metalearner.recommenders.ensemble import DEFAULT_WEIGHTS, EnsembleRecommender
 from metalearner.recommenders.graph_ppr import GraphRecommender
+from metalearner.recommenders.local_portfolio import LocalPortfolioRecommender
 from metalearner.recommenders.nearest import NearestDatasetsRecommender
 from metalearner.recommenders.portfolio import GreedyPortfolioRecommender, SingleBestRecommender
 from metalearner.recommenders.surrogate import SurrogateRecommender, config_features
@@ -14,6 +15,7 @@ __all__ = [
     "EnsembleRecommender",
     "GraphRecommender",
     "GreedyPortfolioRecommender",
+    "LocalPortfolioRecommender",
     "NearestDatasetsRecommender",
     "Query",
     "SingleBestRecommender",
