@@ -201,13 +201,13 @@ def test_real_uvicorn_concurrent_logging_and_sigkill(tmp_path: Path) -> None:
     acked: list[str] = []
     lock = threading.Lock()
 
-    def worker(i: int, runs: int, stop: threading.Event | None = None) -> None:
+    def worker(i: int, runs: int, stop: threading.Event | None = None, size: int = 50) -> None:
         with Client(base, key) as c:
-            for j in range(0, runs, 50):
+            for j in range(0, runs, size):
                 if stop is not None and stop.is_set():
                     return
                 try:
-                    ids = [r["id"] for r in c.log_runs(_batch(task.id, i, j, 50))]
+                    ids = [r["id"] for r in c.log_runs(_batch(task.id, i, j, size))]
                 except (httpx.HTTPError, MetaKGError):
                     return  # the server is gone
                 with lock:
@@ -227,7 +227,8 @@ def test_real_uvicorn_concurrent_logging_and_sigkill(tmp_path: Path) -> None:
 
     stop = threading.Event()
     with ThreadPoolExecutor(20) as pool:
-        futures = [pool.submit(worker, i, 5000, stop) for i in range(20)]
+        # Batches of 250 runs are large enough for the store's bulk path (journal + bulk load).
+        futures = [pool.submit(worker, i, 5000, stop, 250) for i in range(20)]
         while len(acked) < 12_000:
             time.sleep(0.01)
         proc.send_signal(signal.SIGKILL)
@@ -238,7 +239,9 @@ def test_real_uvicorn_concurrent_logging_and_sigkill(tmp_path: Path) -> None:
     graph = KnowledgeGraph(OxigraphStore(store))
     stored = {r.id for r in graph.runs()}
     assert set(acked) <= stored
-    assert all(r.status == "completed" for r in graph.runs())
+    runs = graph.runs()
+    assert all(r.status == "completed" and set(r.scores) == {"roc_auc"} for r in runs)
+    assert len(runs) % 50 == 0  # whole batches only: 200 batches of 50, then batches of 250
 
 
 def test_two_api_processes_share_a_remote_graph(oxigraph_server: str) -> None:
