@@ -17,7 +17,7 @@ from kg.graph import make_configuration
 from kg.migrations import migrate, migrate_once
 from kg.run_nquads import run_nquads
 from kg.shapes import check_quads
-from kg.store.journal import WriteAheadJournal
+from kg.store._journal import WriteAheadJournal
 from kg.store.local import BULK_MIN_BYTES
 from kg.vocabulary import entity
 

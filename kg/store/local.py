@@ -10,9 +10,9 @@ from pyoxigraph import Quad, RdfFormat
 from pyoxigraph import Store as OxStore
 
 from kg.errors import QueryError, StoreError, StoreLocked
+from kg.store._bulk_gate import BulkGate
+from kg.store._journal import WriteAheadJournal
 from kg.store.base import QueryResult, Store, _serialize_data
-from kg.store.bulk_gate import BulkGate
-from kg.store.journal import WriteAheadJournal
 
 __all__ = ["BULK_MIN_QUADS", "MemoryStore", "OxigraphStore"]
 
