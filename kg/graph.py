@@ -162,11 +162,9 @@ class KnowledgeGraph:
         texts: list[str] = []
         config_quads: list[Quad] = []
         out: list[Run] = []
-        tasks: dict[str, Task] = {}
         configs_seen: set[str] = set()
         for r in runs:
-            task = tasks.get(r.task_id) or self.get_task(r.task_id)
-            tasks[r.task_id] = task
+            task = self.get_task(r.task_id)  # cached per graph object
             config = make_configuration(r.config)
             if r.status not in ("completed", "failed"):
                 raise InvalidData(f"Run status must be 'completed' or 'failed', not {r.status!r}.")

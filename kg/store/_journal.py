@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from pyoxigraph import Quad, RdfFormat, parse, serialize
+from pyoxigraph import Quad, RdfFormat, parse
 
 __all__ = ["WriteAheadJournal"]
 
@@ -33,10 +33,6 @@ class WriteAheadJournal:
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
-
-    def record(self, quads: list[Quad]) -> Path:
-        """Save ``quads`` whole before they are written; return the file to clear afterwards."""
-        return self.record_bytes(serialize(quads, format=RdfFormat.N_QUADS))
 
     def record_bytes(self, nquads: bytes) -> Path:
         """Save N-Quads text whole before it is written; return the file to clear afterwards."""

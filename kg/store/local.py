@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pyoxigraph import Quad, RdfFormat
+from pyoxigraph import Quad, RdfFormat, parse, serialize
 from pyoxigraph import Store as OxStore
 
 from kg.errors import QueryError, StoreError, StoreLocked
@@ -38,37 +39,45 @@ class _PyOxigraphStore(Store):
         self._gate = BulkGate()
 
     def _add(self, quads: list[Quad]) -> None:
-        try:
-            if len(quads) < BULK_MIN_QUADS:
-                self._store.extend(quads)  # one transaction: all or nothing
-                return
-            with self._gate.bulk_writing():
-                record = self._journal.record(quads) if self._journal else None
-                self._store.bulk_extend(quads)
-                if record is not None:
-                    self._journal.clear(record)  # type: ignore[union-attr]
-        except OSError as exc:
-            raise StoreError(f"Could not write to the store: {exc}") from exc
+        if len(quads) < BULK_MIN_QUADS:
+            self._transaction(self._store.extend, quads)
+        else:
+            self._bulk(serialize(quads, format=RdfFormat.N_QUADS) if self._journal else b"",
+                       lambda: self._store.bulk_extend(quads))
 
     def _add_nquads(self, data: bytes) -> None:
         if len(data) > BULK_TRUSTED_MAX_BYTES:
-            from pyoxigraph import parse
-
             for _ in parse(data, format=RdfFormat.N_QUADS):  # a syntax error raises here,
                 pass                                         # before anything is written
+        if len(data) < BULK_MIN_BYTES:
+            self._transaction(lambda d: self._store.load(d, format=RdfFormat.N_QUADS), data)
+        else:
+            self._bulk(data, lambda: self._store.bulk_load(data, format=RdfFormat.N_QUADS))
+
+    @staticmethod
+    def _transaction(write: Callable[[Any], None], payload: object) -> None:
+        """One transaction: all or nothing."""
         try:
-            if len(data) < BULK_MIN_BYTES:
-                self._store.load(data, format=RdfFormat.N_QUADS)  # one transaction
-                return
+            write(payload)
+        except OSError as exc:
+            raise StoreError(f"Could not write to the store: {exc}") from exc
+
+    def _bulk(self, nquads: bytes, load: Callable[[], None]) -> None:
+        """A bulk load, journalled first (``nquads``: the same data as text) and gated.
+
+        A syntax error is raised before the loader writes anything (see
+        ``BULK_TRUSTED_MAX_BYTES``), so its journal file is dropped; any other failure
+        leaves the file, and the write is replayed at the next open.
+        """
+        try:
             with self._gate.bulk_writing():
-                record = self._journal.record_bytes(data) if self._journal else None
+                record = self._journal.record_bytes(nquads) if self._journal else None
                 try:
-                    self._store.bulk_load(data, format=RdfFormat.N_QUADS)
-                except SyntaxError:  # raised before anything is written (see above)
+                    load()
+                except SyntaxError:
                     if record is not None:
                         self._journal.clear(record)  # type: ignore[union-attr]
                     raise
-                # An OSError leaves the journal file: the write is replayed at the next open.
                 if record is not None:
                     self._journal.clear(record)  # type: ignore[union-attr]
         except OSError as exc:
@@ -108,8 +117,6 @@ class _PyOxigraphStore(Store):
         if fmt == RdfFormat.N_QUADS:
             self._add_nquads(data)
             return
-        from pyoxigraph import parse
-
         quads = list(parse(data, format=fmt))  # parse fully first: a syntax error adds nothing
         self._add(quads)
 
