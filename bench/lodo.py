@@ -38,6 +38,7 @@ from metalearner.recommenders import (
     NearestDatasetsRecommender,
     Query,
     SingleBestRecommender,
+    SurrogatePortfolioRecommender,
     SurrogateRecommender,
     TextSimilarityRecommender,
 )
@@ -51,26 +52,26 @@ MEMBERS = {
     "nearest k=5": lambda: NearestDatasetsRecommender(k=5),
     "nearest, z-scores": lambda: NearestDatasetsRecommender(scaling="standard"),
     "surrogate": lambda: SurrogateRecommender(),
+    "surrogate, rank target": lambda: SurrogateRecommender(target="rank"),
+    "surrogate portfolio": lambda: SurrogatePortfolioRecommender(),
+    "surrogate portfolio tau=0": lambda: SurrogatePortfolioRecommender(tau=0),
+    "surrogate portfolio tau=10": lambda: SurrogatePortfolioRecommender(tau=10),
     "graph": lambda: GraphRecommender(),
     "text": lambda: TextSimilarityRecommender(),
     "portfolio": lambda: GreedyPortfolioRecommender(),
     "single best": lambda: SingleBestRecommender(),
-    "local portfolio s=1": lambda: LocalPortfolioRecommender(sharpness=1),
     "local portfolio s=2": lambda: LocalPortfolioRecommender(sharpness=2),
-    "local portfolio s=4": lambda: LocalPortfolioRecommender(sharpness=4),
     "local portfolio s=8": lambda: LocalPortfolioRecommender(sharpness=8),
 }
 BLENDS = {
     "ensemble (default)": DEFAULT_WEIGHTS,
+    "blend: surrogate+portfolio (previous default)": {"surrogate": 1, "portfolio": 1},
     "blend: nearest+surrogate": {"nearest": 1, "surrogate": 1},
-    "blend: surrogate+portfolio": {"surrogate": 1, "portfolio": 1},
     "blend: all, text included": {"nearest": 1, "surrogate": 1, "graph": 0.5, "portfolio": 0.5, "text": 0.5},
     "blend: nearest k=5+surrogate+portfolio": {"nearest k=5": 1, "surrogate": 1, "portfolio": 1},
     "blend: nearest+surrogate+graph+portfolio": {"nearest": 1, "surrogate": 1, "graph": 0.5, "portfolio": 0.5},
     "blend: surrogate+local portfolio s=2": {"surrogate": 1, "local portfolio s=2": 1},
-    "blend: surrogate+local portfolio s=4": {"surrogate": 1, "local portfolio s=4": 1},
-    "blend: surrogate+local s=4, 1:2": {"surrogate": 1, "local portfolio s=4": 2},
-    "blend: surrogate+portfolio+local s=4": {"surrogate": 1, "portfolio": 1, "local portfolio s=4": 1},
+    "blend: surrogate portfolio+portfolio": {"surrogate portfolio": 1, "portfolio": 1},
 }
 
 

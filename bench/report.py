@@ -106,6 +106,7 @@ def lodo() -> list[str]:
             out += [f"(With min-max instead of rank normalisation, the default's best@5 mean on "
                     f"{g['metric']} is {mm['best_at_k']['ensemble (default)']['best@5 mean']:.2f}; "
                     f"all rows in bench/results/lodo.json.)", ""]
+    out += lodo_goals(rank_groups)
     for g in rank_groups:
         out += [f"**{g['task_type']} / {g['metric']}**, training scores normalised by {g['normalisation']}: {g['held_out']} held-out datasets, {g['configurations']} configurations", "",
                 "| recommender | k=1 | k=3 | k=5 | k=10 | k=25 |", "|---|---|---|---|---|---|"]
@@ -113,6 +114,53 @@ def lodo() -> list[str]:
             out.append(f"| {name} | " + " | ".join(f"{row[f'best@{k} mean']:.2f} / {row[f'best@{k} median']:.2f}" for k in (1, 3, 5, 10, 25)) + " |")
         out += ["", "Win rate of the default's top-1 (at least as good as): " + ", ".join(f"{k} {v:.0%}" for k, v in g["win_rate_of_default_top1"].items() if v is not None), ""]
     return out
+
+
+def lodo_goals(groups: list[dict]) -> list[str]:
+    """The issue's goals for the default recommender, per group, with the gap to each."""
+    if not groups:
+        return []
+    noise = {(g["task_type"], g["metric"]): g for g in (load("noise_ceiling") or {}).get("groups", [])}
+    out = ["Goals for the default recommender (✗: missed, by how much):", "",
+           "| group | best@5 mean (goal ≥ 0.90; noise ceiling) | top-1 ≥ HGB default (goal ≥ 85%) | top-1 ≥ FLAML zero-shot (goal ≥ 75%) | beats the greedy portfolio at k = 1, 3, 5, 10, 25 |",
+           "|---|---|---|---|---|"]
+    def mark(v: float, goal: float, fmt: str) -> str:
+        return f"{v:{fmt}} ✓" if v >= goal else f"{v:{fmt}} ✗ ({v - goal:+{fmt}})"
+    for g in groups:
+        d, p = g["best_at_k"]["ensemble (default)"], g["best_at_k"]["portfolio"]
+        wins = g["win_rate_of_default_top1"]
+        fl = next((v for k, v in wins.items() if k.startswith("FLAML")), None)
+        beats = " ".join("✓" if d[f"best@{k} mean"] > p[f"best@{k} mean"] else
+                         f"✗ ({d[f'best@{k} mean'] - p[f'best@{k} mean']:+.3f})" for k in (1, 3, 5, 10, 25))
+        ceiling = noise.get((g["task_type"], g["metric"]), {}).get("oracle_best_at_k", {}).get("5")
+        out.append(f"| {g['task_type']} / {g['metric']} | {mark(d['best@5 mean'], 0.90, '.3f')}"
+                   + (f"; {ceiling:.2f}" if ceiling is not None else "")
+                   + f" | {mark(wins['hist_gradient_boosting default'], 0.85, '.1%')} | "
+                   + (mark(fl, 0.75, ".1%") if fl is not None else "n/a") + f" | {beats} |")
+    mean = {k: sum(g["best_at_k"]["ensemble (default)"][f"best@{k} mean"] for g in groups) / len(groups)
+            for k in (1, 3, 5, 10, 25)}
+    port = {k: sum(g["best_at_k"]["portfolio"][f"best@{k} mean"] for g in groups) / len(groups)
+            for k in (1, 3, 5, 10, 25)}
+    out += ["", "Mean over the groups, default / greedy portfolio: " + ", ".join(
+        f"k={k} {mean[k]:.3f} / {port[k]:.3f}" for k in mean) + ".", ""]
+    return out
+
+
+def noise_ceiling() -> list[str]:
+    d = load("noise_ceiling")
+    if not d:
+        return []
+    out = ["### How much is reachable: evaluation noise (`bench/noise_ceiling.py`)", "",
+           "Each configuration's 3-fold mean is noisy; simulating that noise (the fold spread after removing each fold's common difficulty) gives what a recommender that *knew every configuration's true mean* would score on the LODO scale, and the in-sample greedy portfolio (chosen on the evaluated datasets themselves) under the same noise.", "",
+           "| group | noise / (best − median), median | oracle best@1 / 3 / 5 / 10 / 25 | oracle top-1 ≥ HGB default | in-sample greedy best@1 / 3 / 5 / 10 / 25 |",
+           "|---|---|---|---|---|"]
+    for g in d["groups"]:
+        o, gr = g["oracle_best_at_k"], g["in_sample_greedy_best_at_k"]
+        out.append(f"| {g['task_type']} / {g['metric']} ({g['datasets']} datasets) | {g['median_noise_to_spread']:.2f} | "
+                   + " / ".join(f"{o[k]:.2f}" for k in ("1", "3", "5", "10", "25")) + " | "
+                   + f"{g['oracle_top1_at_least_hgb_default']:.0%} | "
+                   + " / ".join(f"{gr[k]:.2f}" for k in ("1", "3", "5", "10", "25")) + " |")
+    return [*out, ""]
 
 
 def optuna() -> list[str]:
@@ -129,7 +177,7 @@ def optuna() -> list[str]:
 
 
 def main() -> None:
-    body = "\n".join([*store(), *runner(), *metafeatures(), *speed(), *lodo(), *optuna()])
+    body = "\n".join([*store(), *runner(), *metafeatures(), *speed(), *lodo(), *noise_ceiling(), *optuna()])
     readme = Path("README.md").read_text()
     new = re.sub(r"<!-- bench -->.*<!-- /bench -->", lambda _: f"<!-- bench -->\n{body}\n<!-- /bench -->",
                  readme, flags=re.S)

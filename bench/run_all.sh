@@ -11,4 +11,5 @@ python bench/recommend_speed.py
 python bench/api_load.py
 python bench/flaml_zeroshot.py
 python bench/lodo.py
+python bench/noise_ceiling.py
 python bench/optuna_warmstart.py

@@ -1,6 +1,6 @@
 """metakg meta-learner: meta-features, recommenders, their evaluation and exports."""
 
-from metalearner.knowledge import MetaData, load_metadata, normalise_scores
+from metalearner.knowledge import MetaData, load_metadata, normalise_scores, relative_scores
 from metalearner.recommend import (
     Evidence,
     Recommendation,
@@ -12,9 +12,11 @@ from metalearner.recommenders import (
     EnsembleRecommender,
     GraphRecommender,
     GreedyPortfolioRecommender,
+    LocalPortfolioRecommender,
     NearestDatasetsRecommender,
     Query,
     SingleBestRecommender,
+    SurrogatePortfolioRecommender,
     SurrogateRecommender,
     TextSimilarityRecommender,
 )
@@ -24,16 +26,19 @@ __all__ = [
     "Evidence",
     "GraphRecommender",
     "GreedyPortfolioRecommender",
+    "LocalPortfolioRecommender",
     "MetaData",
     "NearestDatasetsRecommender",
     "Query",
     "Recommendation",
     "RecommendationSet",
     "SingleBestRecommender",
+    "SurrogatePortfolioRecommender",
     "SurrogateRecommender",
     "TextSimilarityRecommender",
     "load_metadata",
     "normalise_scores",
     "recommend",
     "recommend_for_query",
+    "relative_scores",
 ]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from metalearner.knowledge import MetaData
+from metalearner.knowledge import MetaData, relative_scores
 from metalearner.recommenders.base import BaseRecommender, Query
 
 __all__ = ["lodo", "normalised_against_median", "summarise", "win_rates"]
@@ -15,17 +15,9 @@ __all__ = ["lodo", "normalised_against_median", "summarise", "win_rates"]
 
 def normalised_against_median(meta: MetaData, dataset: str) -> pd.Series:
     """A dataset's raw scores rescaled so that 0 is its median configuration and 1 its best
-    (direction-aware). Failed configurations count as its worst score."""
-    raw = meta.raw.loc[dataset]
-    higher = meta.higher.get(dataset, True)
-    failed = raw.isna() & (meta.norm.loc[dataset] == 0)
-    worst = raw.min() if higher else raw.max()
-    known = raw.where(~failed, worst).dropna()
-    best = known.max() if higher else known.min()
-    med = known.median()
-    if best == med:
-        return known * 0 + 1.0
-    return (known - med) / (best - med)
+    (direction-aware). Failed configurations count as its worst score; configurations not
+    run on it are left out."""
+    return relative_scores(meta, datasets=[dataset]).loc[dataset].dropna()
 
 
 def lodo(

@@ -14,7 +14,7 @@ from kg.measures import HIGHER_IS_BETTER
 from kg.views import metafeature_matrix, performance_table
 from metalearner.metafeatures import EXTRACTOR
 
-__all__ = ["MetaData", "load_metadata", "normalise_scores"]
+__all__ = ["MetaData", "load_metadata", "normalise_scores", "relative_scores"]
 
 
 def normalise_scores(raw: pd.DataFrame, higher: pd.Series, how: str = "rank") -> pd.DataFrame:
@@ -40,6 +40,37 @@ def normalise_scores(raw: pd.DataFrame, higher: pd.Series, how: str = "rank") ->
     norm = raw.sub(lo, axis=0).div(span, axis=0)
     norm.loc[~up] = 1.0 - norm.loc[~up]
     return norm.fillna(norm.where(raw.isna(), 1.0))  # constant rows: every config ties at 1
+
+
+def relative_scores(meta: MetaData, *, floor: float | None = None,
+                    datasets: list[str] | None = None) -> pd.DataFrame:
+    """Scores relative to each dataset's median configuration: 0 = its median, 1 = its best
+    (direction-aware), in units of the best-minus-median gap; the scale of the LODO table.
+
+    Args:
+        meta: the views.
+        floor: clip values below this (``None``: no clipping). A diverging configuration can
+            be hundreds of gaps below the median; learners want a floor such as ``-1``.
+        datasets: only these rows (default: all).
+
+    Returns:
+        datasets × configurations; failed runs count as the dataset's worst score, NaN where
+        a configuration was not run. A dataset whose best equals its median scores 1 throughout.
+    """
+    raw = meta.raw if datasets is None else meta.raw.loc[datasets]
+    up = pd.Series(meta.higher).reindex(raw.index).fillna(True).astype(bool).to_numpy()[:, None]
+    failed = raw.isna() & (meta.norm.reindex_like(raw) == 0)
+    worst = np.where(up[:, 0], raw.min(axis=1), raw.max(axis=1))
+    known = raw.mask(failed, pd.DataFrame(np.repeat(worst[:, None], raw.shape[1], axis=1),
+                                          index=raw.index, columns=raw.columns))
+    values = known.to_numpy(dtype=float)
+    with np.errstate(all="ignore"):
+        best = np.where(up[:, 0], np.nanmax(values, axis=1), np.nanmin(values, axis=1))[:, None]
+        med = np.nanmedian(values, axis=1)[:, None]
+        rel = np.where(best == med, np.where(np.isnan(values), np.nan, 1.0),
+                       (values - med) / (best - med))
+    out = pd.DataFrame(rel, index=raw.index, columns=raw.columns)
+    return out if floor is None else out.clip(lower=floor)
 
 
 @dataclass

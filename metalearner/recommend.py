@@ -181,11 +181,14 @@ def _explain(meta: MetaData, rank: int, c: str, neighbours: pd.Series) -> Recomm
         interval = (float(vals.min()), float(vals.max())) if len(vals) > 1 else (
             float(vals.iloc[0]), float(vals.iloc[0]))
     norm = meta.norm[c].reindex(neighbours.index)
+    strong = [d for d in neighbours.index if norm.get(d, 0) >= 0.95]
+    # the runs that back the reason first (where it was best or nearly), then the nearest
+    shown = (strong + [d for d in neighbours.index if d not in strong])[:3]
     evidence = tuple(
         Evidence(d, meta.names.get(d, d), round(float(neighbours[d]), 4),
                  None if pd.isna(raw[d]) else float(raw[d]), meta.run_ids.get((d, c)))
-        for d in neighbours.index[:3])
-    top = [meta.names.get(d, d) for d in neighbours.index if norm.get(d, 0) >= 0.95]
+        for d in shown)
+    top = [meta.names.get(d, d) for d in strong]
     metric = next(iter(meta.metric.values()), "score")
     where = (f"best or within 5% of the best on {len(top)} of the {len(neighbours)} most "
              f"similar datasets ({', '.join(top[:3])})" if top else

@@ -16,6 +16,7 @@ from metalearner import (
     GreedyPortfolioRecommender,
     NearestDatasetsRecommender,
     Query,
+    SurrogatePortfolioRecommender,
     SurrogateRecommender,
     load_metadata,
     recommend,
@@ -77,7 +78,9 @@ def _tables(shared: Path) -> tuple[object, object]:
 @pytest.mark.parametrize("make", [
     lambda: NearestDatasetsRecommender(k=3, features=("frac_cat", "frac_num", "nr_cat")),
     lambda: SurrogateRecommender(),
-], ids=["nearest", "surrogate"])
+    lambda: SurrogateRecommender(target="rank"),
+    lambda: SurrogatePortfolioRecommender(),
+], ids=["nearest", "surrogate", "surrogate-rank-target", "surrogate-portfolio"])
 def test_recommenders_follow_similar_datasets(kg: KnowledgeGraph, shared: Path, make: object) -> None:
     """Linear models won on the categorical tables, kNN on the numeric ones: a new table of
     either kind gets that family first."""
@@ -232,3 +235,65 @@ def test_local_portfolio_follows_the_query_and_reduces_to_the_plain_portfolio() 
     assert list(flat.sort_values(ascending=False).index) == list(plain.sort_values(ascending=False).index)
     assert plain.idxmax() == "B"  # three of five datasets prefer B
     assert LocalPortfolioRecommender(sharpness=8).fit(meta).score(small).idxmax() == "A"
+
+
+def test_relative_scores_put_the_median_at_0_and_the_best_at_1() -> None:
+    import pandas as pd
+
+    from metalearner.knowledge import MetaData, relative_scores
+
+    raw = pd.DataFrame({"A": [0.9, 1.0, np.nan], "B": [0.8, 3.0, 0.5], "C": [0.5, 2.0, 0.5],
+                        "D": [np.nan, 9.0, 0.5]}, index=["auc", "rmse", "flat"])
+    norm = raw * 0 + 0.5  # NaN where not run
+    norm.loc["auc", "D"] = 0.0  # D failed on "auc": counts as its worst score
+    meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
+                    norm=norm, metric={}, higher={"auc": True, "rmse": False, "flat": True},
+                    configs={}, families={}, metafeatures=pd.DataFrame())
+    rel = relative_scores(meta)
+    # auc: median of 0.9, 0.8, 0.5, 0.5 (failed) is 0.65, best 0.9
+    assert rel.loc["auc"].round(6).tolist() == [1.0, 0.6, -0.6, -0.6]
+    # rmse (lower is better): median 2.5, best 1.0
+    assert np.allclose(rel.loc["rmse"], [1.0, -1 / 3, 1 / 3, -13 / 3])
+    assert rel.loc["flat"].tolist()[1:] == [1.0, 1.0, 1.0] and np.isnan(rel.loc["flat", "A"])
+    assert relative_scores(meta, floor=-1.0).loc["rmse", "D"] == -1.0
+    from metalearner.evaluation import normalised_against_median
+
+    assert normalised_against_median(meta, "auc").round(6).tolist() == [1.0, 0.6, -0.6, -0.6]
+
+
+def test_surrogate_portfolio_covers_the_datasets_that_behave_like_the_prediction() -> None:
+    """First the surrogate's favourite; next what complements it on datasets whose profile
+    resembles the prediction, not on the average dataset."""
+    import pandas as pd
+
+    from metalearner.knowledge import MetaData
+
+    class FixedSurrogate(SurrogateRecommender):
+        def __init__(self, *, profile: dict[str, float] | None = None) -> None:
+            self.profile = profile
+
+        def _fit(self, meta: MetaData) -> None:
+            pass
+
+        def score(self, query: Query) -> pd.Series:
+            return pd.Series(self.profile).reindex(self.config_ids_)
+
+    # like the prediction (A, B strong; C, D weak): A or B wins
+    x = [{"A": 1.0, "B": 0.9, "C": 0.2, "D": 0.0, "E": 0.5},
+         {"A": 0.9, "B": 1.0, "C": 0.0, "D": 0.2, "E": 0.5}] * 2
+    # unlike it (the majority): C wins
+    y = [{"A": 0.6, "B": 0.0, "C": 1.0, "D": 0.3, "E": 0.5}] * 6
+    raw = pd.DataFrame(x + y, index=[f"x{i}" for i in range(4)] + [f"y{i}" for i in range(6)])
+    meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
+                    norm=raw.rank(axis=1, pct=True), metric={}, higher={},
+                    configs={}, families={}, metafeatures=pd.DataFrame(index=raw.index))
+    prediction = FixedSurrogate(profile={"A": 0.9, "B": 0.8, "C": 0.1, "D": 0.2, "E": 0.4})
+    rec = SurrogatePortfolioRecommender(tau=10, surrogate=prediction).fit(meta)
+    weights = rec.profile_weights(Query())
+    assert weights[[f"x{i}" for i in range(4)]].sum() > 0.9
+    order = rec.score(Query()).sort_values(ascending=False).index.tolist()
+    assert order[:2] == ["A", "B"]
+    flat = SurrogatePortfolioRecommender(tau=0, surrogate=prediction).fit(meta)
+    assert flat.score(Query()).sort_values(ascending=False).index.tolist()[:2] == ["A", "C"]
+    assert rec.get_params()["tau"] == 10 and not hasattr(
+        SurrogatePortfolioRecommender(), "surrogate_")  # no work in __init__

@@ -7,6 +7,7 @@ from metalearner.recommenders.local_portfolio import LocalPortfolioRecommender
 from metalearner.recommenders.nearest import NearestDatasetsRecommender
 from metalearner.recommenders.portfolio import GreedyPortfolioRecommender, SingleBestRecommender
 from metalearner.recommenders.surrogate import SurrogateRecommender, config_features
+from metalearner.recommenders.surrogate_portfolio import SurrogatePortfolioRecommender
 from metalearner.recommenders.text import TextSimilarityRecommender
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "NearestDatasetsRecommender",
     "Query",
     "SingleBestRecommender",
+    "SurrogatePortfolioRecommender",
     "SurrogateRecommender",
     "TextSimilarityRecommender",
     "config_features",

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metalearner.knowledge import MetaData
+from metalearner.knowledge import MetaData, relative_scores
 from metalearner.recommenders.base import BaseRecommender, Query
 from metalearner.recommenders.nearest import DEFAULT_FEATURES
 
-__all__ = ["SurrogateRecommender", "config_features"]
+__all__ = ["SurrogateRecommender", "config_features", "surrogate_target"]
 
 
 def config_features(config: dict[str, Any]) -> dict[str, float]:
@@ -35,23 +35,43 @@ def config_features(config: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def surrogate_target(meta: MetaData, target: str, temperature: float) -> pd.DataFrame:
+    """What the surrogate learns, per dataset and configuration.
+
+    ``rank``: the percentile rank (``meta.norm``). ``top``: ``exp(temperature × (r − 1))``
+    of the score ``r`` relative to the median (1 = best, 0 = median, floored at −1; see
+    :func:`~metalearner.knowledge.relative_scores`), which spends the model's capacity on
+    telling the best configurations apart rather than ordering the bad ones.
+    """
+    if target == "rank":
+        return meta.norm
+    if target == "top":
+        return np.exp(temperature * (relative_scores(meta, floor=-1.0) - 1.0))
+    raise ValueError(f"Unknown surrogate target {target!r}; use 'top' or 'rank'.")
+
+
 class SurrogateRecommender(BaseRecommender):
-    """Gradient-boosted regression of the normalised score on meta-features and
+    """Gradient-boosted regression of a per-dataset score on meta-features and
     configuration features; ranks every configuration for a new task.
 
     Args:
         n_estimators, learning_rate, num_leaves: LightGBM settings.
         features: meta-features used (``None``: the nearest-neighbour defaults).
+        target: ``top`` (default; emphasises the best configurations) or ``rank``
+            (percentile ranks), see :func:`surrogate_target`. Chosen by ``bench/lodo.py``.
+        temperature: how sharply ``top`` emphasises the best.
         random_state: seed.
     """
 
     def __init__(self, *, n_estimators: int = 300, learning_rate: float = 0.05,
                  num_leaves: int = 31, features: tuple[str, ...] | None = None,
-                 random_state: int = 0) -> None:
+                 target: str = "top", temperature: float = 3.0, random_state: int = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.features = features
+        self.target = target
+        self.temperature = temperature
         self.random_state = random_state
 
     def _fit(self, meta: MetaData) -> None:
@@ -63,7 +83,8 @@ class SurrogateRecommender(BaseRecommender):
                          index=self.config_ids_)
         self.config_matrix_ = C
         M = meta.metafeatures.reindex(index=meta.datasets, columns=feats).astype(float)
-        long = meta.norm.stack().dropna().rename("y").reset_index()
+        long = surrogate_target(meta, self.target, self.temperature).stack().dropna()
+        long = long.rename("y").reset_index()
         long.columns = ["dataset", "config", "y"]
         X = np.hstack([M.loc[long["dataset"]].to_numpy(), C.loc[long["config"]].to_numpy()])
         self.model_ = lgb.LGBMRegressor(n_estimators=self.n_estimators,
