@@ -60,10 +60,8 @@ def relative_scores(meta: MetaData, *, floor: float | None = None,
     raw = meta.raw if datasets is None else meta.raw.loc[datasets]
     up = pd.Series(meta.higher).reindex(raw.index).fillna(True).astype(bool).to_numpy()[:, None]
     failed = raw.isna() & (meta.norm.reindex_like(raw) == 0)
-    worst = np.where(up[:, 0], raw.min(axis=1), raw.max(axis=1))
-    known = raw.mask(failed, pd.DataFrame(np.repeat(worst[:, None], raw.shape[1], axis=1),
-                                          index=raw.index, columns=raw.columns))
-    values = known.to_numpy(dtype=float)
+    worst = np.where(up[:, 0], raw.min(axis=1), raw.max(axis=1))[:, None]
+    values = np.where(failed.to_numpy(), worst, raw.to_numpy(dtype=float))
     with np.errstate(all="ignore"):
         best = np.where(up[:, 0], np.nanmax(values, axis=1), np.nanmin(values, axis=1))[:, None]
         med = np.nanmedian(values, axis=1)[:, None]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from metalearner.knowledge import MetaData
+from metalearner.recommenders._greedy import greedy_order
 from metalearner.recommenders.base import BaseRecommender, Query
 from metalearner.recommenders.nearest import NearestDatasetsRecommender
 
@@ -50,14 +51,7 @@ class LocalPortfolioRecommender(BaseRecommender):
         w = sim ** self.sharpness
         w = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / max(len(w), 1))
         N = self.norm_
-        chosen: list[int] = []
-        best = np.zeros(N.shape[0])
-        for _ in range(min(self.size, N.shape[1])):
-            gain = w @ np.maximum(N, best[:, None])
-            gain[chosen] = -np.inf
-            j = int(np.argmax(gain))
-            chosen.append(j)
-            best = np.maximum(best, N[:, j])
+        chosen = greedy_order(N, self.size, weights=w)
         taken = set(chosen)
         rest = [j for j in np.argsort(-(w @ N), kind="stable") if j not in taken]
         order = chosen + rest

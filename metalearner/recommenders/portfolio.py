@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from metalearner.knowledge import MetaData
+from metalearner.recommenders._greedy import greedy_order
 from metalearner.recommenders.base import BaseRecommender, Query
 
 __all__ = ["GreedyPortfolioRecommender", "SingleBestRecommender"]
@@ -24,14 +25,7 @@ class GreedyPortfolioRecommender(BaseRecommender):
 
     def _fit(self, meta: MetaData) -> None:
         N = meta.norm.fillna(0.0).to_numpy()
-        chosen: list[int] = []
-        best = np.zeros(N.shape[0])
-        for _ in range(min(self.size, N.shape[1])):
-            gain = np.maximum(N, best[:, None]).mean(axis=0)
-            gain[chosen] = -np.inf
-            j = int(np.argmax(gain))
-            chosen.append(j)
-            best = np.maximum(best, N[:, j])
+        chosen = greedy_order(N, self.size)
         rest = [j for j in np.argsort(-N.mean(axis=0)) if j not in chosen]
         order = chosen + rest
         n = len(order)

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from metalearner.knowledge import MetaData, relative_scores
+from metalearner.recommenders._greedy import greedy_order
 from metalearner.recommenders.base import BaseRecommender, Query
 from metalearner.recommenders.nearest import NearestDatasetsRecommender
 from metalearner.recommenders.surrogate import SurrogateRecommender
@@ -57,32 +58,26 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         """Training dataset → weight (sums to 1): how much its performance profile resembles
         the surrogate's prediction for the query."""
         predicted = self.surrogate_.score(query).reindex(self.config_ids_).to_numpy(dtype=float)
+        return pd.Series(self._weights(predicted), index=self.dataset_ids_)
+
+    def _weights(self, predicted: np.ndarray) -> np.ndarray:
         q = _centred_ranks(np.nan_to_num(predicted, nan=np.nanmin(predicted))[None, :])[0]
         denom = np.linalg.norm(self.profile_ranks_, axis=1) * np.linalg.norm(q)
         corr = np.divide(self.profile_ranks_ @ q, denom, out=np.zeros(len(denom)),
                          where=denom > 0)
         w = np.exp(self.tau * (corr - corr.max()))
-        return pd.Series(w / w.sum(), index=self.dataset_ids_)
+        return w / w.sum()
 
     def neighbours(self, query: Query) -> pd.Series:
         return self.nearest_.neighbours(query)
 
     def score(self, query: Query) -> pd.Series:
-        predicted = self.surrogate_.score(query).reindex(self.config_ids_)
-        w = self.profile_weights(query).to_numpy()
-        R = self.relative_
-        first = int(np.nanargmax(predicted.to_numpy(dtype=float)))
-        chosen = [first]
-        best = R[:, first].copy()
-        while len(chosen) < min(self.size, R.shape[1]):
-            gain = w @ np.maximum(R, best[:, None])
-            gain[chosen] = -np.inf
-            j = int(np.argmax(gain))
-            chosen.append(j)
-            best = np.maximum(best, R[:, j])
+        predicted = self.surrogate_.score(query).reindex(self.config_ids_).to_numpy(dtype=float)
+        first = int(np.nanargmax(predicted))
+        chosen = greedy_order(self.relative_, self.size, weights=self._weights(predicted),
+                              first=first)
         taken = set(chosen)
-        by_prediction = np.argsort(-np.nan_to_num(predicted.to_numpy(dtype=float), nan=-np.inf),
-                                   kind="stable")
+        by_prediction = np.argsort(-np.nan_to_num(predicted, nan=-np.inf), kind="stable")
         order = chosen + [j for j in by_prediction if j not in taken]
         n = len(order)
         return pd.Series({self.config_ids_[j]: (n - i) / n for i, j in enumerate(order)}).reindex(
