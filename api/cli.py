@@ -159,6 +159,10 @@ def seed_build(
     work_dir: Path = Path(".metakg-build"),
     output: Path = Path("data/seed.nq.gz"),
     retry_failed: Annotated[bool, typer.Option(help="Evaluate failed runs again.")] = False,
+    repeats: Annotated[int, typer.Option(
+        min=1, help="Cross-validation repeats (each with its own fold shuffle and subsample).")] = 1,
+    dataset: Annotated[list[str] | None, typer.Option(
+        help="Only this manifest dataset (repeat the option for several).")] = None,
 ) -> None:
     """Evaluate the portfolio on every shared dataset (resumable) and export data/seed.nq.gz.
 
@@ -168,8 +172,10 @@ def seed_build(
     from runner.seed import SeedSettings, build_seed
 
     report = build_seed(manifest, work_dir=work_dir, output=output, jobs=jobs, retry_failed=retry_failed,
+                        names=dataset or None,
                         settings=SeedSettings(folds=folds, subsample_rows=subsample, seed=0,
-                                              portfolio_size=portfolio_size, time_limit=time_limit))
+                                              portfolio_size=portfolio_size, time_limit=time_limit,
+                                              repeats=repeats))
     typer.echo(f"completed {report.completed}, failed {report.failed}, already done "
                f"{report.skipped}; seed graph in {output}")
 

@@ -118,18 +118,27 @@ def _existing(graph: KnowledgeGraph, task_ids: Iterable[str]) -> dict[tuple[str,
     """(task id, config id) → {run, status, folds: {fold: {measure: value}}}."""
     out: dict[tuple[str, str], dict] = {}
     for tid in set(task_ids):
-        rows = graph.store.select(
-            """SELECT ?r ?c ?status ?fold ?m ?v WHERE {
-                 ?r mls:achieves ?t ; mkg:configuration ?c ; mkg:status ?status .
-                 OPTIONAL { ?r mls:hasOutput ?e . ?e mkg:fold ?fold ; mls:specifiedBy ?mm ;
-                            mls:hasValue ?v . ?mm dcterms:title ?m } }""",
+        # Two plain joins, not one OPTIONAL: with the task bound through VALUES, a left join
+        # over the evaluations is planned over the whole graph (0.7 s per task in memory,
+        # minutes on disk with a 100,000-fold seed graph, against 0.03 s for these two).
+        runs = graph.store.select(
+            """SELECT ?r ?c ?status WHERE {
+                 ?r mls:achieves ?t ; mkg:configuration ?c ; mkg:status ?status }""",
             {"t": entity("task", tid)})
-        for r in rows:
-            key = (tid, r["c"].rsplit("/", 1)[-1])
-            entry = out.setdefault(key, {"run": r["r"].rsplit("/", 1)[-1],
-                                         "status": r["status"], "folds": defaultdict(dict)})
-            if "fold" in r:
-                entry["folds"][r["fold"]][r["m"]] = r["v"]
+        by_run: dict[str, dict] = {}
+        for r in runs:
+            entry = {"run": r["r"].rsplit("/", 1)[-1], "status": r["status"],
+                     "folds": defaultdict(dict)}
+            out[(tid, r["c"].rsplit("/", 1)[-1])] = entry
+            by_run[r["r"]] = entry
+        folds = graph.store.select(
+            """SELECT ?r ?fold ?m ?v WHERE {
+                 ?r mls:achieves ?t ; mls:hasOutput ?e . ?e mkg:fold ?fold ;
+                 mls:specifiedBy ?mm ; mls:hasValue ?v . ?mm dcterms:title ?m }""",
+            {"t": entity("task", tid)})
+        for r in folds:
+            if r["r"] in by_run:
+                by_run[r["r"]]["folds"][r["fold"]][r["m"]] = r["v"]
     return out
 
 

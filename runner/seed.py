@@ -25,36 +25,49 @@ __all__ = ["SeedSettings", "build_seed", "ingest_manifest_tasks"]
 
 @dataclass(frozen=True)
 class SeedSettings:
-    """Protocol of the seed graph."""
+    """Protocol of the seed graph.
+
+    ``repeats`` > 1 adds repeated cross-validation: repeat ``r`` is its own task with seed
+    ``seed + r`` (new fold shuffle, and a new subsample for tables above ``subsample_rows``).
+    The views average a configuration's runs over a dataset's tasks of the same metric, so
+    every repeat lowers the noise of the matrix the meta-learner learns from and is scored on.
+    """
 
     folds: int = 3
     subsample_rows: int = 5000
     seed: int = 0
     portfolio_size: int = 120
     time_limit: float = 60.0
+    repeats: int = 1
+
+    @property
+    def seeds(self) -> list[int]:
+        """The task seed of each repeat."""
+        return [self.seed + r for r in range(self.repeats)]
 
 
 def ingest_manifest_tasks(
     graph: KnowledgeGraph, manifest: str | Path, work_dir: str | Path, settings: SeedSettings,
     *, names: list[str] | None = None, progress: bool = True,
 ) -> list[tuple[Task, TaskSpec]]:
-    """Ingest every dataset of a manifest with its task; pickle each task's prepared data.
+    """Ingest every dataset of a manifest with its tasks; pickle each task's prepared data.
 
     Args:
         graph: destination graph.
         manifest: CSV with columns name, file, task, target, description.
         work_dir: where prepared task data is pickled for workers.
-        settings: folds, subsample, seed.
+        settings: folds, subsample, seed and repeats.
         names: only these datasets.
         progress: show a progress bar.
 
     Returns:
-        (task, spec) per dataset.
+        (task, spec) per dataset and repeat, repeat-major (every dataset's first repeat, then
+        every dataset's second...).
     """
     from kg.ingest import ingest_manifest
     from metalearner.characterise import characterise, stale_datasets
 
-    out = []
+    out: list[tuple[int, Task, TaskSpec]] = []
     stale = set(stale_datasets(graph))
     for table in ingest_manifest(graph, manifest, names=names, progress=progress):
         ds, df = table.dataset, table.frame
@@ -63,14 +76,16 @@ def ingest_manifest_tasks(
             characterise(graph, ds, df, target, task_type)
         n_classes = int(df[target].nunique()) if task_type == "classification" else None
         sub = settings.subsample_rows if len(df) > settings.subsample_rows else None
-        task = graph.add_task(ds, target=target, task_type=task_type, n_classes=n_classes,
-                              folds=settings.folds, seed=settings.seed, subsample_rows=sub)
-        spec = TaskSpec(task.id, "", target, task_type, settings.folds, settings.seed, sub)
-        X, y = prepare_data(df, spec)
-        path = write_task_data(X, y, Path(work_dir) / "tasks", task.id)
-        out.append((task, TaskSpec(task.id, path, target, task_type, settings.folds,
-                                   settings.seed, sub)))
-    return out
+        for repeat, seed in enumerate(settings.seeds):
+            task = graph.add_task(ds, target=target, task_type=task_type, n_classes=n_classes,
+                                  folds=settings.folds, seed=seed, subsample_rows=sub)
+            spec = TaskSpec(task.id, "", target, task_type, settings.folds, seed, sub)
+            X, y = prepare_data(df, spec)
+            path = write_task_data(X, y, Path(work_dir) / "tasks", task.id)
+            out.append((repeat, task, TaskSpec(task.id, path, target, task_type, settings.folds,
+                                               seed, sub)))
+    out.sort(key=lambda item: item[0])  # stable: manifest order within a repeat
+    return [(task, spec) for _, task, spec in out]
 
 
 def build_seed(
@@ -86,10 +101,29 @@ def build_seed(
     retry_failed: bool = False,
     **execute_kwargs: Any,
 ) -> BatchReport:
-    """Evaluate the portfolio on every manifest dataset, configuration-major.
+    """Evaluate the portfolio on every manifest dataset, repeat- then configuration-major.
 
-    Configuration-major order means that at any moment the finished part is a complete
-    datasets × configurations matrix for the first configurations.
+    That order means that at any moment the finished part is a complete datasets ×
+    configurations matrix for the first configurations of the current repeat, on top of
+    complete earlier repeats.
+
+    Args:
+        manifest: CSV of the shared datasets.
+        work_dir: embedded store and prepared task data of the build.
+        output: the exported seed graph; a build with an empty work store starts from it.
+        settings: the protocol (folds, subsample, seed, portfolio size, time limit, repeats).
+        jobs: worker processes.
+        export_every: seconds between exports of ``output``.
+        names: only these datasets of the manifest.
+        progress: show progress bars.
+        retry_failed: evaluate failed runs again.
+        **execute_kwargs: passed to :func:`runner.execute.execute`.
+
+    Returns:
+        The batch report (completed, failed, skipped runs).
+
+    Raises:
+        InvalidData: a manifest row or table is broken (nothing of it is written).
     """
     work = Path(work_dir)
     store = OxigraphStore(work / "store")
@@ -100,7 +134,11 @@ def build_seed(
         migrate(store)
     tasks = ingest_manifest_tasks(graph, manifest, work, settings, names=names, progress=progress)
     configs = portfolio(settings.portfolio_size, seed=settings.seed)
-    items = [WorkItem(task, spec, cfg) for cfg in configs for task, spec in tasks]
+    by_repeat: dict[int, list[tuple[Task, TaskSpec]]] = {}
+    for task, spec in tasks:
+        by_repeat.setdefault(spec.seed, []).append((task, spec))
+    items = [WorkItem(task, spec, cfg) for seed in sorted(by_repeat) for cfg in configs
+             for task, spec in by_repeat[seed]]
     last = [time.monotonic()]
 
     def checkpoint(_: object) -> None:

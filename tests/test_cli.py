@@ -99,3 +99,44 @@ def test_seed_build_resumes_from_the_exported_file(shared: Path, tmp_path: Path,
                        settings=SeedSettings(folds=3, portfolio_size=3, time_limit=60), jobs=1,
                        names=names, progress=False)
     assert (grown.completed, grown.skipped) == (2, 4)
+
+
+def test_seed_build_repeats_add_a_reshuffled_task_that_the_views_average(
+        shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kg import KnowledgeGraph, MemoryStore
+    from kg.views import performance_table
+    from runner.seed import SeedSettings, build_seed
+
+    monkeypatch.setenv("METAKG_SEED", "")
+    out = tmp_path / "seed.nq.gz"
+    one = SeedSettings(folds=3, portfolio_size=1, time_limit=60)
+    build_seed(shared / "manifest.csv", work_dir=tmp_path / "w1", output=out, settings=one,
+               jobs=1, names=["autompg"], progress=False)
+    graph = KnowledgeGraph(MemoryStore())
+    graph.store.load(out)
+    first = performance_table(graph, metric="rmse")
+    # a later session adds a second repeat: only the new task's folds are evaluated
+    report = build_seed(shared / "manifest.csv", work_dir=tmp_path / "w2", output=out,
+                        settings=SeedSettings(folds=3, portfolio_size=1, time_limit=60, repeats=2),
+                        jobs=1, names=["autompg"], progress=False)
+    assert (report.completed, report.skipped) == (1, 1)
+    graph = KnowledgeGraph(MemoryStore())
+    graph.store.load(out)
+    seeds = graph.store.select("SELECT ?s WHERE { ?t a mls:Task ; mkg:seed ?s }")
+    assert sorted(int(r["s"]) for r in seeds) == [0, 1]
+    fold_rmse = graph.store.select(
+        """SELECT ?t ?v WHERE { ?r mls:achieves ?t ; mls:hasOutput ?e . ?e mkg:fold ?f ;
+             mls:hasValue ?v ; mls:specifiedBy ?m . ?m dcterms:title "rmse" }""")
+    per_task: dict[str, list[float]] = {}
+    for r in fold_rmse:
+        per_task.setdefault(r["t"], []).append(float(r["v"]))
+    assert sorted(len(v) for v in per_task.values()) == [3, 3]
+    means = sorted(sum(v) / 3 for v in per_task.values())
+    assert means[0] != means[1]  # a different shuffle gives different folds
+    both = performance_table(graph, metric="rmse")
+    assert float(first["value"].iloc[0]) in [pytest.approx(m) for m in means]
+    from metalearner import load_metadata
+
+    raw = load_metadata(graph, "regression", cache=False).raw
+    assert raw.iloc[0, 0] == pytest.approx(sum(means) / 2)
+    assert len(both) == 2  # one row per task: the views keep the repeats apart
