@@ -6,8 +6,8 @@ rows, several configurations are within fold noise of the best, so which one is 
 partly luck, and no recommender can expect 1.0 even if it knew every configuration's true
 mean. This script estimates that ceiling.
 
-For each dataset, a configuration's noise is the spread of its fold scores after removing
-each fold's common difficulty (the fold's mean over configurations): the part of the noise
+For each dataset, a configuration's noise is the spread of its fold scores (over every
+cross-validation repeat) after removing each fold's common difficulty (the fold's mean over configurations): the part of the noise
 that reorders configurations. Treating the observed means as the truth, it draws noisy
 matrices (mean + Gaussian noise of that size), and reports the expected normalised score
 (0 = median, 1 = best of the *noisy* matrix, as bench/lodo.py scores) of the configurations
@@ -44,9 +44,13 @@ HGB = make_configuration(default_configuration("hist_gradient_boosting")).id
 
 
 def fold_scores(graph: KnowledgeGraph) -> pd.DataFrame:
-    """Long table: dataset, task_type, metric, config, fold, value (each task's primary metric)."""
+    """Long table: dataset, task_type, metric, config, split, value (each task's primary metric).
+
+    ``split`` names a task's fold (``task:fold``): a dataset evaluated with repeated
+    cross-validation has one task per repeat, so 3 × repeats splits.
+    """
     rows = graph.store.select(
-        """SELECT ?d ?type ?metric ?c ?f ?v WHERE {
+        """SELECT ?d ?t ?type ?metric ?c ?f ?v WHERE {
              ?t mls:definedOn ?d ; mkg:taskType ?type ; mkg:metric ?metric .
              ?r mls:achieves ?t ; mkg:configuration ?c ; mkg:status "completed" ;
                 mls:hasOutput ?e .
@@ -56,8 +60,8 @@ def fold_scores(graph: KnowledgeGraph) -> pd.DataFrame:
     for c in ("dataset", "config"):
         df[c] = df[c].str.rsplit("/", n=1).str[-1]
     df["value"] = df["value"].astype(float)
-    df["fold"] = df["fold"].astype(int)
-    return df
+    df["split"] = df["t"].str.rsplit("/", n=1).str[-1] + ":" + df["fold"].astype(str)
+    return df.drop(columns=["t", "fold"])
 
 
 def normalised(values: np.ndarray, higher: bool) -> np.ndarray:
@@ -89,20 +93,22 @@ def main() -> None:
     report: dict = {"groups": [], "draws": args.draws}
     for (task_type, metric), part in df.groupby(["task_type", "metric"]):
         higher = HIGHER_IS_BETTER[metric]
-        cube = part.pivot_table(index=["dataset", "config"], columns="fold", values="value")
+        cube = part.pivot_table(index=["dataset", "config"], columns="split", values="value")
         means = cube.mean(axis=1).unstack("config")
         keep = means.columns[means.notna().mean() >= args.coverage]
         means = means[keep]
         cubes, true_order, spreads = [], [], []
         for d in means.index:
-            folds = cube.loc[d].reindex(keep)
+            folds = cube.loc[d].reindex(keep).dropna(axis=1, how="all")  # this dataset's splits
             f = folds.to_numpy()
-            ok = ~np.isnan(f).any(axis=1)
-            mu = np.where(ok, f.mean(axis=1), np.nan)
-            resid = f[ok] - f[ok].mean(axis=0, keepdims=True)  # remove each fold's difficulty
-            resid = resid - resid.mean(axis=1, keepdims=True)
+            n = (~np.isnan(f)).sum(axis=1)
+            ok = n >= 2
+            mu = np.where(ok, np.nanmean(np.where(ok[:, None], f, 0.0), axis=1), np.nan)
+            resid = f[ok] - np.nanmean(f[ok], axis=0, keepdims=True)  # each split's difficulty
+            resid = resid - np.nanmean(resid, axis=1, keepdims=True)
             sd = np.full(len(mu), np.nan)
-            sd[ok] = np.sqrt((resid ** 2).sum(axis=1) / max(f.shape[1] - 1, 1)) / np.sqrt(f.shape[1])
+            # the noise of a mean over n splits (n = 3 per cross-validation repeat)
+            sd[ok] = np.sqrt(np.nansum(resid ** 2, axis=1) / (n[ok] - 1)) / np.sqrt(n[ok])
             draws = mu + rng.standard_normal((args.draws, len(mu))) * sd
             n = normalised(np.where(ok, draws, np.nanmin(draws) if higher else np.nanmax(draws)),
                            higher)

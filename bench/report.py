@@ -121,22 +121,30 @@ def lodo_goals(groups: list[dict]) -> list[str]:
     if not groups:
         return []
     noise = {(g["task_type"], g["metric"]): g for g in (load("noise_ceiling") or {}).get("groups", [])}
-    out = ["Goals for the default recommender (✗: missed, by how much):", "",
+    out = ["Goals for the default recommender (✗: missed, by how much; in brackets the 95% bootstrap interval over held-out datasets):", "",
            "| group | best@5 mean (goal ≥ 0.90; noise ceiling) | top-1 ≥ HGB default (goal ≥ 85%) | top-1 ≥ FLAML zero-shot (goal ≥ 75%) | beats the greedy portfolio at k = 1, 3, 5, 10, 25 |",
            "|---|---|---|---|---|"]
-    def mark(v: float, goal: float, fmt: str) -> str:
-        return f"{v:{fmt}} ✓" if v >= goal else f"{v:{fmt}} ✗ ({v - goal:+{fmt}})"
+    def mark(v: float, goal: float, fmt: str, ci: list[float] | None = None) -> str:
+        text = f"{v:{fmt}} ✓" if v >= goal else f"{v:{fmt}} ✗ ({v - goal:+{fmt}})"
+        return text + (f" [{ci[0]:{fmt}}, {ci[1]:{fmt}}]" if ci else "")
     for g in groups:
         d, p = g["best_at_k"]["ensemble (default)"], g["best_at_k"]["portfolio"]
         wins = g["win_rate_of_default_top1"]
+        ci = g.get("intervals_95", {})
         fl = next((v for k, v in wins.items() if k.startswith("FLAML")), None)
         beats = " ".join("✓" if d[f"best@{k} mean"] > p[f"best@{k} mean"] else
                          f"✗ ({d[f'best@{k} mean'] - p[f'best@{k} mean']:+.3f})" for k in (1, 3, 5, 10, 25))
+        diff_ci = ci.get("default minus greedy portfolio")
+        if diff_ci:
+            beats += " (difference intervals: " + ", ".join(
+                f"[{diff_ci[str(k)][0]:+.2f}, {diff_ci[str(k)][1]:+.2f}]" for k in (1, 3, 5, 10, 25)) + ")"
         ceiling = noise.get((g["task_type"], g["metric"]), {}).get("oracle_best_at_k", {}).get("5")
-        out.append(f"| {g['task_type']} / {g['metric']} | {mark(d['best@5 mean'], 0.90, '.3f')}"
+        out.append(f"| {g['task_type']} / {g['metric']} | "
+                   + mark(d["best@5 mean"], 0.90, ".3f", ci.get("best@k mean", {}).get("5"))
                    + (f"; {ceiling:.2f}" if ceiling is not None else "")
-                   + f" | {mark(wins['hist_gradient_boosting default'], 0.85, '.1%')} | "
-                   + (mark(fl, 0.75, ".1%") if fl is not None else "n/a") + f" | {beats} |")
+                   + f" | {mark(wins['hist_gradient_boosting default'], 0.85, '.1%', ci.get('top-1 >= hist_gradient_boosting default'))} | "
+                   + (mark(fl, 0.75, ".1%", ci.get("top-1 >= FLAML zero-shot")) if fl is not None else "n/a")
+                   + f" | {beats} |")
     mean = {k: sum(g["best_at_k"]["ensemble (default)"][f"best@{k} mean"] for g in groups) / len(groups)
             for k in (1, 3, 5, 10, 25)}
     port = {k: sum(g["best_at_k"]["portfolio"][f"best@{k} mean"] for g in groups) / len(groups)

@@ -135,8 +135,22 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
                   cache: bool = True, normalisation: str = "rank") -> MetaData:
     """Read the views for one task type (each task's primary metric unless ``metric``).
 
+    A dataset's score for a configuration is the mean over its tasks of that type and metric:
+    the seed graph's repeated cross-validation (one task per repeat, ``metakg seed build
+    --repeats``) and a team's own runs of the same table all count.
+
     Cached per store and graph version (its quad count), so repeated recommendations do not
     re-read the graph.
+
+    Args:
+        graph: the knowledge graph.
+        task_type: ``classification`` or ``regression``.
+        metric: score every task by this measure instead of its primary metric.
+        cache: reuse the last result for this store, version and arguments.
+        normalisation: how ``norm`` scales each dataset's scores (see :func:`normalise_scores`).
+
+    Returns:
+        The datasets × configurations matrices and what the recommenders need beside them.
     """
     key = (id(graph.store), _graph_version(graph), task_type, metric, normalisation)
     if cache and key in _CACHE:
