@@ -109,9 +109,14 @@ def lodo() -> list[str]:
     out += lodo_goals(rank_groups)
     for g in rank_groups:
         out += [f"**{g['task_type']} / {g['metric']}**, training scores normalised by {g['normalisation']}: {g['held_out']} held-out datasets, {g['configurations']} configurations", "",
-                "| recommender | k=1 | k=3 | k=5 | k=10 | k=25 |", "|---|---|---|---|---|---|"]
+                "| recommender | k=1 | k=3 | k=5 | k=10 | k=25 | top-1 ≥ HGB default / FLAML zero-shot |",
+                "|---|---|---|---|---|---|---|"]
+        rates = g.get("top1_at_least_as_good_as", {})
         for name, row in sorted(g["best_at_k"].items(), key=lambda kv: -kv[1]["best@5 mean"]):
-            out.append(f"| {name} | " + " | ".join(f"{row[f'best@{k} mean']:.2f} / {row[f'best@{k} median']:.2f}" for k in (1, 3, 5, 10, 25)) + " |")
+            r = rates.get(name, {})
+            wins = " / ".join("–" if r.get(key) is None else f"{r[key]:.0%}"
+                              for key in ("hgb_default", "flaml_zero_shot"))
+            out.append(f"| {name} | " + " | ".join(f"{row[f'best@{k} mean']:.2f} / {row[f'best@{k} median']:.2f}" for k in (1, 3, 5, 10, 25)) + f" | {wins} |")
         out += ["", "Win rate of the default's top-1 (at least as good as): " + ", ".join(f"{k} {v:.0%}" for k, v in g["win_rate_of_default_top1"].items() if v is not None), ""]
     return out
 

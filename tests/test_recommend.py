@@ -297,3 +297,48 @@ def test_surrogate_portfolio_covers_the_datasets_that_behave_like_the_prediction
     assert flat.score(Query()).sort_values(ascending=False).index.tolist()[:2] == ["A", "C"]
     assert rec.get_params()["tau"] == 10 and not hasattr(
         SurrogatePortfolioRecommender(), "surrogate_")  # no work in __init__
+
+
+def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten() -> None:
+    import pandas as pd
+
+    from kg.graph import make_configuration
+    from metalearner.knowledge import MetaData
+    from runner.spaces import default_configuration
+
+    hgb = make_configuration(default_configuration("hist_gradient_boosting")).id
+
+    class TopSurrogate(SurrogateRecommender):
+        """Predicts fixed relative scores, expressed in the 'top' target (T = 3)."""
+
+        def __init__(self, *, relative: dict[str, float] | None = None) -> None:
+            self.relative_scores = relative
+            self.target, self.temperature = "top", 3.0
+
+        def get_params(self, deep: bool = True) -> dict:
+            return {"relative": self.relative_scores}
+
+        def _fit(self, meta: MetaData) -> None:
+            pass
+
+        def score(self, query: Query) -> pd.Series:
+            rel = pd.Series(self.relative_scores).reindex(self.config_ids_)
+            return np.exp(3.0 * (rel - 1.0))
+
+    raw = pd.DataFrame([{"A": 1.0, hgb: 0.9, "C": 0.1}, {"A": 0.8, hgb: 1.0, "C": 0.2}],
+                       index=["d1", "d2"])
+    meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
+                    norm=raw.rank(axis=1, pct=True), metric={}, higher={"d1": True, "d2": True},
+                    configs={}, families={}, metafeatures=pd.DataFrame(index=raw.index))
+
+    def first(relative: dict[str, float], **kw: object) -> str:
+        rec = SurrogatePortfolioRecommender(surrogate=TopSurrogate(relative=relative), **kw)
+        return rec.fit(meta).score(Query()).idxmax()
+
+    close = {"A": 1.0, hgb: 0.95, "C": 0.0}  # A predicted better, but by less than 0.1
+    assert first(close) == hgb
+    assert first(close, incumbent=None) == "A"
+    assert first(close, margin=0.01) == "A"
+    assert first({"A": 1.0, hgb: 0.5, "C": 0.0}) == "A"  # clearly better: replaced
+    rec = SurrogatePortfolioRecommender(surrogate=TopSurrogate(relative=close)).fit(meta)
+    assert rec.surrogate_.relative(rec.surrogate_.score(Query())).round(6).tolist() == [1.0, 0.95, 0.0]

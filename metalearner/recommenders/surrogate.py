@@ -99,3 +99,15 @@ class SurrogateRecommender(BaseRecommender):
         m = np.where(m is None, np.nan, m)
         X = np.hstack([np.tile(m, (len(self.config_ids_), 1)), self.config_matrix_.to_numpy()])
         return pd.Series(self.model_.predict(X), index=self.config_ids_)
+
+    def relative(self, predicted: pd.Series | np.ndarray) -> np.ndarray:
+        """Predictions of the ``top`` target mapped back to the relative scale (1 = the
+        dataset's best configuration, 0 = its median; see :func:`surrogate_target`).
+
+        Raises:
+            ValueError: the surrogate learns ``rank``, which has no relative scale.
+        """
+        if self.target != "top":
+            raise ValueError("Only the 'top' target maps back to relative scores.")
+        p = np.clip(np.asarray(predicted, dtype=float), 1e-12, None)
+        return 1.0 + np.log(p) / self.temperature
