@@ -59,7 +59,7 @@ MEMBERS = {
     "surrogate portfolio, no HGB-default guard": lambda: SurrogatePortfolioRecommender(incumbent=None),
     "surrogate portfolio, guard margin 0.2": lambda: SurrogatePortfolioRecommender(margin=0.2),
     "surrogate portfolio tau=0": lambda: SurrogatePortfolioRecommender(tau=0),
-    "surrogate portfolio tau=10": lambda: SurrogatePortfolioRecommender(tau=10),
+    "surrogate portfolio tau=5": lambda: SurrogatePortfolioRecommender(tau=5),
     "graph": lambda: GraphRecommender(),
     "text": lambda: TextSimilarityRecommender(),
     "portfolio": lambda: GreedyPortfolioRecommender(),

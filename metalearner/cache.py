@@ -28,8 +28,9 @@ def _remember(cache: OrderedDict, key: Any, value: Any) -> Any:
     while len(cache) > _KEEP:
         cache.popitem(last=False)
     return value
-#: Bump when fitted objects change shape, so stale pickles are ignored.
-_FORMAT = "2"
+#: Bump when fitted objects change shape or a recommender's defaults change, so stale
+#: pickles are ignored.
+_FORMAT = "3"
 
 
 def graph_stamp(graph: KnowledgeGraph) -> str:

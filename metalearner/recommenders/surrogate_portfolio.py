@@ -40,7 +40,8 @@ class SurrogatePortfolioRecommender(BaseRecommender):
 
     Args:
         size: configurations ordered greedily (the rest follow by the surrogate's score).
-        tau: sharpness of the weights (0: every training dataset counts the same).
+        tau: sharpness of the weights (0: every training dataset counts the same; 10, chosen
+            by `bench/lodo.py`: best mean best@5/10/25 over the three groups, same best@1).
         surrogate: the surrogate to fit (``None``: :class:`SurrogateRecommender` defaults).
         incumbent: family whose default configuration keeps the first place unless another
             is predicted to beat it by ``margin`` (``None``: no guard; also off when that
@@ -48,7 +49,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         margin: predicted advantage, on the relative scale, needed to replace the incumbent.
     """
 
-    def __init__(self, *, size: int = 25, tau: float = 5.0,
+    def __init__(self, *, size: int = 25, tau: float = 10.0,
                  surrogate: SurrogateRecommender | None = None,
                  incumbent: str | None = "hist_gradient_boosting", margin: float = 0.1) -> None:
         self.size = size
