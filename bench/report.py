@@ -180,7 +180,9 @@ def optuna() -> list[str]:
     d = load("optuna_warmstart")
     if not d:
         return []
+    seeds = next((r.get("tpe_seeds") for r in d["per_dataset"].values()), None)
     out = ["### Optuna TPE warm-started by metakg vs cold (`bench/optuna_warmstart.py`)", "",
+           f"Best cross-validated score after 5 / 10 / 20 trials of LightGBM tuning, median over {seeds} TPE seeds; warm = metakg's top-5 LightGBM configurations enqueued first (recommender fitted without the dataset)." if seeds else "", "",
            "| dataset | metric | cold 5 / 10 / 20 | warm 5 / 10 / 20 | metakg top-5 (any family) |", "|---|---|---|---|---|"]
     for name, r in d["per_dataset"].items():
         out.append(f"| {name} | {r['metric']} | " + " / ".join(f"{v:.4f}" for v in r["cold"].values()) + " | "
