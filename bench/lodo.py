@@ -31,7 +31,7 @@ import pandas as pd
 from kg import KnowledgeGraph, MemoryStore, OxigraphStore
 from kg.graph import make_configuration
 from metalearner.evaluation import normalised_against_median
-from metalearner.knowledge import load_metadata
+from metalearner.knowledge import load_metadata, scale_anchors
 from metalearner.recommenders import (
     DEFAULT_WEIGHTS,
     GraphRecommender,
@@ -118,9 +118,8 @@ def evaluate(meta, holdout: list[str]) -> tuple[pd.DataFrame, dict]:
 
 def flaml_normalised(meta, dataset: str, score: float) -> float:
     """FLAML zero-shot's mean score on the LODO scale of ``dataset`` (0 = its median
-    configuration, 1 = its best)."""
-    raw = meta.raw.loc[dataset]
-    best, med = (raw.max() if meta.higher[dataset] else raw.min()), raw.median()
+    configuration, 1 = its best), anchored exactly as the truth it is compared with."""
+    med, best = scale_anchors(meta, datasets=[dataset]).loc[dataset]
     return 1.0 if best == med else (score - med) / (best - med)
 
 

@@ -1,6 +1,12 @@
 """metakg meta-learner: meta-features, recommenders, their evaluation and exports."""
 
-from metalearner.knowledge import MetaData, load_metadata, normalise_scores, relative_scores
+from metalearner.knowledge import (
+    MetaData,
+    load_metadata,
+    normalise_scores,
+    relative_scores,
+    scale_anchors,
+)
 from metalearner.recommend import (
     Evidence,
     Recommendation,
@@ -41,4 +47,5 @@ __all__ = [
     "recommend",
     "recommend_for_query",
     "relative_scores",
+    "scale_anchors",
 ]

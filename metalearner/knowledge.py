@@ -14,7 +14,7 @@ from kg.measures import HIGHER_IS_BETTER
 from kg.views import metafeature_matrix, performance_table
 from metalearner.metafeatures import EXTRACTOR
 
-__all__ = ["MetaData", "load_metadata", "normalise_scores", "relative_scores"]
+__all__ = ["MetaData", "load_metadata", "normalise_scores", "relative_scores", "scale_anchors"]
 
 
 def normalise_scores(raw: pd.DataFrame, higher: pd.Series, how: str = "rank") -> pd.DataFrame:
@@ -57,18 +57,44 @@ def relative_scores(meta: MetaData, *, floor: float | None = None,
         datasets × configurations; failed runs count as the dataset's worst score, NaN where
         a configuration was not run. A dataset whose best equals its median scores 1 throughout.
     """
-    raw = meta.raw if datasets is None else meta.raw.loc[datasets]
-    up = pd.Series(meta.higher).reindex(raw.index).fillna(True).astype(bool).to_numpy()[:, None]
-    failed = raw.isna() & (meta.norm.reindex_like(raw) == 0)
-    worst = np.where(up[:, 0], raw.min(axis=1), raw.max(axis=1))[:, None]
-    values = np.where(failed.to_numpy(), worst, raw.to_numpy(dtype=float))
+    raw, values, (med, best) = _scale(meta, datasets)
     with np.errstate(all="ignore"):
-        best = np.where(up[:, 0], np.nanmax(values, axis=1), np.nanmin(values, axis=1))[:, None]
-        med = np.nanmedian(values, axis=1)[:, None]
         rel = np.where(best == med, np.where(np.isnan(values), np.nan, 1.0),
                        (values - med) / (best - med))
     out = pd.DataFrame(rel, index=raw.index, columns=raw.columns)
     return out if floor is None else out.clip(lower=floor)
+
+
+def scale_anchors(meta: MetaData, *, datasets: list[str] | None = None) -> pd.DataFrame:
+    """Per dataset, the raw scores that :func:`relative_scores` maps to 0 and 1.
+
+    Use it to put an outside score (a baseline not in the matrix) on the same scale:
+    ``(score - median) / (best - median)``.
+
+    Args:
+        meta: the views.
+        datasets: only these rows (default: all).
+
+    Returns:
+        datasets × (``median``, ``best``), failed runs counted as in :func:`relative_scores`.
+    """
+    raw, _, (med, best) = _scale(meta, datasets)
+    return pd.DataFrame({"median": med[:, 0], "best": best[:, 0]}, index=raw.index)
+
+
+def _scale(meta: MetaData, datasets: list[str] | None
+           ) -> tuple[pd.DataFrame, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Raw rows, their values with failed runs as the row's worst score, and each row's
+    (median, best) as column vectors."""
+    raw = meta.raw if datasets is None else meta.raw.loc[datasets]
+    up = pd.Series(meta.higher).reindex(raw.index).fillna(True).astype(bool).to_numpy()
+    failed = raw.isna() & (meta.norm.reindex_like(raw) == 0)
+    worst = np.where(up, raw.min(axis=1), raw.max(axis=1))[:, None]
+    values = np.where(failed.to_numpy(), worst, raw.to_numpy(dtype=float))
+    with np.errstate(all="ignore"):
+        best = np.where(up, np.nanmax(values, axis=1), np.nanmin(values, axis=1))[:, None]
+        med = np.nanmedian(values, axis=1)[:, None]
+    return raw, values, (med, best)
 
 
 @dataclass

@@ -259,6 +259,11 @@ def test_relative_scores_put_the_median_at_0_and_the_best_at_1() -> None:
     from metalearner.evaluation import normalised_against_median
 
     assert normalised_against_median(meta, "auc").round(6).tolist() == [1.0, 0.6, -0.6, -0.6]
+    from metalearner.knowledge import scale_anchors
+
+    # an outside score (a baseline not in the matrix) goes on the same scale
+    anchors = scale_anchors(meta).round(6)
+    assert anchors.loc["auc"].tolist() == [0.65, 0.9] and anchors.loc["rmse"].tolist() == [2.5, 1.0]
 
 
 def test_surrogate_portfolio_covers_the_datasets_that_behave_like_the_prediction() -> None:
@@ -323,7 +328,7 @@ def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten()
 
         def score(self, query: Query) -> pd.Series:
             rel = pd.Series(self.relative_scores).reindex(self.config_ids_)
-            return np.exp(3.0 * (rel - 1.0))
+            return np.exp(self.temperature * (rel - 1.0))
 
     raw = pd.DataFrame([{"A": 1.0, hgb: 0.9, "C": 0.1}, {"A": 0.8, hgb: 1.0, "C": 0.2}],
                        index=["d1", "d2"])
