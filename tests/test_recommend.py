@@ -347,3 +347,41 @@ def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten()
     assert first({"A": 1.0, hgb: 0.5, "C": 0.0}) == "A"  # clearly better: replaced
     rec = SurrogatePortfolioRecommender(surrogate=TopSurrogate(relative=close)).fit(meta)
     assert rec.surrogate_.relative(rec.surrogate_.score(Query())).round(6).tolist() == [1.0, 0.95, 0.0]
+
+
+def test_surrogate_portfolio_never_puts_first_a_configuration_that_collapsed_on_similar_data() -> None:
+    """Log loss punishes an overconfident model without bound: a configuration that fell a
+    whole median-to-best gap below the median on similar datasets is not the first trial,
+    however much the (flat-below-the-median) surrogate likes it."""
+    import pandas as pd
+
+    from metalearner.knowledge import MetaData
+
+    class FixedSurrogate(SurrogateRecommender):
+        def __init__(self, *, profile: dict[str, float] | None = None) -> None:
+            self.profile = profile
+
+        def _fit(self, meta: MetaData) -> None:
+            pass
+
+        def score(self, query: Query) -> pd.Series:
+            return pd.Series(self.profile).reindex(self.config_ids_)
+
+    # lower is better (log loss): X is best on d1 and d2 but blows up on d3
+    raw = pd.DataFrame([{"X": 0.10, "A": 0.20, "B": 0.40, "C": 0.50, "D": 0.60},
+                        {"X": 0.15, "A": 0.20, "B": 0.40, "C": 0.50, "D": 0.60},
+                        {"X": 9.00, "A": 0.20, "B": 0.40, "C": 0.50, "D": 0.60}],
+                       index=["d1", "d2", "d3"])
+    meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
+                    norm=raw.rank(axis=1, pct=True, ascending=False), metric={},
+                    higher=dict.fromkeys(raw.index, False), configs={}, families={},
+                    metafeatures=pd.DataFrame(index=raw.index))
+    prediction = FixedSurrogate(profile={"X": 1.0, "A": 0.8, "B": 0.5, "C": 0.3, "D": 0.1})
+
+    def first(**kw: object) -> str:
+        rec = SurrogatePortfolioRecommender(tau=0, surrogate=prediction, incumbent=None, **kw)
+        return rec.fit(meta).score(Query()).idxmax()
+
+    assert first() == "A"  # X collapsed on a third of the (equally weighted) datasets
+    assert first(max_collapse_risk=None) == "X"
+    assert first(max_collapse_risk=0.5) == "X"
