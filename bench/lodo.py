@@ -39,7 +39,7 @@ import pandas as pd
 from kg import KnowledgeGraph, MemoryStore, OxigraphStore
 from kg.graph import make_configuration
 from metalearner.evaluation import normalised_against_median
-from metalearner.knowledge import load_metadata, scale_anchors
+from metalearner.knowledge import AUXILIARY_METRIC, load_metadata, scale_anchors, with_auxiliary
 from metalearner.recommenders import (
     DEFAULT_WEIGHTS,
     GraphRecommender,
@@ -69,6 +69,7 @@ MEMBERS = {
     "surrogate portfolio, guard margin 0.1": lambda: SurrogatePortfolioRecommender(margin=0.1),
     "surrogate portfolio, guard margin 0.3": lambda: SurrogatePortfolioRecommender(margin=0.3),
     "surrogate portfolio, no collapse veto": lambda: SurrogatePortfolioRecommender(max_collapse_risk=None),
+    "surrogate portfolio, no auxiliary datasets": lambda: SurrogatePortfolioRecommender(auxiliary=False),
     "surrogate portfolio tau=0": lambda: SurrogatePortfolioRecommender(tau=0),
     "surrogate portfolio tau=5": lambda: SurrogatePortfolioRecommender(tau=5),
     "graph": lambda: GraphRecommender(),
@@ -186,6 +187,10 @@ def main() -> None:
             meta = load_metadata(graph, task_type, metric, cache=False, normalisation=normalisation)
             keep = list(meta.raw.columns[meta.raw.notna().mean() >= args.coverage])
             meta = meta.restrict(keep)
+            wider = AUXILIARY_METRIC.get(task_type)
+            if wider is not None and wider != metric:  # as recommend() fits it
+                meta = with_auxiliary(meta, load_metadata(graph, task_type, wider, cache=False,
+                                                          normalisation=normalisation))
             holdout = [d for d in holdout if d in meta.datasets]
             if len(holdout) < 3:
                 continue

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.graph import KnowledgeGraph
-from metalearner.knowledge import MetaData, load_metadata
+from metalearner.knowledge import AUXILIARY_METRIC, MetaData, load_metadata, with_auxiliary
 from metalearner.recommenders import BaseRecommender
 
 __all__ = ["cached_recommender", "graph_stamp"]
@@ -76,6 +76,9 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
                 path.unlink(missing_ok=True)  # stale or broken: refit below
     meta = load_metadata(graph, task_type, metric, cache=False)  # this module is the cache
+    wider = AUXILIARY_METRIC.get(task_type)
+    if wider is not None and wider != metric:
+        meta = with_auxiliary(meta, load_metadata(graph, task_type, wider, cache=False))
     rec = factory(**params).fit(meta)
     _remember(_MEMORY, key, (meta, rec))
     _remember(_LOCAL, local, (meta, rec))

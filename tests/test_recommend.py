@@ -385,3 +385,68 @@ def test_surrogate_portfolio_never_puts_first_a_configuration_that_collapsed_on_
     assert first() == "A"  # X collapsed on a third of the (equally weighted) datasets
     assert first(max_collapse_risk=None) == "X"
     assert first(max_collapse_risk=0.5) == "X"
+
+
+def _views(rows: dict[str, dict[str, float]], *, higher: bool) -> object:
+    import pandas as pd
+
+    from metalearner.knowledge import MetaData
+
+    raw = pd.DataFrame(rows).T
+    return MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
+                    norm=raw.rank(axis=1, pct=True, ascending=higher), metric={},
+                    higher=dict.fromkeys(raw.index, higher),
+                    configs={c: {"family": "x", "params": {}} for c in raw.columns},
+                    families=dict.fromkeys(raw.columns, "x"),
+                    metafeatures=pd.DataFrame(index=raw.index))
+
+
+def test_auxiliary_datasets_are_the_other_metrics_new_datasets_only() -> None:
+    from metalearner.knowledge import with_auxiliary
+
+    auc = _views({"b1": {"A": 0.9, "B": 0.8}, "b2": {"A": 0.7, "B": 0.6}}, higher=True)
+    # log loss is recorded on the binary datasets too: only m1 and m2 are new, only A and B shared
+    ll = _views({"b1": {"A": 0.3, "B": 0.4, "Z": 0.1}, "m1": {"A": 0.9, "B": 0.5, "Z": 0.2},
+                 "m2": {"A": 0.8, "B": 0.7, "Z": 0.6}}, higher=False)
+    meta = with_auxiliary(auc, ll)
+    assert meta.datasets == ["b1", "b2"] and meta.auxiliary.datasets == ["m1", "m2"]
+    assert list(meta.auxiliary.raw.columns) == ["A", "B"]
+    assert meta.auxiliary.higher["m1"] is False and auc.auxiliary is None  # a copy
+    assert meta.without("b1").auxiliary.datasets == ["m1", "m2"]
+    assert meta.without("m1").auxiliary.datasets == ["m2"]
+    assert list(meta.restrict(["A"]).auxiliary.raw.columns) == ["A"]
+    assert with_auxiliary(auc, auc).auxiliary is None  # nothing new: unchanged
+
+
+def test_surrogate_portfolio_covers_auxiliary_datasets_too() -> None:
+    """The second pick covers where the first falls short: on binary data alone nothing is
+    short; the multiclass (log-loss) datasets show that C rescues the cases A misses."""
+    import pandas as pd
+
+    from metalearner.knowledge import MetaData, with_auxiliary
+
+    class FixedSurrogate(SurrogateRecommender):
+        def __init__(self, *, profile: dict[str, float] | None = None) -> None:
+            self.profile = profile
+
+        def _fit(self, meta: MetaData) -> None:
+            pass
+
+        def score(self, query: Query) -> pd.Series:
+            return pd.Series(self.profile).reindex(self.config_ids_)
+
+    auc = _views({"b1": {"A": 0.9, "B": 0.8, "C": 0.6, "D": 0.5, "E": 0.7},
+                  "b2": {"A": 0.8, "B": 0.7, "C": 0.5, "D": 0.4, "E": 0.6}}, higher=True)
+    ll = _views({f"m{i}": {"A": 2.0, "B": 1.5, "C": 0.2, "D": 1.0, "E": 0.9} for i in range(3)},
+                higher=False)
+    meta = with_auxiliary(auc, ll)
+    prediction = FixedSurrogate(profile={"A": 1.0, "B": 0.9, "C": 0.5, "D": 0.1, "E": 0.6})
+
+    def order(**kw: object) -> list[str]:
+        rec = SurrogatePortfolioRecommender(tau=0, surrogate=prediction, incumbent=None, **kw)
+        return rec.fit(meta).score(Query()).sort_values(ascending=False).index.tolist()
+
+    assert order()[:2] == ["A", "C"]
+    assert order(auxiliary=False)[:2] == ["A", "B"]
+    assert len(SurrogatePortfolioRecommender(tau=0, surrogate=prediction).fit(meta)
+               .profile_weights(Query())) == 5

@@ -60,27 +60,34 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             have collapsed and still be recommended first (``None``: no veto). 0.02, chosen
             by ``bench/lodo.py`` over five surrogate seeds: multiclass log-loss best@1 0.23 ->
             0.66, other cells unchanged within their seed-to-seed spread.
+        auxiliary: also weight and cover the views' auxiliary datasets (other datasets of
+            the task type under another metric, :func:`~metalearner.knowledge.with_auxiliary`)
+            in the greedy step; the surrogate learns from the primary datasets only.
     """
 
     def __init__(self, *, size: int = 25, tau: float = 10.0,
                  surrogate: SurrogateRecommender | None = None,
                  incumbent: str | None = "hist_gradient_boosting", margin: float = 0.2,
-                 max_collapse_risk: float | None = 0.02) -> None:
+                 max_collapse_risk: float | None = 0.02, auxiliary: bool = True) -> None:
         self.size = size
         self.tau = tau
         self.surrogate = surrogate
         self.incumbent = incumbent
         self.margin = margin
         self.max_collapse_risk = max_collapse_risk
+        self.auxiliary = auxiliary
 
     def _fit(self, meta: MetaData) -> None:
         base = self.surrogate if self.surrogate is not None else SurrogateRecommender()
         self.surrogate_ = type(base)(**base.get_params()).fit(meta)
-        self.relative_ = relative_scores(meta, floor=-1.0).reindex(
+        sources = [meta] + ([meta.auxiliary] if self.auxiliary and meta.auxiliary is not None
+                            else [])
+        self.relative_ = pd.concat([relative_scores(m, floor=-1.0) for m in sources]).reindex(
             columns=self.config_ids_).fillna(-1.0).to_numpy()
-        profiles = meta.norm.reindex(columns=self.config_ids_).fillna(0.0)
-        self.profile_ranks_ = _centred_ranks(profiles.to_numpy())
-        self.dataset_ids_ = list(meta.norm.index)
+        profiles = pd.concat([m.norm for m in sources]).reindex(columns=self.config_ids_)
+        self.profile_ranks_ = _centred_ranks(profiles.fillna(0.0).to_numpy())
+        self.dataset_ids_ = list(profiles.index)
+        self.n_primary_ = len(meta.norm)  # rows after these are auxiliary datasets
         # meta-feature neighbours: the evidence shown with a recommendation
         self.nearest_ = NearestDatasetsRecommender().fit(meta)
         self.incumbent_index_ = self._incumbent_index()
@@ -101,10 +108,13 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         Args:
             predicted: the surrogate's scores of every candidate configuration.
             weights: per training dataset (as :meth:`weights_for` returns), for the collapse
-                veto; ``None``: no veto.
+                veto, which reads the primary datasets only; ``None``: no veto.
         """
-        if weights is not None and self.max_collapse_risk is not None:
-            risk = weights @ (self.relative_ <= -1.0)
+        # collapse under the query's own metric only (the primary rows): an overconfident
+        # model's log loss on a multiclass table says nothing of its ROC AUC on a binary one
+        n = self.n_primary_
+        if weights is not None and self.max_collapse_risk is not None and weights[:n].sum() > 0:
+            risk = weights[:n] @ (self.relative_[:n] <= -1.0) / weights[:n].sum()
             allowed = np.where(risk <= self.max_collapse_risk, predicted, np.nan)
             if not np.isnan(allowed).all():
                 predicted = allowed
