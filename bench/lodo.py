@@ -39,7 +39,7 @@ import pandas as pd
 from kg import KnowledgeGraph, MemoryStore, OxigraphStore
 from kg.graph import make_configuration
 from metalearner.evaluation import normalised_against_median
-from metalearner.knowledge import AUXILIARY_METRIC, load_metadata, scale_anchors, with_auxiliary
+from metalearner.knowledge import load_metadata, scale_anchors
 from metalearner.recommenders import (
     DEFAULT_WEIGHTS,
     GraphRecommender,
@@ -75,6 +75,7 @@ MEMBERS = {
     "graph": lambda: GraphRecommender(),
     "text": lambda: TextSimilarityRecommender(),
     "portfolio": lambda: GreedyPortfolioRecommender(),
+    "portfolio, with auxiliary datasets": lambda: GreedyPortfolioRecommender(auxiliary=True),
     "single best": lambda: SingleBestRecommender(),
     "local portfolio s=2": lambda: LocalPortfolioRecommender(sharpness=2),
     "local portfolio s=8": lambda: LocalPortfolioRecommender(sharpness=8),
@@ -184,13 +185,10 @@ def main() -> None:
     t0 = time.perf_counter()
     for normalisation in args.normalisations.split(","):
         for task_type, metric, holdout in groups(graph):
-            meta = load_metadata(graph, task_type, metric, cache=False, normalisation=normalisation)
+            meta = load_metadata(graph, task_type, metric, cache=False, normalisation=normalisation,
+                                 auxiliary=True)  # as recommend() fits it
             keep = list(meta.raw.columns[meta.raw.notna().mean() >= args.coverage])
             meta = meta.restrict(keep)
-            wider = AUXILIARY_METRIC.get(task_type)
-            if wider is not None and wider != metric:  # as recommend() fits it
-                meta = with_auxiliary(meta, load_metadata(graph, task_type, wider, cache=False,
-                                                          normalisation=normalisation))
             holdout = [d for d in holdout if d in meta.datasets]
             if len(holdout) < 3:
                 continue

@@ -103,7 +103,7 @@ def main() -> None:
     for name in args.datasets.split(","):
         ds = graph.get_dataset(name)
         task = min(graph.tasks(ds.id), key=lambda t: t.seed)  # TPE runs on the seed-0 folds
-        meta = load_metadata(graph, task.task_type, task.metric, cache=False)
+        meta = load_metadata(graph, task.task_type, task.metric, cache=False, auxiliary=True)
         meta = meta.restrict(list(meta.raw.columns[meta.raw.notna().mean() >= 0.95]))
         train = meta.without(ds.id)
         rec = EnsembleRecommender().fit(train)

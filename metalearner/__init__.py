@@ -6,6 +6,7 @@ from metalearner.knowledge import (
     normalise_scores,
     relative_scores,
     scale_anchors,
+    with_auxiliary,
 )
 from metalearner.recommend import (
     Evidence,
@@ -48,4 +49,5 @@ __all__ = [
     "recommend_for_query",
     "relative_scores",
     "scale_anchors",
+    "with_auxiliary",
 ]

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.graph import KnowledgeGraph
-from metalearner.knowledge import AUXILIARY_METRIC, MetaData, load_metadata, with_auxiliary
+from metalearner.knowledge import MetaData, load_metadata
 from metalearner.recommenders import BaseRecommender
 
 __all__ = ["cached_recommender", "graph_stamp"]
@@ -75,10 +75,8 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
                 return _remember(_LOCAL, local, loaded)
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
                 path.unlink(missing_ok=True)  # stale or broken: refit below
-    meta = load_metadata(graph, task_type, metric, cache=False)  # this module is the cache
-    wider = AUXILIARY_METRIC.get(task_type)
-    if wider is not None and wider != metric:
-        meta = with_auxiliary(meta, load_metadata(graph, task_type, wider, cache=False))
+    meta = load_metadata(graph, task_type, metric, cache=False,  # this module is the cache
+                         auxiliary=True)
     rec = factory(**params).fit(meta)
     _remember(_MEMORY, key, (meta, rec))
     _remember(_LOCAL, local, (meta, rec))

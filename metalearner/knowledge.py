@@ -202,7 +202,8 @@ def _graph_version(graph: KnowledgeGraph) -> int:
 
 
 def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = None, *,
-                  cache: bool = True, normalisation: str = "rank") -> MetaData:
+                  cache: bool = True, normalisation: str = "rank",
+                  auxiliary: bool = False) -> MetaData:
     """Read the views for one task type (each task's primary metric unless ``metric``).
 
     A dataset's score for a configuration is the mean over its tasks of that type and metric:
@@ -218,10 +219,17 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
         metric: score every task by this measure instead of its primary metric.
         cache: reuse the last result for this store, version and arguments.
         normalisation: how ``norm`` scales each dataset's scores (see :func:`normalise_scores`).
+        auxiliary: attach the task type's other datasets under :data:`AUXILIARY_METRIC` when
+            ``metric`` is another one (:func:`with_auxiliary`), as ``recommend()`` fits them.
 
     Returns:
         The datasets × configurations matrices and what the recommenders need beside them.
     """
+    wider = AUXILIARY_METRIC.get(task_type)
+    if auxiliary and wider is not None and metric is not None and metric != wider:
+        return with_auxiliary(
+            load_metadata(graph, task_type, metric, cache=cache, normalisation=normalisation),
+            load_metadata(graph, task_type, wider, cache=False, normalisation=normalisation))
     key = (id(graph.store), _graph_version(graph), task_type, metric, normalisation)
     if cache and key in _CACHE:
         return _CACHE[key]

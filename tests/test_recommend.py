@@ -450,3 +450,29 @@ def test_surrogate_portfolio_covers_auxiliary_datasets_too() -> None:
     assert order(auxiliary=False)[:2] == ["A", "B"]
     assert len(SurrogatePortfolioRecommender(tau=0, surrogate=prediction).fit(meta)
                .profile_weights(Query())) == 5
+    # the plain greedy portfolio can use them too (off by default: the classical baseline)
+    assert GreedyPortfolioRecommender().fit(meta).order_[:2] == ["A", "B"]
+    assert GreedyPortfolioRecommender(auxiliary=True).fit(meta).order_[:2] == ["C", "A"]
+
+
+def test_binary_views_carry_the_multiclass_datasets_as_auxiliary(shared: Path) -> None:
+    """recommend() fits a ROC AUC recommender with the multiclass tables (log loss) attached."""
+    rows = {r["name"]: r for r in read_manifest(shared / "manifest.csv")}
+    graph = KnowledgeGraph(MemoryStore())
+    configs = portfolio(4)
+    for name, n_classes in (("sonar", 2), ("iris", 3)):
+        df = read_table(shared / rows[name]["file"])
+        ds = graph.add_dataset(df, name=name, target=rows[name]["target"])
+        task = graph.add_task(ds, target=rows[name]["target"], task_type="classification",
+                              n_classes=n_classes, folds=3)
+        scores = ({"roc_auc": [0.8, 0.8, 0.8]} if n_classes == 2 else {})
+        graph.log_runs([RunInput(task_id=task.id, config=c,
+                                 fold_scores={**scores, "log_loss": [0.3 + i / 10] * 3})
+                        for i, c in enumerate(configs)])
+    auc = load_metadata(graph, "classification", "roc_auc", cache=False, auxiliary=True)
+    assert [auc.names[d] for d in auc.datasets] == ["sonar"]
+    assert [auc.names[d] for d in auc.auxiliary.datasets] == ["iris"]
+    assert auc.auxiliary.higher[auc.auxiliary.datasets[0]] is False
+    plain = load_metadata(graph, "classification", "roc_auc", cache=False)
+    assert plain.auxiliary is None
+    assert load_metadata(graph, "classification", "log_loss", auxiliary=True).auxiliary is None

@@ -18,13 +18,20 @@ class GreedyPortfolioRecommender(BaseRecommender):
 
     Args:
         size: configurations ordered greedily (the rest follow by mean score).
+        auxiliary: also cover the views' auxiliary datasets (other datasets of the task type
+            under another metric, :func:`~metalearner.knowledge.with_auxiliary`); off by
+            default, the classical baseline.
     """
 
-    def __init__(self, *, size: int = 25) -> None:
+    def __init__(self, *, size: int = 25, auxiliary: bool = False) -> None:
         self.size = size
+        self.auxiliary = auxiliary
 
     def _fit(self, meta: MetaData) -> None:
-        N = meta.norm.fillna(0.0).to_numpy()
+        norm = meta.norm
+        if self.auxiliary and meta.auxiliary is not None:
+            norm = pd.concat([norm, meta.auxiliary.norm.reindex(columns=norm.columns)])
+        N = norm.fillna(0.0).to_numpy()
         chosen = greedy_order(N, self.size)
         rest = [j for j in np.argsort(-N.mean(axis=0)) if j not in chosen]
         order = chosen + rest
