@@ -42,6 +42,21 @@ def synthetic_score(frac_cat: float, config: dict, rng: np.random.Generator) -> 
     return min(base, 0.99)
 
 
+class _FixedSurrogate(SurrogateRecommender):
+    """A surrogate that predicts a fixed profile, whatever the query."""
+
+    def __init__(self, *, profile: dict[str, float] | None = None) -> None:
+        self.profile = profile
+
+    def _fit(self, meta: object) -> None:
+        pass
+
+    def score(self, query: Query) -> object:
+        import pandas as pd
+
+        return pd.Series(self.profile).reindex(self.config_ids_)
+
+
 @pytest.fixture(scope="module")
 def kg(shared: Path) -> KnowledgeGraph:
     rows = {r["name"]: r for r in read_manifest(shared / "manifest.csv")}
@@ -273,16 +288,6 @@ def test_surrogate_portfolio_covers_the_datasets_that_behave_like_the_prediction
 
     from metalearner.knowledge import MetaData
 
-    class FixedSurrogate(SurrogateRecommender):
-        def __init__(self, *, profile: dict[str, float] | None = None) -> None:
-            self.profile = profile
-
-        def _fit(self, meta: MetaData) -> None:
-            pass
-
-        def score(self, query: Query) -> pd.Series:
-            return pd.Series(self.profile).reindex(self.config_ids_)
-
     # like the prediction (A, B strong; C, D weak): A or B wins
     x = [{"A": 1.0, "B": 0.9, "C": 0.2, "D": 0.0, "E": 0.5},
          {"A": 0.9, "B": 1.0, "C": 0.0, "D": 0.2, "E": 0.5}] * 2
@@ -292,7 +297,7 @@ def test_surrogate_portfolio_covers_the_datasets_that_behave_like_the_prediction
     meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
                     norm=raw.rank(axis=1, pct=True), metric={}, higher={},
                     configs={}, families={}, metafeatures=pd.DataFrame(index=raw.index))
-    prediction = FixedSurrogate(profile={"A": 0.9, "B": 0.8, "C": 0.1, "D": 0.2, "E": 0.4})
+    prediction = _FixedSurrogate(profile={"A": 0.9, "B": 0.8, "C": 0.1, "D": 0.2, "E": 0.4})
     rec = SurrogatePortfolioRecommender(tau=10, surrogate=prediction).fit(meta)
     weights = rec.profile_weights(Query())
     assert weights[[f"x{i}" for i in range(4)]].sum() > 0.9
@@ -357,16 +362,6 @@ def test_surrogate_portfolio_never_puts_first_a_configuration_that_collapsed_on_
 
     from metalearner.knowledge import MetaData
 
-    class FixedSurrogate(SurrogateRecommender):
-        def __init__(self, *, profile: dict[str, float] | None = None) -> None:
-            self.profile = profile
-
-        def _fit(self, meta: MetaData) -> None:
-            pass
-
-        def score(self, query: Query) -> pd.Series:
-            return pd.Series(self.profile).reindex(self.config_ids_)
-
     # lower is better (log loss): X is best on d1 and d2 but blows up on d3
     raw = pd.DataFrame([{"X": 0.10, "A": 0.20, "B": 0.40, "C": 0.50, "D": 0.60},
                         {"X": 0.15, "A": 0.20, "B": 0.40, "C": 0.50, "D": 0.60},
@@ -376,7 +371,7 @@ def test_surrogate_portfolio_never_puts_first_a_configuration_that_collapsed_on_
                     norm=raw.rank(axis=1, pct=True, ascending=False), metric={},
                     higher=dict.fromkeys(raw.index, False), configs={}, families={},
                     metafeatures=pd.DataFrame(index=raw.index))
-    prediction = FixedSurrogate(profile={"X": 1.0, "A": 0.8, "B": 0.5, "C": 0.3, "D": 0.1})
+    prediction = _FixedSurrogate(profile={"X": 1.0, "A": 0.8, "B": 0.5, "C": 0.3, "D": 0.1})
 
     def first(**kw: object) -> str:
         rec = SurrogatePortfolioRecommender(tau=0, surrogate=prediction, incumbent=None, **kw)
@@ -421,26 +416,15 @@ def test_auxiliary_datasets_are_the_other_metrics_new_datasets_only() -> None:
 def test_surrogate_portfolio_covers_auxiliary_datasets_too() -> None:
     """The second pick covers where the first falls short: on binary data alone nothing is
     short; the multiclass (log-loss) datasets show that C rescues the cases A misses."""
-    import pandas as pd
 
-    from metalearner.knowledge import MetaData, with_auxiliary
-
-    class FixedSurrogate(SurrogateRecommender):
-        def __init__(self, *, profile: dict[str, float] | None = None) -> None:
-            self.profile = profile
-
-        def _fit(self, meta: MetaData) -> None:
-            pass
-
-        def score(self, query: Query) -> pd.Series:
-            return pd.Series(self.profile).reindex(self.config_ids_)
+    from metalearner.knowledge import with_auxiliary
 
     auc = _views({"b1": {"A": 0.9, "B": 0.8, "C": 0.6, "D": 0.5, "E": 0.7},
                   "b2": {"A": 0.8, "B": 0.7, "C": 0.5, "D": 0.4, "E": 0.6}}, higher=True)
     ll = _views({f"m{i}": {"A": 2.0, "B": 1.5, "C": 0.2, "D": 1.0, "E": 0.9} for i in range(3)},
                 higher=False)
     meta = with_auxiliary(auc, ll)
-    prediction = FixedSurrogate(profile={"A": 1.0, "B": 0.9, "C": 0.5, "D": 0.1, "E": 0.6})
+    prediction = _FixedSurrogate(profile={"A": 1.0, "B": 0.9, "C": 0.5, "D": 0.1, "E": 0.6})
 
     def order(**kw: object) -> list[str]:
         rec = SurrogatePortfolioRecommender(tau=0, surrogate=prediction, incumbent=None, **kw)
