@@ -66,8 +66,9 @@ MEMBERS = {
     "surrogate, rank target": lambda: SurrogateRecommender(target="rank"),
     "surrogate portfolio": lambda: SurrogatePortfolioRecommender(),
     "surrogate portfolio, no HGB-default guard": lambda: SurrogatePortfolioRecommender(incumbent=None),
-    "surrogate portfolio, guard margin 0.1": lambda: SurrogatePortfolioRecommender(margin=0.1),
-    "surrogate portfolio, guard margin 0.3": lambda: SurrogatePortfolioRecommender(margin=0.3),
+    "surrogate portfolio, guard margin 0.2": lambda: SurrogatePortfolioRecommender(margin=0.2),
+    "surrogate portfolio, surrogate's favourite first (previous default)": (
+        lambda: SurrogatePortfolioRecommender(first="surrogate", margin=0.2)),
     "surrogate portfolio, no collapse veto": lambda: SurrogatePortfolioRecommender(max_collapse_risk=None),
     "surrogate portfolio, no auxiliary datasets": lambda: SurrogatePortfolioRecommender(auxiliary=False),
     "surrogate portfolio tau=0": lambda: SurrogatePortfolioRecommender(tau=0),

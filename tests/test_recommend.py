@@ -342,6 +342,7 @@ def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten()
                     configs={}, families={}, metafeatures=pd.DataFrame(index=raw.index))
 
     def first(relative: dict[str, float], **kw: object) -> str:
+        kw = {"first": "surrogate", "margin": 0.1, **kw}
         rec = SurrogatePortfolioRecommender(surrogate=TopSurrogate(relative=relative), **kw)
         return rec.fit(meta).score(Query()).idxmax()
 
@@ -352,6 +353,12 @@ def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten()
     assert first({"A": 1.0, hgb: 0.5, "C": 0.0}) == "A"  # clearly better: replaced
     rec = SurrogatePortfolioRecommender(surrogate=TopSurrogate(relative=close)).fit(meta)
     assert rec.surrogate_.relative(rec.surrogate_.score(Query())).round(6).tolist() == [1.0, 0.95, 0.0]
+    # first="portfolio" (the default) guards on the weighted mean of the real relative
+    # scores: A and the default tie (1 and 0 on d1, 0 and 1 on d2), so the default stays
+    assert first(close, first="portfolio", tau=0) == hgb
+    assert first(close, first="portfolio", tau=0, incumbent=None) == "A"
+    with pytest.raises(ValueError, match="first="):
+        SurrogatePortfolioRecommender(first="best").fit(meta)
 
 
 def test_surrogate_portfolio_never_puts_first_a_configuration_that_collapsed_on_similar_data() -> None:
@@ -362,11 +369,10 @@ def test_surrogate_portfolio_never_puts_first_a_configuration_that_collapsed_on_
 
     from metalearner.knowledge import MetaData
 
-    # lower is better (log loss): X is best on d1 and d2 but blows up on d3
-    raw = pd.DataFrame([{"X": 0.10, "A": 0.20, "B": 0.40, "C": 0.50, "D": 0.60},
-                        {"X": 0.15, "A": 0.20, "B": 0.40, "C": 0.50, "D": 0.60},
-                        {"X": 9.00, "A": 0.20, "B": 0.40, "C": 0.50, "D": 0.60}],
-                       index=["d1", "d2", "d3"])
+    # lower is better (log loss): X is best on nine datasets but blows up on the tenth
+    rows = [{"X": 0.10, "A": 0.20, "B": 0.40, "C": 0.50, "D": 0.60}] * 9
+    raw = pd.DataFrame([*rows, {"X": 9.00, "A": 0.20, "B": 0.40, "C": 0.50, "D": 0.60}],
+                       index=[f"d{i}" for i in range(10)])
     meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
                     norm=raw.rank(axis=1, pct=True, ascending=False), metric={},
                     higher=dict.fromkeys(raw.index, False), configs={}, families={},
@@ -377,9 +383,12 @@ def test_surrogate_portfolio_never_puts_first_a_configuration_that_collapsed_on_
         rec = SurrogatePortfolioRecommender(tau=0, surrogate=prediction, incumbent=None, **kw)
         return rec.fit(meta).score(Query()).idxmax()
 
-    assert first() == "A"  # X collapsed on a third of the (equally weighted) datasets
-    assert first(max_collapse_risk=None) == "X"
-    assert first(max_collapse_risk=0.5) == "X"
+    # X's weighted mean relative score (9 × 1 - 1) / 10 = 0.8 beats A's 0.7, but X
+    # collapsed on a tenth of the (equally weighted) datasets
+    for mode in ("portfolio", "surrogate"):
+        assert first(first=mode) == "A"
+        assert first(first=mode, max_collapse_risk=None) == "X"
+        assert first(first=mode, max_collapse_risk=0.5) == "X"
 
 
 def _views(rows: dict[str, dict[str, float]], *, higher: bool) -> object:
@@ -430,7 +439,10 @@ def test_surrogate_portfolio_covers_auxiliary_datasets_too() -> None:
         rec = SurrogatePortfolioRecommender(tau=0, surrogate=prediction, incumbent=None, **kw)
         return rec.fit(meta).score(Query()).sort_values(ascending=False).index.tolist()
 
-    assert order()[:2] == ["A", "C"]
+    assert order(first="surrogate")[:2] == ["A", "C"]
+    assert order(first="surrogate", auxiliary=False)[:2] == ["A", "B"]
+    # weighing all five datasets alike (tau=0), C is the better first trial
+    assert order()[:2] == ["C", "A"]
     assert order(auxiliary=False)[:2] == ["A", "B"]
     assert len(SurrogatePortfolioRecommender(tau=0, surrogate=prediction).fit(meta)
                .profile_weights(Query())) == 5
