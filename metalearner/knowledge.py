@@ -181,7 +181,8 @@ def with_auxiliary(meta: MetaData, other: MetaData) -> MetaData:
         A copy of ``meta``; ``other`` restricted to the datasets ``meta`` lacks and to the
         configurations both have (unchanged ``meta`` if there is none).
     """
-    extra = [d for d in other.datasets if d not in set(meta.datasets)]
+    have = set(meta.datasets)
+    extra = [d for d in other.datasets if d not in have]
     configs = [c for c in meta.raw.columns if c in other.raw.columns]
     if not extra or not configs:
         return meta

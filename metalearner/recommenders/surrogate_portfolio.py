@@ -97,6 +97,10 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         self.profile_ranks_ = _centred_ranks(profiles.fillna(0.0).to_numpy())
         self.dataset_ids_ = list(profiles.index)
         self.n_primary_ = len(meta.norm)  # rows after these are auxiliary datasets
+        # where each configuration collapsed, under the query's own metric only (the primary
+        # rows): an overconfident model's log loss on a multiclass table says nothing of its
+        # ROC AUC on a binary one
+        self.collapsed_ = (self.relative_[:self.n_primary_] <= -1.0).astype(float)
         # meta-feature neighbours: the evidence shown with a recommendation
         self.nearest_ = NearestDatasetsRecommender().fit(meta)
         self.incumbent_index_ = self._incumbent_index()
@@ -127,11 +131,9 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             value = self.surrogate_.relative(predicted)
         else:  # percentile ranks: no relative scale (and no guard, see _incumbent_index)
             value = np.asarray(predicted, dtype=float)
-        # collapse under the query's own metric only (the primary rows): an overconfident
-        # model's log loss on a multiclass table says nothing of its ROC AUC on a binary one
         n = self.n_primary_
         if weights is not None and self.max_collapse_risk is not None and weights[:n].sum() > 0:
-            risk = weights[:n] @ (self.relative_[:n] <= -1.0) / weights[:n].sum()
+            risk = weights[:n] @ self.collapsed_ / weights[:n].sum()
             allowed = np.where(risk <= self.max_collapse_risk, value, np.nan)
             if not np.isnan(allowed).all():
                 value = allowed
