@@ -161,6 +161,10 @@ def seed_build(
     retry_failed: Annotated[bool, typer.Option(help="Evaluate failed runs again.")] = False,
     repeats: Annotated[int, typer.Option(
         min=1, help="Cross-validation repeats (each with its own fold shuffle and subsample).")] = 1,
+    small_repeats: Annotated[int, typer.Option(
+        min=0, help="Repeats of tables with at most --small-rows rows, where fold noise is "
+                    "largest and a repeat cheapest (when more than --repeats).")] = 0,
+    small_rows: Annotated[int, typer.Option(min=1, help="See --small-repeats.")] = 1000,
     dataset: Annotated[list[str] | None, typer.Option(
         help="Only this manifest dataset (repeat the option for several).")] = None,
 ) -> None:
@@ -175,7 +179,8 @@ def seed_build(
                         names=dataset or None,
                         settings=SeedSettings(folds=folds, subsample_rows=subsample, seed=0,
                                               portfolio_size=portfolio_size, time_limit=time_limit,
-                                              repeats=repeats))
+                                              repeats=repeats, small_repeats=small_repeats,
+                                              small_rows=small_rows))
     typer.echo(f"completed {report.completed}, failed {report.failed}, already done "
                f"{report.skipped}; seed graph in {output}")
 

@@ -140,3 +140,21 @@ def test_seed_build_repeats_add_a_reshuffled_task_that_the_views_average(
     raw = load_metadata(graph, "regression", cache=False).raw
     assert raw.iloc[0, 0] == pytest.approx(sum(means) / 2)
     assert len(both) == 2  # one row per task: the views keep the repeats apart
+
+
+def test_small_tables_get_more_repeats(shared: Path, tmp_path: Path) -> None:
+    from kg import KnowledgeGraph, MemoryStore
+    from runner.seed import SeedSettings, ingest_manifest_tasks
+
+    settings = SeedSettings(repeats=2, small_repeats=4, small_rows=500)
+    assert settings.seeds_for(500) == [0, 1, 2, 3]
+    assert settings.seeds_for(501) == [0, 1]
+    assert SeedSettings(repeats=3, small_repeats=2).seeds_for(10) == [0, 1, 2]  # never fewer
+    graph = KnowledgeGraph(MemoryStore())
+    tasks = ingest_manifest_tasks(graph, shared / "manifest.csv", tmp_path, settings,
+                                  names=["autompg", "kin8nm"], progress=False)
+    seeds: dict[str, list[int]] = {}
+    for _, spec in tasks:  # kin8nm (8,192 rows) is subsampled, autompg (398 rows) is not
+        seeds.setdefault("kin8nm" if spec.subsample_rows else "autompg", []).append(spec.seed)
+    assert seeds == {"autompg": [0, 1, 2, 3], "kin8nm": [0, 1]}
+    assert [spec.seed for _, spec in tasks] == [0, 0, 1, 1, 2, 3]  # repeat-major
