@@ -69,13 +69,18 @@ class TestStoreContract:
             "http://www.w3.org/2001/XMLSchema#double"))), q("b", "q", NamedNode(EX + "a")),
             q("c", "r", Literal('quote " and\nnewline'))]
         store.add(quads)
-        for name in ("g.nq", "g.ttl.gz"):
+        for name in ("g.nq", "g.nq.gz", "g.ttl.gz"):
             store.dump(tmp_path / name)
             from kg import MemoryStore
 
             other = MemoryStore()
             assert other.load(tmp_path / name) == len(quads)
             assert set(other._store) == set(quads)
+        # line formats come out sorted, so the same graph always gives the same bytes
+        lines = (tmp_path / "g.nq").read_bytes().splitlines()
+        assert lines == sorted(lines) and len(lines) == len(quads)
+        store.dump(tmp_path / "again.nq")
+        assert (tmp_path / "again.nq").read_bytes() == (tmp_path / "g.nq").read_bytes()
         # importing into a store that holds it already duplicates nothing
         assert store.load(tmp_path / "g.nq") == 0
         assert len(store) == len(quads)
