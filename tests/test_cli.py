@@ -158,3 +158,22 @@ def test_small_tables_get_more_repeats(shared: Path, tmp_path: Path) -> None:
         seeds.setdefault("kin8nm" if spec.subsample_rows else "autompg", []).append(spec.seed)
     assert seeds == {"autompg": [0, 1, 2, 3], "kin8nm": [0, 1]}
     assert [spec.seed for _, spec in tasks] == [0, 0, 1, 1, 2, 3]  # repeat-major
+
+
+def test_seed_build_passes_the_small_table_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
+    import runner.seed
+    from runner.execute import BatchReport
+
+    seen: dict = {}
+
+    def fake_build(manifest: Path, **kwargs: object) -> BatchReport:
+        seen.update(kwargs)
+        return BatchReport()
+
+    monkeypatch.setattr(runner.seed, "build_seed", fake_build)
+    out = invoke("seed", "build", "--repeats", "2", "--small-repeats", "5", "--small-rows", "800",
+                 "--dataset", "autompg")
+    settings = seen["settings"]
+    assert (settings.repeats, settings.small_repeats, settings.small_rows) == (2, 5, 800)
+    assert settings.seeds_for(800) == [0, 1, 2, 3, 4] and settings.seeds_for(801) == [0, 1]
+    assert seen["names"] == ["autompg"] and "completed 0" in out
