@@ -298,38 +298,41 @@ def _run_local(pending: list, handle: Callable[[FoldResult], None], *, jobs: int
     from pebble import ProcessPool
 
     failed = 0
-    with _progress(len(pending), progress) as bar, ProcessPool(
-        max_workers=max(1, jobs), initializer=_worker_init,
-        context=multiprocessing.get_context("forkserver"),
-    ) as pool:
-        tid = bar.add_task("folds", total=len(pending), failed=0)
-        futures = {}
-        for item, cfg, _run, fold in pending:
-            fut = pool.schedule(run_job, args=(item.spec, item.config, cfg.id, fold, device,
-                                               time_limit),
-                                timeout=time_limit * 2 + 30 if time_limit > 0 else None)
-            futures[fut] = (item, cfg, fold)
-        from concurrent.futures import as_completed
+    # not ``with ProcessPool(...)``: pebble's ``__exit__`` closes the pool, which waits for every
+    # scheduled job, so an interrupted batch (Ctrl-C, a failed write) would go on evaluating the
+    # whole backlog with nobody recording the results; on an error the pool is stopped instead
+    pool = ProcessPool(max_workers=max(1, jobs), initializer=_worker_init,
+                       context=multiprocessing.get_context("forkserver"))
+    try:
+        with _progress(len(pending), progress) as bar:
+            tid = bar.add_task("folds", total=len(pending), failed=0)
+            futures = {}
+            for item, cfg, _run, fold in pending:
+                fut = pool.schedule(run_job, args=(item.spec, item.config, cfg.id, fold, device,
+                                                   time_limit),
+                                    timeout=time_limit * 2 + 30 if time_limit > 0 else None)
+                futures[fut] = (item, cfg, fold)
+            from concurrent.futures import as_completed
 
-        for fut in as_completed(futures):
-            item, cfg, fold = futures[fut]
-            try:
-                result = fut.result()
-            except FutureTimeout:
-                result = FoldResult(item.task.id, cfg.id, fold,
-                                    error=f"TimeLimitExceeded: killed after {time_limit * 2 + 30:g} s")
-            except Exception as exc:  # a crashed worker (segfault, OOM) is a failed fold
-                result = FoldResult(item.task.id, cfg.id, fold,
-                                    error=f"WorkerCrashed: {type(exc).__name__}: {exc}")
-            failed += bool(result.error)
-            try:
+            for fut in as_completed(futures):
+                item, cfg, fold = futures[fut]
+                try:
+                    result = fut.result()
+                except FutureTimeout:
+                    result = FoldResult(item.task.id, cfg.id, fold, error=(
+                        f"TimeLimitExceeded: killed after {time_limit * 2 + 30:g} s"))
+                except Exception as exc:  # a crashed worker (segfault, OOM) is a failed fold
+                    result = FoldResult(item.task.id, cfg.id, fold,
+                                        error=f"WorkerCrashed: {type(exc).__name__}: {exc}")
+                failed += bool(result.error)
                 handle(result)
-            except BaseException:
-                # Fail fast: without this the pool would go on evaluating every remaining
-                # job with nobody recording the results.
-                pool.stop()
-                raise
-            bar.update(tid, advance=1, failed=failed)
+                bar.update(tid, advance=1, failed=failed)
+    except BaseException:
+        pool.stop()
+        pool.join()
+        raise
+    pool.close()
+    pool.join()
 
 
 def _run_ray(pending: list, handle: Callable[[FoldResult], None], *, jobs: int,

@@ -157,6 +157,32 @@ def test_killed_batch_resumes_without_repeating(shared: Path, tmp_path: Path) ->
     assert sorted(r.status for r in graph.runs()) == ["completed"] * 4
 
 
+def test_an_interrupted_batch_stops_its_workers_at_once(shared: Path) -> None:
+    import os
+    import signal
+    import threading
+    import time
+
+    graph = KnowledgeGraph(MemoryStore())
+    _, task, spec = table_task(graph, read_table(shared / "arff" / "breast.cancer.arff.gz"),
+                               target="Class", folds=3, name="bc")
+    # 40 runs × 3 folds of a forest: a minute of backlog if the pool worked through it
+    slow = [{"family": "random_forest", "params": {"n_estimators": 250 + i, "max_features": 0.5}}
+            for i in range(40)]
+    sent: list[float] = []
+
+    def ctrl_c() -> None:  # arrives while the batch waits for its workers
+        sent.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Timer(2.0, ctrl_c)
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        execute(graph, [WorkItem(task, spec, c) for c in slow], jobs=1, progress=False)
+    timer.join()
+    assert time.monotonic() - sent[0] < 10  # the workers stopped, not the whole backlog
+
+
 def test_time_limit_marks_the_run_failed(shared: Path) -> None:
     graph = KnowledgeGraph(MemoryStore())
     df = read_table(shared / "arff" / "credit.g.arff.gz")
