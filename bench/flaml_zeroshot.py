@@ -73,6 +73,10 @@ def main() -> None:
     out_path = Path(args.out)
     results = json.loads(out_path.read_text()) if out_path.exists() else {}
     rows = {r["name"]: r for r in read_manifest(SHARED / "manifest.csv")}
+    # only tasks the seed has evaluated: a build in progress ingests a repeat's tasks before
+    # their runs, and the score must average the same repeats as the seed matrix
+    evaluated = {r["t"].rsplit("/", 1)[-1] for r in graph.store.select(
+        "SELECT DISTINCT ?t WHERE { ?r mls:achieves ?t ; mkg:status \"completed\" }")}
     for ds in graph.datasets():
         if ds.name not in rows:
             continue
@@ -85,7 +89,7 @@ def main() -> None:
             entry.pop("folds")
         table = None
         for task in graph.tasks(ds.id):
-            if task.id in done:
+            if task.id in done or task.id not in evaluated:
                 continue
             if table is None:
                 table = read_table(SHARED / rows[ds.name]["file"])
@@ -98,8 +102,8 @@ def main() -> None:
             except Exception as exc:
                 entry["error"] = f"{type(exc).__name__}: {exc}"[:300]
             print(ds.name, task.seed, flush=True)
-        scores = [np.mean(t["folds"][entry["metric"]]) for t in done.values()
-                  if entry.get("metric") in t["folds"]]
+        scores = [np.mean(t["folds"][entry["metric"]]) for tid, t in done.items()
+                  if entry.get("metric") in t["folds"] and tid in evaluated]
         if scores:
             entry["score"] = float(np.mean(scores))
         out_path.parent.mkdir(parents=True, exist_ok=True)

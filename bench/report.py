@@ -173,7 +173,7 @@ def noise_ceiling() -> list[str]:
     if not d:
         return []
     out = ["### How much is reachable: evaluation noise (`bench/noise_ceiling.py`)", "",
-           "Each configuration's mean score on a dataset (over 3 folds × 2 repeats in the seed graph) is noisy; simulating that noise (the fold spread after removing each fold's common difficulty) gives what a recommender that *knew every configuration's true mean* would score on the LODO scale, and the in-sample greedy portfolio (chosen on the evaluated datasets themselves) under the same noise.", "",
+           "Each configuration's mean score on a dataset (over 3 folds × 2–5 repeats in the seed graph) is noisy; simulating that noise (the fold spread after removing each fold's common difficulty) gives what a recommender that *knew every configuration's true mean* would score on the LODO scale, and the in-sample greedy portfolio (chosen on the evaluated datasets themselves) under the same noise.", "",
            "| group | noise / (best − median), median | oracle best@1 / 3 / 5 / 10 / 25 | oracle top-1 ≥ HGB default | in-sample greedy best@1 / 3 / 5 / 10 / 25 |",
            "|---|---|---|---|---|"]
     for g in d["groups"]:
