@@ -294,6 +294,7 @@ def _run_local(pending: list, handle: Callable[[FoldResult], None], *, jobs: int
                report: BatchReport) -> None:
     import multiprocessing
     from concurrent.futures import TimeoutError as FutureTimeout
+    from concurrent.futures import as_completed
 
     from pebble import ProcessPool
 
@@ -312,8 +313,6 @@ def _run_local(pending: list, handle: Callable[[FoldResult], None], *, jobs: int
                                                    time_limit),
                                     timeout=time_limit * 2 + 30 if time_limit > 0 else None)
                 futures[fut] = (item, cfg, fold)
-            from concurrent.futures import as_completed
-
             for fut in as_completed(futures):
                 item, cfg, fold = futures[fut]
                 try:

@@ -46,11 +46,6 @@ class SeedSettings:
     small_repeats: int = 0
     small_rows: int = 1000
 
-    @property
-    def seeds(self) -> list[int]:
-        """The task seed of each repeat (of a table above ``small_rows`` rows)."""
-        return [self.seed + r for r in range(self.repeats)]
-
     def seeds_for(self, n_rows: int) -> list[int]:
         """The task seed of each repeat of a table with ``n_rows`` rows.
 
