@@ -167,6 +167,9 @@ def seed_build(
     small_rows: Annotated[int, typer.Option(min=1, help="See --small-repeats.")] = 1000,
     dataset: Annotated[list[str] | None, typer.Option(
         help="Only this manifest dataset (repeat the option for several).")] = None,
+    derived_binary: Annotated[bool, typer.Option(
+        help="Also evaluate a binary task derived from each regression table (target above its "
+             "median) and multiclass table (most frequent class against the rest).")] = False,
 ) -> None:
     """Evaluate the portfolio on every shared dataset (resumable) and export data/seed.nq.gz.
 
@@ -180,7 +183,7 @@ def seed_build(
                         settings=SeedSettings(folds=folds, subsample_rows=subsample, seed=0,
                                               portfolio_size=portfolio_size, time_limit=time_limit,
                                               repeats=repeats, small_repeats=small_repeats,
-                                              small_rows=small_rows))
+                                              small_rows=small_rows, derived_binary=derived_binary))
     typer.echo(f"completed {report.completed}, failed {report.failed}, already done "
                f"{report.skipped}; seed graph in {output}")
 

@@ -19,6 +19,13 @@ training datasets weighted by their similarity to the held-out dataset's *true* 
 profile, which bounds what a better similarity (meta-features, text, a learned metric) could
 add to this kind of recommender.
 
+Datasets derived from another one (binary tasks made from regression and multiclass tables,
+``metakg seed build --derived-binary``) are training data only: never held out, and left out
+with their source. A dataset that is the same table as the held-out one under another target
+(feature columns shared, :func:`metalearner.evaluation.same_table`: heart.c and the cleveland
+regression table) is left out with it, with what was derived from it. Rows "..., no derived
+binary tasks" fit without the derived datasets.
+
 Members are fitted once per held-out dataset; ensembles are weighted sums of their
 per-query percentile ranks, so many blends are compared at the cost of one.
 
@@ -38,8 +45,8 @@ import pandas as pd
 
 from kg import KnowledgeGraph, MemoryStore, OxigraphStore
 from kg.graph import make_configuration
-from metalearner.evaluation import normalised_against_median
-from metalearner.knowledge import load_metadata, scale_anchors
+from metalearner.evaluation import normalised_against_median, same_table
+from metalearner.knowledge import feature_columns, load_metadata, scale_anchors
 from metalearner.recommenders import (
     DEFAULT_WEIGHTS,
     GraphRecommender,
@@ -89,6 +96,12 @@ for _s in SEEDS:
         lambda s=_s: SurrogatePortfolioRecommender(surrogate=SurrogateRecommender(random_state=s)))
 SEED_ROWS = ["surrogate portfolio"] + [f"surrogate portfolio, surrogate seed {s}" for s in SEEDS]
 SEED_MEAN = f"default, mean over {len(SEED_ROWS)} surrogate seeds"
+#: Fitted on the views without the derived datasets (binary tasks made from regression and
+#: multiclass tables): what those add.
+WITHOUT_DERIVED = {
+    "surrogate portfolio, no derived binary tasks": lambda: SurrogatePortfolioRecommender(),
+    "portfolio, no derived binary tasks": lambda: GreedyPortfolioRecommender(),
+}
 #: Not a recommender: the default's greedy step with training datasets weighted by their
 #: similarity to the held-out dataset's *true* profile (which no recommender knows).
 CEILING = "ceiling: weighted portfolio knowing the true profile"
@@ -105,22 +118,28 @@ BLENDS = {
 
 
 def groups(graph: KnowledgeGraph) -> list[tuple[str, str, list[str]]]:
-    """(task type, metric, datasets): each dataset once, whatever its number of CV repeats."""
+    """(task type, metric, datasets): each dataset once, whatever its number of CV repeats;
+    datasets derived from another one (``metakg seed build --derived-binary``) are training
+    data only, never held out."""
     tasks = graph.store.select("SELECT DISTINCT ?d ?type ?metric WHERE { ?t mls:definedOn ?d ; "
-                               "mkg:taskType ?type ; mkg:metric ?metric } ORDER BY ?d")
+                               "mkg:taskType ?type ; mkg:metric ?metric "
+                               "FILTER NOT EXISTS { ?d prov:wasDerivedFrom ?s } } ORDER BY ?d")
     by: dict[tuple[str, str], list[str]] = {}
     for t in tasks:
         by.setdefault((t["type"], t["metric"]), []).append(t["d"].rsplit("/", 1)[-1])
     return [(tt, m, ds) for (tt, m), ds in sorted(by.items())]
 
 
-def evaluate(meta, holdout: list[str]) -> tuple[pd.DataFrame, dict]:
+def evaluate(meta, holdout: list[str], related: dict[str, list[str]]) -> tuple[pd.DataFrame, dict]:
     rows, top1 = [], {}
     for d in holdout:
-        train = meta.without(d)
+        train = meta.without(d, *related.get(d, []))
         truth = normalised_against_median(meta, d)
         query = Query(metafeatures=meta.metafeatures.loc[d].to_dict(), embedding=meta.embeddings.get(d))
         fitted = {name: make().fit(train) for name, make in MEMBERS.items()}
+        if train.derived_from:
+            originals = train.drop(set(train.derived_from))
+            fitted.update({name: make().fit(originals) for name, make in WITHOUT_DERIVED.items()})
         scores = {name: rec.score(query).reindex(truth.index) for name, rec in fitted.items()}
         neighbours = fitted["nearest"].neighbours(query)
         for name, weights in BLENDS.items():
@@ -182,18 +201,24 @@ def main() -> None:
         graph.store.load(args.seed)
     flaml = json.loads(Path(args.flaml).read_text()) if Path(args.flaml).exists() else {}
     defaults = {f: make_configuration(default_configuration(f)).id for f in FAMILIES}
+    # the same table under another target (heart.c and the cleveland regression table) is
+    # held out together, with whatever was derived from it
+    related = same_table(feature_columns(graph))
     report: dict = {"groups": []}
     t0 = time.perf_counter()
     for normalisation in args.normalisations.split(","):
         for task_type, metric, holdout in groups(graph):
             meta = load_metadata(graph, task_type, metric, cache=False, normalisation=normalisation,
                                  auxiliary=True)  # as recommend() fits it
-            keep = list(meta.raw.columns[meta.raw.notna().mean() >= args.coverage])
+            originals = meta.raw.loc[meta.originals]
+            keep = list(meta.raw.columns[originals.notna().mean() >= args.coverage])
             meta = meta.restrict(keep)
+            # a derived dataset counts once all of its runs are in (a build in progress)
+            meta = meta.drop({d for d in meta.derived_from if meta.norm.loc[d].isna().any()})
             holdout = [d for d in holdout if d in meta.datasets]
             if len(holdout) < 3:
                 continue
-            res, top1 = evaluate(meta, holdout)
+            res, top1 = evaluate(meta, holdout, related)
             seeds = res[res["recommender"].isin(SEED_ROWS)]
             res = pd.concat([res, seeds.groupby("dataset", as_index=False).mean(numeric_only=True)
                              .assign(recommender=SEED_MEAN)], ignore_index=True)

@@ -45,6 +45,9 @@ def dataset_quads(d: Dataset) -> list[Quad]:
     out.extend(_q(s, DCT.source, src) for src in d.sources)
     if d.default_target:
         out.append(_q(s, MKG.defaultTarget, d.default_target))
+    if d.derived_from:
+        out.append(_q(s, PROV.wasDerivedFrom, entity("dataset", d.derived_from)))
+        out.append(_q(s, MKG.derivation, d.derivation))
     for c in d.schema:
         col = NamedNode(f"{s.value}/column/{c.position}")
         out += [_q(s, MKG.hasColumn, col), _q(col, A, MKG.Column), _q(col, MKG.name, c.name),

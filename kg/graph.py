@@ -68,6 +68,8 @@ class KnowledgeGraph:
         target: str | None = None,
         description: str = "",
         source: str | None = None,
+        derived_from: str | None = None,
+        derivation: str = "",
     ) -> Dataset:
         """Add a table's dataset node (idempotent: identity is the content hash).
 
@@ -77,6 +79,9 @@ class KnowledgeGraph:
             target: the default target column, if known.
             description: free text (stored as ``dcterms:description``).
             source: where the table came from (path, URL, OpenML id).
+            derived_from: id of the dataset this table was derived from
+                (``prov:wasDerivedFrom``), e.g. by :func:`kg.derived.binary_variant`.
+            derivation: how, in words (required with ``derived_from``).
 
         Returns:
             The dataset record (the existing one when the content is already known; a new
@@ -89,12 +94,16 @@ class KnowledgeGraph:
             raise InvalidData(f"Dataset {name!r} is empty ({df.shape[0]} rows, {df.shape[1]} columns).")
         if target is not None and target not in df.columns:
             raise InvalidData(_missing_column(name, target, df.columns))
+        if derived_from is not None and not derivation:
+            raise InvalidData(f"Dataset {name!r} is derived from {derived_from!r} but says not how; "
+                              "pass derivation='...' (the rule in words).")
         digest = table_hash(df)
         schema = tuple(Column(str(c), column_kind(df[c]), i) for i, c in enumerate(df.columns))
         record = Dataset(
             id=digest[:32], name=name, content_hash=digest, rows=int(df.shape[0]),
             columns=int(df.shape[1]), description=description or "",
             sources=(source,) if source else (), default_target=target, schema=schema,
+            derived_from=derived_from, derivation=derivation if derived_from else "",
         )
         existing = self._find_dataset_by_id(record.id)
         if existing is not None:
@@ -272,6 +281,9 @@ class KnowledgeGraph:
             sources=tuple(sorted(props.get("source", []))),
             default_target=(props.get("defaultTarget") or [None])[0],
             schema=tuple(Column(c["name"], c["dtype"], c["pos"]) for c in cols),
+            derived_from=entity_key(props["wasDerivedFrom"][0])
+            if props.get("wasDerivedFrom") else None,
+            derivation=(props.get("derivation") or [""])[0],
         )
 
     def datasets(

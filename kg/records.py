@@ -21,7 +21,11 @@ class Column:
 
 @dataclass(frozen=True)
 class Dataset:
-    """A dataset node: identity from its content hash."""
+    """A dataset node: identity from its content hash.
+
+    ``derived_from`` is the id of the dataset it was derived from (``prov:wasDerivedFrom``:
+    a binary task made from a regression table, say), ``derivation`` the rule in words.
+    """
 
     id: str
     name: str
@@ -32,6 +36,8 @@ class Dataset:
     sources: tuple[str, ...] = ()
     default_target: str | None = None
     schema: tuple[Column, ...] = ()
+    derived_from: str | None = None
+    derivation: str = ""
 
     @property
     def iri(self) -> str:

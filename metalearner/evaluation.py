@@ -10,7 +10,39 @@ import pandas as pd
 from metalearner.knowledge import MetaData, relative_scores
 from metalearner.recommenders.base import BaseRecommender, Query
 
-__all__ = ["lodo", "normalised_against_median", "summarise", "win_rates"]
+__all__ = ["lodo", "normalised_against_median", "same_table", "summarise", "win_rates"]
+
+#: Column-name overlap (Jaccard, targets excluded) from which two datasets count as the same
+#: table under another target: heart.c and the cleveland regression table share every column.
+SAME_TABLE_JACCARD = 0.5
+
+
+def same_table(columns: Mapping[str, set[str]], *,
+               min_jaccard: float = SAME_TABLE_JACCARD) -> dict[str, list[str]]:
+    """Datasets that are (nearly) the same table as each other, by their feature columns.
+
+    Leave-one-dataset-out must hold such a pair out together: a binary task derived from the
+    cleveland regression table is heart.c's table with another target, and learning from it
+    would be learning from the held-out dataset itself.
+
+    Args:
+        columns: dataset id → its feature column names (target excluded), compared
+            case-insensitively.
+        min_jaccard: least share of shared names (intersection over union).
+
+    Returns:
+        dataset id → the other datasets at or above ``min_jaccard`` (absent: none).
+    """
+    lower = {d: {c.lower() for c in cols} for d, cols in columns.items()}
+    out: dict[str, list[str]] = {}
+    ids = sorted(lower)
+    for i, a in enumerate(ids):
+        for b in ids[i + 1:]:
+            union = lower[a] | lower[b]
+            if union and len(lower[a] & lower[b]) / len(union) >= min_jaccard:
+                out.setdefault(a, []).append(b)
+                out.setdefault(b, []).append(a)
+    return out
 
 
 def normalised_against_median(meta: MetaData, dataset: str) -> pd.Series:
@@ -27,8 +59,18 @@ def lodo(
     ks: tuple[int, ...] = (1, 3, 5, 10, 25),
     progress: bool = True,
     holdout: list[str] | None = None,
+    related: Mapping[str, list[str]] | None = None,
 ) -> pd.DataFrame:
-    """Hold each dataset out (its runs and meta-features), fit, recommend, read its true scores.
+    """Hold each dataset out (its runs and meta-features, and the datasets derived from it),
+    fit, recommend, read its true scores.
+
+    Args:
+        meta: the views.
+        recommenders: name → a function making an unfitted recommender.
+        ks: the k of best@k.
+        progress: show a progress bar.
+        holdout: datasets to hold out (default: every one not derived from another).
+        related: dataset → datasets left out with it (:func:`same_table`).
 
     Returns:
         One row per (recommender, dataset): ``top`` (the ranked configuration ids that have
@@ -37,9 +79,9 @@ def lodo(
     from rich.progress import track
 
     rows = []
-    for d in track(holdout or meta.datasets, description="leave-one-dataset-out",
+    for d in track(holdout or meta.originals, description="leave-one-dataset-out",
                    disable=not progress):
-        train = meta.without(d)
+        train = meta.without(d, *(related or {}).get(d, []))
         truth = normalised_against_median(meta, d)
         query = Query(metafeatures=meta.metafeatures.loc[d].to_dict(),
                       embedding=meta.embeddings.get(d))

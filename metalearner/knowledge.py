@@ -14,7 +14,7 @@ from kg.measures import HIGHER_IS_BETTER
 from kg.views import metafeature_matrix, performance_table
 from metalearner.metafeatures import EXTRACTOR
 
-__all__ = ["AUXILIARY_METRIC", "MetaData", "load_metadata", "normalise_scores", "relative_scores",
+__all__ = ["AUXILIARY_METRIC", "MetaData", "feature_columns", "load_metadata", "normalise_scores", "relative_scores",
            "scale_anchors", "with_auxiliary"]
 
 #: Per task type, the metric every dataset of that type is scored by: the source of auxiliary
@@ -125,6 +125,10 @@ class MetaData:
             ``datasets``): more evidence of which configurations complement each other, for
             recommenders that only use scores relative to each dataset's own median and best
             (see :func:`with_auxiliary`). ``None``: none.
+        derived_from: derived dataset id → id of the dataset it was derived from
+            (``prov:wasDerivedFrom``, e.g. the binary tasks of ``metakg seed build
+            --derived-binary``): training data, never held out on its own, and left out
+            together with its source.
     """
 
     task_type: str
@@ -142,16 +146,38 @@ class MetaData:
     fit_time: pd.DataFrame | None = None
     run_ids: dict[tuple[str, str], str] = field(default_factory=dict)
     auxiliary: MetaData | None = None
+    derived_from: dict[str, str] = field(default_factory=dict)
 
-    def without(self, dataset_id: str) -> MetaData:
-        """A copy without one dataset (its runs and meta-features): leave-one-dataset-out."""
-        keep = [d for d in self.datasets if d != dataset_id]
+    @property
+    def originals(self) -> list[str]:
+        """The datasets that are not derived from another one: what a benchmark holds out."""
+        return [d for d in self.datasets if d not in self.derived_from]
+
+    def without(self, dataset_id: str, *related: str) -> MetaData:
+        """A copy without a dataset, the datasets derived from it, and any ``related`` ones
+        (with theirs): leave-one-dataset-out.
+
+        Args:
+            dataset_id: the dataset to leave out (its runs and meta-features).
+            *related: other datasets to leave out with it (e.g. the same table under another
+                target), each with the datasets derived from it.
+        """
+        sources = {dataset_id, *related}
+        out = self.drop(sources | {d for d, s in self.derived_from.items() if s in sources})
+        aux = self.auxiliary
+        return out if aux is None else replace(out, auxiliary=aux.without(dataset_id, *related))
+
+    def drop(self, dataset_ids: set[str] | list[str]) -> MetaData:
+        """A copy without these datasets (ids it lacks are ignored), here and among the
+        auxiliary ones."""
+        gone = set(dataset_ids)
+        keep = [d for d in self.datasets if d not in gone]
         aux = self.auxiliary
         return replace(self, datasets=keep, raw=self.raw.loc[keep], norm=self.norm.loc[keep],
-                       auxiliary=None if aux is None else aux.without(dataset_id),
+                       auxiliary=None if aux is None else aux.drop(gone),
                        metafeatures=self.metafeatures.reindex(keep),
                        fit_time=None if self.fit_time is None else self.fit_time.reindex(keep),
-                       embeddings={k: v for k, v in self.embeddings.items() if k != dataset_id})
+                       embeddings={k: v for k, v in self.embeddings.items() if k not in gone})
 
     def restrict(self, config_ids: list[str]) -> MetaData:
         """A copy with only some configurations (family or time filters)."""
@@ -262,17 +288,33 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
         {"type": task_type})
     run_ids = {(r["d"].rsplit("/", 1)[-1], r["c"].rsplit("/", 1)[-1]): r["r"].rsplit("/", 1)[-1]
                for r in run_rows}
+    derived_from = {r["d"].rsplit("/", 1)[-1]: r["s"].rsplit("/", 1)[-1] for r in graph.store.select(
+        "SELECT ?d ?s WHERE { ?d a mls:Dataset ; prov:wasDerivedFrom ?s }")}
     data = MetaData(
         task_type=task_type, datasets=list(raw.index), names=names, raw=raw, norm=norm,
         metric=metric_of, higher=higher,
         configs={c: json.loads(cfg.loc[c, "json"]) for c in raw.columns},
         families={c: cfg.loc[c, "family"] for c in raw.columns}, metafeatures=mf,
         embeddings=emb, rows={d: rows.get(d, 0) for d in raw.index}, fit_time=fit_time,
-        run_ids=run_ids)
+        run_ids=run_ids, derived_from={d: s for d, s in derived_from.items() if d in raw.index})
     if cache:
         _CACHE.clear()
         _CACHE[key] = data
     return data
+
+
+def feature_columns(graph: KnowledgeGraph) -> dict[str, set[str]]:
+    """Dataset id → the names of its columns other than its default target (for
+    :func:`metalearner.evaluation.same_table`)."""
+    rows = graph.store.select(
+        """SELECT ?d ?name ?target WHERE { ?d a mls:Dataset ; mkg:hasColumn ?c . ?c mkg:name ?name .
+             OPTIONAL { ?d mkg:defaultTarget ?target } }""")
+    out: dict[str, set[str]] = {}
+    for r in rows:
+        cols = out.setdefault(r["d"].rsplit("/", 1)[-1], set())
+        if r["name"] != r.get("target"):
+            cols.add(r["name"])
+    return out
 
 
 def _failed_pairs(graph: KnowledgeGraph, task_type: str) -> list[tuple[str, str]]:

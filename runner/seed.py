@@ -8,13 +8,18 @@ a later session continues where the last one stopped.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from kg.derived import binary_variant
+from kg.errors import InvalidData
 from kg.graph import KnowledgeGraph
 from kg.migrations import migrate
-from kg.records import Task
+from kg.records import Dataset, Task
 from kg.store import OxigraphStore
 from runner.execute import BatchReport, WorkItem, execute, write_task_data
 from runner.protocol import TaskSpec, prepare_data
@@ -35,6 +40,11 @@ class SeedSettings:
     Small tables are where that noise is largest (a 3-fold ROC AUC on 300 rows moves by more
     than the gap between most configurations) and where a repeat costs least, so tables of at
     most ``small_rows`` rows get ``small_repeats`` repeats when that is more than ``repeats``.
+
+    ``derived_binary`` adds, for every regression and multiclass table, a binary task derived
+    from it (:func:`kg.derived.binary_variant`: target above its median, or the most frequent
+    class against the rest) as its own dataset, ``prov:wasDerivedFrom`` the source: the seed
+    has 30 binary tables, few to learn binary data from.
     """
 
     folds: int = 3
@@ -45,6 +55,7 @@ class SeedSettings:
     repeats: int = 1
     small_repeats: int = 0
     small_rows: int = 1000
+    derived_binary: bool = False
 
     def seeds_for(self, n_rows: int) -> list[int]:
         """The task seed of each repeat of a table with ``n_rows`` rows.
@@ -70,7 +81,8 @@ def ingest_manifest_tasks(
         graph: destination graph.
         manifest: CSV with columns name, file, task, target, description.
         work_dir: where prepared task data is pickled for workers.
-        settings: folds, subsample, seed and repeats (more for small tables).
+        settings: folds, subsample, seed, repeats (more for small tables) and whether to add
+            the binary tasks derived from regression and multiclass tables.
         names: only these datasets.
         progress: show a progress bar.
 
@@ -86,20 +98,50 @@ def ingest_manifest_tasks(
     for table in ingest_manifest(graph, manifest, names=names, progress=progress):
         ds, df = table.dataset, table.frame
         target, task_type = ds.default_target or "", table.task_type or "classification"
-        if ds.id in stale or not graph.metafeatures(ds.id):
-            characterise(graph, ds, df, target, task_type)
-        n_classes = int(df[target].nunique()) if task_type == "classification" else None
-        sub = settings.subsample_rows if len(df) > settings.subsample_rows else None
-        for repeat, seed in enumerate(settings.seeds_for(len(df))):
-            task = graph.add_task(ds, target=target, task_type=task_type, n_classes=n_classes,
-                                  folds=settings.folds, seed=seed, subsample_rows=sub)
-            spec = TaskSpec(task.id, "", target, task_type, settings.folds, seed, sub)
-            X, y = prepare_data(df, spec)
-            path = write_task_data(X, y, Path(work_dir) / "tasks", task.id)
-            out.append((repeat, task, TaskSpec(task.id, path, target, task_type, settings.folds,
-                                               seed, sub)))
+        tables = [(ds, df, task_type)]
+        if settings.derived_binary:
+            tables += _derived_binary(graph, ds, df, target, task_type)
+        for dataset, frame, kind in tables:
+            if dataset.id in stale or not graph.metafeatures(dataset.id):
+                characterise(graph, dataset, frame, target, kind)
+            out += _tasks(graph, dataset, frame, target, kind, settings, Path(work_dir))
     out.sort(key=lambda item: item[0])  # stable: manifest order within a repeat
     return [(task, spec) for _, task, spec in out]
+
+
+def _derived_binary(graph: KnowledgeGraph, ds: Dataset, df: pd.DataFrame, target: str,
+                    task_type: str) -> list[tuple[Dataset, pd.DataFrame, str]]:
+    """The binary dataset derived from a regression or multiclass table (none for a binary
+    one, or when the derived target would be too unbalanced: a warning says why)."""
+    if task_type == "classification" and df[target].nunique() <= 2:
+        return []
+    try:
+        variant = binary_variant(df, target, task_type)
+    except InvalidData as err:
+        warnings.warn(f"{ds.name}: no derived binary task ({err})", stacklevel=2)
+        return []
+    derived = graph.add_dataset(
+        variant.frame, name=f"{ds.name}.binary", target=target,
+        description=f"Derived from {ds.name}: {variant.rule}. {ds.description}".strip(),
+        source=f"derived from {ds.name}", derived_from=ds.id, derivation=variant.rule)
+    return [(derived, variant.frame, "classification")]
+
+
+def _tasks(graph: KnowledgeGraph, ds: Dataset, df: pd.DataFrame, target: str, task_type: str,
+           settings: SeedSettings, work_dir: Path) -> list[tuple[int, Task, TaskSpec]]:
+    """One task per repeat of a table, its prepared data pickled for the workers."""
+    n_classes = int(df[target].nunique()) if task_type == "classification" else None
+    sub = settings.subsample_rows if len(df) > settings.subsample_rows else None
+    out = []
+    for repeat, seed in enumerate(settings.seeds_for(len(df))):
+        task = graph.add_task(ds, target=target, task_type=task_type, n_classes=n_classes,
+                              folds=settings.folds, seed=seed, subsample_rows=sub)
+        spec = TaskSpec(task.id, "", target, task_type, settings.folds, seed, sub)
+        X, y = prepare_data(df, spec)
+        path = write_task_data(X, y, work_dir / "tasks", task.id)
+        out.append((repeat, task, TaskSpec(task.id, path, target, task_type, settings.folds,
+                                           seed, sub)))
+    return out
 
 
 def build_seed(

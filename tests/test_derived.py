@@ -1,0 +1,131 @@
+"""Binary tasks derived from regression and multiclass tables: the rule, the graph records,
+the seed build, and leave-one-dataset-out keeping them out of the held-out side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from kg import InvalidData, KnowledgeGraph, MemoryStore, RunInput, read_table
+from kg.derived import binary_variant
+from kg.ingest import read_manifest
+from metalearner import load_metadata
+from metalearner.evaluation import same_table
+from metalearner.knowledge import feature_columns
+
+
+def test_regression_target_is_split_at_its_median() -> None:
+    df = pd.DataFrame({"x": range(8), "y": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, None, 8.0]})
+    v = binary_variant(df, "y", "regression")
+    assert v.rule == "y > 4 (its median)"
+    assert len(v.frame) == 7  # the row without a target is dropped
+    assert v.frame["y"].astype(str).tolist() == ["at_or_below"] * 4 + ["above"] * 3
+    assert v.frame["x"].tolist() == [0, 1, 2, 3, 4, 5, 7]
+    assert df["y"].iloc[0] == 1.0  # the source is untouched
+
+
+def test_multiclass_target_becomes_its_most_frequent_class_against_the_rest() -> None:
+    df = pd.DataFrame({"x": range(10), "c": list("aaaabbbccd")})
+    v = binary_variant(df, "c", "classification")
+    assert v.rule == "c = 'a' (its most frequent class) against the rest"
+    assert v.frame["c"].astype(str).value_counts().to_dict() == {"other": 6, "a": 4}
+
+
+@pytest.mark.parametrize(("frame", "target", "task", "message"), [
+    (pd.DataFrame({"x": [1, 2, 3], "c": ["a", "b", "a"]}), "c", "classification", "has 2 classes"),
+    (pd.DataFrame({"x": range(20), "c": ["a"] * 19 + ["b"]}), "x", "regression", None),
+    (pd.DataFrame({"x": range(20), "c": ["a"] * 19 + ["b"]}), "c", "classification", "has 2 classes"),
+    (pd.DataFrame({"x": range(40), "c": ["a"] * 37 + ["b", "c", "d"]}), "c", "classification",
+     "leaves 7.5% of the rows in the smaller class"),
+    (pd.DataFrame({"x": [1.0] * 19 + [2.0]}), "x", "regression", "leaves 5.0%"),
+    (pd.DataFrame({"x": ["1", "n/a", "3"]}), "x", "regression", "not numbers"),
+    (pd.DataFrame({"x": [1, 2]}), "y", "regression", "'y' is not in the table"),
+    (pd.DataFrame({"x": [1, 2]}), "x", "ranking", "Task type must be"),
+])
+def test_what_cannot_give_a_binary_task_says_why(frame: pd.DataFrame, target: str, task: str,
+                                                  message: str | None) -> None:
+    if message is None:  # a plain regression target splits fine
+        assert binary_variant(frame, target, task).frame[target].nunique() == 2
+        return
+    with pytest.raises(InvalidData, match=message):
+        binary_variant(frame, target, task)
+
+
+def test_a_derived_dataset_records_its_source_and_rule() -> None:
+    graph = KnowledgeGraph(MemoryStore())
+    df = pd.DataFrame({"x": range(10), "y": [float(i) for i in range(10)]})
+    source = graph.add_dataset(df, name="src", target="y")
+    v = binary_variant(df, "y", "regression")
+    derived = graph.add_dataset(v.frame, name="src.binary", target="y", derived_from=source.id,
+                                derivation=v.rule)
+    assert derived.id != source.id  # another table, another node
+    back = graph.get_dataset("src.binary")
+    assert (back.derived_from, back.derivation) == (source.id, "y > 4.5 (its median)")
+    assert graph.get_dataset("src").derived_from is None
+    assert graph.store.ask("ASK { ?d prov:wasDerivedFrom ?s }", {"d": _iri(derived), "s": _iri(source)})
+    with pytest.raises(InvalidData, match="says not how"):
+        graph.add_dataset(v.frame.assign(x=1), name="no-rule", derived_from=source.id)
+    assert len(graph.datasets()) == 2  # nothing written by the refused call
+
+
+def _iri(ds: object) -> object:
+    from pyoxigraph import NamedNode
+
+    return NamedNode(ds.iri)
+
+
+def test_seed_ingest_adds_a_derived_binary_task_per_regression_and_multiclass_table(
+        shared: Path, tmp_path: Path) -> None:
+    from runner.seed import SeedSettings, ingest_manifest_tasks
+
+    graph = KnowledgeGraph(MemoryStore())
+    settings = SeedSettings(derived_binary=True)
+    with pytest.warns(UserWarning, match=r"vowel: no derived binary task .*9\.1% of the rows"):
+        tasks = ingest_manifest_tasks(graph, shared / "manifest.csv", tmp_path, settings,
+                                      names=["autompg", "iris", "sonar", "vowel"], progress=False)
+    by_name = {graph.get_dataset(t.dataset_id).name: t for t, _ in tasks}
+    assert sorted(by_name) == ["autompg", "autompg.binary", "iris", "iris.binary", "sonar", "vowel"]
+    assert (by_name["autompg.binary"].task_type, by_name["autompg.binary"].metric) == (
+        "classification", "roc_auc")
+    assert by_name["iris.binary"].n_classes == 2
+    derived = graph.get_dataset("autompg.binary")
+    assert derived.derived_from == graph.get_dataset("autompg").id
+    assert derived.derivation == "class > 23 (its median)"
+    assert "Derived from autompg: class > 23" in derived.description
+    assert graph.metafeatures(derived.id)["nr_inst"] == 398  # characterised as its own table
+    without = ingest_manifest_tasks(KnowledgeGraph(MemoryStore()), shared / "manifest.csv",
+                                    tmp_path, SeedSettings(), names=["autompg"], progress=False)
+    assert len(without) == 1  # off by default
+
+
+def test_leave_one_out_drops_a_source_with_its_derived_and_same_table_datasets(
+        shared: Path) -> None:
+    rows = {r["name"]: r for r in read_manifest(shared / "manifest.csv")}
+    graph = KnowledgeGraph(MemoryStore())
+    configs = [{"family": "knn", "params": {"n_neighbors": k}} for k in (1, 5, 15)]
+
+    def add(name: str, df: pd.DataFrame, target: str, **derived: str) -> str:
+        ds = graph.add_dataset(df, name=name, target=target, **derived)
+        task = graph.add_task(ds, target=target, task_type="classification", n_classes=2, folds=3)
+        graph.log_runs([RunInput(task_id=task.id, config=c,
+                                 fold_scores={"roc_auc": [0.6 + i / 10] * 3})
+                        for i, c in enumerate(configs)])
+        return ds.id
+
+    heart = add("heart.c", read_table(shared / rows["heart.c"]["file"]), rows["heart.c"]["target"])
+    sonar = add("sonar", read_table(shared / rows["sonar"]["file"]), rows["sonar"]["target"])
+    cleveland = read_table(shared / rows["cleveland"]["file"])
+    source = graph.add_dataset(cleveland, name="cleveland", target="num")
+    v = binary_variant(cleveland, "num", "regression")
+    derived = add("cleveland.binary", v.frame, "num", derived_from=source.id, derivation=v.rule)
+    meta = load_metadata(graph, "classification", "roc_auc", cache=False)
+    assert meta.derived_from == {derived: source.id}
+    assert sorted(meta.originals) == sorted([heart, sonar])
+    assert derived not in meta.without(source.id).datasets  # derived goes with its source
+    related = same_table(feature_columns(graph))
+    assert source.id in related[heart] and sonar not in related.get(heart, [])
+    # heart.c is the cleveland table with another target: holding it out drops cleveland.binary
+    assert meta.without(heart, *related[heart]).datasets == [sonar]
+    assert sorted(meta.without(sonar, *related.get(sonar, [])).datasets) == sorted([heart, derived])
