@@ -391,6 +391,23 @@ def test_surrogate_portfolio_never_puts_first_a_configuration_that_collapsed_on_
         assert first(first=mode, max_collapse_risk=0.5) == "X"
 
 
+def test_a_dataset_with_few_runs_is_not_read_as_every_other_configuration_collapsing() -> None:
+    """A team logs two runs on a new table: the 'not run' of the rest is unknown, not a
+    collapse that would veto them, and so few runs take no part in the greedy step."""
+    full = {"A": 0.9, "B": 0.8, "C": 0.7, "D": 0.6, "E": 0.5}
+    meta = _views({**{f"d{i}": full for i in range(4)},
+                   "team": {"D": 0.99, "E": 0.10}}, higher=True)  # A, B, C never run there
+    prediction = _FixedSurrogate(profile={"A": 1.0, "B": 0.9, "C": 0.5, "D": 0.1, "E": 0.6})
+    rec = SurrogatePortfolioRecommender(tau=0, surrogate=prediction, incumbent=None).fit(meta)
+    assert rec.score(Query()).idxmax() == "A"
+    assert list(rec.profile_weights(Query()).index) == ["d0", "d1", "d2", "d3"]
+    assert not rec.collapsed_[:, :3].any()
+    kept = SurrogatePortfolioRecommender(tau=0, surrogate=prediction, incumbent=None,
+                                         min_coverage=0.0).fit(meta)
+    assert "team" in kept.profile_weights(Query()).index
+    assert kept.relative_[-1, :3].tolist() == [0.0, 0.0, 0.0]  # unknown = its median
+
+
 def _views(rows: dict[str, dict[str, float]], *, higher: bool) -> object:
     import pandas as pd
 

@@ -68,13 +68,16 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         auxiliary: also weight and cover the views' auxiliary datasets (other datasets of
             the task type under another metric, :func:`~metalearner.knowledge.with_auxiliary`)
             in the greedy step; the surrogate learns from the primary datasets only.
+        min_coverage: least share of the candidate configurations run on a training dataset
+            for it to take part in the weights, the greedy step and the veto (a dataset with
+            a team's five logged runs still teaches the surrogate).
     """
 
     def __init__(self, *, size: int = 25, tau: float = 10.0,
                  surrogate: SurrogateRecommender | None = None,
                  incumbent: str | None = "hist_gradient_boosting", margin: float = 0.3,
                  max_collapse_risk: float | None = 0.02, auxiliary: bool = True,
-                 first: str = "portfolio") -> None:
+                 first: str = "portfolio", min_coverage: float = 0.5) -> None:
         self.size = size
         self.tau = tau
         self.surrogate = surrogate
@@ -83,20 +86,22 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         self.max_collapse_risk = max_collapse_risk
         self.auxiliary = auxiliary
         self.first = first
+        self.min_coverage = min_coverage
 
     def _fit(self, meta: MetaData) -> None:
         if self.first not in ("portfolio", "surrogate"):
             raise ValueError(f"Unknown first={self.first!r}; use 'portfolio' or 'surrogate'.")
         base = self.surrogate if self.surrogate is not None else SurrogateRecommender()
         self.surrogate_ = type(base)(**base.get_params()).fit(meta)
-        sources = [meta] + ([meta.auxiliary] if self.auxiliary and meta.auxiliary is not None
-                            else [])
+        sources = [self._dense(meta)] + ([self._dense(meta.auxiliary)] if self.auxiliary
+                                         and meta.auxiliary is not None else [])
+        # a configuration not run on a dataset is unknown there (its median), not a collapse
         self.relative_ = pd.concat([relative_scores(m, floor=-1.0) for m in sources]).reindex(
-            columns=self.config_ids_).fillna(-1.0).to_numpy()
+            columns=self.config_ids_).fillna(0.0).to_numpy()
         profiles = pd.concat([m.norm for m in sources]).reindex(columns=self.config_ids_)
         self.profile_ranks_ = _centred_ranks(profiles.fillna(0.0).to_numpy())
         self.dataset_ids_ = list(profiles.index)
-        self.n_primary_ = len(meta.norm)  # rows after these are auxiliary datasets
+        self.n_primary_ = len(sources[0].norm)  # rows after these are auxiliary datasets
         # where each configuration collapsed, under the query's own metric only (the primary
         # rows): an overconfident model's log loss on a multiclass table says nothing of its
         # ROC AUC on a binary one
@@ -104,6 +109,14 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         # meta-feature neighbours: the evidence shown with a recommendation
         self.nearest_ = NearestDatasetsRecommender().fit(meta)
         self.incumbent_index_ = self._incumbent_index()
+
+    def _dense(self, meta: MetaData) -> MetaData:
+        """``meta`` without the datasets on which fewer than ``min_coverage`` of the candidate
+        configurations were run (a team's few logged runs): their median and best say little,
+        and what was not run is unknown. Unchanged when no dataset is that complete."""
+        covered = meta.norm.reindex(columns=self.config_ids_).notna().mean(axis=1)
+        sparse = set(covered.index[covered < self.min_coverage])
+        return meta if len(sparse) == len(covered) else meta.drop(sparse)
 
     def _incumbent_index(self) -> int | None:
         if self.incumbent is None or (self.first == "surrogate"
