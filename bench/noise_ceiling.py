@@ -44,7 +44,8 @@ HGB = make_configuration(default_configuration("hist_gradient_boosting")).id
 
 
 def fold_scores(graph: KnowledgeGraph) -> pd.DataFrame:
-    """Long table: dataset, task_type, metric, config, split, value (each task's primary metric).
+    """Long table: dataset, task_type, metric, config, split, value (each task's primary metric),
+    for the datasets the LODO benchmark holds out (not those derived from another one).
 
     ``split`` names a task's fold (``task:fold``): a dataset evaluated with repeated
     cross-validation has one task per repeat, so 3 × repeats splits.
@@ -54,7 +55,8 @@ def fold_scores(graph: KnowledgeGraph) -> pd.DataFrame:
              ?t mls:definedOn ?d ; mkg:taskType ?type ; mkg:metric ?metric .
              ?r mls:achieves ?t ; mkg:configuration ?c ; mkg:status "completed" ;
                 mls:hasOutput ?e .
-             ?e mkg:fold ?f ; mls:hasValue ?v ; mls:specifiedBy ?m . ?m dcterms:title ?metric }""")
+             ?e mkg:fold ?f ; mls:hasValue ?v ; mls:specifiedBy ?m . ?m dcterms:title ?metric
+             FILTER NOT EXISTS { ?d prov:wasDerivedFrom ?s } }""")
     df = pd.DataFrame(rows).rename(columns={"d": "dataset", "type": "task_type", "c": "config",
                                             "f": "fold", "v": "value"})
     for c in ("dataset", "config"):

@@ -27,7 +27,8 @@ from kg import KnowledgeGraph, MemoryStore, OxigraphStore, read_table
 from kg.ingest import read_manifest
 from kg.measures import HIGHER_IS_BETTER
 from kg.views import performance_table
-from metalearner.knowledge import load_metadata
+from metalearner.evaluation import same_table
+from metalearner.knowledge import feature_columns, load_metadata
 from metalearner.recommend import recommend_for_query
 from metalearner.recommenders import EnsembleRecommender, Query
 from metalearner.warmstart import optuna_enqueue
@@ -100,12 +101,13 @@ def main() -> None:
         graph.store.load(args.seed)
     rows = {r["name"]: r for r in read_manifest(SHARED / "manifest.csv")}
     results = {}
+    related = same_table(feature_columns(graph))
     for name in args.datasets.split(","):
         ds = graph.get_dataset(name)
         task = min(graph.tasks(ds.id), key=lambda t: t.seed)  # TPE runs on the seed-0 folds
         meta = load_metadata(graph, task.task_type, task.metric, cache=False, auxiliary=True)
-        meta = meta.restrict(list(meta.raw.columns[meta.raw.notna().mean() >= 0.95]))
-        train = meta.without(ds.id)
+        meta = meta.restrict(list(meta.raw.columns[meta.raw.loc[meta.originals].notna().mean() >= 0.95]))
+        train = meta.without(ds.id, *related.get(ds.id, []))  # as bench/lodo.py holds it out
         rec = EnsembleRecommender().fit(train)
         query = Query(metafeatures=meta.metafeatures.loc[ds.id].to_dict())
         lgbm, _ = recommend_for_query(train, query, k=5, families=["lightgbm"], recommender=rec)
