@@ -77,6 +77,8 @@ MEMBERS = {
     "surrogate portfolio, surrogate's favourite first (previous default)": (
         lambda: SurrogatePortfolioRecommender(first="surrogate", margin=0.2)),
     "surrogate portfolio, no collapse veto": lambda: SurrogatePortfolioRecommender(max_collapse_risk=None),
+    "surrogate portfolio, CatBoost-default guard on ROC AUC": lambda: SurrogatePortfolioRecommender(
+        incumbent={"roc_auc": "catboost", "*": "hist_gradient_boosting"}),
     "surrogate portfolio, no auxiliary datasets": lambda: SurrogatePortfolioRecommender(auxiliary=False),
     "surrogate portfolio tau=0": lambda: SurrogatePortfolioRecommender(tau=0),
     "surrogate portfolio tau=5": lambda: SurrogatePortfolioRecommender(tau=5),

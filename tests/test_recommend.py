@@ -310,6 +310,8 @@ def test_surrogate_portfolio_covers_the_datasets_that_behave_like_the_prediction
 
 
 def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten() -> None:
+    from dataclasses import replace
+
     import pandas as pd
 
     from kg.graph import make_configuration
@@ -359,6 +361,15 @@ def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten()
     assert first(close, first="portfolio", tau=0, incumbent=None) == "A"
     with pytest.raises(ValueError, match="first="):
         SurrogatePortfolioRecommender(first="best").fit(meta)
+    # the guard may name a family per metric: these views are ROC AUC ones
+    auc = replace(meta, metric={"d1": "roc_auc", "d2": "roc_auc"})
+    per_metric = {"roc_auc": "hist_gradient_boosting", "*": "catboost"}
+    rec = SurrogatePortfolioRecommender(surrogate=TopSurrogate(relative=close), first="surrogate",
+                                        margin=0.1, incumbent=per_metric).fit(auc)
+    assert rec.incumbent_family() == "hist_gradient_boosting" and rec.score(Query()).idxmax() == hgb
+    other = SurrogatePortfolioRecommender(surrogate=TopSurrogate(relative=close), first="surrogate",
+                                          margin=0.1, incumbent={"rmse": "linear"}).fit(auc)
+    assert other.incumbent_family() is None and other.score(Query()).idxmax() == "A"
 
 
 def test_surrogate_portfolio_never_puts_first_a_configuration_that_collapsed_on_similar_data() -> None:

@@ -31,6 +31,8 @@ all k collapse.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -53,8 +55,9 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             by `bench/lodo.py`: best mean best@5/10/25 over the three groups, same best@1).
         surrogate: the surrogate to fit (``None``: :class:`SurrogateRecommender` defaults).
         incumbent: family whose default configuration keeps the first place unless another
-            is predicted to beat it by ``margin`` (``None``: no guard; also off when that
-            configuration is not a candidate or the surrogate learns ranks).
+            is predicted to beat it by ``margin``, or metric → family (``"*"``: any other
+            metric); ``None``: no guard (also off when that configuration is not a candidate
+            or the surrogate learns ranks).
         margin: expected advantage, on the relative scale, needed to replace the incumbent
             (0.3, chosen by ``bench/lodo.py`` from 0.2 / 0.3 over five surrogate seeds: top-1
             at least as good as the HGB default 86% -> 88%, the rest within ±0.01; with
@@ -75,7 +78,8 @@ class SurrogatePortfolioRecommender(BaseRecommender):
 
     def __init__(self, *, size: int = 25, tau: float = 10.0,
                  surrogate: SurrogateRecommender | None = None,
-                 incumbent: str | None = "hist_gradient_boosting", margin: float = 0.3,
+                 incumbent: str | Mapping[str, str] | None = "hist_gradient_boosting",
+                 margin: float = 0.3,
                  max_collapse_risk: float | None = 0.02, auxiliary: bool = True,
                  first: str = "portfolio", min_coverage: float = 0.5) -> None:
         self.size = size
@@ -119,14 +123,25 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         return meta if len(sparse) == len(covered) else meta.drop(sparse)
 
     def _incumbent_index(self) -> int | None:
-        if self.incumbent is None or (self.first == "surrogate"
-                                      and getattr(self.surrogate_, "target", None) != "top"):
+        family = self.incumbent_family()
+        if family is None or (self.first == "surrogate"
+                              and getattr(self.surrogate_, "target", None) != "top"):
             return None
         from kg.graph import make_configuration
         from runner.spaces import default_configuration
 
-        config_id = make_configuration(default_configuration(self.incumbent)).id
+        config_id = make_configuration(default_configuration(family)).id
         return self.config_ids_.index(config_id) if config_id in self.config_ids_ else None
+
+    def incumbent_family(self) -> str | None:
+        """The family whose default guards the first place for the fitted metric (the
+        training datasets' most common one): ``incumbent`` itself, or its entry for that
+        metric (``"*"``: any other)."""
+        if self.incumbent is None or isinstance(self.incumbent, str):
+            return self.incumbent
+        metrics = pd.Series(self.meta_.metric).reindex(self.meta_.datasets).dropna()
+        metric = metrics.mode().iloc[0] if len(metrics) else "*"
+        return self.incumbent.get(metric, self.incumbent.get("*"))
 
     def first_choice(self, predicted: np.ndarray, weights: np.ndarray | None = None) -> int:
         """Index of the first configuration: the best weighted mean relative score (or the
