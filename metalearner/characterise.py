@@ -26,7 +26,7 @@ from metalearner.metafeatures import (
 )
 from metalearner.metafeatures.text import MODEL_NAME
 
-__all__ = ["characterise", "dataset_embeddings", "search_datasets", "stale_datasets",
+__all__ = ["characterise", "dataset_embedding", "dataset_embeddings", "search_datasets", "stale_datasets",
            "store_embedding"]
 
 
@@ -63,6 +63,13 @@ def dataset_embeddings(graph: KnowledgeGraph) -> tuple[list[str], np.ndarray]:
     if not rows:
         return [], np.empty((0, 384), dtype=np.float32)
     return ids, np.stack([decode_embedding(r["v"]) for r in rows])
+
+
+def dataset_embedding(graph: KnowledgeGraph, dataset_id: str) -> np.ndarray | None:
+    """One dataset's stored text embedding (``None``: none stored)."""
+    rows = graph.store.select("SELECT ?v WHERE { ?d mkg:textEmbedding ?v } LIMIT 1",
+                              {"d": entity("dataset", dataset_id)})
+    return decode_embedding(rows[0]["v"]) if rows else None
 
 
 def search_datasets(graph: KnowledgeGraph, text: str, k: int = 10) -> list[tuple[Dataset, float]]:

@@ -295,7 +295,7 @@ def recommend_for_dataset(
         DatasetNotFound: unknown dataset.
         InvalidData: no meta-features stored, or no task type known.
     """
-    from metalearner.characterise import dataset_embeddings
+    from metalearner.characterise import dataset_embedding
     from metalearner.metafeatures import EXTRACTOR
 
     t0 = time.perf_counter()
@@ -311,8 +311,7 @@ def recommend_for_dataset(
     if n_classes is None and task_type == "classification":
         n_classes = int(values.get("nr_class") or 2)
     metric = check_measure(metric or primary_metric(task_type, n_classes))
-    ids, mat = dataset_embeddings(graph)
-    emb = mat[ids.index(ds.id)] if ds.id in ids else None
+    emb = dataset_embedding(graph, ds.id)
     meta, rec = _fitted(graph, task_type, metric)
     recs, similar = recommend_for_query(meta, Query(values, emb, dataset_id=ds.id), k=k,
                                         families=families, rows=ds.rows, recommender=rec)
