@@ -26,8 +26,8 @@ from metalearner.metafeatures import (
 )
 from metalearner.metafeatures.text import MODEL_NAME
 
-__all__ = ["characterise", "dataset_embedding", "dataset_embeddings", "search_datasets", "stale_datasets",
-           "store_embedding"]
+__all__ = ["characterise", "dataset_embedding", "dataset_embeddings", "search_datasets",
+           "stale_datasets", "store_embedding"]
 
 
 def characterise(graph: KnowledgeGraph, dataset: Dataset, df: pd.DataFrame, target: str,

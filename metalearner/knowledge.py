@@ -14,8 +14,8 @@ from kg.measures import HIGHER_IS_BETTER
 from kg.views import metafeature_matrix, performance_table
 from metalearner.metafeatures import EXTRACTOR
 
-__all__ = ["AUXILIARY_METRIC", "MetaData", "feature_columns", "load_metadata", "normalise_scores", "relative_scores",
-           "scale_anchors", "with_auxiliary"]
+__all__ = ["AUXILIARY_METRIC", "MetaData", "feature_columns", "load_metadata", "normalise_scores",
+           "relative_scores", "scale_anchors", "with_auxiliary"]
 
 #: Per task type, the metric every dataset of that type is scored by: the source of auxiliary
 #: datasets for a metric that only some of them have (ROC AUC: binary tasks only).
@@ -163,9 +163,8 @@ class MetaData:
                 target), each with the datasets derived from it.
         """
         sources = {dataset_id, *related}
-        out = self.drop(sources | {d for d, s in self.derived_from.items() if s in sources})
-        aux = self.auxiliary
-        return out if aux is None else replace(out, auxiliary=aux.without(dataset_id, *related))
+        derived = {**self.derived_from, **(self.auxiliary.derived_from if self.auxiliary else {})}
+        return self.drop(sources | {d for d, s in derived.items() if s in sources})
 
     def drop(self, dataset_ids: set[str] | list[str]) -> MetaData:
         """A copy without these datasets (ids it lacks are ignored), here and among the
