@@ -170,6 +170,9 @@ def seed_build(
     derived_binary: Annotated[bool, typer.Option(
         help="Also evaluate a binary task derived from each regression table (target above its "
              "median) and multiclass table (most frequent class against the rest).")] = False,
+    derived_splits: Annotated[int, typer.Option(
+        min=1, max=2, help="Derived binary tasks per table with --derived-binary: 2 adds the "
+                           "target above its upper quartile, or the two most frequent classes.")] = 1,
 ) -> None:
     """Evaluate the portfolio on every shared dataset (resumable) and export data/seed.nq.gz.
 
@@ -183,7 +186,8 @@ def seed_build(
                         settings=SeedSettings(folds=folds, subsample_rows=subsample, seed=0,
                                               portfolio_size=portfolio_size, time_limit=time_limit,
                                               repeats=repeats, small_repeats=small_repeats,
-                                              small_rows=small_rows, derived_binary=derived_binary))
+                                              small_rows=small_rows, derived_binary=derived_binary,
+                                              derived_splits=derived_splits))
     typer.echo(f"completed {report.completed}, failed {report.failed}, already done "
                f"{report.skipped}; seed graph in {output}")
 

@@ -2,8 +2,9 @@
 
 Thirty binary tables are few for a meta-learner to learn which configurations do well on
 binary data, and the shared datasets are all we may use. A regression or multiclass table
-becomes a binary one by a rule anyone can read: a regression target above its median, or
-the most frequent class against the rest. The result is a new table (its own content hash,
+becomes a binary one by a rule anyone can read (a *split*): a regression target above its median or
+above its upper quartile; a multiclass table's most frequent class against the rest, or its
+two most frequent classes alone (the other rows dropped). The result is a new table (its own content hash,
 so its own dataset node) that records where it came from (``prov:wasDerivedFrom``) and how
 (``mkg:derivation``); recommenders learn from it, and the leave-one-dataset-out benchmark
 never holds it out and drops it together with its source.
@@ -17,11 +18,34 @@ import pandas as pd
 
 from kg.errors import InvalidData
 
-__all__ = ["BinaryVariant", "binary_variant"]
+__all__ = ["SPLITS", "BinaryVariant", "binary_variant", "variant_name"]
 
 #: Share of rows the smaller class of a derived binary target must have at least: below
 #: it, a 3-fold ROC AUC rests on a handful of positives per fold.
 MIN_MINORITY = 0.1
+
+#: The splits of each task type, in the order a seed build adds them (the first one is the
+#: default): ``median`` / ``upper_quartile`` for a regression target, ``majority`` (most
+#: frequent class against the rest) / ``top_two`` (the two most frequent classes) for a
+#: multiclass one.
+SPLITS: dict[str, tuple[str, ...]] = {
+    "regression": ("median", "upper_quartile"),
+    "classification": ("majority", "top_two"),
+}
+
+
+def variant_name(source: str, split: str) -> str:
+    """The name of the dataset derived from ``source`` by ``split``.
+
+    Args:
+        source: name of the source dataset, e.g. ``autompg``.
+        split: one of :data:`SPLITS`.
+
+    Returns:
+        ``autompg.binary`` for a task type's first split (the names earlier seeds used),
+        ``autompg.upper_quartile`` etc. for the others.
+    """
+    return f"{source}.binary" if split in ("median", "majority") else f"{source}.{split}"
 
 
 @dataclass(frozen=True)
@@ -39,27 +63,36 @@ class BinaryVariant:
     rule: str
 
 
-def binary_variant(df: pd.DataFrame, target: str, task_type: str, *,
+def binary_variant(df: pd.DataFrame, target: str, task_type: str, *, split: str | None = None,
                    min_minority: float = MIN_MINORITY) -> BinaryVariant:
     """Derive a binary classification table from a regression or multiclass one.
 
-    Regression: the label says whether the target is above its median (``"above"`` /
-    ``"at_or_below"``). Multiclass: whether the row is of the most frequent class
-    (its label / ``"other"``). Rows whose target is missing are dropped.
+    Regression: the label says whether the target is above its median (split ``median``)
+    or its upper quartile (``upper_quartile``): ``"above"`` / ``"at_or_below"``.
+    Multiclass: whether the row is of the most frequent class (``majority``: its label /
+    ``"other"``), or which of the two most frequent classes it is (``top_two``: rows of the
+    other classes are dropped). Rows whose target is missing are dropped.
 
     Args:
         df: the source table.
         target: its target column.
         task_type: ``regression`` or ``classification`` (with more than two classes).
+        split: one of ``SPLITS[task_type]``; default the first (median, majority).
         min_minority: least share of rows of the smaller label.
 
     Returns:
         The derived table, its target and the rule in words.
 
     Raises:
-        InvalidData: unknown target, a binary or constant source, or a derived target whose
-            smaller label has fewer than ``min_minority`` of the rows.
+        InvalidData: unknown target or split, a binary or constant source, or a derived
+            target whose smaller label has fewer than ``min_minority`` of the rows.
     """
+    if task_type not in SPLITS:
+        raise InvalidData(f"Task type must be 'classification' or 'regression', not {task_type!r}.")
+    split = split or SPLITS[task_type][0]
+    if split not in SPLITS[task_type]:
+        raise InvalidData(f"Split {split!r} does not apply to a {task_type} target; use one of "
+                          f"{', '.join(SPLITS[task_type])}.")
     if target not in df.columns:
         raise InvalidData(f"Column {target!r} is not in the table; the target must be one of its columns.")
     y = df[target]
@@ -69,20 +102,26 @@ def binary_variant(df: pd.DataFrame, target: str, task_type: str, *,
         numeric = pd.to_numeric(y, errors="coerce")
         if numeric.isna().any():
             raise InvalidData(f"Target {target!r} has values that are not numbers; a regression "
-                              "target must be numeric to be split at its median.")
-        median = float(numeric.median())
-        labels = numeric.gt(median).map({True: "above", False: "at_or_below"})
-        rule = f"{target} > {median:g} (its median)"
-    elif task_type == "classification":
-        counts = y.astype(str).value_counts()
+                              "target must be numeric to be split at a quantile.")
+        quantile, words = (0.5, "its median") if split == "median" else (0.75, "its upper quartile")
+        cut = float(numeric.quantile(quantile))
+        labels = numeric.gt(cut).map({True: "above", False: "at_or_below"})
+        rule = f"{target} > {cut:g} ({words})"
+    else:
+        text = y.astype(str)
+        counts = text.value_counts()
         if len(counts) <= 2:
             raise InvalidData(f"Target {target!r} has {len(counts)} classes; only a regression or "
                               "multiclass target gives a new binary task.")
-        top = str(counts.index[0])
-        labels = y.astype(str).eq(top).map({True: top, False: "other"})
-        rule = f"{target} = {top!r} (its most frequent class) against the rest"
-    else:
-        raise InvalidData(f"Task type must be 'classification' or 'regression', not {task_type!r}.")
+        first, second = str(counts.index[0]), str(counts.index[1])
+        if split == "majority":
+            labels = text.eq(first).map({True: first, False: "other"})
+            rule = f"{target} = {first!r} (its most frequent class) against the rest"
+        else:
+            pair = text.isin([first, second])
+            keep &= pair.reindex(keep.index, fill_value=False)
+            labels = text[pair]
+            rule = f"{target} = {first!r} against {second!r} (its two most frequent classes)"
     minority = float(labels.value_counts(normalize=True).min()) if labels.nunique() == 2 else 0.0
     if minority < min_minority:
         raise InvalidData(f"Deriving a binary target as {rule} leaves {minority:.1%} of the rows in "

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from kg.derived import binary_variant
+from kg.derived import SPLITS, binary_variant, variant_name
 from kg.errors import InvalidData
 from kg.graph import KnowledgeGraph
 from kg.migrations import migrate
@@ -44,7 +44,8 @@ class SeedSettings:
     ``derived_binary`` adds, for every regression and multiclass table, a binary task derived
     from it (:func:`kg.derived.binary_variant`: target above its median, or the most frequent
     class against the rest) as its own dataset, ``prov:wasDerivedFrom`` the source: the seed
-    has 30 binary tables, few to learn binary data from.
+    has 30 binary tables, few to learn binary data from. ``derived_splits`` = 2 adds a second
+    one per table: the target above its upper quartile, or the two most frequent classes.
     """
 
     folds: int = 3
@@ -56,6 +57,7 @@ class SeedSettings:
     small_repeats: int = 0
     small_rows: int = 1000
     derived_binary: bool = False
+    derived_splits: int = 1
 
     def seeds_for(self, n_rows: int) -> list[int]:
         """The task seed of each repeat of a table with ``n_rows`` rows.
@@ -100,7 +102,8 @@ def ingest_manifest_tasks(
         target, task_type = ds.default_target or "", table.task_type or "classification"
         tables = [(ds, df, task_type)]
         if settings.derived_binary:
-            tables += _derived_binary(graph, ds, df, target, task_type)
+            tables += _derived_binary(graph, ds, df, target, task_type,
+                                      SPLITS[task_type][:settings.derived_splits])
         for dataset, frame, kind in tables:
             if dataset.id in stale or not graph.metafeatures(dataset.id):
                 characterise(graph, dataset, frame, target, kind)
@@ -110,21 +113,26 @@ def ingest_manifest_tasks(
 
 
 def _derived_binary(graph: KnowledgeGraph, ds: Dataset, df: pd.DataFrame, target: str,
-                    task_type: str) -> list[tuple[Dataset, pd.DataFrame, str]]:
-    """The binary dataset derived from a regression or multiclass table (none for a binary
-    one, or when the derived target would be too unbalanced: a warning says why)."""
+                    task_type: str, splits: tuple[str, ...],
+                    ) -> list[tuple[Dataset, pd.DataFrame, str]]:
+    """The binary datasets derived from a regression or multiclass table, one per split (none
+    for a binary table; a split whose derived target would be too unbalanced is skipped
+    with a warning that says why)."""
     if task_type == "classification" and df[target].nunique() <= 2:
         return []
-    try:
-        variant = binary_variant(df, target, task_type)
-    except InvalidData as err:
-        warnings.warn(f"{ds.name}: no derived binary task ({err})", stacklevel=2)
-        return []
-    derived = graph.add_dataset(
-        variant.frame, name=f"{ds.name}.binary", target=target,
-        description=f"Derived from {ds.name}: {variant.rule}. {ds.description}".strip(),
-        source=f"derived from {ds.name}", derived_from=ds.id, derivation=variant.rule)
-    return [(derived, variant.frame, "classification")]
+    out = []
+    for split in splits:
+        try:
+            variant = binary_variant(df, target, task_type, split=split)
+        except InvalidData as err:
+            warnings.warn(f"{ds.name}: no derived binary task by {split} ({err})", stacklevel=2)
+            continue
+        derived = graph.add_dataset(
+            variant.frame, name=variant_name(ds.name, split), target=target,
+            description=f"Derived from {ds.name}: {variant.rule}. {ds.description}".strip(),
+            source=f"derived from {ds.name}", derived_from=ds.id, derivation=variant.rule)
+        out.append((derived, variant.frame, "classification"))
+    return out
 
 
 def _tasks(graph: KnowledgeGraph, ds: Dataset, df: pd.DataFrame, target: str, task_type: str,

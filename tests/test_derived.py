@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from kg import InvalidData, KnowledgeGraph, MemoryStore, RunInput, read_table
-from kg.derived import binary_variant
+from kg.derived import binary_variant, variant_name
 from kg.ingest import read_manifest
 from metalearner import load_metadata
 from metalearner.evaluation import same_table
@@ -31,6 +31,23 @@ def test_multiclass_target_becomes_its_most_frequent_class_against_the_rest() ->
     v = binary_variant(df, "c", "classification")
     assert v.rule == "c = 'a' (its most frequent class) against the rest"
     assert v.frame["c"].astype(str).value_counts().to_dict() == {"other": 6, "a": 4}
+
+
+def test_second_splits_take_the_upper_quartile_or_the_two_most_frequent_classes() -> None:
+    reg = pd.DataFrame({"x": range(8), "y": [float(i) for i in range(1, 9)]})
+    v = binary_variant(reg, "y", "regression", split="upper_quartile")
+    assert v.rule == "y > 6.25 (its upper quartile)"
+    assert v.frame["y"].astype(str).value_counts().to_dict() == {"at_or_below": 6, "above": 2}
+    cls = pd.DataFrame({"x": range(10), "c": list("aaaabbbccd")})
+    v = binary_variant(cls, "c", "classification", split="top_two")
+    assert v.rule == "c = 'a' against 'b' (its two most frequent classes)"
+    assert v.frame["x"].tolist() == [0, 1, 2, 3, 4, 5, 6]  # rows of c and d are dropped
+    assert v.frame["c"].astype(str).tolist() == list("aaaabbb")
+    assert variant_name("vowel", "top_two") == "vowel.top_two"
+    assert variant_name("vowel", "majority") == "vowel.binary"
+    with pytest.raises(InvalidData, match="does not apply to a regression target; use one of "
+                                          "median, upper_quartile"):
+        binary_variant(reg, "y", "regression", split="top_two")
 
 
 @pytest.mark.parametrize(("frame", "target", "task", "message"), [
@@ -98,6 +115,15 @@ def test_seed_ingest_adds_a_derived_binary_task_per_regression_and_multiclass_ta
     without = ingest_manifest_tasks(KnowledgeGraph(MemoryStore()), shared / "manifest.csv",
                                     tmp_path, SeedSettings(), names=["autompg"], progress=False)
     assert len(without) == 1  # off by default
+    graph = KnowledgeGraph(MemoryStore())
+    with pytest.warns(UserWarning, match=r"hypothyroid: no derived binary task by top_two"):
+        tasks = ingest_manifest_tasks(graph, shared / "manifest.csv", tmp_path,
+                                      SeedSettings(derived_binary=True, derived_splits=2),
+                                      names=["autompg", "vowel", "hypothyroid"], progress=False)
+    names = sorted(graph.get_dataset(t.dataset_id).name for t, _ in tasks)
+    assert names == ["autompg", "autompg.binary", "autompg.upper_quartile", "hypothyroid",
+                     "vowel", "vowel.top_two"]
+    assert graph.get_dataset("vowel.top_two").derived_from == graph.get_dataset("vowel").id
 
 
 def test_leave_one_out_drops_a_source_with_its_derived_and_same_table_datasets(
