@@ -24,7 +24,8 @@ Datasets derived from another one (binary tasks made from regression and multicl
 with their source. A dataset that is the same table as the held-out one under another target
 (feature columns shared, :func:`metalearner.evaluation.same_table`: heart.c and the cleveland
 regression table) is left out with it, with what was derived from it. Rows "..., no derived
-binary tasks" fit without the derived datasets.
+binary tasks" fit without the derived datasets, "..., first derived split only" without the
+second split's (``--derived-splits 2``: upper quartile, two most frequent classes).
 
 Members are fitted once per held-out dataset; ensembles are weighted sums of their
 per-query percentile ranks, so many blends are compared at the cost of one.
@@ -80,6 +81,8 @@ MEMBERS = {
     "surrogate portfolio, CatBoost-default guard on ROC AUC": lambda: SurrogatePortfolioRecommender(
         incumbent={"roc_auc": "catboost", "*": "hist_gradient_boosting"}),
     "surrogate portfolio, no auxiliary datasets": lambda: SurrogatePortfolioRecommender(auxiliary=False),
+    "surrogate portfolio, surrogate temperature 2": lambda: SurrogatePortfolioRecommender(
+        surrogate=SurrogateRecommender(temperature=2)),
     "surrogate portfolio tau=0": lambda: SurrogatePortfolioRecommender(tau=0),
     "surrogate portfolio tau=5": lambda: SurrogatePortfolioRecommender(tau=5),
     "graph": lambda: GraphRecommender(),
@@ -103,6 +106,11 @@ SEED_MEAN = f"default, mean over {len(SEED_ROWS)} surrogate seeds"
 WITHOUT_DERIVED = {
     "surrogate portfolio, no derived binary tasks": lambda: SurrogatePortfolioRecommender(),
     "portfolio, no derived binary tasks": lambda: GreedyPortfolioRecommender(),
+}
+#: Fitted without the second derived split (upper quartile, two most frequent classes;
+#: ``--derived-splits 2``): what that second set adds to the first.
+FIRST_SPLIT_ONLY = {
+    "surrogate portfolio, first derived split only": lambda: SurrogatePortfolioRecommender(),
 }
 #: Not a recommender: the default's greedy step with training datasets weighted by their
 #: similarity to the held-out dataset's *true* profile (which no recommender knows).
@@ -142,6 +150,10 @@ def evaluate(meta, holdout: list[str], related: dict[str, list[str]]) -> tuple[p
         if train.derived_from:
             originals = train.drop(set(train.derived_from))
             fitted.update({name: make().fit(originals) for name, make in WITHOUT_DERIVED.items()})
+            second = {x for x in train.derived_from if not train.names.get(x, "").endswith(".binary")}
+            if second:
+                first_only = train.drop(second)
+                fitted.update({name: make().fit(first_only) for name, make in FIRST_SPLIT_ONLY.items()})
         scores = {name: rec.score(query).reindex(truth.index) for name, rec in fitted.items()}
         neighbours = fitted["nearest"].neighbours(query)
         for name, weights in BLENDS.items():
