@@ -155,3 +155,16 @@ def test_leave_one_out_drops_a_source_with_its_derived_and_same_table_datasets(
     # heart.c is the cleveland table with another target: holding it out drops cleveland.binary
     assert meta.without(heart, *related[heart]).datasets == [sonar]
     assert sorted(meta.without(sonar, *related.get(sonar, [])).datasets) == sorted([heart, derived])
+
+
+def test_seed_build_refuses_a_derived_split_count_it_does_not_have(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["seed", "build", "--derived-binary", "--derived-splits", "3",
+                                      "--work-dir", str(tmp_path / "w"),
+                                      "--output", str(tmp_path / "seed.nq.gz")])
+    assert result.exit_code != 0
+    assert "Invalid value for '--derived-splits': Input should be less than or equal to 2" in result.output
+    assert not (tmp_path / "w").exists()  # refused before anything was written
