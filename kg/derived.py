@@ -45,7 +45,8 @@ def variant_name(source: str, split: str) -> str:
         ``autompg.binary`` for a task type's first split (the names earlier seeds used),
         ``autompg.upper_quartile`` etc. for the others.
     """
-    return f"{source}.binary" if split in ("median", "majority") else f"{source}.{split}"
+    first = {splits[0] for splits in SPLITS.values()}
+    return f"{source}.binary" if split in first else f"{source}.{split}"
 
 
 @dataclass(frozen=True)
