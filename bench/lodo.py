@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from kg import KnowledgeGraph, MemoryStore, OxigraphStore
+from kg.derived import split_index
 from kg.graph import make_configuration
 from metalearner.evaluation import normalised_against_median, same_table
 from metalearner.knowledge import feature_columns, load_metadata, scale_anchors
@@ -150,7 +151,7 @@ def evaluate(meta, holdout: list[str], related: dict[str, list[str]]) -> tuple[p
         if train.derived_from:
             originals = train.drop(set(train.derived_from))
             fitted.update({name: make().fit(originals) for name, make in WITHOUT_DERIVED.items()})
-            second = {x for x in train.derived_from if not train.names.get(x, "").endswith(".binary")}
+            second = {x for x in train.derived_from if split_index(train.names.get(x, "")) != 0}
             if second:
                 first_only = train.drop(second)
                 fitted.update({name: make().fit(first_only) for name, make in FIRST_SPLIT_ONLY.items()})

@@ -18,7 +18,7 @@ import pandas as pd
 
 from kg.errors import InvalidData
 
-__all__ = ["SPLITS", "BinaryVariant", "binary_variant", "variant_name"]
+__all__ = ["SPLITS", "BinaryVariant", "binary_variant", "split_index", "variant_name"]
 
 #: Share of rows the smaller class of a derived binary target must have at least: below
 #: it, a 3-fold ROC AUC rests on a handful of positives per fold.
@@ -47,6 +47,26 @@ def variant_name(source: str, split: str) -> str:
     """
     first = {splits[0] for splits in SPLITS.values()}
     return f"{source}.binary" if split in first else f"{source}.{split}"
+
+
+def split_index(name: str) -> int | None:
+    """Which split of its task type made the dataset called ``name``: the inverse of
+    :func:`variant_name`.
+
+    Args:
+        name: a dataset name, e.g. ``autompg.upper_quartile``.
+
+    Returns:
+        The split's position in :data:`SPLITS` (0: the first split, ``.binary``; 1: the
+        second, ``.upper_quartile`` or ``.top_two``), ``None`` for a name no split makes.
+    """
+    if name.endswith(".binary"):
+        return 0
+    for splits in SPLITS.values():
+        for i, split in enumerate(splits[1:], start=1):
+            if name.endswith(f".{split}"):
+                return i
+    return None
 
 
 @dataclass(frozen=True)

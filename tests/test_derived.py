@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from kg import InvalidData, KnowledgeGraph, MemoryStore, RunInput, read_table
-from kg.derived import binary_variant, variant_name
+from kg.derived import binary_variant, split_index, variant_name
 from kg.ingest import read_manifest
 from metalearner import load_metadata
 from metalearner.evaluation import same_table
@@ -45,6 +45,9 @@ def test_second_splits_take_the_upper_quartile_or_the_two_most_frequent_classes(
     assert v.frame["c"].astype(str).tolist() == list("aaaabbb")
     assert variant_name("vowel", "top_two") == "vowel.top_two"
     assert variant_name("vowel", "majority") == "vowel.binary"
+    assert [split_index(variant_name("autompg", s)) for s in ("median", "upper_quartile")] == [0, 1]
+    assert split_index("vowel.top_two") == 1
+    assert split_index("vowel") is None
     with pytest.raises(InvalidData, match="does not apply to a regression target; use one of "
                                           "median, upper_quartile"):
         binary_variant(reg, "y", "regression", split="top_two")
