@@ -160,6 +160,34 @@ def test_leave_one_out_drops_a_source_with_its_derived_and_same_table_datasets(
     assert sorted(meta.without(sonar, *related.get(sonar, [])).datasets) == sorted([heart, derived])
 
 
+def test_the_views_leave_the_second_split_out_unless_asked(shared: Path) -> None:
+    rows = {r["name"]: r for r in read_manifest(shared / "manifest.csv")}
+    graph = KnowledgeGraph(MemoryStore())
+    autompg = read_table(shared / rows["autompg"]["file"])
+    source = graph.add_dataset(autompg, name="autompg", target=rows["autompg"]["target"])
+    configs = [{"family": "knn", "params": {"n_neighbors": k}} for k in (1, 5, 15)]
+    ids = {}
+    for split in ("median", "upper_quartile"):
+        v = binary_variant(autompg, rows["autompg"]["target"], "regression", split=split)
+        ds = graph.add_dataset(v.frame, name=variant_name("autompg", split),
+                               target=rows["autompg"]["target"], derived_from=source.id,
+                               derivation=v.rule)
+        task = graph.add_task(ds, target=rows["autompg"]["target"], task_type="classification",
+                              n_classes=2, folds=3)
+        graph.log_runs([RunInput(task_id=task.id, config=c, fold_scores={"roc_auc": [0.7] * 3})
+                        for c in configs])
+        ids[split] = ds.id
+    shipped = load_metadata(graph, "classification", "roc_auc", cache=False)
+    assert shipped.datasets == [ids["median"]]
+    assert shipped.derived_from == {ids["median"]: source.id}
+    everything = load_metadata(graph, "classification", "roc_auc", cache=False, derived_splits=None)
+    assert sorted(everything.datasets) == sorted(ids.values())
+    assert load_metadata(graph, "classification", "roc_auc", derived_splits=2).datasets == \
+        everything.datasets
+    with pytest.raises(ValueError, match="derived_splits=0 keeps no derived split"):
+        load_metadata(graph, "classification", "roc_auc", derived_splits=0)
+
+
 def test_seed_build_refuses_a_derived_split_count_it_does_not_have(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
