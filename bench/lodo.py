@@ -84,8 +84,8 @@ MEMBERS = {
     "surrogate portfolio, CatBoost-default guard on ROC AUC": lambda: SurrogatePortfolioRecommender(
         incumbent={"roc_auc": "catboost", "*": "hist_gradient_boosting"}),
     "surrogate portfolio, no auxiliary datasets": lambda: SurrogatePortfolioRecommender(auxiliary=False),
-    "surrogate portfolio, surrogate temperature 2": lambda: SurrogatePortfolioRecommender(
-        surrogate=SurrogateRecommender(temperature=2)),
+    "surrogate portfolio, surrogate temperature 3 (previous default)": (
+        lambda: SurrogatePortfolioRecommender(surrogate=SurrogateRecommender(temperature=3))),
     "surrogate portfolio tau=0": lambda: SurrogatePortfolioRecommender(tau=0),
     "surrogate portfolio tau=5": lambda: SurrogatePortfolioRecommender(tau=5),
     "graph": lambda: GraphRecommender(),

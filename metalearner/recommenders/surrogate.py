@@ -59,13 +59,17 @@ class SurrogateRecommender(BaseRecommender):
         features: meta-features used (``None``: the nearest-neighbour defaults).
         target: ``top`` (default; emphasises the best configurations) or ``rank``
             (percentile ranks), see :func:`surrogate_target`. Chosen by ``bench/lodo.py``.
-        temperature: how sharply ``top`` emphasises the best.
+        temperature: how sharply ``top`` emphasises the best. 2, chosen by ``bench/lodo.py``
+            from 2 / 3 over three surrogate seeds (session 10): best@5 higher in every group
+            (multiclass 0.908 -> 0.913, binary 0.795 -> 0.801, regression 0.869 -> 0.876);
+            top-1 at least as good as FLAML zero-shot the same or better, as the HGB default
+            89% -> 88% / 86% -> 88% / 94% -> 95%; binary best@1 0.510 -> 0.495.
         random_state: seed.
     """
 
     def __init__(self, *, n_estimators: int = 300, learning_rate: float = 0.05,
                  num_leaves: int = 31, features: tuple[str, ...] | None = None,
-                 target: str = "top", temperature: float = 3.0, random_state: int = 0) -> None:
+                 target: str = "top", temperature: float = 2.0, random_state: int = 0) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
