@@ -47,10 +47,14 @@ import numpy as np
 import pandas as pd
 
 from kg import KnowledgeGraph, MemoryStore, OxigraphStore
-from kg.derived import split_index
 from kg.graph import make_configuration
 from metalearner.evaluation import normalised_against_median, same_table
-from metalearner.knowledge import feature_columns, load_metadata, scale_anchors
+from metalearner.knowledge import (
+    derived_by_later_splits,
+    feature_columns,
+    load_metadata,
+    scale_anchors,
+)
 from metalearner.recommenders import (
     DEFAULT_WEIGHTS,
     GraphRecommender,
@@ -145,9 +149,7 @@ def groups(graph: KnowledgeGraph) -> list[tuple[str, str, list[str]]]:
 
 def evaluate(meta, holdout: list[str], related: dict[str, list[str]]) -> tuple[pd.DataFrame, dict]:
     rows, top1 = [], {}
-    derived = {**meta.derived_from, **(meta.auxiliary.derived_from if meta.auxiliary else {})}
-    names = {**meta.names, **(meta.auxiliary.names if meta.auxiliary else {})}
-    second = {x for x in derived if (split_index(names.get(x, "")) or 0) >= 1}
+    second = derived_by_later_splits(meta, 1)
     for d in holdout:
         everything = meta.without(d, *related.get(d, []))
         train = everything.drop(second)  # as recommend() fits: load_metadata(derived_splits=1)

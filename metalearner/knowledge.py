@@ -15,8 +15,8 @@ from kg.measures import HIGHER_IS_BETTER
 from kg.views import metafeature_matrix, performance_table
 from metalearner.metafeatures import EXTRACTOR
 
-__all__ = ["AUXILIARY_METRIC", "MetaData", "feature_columns", "load_metadata", "normalise_scores",
-           "relative_scores", "scale_anchors", "with_auxiliary"]
+__all__ = ["AUXILIARY_METRIC", "MetaData", "derived_by_later_splits", "feature_columns",
+           "load_metadata", "normalise_scores", "relative_scores", "scale_anchors", "with_auxiliary"]
 
 #: Per task type, the metric every dataset of that type is scored by: the source of auxiliary
 #: datasets for a metric that only some of them have (ROC AUC: binary tasks only).
@@ -221,6 +221,22 @@ def with_auxiliary(meta: MetaData, other: MetaData) -> MetaData:
     return replace(meta, auxiliary=aux)
 
 
+def derived_by_later_splits(meta: MetaData, derived_splits: int) -> set[str]:
+    """The derived datasets of ``meta`` (and of its auxiliary ones) made by a split after the
+    first ``derived_splits`` of :data:`kg.derived.SPLITS`: what ``load_metadata`` leaves out.
+
+    Args:
+        meta: the views.
+        derived_splits: how many splits count (1: only ``.binary``).
+
+    Returns:
+        Their dataset ids; a derived dataset no split names (a team's own) is never among them.
+    """
+    parts = [meta] + ([meta.auxiliary] if meta.auxiliary is not None else [])
+    return {d for m in parts for d in m.derived_from
+            if (split_index(m.names.get(d, "")) or 0) >= derived_splits}
+
+
 _CACHE: dict[tuple[int, int, str, str | None, str, int | None], MetaData] = {}
 
 
@@ -312,7 +328,7 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
         embeddings=emb, rows={d: rows.get(d, 0) for d in raw.index}, fit_time=fit_time,
         run_ids=run_ids, derived_from={d: s for d, s in derived_from.items() if d in raw.index})
     if derived_splits is not None:
-        later = {d for d in data.derived_from if (split_index(names.get(d, "")) or 0) >= derived_splits}
+        later = derived_by_later_splits(data, derived_splits)
         if later:
             data = replace(data.drop(later), derived_from={
                 d: s for d, s in data.derived_from.items() if d not in later})
