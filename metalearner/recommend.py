@@ -13,6 +13,7 @@ import pandas as pd
 from kg.errors import InvalidData
 from kg.graph import KnowledgeGraph
 from kg.measures import HIGHER_IS_BETTER, check_measure, primary_metric
+from kg.records import Dataset
 from kg.tables import infer_task_type
 from kg.vocabulary import entity
 from metalearner.knowledge import MetaData
@@ -168,37 +169,57 @@ def recommend_for_query(
         neighbours = meta.norm.index.to_series().map(lambda _: 1.0).head(5)
     similar = [Evidence(d, meta.names.get(d, d), round(float(s), 4), None, None)
                for d, s in neighbours.items()]
-    return [_explain(meta, i + 1, c, neighbours) for i, c in enumerate(chosen)], similar
+    explain = _Explainer(meta, neighbours)
+    return [explain(i + 1, c) for i, c in enumerate(chosen)], similar
 
 
-def _explain(meta: MetaData, rank: int, c: str, neighbours: pd.Series) -> Recommendation:
-    raw = meta.raw[c].reindex(neighbours.index)
-    w = neighbours[raw.notna()]
-    vals = raw.dropna()
-    expected = interval = None
-    if len(vals):
-        expected = float(np.average(vals, weights=w.to_numpy() + 1e-12))
-        interval = (float(vals.min()), float(vals.max())) if len(vals) > 1 else (
-            float(vals.iloc[0]), float(vals.iloc[0]))
-    norm = meta.norm[c].reindex(neighbours.index)
-    strong = [d for d in neighbours.index if norm.get(d, 0) >= 0.95]
-    # the runs that back the reason first (where it was best or nearly), then the nearest
-    shown = (strong + [d for d in neighbours.index if d not in strong])[:3]
-    evidence = tuple(
-        Evidence(d, meta.names.get(d, d), round(float(neighbours[d]), 4),
-                 None if pd.isna(raw[d]) else float(raw[d]), meta.run_ids.get((d, c)))
-        for d in shown)
-    top = [meta.names.get(d, d) for d in strong]
-    metric = next(iter(meta.metric.values()), "score")
-    where = (f"best or within 5% of the best on {len(top)} of the {len(neighbours)} most "
-             f"similar datasets ({', '.join(top[:3])})" if top else
-             "ranks well on datasets similar to this one ("
-             + ", ".join(meta.names.get(d, d) for d in neighbours.index[:3]) + ")")
-    exp = f"; expected {metric} {expected:.4g} (range {interval[0]:.4g}–{interval[1]:.4g})" if (
-        expected is not None and interval) else ""
-    return Recommendation(rank=rank, config=meta.configs[c], config_id=c,
-                          family=meta.families[c], expected_score=expected, interval=interval,
-                          evidence=evidence, reason=f"{meta.families[c]}: {where}{exp}.")
+class _Explainer:
+    """Expected score, interval, evidence and reason of a configuration, from the neighbours'
+    scores (numpy rows of the neighbours, gathered once per query)."""
+
+    def __init__(self, meta: MetaData, neighbours: pd.Series) -> None:
+        self.meta = meta
+        self.ids = [str(d) for d in neighbours.index]
+        self.sims = neighbours.to_numpy(dtype=float)
+        self.raw_rows = meta.raw.index.get_indexer(self.ids)
+        self.norm_rows = meta.norm.index.get_indexer(self.ids)
+        self.metric = next(iter(meta.metric.values()), "score")
+
+    @staticmethod
+    def _column(frame: pd.DataFrame, rows: np.ndarray, c: str) -> np.ndarray:
+        if c not in frame.columns:
+            return np.full(len(rows), np.nan)
+        col = frame[c].to_numpy(dtype=float)
+        return np.where(rows >= 0, col[np.maximum(rows, 0)], np.nan)
+
+    def __call__(self, rank: int, c: str) -> Recommendation:
+        meta, ids = self.meta, self.ids
+        raw = self._column(meta.raw, self.raw_rows, c)
+        known = ~np.isnan(raw)
+        vals, w = raw[known], self.sims[known]
+        expected = interval = None
+        if len(vals):
+            expected = float(np.average(vals, weights=w + 1e-12))
+            interval = (float(vals.min()), float(vals.max()))
+        norm = self._column(meta.norm, self.norm_rows, c)
+        strong = [d for d, v in zip(ids, norm, strict=True) if v >= 0.95]
+        # the runs that back the reason first (where it was best or nearly), then the nearest
+        shown = (strong + [d for d in ids if d not in strong])[:3]
+        at = {d: i for i, d in enumerate(ids)}
+        evidence = tuple(
+            Evidence(d, meta.names.get(d, d), round(float(self.sims[at[d]]), 4),
+                     None if np.isnan(raw[at[d]]) else float(raw[at[d]]), meta.run_ids.get((d, c)))
+            for d in shown)
+        top = [meta.names.get(d, d) for d in strong]
+        where = (f"best or within 5% of the best on {len(top)} of the {len(ids)} most "
+                 f"similar datasets ({', '.join(top[:3])})" if top else
+                 "ranks well on datasets similar to this one ("
+                 + ", ".join(meta.names.get(d, d) for d in ids[:3]) + ")")
+        exp = f"; expected {self.metric} {expected:.4g} (range {interval[0]:.4g}–{interval[1]:.4g})" if (
+            expected is not None and interval) else ""
+        return Recommendation(rank=rank, config=meta.configs[c], config_id=c,
+                              family=meta.families[c], expected_score=expected, interval=interval,
+                              evidence=evidence, reason=f"{meta.families[c]}: {where}{exp}.")
 
 
 def recommend(
@@ -296,29 +317,58 @@ def recommend_for_dataset(
         InvalidData: no meta-features stored, or no task type known.
     """
     from metalearner.characterise import dataset_embedding
-    from metalearner.metafeatures import EXTRACTOR
 
     t0 = time.perf_counter()
     ds = graph.get_dataset(dataset)
-    values = graph.metafeatures(ds.id, extractor=EXTRACTOR)
-    if not values:
-        raise InvalidData(f"Dataset {ds.name!r} has no meta-features; upload its table or "
-                          "register it with meta-features.")
     tasks = graph.tasks(ds.id)
     task_type = task_type or (tasks[0].task_type if tasks else None)
     if task_type is None:
         raise InvalidData(f"Say whether {ds.name!r} is a classification or regression task.")
+    values: dict[str, float | None] | None = None
     if n_classes is None and task_type == "classification":
-        n_classes = int(values.get("nr_class") or 2)
+        known = [t.n_classes for t in tasks if t.task_type == task_type and t.n_classes]
+        if known:
+            n_classes = int(known[0])
+        else:
+            values = _stored_metafeatures(graph, ds)
+            n_classes = int(values.get("nr_class") or 2)
     metric = check_measure(metric or primary_metric(task_type, n_classes))
-    emb = dataset_embedding(graph, ds.id)
     meta, rec = _fitted(graph, task_type, metric)
+    if values is None:
+        values = _view_metafeatures(meta, ds.id) or _stored_metafeatures(graph, ds)
+    emb = meta.embeddings.get(ds.id) if ds.id in meta.embeddings else dataset_embedding(graph, ds.id)
     recs, similar = recommend_for_query(meta, Query(values, emb, dataset_id=ds.id), k=k,
                                         families=families, rows=ds.rows, recommender=rec)
     task = {"dataset": ds.id, "name": ds.name, "task_type": task_type, "rows": ds.rows,
             "columns": ds.columns, "n_classes": n_classes}
     return RecommendationSet(task, metric, recs, similar,
                              {"ranking": time.perf_counter() - t0})
+
+
+def _stored_metafeatures(graph: KnowledgeGraph, ds: Dataset) -> dict[str, float | None]:
+    """A dataset's meta-features as stored in the graph.
+
+    Raises:
+        InvalidData: it has none of the current extractor.
+    """
+    from metalearner.metafeatures import EXTRACTOR
+
+    values = graph.metafeatures(ds.id, extractor=EXTRACTOR)
+    if not values:
+        raise InvalidData(f"Dataset {ds.name!r} has no meta-features; upload its table or "
+                          "register it with meta-features.")
+    return values
+
+
+def _view_metafeatures(meta: MetaData, dataset_id: str) -> dict[str, float | None] | None:
+    """A dataset's meta-features from the fitted views, which were read from the graph with
+    the same extractor when they were built (``None``: not among them). Reading them there
+    saves a store query per recommendation."""
+    if dataset_id not in meta.metafeatures.index:
+        return None
+    row = meta.metafeatures.loc[dataset_id]
+    values = {str(k): (None if pd.isna(v) else float(v)) for k, v in row.items()}
+    return values if any(v is not None for v in values.values()) else None
 
 
 def recommend_from_metafeatures(

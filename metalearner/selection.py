@@ -39,10 +39,12 @@ def select_top_k(
         too_close: ``too_close(a, b)`` rejects near-identical configurations.
         pool: only the ``pool`` best-scored candidates are considered.
     """
-    order = scores.sort_values(ascending=False, kind="stable").index[:max(pool, k)].tolist()
-    pct = scores.rank(pct=True).reindex(order).fillna(0.0).to_numpy()
-    nb = neighbours[neighbours.index.isin(meta.norm.index)]
-    if coverage <= 0 or nb.empty:
+    # numpy, not pandas, on the hot path: descending and stable, ties in their given order
+    top = np.argsort(-scores.to_numpy(dtype=float), kind="stable")[:max(pool, k)]
+    order = [str(c) for c in scores.index[top]]
+    pct = np.nan_to_num(scores.rank(pct=True).to_numpy(dtype=float)[top], nan=0.0)
+    nb = neighbours[neighbours.index.isin(meta.norm.index)] if coverage > 0 else neighbours.iloc[:0]
+    if nb.empty:
         N = np.zeros((1, len(order)))
         w = np.ones(1)
     else:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pyoxigraph import RdfFormat
 
-from kg import DatasetNotFound, InvalidData, KnowledgeGraph, RunInput, read_table
+from kg import DatasetNotFound, InvalidData, KnowledgeGraph, MemoryStore, RunInput, read_table
 from kg.shapes import shape_violations, validate_with_pyshacl
 from kg.views import bipartite_graph, metafeature_matrix, performance_table, similarity_graph
 
@@ -43,6 +43,30 @@ def test_datasets_filter_and_lookup(small_kg: KnowledgeGraph) -> None:
     assert small_kg.get_dataset(ds.content_hash) == ds
     with pytest.raises(DatasetNotFound, match="No dataset 'nope'"):
         small_kg.get_dataset("nope")
+    # by id and by IRI too; the columns and qualities (read by their own queries) are complete
+    assert small_kg.get_dataset(ds.id) == ds == small_kg.get_dataset(ds.iri)
+    assert [c.name for c in ds.schema][-1] == "class" and len(ds.schema) == ds.columns
+    assert ds.description
+
+
+def test_dataset_lookup_prefers_id_then_hash_then_name() -> None:
+    """A name may look like another dataset's id or content hash: the id wins, then the hash."""
+    import pandas as pd
+
+    g = KnowledgeGraph(MemoryStore())
+    df = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": [0, 1, 0, 1]})
+    first = g.add_dataset(df, name="first", target="y")
+    named_like_id = g.add_dataset(df.assign(x=[5.0, 6.0, 7.0, 8.0]), name=first.id, target="y")
+    named_like_hash = g.add_dataset(df.assign(x=[9.0, 1.0, 2.0, 3.0]), name=first.content_hash,
+                                    target="y")
+    assert g.get_dataset(first.id) == first
+    assert g.get_dataset(first.content_hash) == first
+    assert g.get_dataset(first.iri) == first
+    assert g.get_dataset("first") == first
+    assert g.get_dataset(named_like_id.id) == named_like_id
+    assert g.get_dataset(named_like_hash.name) != named_like_hash  # its name is first's hash
+    with pytest.raises(DatasetNotFound):
+        g.get_dataset("0" * 32)  # id-shaped but unknown: still looked up by hash and name
 
 
 def test_best_configurations_respect_metric_direction(small_kg: KnowledgeGraph) -> None:

@@ -500,3 +500,26 @@ def test_binary_views_carry_the_multiclass_datasets_as_auxiliary(shared: Path) -
     plain = load_metadata(graph, "classification", "roc_auc", cache=False)
     assert plain.auxiliary is None
     assert load_metadata(graph, "classification", "log_loss", auxiliary=True).auxiliary is None
+
+
+def test_a_stored_dataset_is_recommended_for_from_the_views_meta_features(kg: KnowledgeGraph) -> None:
+    """recommend_for_dataset reads a graph dataset's meta-features from the fitted views (no
+    store query): they are the stored ones, and the recommendation is the same as from the
+    stored values."""
+    from metalearner.metafeatures import EXTRACTOR
+    from metalearner.recommend import _fitted, _view_metafeatures, recommend_for_dataset, recommend_for_query
+
+    meta, rec = _fitted(kg, "classification", "roc_auc")
+    ds = kg.datasets()[0]
+    stored = kg.metafeatures(ds.id, extractor=EXTRACTOR)
+    from_views = _view_metafeatures(meta, ds.id)
+    assert from_views is not None
+    assert {k: v for k, v in from_views.items() if v is not None} == pytest.approx(
+        {k: float(v) for k, v in stored.items() if v is not None})
+    assert _view_metafeatures(meta, "not-in-the-views") is None
+    got = recommend_for_dataset(kg, ds.id, k=3)
+    expected, _ = recommend_for_query(meta, Query(stored, dataset_id=ds.id), k=3, rows=ds.rows,
+                                      recommender=rec)
+    assert [r.config_id for r in got.recommendations] == [r.config_id for r in expected]
+    assert [r.expected_score for r in got.recommendations] == [r.expected_score for r in expected]
+    assert ds.id not in {e.dataset_id for e in got.similar_datasets}  # never its own evidence

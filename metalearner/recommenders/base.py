@@ -45,6 +45,9 @@ class BaseRecommender(ABC):
                 "seed graph (`metakg seed build`) or log runs first.")
         self.meta_ = meta
         self.config_ids_ = list(meta.norm.columns)
+        # the same ids as a pandas index, built once: a new index per prediction (from a list of
+        # strings) cost more than the prediction
+        self.config_index_ = meta.norm.columns
         self._fit(meta)
         return self
 

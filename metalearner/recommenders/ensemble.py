@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from metalearner.knowledge import MetaData
@@ -48,10 +49,10 @@ class EnsembleRecommender(BaseRecommender):
         return self.evidence_.neighbours(query)
 
     def score(self, query: Query) -> pd.Series:
-        total = pd.Series(0.0, index=self.config_ids_)
+        total = np.zeros(len(self.config_ids_))
         for name, member in self.members_.items():
-            s = member.score(query).reindex(self.config_ids_)
+            s = member.score(query).reindex(self.config_index_)
             if s.nunique() <= 1:
                 continue  # no signal (e.g. no text embedding)
-            total += self.weights_[name] * s.rank(pct=True).fillna(0.0)
-        return total
+            total += self.weights_[name] * s.rank(pct=True).fillna(0.0).to_numpy()
+        return pd.Series(total, index=self.config_index_)

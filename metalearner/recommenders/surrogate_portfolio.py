@@ -195,7 +195,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         return self.nearest_.neighbours(query)
 
     def score(self, query: Query) -> pd.Series:
-        predicted = self.surrogate_.score(query).reindex(self.config_ids_).to_numpy(dtype=float)
+        predicted = self.surrogate_.score(query).reindex(self.config_index_).to_numpy(dtype=float)
         weights = self.weights_for(predicted)
         first = self.first_choice(predicted, weights)
         chosen = greedy_order(self.relative_, self.size, weights=weights, first=first)
@@ -203,8 +203,9 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         by_prediction = np.argsort(-np.nan_to_num(predicted, nan=-np.inf), kind="stable")
         order = chosen + [j for j in by_prediction if j not in taken]
         n = len(order)
-        return pd.Series({self.config_ids_[j]: (n - i) / n for i, j in enumerate(order)}).reindex(
-            self.config_ids_)
+        values = np.full(len(self.config_ids_), np.nan)
+        values[order] = (n - np.arange(n)) / n
+        return pd.Series(values, index=self.config_index_)
 
 
 def _centred_ranks(values: np.ndarray) -> np.ndarray:
