@@ -523,3 +523,35 @@ def test_a_stored_dataset_is_recommended_for_from_the_views_meta_features(kg: Kn
     assert [r.config_id for r in got.recommendations] == [r.config_id for r in expected]
     assert [r.expected_score for r in got.recommendations] == [r.expected_score for r in expected]
     assert ds.id not in {e.dataset_id for e in got.similar_datasets}  # never its own evidence
+
+
+def test_the_incremental_weighted_greedy_makes_the_same_choices_as_recomputing() -> None:
+    """The weighted greedy updates its gains only where the last choice helped; it must choose
+    what recomputing every gain at every step chooses, ties and copies included (ties within
+    rounding go to the first column)."""
+    from metalearner.recommenders._greedy import greedy_order
+
+    def reference(scores: np.ndarray, size: int, weights: np.ndarray, first: int | None) -> list[int]:
+        chosen = [] if first is None else [first]
+        best = np.zeros(scores.shape[0]) if first is None else scores[:, first].copy()
+        while len(chosen) < min(size, scores.shape[1]):
+            gain = weights @ np.maximum(scores, best[:, None])
+            gain[chosen] = -np.inf
+            j = int(np.flatnonzero(gain >= gain.max() - 1e-12)[0])
+            chosen.append(j)
+            best = np.maximum(best, scores[:, j])
+        return chosen
+
+    rng = np.random.default_rng(0)
+    for trial in range(200):
+        n_d, n_c = int(rng.integers(1, 60)), int(rng.integers(1, 40))
+        scores = rng.normal(size=(n_d, n_c))
+        if trial % 3 == 0:
+            scores = np.round(scores, 1)  # many ties
+        if n_c > 2:
+            scores[:, 1] = scores[:, 0]  # an exact copy
+        w = rng.exponential(size=n_d)
+        w = w / w.sum()
+        first = int(rng.integers(n_c)) if trial % 2 else None
+        size = int(rng.integers(1, n_c + 3))
+        assert greedy_order(scores, size, weights=w, first=first) == reference(scores, size, w, first)

@@ -6,9 +6,8 @@ server (Fuseki, GraphDB) given its query and update URLs.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import httpx
 from pyoxigraph import (
     DefaultGraph,
     Quad,
@@ -20,6 +19,9 @@ from pyoxigraph import (
 
 from kg.errors import QueryError, StoreError
 from kg.store.base import QueryResult, Store, _serialize_data, query_form
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["SparqlEndpointStore"]
 
@@ -52,6 +54,8 @@ class SparqlEndpointStore(Store):
             self.query_url = base + "/query"
             self.update_url = update_url or base + "/update"
         self.timeout = timeout
+        import httpx  # here, not at module level: every CLI call imports this module
+
         self._client = httpx.Client(timeout=timeout)
 
     def __repr__(self) -> str:
@@ -62,6 +66,8 @@ class SparqlEndpointStore(Store):
 
     # ----- HTTP ----------------------------------------------------------------------------
     def _post(self, url: str, data: dict[str, str], accept: str | None = None) -> httpx.Response:
+        import httpx
+
         headers = {"Accept": accept} if accept else {}
         try:
             response = self._client.post(url, data=data, headers=headers)

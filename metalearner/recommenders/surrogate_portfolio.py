@@ -104,6 +104,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             columns=self.config_ids_).fillna(0.0).to_numpy()
         profiles = pd.concat([m.norm for m in sources]).reindex(columns=self.config_ids_)
         self.profile_ranks_ = _centred_ranks(profiles.fillna(0.0).to_numpy())
+        self.profile_norms_ = np.linalg.norm(self.profile_ranks_, axis=1)
         self.dataset_ids_ = list(profiles.index)
         self.n_primary_ = len(sources[0].norm)  # rows after these are auxiliary datasets
         # where each configuration collapsed, under the query's own metric only (the primary
@@ -185,7 +186,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             profile: one value per candidate configuration, in ``config_ids_`` order.
         """
         q = _centred_ranks(np.nan_to_num(profile, nan=np.nanmin(profile))[None, :])[0]
-        denom = np.linalg.norm(self.profile_ranks_, axis=1) * np.linalg.norm(q)
+        denom = self.profile_norms_ * np.linalg.norm(q)
         corr = np.divide(self.profile_ranks_ @ q, denom, out=np.zeros(len(denom)),
                          where=denom > 0)
         w = np.exp(self.tau * (corr - corr.max()))
