@@ -100,18 +100,22 @@ def checkpoints(trials: int) -> list[int]:
     return sorted({n for n in (5, 10, trials) if n <= trials})
 
 
-def fresh_score(table, task, config: dict, repeats: int, memo: dict) -> float:
-    """Mean score over ``repeats`` fresh cross-validations (task seeds 101, 102, ...: other
-    shuffles and, above the subsample size, other rows than the searches saw)."""
+def fresh_folds(table, task, repeats: int) -> list[tuple]:
+    """``repeats`` fresh cross-validations of the task (seeds 101, 102, ...: other shuffles and,
+    above the subsample size, other rows than the searches saw), as (X, y, spec)."""
+    out = []
+    for r in range(repeats):
+        spec = TaskSpec(task.id, "", task.target, task.task_type, task.folds, task.seed + 101 + r,
+                        task.subsample_rows)
+        out.append((*prepare_data(table, spec), spec))
+    return out
+
+
+def fresh_score(folds: list[tuple], config: dict, metric: str, memo: dict) -> float:
+    """Mean score of ``config`` over the fresh cross-validations (memoised per configuration)."""
     key = json.dumps(config, sort_keys=True)
     if key not in memo:
-        vals = []
-        for r in range(repeats):
-            spec = TaskSpec(task.id, "", task.target, task.task_type, task.folds, task.seed + 101 + r,
-                            task.subsample_rows)
-            X, y = prepare_data(table, spec)
-            vals.append(cv_score(X, y, spec, config, task.metric))
-        memo[key] = float(np.mean(vals))
+        memo[key] = float(np.mean([cv_score(X, y, spec, config, metric) for X, y, spec in folds]))
     return memo[key]
 
 
@@ -168,7 +172,8 @@ def main() -> None:
         lgbm, _ = recommend_for_query(train, query, k=5, families=["lightgbm"], recommender=rec)
         top5, _ = recommend_for_query(train, query, k=5, recommender=rec)
         spec = TaskSpec(task.id, "", task.target, task.task_type, task.folds, task.seed, task.subsample_rows)
-        X, y = prepare_data(read_table(SHARED / rows[name]["file"]), spec)
+        table = read_table(SHARED / rows[name]["file"])
+        X, y = prepare_data(table, spec)
         seeds = range(args.tpe_seeds)
         cold_runs = reused_cold(earlier.get(name), args) if earlier else None
         if cold_runs is not None:
@@ -192,12 +197,11 @@ def main() -> None:
         better = max if HIGHER_IS_BETTER[task.metric] else min
         best5, pick5 = better(scored, key=lambda t: t[0])
         # what each search found, scored again on folds none of them saw
-        table = read_table(SHARED / rows[name]["file"])
-        memo: dict = {}
-        fresh = {"metakg_top5": fresh_score(table, task, pick5, args.fresh_repeats, memo),
-                 "cold_per_seed": {n: [fresh_score(table, task, p[n], args.fresh_repeats, memo)
+        folds, memo = fresh_folds(table, task, args.fresh_repeats), {}
+        fresh = {"metakg_top5": fresh_score(folds, pick5, task.metric, memo),
+                 "cold_per_seed": {n: [fresh_score(folds, p[n], task.metric, memo)
                                        for _, p in cold_runs] for n in points},
-                 "warm_per_seed": {n: [fresh_score(table, task, p[n], args.fresh_repeats, memo)
+                 "warm_per_seed": {n: [fresh_score(folds, p[n], task.metric, memo)
                                        for _, p in warm_runs] for n in points}}
         fresh["cold"] = {n: float(np.median(v)) for n, v in fresh["cold_per_seed"].items()}
         fresh["warm"] = {n: float(np.median(v)) for n, v in fresh["warm_per_seed"].items()}
