@@ -1,5 +1,5 @@
-"""``python -m api`` runs the metakg CLI."""
+"""``python -m api`` runs the metakg CLI (through the warm worker when one can answer)."""
 
-from api.cli import main
+from api.launch import main
 
 main()

@@ -192,10 +192,13 @@ def seed_build(
                f"{report.skipped}; seed graph in {output}")
 
 
-def main() -> None:
-    """Entry point: run the app, turning metakg errors into one line on stderr."""
+def main(argv: list[str] | None = None) -> None:
+    """Run the app on ``argv`` (default ``sys.argv[1:]``), turning metakg errors into one
+    line on stderr and a non-zero exit status (``SystemExit``)."""
     try:
-        app(standalone_mode=False)
+        code = app(args=argv, prog_name="metakg", standalone_mode=False)
+        if isinstance(code, int) and code:  # click returns typer.Exit's code in this mode
+            sys.exit(code)
     except MetaKGError as exc:
         typer.echo(f"error: {exc}".replace("\n", " "), err=True)
         sys.exit(2)

@@ -44,21 +44,26 @@ def recommend(
     df = _read(data)
     t_read = time.perf_counter() - t0
     graph = _graph(store)
-    result = do_recommend(df, target=target, k=k, task_type=task, metric=metric, families=family,
-                          max_fit_seconds=max_fit_seconds, graph=graph, name=data.name)
-    result.timings = {"read": t_read, **result.timings}
-    out = result.to_json()
-    if run:
-        from runner.table_runs import evaluate_on_table
+    try:  # closed at the end: a warm worker must not keep other writers out between calls
+        result = do_recommend(df, target=target, k=k, task_type=task, metric=metric,
+                              families=family, max_fit_seconds=max_fit_seconds, graph=graph,
+                              name=data.name)
+        result.timings = {"read": t_read, **result.timings}
+        out = result.to_json()
+        if run:
+            from runner.table_runs import evaluate_on_table
 
-        configs = [r.config for r in result.recommendations]
-        task_rec, report = evaluate_on_table(graph, df, configs, target=target,
-                                             task_type=result.task["task_type"], name=data.name,
-                                             jobs=jobs, progress=not as_json)
-        scores = {r.configuration_id: r.scores.get(result.metric) for r in graph.runs(task=task_rec.id)}
-        for rec_json, rec in zip(out["recommendations"], result.recommendations, strict=True):
-            rec_json["observed_score"] = scores.get(rec.config_id)
-        out["runs_written"] = report.completed + report.failed
+            configs = [r.config for r in result.recommendations]
+            task_rec, report = evaluate_on_table(graph, df, configs, target=target,
+                                                 task_type=result.task["task_type"],
+                                                 name=data.name, jobs=jobs, progress=not as_json)
+            scores = {r.configuration_id: r.scores.get(result.metric)
+                      for r in graph.runs(task=task_rec.id)}
+            for rec_json, rec in zip(out["recommendations"], result.recommendations, strict=True):
+                rec_json["observed_score"] = scores.get(rec.config_id)
+            out["runs_written"] = report.completed + report.failed
+    finally:
+        graph.store.close()
     if as_json:
         _print_json(out)
         return
@@ -77,6 +82,10 @@ def recommend(
         table.add_row(str(r["rank"]), r["family"], exp, json.dumps(r["config"]["params"]), r["reason"])
     console.print(table)
     if verbose:
+        from api.warm import serving
+
+        if serving():
+            console.print(f"answered by the warm worker (pid {os.getpid()}); METAKG_WARM=0 turns it off")
         console.print("time: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in out["timings"].items()))
 
 
@@ -190,6 +199,35 @@ def serve(
     from api.app import create_app
 
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command()
+def warm(
+    stop: Annotated[bool, typer.Option("--stop", help="Stop the worker.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show (or stop) the warm worker that answers `metakg recommend` after the first call."""
+    from api.warm import request, worker_address
+
+    address = worker_address()
+    if address is None:
+        _fail("warm workers are off here (METAKG_WARM=0, not POSIX, or no private socket folder).")
+    try:
+        info = request(address, {"op": "stop" if stop else "status"})  # type: ignore[arg-type]
+    except OSError:
+        info = None
+    if as_json:
+        _print_json(info or {})
+    elif info is None:
+        typer.echo("no warm worker for this environment (the next `metakg recommend` starts one)")
+    elif stop:
+        typer.echo(f"stopped the warm worker (pid {info['stopped']})")
+    else:
+        import time
+
+        typer.echo(f"warm worker pid {info['pid']}: {info['served']} request(s) served, up "
+                   f"{time.time() - info['started']:.0f} s, exits after {info['idle_s']:.0f} s idle; "
+                   f"socket {info['address']}")
 
 
 @keys_app.command("create")

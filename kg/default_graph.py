@@ -55,13 +55,21 @@ def _load_seed(store: Store, path: Path) -> None:
 
     from kg.vocabulary import MKG, entity
 
+    # Hashing the 55 MB file costs ~0.1 s a call, so a file whose path, size and
+    # modification time were already seen is taken as the same file.
+    st = path.stat()
+    signature = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    seen = Quad(entity("store", "this"), MKG.seededFromFile, Literal(signature), DefaultGraph())
+    if store.ask("ASK { ?s mkg:seededFromFile ?f }", {"f": signature}):
+        return
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     marker = Quad(entity("store", "this"), MKG.seededFrom, Literal(digest), DefaultGraph())
     if store.ask("ASK { ?s mkg:seededFrom ?h }", {"h": digest}):
+        store.add([seen])
         return
     import sys
 
     print(f"metakg: loading the seed graph {path.name} into the store (once)...", file=sys.stderr)
     store.load(path)
     migrate(store)  # the file may predate the current layout
-    store.add([marker])
+    store.add([marker, seen])

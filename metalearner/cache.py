@@ -4,6 +4,7 @@ does not re-read the graph and re-fit: the second call onwards only loads a pick
 from __future__ import annotations
 
 import hashlib
+import itertools
 import pickle
 from collections import OrderedDict
 from pathlib import Path
@@ -20,6 +21,7 @@ _LOCAL: OrderedDict[tuple[Any, ...], tuple[MetaData, BaseRecommender]] = Ordered
 #: Entries kept in memory: one per (task type, metric) in use, e.g. binary, multiclass and
 #: regression side by side.
 _KEEP = 8
+_TOKENS = itertools.count()
 
 
 def _remember(cache: OrderedDict, key: Any, value: Any) -> Any:
@@ -31,6 +33,16 @@ def _remember(cache: OrderedDict, key: Any, value: Any) -> Any:
 #: Bump when fitted objects change shape or a recommender's defaults change, so stale
 #: pickles are ignored.
 _FORMAT = "10"
+
+
+def _token(store: object) -> int:
+    """A number unique to this store object for the life of the process (``id()`` is reused
+    once a closed store is collected, and a reopened store must not inherit its entries)."""
+    token = getattr(store, "_metakg_cache_token", None)
+    if token is None:
+        token = next(_TOKENS)
+        store._metakg_cache_token = token  # type: ignore[attr-defined]
+    return token
 
 
 def graph_stamp(graph: KnowledgeGraph) -> str:
@@ -53,7 +65,7 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
     location = repr(graph.store)
     # In-process: the store's own write counter is the key (free); a shared store may be
     # written by others, so its entry is trusted for a few seconds only.
-    local = (id(graph.store), graph.store.local_version, task_type, metric, factory.__name__,
+    local = (_token(graph.store), graph.store.local_version, task_type, metric, factory.__name__,
              repr(sorted(params.items())), int(time.monotonic() // 5) if graph.store.shared else 0)
     if local in _LOCAL:
         _LOCAL.move_to_end(local)

@@ -20,6 +20,7 @@ SHARED = Path(os.environ.get("METAKG_SHARED", ROOT.parent / "shared" / "datasets
 STORE_MODES = ["memory", "embedded", "remote"]
 
 os.environ.setdefault("METAKG_SEED", "")  # tests never load the shipped seed implicitly
+os.environ.setdefault("METAKG_WARM", "0")  # CLI subprocesses start no warm worker unless asked
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

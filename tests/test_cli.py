@@ -177,3 +177,18 @@ def test_seed_build_passes_the_small_table_protocol(monkeypatch: pytest.MonkeyPa
     assert (settings.repeats, settings.small_repeats, settings.small_rows) == (2, 5, 800)
     assert settings.seeds_for(800) == [0, 1, 2, 3, 4] and settings.seeds_for(801) == [0, 1]
     assert seen["names"] == ["autompg"] and "completed 0" in out
+
+
+def test_the_entry_point_exits_non_zero_with_one_line_on_failure(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``metakg`` itself (not the test runner's standalone mode): a failed command's status."""
+    from api.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["metafeatures"])
+    assert exc.value.code == 1
+    assert capsys.readouterr().err == "error: give DATA and --target (or --recompute).\n"
+    with pytest.raises(SystemExit) as exc:
+        main(["recommend", "no-such-file.csv", "--target", "y"])
+    assert exc.value.code == 2
+    assert "no-such-file.csv" in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -555,3 +556,64 @@ def test_the_incremental_weighted_greedy_makes_the_same_choices_as_recomputing()
         first = int(rng.integers(n_c)) if trial % 2 else None
         size = int(rng.integers(1, n_c + 3))
         assert greedy_order(scores, size, weights=w, first=first) == reference(scores, size, w, first)
+
+
+def test_cli_recommend_through_the_warm_worker(kg: KnowledgeGraph, tmp_path: Path) -> None:
+    """The first call answers itself and starts a worker; the next ones are answered by it,
+    with the same output and errors, without keeping the store locked between calls."""
+    import os
+    import shutil
+    import tempfile
+    import time
+
+    from kg import OxigraphStore
+
+    seed = tmp_path / "seed.nq.gz"
+    kg.store.dump(seed)
+    sockets = Path(tempfile.mkdtemp(prefix="mkw"))  # short: AF_UNIX paths are limited
+    env = {**os.environ, "METAKG_STORE": str(tmp_path / "store"), "METAKG_SEED": str(seed),
+           "METAKG_CACHE": str(tmp_path / "cache"), "METAKG_WARM": "1",
+           "METAKG_WARM_IDLE": "120", "TMPDIR": str(sockets)}
+    root = Path(__file__).resolve().parent.parent
+    table = str(root / "data" / "samples" / "credit-g.csv")
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "api", *args], capture_output=True, text=True,
+                              env=env, cwd=tmp_path)
+
+    def drop_timings(doc: dict) -> dict:
+        return {k: v for k, v in doc.items() if k != "timings"}
+
+    try:
+        first = cli("recommend", table, "--target", "class", "--k", "3", "--json")
+        assert first.returncode == 0, first.stderr
+        deadline = time.monotonic() + 120
+        while "pid" not in cli("warm").stdout:
+            assert time.monotonic() < deadline, "the warm worker did not start"
+            time.sleep(0.5)
+        assert json.loads(cli("warm", "--json").stdout)["served"] == 0
+        # the worker holds no lock between calls: another writer can open the store
+        OxigraphStore(tmp_path / "store").close()
+        second = cli("recommend", table, "--target", "class", "--k", "3", "--json")
+        assert second.returncode == 0, second.stderr
+        assert drop_timings(json.loads(second.stdout)) == drop_timings(json.loads(first.stdout))
+        shutil.copy(table, tmp_path / "mine.csv")  # relative: the worker uses the caller's folder
+        verbose = cli("recommend", "mine.csv", "--target", "class", "-v")
+        assert verbose.returncode == 0, verbose.stderr
+        assert "answered by the warm worker" in verbose.stdout
+        assert re.search(r"time: read \d+ ms, load \d+ ms, metafeatures \d+ ms, ranking \d+ ms",
+                         verbose.stdout.splitlines()[-1])
+        bad = cli("recommend", table, "--target", "nope")
+        assert bad.returncode == 2 and bad.stderr.startswith("error: Column 'nope'")
+        assert bad.stderr.count("\n") == 1
+        assert json.loads(cli("warm", "--json").stdout)["served"] == 3
+        stopped = cli("warm", "--stop")
+        assert stopped.stdout.startswith("stopped the warm worker"), stopped.stdout + stopped.stderr
+        deadline = time.monotonic() + 10
+        while list(sockets.glob("metakg-*/*.sock")):
+            assert time.monotonic() < deadline, "the worker left its socket behind"
+            time.sleep(0.2)
+        assert "no warm worker" in cli("warm").stdout
+    finally:
+        cli("warm", "--stop")
+        shutil.rmtree(sockets, ignore_errors=True)
