@@ -249,8 +249,13 @@ class KnowledgeGraph:
             return entity("dataset", ref)
         return NamedNode(self.get_dataset(ref).iri)
 
-    def get_dataset(self, ref: str) -> Dataset:
+    def get_dataset(self, ref: str, *, schema: bool = True) -> Dataset:
         """A dataset by id, content hash, IRI or name (tried in that order).
+
+        Args:
+            ref: id, content hash, IRI or name.
+            schema: also read its columns (one more query; ``Dataset.schema`` is empty
+                without it).
 
         Raises:
             DatasetNotFound: nothing matches; the message says how to list datasets.
@@ -260,7 +265,7 @@ class KnowledgeGraph:
             raise DatasetNotFound(
                 f"No dataset {ref!r} in the graph (looked up by id, content hash and name); "
                 "list datasets with `metakg query` or KnowledgeGraph.datasets().")
-        return self._dataset(node)
+        return self._dataset(node, schema=schema)
 
     def _lookup_dataset(self, ref: str) -> NamedNode | None:
         """The dataset node for an id or IRI, else a content hash, else a name.
@@ -278,7 +283,7 @@ class KnowledgeGraph:
                 return NamedNode(rows[0]["d"])
         return None
 
-    def _dataset(self, node: NamedNode) -> Dataset:
+    def _dataset(self, node: NamedNode, *, schema: bool = True) -> Dataset:
         # a dataset's columns and qualities are read by their own queries, not here
         rows = self.store.select(
             """SELECT ?p ?o WHERE { ?d ?p ?o FILTER(?p NOT IN (mkg:hasColumn, mls:hasQuality)) }""",
@@ -288,7 +293,7 @@ class KnowledgeGraph:
             props.setdefault(r["p"].rsplit("#", 1)[-1].rsplit("/", 1)[-1], []).append(r["o"])
         cols = self.store.select(
             """SELECT ?name ?dtype ?pos WHERE { ?d mkg:hasColumn ?c . ?c mkg:name ?name ;
-                 mkg:dtype ?dtype ; mkg:position ?pos } ORDER BY ?pos""", {"d": node})
+                 mkg:dtype ?dtype ; mkg:position ?pos } ORDER BY ?pos""", {"d": node}) if schema else []
         return Dataset(
             id=entity_key(node), name=props["title"][0], content_hash=props["contentHash"][0],
             rows=props["rows"][0], columns=props["columns"][0],

@@ -7,6 +7,7 @@ import hashlib
 import itertools
 import pickle
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,17 @@ def graph_stamp(graph: KnowledgeGraph) -> str:
 
 def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
                        factory: type[BaseRecommender], params: dict[str, Any] | None = None,
-                       cache_dir: Path | None = None) -> tuple[MetaData, BaseRecommender]:
-    """(views, fitted recommender) for the graph as it is now, from memory, disk or a fit."""
+                       cache_dir: Path | None = None,
+                       before_fit: Callable[[], None] | None = None) -> tuple[MetaData, BaseRecommender]:
+    """(views, fitted recommender) for the graph as it is now, from memory, disk or a fit.
+
+    Args:
+        graph, task_type, metric: what to fit on.
+        factory, params: the recommender class and its parameters.
+        cache_dir: where pickles go (default: the user cache).
+        before_fit: called only when a fit is needed (e.g. a check that raises when there is
+            nothing to fit on), so a cached answer costs no extra query.
+    """
     import time
 
     params = params or {}
@@ -87,6 +97,8 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
                 return _remember(_LOCAL, local, loaded)
             except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
                 path.unlink(missing_ok=True)  # stale or broken: refit below
+    if before_fit is not None:
+        before_fit()
     meta = load_metadata(graph, task_type, metric, cache=False,  # this module is the cache
                          auxiliary=True)
     rec = factory(**params).fit(meta)

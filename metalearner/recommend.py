@@ -86,13 +86,15 @@ def _fitted(graph: KnowledgeGraph, task_type: str, metric: str) -> tuple[MetaDat
     """
     from metalearner.cache import cached_recommender
 
-    probe = graph.store.ask(
-        """ASK { ?t mkg:taskType ?type . ?r mls:achieves ?t ; mls:hasOutput ?e .
-                 ?e mls:specifiedBy ?m }""", {"type": task_type, "m": entity("measure", metric)})
-    if not probe:
-        raise InvalidData(f"The graph has no {task_type} runs scored by {metric}; load the seed "
-                          "graph (`metakg import data/seed.nq.gz`) or log runs first.")
-    return cached_recommender(graph, task_type, metric, EnsembleRecommender)
+    def check_runs() -> None:
+        probe = graph.store.ask(
+            """ASK { ?t mkg:taskType ?type . ?r mls:achieves ?t ; mls:hasOutput ?e .
+                     ?e mls:specifiedBy ?m }""", {"type": task_type, "m": entity("measure", metric)})
+        if not probe:
+            raise InvalidData(f"The graph has no {task_type} runs scored by {metric}; load the "
+                              "seed graph (`metakg import data/seed.nq.gz`) or log runs first.")
+
+    return cached_recommender(graph, task_type, metric, EnsembleRecommender, before_fit=check_runs)
 
 
 def _param_distance(a: dict[str, Any], b: dict[str, Any]) -> float:
@@ -144,17 +146,11 @@ def recommend_for_query(
     Raises:
         InvalidData: the filters leave no configuration.
     """
-    from runner.spaces import FAMILIES
-
-    candidates = list(meta.norm.columns)
-    # Imported runs (OpenML, MLflow) may use families the runner cannot build: recommended
-    # only when asked for by name.
-    allowed = set(families) if families else set(FAMILIES)
-    candidates = [c for c in candidates if meta.families[c] in allowed]
+    candidates = _candidates(meta, families)
     if max_fit_seconds is not None and rows is not None:
         est = _estimated_fit_seconds(meta, rows)
-        candidates = [c for c in candidates if est.get(c, 0.0) <= max_fit_seconds]
-    if not candidates:
+        candidates = pd.Index([c for c in candidates if est.get(c, 0.0) <= max_fit_seconds])
+    if candidates.empty:
         raise InvalidData("No configuration passes the filters (families / time budget); "
                           "widen them.")
     from metalearner.selection import select_top_k
@@ -173,6 +169,37 @@ def recommend_for_query(
     return [explain(i + 1, c) for i, c in enumerate(chosen)], similar
 
 
+def _memo(meta: MetaData, name: str) -> dict[Any, Any]:
+    """A per-views cache of derived forms (views are not changed once built; ``replace()``
+    makes new views with an empty cache)."""
+    return meta.__dict__.setdefault(f"_memo_{name}", {})
+
+
+def _candidates(meta: MetaData, families: list[str] | None) -> pd.Index:
+    """Configurations of the allowed families, in the views' order (cached per filter).
+
+    Imported runs (OpenML, MLflow) may use families the runner cannot build: those are
+    recommended only when asked for by name.
+    """
+    memo = _memo(meta, "candidates")
+    key = tuple(sorted(families)) if families else None
+    if key not in memo:
+        from runner.spaces import FAMILIES
+
+        allowed = set(families) if families else set(FAMILIES)
+        memo[key] = pd.Index([c for c in meta.norm.columns if meta.families[c] in allowed])
+    return memo[key]
+
+
+def _dense(meta: MetaData, which: str) -> tuple[np.ndarray, dict[str, int]]:
+    """``meta.raw`` or ``meta.norm`` as a float array and column → position (cached)."""
+    memo = _memo(meta, "dense")
+    if which not in memo:
+        frame = getattr(meta, which)
+        memo[which] = (frame.to_numpy(dtype=float), {str(c): i for i, c in enumerate(frame.columns)})
+    return memo[which]
+
+
 class _Explainer:
     """Expected score, interval, evidence and reason of a configuration, from the neighbours'
     scores (numpy rows of the neighbours, gathered once per query)."""
@@ -185,23 +212,23 @@ class _Explainer:
         self.norm_rows = meta.norm.index.get_indexer(self.ids)
         self.metric = next(iter(meta.metric.values()), "score")
 
-    @staticmethod
-    def _column(frame: pd.DataFrame, rows: np.ndarray, c: str) -> np.ndarray:
-        if c not in frame.columns:
+    def _column(self, which: str, rows: np.ndarray, c: str) -> np.ndarray:
+        values, position = _dense(self.meta, which)
+        if c not in position:
             return np.full(len(rows), np.nan)
-        col = frame[c].to_numpy(dtype=float)
+        col = values[:, position[c]]
         return np.where(rows >= 0, col[np.maximum(rows, 0)], np.nan)
 
     def __call__(self, rank: int, c: str) -> Recommendation:
         meta, ids = self.meta, self.ids
-        raw = self._column(meta.raw, self.raw_rows, c)
+        raw = self._column("raw", self.raw_rows, c)
         known = ~np.isnan(raw)
         vals, w = raw[known], self.sims[known]
         expected = interval = None
         if len(vals):
             expected = float(np.average(vals, weights=w + 1e-12))
             interval = (float(vals.min()), float(vals.max()))
-        norm = self._column(meta.norm, self.norm_rows, c)
+        norm = self._column("norm", self.norm_rows, c)
         strong = [d for d, v in zip(ids, norm, strict=True) if v >= 0.95]
         # the runs that back the reason first (where it was best or nearly), then the nearest
         shown = (strong + [d for d in ids if d not in strong])[:3]
@@ -319,7 +346,7 @@ def recommend_for_dataset(
     from metalearner.characterise import dataset_embedding
 
     t0 = time.perf_counter()
-    ds = graph.get_dataset(dataset)
+    ds = graph.get_dataset(dataset, schema=False)  # its columns are not needed here
     tasks = graph.tasks(ds.id)
     task_type = task_type or (tasks[0].task_type if tasks else None)
     if task_type is None:
