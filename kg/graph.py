@@ -19,7 +19,7 @@ from kg.run_nquads import run_nquads
 from kg.shapes import check_quads
 from kg.store.base import Store
 from kg.tables import column_kind
-from kg.vocabulary import entity, entity_key
+from kg.vocabulary import MLS, entity, entity_key
 
 __all__ = ["KnowledgeGraph"]
 
@@ -260,12 +260,16 @@ class KnowledgeGraph:
         Raises:
             DatasetNotFound: nothing matches; the message says how to list datasets.
         """
-        node = self._lookup_dataset(ref)
-        if node is None:
-            raise DatasetNotFound(
-                f"No dataset {ref!r} in the graph (looked up by id, content hash and name); "
-                "list datasets with `metakg query` or KnowledgeGraph.datasets().")
-        return self._dataset(node, schema=schema)
+        node = _as_iri("dataset", ref)
+        props = self._dataset_properties(node)  # by id or IRI: no separate existence check
+        if MLS.Dataset.value not in props.get("type", []):
+            found = self._lookup_dataset(ref)
+            if found is None:
+                raise DatasetNotFound(
+                    f"No dataset {ref!r} in the graph (looked up by id, content hash and name); "
+                    "list datasets with `metakg query` or KnowledgeGraph.datasets().")
+            node, props = found, self._dataset_properties(found)
+        return self._dataset(node, schema=schema, props=props)
 
     def _lookup_dataset(self, ref: str) -> NamedNode | None:
         """The dataset node for an id or IRI, else a content hash, else a name.
@@ -283,14 +287,21 @@ class KnowledgeGraph:
                 return NamedNode(rows[0]["d"])
         return None
 
-    def _dataset(self, node: NamedNode, *, schema: bool = True) -> Dataset:
-        # a dataset's columns and qualities are read by their own queries, not here
+    def _dataset_properties(self, node: NamedNode) -> dict[str, list[Any]]:
+        """Local name of each property of ``node`` → its values (columns, qualities and the
+        text embedding are read by their own queries, not here)."""
         rows = self.store.select(
-            """SELECT ?p ?o WHERE { ?d ?p ?o FILTER(?p NOT IN (mkg:hasColumn, mls:hasQuality)) }""",
+            """SELECT ?p ?o WHERE { ?d ?p ?o
+                 FILTER(?p NOT IN (mkg:hasColumn, mls:hasQuality, mkg:textEmbedding)) }""",
             {"d": node})
         props: dict[str, list[Any]] = {}
         for r in rows:
             props.setdefault(r["p"].rsplit("#", 1)[-1].rsplit("/", 1)[-1], []).append(r["o"])
+        return props
+
+    def _dataset(self, node: NamedNode, *, schema: bool = True,
+                 props: dict[str, list[Any]] | None = None) -> Dataset:
+        props = self._dataset_properties(node) if props is None else props
         cols = self.store.select(
             """SELECT ?name ?dtype ?pos WHERE { ?d mkg:hasColumn ?c . ?c mkg:name ?name ;
                  mkg:dtype ?dtype ; mkg:position ?pos } ORDER BY ?pos""", {"d": node}) if schema else []

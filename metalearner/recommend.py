@@ -200,6 +200,14 @@ def _dense(meta: MetaData, which: str) -> tuple[np.ndarray, dict[str, int]]:
     return memo[which]
 
 
+def _row_positions(meta: MetaData, which: str) -> dict[str, int]:
+    """Dataset id → row of ``meta.raw`` or ``meta.norm`` (cached)."""
+    memo = _memo(meta, "rows")
+    if which not in memo:
+        memo[which] = {str(d): i for i, d in enumerate(getattr(meta, which).index)}
+    return memo[which]
+
+
 class _Explainer:
     """Expected score, interval, evidence and reason of a configuration, from the neighbours'
     scores (numpy rows of the neighbours, gathered once per query)."""
@@ -208,9 +216,13 @@ class _Explainer:
         self.meta = meta
         self.ids = [str(d) for d in neighbours.index]
         self.sims = neighbours.to_numpy(dtype=float)
-        self.raw_rows = meta.raw.index.get_indexer(self.ids)
-        self.norm_rows = meta.norm.index.get_indexer(self.ids)
+        self.raw_rows = self._rows("raw")
+        self.norm_rows = self._rows("norm")
         self.metric = next(iter(meta.metric.values()), "score")
+
+    def _rows(self, which: str) -> np.ndarray:
+        at = _row_positions(self.meta, which)
+        return np.array([at.get(d, -1) for d in self.ids], dtype=np.intp)
 
     def _column(self, which: str, rows: np.ndarray, c: str) -> np.ndarray:
         values, position = _dense(self.meta, which)

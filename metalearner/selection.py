@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from metalearner.knowledge import MetaData
+from metalearner.ranks import percentile_ranks
 
 __all__ = ["select_top_k"]
 
@@ -42,7 +43,7 @@ def select_top_k(
     # numpy, not pandas, on the hot path: descending and stable, ties in their given order
     top = np.argsort(-scores.to_numpy(dtype=float), kind="stable")[:max(pool, k)]
     order = [str(c) for c in scores.index[top]]
-    pct = np.nan_to_num(scores.rank(pct=True).to_numpy(dtype=float)[top], nan=0.0)
+    pct = np.nan_to_num(percentile_ranks(scores.to_numpy(dtype=float))[top], nan=0.0)
     nb = neighbours[neighbours.index.isin(meta.norm.index)] if coverage > 0 else neighbours.iloc[:0]
     if nb.empty:
         N = np.zeros((1, len(order)))

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from metalearner.knowledge import MetaData
+from metalearner.ranks import percentile_ranks
 from metalearner.recommenders.base import BaseRecommender, Query
 from metalearner.recommenders.graph_ppr import GraphRecommender
 from metalearner.recommenders.nearest import NearestDatasetsRecommender
@@ -51,8 +52,11 @@ class EnsembleRecommender(BaseRecommender):
     def score(self, query: Query) -> pd.Series:
         total = np.zeros(len(self.config_ids_))
         for name, member in self.members_.items():
-            s = member.score(query).reindex(self.config_index_)
-            if s.nunique() <= 1:
+            s = member.score(query)
+            if s.index is not self.config_index_:
+                s = s.reindex(self.config_index_)
+            v = s.to_numpy(dtype=float)
+            if np.unique(v[~np.isnan(v)]).size <= 1:
                 continue  # no signal (e.g. no text embedding)
-            total += self.weights_[name] * s.rank(pct=True).fillna(0.0).to_numpy()
+            total += self.weights_[name] * np.nan_to_num(percentile_ranks(v), nan=0.0)
         return pd.Series(total, index=self.config_index_)
