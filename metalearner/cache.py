@@ -33,7 +33,7 @@ def _remember(cache: OrderedDict, key: Any, value: Any) -> Any:
     return value
 #: Bump when fitted objects change shape or a recommender's defaults change, so stale
 #: pickles are ignored.
-_FORMAT = "10"
+_FORMAT = "11"
 
 
 def _token(store: object) -> int:

@@ -43,6 +43,7 @@ class NearestDatasetsRecommender(BaseRecommender):
         self.features_ = feats
         self.ids_ = list(X.index)
         self.index_ = X.index
+        self.id_array_ = np.array(self.ids_, dtype=object)  # == on it is ~20x cheaper
         self.median_ = np.nan_to_num(X.median().to_numpy(dtype=float))
         values = X.to_numpy(dtype=float)
         if self.scaling == "standard":
@@ -72,7 +73,7 @@ class NearestDatasetsRecommender(BaseRecommender):
         d = np.sqrt(((self.Z_ - z) ** 2).mean(axis=1))
         sim = 1.0 / (1.0 + 4.0 * d)
         if query.dataset_id is not None:
-            sim[self.index_ == query.dataset_id] = -np.inf  # never its own neighbour
+            sim[self.id_array_ == query.dataset_id] = -np.inf  # never its own neighbour
         # the k largest, ties in training order (as Series.nlargest), on numpy: cheaper
         best = np.argsort(-sim, kind="stable")[:self.k]
         best = best[np.isfinite(sim[best])]
