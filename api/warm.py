@@ -183,6 +183,9 @@ def delegate(argv: list[str]) -> int | None:
         return None
     except OSError:
         return None
+    except KeyboardInterrupt:  # as the CLI itself answers Ctrl-C
+        print("aborted", file=sys.stderr)
+        return 1
     if not isinstance(reply, dict) or "code" not in reply:
         return None
     sys.stdout.write(reply["stdout"])
