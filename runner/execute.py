@@ -72,7 +72,11 @@ class _TimeLimit(BaseException):  # not caught by the per-fold error capture
     pass
 
 
+_ALARM_FIRED = [False]
+
+
 def _alarm(signum: int, frame: Any) -> None:
+    _ALARM_FIRED[0] = True
     raise _TimeLimit()
 
 
@@ -99,12 +103,17 @@ def run_job(spec: TaskSpec, config: dict[str, Any], config_id: str, fold: int, d
     """Evaluate one fold in a worker, with a soft time limit (SIGALRM)."""
     X, y = _load(spec.data_path)
     use_alarm = time_limit > 0 and hasattr(signal, "setitimer")
+    _ALARM_FIRED[0] = False
     if use_alarm:
         old = signal.signal(signal.SIGALRM, _alarm)
         signal.setitimer(signal.ITIMER_REAL, time_limit)
     try:
         return evaluate_fold(X, y, spec, config, config_id, fold, device)
-    except _TimeLimit:
+    except (_TimeLimit, KeyboardInterrupt):
+        # Libraries that poll for signals inside their own loops (CatBoost) turn the alarm's
+        # exception into KeyboardInterrupt; only a real Ctrl-C goes on up.
+        if not _ALARM_FIRED[0]:
+            raise
         return FoldResult(spec.task_id, config_id, fold,
                           error=f"TimeLimitExceeded: fit took longer than {time_limit:g} s")
     finally:
@@ -315,12 +324,16 @@ def _run_local(pending: list, handle: Callable[[FoldResult], None], *, jobs: int
                 futures[fut] = (item, cfg, fold)
             for fut in as_completed(futures):
                 item, cfg, fold = futures[fut]
-                try:
+                # the worker's exception, as an object: any of them (a crash, a segfault, an
+                # OOM kill, a KeyboardInterrupt a library raised there) is one failed fold, while
+                # a Ctrl-C here still stops the batch
+                exc = fut.exception()
+                if exc is None:
                     result = fut.result()
-                except FutureTimeout:
+                elif isinstance(exc, FutureTimeout):
                     result = FoldResult(item.task.id, cfg.id, fold, error=(
                         f"TimeLimitExceeded: killed after {time_limit * 2 + 30:g} s"))
-                except Exception as exc:  # a crashed worker (segfault, OOM) is a failed fold
+                else:
                     result = FoldResult(item.task.id, cfg.id, fold,
                                         error=f"WorkerCrashed: {type(exc).__name__}: {exc}")
                 failed += bool(result.error)

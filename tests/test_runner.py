@@ -207,6 +207,55 @@ def test_time_limit_marks_the_run_failed(shared: Path) -> None:
     assert run.status == "failed" and "TimeLimitExceeded" in (run.error or "")
 
 
+def test_a_library_that_turns_the_time_limit_into_keyboardinterrupt_fails_one_fold(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """CatBoost polls for signals in its training loop and raises KeyboardInterrupt for the
+    alarm's exception; that is the fold's time limit, not a Ctrl-C of the whole batch."""
+    import importlib
+    import pickle
+    import time
+
+    ex = importlib.import_module("runner.execute")
+    from runner.protocol import TaskSpec
+
+    data = tmp_path / "t.pkl"
+    data.write_bytes(pickle.dumps((pd.DataFrame({"x": [1, 2]}), pd.Series([0, 1]))))
+    spec = TaskSpec(task_id="t", data_path=str(data), target="y", task_type="classification",
+                    folds=2)
+
+    def like_catboost(*args: object) -> None:
+        try:
+            time.sleep(10)
+        except BaseException as exc:
+            raise KeyboardInterrupt from exc
+
+    monkeypatch.setattr(ex, "evaluate_fold", like_catboost)
+    result = ex.run_job(spec, {"family": "catboost"}, "c", 0, "cpu", 0.2)
+    assert result.error is not None and result.error.startswith("TimeLimitExceeded")
+
+    def ctrl_c(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ex, "evaluate_fold", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):  # a real Ctrl-C still stops the batch
+        ex.run_job(spec, {"family": "catboost"}, "c", 0, "cpu", 10.0)
+
+
+def test_a_catboost_fit_over_the_time_limit_does_not_stop_the_batch(shared: Path) -> None:
+    graph = KnowledgeGraph(MemoryStore())
+    df = read_table(shared / "arff" / "credit.g.arff.gz")
+    _, task, spec = table_task(graph, df, target="class", folds=2, name="credit")
+    slow = {"family": "catboost", "params": {"iterations": 300, "depth": 8, "learning_rate": 0.1,
+                                             "l2_leaf_reg": 3.0}}
+    quick = {"family": "linear", "params": {"C": 1.0, "l1_ratio": 0.0, "scaler": "standard"}}
+    report = execute(graph, [WorkItem(task, spec, slow), WorkItem(task, spec, quick)],
+                     time_limit=0.5, progress=False)
+    assert (report.completed, report.failed) == (1, 1)
+    runs = {r.configuration_id: r for r in graph.runs()}
+    [bad] = [r for r in runs.values() if r.status == "failed"]
+    assert "TimeLimitExceeded" in (bad.error or "")
+
+
 def test_ray_backend_gives_the_local_results(shared: Path) -> None:
     ray = pytest.importorskip("ray")
     df = _small(shared)
