@@ -217,14 +217,13 @@ def main() -> None:
                          "fresh_repeats": args.fresh_repeats,
                          "fresh": fresh}
         print(name, results[name], flush=True)
-    summary = {}
-    for n in sorted({n for n in (5, 10, args.trials) if n <= args.trials}):
-        wins = [(r["warm"][n] >= r["cold"][n]) if HIGHER_IS_BETTER[r["metric"]] else (r["warm"][n] <= r["cold"][n])
-                for r in results.values()]
-        summary[f"warm_at_least_as_good_after_{n}"] = f"{sum(wins)}/{len(wins)}"
     def at_least(a: float, b: float, metric: str) -> bool:
         return a >= b if HIGHER_IS_BETTER[metric] else a <= b
 
+    summary = {}
+    for n in checkpoints(args.trials):
+        wins = [at_least(r["warm"][n], r["cold"][n], r["metric"]) for r in results.values()]
+        summary[f"warm_at_least_as_good_after_{n}"] = f"{sum(wins)}/{len(wins)}"
     wins5 = [at_least(r["metakg_top5_any_family"], r["cold"][args.trials], r["metric"])
              for r in results.values()]
     summary[f"metakg_top5_vs_cold_tpe_{args.trials}"] = f"{sum(wins5)}/{len(wins5)}"

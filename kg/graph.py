@@ -263,7 +263,7 @@ class KnowledgeGraph:
         node = _as_iri("dataset", ref)
         props = self._dataset_properties(node)  # by id or IRI: no separate existence check
         if MLS.Dataset.value not in props.get("type", []):
-            found = self._lookup_dataset(ref)
+            found = self._dataset_by_hash_or_name(ref)
             if found is None:
                 raise DatasetNotFound(
                     f"No dataset {ref!r} in the graph (looked up by id, content hash and name); "
@@ -271,15 +271,13 @@ class KnowledgeGraph:
             node, props = found, self._dataset_properties(found)
         return self._dataset(node, schema=schema, props=props)
 
-    def _lookup_dataset(self, ref: str) -> NamedNode | None:
-        """The dataset node for an id or IRI, else a content hash, else a name.
+    def _dataset_by_hash_or_name(self, ref: str) -> NamedNode | None:
+        """The dataset node with this content hash, else this name (``get_dataset`` tried
+        the id or IRI first).
 
         Each step is one index lookup: a single query with ``FILTER(?d = ?iri || ...)``
         compared every dataset, which took most of a recommendation's time.
         """
-        node = _as_iri("dataset", ref)
-        if self.store.ask("ASK { ?d a mls:Dataset }", {"d": node}):
-            return node
         for query in ("SELECT ?d WHERE { ?d mkg:contentHash ?ref ; a mls:Dataset } ORDER BY ?d LIMIT 1",
                       "SELECT ?d WHERE { ?d dcterms:title ?ref ; a mls:Dataset } ORDER BY ?d LIMIT 1"):
             rows = self.store.select(query, {"ref": ref})

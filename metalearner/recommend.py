@@ -215,6 +215,7 @@ class _Explainer:
     def __init__(self, meta: MetaData, neighbours: pd.Series) -> None:
         self.meta = meta
         self.ids = [str(d) for d in neighbours.index]
+        self.at = {d: i for i, d in enumerate(self.ids)}
         self.sims = neighbours.to_numpy(dtype=float)
         self.raw_rows = self._rows("raw")
         self.norm_rows = self._rows("norm")
@@ -244,7 +245,7 @@ class _Explainer:
         strong = [d for d, v in zip(ids, norm, strict=True) if v >= 0.95]
         # the runs that back the reason first (where it was best or nearly), then the nearest
         shown = (strong + [d for d in ids if d not in strong])[:3]
-        at = {d: i for i, d in enumerate(ids)}
+        at = self.at
         evidence = tuple(
             Evidence(d, meta.names.get(d, d), round(float(self.sims[at[d]]), 4),
                      None if np.isnan(raw[at[d]]) else float(raw[at[d]]), meta.run_ids.get((d, c)))

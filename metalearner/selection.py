@@ -41,9 +41,10 @@ def select_top_k(
         pool: only the ``pool`` best-scored candidates are considered.
     """
     # numpy, not pandas, on the hot path: descending and stable, ties in their given order
-    top = np.argsort(-scores.to_numpy(dtype=float), kind="stable")[:max(pool, k)]
+    values = scores.to_numpy(dtype=float)
+    top = np.argsort(-values, kind="stable")[:max(pool, k)]
     order = [str(c) for c in scores.index[top]]
-    pct = np.nan_to_num(percentile_ranks(scores.to_numpy(dtype=float))[top], nan=0.0)
+    pct = np.nan_to_num(percentile_ranks(values)[top], nan=0.0)
     nb = neighbours[neighbours.index.isin(meta.norm.index)] if coverage > 0 else neighbours.iloc[:0]
     if nb.empty:
         N = np.zeros((1, len(order)))
