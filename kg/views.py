@@ -13,44 +13,69 @@ import pandas as pd
 
 from kg.graph import KnowledgeGraph
 from kg.measures import HIGHER_IS_BETTER, check_measure
-from kg.vocabulary import entity
+from kg.run_index import run_index
 
-__all__ = ["bipartite_graph", "metafeature_matrix", "performance_table", "similarity_graph"]
+__all__ = ["bipartite_graph", "metafeature_matrix", "performance_table", "similarity_graph",
+           "task_table"]
 
 
 def performance_table(graph: KnowledgeGraph, *, metric: str | None = None,
                       task_type: str | None = None) -> pd.DataFrame:
     """Long table of completed runs' mean scores: one row per (task, configuration).
 
-    Columns: dataset, task, task_type, metric (the task's primary metric unless ``metric``),
-    config, family, json, value. Several runs of one pair are averaged.
+    Read from the graph's run index (:func:`kg.run_index.run_index`), which is kept up to
+    date incrementally: after new runs only those are read from the graph.
+
+    Args:
+        graph: the graph.
+        metric: the measure to report (``None``: each task's primary metric).
+        task_type: only tasks of this type.
+
+    Returns:
+        Columns dataset, task, task_type, metric, config, family, json, value; several runs
+        of one pair are averaged.
+
+    Raises:
+        InvalidData: ``metric`` is not a known measure.
     """
-    bind: dict[str, object] = {}
-    if metric:
-        bind["m"] = entity("measure", check_measure(metric))
-        measure = "?e mls:specifiedBy ?m ."
-    else:  # each task's own primary metric
-        measure = "?e mls:specifiedBy ?m . ?m dcterms:title ?metric ."
-    if task_type:
-        bind["type"] = task_type
-    rows = graph.store.select(
-        f"""SELECT ?d ?t ?type ?metric ?c ?family ?json ?v WHERE {{
-             ?t mls:definedOn ?d ; mkg:taskType ?type ; mkg:metric ?metric .
-             ?r mls:achieves ?t ; mkg:configuration ?c ; mkg:status "completed" ;
-                mkg:meanEvaluation ?e .
-             ?e mls:hasValue ?v . {measure}
-             ?c mkg:family ?family ; mkg:json ?json }}""", bind or None)
+    measure = check_measure(metric) if metric else None
     cols = ["dataset", "task", "task_type", "metric", "config", "family", "json", "value"]
-    if not rows:
+    index = run_index(graph.store)
+    runs = index.runs[index.runs["status"].str.contains(r"(?:^|\|)completed(?:\||$)", regex=True)]
+    tasks = task_table(graph, task_type)
+    configs = pd.DataFrame(graph.store.select(
+        "SELECT ?c ?family ?json WHERE { ?c mkg:family ?family ; mkg:json ?json }"),
+        columns=["c", "family", "json"])
+    configs["config"] = configs["c"].str.rsplit("/", n=1).str[-1]
+    scores = index.scores if measure is None else index.scores[index.scores["measure"] == measure]
+    df = (runs.merge(tasks, on="task").merge(scores, on="run")
+          .merge(configs[["config", "family", "json"]], on="config"))
+    # without a metric, each task's own primary metric
+    df = df[df["measure"] == df["metric"]] if measure is None else df.assign(metric=measure)
+    if df.empty:
         return pd.DataFrame(columns=cols)
-    df = pd.DataFrame(rows).rename(columns={"d": "dataset", "t": "task", "type": "task_type",
-                                            "c": "config", "v": "value"})
-    for c in ("dataset", "task", "config"):
-        df[c] = df[c].str.rsplit("/", n=1).str[-1]
-    if metric:
-        df["metric"] = metric
     df = df.groupby(cols[:-1], as_index=False)["value"].mean()
     return df[cols]
+
+
+def task_table(graph: KnowledgeGraph, task_type: str | None = None) -> pd.DataFrame:
+    """Every task with its dataset, task type and primary metric (local ids).
+
+    Args:
+        graph: the graph.
+        task_type: only tasks of this type.
+
+    Returns:
+        Columns task, dataset, task_type, metric.
+    """
+    rows = graph.store.select(
+        """SELECT ?t ?d ?type ?metric WHERE {
+             ?t mls:definedOn ?d ; mkg:taskType ?type ; mkg:metric ?metric }""",
+        {"type": task_type} if task_type else None)
+    df = pd.DataFrame(rows, columns=["t", "d", "type", "metric"])
+    return pd.DataFrame({"task": df["t"].str.rsplit("/", n=1).str[-1],
+                         "dataset": df["d"].str.rsplit("/", n=1).str[-1],
+                         "task_type": df["type"], "metric": df["metric"]})
 
 
 def metafeature_matrix(graph: KnowledgeGraph, *, extractor: str | None = None) -> pd.DataFrame:

@@ -4,7 +4,6 @@ does not re-read the graph and re-fit: the second call onwards only loads a pick
 from __future__ import annotations
 
 import hashlib
-import itertools
 import pickle
 from collections import OrderedDict
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.graph import KnowledgeGraph
+from kg.store.base import store_token as _token
 from metalearner.knowledge import MetaData, load_metadata
 from metalearner.recommenders import BaseRecommender
 
@@ -22,7 +22,6 @@ _LOCAL: OrderedDict[tuple[Any, ...], tuple[MetaData, BaseRecommender]] = Ordered
 #: Entries kept in memory: one per (task type, metric) in use, e.g. binary, multiclass and
 #: regression side by side.
 _KEEP = 8
-_TOKENS = itertools.count()
 
 
 def _remember(cache: OrderedDict, key: Any, value: Any) -> Any:
@@ -34,16 +33,6 @@ def _remember(cache: OrderedDict, key: Any, value: Any) -> Any:
 #: Bump when fitted objects change shape or a recommender's defaults change, so stale
 #: pickles are ignored.
 _FORMAT = "11"
-
-
-def _token(store: object) -> int:
-    """A number unique to this store object for the life of the process (``id()`` is reused
-    once a closed store is collected, and a reopened store must not inherit its entries)."""
-    token = getattr(store, "_metakg_cache_token", None)
-    if token is None:
-        token = next(_TOKENS)
-        store._metakg_cache_token = token  # type: ignore[attr-defined]
-    return token
 
 
 def graph_stamp(graph: KnowledgeGraph) -> str:

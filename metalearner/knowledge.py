@@ -312,12 +312,7 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
         "SELECT ?d ?n WHERE { ?d a mls:Dataset ; dcterms:title ?n }")}
     rows = {r["d"].rsplit("/", 1)[-1]: r["n"] for r in graph.store.select(
         "SELECT ?d ?n WHERE { ?d a mls:Dataset ; mkg:rows ?n }")}
-    run_rows = graph.store.select(
-        """SELECT ?d ?c ?r WHERE { ?r mls:achieves ?t ; mkg:configuration ?c ;
-             mkg:status "completed" . ?t mls:definedOn ?d ; mkg:taskType ?type }""",
-        {"type": task_type})
-    run_ids = {(r["d"].rsplit("/", 1)[-1], r["c"].rsplit("/", 1)[-1]): r["r"].rsplit("/", 1)[-1]
-               for r in run_rows}
+    run_ids = _run_ids(graph, task_type)
     derived_from = {r["d"].rsplit("/", 1)[-1]: r["s"].rsplit("/", 1)[-1] for r in graph.store.select(
         "SELECT ?d ?s WHERE { ?d a mls:Dataset ; prov:wasDerivedFrom ?s }")}
     data = MetaData(
@@ -352,8 +347,25 @@ def feature_columns(graph: KnowledgeGraph) -> dict[str, set[str]]:
     return out
 
 
+def _runs_of_type(graph: KnowledgeGraph, task_type: str, status: str) -> pd.DataFrame:
+    """Runs (run, dataset, config) with ``status`` of the tasks of ``task_type``, from the
+    graph's run index."""
+    from kg.run_index import run_index
+    from kg.views import task_table
+
+    runs = run_index(graph.store).runs
+    runs = runs[runs["status"].str.split("|").map(lambda s: status in s).astype(bool)]
+    return runs.merge(task_table(graph, task_type)[["task", "dataset"]], on="task")[
+        ["run", "dataset", "config"]]
+
+
 def _failed_pairs(graph: KnowledgeGraph, task_type: str) -> list[tuple[str, str]]:
-    rows = graph.store.select(
-        """SELECT ?d ?c WHERE { ?r mls:achieves ?t ; mkg:configuration ?c ; mkg:status "failed" .
-             ?t mls:definedOn ?d ; mkg:taskType ?type }""", {"type": task_type})
-    return [(r["d"].rsplit("/", 1)[-1], r["c"].rsplit("/", 1)[-1]) for r in rows]
+    runs = _runs_of_type(graph, task_type, "failed")
+    return list(zip(runs["dataset"], runs["config"], strict=True))
+
+
+def _run_ids(graph: KnowledgeGraph, task_type: str) -> dict[tuple[str, str], str]:
+    """(dataset, configuration) -> one completed run of it (the greatest run id: the same
+    one whatever the order the store returns runs in)."""
+    runs = _runs_of_type(graph, task_type, "completed").sort_values("run")
+    return dict(zip(zip(runs["dataset"], runs["config"], strict=True), runs["run"], strict=True))

@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,8 @@ STORE_MODES = ["memory", "embedded", "remote"]
 
 os.environ.setdefault("METAKG_SEED", "")  # tests never load the shipped seed implicitly
 os.environ.setdefault("METAKG_WARM", "0")  # CLI subprocesses start no warm worker unless asked
+# caches (run index, fitted recommenders, prepared task data) stay out of the user's own
+os.environ.setdefault("METAKG_CACHE", tempfile.mkdtemp(prefix="metakg-test-cache-"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -16,6 +16,7 @@ written, ``StoreLocked`` when an embedded store is held by another process.
 from __future__ import annotations
 
 import gzip
+import itertools
 import re
 from abc import ABC, abstractmethod
 from collections import defaultdict
@@ -39,7 +40,7 @@ from pyoxigraph import (
 from kg.errors import QueryError
 from kg.vocabulary import SPARQL_PREFIXES
 
-__all__ = ["Store", "Term", "format_from_suffix", "python_value"]
+__all__ = ["Store", "Term", "format_from_suffix", "python_value", "store_token"]
 
 Term = NamedNode | BlankNode | Literal | Triple
 QueryResult = QuerySolutions | QueryBoolean | QueryTriples
@@ -373,6 +374,20 @@ class Store(ABC):
         self._bump()
         return self._count() - before
 
+
+
+_TOKENS = itertools.count()
+
+
+def store_token(store: object) -> int:
+    """A number unique to this store object for the life of the process, for in-process
+    caches (``id()`` is reused once a closed store is collected, and a reopened store must
+    not inherit its entries)."""
+    token = getattr(store, "_metakg_cache_token", None)
+    if token is None:
+        token = next(_TOKENS)
+        store._metakg_cache_token = token  # type: ignore[attr-defined]
+    return token
 
 
 def query_form(query: str) -> str:
