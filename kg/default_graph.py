@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from kg.graph import KnowledgeGraph
-from kg.migrations import migrate, migrate_once
+from kg.migrations import SCHEMA_VERSION, migrate, migrate_once, version_marker
 from kg.store import Store, open_store
 
 __all__ = ["open_graph", "seed_file"]
@@ -70,6 +70,12 @@ def _load_seed(store: Store, path: Path) -> None:
     import sys
 
     print(f"metakg: loading the seed graph {path.name} into the store (once)...", file=sys.stderr)
+    was_empty = len(store) == 0
     store.load(path)
-    migrate(store)  # the file may predate the current layout
-    store.add([marker, seen])
+    # A seed exported by `metakg seed build` records its layout (kg.migrations.version_marker):
+    # loaded into an empty store, that is the store's layout. Otherwise the file or the store
+    # may predate the current layout: migrate (about 10 s on the seed graph).
+    if not (was_empty and store.ask("ASK { ?s mkg:schemaVersion ?v }", {"v": SCHEMA_VERSION})):
+        migrate(store)
+    # the store is now current: the marker spares open_graph a second migration
+    store.add([marker, seen, version_marker()])

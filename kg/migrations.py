@@ -12,7 +12,7 @@ from pyoxigraph import DefaultGraph, Literal, Quad
 from kg.store.base import Store
 from kg.vocabulary import MKG, SPARQL_PREFIXES, entity
 
-__all__ = ["SCHEMA_VERSION", "migrate", "migrate_once"]
+__all__ = ["SCHEMA_VERSION", "migrate", "migrate_once", "version_marker"]
 
 #: Version of the graph's layout that this package writes.
 SCHEMA_VERSION = 2
@@ -31,10 +31,15 @@ def migrate(store: Store) -> None:
     store._bump()
 
 
+def version_marker() -> Quad:
+    """The quad that records a store as migrated to :data:`SCHEMA_VERSION`."""
+    return Quad(entity("store", "this"), MKG.schemaVersion, Literal(SCHEMA_VERSION),
+                DefaultGraph())
+
+
 def migrate_once(store: Store) -> bool:
     """Migrate unless the store's marker says it is current; return whether it migrated."""
-    marker = Quad(entity("store", "this"), MKG.schemaVersion, Literal(SCHEMA_VERSION),
-                  DefaultGraph())
+    marker = version_marker()
     if store.ask("ASK { ?s mkg:schemaVersion ?v }", {"v": SCHEMA_VERSION}):
         return False
     migrate(store)

@@ -18,7 +18,7 @@ import pandas as pd
 from kg.derived import SPLITS, binary_variant, variant_name
 from kg.errors import InvalidData
 from kg.graph import KnowledgeGraph
-from kg.migrations import migrate
+from kg.migrations import migrate_once
 from kg.records import Dataset, Task
 from kg.store import OxigraphStore
 from runner.execute import BatchReport, WorkItem, execute, write_task_data
@@ -195,7 +195,9 @@ def build_seed(
     output = Path(output)
     if len(store) == 0 and output.exists():
         store.load(output)
-        migrate(store)
+    # brought to the current layout and marked so: the exported seed carries the marker, and
+    # open_graph, loading it into an empty store, need not migrate (about 10 s)
+    migrate_once(store)
     tasks = ingest_manifest_tasks(graph, manifest, work, settings, names=names, progress=progress)
     configs = portfolio(settings.portfolio_size, seed=settings.seed)
     by_repeat: dict[int, list[tuple[Task, TaskSpec]]] = {}

@@ -158,9 +158,16 @@ def test_first_use_seeds_once_and_takes_a_grown_seed(tmp_path: Path, monkeypatch
     seed = tmp_path / "seed.nq.gz"
     small_kg.store.dump(seed)
     monkeypatch.setenv("METAKG_SEED", str(seed))
+    import kg.migrations
+
+    calls: list[object] = []
+    real = kg.migrations.migrate
+    monkeypatch.setattr(kg.migrations, "migrate", lambda store: calls.append(store) or real(store))
+    monkeypatch.setattr("kg.default_graph.migrate", kg.migrations.migrate)
     g = open_graph(str(tmp_path / "store"))
     n = len(g.store)
-    assert n > len(small_kg.store)  # the seed plus its marker
+    assert n > len(small_kg.store)  # the seed plus its markers
+    assert len(calls) == 1  # migrated once, after the load, not again by migrate_once
     g.store.close()
     g = open_graph(str(tmp_path / "store"))
     assert len(g.store) == n  # the same seed is not loaded again (nor hashed: same file stat)
@@ -176,3 +183,13 @@ def test_first_use_seeds_once_and_takes_a_grown_seed(tmp_path: Path, monkeypatch
     small_kg.store.dump(seed)  # a grown seed
     g = open_graph(str(tmp_path / "store"))
     assert len(g.runs()) == len(small_kg.runs())
+    assert len(calls) == 2  # loaded into a store that was not empty: migrated
+    g.store.close()
+
+    from kg.migrations import version_marker
+
+    small_kg.store.add([version_marker()])  # a seed that records its layout, as builds export
+    small_kg.store.dump(seed)
+    g = open_graph(str(tmp_path / "fresh"))
+    assert len(g.runs()) == len(small_kg.runs()) and len(calls) == 2  # not migrated again
+    g.store.close()
