@@ -20,6 +20,7 @@ import hashlib
 import os
 import pickle
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +62,10 @@ class RunIndex:
     scores: pd.DataFrame
 
 
-_MEMORY: dict[tuple[int, int], RunIndex] = {}
+#: In-process indexes: store token -> (its write counter then, its index file, the index);
+#: a few stores at most (a server that opens its store per request needs one).
+_MEMORY: OrderedDict[int, tuple[int, Path | None, RunIndex]] = OrderedDict()
+_KEEP = 4
 _LOCK = threading.Lock()
 
 
@@ -110,21 +114,26 @@ def run_index(store: Store, *, cache_dir: Path | None = None) -> RunIndex:
     Raises:
         StoreError, QueryError: the store cannot be read.
     """
-    key = (store_token(store), store.local_version)
-    with _LOCK:
-        if not store.shared and key in _MEMORY:
-            return _MEMORY[key]
+    token, version = store_token(store), store.local_version
     path = index_path(store, cache_dir)
-    previous = _MEMORY.get(next((k for k in _MEMORY if k[0] == key[0]), (-1, -1)))
+    with _LOCK:
+        entry = _MEMORY.get(token)
+        if entry is not None and entry[0] == version and not store.shared:
+            _MEMORY.move_to_end(token)
+            return entry[2]
+        # this store object's last index, or one of the same store opened before
+        previous = entry[2] if entry is not None else next(
+            (e[2] for e in _MEMORY.values() if path is not None and e[1] == path), None)
     if previous is None and path is not None:
         previous = _read(path)
     index, changed = _refresh(store, previous)
     if path is not None and (changed or previous is None):
         _write(path, index)
     with _LOCK:
-        for k in [k for k in _MEMORY if k[0] == key[0]]:
-            del _MEMORY[k]
-        _MEMORY[key] = index
+        _MEMORY[token] = (version, path, index)
+        _MEMORY.move_to_end(token)
+        while len(_MEMORY) > _KEEP:
+            _MEMORY.popitem(last=False)
     return index
 
 

@@ -132,3 +132,12 @@ def test_a_broken_index_file_is_rebuilt(tmp_path: Path, shared: Path) -> None:
     assert _values(graph) == {"random_forest": 0.70}
     assert path.stat().st_size > 100
     graph.store.close()
+
+
+def test_the_in_process_indexes_are_bounded() -> None:
+    from kg import MemoryStore
+
+    stores = [MemoryStore() for _ in range(run_index_module._KEEP + 3)]
+    for s in stores:  # a server that opens its store per request must not grow without bound
+        run_index(s)
+    assert len(run_index_module._MEMORY) == run_index_module._KEEP
