@@ -89,9 +89,9 @@ def index_path(store: Store, cache_dir: Path | None = None) -> Path | None:
         except OSError:
             return None
     if cache_dir is None:
-        from platformdirs import user_cache_dir
+        from kg.user_cache import cache_dir as user_cache
 
-        cache_dir = Path(os.environ.get("METAKG_CACHE") or user_cache_dir("metakg"))
+        cache_dir = user_cache()
     key = hashlib.sha256(f"{Path(path).resolve()}|{identity}".encode()).hexdigest()[:24]
     return cache_dir / "run-index" / f"{key}.pkl"
 

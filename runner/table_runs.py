@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -10,19 +9,11 @@ import pandas as pd
 from kg.graph import KnowledgeGraph
 from kg.records import Dataset, Task
 from kg.tables import infer_task_type
+from kg.user_cache import cache_dir
 from runner.execute import BatchReport, WorkItem, execute, write_task_data
 from runner.protocol import TaskSpec, prepare_data
 
 __all__ = ["cache_dir", "evaluate_on_table", "table_task"]
-
-
-def cache_dir() -> Path:
-    """Where prepared task data is kept for workers (``METAKG_CACHE`` or the user cache)."""
-    import os
-
-    from platformdirs import user_cache_dir
-
-    return Path(os.environ.get("METAKG_CACHE") or user_cache_dir("metakg"))
 
 
 def table_task(graph: KnowledgeGraph, df: pd.DataFrame, *, target: str, task_type: str | None = None,
