@@ -105,6 +105,26 @@ def speed() -> list[str]:
     return [*out, ""] if out else []
 
 
+def first_call() -> list[str]:
+    d = load("first_call")
+    if not d:
+        return []
+    baseline = d.get("baseline", "")
+    new = next(v for code, v in d["medians"].items() if code != baseline)
+    base = d["medians"].get(baseline, {})
+    out = ["### First call and refits (`bench/first_call.py`)", "",
+           "A fresh store and cache, every call a cold process (`METAKG_WARM=0`), `metakg recommend` on "
+           "`data/samples/credit-g.csv`; median of "
+           f"{d['rounds']} round(s)" + (f", baseline in the same run: the code at {d.get('baseline_commit') or Path(baseline).name} "
+                                         "(a git worktree)" if base else "") + ".", "",
+           "| call | seconds | baseline seconds (ratio) |", "|---|---|---|"]
+    for label, v in new.items():
+        b = base.get(label)
+        ratio = f"{b:.1f} ({v / b:.2f}×)" if b else "–"
+        out.append(f"| {label} | {v:.1f} | {ratio} |")
+    return [*out, ""]
+
+
 def lodo() -> list[str]:
     d = load("lodo")
     if not d:
@@ -225,7 +245,7 @@ def optuna() -> list[str]:
 
 
 def main() -> None:
-    body = "\n".join([*store(), *runner(), *metafeatures(), *speed(), *lodo(), *noise_ceiling(), *optuna()])
+    body = "\n".join([*store(), *runner(), *metafeatures(), *speed(), *first_call(), *lodo(), *noise_ceiling(), *optuna()])
     readme = Path("README.md").read_text()
     new = re.sub(r"<!-- bench -->.*<!-- /bench -->", lambda _: f"<!-- bench -->\n{body}\n<!-- /bench -->",
                  readme, flags=re.S)
