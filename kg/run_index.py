@@ -61,6 +61,11 @@ class RunIndex:
     runs: pd.DataFrame
     scores: pd.DataFrame
 
+    def with_status(self, status: str) -> pd.DataFrame:
+        """The rows of :attr:`runs` that have ``status`` (among others, if several)."""
+        has = self.runs["status"].str.split("|").map(lambda s: status in s).astype(bool)
+        return self.runs[has.to_numpy()]
+
 
 #: In-process indexes: store token -> (its write counter then, its index file, the index);
 #: a few stores at most (a server that opens its store per request needs one).

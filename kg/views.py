@@ -41,7 +41,7 @@ def performance_table(graph: KnowledgeGraph, *, metric: str | None = None,
     measure = check_measure(metric) if metric else None
     cols = ["dataset", "task", "task_type", "metric", "config", "family", "json", "value"]
     index = run_index(graph.store)
-    runs = index.runs[index.runs["status"].str.contains(r"(?:^|\|)completed(?:\||$)", regex=True)]
+    runs = index.with_status("completed")
     tasks = task_table(graph, task_type)
     configs = pd.DataFrame(graph.store.select(
         "SELECT ?c ?family ?json WHERE { ?c mkg:family ?family ; mkg:json ?json }"),

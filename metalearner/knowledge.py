@@ -355,8 +355,7 @@ def _runs_of_type(graph: KnowledgeGraph, task_type: str, status: str) -> pd.Data
     from kg.run_index import run_index
     from kg.views import task_table
 
-    runs = run_index(graph.store).runs
-    runs = runs[runs["status"].str.split("|").map(lambda s: status in s).astype(bool)]
+    runs = run_index(graph.store).with_status(status)
     return runs.merge(task_table(graph, task_type)[["task", "dataset"]], on="task")[
         ["run", "dataset", "config"]]
 
