@@ -120,13 +120,13 @@ def run_index(store: Store, *, cache_dir: Path | None = None) -> RunIndex:
         StoreError, QueryError: the store cannot be read.
     """
     token, version = store_token(store), store.local_version
-    path = index_path(store, cache_dir)
     with _LOCK:
         entry = _MEMORY.get(token)
         if entry is not None and entry[0] == version and not store.shared:
             _MEMORY.move_to_end(token)
             return entry[2]
-        # this store object's last index, or one of the same store opened before
+    path = entry[1] if entry is not None else index_path(store, cache_dir)
+    with _LOCK:  # this store object's last index, or one of the same store opened before
         previous = entry[2] if entry is not None else next(
             (e[2] for e in _MEMORY.values() if path is not None and e[1] == path), None)
     if previous is None and path is not None:

@@ -13,14 +13,15 @@ import pandas as pd
 
 from kg.graph import KnowledgeGraph
 from kg.measures import HIGHER_IS_BETTER, check_measure
-from kg.run_index import run_index
+from kg.run_index import RunIndex, run_index
 
 __all__ = ["bipartite_graph", "metafeature_matrix", "performance_table", "similarity_graph",
            "task_table"]
 
 
 def performance_table(graph: KnowledgeGraph, *, metric: str | None = None,
-                      task_type: str | None = None) -> pd.DataFrame:
+                      task_type: str | None = None, index: RunIndex | None = None,
+                      tasks: pd.DataFrame | None = None) -> pd.DataFrame:
     """Long table of completed runs' mean scores: one row per (task, configuration).
 
     Read from the graph's run index (:func:`kg.run_index.run_index`), which is kept up to
@@ -30,6 +31,8 @@ def performance_table(graph: KnowledgeGraph, *, metric: str | None = None,
         graph: the graph.
         metric: the measure to report (``None``: each task's primary metric).
         task_type: only tasks of this type.
+        index, tasks: the run index and :func:`task_table` already read for this graph (and
+            ``task_type``), so several tables of one fit read them once (default: read here).
 
     Returns:
         Columns dataset, task, task_type, metric, config, family, json, value; several runs
@@ -40,9 +43,9 @@ def performance_table(graph: KnowledgeGraph, *, metric: str | None = None,
     """
     measure = check_measure(metric) if metric else None
     cols = ["dataset", "task", "task_type", "metric", "config", "family", "json", "value"]
-    index = run_index(graph.store)
+    index = index if index is not None else run_index(graph.store)
     runs = index.with_status("completed")
-    tasks = task_table(graph, task_type)
+    tasks = tasks if tasks is not None else task_table(graph, task_type)
     configs = pd.DataFrame(graph.store.select(
         "SELECT ?c ?family ?json WHERE { ?c mkg:family ?family ; mkg:json ?json }"),
         columns=["c", "family", "json"])

@@ -12,7 +12,8 @@ import pandas as pd
 from kg.derived import split_index
 from kg.graph import KnowledgeGraph
 from kg.measures import HIGHER_IS_BETTER
-from kg.views import metafeature_matrix, performance_table
+from kg.run_index import RunIndex, run_index
+from kg.views import metafeature_matrix, performance_table, task_table
 from metalearner.metafeatures import EXTRACTOR
 
 __all__ = ["AUXILIARY_METRIC", "MetaData", "derived_by_later_splits", "feature_columns",
@@ -292,18 +293,21 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
             derived_splits) if cache else None)
     if cache and key in _CACHE:
         return _CACHE[key]
-    perf = performance_table(graph, metric=metric, task_type=task_type)
+    # the run index and the tasks, read once for every table below
+    index, tasks = run_index(graph.store), task_table(graph, task_type)
+    perf = performance_table(graph, metric=metric, task_type=task_type, index=index, tasks=tasks)
     raw = perf.pivot_table(index="dataset", columns="config", values="value", aggfunc="mean")
     metric_of = perf.groupby("dataset")["metric"].first().to_dict()
     higher = {d: HIGHER_IS_BETTER[m] for d, m in metric_of.items()}
-    failed = _failed_pairs(graph, task_type)
+    failed = _pairs(index, tasks, "failed")
     norm = normalise_scores(raw, pd.Series(higher), normalisation)
     for d, c in failed:
         if d in norm.index and c in norm.columns and np.isnan(raw.loc[d, c]):
             norm.loc[d, c] = 0.0
     cfg = perf.drop_duplicates("config").set_index("config")
     mf = metafeature_matrix(graph, extractor=EXTRACTOR).reindex(raw.index)
-    ft = performance_table(graph, metric="fit_time", task_type=task_type)
+    ft = performance_table(graph, metric="fit_time", task_type=task_type, index=index,
+                           tasks=tasks)
     fit_time = (ft.pivot_table(index="dataset", columns="config", values="value")
                 .reindex(index=raw.index, columns=raw.columns) if not ft.empty else None)
     from metalearner.characterise import dataset_embeddings
@@ -314,7 +318,7 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
         "SELECT ?d ?n WHERE { ?d a mls:Dataset ; dcterms:title ?n }")}
     rows = {r["d"].rsplit("/", 1)[-1]: r["n"] for r in graph.store.select(
         "SELECT ?d ?n WHERE { ?d a mls:Dataset ; mkg:rows ?n }")}
-    run_ids = _run_ids(graph, task_type)
+    run_ids = _run_ids(index, tasks)
     derived_from = {r["d"].rsplit("/", 1)[-1]: r["s"].rsplit("/", 1)[-1] for r in graph.store.select(
         "SELECT ?d ?s WHERE { ?d a mls:Dataset ; prov:wasDerivedFrom ?s }")}
     data = MetaData(
@@ -349,24 +353,20 @@ def feature_columns(graph: KnowledgeGraph) -> dict[str, set[str]]:
     return out
 
 
-def _runs_of_type(graph: KnowledgeGraph, task_type: str, status: str) -> pd.DataFrame:
-    """Runs (run, dataset, config) with ``status`` of the tasks of ``task_type``, from the
-    graph's run index."""
-    from kg.run_index import run_index
-    from kg.views import task_table
-
-    runs = run_index(graph.store).with_status(status)
-    return runs.merge(task_table(graph, task_type)[["task", "dataset"]], on="task")[
+def _runs_of_type(index: RunIndex, tasks: pd.DataFrame, status: str) -> pd.DataFrame:
+    """Runs (run, dataset, config) with ``status`` of the ``tasks`` (:func:`kg.views.task_table`)."""
+    return index.with_status(status).merge(tasks[["task", "dataset"]], on="task")[
         ["run", "dataset", "config"]]
 
 
-def _failed_pairs(graph: KnowledgeGraph, task_type: str) -> list[tuple[str, str]]:
-    runs = _runs_of_type(graph, task_type, "failed")
+def _pairs(index: RunIndex, tasks: pd.DataFrame, status: str) -> list[tuple[str, str]]:
+    """(dataset, configuration) of every run with ``status`` of the ``tasks``."""
+    runs = _runs_of_type(index, tasks, status)
     return list(zip(runs["dataset"], runs["config"], strict=True))
 
 
-def _run_ids(graph: KnowledgeGraph, task_type: str) -> dict[tuple[str, str], str]:
+def _run_ids(index: RunIndex, tasks: pd.DataFrame) -> dict[tuple[str, str], str]:
     """(dataset, configuration) -> one completed run of it (the greatest run id: the same
     one whatever the order the store returns runs in)."""
-    runs = _runs_of_type(graph, task_type, "completed").sort_values("run")
+    runs = _runs_of_type(index, tasks, "completed").sort_values("run")
     return dict(zip(zip(runs["dataset"], runs["config"], strict=True), runs["run"], strict=True))

@@ -11,9 +11,9 @@ from pyoxigraph import DefaultGraph, Literal, Quad
 import kg.run_index as run_index_module
 from kg import KnowledgeGraph, OxigraphStore, RunInput, make_configuration, read_table
 from kg.run_index import index_path, run_index
-from kg.views import performance_table
+from kg.views import performance_table, task_table
 from kg.vocabulary import MKG, entity
-from metalearner.knowledge import _failed_pairs
+from metalearner.knowledge import _pairs
 
 
 def _task(graph: KnowledgeGraph, shared: Path):
@@ -54,8 +54,9 @@ def test_the_views_follow_new_changed_and_removed_runs(graph: KnowledgeGraph, sh
     failed = _log(graph, task, "linear", 0.0, status="failed")
     assert _values(graph) == {"knn": 0.60, "random_forest": 0.75}
     linear = make_configuration({"family": "linear", "params": {}}).id
-    assert _failed_pairs(graph, "classification") == [(task.dataset_id, linear)]
-    assert _failed_pairs(graph, "regression") == []
+    index = run_index(graph.store)
+    assert _pairs(index, task_table(graph, "classification"), "failed") == [(task.dataset_id, linear)]
+    assert _pairs(index, task_table(graph, "regression"), "failed") == []
     runs = run_index(graph.store).runs.set_index("run")
     assert runs.loc[failed, "status"] == "failed" and runs.loc[knn, "status"] == "completed"
 
