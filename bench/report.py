@@ -160,7 +160,7 @@ def lodo_goals(groups: list[dict]) -> list[str]:
         return []
     noise = {(g["task_type"], g["metric"]): g for g in (load("noise_ceiling") or {}).get("groups", [])}
     out = ["Goals for the default recommender (✗: missed, by how much; in brackets the 95% bootstrap interval over held-out datasets):", "",
-           "| group | best@5 mean (goal ≥ 0.90; noise ceiling; true-profile ceiling) | top-1 ≥ HGB default (goal ≥ 85%) | top-1 ≥ FLAML zero-shot (goal ≥ 75%) | the same three, mean over 5 surrogate seeds | beats the greedy portfolio at k = 1, 3, 5, 10, 25 |",
+           "| group | best@5 mean (goal ≥ 0.90; noise ceiling; true-profile ceiling) | top-1 ≥ HGB default (goal ≥ 85%) | top-1 ≥ FLAML zero-shot (goal ≥ 75%) | the same three, mean over surrogate seeds (bench/lodo.py) | beats the greedy portfolio at k = 1, 3, 5, 10, 25 |",
            "|---|---|---|---|---|---|"]
     def mark(v: float, goal: float, fmt: str, ci: list[float] | None = None) -> str:
         text = f"{v:{fmt}} ✓" if v >= goal else f"{v:{fmt}} ✗ ({v - goal:+{fmt}})"

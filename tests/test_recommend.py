@@ -95,8 +95,11 @@ def _tables(shared: Path) -> tuple[object, object]:
     lambda: NearestDatasetsRecommender(k=3, features=("frac_cat", "frac_num", "nr_cat")),
     lambda: SurrogateRecommender(),
     lambda: SurrogateRecommender(target="rank"),
+    lambda: SurrogateRecommender(n_bags=3),
     lambda: SurrogatePortfolioRecommender(),
-], ids=["nearest", "surrogate", "surrogate-rank-target", "surrogate-portfolio"])
+    lambda: SurrogatePortfolioRecommender(first="blend", surrogate=SurrogateRecommender(n_bags=2)),
+], ids=["nearest", "surrogate", "surrogate-rank-target", "surrogate-bagged", "surrogate-portfolio",
+        "surrogate-portfolio-blend-first"])
 def test_recommenders_follow_similar_datasets(kg: KnowledgeGraph, shared: Path, make: object) -> None:
     """Linear models won on the categorical tables, kNN on the numeric ones: a new table of
     either kind gets that family first."""
@@ -110,6 +113,23 @@ def test_recommenders_follow_similar_datasets(kg: KnowledgeGraph, shared: Path, 
         q = Query(compute_metafeatures(table, target, task_type="classification").values)
         top = rec.score(q).sort_values(ascending=False).index[0]
         assert meta.families[top] == family
+
+
+def test_a_bagged_surrogate_predicts_the_mean_of_its_seeds_models(kg: KnowledgeGraph, shared: Path) -> None:
+    """Bag ``b`` is the single model with seed ``random_state + b``; the bag predicts their mean."""
+    from metalearner.metafeatures import compute_metafeatures
+
+    meta = load_metadata(kg, "classification", "roc_auc")
+    table = _tables(shared)[0]
+    q = Query(compute_metafeatures(table, table.columns[-1], task_type="classification").values)
+    bag = SurrogateRecommender(n_bags=3, random_state=4).fit(meta)
+    singles = [SurrogateRecommender(random_state=4 + b, n_bags=1).fit(meta).score(q) for b in range(3)]
+    assert len(bag.models_) == 3 and bag.model_ is bag.models_[0]
+    np.testing.assert_allclose(bag.score(q).to_numpy(), np.mean(singles, axis=0), rtol=1e-9)
+    assert not np.allclose(singles[0], singles[1])  # the seeds do differ
+    for bad in (0, 1.5):
+        with pytest.raises(ValueError, match="n_bags must be a positive integer"):
+            SurrogateRecommender(n_bags=bad).fit(meta)  # type: ignore[arg-type]
 
 
 def test_default_recommendation(kg: KnowledgeGraph, shared: Path) -> None:
@@ -362,6 +382,17 @@ def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten()
     assert first(close, first="portfolio", tau=0, incumbent=None) == "A"
     with pytest.raises(ValueError, match="first="):
         SurrogatePortfolioRecommender(first="best").fit(meta)
+    # first="blend" mixes the two estimates: the weighted portfolio's relative scores (A 0.5,
+    # the default 0.5, C -1: it collapsed on both datasets) and the surrogate's (A 0.2,
+    # the default 0, C 1): A 0.35, the default 0.25, C 0 -- neither estimate's favourite alone
+    mixed = {"A": 0.2, hgb: 0.0, "C": 1.0}
+    plain = {"tau": 0, "incumbent": None, "max_collapse_risk": None}
+    assert first(mixed, first="surrogate", **plain) == "C"
+    assert first(mixed, first="blend", **plain) == "A"
+    assert first(mixed, first="blend", blend=0.0, **plain) == "C"
+    assert first({"A": 0.0, hgb: 0.2, "C": 1.0}, first="blend", blend=1.0, **plain) == "A"  # ties: first
+    with pytest.raises(ValueError, match="blend must be between 0 and 1"):
+        SurrogatePortfolioRecommender(first="blend", blend=1.5).fit(meta)
     # the guard may name a family per metric: these views are ROC AUC ones
     auc = replace(meta, metric={"d1": "roc_auc", "d2": "roc_auc"})
     per_metric = {"roc_auc": "hist_gradient_boosting", "*": "catboost"}

@@ -64,12 +64,18 @@ class SurrogateRecommender(BaseRecommender):
             (multiclass 0.908 -> 0.913, binary 0.795 -> 0.801, regression 0.869 -> 0.876);
             top-1 at least as good as FLAML zero-shot the same or better, as the HGB default
             89% -> 88% / 86% -> 88% / 94% -> 95%; binary best@1 0.510 -> 0.495.
-        random_state: seed.
+        random_state: seed (bag ``b`` uses ``random_state + b``).
+        n_bags: boosted models fitted with different seeds (row and feature subsamples),
+            whose predictions are averaged. One model's choices move with its seed (over
+            30-41 held-out datasets a group's best@5 moved by up to 0.03 from seed to seed);
+            5, with ``first="blend"`` in :class:`SurrogatePortfolioRecommender`, chosen by
+            ``bench/lodo.py`` (session 14, README).
     """
 
     def __init__(self, *, n_estimators: int = 300, learning_rate: float = 0.05,
                  num_leaves: int = 31, features: tuple[str, ...] | None = None,
-                 target: str = "top", temperature: float = 2.0, random_state: int = 0) -> None:
+                 target: str = "top", temperature: float = 2.0, random_state: int = 0,
+                 n_bags: int = 5) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -77,10 +83,13 @@ class SurrogateRecommender(BaseRecommender):
         self.target = target
         self.temperature = temperature
         self.random_state = random_state
+        self.n_bags = n_bags
 
     def _fit(self, meta: MetaData) -> None:
         import lightgbm as lgb
 
+        if not isinstance(self.n_bags, int) or self.n_bags < 1:
+            raise ValueError(f"n_bags must be a positive integer, got {self.n_bags!r}.")
         feats = [f for f in (self.features or DEFAULT_FEATURES) if f in meta.metafeatures.columns]
         self.features_ = feats
         C = pd.DataFrame([config_features(meta.configs[c]) for c in self.config_ids_],
@@ -91,19 +100,25 @@ class SurrogateRecommender(BaseRecommender):
         long = long.rename("y").reset_index()
         long.columns = ["dataset", "config", "y"]
         X = np.hstack([M.loc[long["dataset"]].to_numpy(), C.loc[long["config"]].to_numpy()])
-        self.model_ = lgb.LGBMRegressor(n_estimators=self.n_estimators,
-                                        learning_rate=self.learning_rate,
-                                        num_leaves=self.num_leaves, min_child_samples=10,
-                                        subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
-                                        random_state=self.random_state, n_jobs=1, verbose=-1)
-        self.model_.fit(X, long["y"].to_numpy())
+        y = long["y"].to_numpy()
+        self.models_ = [lgb.LGBMRegressor(n_estimators=self.n_estimators,
+                                          learning_rate=self.learning_rate,
+                                          num_leaves=self.num_leaves, min_child_samples=10,
+                                          subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
+                                          random_state=self.random_state + b, n_jobs=1,
+                                          verbose=-1).fit(X, y)
+                        for b in range(self.n_bags)]
+        self.model_ = self.models_[0]
 
     def score(self, query: Query) -> pd.Series:
         m = np.array([query.metafeatures.get(f) for f in self.features_], dtype=float)
         X = np.hstack([np.tile(m, (len(self.config_ids_), 1)), self.config_matrix_.to_numpy()])
-        # the booster itself: the same predictions as model_.predict, without its input
+        # the boosters themselves: the same predictions as model.predict, without its input
         # checks, which took most of the time of a prediction for 120 configurations
-        return pd.Series(self.model_.booster_.predict(X), index=self.config_index_)
+        predicted = self.models_[0].booster_.predict(X)
+        for model in self.models_[1:]:
+            predicted = predicted + model.booster_.predict(X)
+        return pd.Series(predicted / len(self.models_), index=self.config_index_)
 
     def relative(self, predicted: pd.Series | np.ndarray) -> np.ndarray:
         """Predictions of the ``top`` target mapped back to the relative scale (1 = the

@@ -10,10 +10,15 @@ real profile resembles it (``exp(tau × Spearman correlation)``): "datasets on w
 configurations do well". The configurations are then chosen greedily to raise the weighted
 mean, over those datasets, of the best score reached so far (scores relative to each
 dataset's median configuration, 1 = best, floored at −1: the scale the LODO table measures).
-The first is the one with the best weighted mean (``first="portfolio"``); ``first="surrogate"``
-takes the surrogate's favourite instead (the default until `bench/lodo.py` showed the
-weighted mean to be the better first trial: over five surrogate seeds mean best@1 0.51 ->
-0.55, top-1 at least as good as FLAML zero-shot 72% -> 74%, best@3-25 within ±0.01).
+The first is the one with the best mix of two estimates of its relative score on the query
+(``first="blend"``): the weighted mean over those datasets and the surrogate's own prediction,
+each half. They err differently (the weights are only as good as the predicted profile; the
+surrogate's favourite is one model's guess), and their mean was the better first trial in
+`bench/lodo.py` (session 14, with a bag of five surrogates, three bags of seeds): top-1 at
+least as good as FLAML zero-shot 72% / 71% / 83% -> 76% / 77% / 85% (multiclass / binary /
+regression), as the HGB default 88% / 85% / 95% -> 90% / 91% / 95%, best@1 higher in every
+group, best@5 within ±0.01. ``first="portfolio"`` takes the weighted mean alone (the default
+until then), ``first="surrogate"`` the surrogate's favourite (the default before that).
 
 One guard: the configuration a team would try anyway, HistGradientBoosting's default, keeps
 the first place unless another configuration is expected to beat it by ``margin`` (in that
@@ -44,6 +49,9 @@ from metalearner.recommenders.surrogate import SurrogateRecommender
 
 __all__ = ["SurrogatePortfolioRecommender"]
 
+#: How the first configuration can be chosen (see the class's ``first``).
+_FIRST = ("portfolio", "surrogate", "blend")
+
 
 class SurrogatePortfolioRecommender(BaseRecommender):
     """Surrogate's top configuration, then a greedy portfolio over training datasets
@@ -62,8 +70,13 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             (0.3, chosen by ``bench/lodo.py`` from 0.2 / 0.3 over five surrogate seeds: top-1
             at least as good as the HGB default 86% -> 88%, the rest within ±0.01; with
             ``first="surrogate"``, 0.2 did best of 0.1 / 0.2 / 0.3).
-        first: ``portfolio`` (the configuration with the best weighted mean relative score
-            comes first) or ``surrogate`` (the surrogate's favourite).
+        first: how the first configuration is chosen: ``portfolio`` (the best weighted mean
+            relative score over the similar training datasets), ``surrogate`` (the
+            surrogate's favourite) or ``blend`` (the best mix of the two estimates, the
+            portfolio's weighted by ``blend``; a ``rank`` surrogate has no relative scale,
+            so there it is ``portfolio``).
+        blend: weight of the portfolio's estimate in ``first="blend"`` (the surrogate's gets
+            ``1 - blend``).
         max_collapse_risk: weighted share of training datasets on which a configuration may
             have collapsed and still be recommended first (``None``: no veto). 0.02, chosen
             by ``bench/lodo.py`` over five surrogate seeds: multiclass log-loss best@1 0.23 ->
@@ -81,7 +94,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
                  incumbent: str | Mapping[str, str] | None = "hist_gradient_boosting",
                  margin: float = 0.3,
                  max_collapse_risk: float | None = 0.02, auxiliary: bool = True,
-                 first: str = "portfolio", min_coverage: float = 0.5) -> None:
+                 first: str = "blend", blend: float = 0.5, min_coverage: float = 0.5) -> None:
         self.size = size
         self.tau = tau
         self.surrogate = surrogate
@@ -90,11 +103,14 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         self.max_collapse_risk = max_collapse_risk
         self.auxiliary = auxiliary
         self.first = first
+        self.blend = blend
         self.min_coverage = min_coverage
 
     def _fit(self, meta: MetaData) -> None:
-        if self.first not in ("portfolio", "surrogate"):
-            raise ValueError(f"Unknown first={self.first!r}; use 'portfolio' or 'surrogate'.")
+        if self.first not in _FIRST:
+            raise ValueError(f"Unknown first={self.first!r}; use one of {', '.join(map(repr, _FIRST))}.")
+        if not 0.0 <= self.blend <= 1.0:
+            raise ValueError(f"blend must be between 0 and 1, got {self.blend!r}.")
         base = self.surrogate if self.surrogate is not None else SurrogateRecommender()
         self.surrogate_ = type(base)(**base.get_params()).fit(meta)
         sources = [self._dense(meta)] + ([self._dense(meta.auxiliary)] if self.auxiliary
@@ -145,18 +161,23 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         return self.incumbent.get(metric, self.incumbent.get("*"))
 
     def first_choice(self, predicted: np.ndarray, weights: np.ndarray | None = None) -> int:
-        """Index of the first configuration: the best weighted mean relative score (or the
-        surrogate's favourite, ``first="surrogate"``), among those the collapse veto allows,
-        unless the incumbent is expected to be within ``margin`` of it.
+        """Index of the first configuration: the best weighted mean relative score (the
+        surrogate's favourite, ``first="surrogate"``, or the best mix of both, ``first="blend"``),
+        among those the collapse veto allows, unless the incumbent is expected to be within
+        ``margin`` of it.
 
         Args:
             predicted: the surrogate's scores of every candidate configuration.
             weights: per training dataset (as :meth:`weights_for` returns); ``None``: the
                 surrogate's favourite, without the collapse veto.
         """
-        if self.first == "portfolio" and weights is not None:
+        top = getattr(self.surrogate_, "target", None) == "top"
+        if self.first == "blend" and weights is not None and top:
+            value = (self.blend * (weights @ self.relative_)
+                     + (1.0 - self.blend) * self.surrogate_.relative(predicted))
+        elif self.first in ("portfolio", "blend") and weights is not None:
             value = weights @ self.relative_
-        elif getattr(self.surrogate_, "target", None) == "top":
+        elif top:
             value = self.surrogate_.relative(predicted)
         else:  # percentile ranks: no relative scale (and no guard, see _incumbent_index)
             value = np.asarray(predicted, dtype=float)
