@@ -54,8 +54,8 @@ _FIRST = ("portfolio", "surrogate", "blend")
 
 
 class SurrogatePortfolioRecommender(BaseRecommender):
-    """Surrogate's top configuration, then a greedy portfolio over training datasets
-    weighted by the similarity of their performance profile to the predicted one.
+    """The most promising first configuration, then a greedy portfolio over training datasets
+    weighted by the similarity of their performance profile to the surrogate's prediction.
 
     Args:
         size: configurations ordered greedily (the rest follow by the surrogate's score).
