@@ -72,11 +72,12 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             ``first="surrogate"``, 0.2 did best of 0.1 / 0.2 / 0.3).
         first: how the first configuration is chosen: ``portfolio`` (the best weighted mean
             relative score over the similar training datasets), ``surrogate`` (the
-            surrogate's favourite) or ``blend`` (the best mix of the two estimates, the
-            portfolio's weighted by ``blend``; a ``rank`` surrogate has no relative scale,
-            so there it is ``portfolio``).
+            surrogate's favourite) or ``blend`` (the default: the best mix of the two
+            estimates, the portfolio's weighted by ``blend``; a ``rank`` surrogate has no
+            relative scale, so there it is ``portfolio``).
         blend: weight of the portfolio's estimate in ``first="blend"`` (the surrogate's gets
-            ``1 - blend``).
+            ``1 - blend``); 0.5, chosen by ``bench/lodo.py`` from 0.25 / 0.5 / 0.75 (session
+            14: 0.25 and 0.75 gave lower best@1 in all three groups).
         max_collapse_risk: weighted share of training datasets on which a configuration may
             have collapsed and still be recommended first (``None``: no veto). 0.02, chosen
             by ``bench/lodo.py`` over five surrogate seeds: multiclass log-loss best@1 0.23 ->
