@@ -87,7 +87,7 @@ class SharedSurrogate(SurrogateRecommender):
 
     def fit(self, meta):
         key = (tuple(sorted(self.get_params().items(), key=lambda kv: kv[0])), tuple(meta.datasets),
-               tuple(meta.raw.columns), id(meta.raw))
+               tuple(meta.raw.columns))
         if key not in self._fitted:
             if len(self._fitted) >= 8:  # one held-out dataset at a time: keep only its fits
                 self._fitted.clear()
@@ -96,8 +96,7 @@ class SharedSurrogate(SurrogateRecommender):
         return self
 
 
-def shared(**params) -> SharedSurrogate:
-    return SharedSurrogate(**params)
+shared = SharedSurrogate
 
 
 MEMBERS = {
@@ -188,7 +187,9 @@ def evaluate(meta, holdout: list[str], related: dict[str, list[str]], *, jobs: i
              second_split: bool = False) -> tuple[pd.DataFrame, dict]:
     """Every member's rankings for every held-out dataset, ``jobs`` datasets at a time."""
     global _STATE
-    _STATE = (meta, related, second_split)
+    # module state rather than arguments: forked workers inherit it instead of unpickling the
+    # views once per held-out dataset
+    _STATE = (meta, related, derived_by_later_splits(meta, 1), second_split)
     if jobs > 1:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
             parts = pool.map(_evaluate_one, holdout, chunksize=1)
@@ -203,9 +204,8 @@ _STATE: tuple = ()
 
 
 def _evaluate_one(d: str) -> tuple[list[dict], dict]:
-    meta, related, second_split = _STATE
+    meta, related, second, second_split = _STATE
     rows, top1 = [], {}
-    second = derived_by_later_splits(meta, 1)
     everything = meta.without(d, *related.get(d, []))
     train = everything.drop(second)  # as recommend() fits: load_metadata(derived_splits=1)
     truth = normalised_against_median(meta, d)

@@ -115,10 +115,8 @@ class SurrogateRecommender(BaseRecommender):
         X = np.hstack([np.tile(m, (len(self.config_ids_), 1)), self.config_matrix_.to_numpy()])
         # the boosters themselves: the same predictions as model.predict, without its input
         # checks, which took most of the time of a prediction for 120 configurations
-        predicted = self.models_[0].booster_.predict(X)
-        for model in self.models_[1:]:
-            predicted = predicted + model.booster_.predict(X)
-        return pd.Series(predicted / len(self.models_), index=self.config_index_)
+        predicted = sum(model.booster_.predict(X) for model in self.models_) / len(self.models_)
+        return pd.Series(predicted, index=self.config_index_)
 
     def relative(self, predicted: pd.Series | np.ndarray) -> np.ndarray:
         """Predictions of the ``top`` target mapped back to the relative scale (1 = the
