@@ -156,7 +156,9 @@ def recommend_for_query(
     from metalearner.selection import select_top_k
 
     rec = recommender or EnsembleRecommender().fit(meta)
-    scores = rec.score(query).reindex(candidates).fillna(-np.inf)
+    # a filter (families, time budget) leaves candidates to choose among, not a subset of a
+    # ranking made for all of them
+    scores = rec.score_among(query, candidates).fillna(-np.inf)
     neighbours = rec.neighbours(query)
     chosen = select_top_k(
         meta, scores, neighbours, k, coverage=coverage,

@@ -14,6 +14,7 @@ import pytest
 from kg import InvalidData, KnowledgeGraph, MemoryStore, RunInput, read_table
 from kg.ingest import read_manifest
 from metalearner import (
+    EnsembleRecommender,
     GreedyPortfolioRecommender,
     NearestDatasetsRecommender,
     Query,
@@ -193,6 +194,19 @@ def test_portfolio_and_lodo_evaluation(kg: KnowledgeGraph) -> None:
     assert table.loc["nearest", ("best@1", "mean")] > table.loc["portfolio", ("best@1", "mean")]
     q = Query(metafeatures=meta.metafeatures.iloc[0].to_dict(), dataset_id=meta.datasets[0])
     assert meta.datasets[0] not in NearestDatasetsRecommender().fit(meta).neighbours(q).index
+
+
+def test_the_default_chooses_among_a_familys_configurations_as_its_portfolio_member_does(
+        kg: KnowledgeGraph) -> None:
+    meta = load_metadata(kg, "classification", "roc_auc")
+    rec = EnsembleRecommender().fit(meta)
+    q = Query(metafeatures=meta.metafeatures.iloc[0].to_dict())
+    linear = meta.norm.columns[[meta.families[c] == "linear" for c in meta.norm.columns]]
+    assert 1 < len(linear) < meta.norm.shape[1]
+    among = rec.score_among(q, linear)
+    member = rec.members_["surrogate portfolio"].score_among(q, linear)
+    assert among.index.equals(linear)
+    assert among.sort_values(kind="stable").index.equals(member.sort_values(kind="stable").index)
 
 
 def test_cli_recommend_json_contract(kg: KnowledgeGraph, tmp_path: Path) -> None:
@@ -402,6 +416,41 @@ def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten()
     other = SurrogatePortfolioRecommender(surrogate=TopSurrogate(relative=close), first="surrogate",
                                           margin=0.1, incumbent={"rmse": "linear"}).fit(auc)
     assert other.incumbent_family() is None and other.score(Query()).idxmax() == "A"
+
+
+@pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")
+def test_a_family_filter_chooses_among_that_familys_configurations() -> None:
+    """A tuner of one family gets that family's best first trial and then what complements
+    it, not the family's configurations in the order of the all-family portfolio (where the
+    second place went to A2 for covering what B1, another family, misses)."""
+    import pandas as pd
+
+    from metalearner.knowledge import MetaData
+    from metalearner.recommend import recommend_for_query
+
+    strong_b1 = {"B1": 1.0, "A1": 0.8, "A2": 0.0, "B2": 0.2}
+    weak_b1 = {"B1": 0.0, "A1": 0.7, "A2": 1.0, "B2": 0.2}
+    raw = pd.DataFrame([strong_b1] * 4 + [weak_b1] * 2, index=[f"d{i}" for i in range(6)])
+    families = {"A1": "lightgbm", "A2": "lightgbm", "B1": "catboost", "B2": "catboost"}
+    configs = {"A1": {"family": "lightgbm", "params": {"learning_rate": 0.05}},
+               "A2": {"family": "lightgbm", "params": {"learning_rate": 0.3}},
+               "B1": {"family": "catboost", "params": {"depth": 4}},
+               "B2": {"family": "catboost", "params": {"depth": 10}}}
+    meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
+                    norm=raw.rank(axis=1, pct=True), metric={}, higher={d: True for d in raw.index},
+                    configs=configs, families=families, metafeatures=pd.DataFrame(index=raw.index))
+    prediction = _FixedSurrogate(profile={"B1": 0.9, "A1": 0.8, "A2": 0.3, "B2": 0.1})
+    rec = SurrogatePortfolioRecommender(tau=0, first="surrogate", surrogate=prediction).fit(meta)
+    overall = rec.score(Query()).sort_values(ascending=False).index.tolist()
+    assert overall[:2] == ["B1", "A2"]  # A2 covers d4, d5, where B1 fails
+    among = rec.score_among(Query(), pd.Index(["A1", "A2"]))
+    assert among.index.tolist() == ["A1", "A2"] and among["A1"] > among["A2"]
+    recs, _ = recommend_for_query(meta, Query(), k=2, families=["lightgbm"], recommender=rec)
+    assert [r.config_id for r in recs] == ["A1", "A2"]
+    # without a filter (every configuration a candidate) the ranking is the portfolio's own
+    assert rec.score_among(Query(), meta.norm.columns).equals(rec.score(Query()))
+    recs, _ = recommend_for_query(meta, Query(), k=2, recommender=rec)
+    assert [r.config_id for r in recs] == ["B1", "A2"]
 
 
 def test_surrogate_portfolio_never_puts_first_a_configuration_that_collapsed_on_similar_data() -> None:

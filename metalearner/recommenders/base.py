@@ -58,6 +58,23 @@ class BaseRecommender(ABC):
     def score(self, query: Query) -> pd.Series:
         """Higher is better: a score per configuration id (index = ``config_ids_``)."""
 
+    def score_among(self, query: Query, candidates: pd.Index) -> pd.Series:
+        """Scores for choosing among ``candidates`` only (e.g. one family, for a tuner that
+        searches that family; or those within a time budget).
+
+        This default ranks them as :meth:`score` does. A portfolio recommender rebuilds its
+        portfolio over the candidates, so that each next one covers what the candidates chosen
+        before it miss, rather than what the other families' choices miss.
+
+        Args:
+            query: the new task.
+            candidates: configuration ids, a subset of ``config_ids_``.
+
+        Returns:
+            Higher is better, indexed by ``candidates``.
+        """
+        return self.score(query).reindex(candidates)
+
     def neighbours(self, query: Query) -> pd.Series:
         """Training datasets most similar to the query, id → similarity in [0, 1]."""
         return pd.Series(dtype=float)

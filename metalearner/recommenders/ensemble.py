@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -50,13 +52,22 @@ class EnsembleRecommender(BaseRecommender):
         return self.evidence_.neighbours(query)
 
     def score(self, query: Query) -> pd.Series:
-        total = np.zeros(len(self.config_ids_))
+        return self._blend(lambda member: member.score(query), self.config_index_)
+
+    def score_among(self, query: Query, candidates: pd.Index) -> pd.Series:
+        """The members' :meth:`~BaseRecommender.score_among`, blended as in :meth:`score`."""
+        if len(candidates) == len(self.config_index_):
+            return self.score(query).reindex(candidates)
+        return self._blend(lambda member: member.score_among(query, candidates), candidates)
+
+    def _blend(self, scores: Callable[[BaseRecommender], pd.Series], index: pd.Index) -> pd.Series:
+        total = np.zeros(len(index))
         for name, member in self.members_.items():
-            s = member.score(query)
-            if s.index is not self.config_index_:
-                s = s.reindex(self.config_index_)
+            s = scores(member)
+            if s.index is not index:
+                s = s.reindex(index)
             v = s.to_numpy(dtype=float)
             if np.unique(v[~np.isnan(v)]).size <= 1:
                 continue  # no signal (e.g. no text embedding)
             total += self.weights_[name] * np.nan_to_num(percentile_ranks(v), nan=0.0)
-        return pd.Series(total, index=self.config_index_)
+        return pd.Series(total, index=index)
