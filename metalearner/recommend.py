@@ -287,7 +287,8 @@ def recommend(
         task_type: classification or regression (inferred from the target if ``None``; a
             0/1 column is taken as classification).
         metric: what to optimise (default: ROC AUC binary, log loss multiclass, RMSE).
-        families: only these model families.
+        families: only these model families (the first choice and the portfolio are then made
+            among their configurations: what a tuner of one family should start from).
         max_fit_seconds: skip configurations expected to fit slower than this on this table.
         graph: the knowledge graph (default: the user's, seeded on first use).
         name, description: used for the text similarity signal.
