@@ -183,6 +183,29 @@ def groups(graph: KnowledgeGraph) -> list[tuple[str, str, list[str]]]:
     return [(tt, m, ds) for (tt, m), ds in sorted(by.items())]
 
 
+def open_bench_graph(store: str | None, seed: str) -> KnowledgeGraph:
+    """The graph a benchmark reads: an Oxigraph store opened read-only, or the seed file
+    loaded into memory."""
+    if store:
+        return KnowledgeGraph(OxigraphStore(store, read_only=True))
+    graph = KnowledgeGraph(MemoryStore())
+    graph.store.load(seed)
+    return graph
+
+
+def group_views(graph: KnowledgeGraph, task_type: str, metric: str, *, normalisation: str,
+                coverage: float):
+    """The views of one group as ``recommend()`` fits them, plus the second derived split
+    (left out of the training views in :func:`evaluate`, kept for the row that measures it),
+    restricted to the configurations run on at least ``coverage`` of the datasets."""
+    meta = load_metadata(graph, task_type, metric, cache=False, normalisation=normalisation,
+                         auxiliary=True, derived_splits=None)
+    originals = meta.raw.loc[meta.originals]
+    meta = meta.restrict(list(meta.raw.columns[originals.notna().mean() >= coverage]))
+    # a derived dataset counts once all of its runs are in (a build in progress)
+    return meta.drop({d for d in meta.derived_from if meta.norm.loc[d].isna().any()})
+
+
 def evaluate(meta, holdout: list[str], related: dict[str, list[str]], *, jobs: int = 1,
              second_split: bool = False) -> tuple[pd.DataFrame, dict]:
     """Every member's rankings for every held-out dataset, ``jobs`` datasets at a time."""
@@ -273,11 +296,7 @@ def main() -> None:
                     help="add the row fitted with the second derived split (session 10's question)")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
-    if args.store:
-        graph = KnowledgeGraph(OxigraphStore(args.store, read_only=True))
-    else:
-        graph = KnowledgeGraph(MemoryStore())
-        graph.store.load(args.seed)
+    graph = open_bench_graph(args.store, args.seed)
     flaml = json.loads(Path(args.flaml).read_text()) if Path(args.flaml).exists() else {}
     defaults = {f: make_configuration(default_configuration(f)).id for f in FAMILIES}
     # the same table under another target (heart.c and the cleveland regression table) is
@@ -287,15 +306,8 @@ def main() -> None:
     t0 = time.perf_counter()
     for normalisation in args.normalisations.split(","):
         for task_type, metric, holdout in groups(graph):
-            # as recommend() fits it, plus the second derived split (left out of the training
-            # views in evaluate(), kept for the row that measures it)
-            meta = load_metadata(graph, task_type, metric, cache=False, normalisation=normalisation,
-                                 auxiliary=True, derived_splits=None)
-            originals = meta.raw.loc[meta.originals]
-            keep = list(meta.raw.columns[originals.notna().mean() >= args.coverage])
-            meta = meta.restrict(keep)
-            # a derived dataset counts once all of its runs are in (a build in progress)
-            meta = meta.drop({d for d in meta.derived_from if meta.norm.loc[d].isna().any()})
+            meta = group_views(graph, task_type, metric, normalisation=normalisation,
+                               coverage=args.coverage)
             holdout = [d for d in holdout if d in meta.datasets]
             if len(holdout) < 3:
                 continue
@@ -347,13 +359,13 @@ def main() -> None:
                     per_dataset["hist_gradient_boosting default"]),
                 "top-1 >= FLAML zero-shot": interval(fl)}
             entry = {"normalisation": normalisation, "task_type": task_type, "metric": metric,
-                     "held_out": len(holdout), "configurations": len(keep),
+                     "held_out": len(holdout), "configurations": meta.raw.shape[1],
                      "best_at_k": {r: {f"{c[0]} {c[1]}": v for c, v in row.items()} for r, row in table.iterrows()},
                      "win_rate_of_default_top1": wins,
                      "top1_at_least_as_good_as": top1_rates,
                      "intervals_95": intervals}
             report["groups"].append(entry)
-            print(f"\n== {normalisation}: {task_type}/{metric}: {len(holdout)} held out, {len(keep)} configurations", flush=True)
+            print(f"\n== {normalisation}: {task_type}/{metric}: {len(holdout)} held out, {meta.raw.shape[1]} configurations", flush=True)
             print(table.to_string(), flush=True)
             print(pd.Series(wins).to_string(), flush=True)
             print("top-1 at least as good as HGB default / FLAML zero-shot, per recommender:\n"

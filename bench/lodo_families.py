@@ -31,9 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kg import KnowledgeGraph, MemoryStore, OxigraphStore
 from metalearner.evaluation import normalised_against_median, same_table
-from metalearner.knowledge import derived_by_later_splits, feature_columns, load_metadata
+from metalearner.knowledge import derived_by_later_splits, feature_columns
 from metalearner.recommenders import EnsembleRecommender, Query
 
 #: The families tuners are warm-started for (Optuna / FLAML / SMAC / Ray Tune searches).
@@ -80,23 +79,17 @@ def main() -> None:
     ap.add_argument("--out", default="bench/results/lodo_families.json")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
-    if args.store:
-        graph = KnowledgeGraph(OxigraphStore(args.store, read_only=True))
-    else:
-        graph = KnowledgeGraph(MemoryStore())
-        graph.store.load(args.seed)
-    from lodo import groups  # the held-out datasets of bench/lodo.py (this folder)
+    # the held-out datasets and views of bench/lodo.py (this folder)
+    from lodo import group_views, groups, open_bench_graph
+
+    graph = open_bench_graph(args.store, args.seed)
 
     related = same_table(feature_columns(graph))
     global _STATE
     out: dict = {"groups": []}
     t0 = time.perf_counter()
     for task_type, metric, holdout in groups(graph):
-        meta = load_metadata(graph, task_type, metric, cache=False, normalisation="rank",
-                             auxiliary=True, derived_splits=None)
-        keep = list(meta.raw.columns[meta.raw.loc[meta.originals].notna().mean() >= args.coverage])
-        meta = meta.restrict(keep)
-        meta = meta.drop({d for d in meta.derived_from if meta.norm.loc[d].isna().any()})
+        meta = group_views(graph, task_type, metric, normalisation="rank", coverage=args.coverage)
         holdout = [d for d in holdout if d in meta.datasets]
         if len(holdout) < 3:
             continue
