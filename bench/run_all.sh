@@ -11,5 +11,7 @@ python bench/recommend_speed.py
 python bench/api_load.py
 python bench/flaml_zeroshot.py
 python bench/lodo.py --normalisations rank   # the README table reads the rank rows
+python bench/lodo_families.py
 python bench/noise_ceiling.py
-python bench/optuna_warmstart.py
+python bench/optuna_warmstart.py             # 33 tables, one process: about 1.5 h
+python bench/report.py
