@@ -56,8 +56,6 @@ class EnsembleRecommender(BaseRecommender):
 
     def score_among(self, query: Query, candidates: pd.Index) -> pd.Series:
         """The members' :meth:`~BaseRecommender.score_among`, blended as in :meth:`score`."""
-        if len(candidates) == len(self.config_index_):
-            return self.score(query).reindex(candidates)
         return self._blend(lambda member: member.score_among(query, candidates), candidates)
 
     def _blend(self, scores: Callable[[BaseRecommender], pd.Series], index: pd.Index) -> pd.Series:

@@ -186,7 +186,9 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         else:  # percentile ranks: no relative scale (and no guard, see _incumbent_index)
             value = np.asarray(predicted, dtype=float)
         if columns is not None:
-            value = np.where(np.isin(np.arange(len(value)), columns), value, np.nan)
+            allowed_only = np.full(len(value), np.nan)
+            allowed_only[columns] = value[columns]
+            value = allowed_only
         n = self.n_primary_
         if weights is not None and self.max_collapse_risk is not None and weights[:n].sum() > 0:
             risk = weights[:n] @ self.collapsed_ / weights[:n].sum()
@@ -223,11 +225,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         return self.nearest_.neighbours(query)
 
     def score(self, query: Query) -> pd.Series:
-        predicted = self.surrogate_.score(query).reindex(self.config_index_).to_numpy(dtype=float)
-        weights = self.weights_for(predicted)
-        first = self.first_choice(predicted, weights)
-        chosen = greedy_order(self.relative_, self.size, weights=weights, first=first)
-        return self._ranked(chosen, predicted, np.arange(len(self.config_ids_)))
+        return self._portfolio(query, None)
 
     def score_among(self, query: Query, candidates: pd.Index) -> pd.Series:
         """The first configuration and the greedy portfolio chosen among ``candidates`` only
@@ -244,12 +242,20 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         columns = np.array([position[c] for c in candidates if c in position], dtype=np.intp)
         if columns.size == 0:
             return pd.Series(np.nan, index=candidates)
+        return self._portfolio(query, columns).reindex(candidates)
+
+    def _portfolio(self, query: Query, columns: np.ndarray | None) -> pd.Series:
+        """First choice, then greedy order, among ``columns`` (positions in ``config_ids_``;
+        ``None``: all, without copying the score matrix)."""
         predicted = self.surrogate_.score(query).reindex(self.config_index_).to_numpy(dtype=float)
         weights = self.weights_for(predicted)
         first = self.first_choice(predicted, weights, columns)
+        if columns is None:
+            chosen = greedy_order(self.relative_, self.size, weights=weights, first=first)
+            return self._ranked(chosen, predicted, np.arange(len(self.config_ids_)))
         chosen = greedy_order(self.relative_[:, columns], self.size, weights=weights,
                               first=int(np.flatnonzero(columns == first)[0]))
-        return self._ranked([int(columns[j]) for j in chosen], predicted, columns).reindex(candidates)
+        return self._ranked([int(columns[j]) for j in chosen], predicted, columns)
 
     def _ranked(self, chosen: list[int], predicted: np.ndarray, columns: np.ndarray) -> pd.Series:
         """Scores that rank ``chosen`` first, in order, then the rest of ``columns`` by the
