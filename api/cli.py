@@ -173,6 +173,9 @@ def seed_build(
     derived_splits: Annotated[int, typer.Option(
         min=1, max=2, help="Derived binary tasks per table with --derived-binary: 2 adds the "
                            "target above its upper quartile, or the two most frequent classes.")] = 1,
+    small_binary: Annotated[int, typer.Option(
+        min=0, help="Also evaluate a sample of this many rows (stratified) of every binary table, "
+                    "shared or derived, of at least twice as many rows (0: none).")] = 0,
 ) -> None:
     """Evaluate the portfolio on every shared dataset (resumable) and export data/seed.nq.gz.
 
@@ -187,7 +190,8 @@ def seed_build(
                                               portfolio_size=portfolio_size, time_limit=time_limit,
                                               repeats=repeats, small_repeats=small_repeats,
                                               small_rows=small_rows, derived_binary=derived_binary,
-                                              derived_splits=derived_splits))
+                                              derived_splits=derived_splits,
+                                              small_binary=small_binary))
     typer.echo(f"completed {report.completed}, failed {report.failed}, already done "
                f"{report.skipped}; seed graph in {output}")
 

@@ -12,13 +12,15 @@ never holds it out and drops it together with its source.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 from kg.errors import InvalidData
 
-__all__ = ["SPLITS", "BinaryVariant", "binary_variant", "split_index", "variant_name"]
+__all__ = ["SPLITS", "BinaryVariant", "binary_variant", "small_sample", "small_sample_name",
+           "split_index", "variant_name"]
 
 #: Share of rows the smaller class of a derived binary target must have at least: below
 #: it, a 3-fold ROC AUC rests on a handful of positives per fold.
@@ -58,8 +60,10 @@ def split_index(name: str) -> int | None:
 
     Returns:
         The split's position in :data:`SPLITS` (0: the first split, ``.binary``; 1: the
-        second, ``.upper_quartile`` or ``.top_two``), ``None`` for a name no split makes.
+        second, ``.upper_quartile`` or ``.top_two``; a small sample's, e.g.
+        ``autompg.binary.n300``, is its source's), ``None`` for a name no split makes.
     """
+    name = re.sub(r"\.n\d+$", "", name)  # a small sample is of its source's split
     if name.endswith(".binary"):
         return 0
     for splits in SPLITS.values():
@@ -150,3 +154,50 @@ def binary_variant(df: pd.DataFrame, target: str, task_type: str, *, split: str 
     frame = df.loc[keep].copy()
     frame[target] = labels.astype("category").to_numpy()
     return BinaryVariant(frame=frame.reset_index(drop=True), target=target, rule=rule)
+
+
+def small_sample_name(source: str, rows: int) -> str:
+    """The name of the ``rows``-row sample of ``source``, e.g. ``kr.vs.kp.n300``."""
+    return f"{source}.n{rows}"
+
+
+def small_sample(df: pd.DataFrame, target: str, rows: int, *, seed: int = 0) -> BinaryVariant:
+    """A small table sampled from a large binary one, stratified by its target.
+
+    Most binary tables people bring, and most of the shared ones, have a few hundred rows,
+    where the best configurations are often not those of a large table (stronger
+    regularisation, linear models, SVMs). A sample of a large table is the same data at the
+    size of a small one: its meta-features (rows, landmarkers) and its best configurations
+    change with its size alone, which a meta-learner can learn from.
+
+    Args:
+        df: the source table (binary classification; rows with a missing target are dropped).
+        target: its target column.
+        rows: rows to keep.
+        seed: random seed of the sample.
+
+    Returns:
+        The sample (same columns and target) and the rule in words.
+
+    Raises:
+        InvalidData: unknown target, a target without exactly two classes, or a table of
+            fewer than twice ``rows`` rows (its sample would be most of it).
+    """
+    if target not in df.columns:
+        raise InvalidData(f"Column {target!r} is not in the table; the target must be one of its columns.")
+    source = df.loc[df[target].notna()]
+    classes = source[target].nunique()
+    if classes != 2:
+        raise InvalidData(f"Target {target!r} has {classes} classes; only a binary table is sampled.")
+    if rows < 10 or len(source) < 2 * rows:
+        raise InvalidData(f"A sample of {rows} rows needs a table of at least {2 * max(rows, 10)} "
+                          f"rows with a target; this one has {len(source)}.")
+    share = source[target].astype(str).value_counts(normalize=True)
+    counts = (share * rows).round().astype(int).clip(lower=1)
+    counts.iloc[0] += rows - int(counts.sum())  # exactly ``rows``, the rounding on the larger class
+    labels = source[target].astype(str)
+    parts = [source.loc[labels.eq(label)].sample(n=int(n), random_state=seed)
+             for label, n in counts.items()]
+    frame = pd.concat(parts).sort_index().reset_index(drop=True)
+    rule = f"{rows} of its {len(source):,} rows, sampled stratified by {target} (seed {seed})"
+    return BinaryVariant(frame=frame, target=target, rule=rule)

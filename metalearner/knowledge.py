@@ -156,17 +156,21 @@ class MetaData:
         return [d for d in self.datasets if d not in self.derived_from]
 
     def without(self, dataset_id: str, *related: str) -> MetaData:
-        """A copy without a dataset, the datasets derived from it, and any ``related`` ones
-        (with theirs): leave-one-dataset-out.
+        """A copy without a dataset, the datasets derived from it (and from those), and any
+        ``related`` ones (with theirs): leave-one-dataset-out.
 
         Args:
             dataset_id: the dataset to leave out (its runs and meta-features).
             *related: other datasets to leave out with it (e.g. the same table under another
                 target), each with the datasets derived from it.
         """
-        sources = {dataset_id, *related}
+        gone = {dataset_id, *related}
         derived = {**self.derived_from, **(self.auxiliary.derived_from if self.auxiliary else {})}
-        return self.drop(sources | {d for d, s in derived.items() if s in sources})
+        while True:  # and what was derived from those (a sample of a derived task)
+            more = {d for d, s in derived.items() if s in gone} - gone
+            if not more:
+                return self.drop(gone)
+            gone |= more
 
     def drop(self, dataset_ids: set[str] | list[str]) -> MetaData:
         """A copy without these datasets (ids it lacks are ignored), here and among the

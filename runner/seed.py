@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from kg.derived import SPLITS, binary_variant, variant_name
+from kg.derived import SPLITS, binary_variant, small_sample, small_sample_name, variant_name
 from kg.errors import InvalidData
 from kg.graph import KnowledgeGraph
 from kg.migrations import migrate_once
@@ -46,6 +46,11 @@ class SeedSettings:
     class against the rest) as its own dataset, ``prov:wasDerivedFrom`` the source: the seed
     has 30 binary tables, few to learn binary data from. ``derived_splits`` = 2 adds a second
     one per table: the target above its upper quartile, or the two most frequent classes.
+
+    ``small_binary`` > 0 adds, for every binary table of at least twice that many rows
+    (shared or derived), a sample of that many rows (:func:`kg.derived.small_sample`) as its
+    own dataset, ``prov:wasDerivedFrom`` the table: most binary tables are small, and what
+    changes between a table and its sample is its size alone.
     """
 
     folds: int = 3
@@ -58,6 +63,7 @@ class SeedSettings:
     small_rows: int = 1000
     derived_binary: bool = False
     derived_splits: int = 1
+    small_binary: int = 0
 
     def seeds_for(self, n_rows: int) -> list[int]:
         """The task seed of each repeat of a table with ``n_rows`` rows.
@@ -104,6 +110,8 @@ def ingest_manifest_tasks(
         if settings.derived_binary:
             tables += _derived_binary(graph, ds, df, target, task_type,
                                       SPLITS[task_type][:settings.derived_splits])
+        if settings.small_binary:
+            tables += _small_samples(graph, tables, target, settings.small_binary, settings.seed)
         for dataset, frame, kind in tables:
             if dataset.id in stale or not graph.metafeatures(dataset.id):
                 characterise(graph, dataset, frame, target, kind)
@@ -132,6 +140,23 @@ def _derived_binary(graph: KnowledgeGraph, ds: Dataset, df: pd.DataFrame, target
             description=f"Derived from {ds.name}: {variant.rule}. {ds.description}".strip(),
             source=f"derived from {ds.name}", derived_from=ds.id, derivation=variant.rule)
         out.append((derived, variant.frame, "classification"))
+    return out
+
+
+def _small_samples(graph: KnowledgeGraph, tables: list[tuple[Dataset, pd.DataFrame, str]],
+                   target: str, rows: int, seed: int) -> list[tuple[Dataset, pd.DataFrame, str]]:
+    """A ``rows``-row sample of each binary table of ``tables`` with at least twice as many rows
+    (smaller and multiclass or regression tables give none)."""
+    out = []
+    for ds, df, kind in tables:
+        if kind != "classification" or df[target].nunique() != 2 or len(df) < 2 * rows:
+            continue
+        sample = small_sample(df, target, rows, seed=seed)
+        derived = graph.add_dataset(
+            sample.frame, name=small_sample_name(ds.name, rows), target=target,
+            description=f"Sampled from {ds.name}: {sample.rule}. {ds.description}".strip(),
+            source=f"derived from {ds.name}", derived_from=ds.id, derivation=sample.rule)
+        out.append((derived, sample.frame, "classification"))
     return out
 
 

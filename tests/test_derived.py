@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from kg import InvalidData, KnowledgeGraph, MemoryStore, RunInput, read_table
-from kg.derived import binary_variant, split_index, variant_name
+from kg.derived import binary_variant, small_sample, small_sample_name, split_index, variant_name
 from kg.ingest import read_manifest
 from metalearner import load_metadata
 from metalearner.evaluation import same_table
@@ -127,6 +127,56 @@ def test_seed_ingest_adds_a_derived_binary_task_per_regression_and_multiclass_ta
     assert names == ["autompg", "autompg.binary", "autompg.upper_quartile", "hypothyroid",
                      "vowel", "vowel.top_two"]
     assert graph.get_dataset("vowel.top_two").derived_from == graph.get_dataset("vowel").id
+
+
+def test_a_small_sample_keeps_the_class_shares_and_rows_of_its_source() -> None:
+    df = pd.DataFrame({"x": range(1000), "c": ["yes"] * 700 + ["no"] * 290 + [None] * 10})
+    s = small_sample(df, "c", 300, seed=3)
+    assert len(s.frame) == 300
+    assert s.frame["c"].value_counts().to_dict() == {"yes": 212, "no": 88}  # 70.7% / 29.3% of 990
+    assert s.rule == "300 of its 990 rows, sampled stratified by c (seed 3)"
+    source_rows = df.set_index("x").loc[s.frame["x"], "c"]
+    assert source_rows.tolist() == s.frame["c"].tolist()  # rows as they were, not shuffled labels
+    assert s.frame["x"].is_monotonic_increasing
+    assert s.frame.equals(small_sample(df, "c", 300, seed=3).frame)  # seeded
+    assert not s.frame.equals(small_sample(df, "c", 300, seed=4).frame)
+    assert small_sample_name("kr.vs.kp", 300) == "kr.vs.kp.n300"
+    assert split_index("autompg.binary.n300") == 0  # a sample is of its source's split
+    assert split_index("vowel.top_two.n300") == 1 and split_index("kr.vs.kp.n300") is None
+    with pytest.raises(InvalidData, match="needs a table of at least 600 rows with a target; this one has 590"):
+        small_sample(df.iloc[400:], "c", 300)
+    with pytest.raises(InvalidData, match="has 3 classes; only a binary table is sampled"):
+        small_sample(pd.DataFrame({"x": range(900), "c": list("abc") * 300}), "c", 300)
+
+
+def test_seed_ingest_adds_a_small_sample_of_each_large_binary_table(shared: Path, tmp_path: Path) -> None:
+    from runner.seed import SeedSettings, ingest_manifest_tasks
+
+    graph = KnowledgeGraph(MemoryStore())
+    settings = SeedSettings(derived_binary=True, small_binary=150)
+    tasks = ingest_manifest_tasks(graph, shared / "manifest.csv", tmp_path, settings,
+                                  names=["autompg", "iris", "sonar"], progress=False)
+    names = sorted(graph.get_dataset(t.dataset_id).name for t, _ in tasks)
+    # autompg (398 rows): its derived binary task is sampled; iris.binary (150) and sonar
+    # (208) are under twice 150 rows; the regression and multiclass tables are never sampled
+    assert names == ["autompg", "autompg.binary", "autompg.binary.n150", "iris", "iris.binary", "sonar"]
+    sample = graph.get_dataset("autompg.binary.n150")
+    assert sample.derived_from == graph.get_dataset("autompg.binary").id
+    assert sample.derivation == "150 of its 398 rows, sampled stratified by class (seed 0)"
+    assert graph.metafeatures(sample.id)["nr_inst"] == 150
+    meta_names = {graph.get_dataset(t.dataset_id).name: t for t, _ in tasks}
+    assert (meta_names["autompg.binary.n150"].task_type, meta_names["autompg.binary.n150"].metric) == (
+        "classification", "roc_auc")
+    # leave-one-dataset-out: holding autompg out drops its derived task and that task's sample
+    configs = [{"family": "knn", "params": {"n_neighbors": k}} for k in (1, 5, 15)]
+    for task, _ in tasks:
+        if task.metric == "roc_auc":
+            graph.log_runs([RunInput(task_id=task.id, config=c, fold_scores={"roc_auc": [0.7] * 3})
+                            for c in configs])
+    meta = load_metadata(graph, "classification", "roc_auc", cache=False)
+    assert meta.originals == [graph.get_dataset("sonar").id]
+    left = meta.without(graph.get_dataset("autompg").id).datasets
+    assert sorted(graph.get_dataset(d).name for d in left) == ["iris.binary", "sonar"]
 
 
 def test_leave_one_out_drops_a_source_with_its_derived_and_same_table_datasets(
