@@ -40,7 +40,7 @@ import optuna
 
 from kg import KnowledgeGraph, MemoryStore, OxigraphStore, read_table
 from kg.ingest import read_manifest
-from kg.measures import HIGHER_IS_BETTER
+from kg.measures import HIGHER_IS_BETTER, at_least_as_good
 from kg.views import performance_table
 from metalearner.evaluation import same_table
 from metalearner.knowledge import feature_columns, load_metadata
@@ -242,28 +242,25 @@ def main() -> None:
                          "fresh": fresh}
         print(name, results[name], flush=True)
 
-    def at_least(a: float, b: float, metric: str) -> bool:
-        return a >= b if HIGHER_IS_BETTER[metric] else a <= b
-
     # one key type for kept (read from JSON) and new results
     results = json.loads(json.dumps(results))
     summary = {}
     for n in checkpoints(args.trials):
-        wins = [at_least(r["warm"][str(n)], r["cold"][str(n)], r["metric"]) for r in results.values()]
+        wins = [at_least_as_good(r["warm"][str(n)], r["cold"][str(n)], r["metric"]) for r in results.values()]
         summary[f"warm_at_least_as_good_after_{n}"] = f"{sum(wins)}/{len(wins)}"
-    wins5 = [at_least(r["metakg_top5_any_family"], r["cold"][str(args.trials)], r["metric"])
+    wins5 = [at_least_as_good(r["metakg_top5_any_family"], r["cold"][str(args.trials)], r["metric"])
              for r in results.values()]
     summary[f"metakg_top5_vs_cold_tpe_{args.trials}"] = f"{sum(wins5)}/{len(wins5)}"
     for n in checkpoints(args.trials):
-        wins = [at_least(r["fresh"]["warm"][str(n)], r["fresh"]["cold"][str(n)], r["metric"])
+        wins = [at_least_as_good(r["fresh"]["warm"][str(n)], r["fresh"]["cold"][str(n)], r["metric"])
                 for r in results.values()]
         summary[f"fresh_folds_warm_at_least_as_good_after_{n}"] = f"{sum(wins)}/{len(wins)}"
-    wins5 = [at_least(r["fresh"]["metakg_top5"], r["fresh"]["cold"][str(args.trials)], r["metric"])
+    wins5 = [at_least_as_good(r["fresh"]["metakg_top5"], r["fresh"]["cold"][str(args.trials)], r["metric"])
              for r in results.values()]
     summary[f"fresh_folds_metakg_top5_vs_cold_tpe_{args.trials}"] = f"{sum(wins5)}/{len(wins5)}"
     for label, mine, theirs in (("", "metakg_top5_any_family", "cold_per_seed"),
                                 ("fresh_folds_", "metakg_top5", "cold_per_seed")):
-        pairs = [at_least(float((r["fresh"] if label else r)[mine]), float(v), r["metric"])
+        pairs = [at_least_as_good(float((r["fresh"] if label else r)[mine]), float(v), r["metric"])
                  for r in results.values()
                  for v in (r["fresh"] if label else r)[theirs][str(args.trials)]]
         summary[f"{label}metakg_top5_vs_each_cold_tpe_{args.trials}_run"] = f"{sum(pairs)}/{len(pairs)}"

@@ -265,18 +265,15 @@ def optuna() -> list[str]:
                       + " / ".join(f"{v:.4f}" for v in f["warm"].values()) + f" | {f['metakg_top5']:.4f} |"
                       if f else " | | |"))
 
-    from kg.measures import HIGHER_IS_BETTER
-
-    def at_least(a: float, b: float, metric: str) -> bool:
-        return a >= b if HIGHER_IS_BETTER[metric] else a <= b
+    from kg.measures import at_least_as_good
 
     rows = ["", f"metakg's top 5 against a {trials}-trial TPE search, fresh folds: per dataset against the median "
             f"search, and per (dataset, TPE seed) pair against each search:", "",
             "| metric | datasets | top 5 ≥ median search | top 5 ≥ each search (pairs) |", "|---|---|---|---|"]
     for metric in [*sorted({r["metric"] for r in per.values()}), "all"]:
         group = [r for r in per.values() if "fresh" in r and metric in ("all", r["metric"])]
-        med = sum(at_least(r["fresh"]["metakg_top5"], r["fresh"]["cold"][str(trials)], r["metric"]) for r in group)
-        pairs = [at_least(r["fresh"]["metakg_top5"], v, r["metric"])
+        med = sum(at_least_as_good(r["fresh"]["metakg_top5"], r["fresh"]["cold"][str(trials)], r["metric"]) for r in group)
+        pairs = [at_least_as_good(r["fresh"]["metakg_top5"], v, r["metric"])
                  for r in group for v in r["fresh"]["cold_per_seed"][str(trials)]]
         rows.append(f"| {metric} | {len(group)} | {med}/{len(group)} | {sum(pairs)}/{len(pairs)} "
                     f"({100 * sum(pairs) / max(len(pairs), 1):.0f}%) |")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kg.errors import InvalidData
 
-__all__ = ["HIGHER_IS_BETTER", "MEASURES", "check_measure", "primary_metric"]
+__all__ = ["HIGHER_IS_BETTER", "MEASURES", "at_least_as_good", "check_measure", "primary_metric"]
 
 #: measure name → True when higher values are better.
 HIGHER_IS_BETTER: dict[str, bool] = {
@@ -31,6 +31,15 @@ def check_measure(name: str) -> str:
     if name not in HIGHER_IS_BETTER:
         raise InvalidData(f"Unknown measure {name!r}; known measures: {', '.join(MEASURES)}.")
     return name
+
+
+def at_least_as_good(score: float, other: float, measure: str) -> bool:
+    """Whether ``score`` is at least as good as ``other`` under ``measure`` (ties count).
+
+    Raises:
+        KeyError: unknown measure (see :func:`check_measure` for a message).
+    """
+    return score >= other if HIGHER_IS_BETTER[measure] else score <= other
 
 
 def primary_metric(task_type: str, n_classes: int | None) -> str:
