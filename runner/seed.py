@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from kg.derived import SPLITS, binary_variant, small_sample, small_sample_name, variant_name
+from kg.derived import SPLITS, BinaryVariant, binary_variant, small_sample, small_sample_name, variant_name
 from kg.errors import InvalidData
 from kg.graph import KnowledgeGraph
 from kg.migrations import migrate_once
@@ -135,11 +135,7 @@ def _derived_binary(graph: KnowledgeGraph, ds: Dataset, df: pd.DataFrame, target
         except InvalidData as err:
             warnings.warn(f"{ds.name}: no derived binary task by {split} ({err})", stacklevel=2)
             continue
-        derived = graph.add_dataset(
-            variant.frame, name=variant_name(ds.name, split), target=target,
-            description=f"Derived from {ds.name}: {variant.rule}. {ds.description}".strip(),
-            source=f"derived from {ds.name}", derived_from=ds.id, derivation=variant.rule)
-        out.append((derived, variant.frame, "classification"))
+        out.append(_add_derived(graph, ds, variant, variant_name(ds.name, split), "Derived"))
     return out
 
 
@@ -152,12 +148,19 @@ def _small_samples(graph: KnowledgeGraph, tables: list[tuple[Dataset, pd.DataFra
         if kind != "classification" or df[target].nunique() != 2 or len(df) < 2 * rows:
             continue
         sample = small_sample(df, target, rows, seed=seed)
-        derived = graph.add_dataset(
-            sample.frame, name=small_sample_name(ds.name, rows), target=target,
-            description=f"Sampled from {ds.name}: {sample.rule}. {ds.description}".strip(),
-            source=f"derived from {ds.name}", derived_from=ds.id, derivation=sample.rule)
-        out.append((derived, sample.frame, "classification"))
+        out.append(_add_derived(graph, ds, sample, small_sample_name(ds.name, rows), "Sampled"))
     return out
+
+
+def _add_derived(graph: KnowledgeGraph, source: Dataset, table: BinaryVariant, name: str,
+                 verb: str) -> tuple[Dataset, pd.DataFrame, str]:
+    """Add a binary table made from ``source`` as its own dataset, ``prov:wasDerivedFrom`` it,
+    with the rule in its description ("Derived from autompg: ...")."""
+    derived = graph.add_dataset(
+        table.frame, name=name, target=table.target,
+        description=f"{verb} from {source.name}: {table.rule}. {source.description}".strip(),
+        source=f"derived from {source.name}", derived_from=source.id, derivation=table.rule)
+    return derived, table.frame, "classification"
 
 
 def _tasks(graph: KnowledgeGraph, ds: Dataset, df: pd.DataFrame, target: str, task_type: str,
