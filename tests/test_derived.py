@@ -249,3 +249,16 @@ def test_seed_build_refuses_a_derived_split_count_it_does_not_have(tmp_path: Pat
     assert result.exit_code != 0
     assert "Invalid value for '--derived-splits': Input should be less than or equal to 2" in result.output
     assert not (tmp_path / "w").exists()  # refused before anything was written
+
+
+def test_seed_build_refuses_a_negative_sample_size(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    args = ["seed", "build", "--small-binary", "-5",
+            "--work-dir", str(tmp_path / "w"), "--output", str(tmp_path / "seed.nq.gz")]
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, args)
+    assert result.exit_code != 0
+    assert "Invalid value for '--small-binary'" in result.output
+    assert not (tmp_path / "w").exists()  # refused before anything is written
