@@ -12,6 +12,7 @@ python bench/api_load.py
 python bench/flaml_zeroshot.py
 python bench/lodo.py --normalisations rank   # the README table reads the rank rows
 python bench/lodo_families.py
+python bench/interval_coverage.py
 python bench/noise_ceiling.py
 python bench/optuna_warmstart.py             # 33 tables, one process: about 1.5 h
 python bench/report.py

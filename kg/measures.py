@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from kg.errors import InvalidData
 
-__all__ = ["HIGHER_IS_BETTER", "MEASURES", "at_least_as_good", "check_measure", "primary_metric"]
+__all__ = ["HIGHER_IS_BETTER", "IN_TARGET_UNITS", "MEASURES", "at_least_as_good", "check_measure",
+           "primary_metric"]
 
 #: measure name → True when higher values are better.
 HIGHER_IS_BETTER: dict[str, bool] = {
@@ -20,6 +21,10 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "peak_memory_mb": False,
 }
 MEASURES = tuple(HIGHER_IS_BETTER)
+
+#: Measures in the units of the target (an RMSE of 3 is good for miles per gallon and
+#: meaningless for house prices): one dataset's value says nothing of another's.
+IN_TARGET_UNITS: frozenset[str] = frozenset({"rmse", "mae"})
 
 
 def check_measure(name: str) -> str:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from kg.errors import InvalidData
 from kg.graph import KnowledgeGraph
-from kg.measures import HIGHER_IS_BETTER, check_measure, primary_metric
+from kg.measures import HIGHER_IS_BETTER, IN_TARGET_UNITS, check_measure, primary_metric
 from kg.records import Dataset
 from kg.tables import infer_task_type
 from kg.vocabulary import entity
@@ -36,7 +36,14 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Recommendation:
-    """One ranked configuration."""
+    """One ranked configuration.
+
+    ``expected_score`` is the similarity-weighted mean of the configuration's scores on the
+    most similar datasets, ``interval`` their lowest and highest (on held-out datasets it
+    contained the true score of a top-5 configuration 90% of the time for log loss and 96% for
+    ROC AUC, README). Both are ``None`` for measures in the target's units (RMSE, MAE), where
+    another dataset's score says nothing of this one's, and where no similar dataset ran it.
+    """
 
     rank: int
     config: dict[str, Any]
@@ -240,7 +247,7 @@ class _Explainer:
         known = ~np.isnan(raw)
         vals, w = raw[known], self.sims[known]
         expected = interval = None
-        if len(vals):
+        if len(vals) and self.metric not in IN_TARGET_UNITS:
             expected = float(np.average(vals, weights=w + 1e-12))
             interval = (float(vals.min()), float(vals.max()))
         norm = self._column("norm", self.norm_rows, c)
@@ -257,8 +264,13 @@ class _Explainer:
                  f"similar datasets ({', '.join(top[:3])})" if top else
                  "ranks well on datasets similar to this one ("
                  + ", ".join(meta.names.get(d, d) for d in ids[:3]) + ")")
-        exp = f"; expected {self.metric} {expected:.4g} (range {interval[0]:.4g}–{interval[1]:.4g})" if (
-            expected is not None and interval) else ""
+        if expected is not None and interval:
+            exp = f"; expected {self.metric} {expected:.4g} (range {interval[0]:.4g}–{interval[1]:.4g})"
+        elif self.metric in IN_TARGET_UNITS and len(vals):
+            # the similar datasets' RMSEs are in their own targets' units (evidence shows them)
+            exp = f"; no expected {self.metric}: it is in each target's own units"
+        else:
+            exp = ""
         return Recommendation(rank=rank, config=meta.configs[c], config_id=c,
                               family=meta.families[c], expected_score=expected, interval=interval,
                               evidence=evidence, reason=f"{meta.families[c]}: {where}{exp}.")

@@ -697,3 +697,30 @@ def test_cli_recommend_through_the_warm_worker(kg: KnowledgeGraph, tmp_path: Pat
     finally:
         cli("warm", "--stop")
         shutil.rmtree(sockets, ignore_errors=True)
+
+
+def test_regression_recommendations_give_no_expected_rmse_from_other_targets_units(shared: Path) -> None:
+    """An RMSE is in its target's units (miles per gallon, fish weight in grams...): the
+    similar datasets' RMSEs are evidence, not an expectation for this table."""
+    rows = {r["name"]: r for r in read_manifest(shared / "manifest.csv")}
+    graph = KnowledgeGraph(MemoryStore())
+    rng = np.random.default_rng(0)
+    for name in ("autompg", "bodyfat", "fishcatch", "housing", "machine.cpu"):
+        df = read_table(shared / rows[name]["file"])
+        target = rows[name]["target"]
+        ds = graph.add_dataset(df, name=name, target=target)
+        characterise(graph, ds, df, target, "regression", text=False)
+        task = graph.add_task(ds, target=target, task_type="regression", folds=3)
+        sd = float(df[target].std())  # each table's RMSEs in its own units
+        graph.log_runs([RunInput(task_id=task.id, config=cfg,
+                                 fold_scores={"rmse": [sd * rng.uniform(0.3, 0.9)] * 3})
+                        for cfg in CONFIGS[:8]])
+    query = read_table(shared / rows["cleveland"]["file"])
+    res = recommend(query, target="num", task_type="regression", k=3, graph=graph, text=False)
+    assert res.metric == "rmse" and len(res.recommendations) == 3
+    for r in res.recommendations:
+        assert r.expected_score is None and r.interval is None
+        assert "no expected rmse: it is in each target's own units" in r.reason
+        assert any(e.score is not None for e in r.evidence)  # the neighbours' own RMSEs
+    doc = res.to_json()["recommendations"][0]
+    assert doc["expected_score"] is None and doc["interval"] is None

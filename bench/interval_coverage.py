@@ -1,0 +1,98 @@
+"""How often a recommendation's interval contains the held-out dataset's true score.
+
+Leave-one-dataset-out as in ``bench/lodo.py`` (same groups, views and held-out datasets):
+for each held-out dataset, ``recommend_for_query`` on the views without it (the default
+recommender, k = 5), then each recommendation's ``interval`` (the lowest and highest score
+of the configuration on the most similar datasets) against the configuration's true score
+on the held-out dataset. Measures in the target's units (RMSE) have no interval (see
+``metalearner.recommend.Recommendation``); their rows say how far off a cross-dataset
+RMSE would have been.
+
+    python bench/interval_coverage.py --store <seed store> [--jobs 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kg.measures import IN_TARGET_UNITS
+from metalearner.evaluation import same_table
+from metalearner.knowledge import derived_by_later_splits, feature_columns
+from metalearner.recommend import recommend_for_query
+from metalearner.recommenders import Query
+
+_STATE: tuple = ()
+
+
+def _one(d: str) -> list[dict]:
+    meta, related, second = _STATE
+    train = meta.without(d, *related.get(d, [])).drop(second)
+    query = Query(metafeatures=meta.metafeatures.loc[d].to_dict(), embedding=meta.embeddings.get(d))
+    recs, _ = recommend_for_query(train, query, k=5)
+    rows = []
+    for r in recs:
+        truth = float(meta.raw.loc[d, r.config_id])
+        # what the nearest datasets' own scores were, whether or not the recommendation shows them
+        scores = [e.score for e in r.evidence if e.score is not None]
+        row = {"dataset": d, "rank": r.rank, "truth": truth, "expected": r.expected_score,
+               "lo": r.interval[0] if r.interval else None, "hi": r.interval[1] if r.interval else None,
+               "evidence_median": float(np.median(scores)) if scores else None}
+        rows.append(row)
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--store", default=None)
+    ap.add_argument("--seed", default="data/seed.nq.gz")
+    ap.add_argument("--coverage", type=float, default=0.95)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", default="bench/results/interval_coverage.json")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    from lodo import group_views, groups, open_bench_graph
+
+    graph = open_bench_graph(args.store, args.seed)
+    related = same_table(feature_columns(graph))
+    global _STATE
+    out: dict = {"groups": []}
+    t0 = time.perf_counter()
+    for task_type, metric, holdout in groups(graph):
+        meta = group_views(graph, task_type, metric, normalisation="rank", coverage=args.coverage)
+        holdout = [d for d in holdout if d in meta.datasets]
+        _STATE = (meta, related, derived_by_later_splits(meta, 1))
+        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+            df = pd.DataFrame([r for part in pool.map(_one, holdout, chunksize=1) for r in part])
+        group = {"task_type": task_type, "metric": metric, "datasets": len(holdout),
+                 "recommendations": len(df)}
+        if metric in IN_TARGET_UNITS:
+            ratio = (df["evidence_median"] / df["truth"]).replace([np.inf, -np.inf], np.nan).dropna()
+            group.update({"with_interval": int(df["lo"].notna().sum()),
+                          "neighbours_median_over_truth": {
+                              "median": round(float(ratio.median()), 3),
+                              "share_off_by_2x_or_more": round(float(((ratio >= 2) | (ratio <= 0.5)).mean()), 3)}})
+        else:
+            inside = (df["truth"] >= df["lo"]) & (df["truth"] <= df["hi"])
+            group.update({"inside": round(float(inside.mean()), 3),
+                          "inside_top1": round(float(inside[df["rank"] == 1].mean()), 3),
+                          "median_width": round(float((df["hi"] - df["lo"]).median()), 4),
+                          "median_abs_error": round(float((df["truth"] - df["expected"]).abs().median()), 4)})
+        out["groups"].append(group)
+        print(json.dumps(group), flush=True)
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    Path(args.out).write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
