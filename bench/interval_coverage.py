@@ -27,8 +27,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kg.measures import IN_TARGET_UNITS
-from metalearner.evaluation import same_table
-from metalearner.knowledge import derived_by_later_splits, feature_columns
+from metalearner.knowledge import derived_by_later_splits
 from metalearner.recommend import recommend_for_query
 from metalearner.recommenders import Query
 
@@ -61,16 +60,12 @@ def main() -> None:
     ap.add_argument("--out", default="bench/results/interval_coverage.json")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
-    from lodo import group_views, groups, open_bench_graph
+    from lodo import held_out_groups  # the protocol of bench/lodo.py (this folder)
 
-    graph = open_bench_graph(args.store, args.seed)
-    related = same_table(feature_columns(graph))
     global _STATE
     out: dict = {"groups": []}
     t0 = time.perf_counter()
-    for task_type, metric, holdout in groups(graph):
-        meta = group_views(graph, task_type, metric, normalisation="rank", coverage=args.coverage)
-        holdout = [d for d in holdout if d in meta.datasets]
+    for task_type, metric, meta, holdout, related in held_out_groups(args.store, args.seed, args.coverage):
         _STATE = (meta, related, derived_by_later_splits(meta, 1))
         with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
             df = pd.DataFrame([r for part in pool.map(_one, holdout, chunksize=1) for r in part])

@@ -206,6 +206,19 @@ def group_views(graph: KnowledgeGraph, task_type: str, metric: str, *, normalisa
     return meta.drop({d for d in meta.derived_from if meta.norm.loc[d].isna().any()})
 
 
+def held_out_groups(store: str | None, seed: str, coverage: float):
+    """(task type, metric, views, held-out datasets, same-table relations) of each group with
+    at least three held-out datasets: the protocol of this script, for the benchmarks that
+    reuse it (``lodo_families.py``, ``interval_coverage.py``)."""
+    graph = open_bench_graph(store, seed)
+    related = same_table(feature_columns(graph))
+    for task_type, metric, holdout in groups(graph):
+        meta = group_views(graph, task_type, metric, normalisation="rank", coverage=coverage)
+        holdout = [d for d in holdout if d in meta.datasets]
+        if len(holdout) >= 3:
+            yield task_type, metric, meta, holdout, related
+
+
 def evaluate(meta, holdout: list[str], related: dict[str, list[str]], *, jobs: int = 1,
              second_split: bool = False) -> tuple[pd.DataFrame, dict]:
     """Every member's rankings for every held-out dataset, ``jobs`` datasets at a time."""

@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from metalearner.evaluation import normalised_against_median, same_table
-from metalearner.knowledge import derived_by_later_splits, feature_columns
+from metalearner.evaluation import normalised_against_median
+from metalearner.knowledge import derived_by_later_splits
 from metalearner.recommenders import EnsembleRecommender, Query
 
 #: The families tuners are warm-started for (Optuna / FLAML / SMAC / Ray Tune searches).
@@ -80,19 +80,12 @@ def main() -> None:
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     # the held-out datasets and views of bench/lodo.py (this folder)
-    from lodo import group_views, groups, open_bench_graph
+    from lodo import held_out_groups
 
-    graph = open_bench_graph(args.store, args.seed)
-
-    related = same_table(feature_columns(graph))
     global _STATE
     out: dict = {"groups": []}
     t0 = time.perf_counter()
-    for task_type, metric, holdout in groups(graph):
-        meta = group_views(graph, task_type, metric, normalisation="rank", coverage=args.coverage)
-        holdout = [d for d in holdout if d in meta.datasets]
-        if len(holdout) < 3:
-            continue
+    for task_type, metric, meta, holdout, related in held_out_groups(args.store, args.seed, args.coverage):
         _STATE = (meta, related, derived_by_later_splits(meta, 1))
         with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
             rows = [r for part in pool.map(_one, holdout, chunksize=1) for r in part]
