@@ -13,9 +13,7 @@ RMSE would have been.
 
 from __future__ import annotations
 
-import argparse
 import json
-import multiprocessing
 import sys
 import time
 import warnings
@@ -27,15 +25,14 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kg.measures import IN_TARGET_UNITS
-from metalearner.knowledge import derived_by_later_splits
 from metalearner.recommend import recommend_for_query
 from metalearner.recommenders import Query
 
-_STATE: tuple = ()
-
 
 def _one(d: str) -> list[dict]:
-    meta, related, second = _STATE
+    from lodo import held_out_state
+
+    meta, related, second = held_out_state()
     train = meta.without(d, *related.get(d, [])).drop(second)
     query = Query(metafeatures=meta.metafeatures.loc[d].to_dict(), embedding=meta.embeddings.get(d))
     recs, _ = recommend_for_query(train, query, k=5)
@@ -52,23 +49,14 @@ def _one(d: str) -> list[dict]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--store", default=None)
-    ap.add_argument("--seed", default="data/seed.nq.gz")
-    ap.add_argument("--coverage", type=float, default=0.95)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--out", default="bench/results/interval_coverage.json")
-    args = ap.parse_args()
-    warnings.filterwarnings("ignore")
-    from lodo import held_out_groups  # the protocol of bench/lodo.py (this folder)
+    from lodo import held_out_arguments, map_held_out  # the protocol of bench/lodo.py (this folder)
 
-    global _STATE
+    args = held_out_arguments("bench/results/interval_coverage.json", __doc__).parse_args()
+    warnings.filterwarnings("ignore")
     out: dict = {"groups": []}
     t0 = time.perf_counter()
-    for task_type, metric, meta, holdout, related in held_out_groups(args.store, args.seed, args.coverage):
-        _STATE = (meta, related, derived_by_later_splits(meta, 1))
-        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
-            df = pd.DataFrame([r for part in pool.map(_one, holdout, chunksize=1) for r in part])
+    for task_type, metric, holdout, rows in map_held_out(_one, args):
+        df = pd.DataFrame(rows)
         group = {"task_type": task_type, "metric": metric, "datasets": len(holdout),
                  "recommendations": len(df)}
         if metric in IN_TARGET_UNITS:

@@ -219,6 +219,39 @@ def held_out_groups(store: str | None, seed: str, coverage: float):
             yield task_type, metric, meta, holdout, related
 
 
+def held_out_arguments(out: str, description: str | None = None) -> argparse.ArgumentParser:
+    """The command line of a benchmark that reuses this protocol (``--store``, ``--seed``,
+    ``--coverage``, ``--jobs``, ``--out``)."""
+    ap = argparse.ArgumentParser(description=description,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--store", default=None, help="an Oxigraph store of the seed (read-only)")
+    ap.add_argument("--seed", default="data/seed.nq.gz", help="else this seed, loaded in memory")
+    ap.add_argument("--coverage", type=float, default=0.95)
+    ap.add_argument("--jobs", type=int, default=2, help="held-out datasets evaluated at a time")
+    ap.add_argument("--out", default=out)
+    return ap
+
+
+_HELD_OUT: tuple = ()
+
+
+def held_out_state() -> tuple:
+    """(views, same-table relations, second derived split) of the group that
+    :func:`map_held_out` is evaluating: what its ``one`` reads in a forked worker."""
+    return _HELD_OUT
+
+
+def map_held_out(one, args: argparse.Namespace):
+    """For each group: (task type, metric, held-out datasets, the rows of ``one(dataset)`` for
+    every held-out dataset), ``args.jobs`` datasets at a time."""
+    global _HELD_OUT
+    for task_type, metric, meta, holdout, related in held_out_groups(args.store, args.seed, args.coverage):
+        _HELD_OUT = (meta, related, derived_by_later_splits(meta, 1))
+        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+            rows = [r for part in pool.map(one, holdout, chunksize=1) for r in part]
+        yield task_type, metric, holdout, rows
+
+
 def evaluate(meta, holdout: list[str], related: dict[str, list[str]], *, jobs: int = 1,
              second_split: bool = False) -> tuple[pd.DataFrame, dict]:
     """Every member's rankings for every held-out dataset, ``jobs`` datasets at a time."""

@@ -21,9 +21,7 @@ Usage: python bench/lodo_families.py --store <store loaded from data/seed.nq.gz>
 
 from __future__ import annotations
 
-import argparse
 import json
-import multiprocessing
 import time
 import warnings
 from pathlib import Path
@@ -32,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 from metalearner.evaluation import normalised_against_median
-from metalearner.knowledge import derived_by_later_splits
 from metalearner.recommenders import EnsembleRecommender, Query
 
 #: The families tuners are warm-started for (Optuna / FLAML / SMAC / Ray Tune searches).
@@ -40,11 +37,10 @@ FAMILIES = ("lightgbm", "xgboost", "catboost", "hist_gradient_boosting", "random
             "extra_trees", "mlp", "svm", "linear", "knn")
 KS = (1, 3, 5)
 
-_STATE: tuple = ()
-
-
 def _one(d: str) -> list[dict]:
-    meta, related, second = _STATE
+    from lodo import held_out_state
+
+    meta, related, second = held_out_state()
     train = meta.without(d, *related.get(d, [])).drop(second)
     truth = normalised_against_median(meta, d)
     query = Query(metafeatures=meta.metafeatures.loc[d].to_dict())
@@ -71,24 +67,14 @@ def _one(d: str) -> list[dict]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--store", default=None)
-    ap.add_argument("--seed", default="data/seed.nq.gz")
-    ap.add_argument("--coverage", type=float, default=0.95)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--out", default="bench/results/lodo_families.json")
-    args = ap.parse_args()
-    warnings.filterwarnings("ignore")
     # the held-out datasets and views of bench/lodo.py (this folder)
-    from lodo import held_out_groups
+    from lodo import held_out_arguments, map_held_out
 
-    global _STATE
+    args = held_out_arguments("bench/results/lodo_families.json").parse_args()
+    warnings.filterwarnings("ignore")
     out: dict = {"groups": []}
     t0 = time.perf_counter()
-    for task_type, metric, meta, holdout, related in held_out_groups(args.store, args.seed, args.coverage):
-        _STATE = (meta, related, derived_by_later_splits(meta, 1))
-        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
-            rows = [r for part in pool.map(_one, holdout, chunksize=1) for r in part]
+    for task_type, metric, holdout, rows in map_held_out(_one, args):
         df = pd.DataFrame(rows)
         cols = ["oracle", "random@5"] + [f"{n}@{k}" for n in ("filtered", "among") for k in KS]
         by_family = df.groupby("family")[cols].mean().round(4)
