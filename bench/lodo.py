@@ -206,19 +206,6 @@ def group_views(graph: KnowledgeGraph, task_type: str, metric: str, *, normalisa
     return meta.drop({d for d in meta.derived_from if meta.norm.loc[d].isna().any()})
 
 
-def held_out_groups(store: str | None, seed: str, coverage: float):
-    """(task type, metric, views, held-out datasets, same-table relations) of each group with
-    at least three held-out datasets: the protocol of this script, for the benchmarks that
-    reuse it (``lodo_families.py``, ``interval_coverage.py``)."""
-    graph = open_bench_graph(store, seed)
-    related = same_table(feature_columns(graph))
-    for task_type, metric, holdout in groups(graph):
-        meta = group_views(graph, task_type, metric, normalisation="rank", coverage=coverage)
-        holdout = [d for d in holdout if d in meta.datasets]
-        if len(holdout) >= 3:
-            yield task_type, metric, meta, holdout, related
-
-
 def held_out_arguments(out: str, description: str | None = None) -> argparse.ArgumentParser:
     """The command line of a benchmark that reuses this protocol (``--store``, ``--seed``,
     ``--coverage``, ``--jobs``, ``--out``)."""
@@ -242,10 +229,18 @@ def held_out_state() -> tuple:
 
 
 def map_held_out(one, args: argparse.Namespace):
-    """For each group: (task type, metric, held-out datasets, the rows of ``one(dataset)`` for
-    every held-out dataset), ``args.jobs`` datasets at a time."""
+    """This script's protocol for the benchmarks that reuse it (``lodo_families.py``,
+    ``interval_coverage.py``): for each group with at least three held-out datasets, (task
+    type, metric, held-out datasets, the rows of ``one(dataset)`` for every one of them),
+    ``args.jobs`` datasets at a time."""
     global _HELD_OUT
-    for task_type, metric, meta, holdout, related in held_out_groups(args.store, args.seed, args.coverage):
+    graph = open_bench_graph(args.store, args.seed)
+    related = same_table(feature_columns(graph))
+    for task_type, metric, holdout in groups(graph):
+        meta = group_views(graph, task_type, metric, normalisation="rank", coverage=args.coverage)
+        holdout = [d for d in holdout if d in meta.datasets]
+        if len(holdout) < 3:
+            continue
         _HELD_OUT = (meta, related, derived_by_later_splits(meta, 1))
         with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
             rows = [r for part in pool.map(one, holdout, chunksize=1) for r in part]

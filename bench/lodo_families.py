@@ -37,6 +37,7 @@ FAMILIES = ("lightgbm", "xgboost", "catboost", "hist_gradient_boosting", "random
             "extra_trees", "mlp", "svm", "linear", "knn")
 KS = (1, 3, 5)
 
+
 def _one(d: str) -> list[dict]:
     from lodo import held_out_state
 

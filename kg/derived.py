@@ -192,12 +192,11 @@ def small_sample(df: pd.DataFrame, target: str, rows: int, *, seed: int = 0) -> 
     if rows < 10 or len(source) < 2 * rows:
         raise InvalidData(f"A sample of {rows} rows needs a table of at least {2 * max(rows, 10)} "
                           f"rows with a target; this one has {len(source)}.")
-    share = source[target].astype(str).value_counts(normalize=True)
-    counts = (share * rows).round().astype(int).clip(lower=1)
-    counts.iloc[0] += rows - int(counts.sum())  # exactly ``rows``, the rounding on the larger class
+    from sklearn.model_selection import train_test_split  # as runner.protocol subsamples
+
     labels = source[target].astype(str)
-    parts = [source.loc[labels.eq(label)].sample(n=int(n), random_state=seed)
-             for label, n in counts.items()]
-    frame = pd.concat(parts).sort_index().reset_index(drop=True)
+    sample, _ = train_test_split(source, train_size=rows, random_state=seed,
+                                 stratify=labels if labels.value_counts().min() >= 2 else None)
+    frame = sample.sort_index().reset_index(drop=True)
     rule = f"{rows} of its {len(source):,} rows, sampled stratified by {target} (seed {seed})"
     return BinaryVariant(frame=frame, target=target, rule=rule)

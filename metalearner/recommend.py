@@ -229,6 +229,8 @@ class _Explainer:
         self.raw_rows = self._rows("raw")
         self.norm_rows = self._rows("norm")
         self.metric = next(iter(meta.metric.values()), "score")
+        # another dataset's RMSE is in its own target's units: no expectation from it
+        self.in_target_units = self.metric in IN_TARGET_UNITS
 
     def _rows(self, which: str) -> np.ndarray:
         at = _row_positions(self.meta, which)
@@ -247,7 +249,7 @@ class _Explainer:
         known = ~np.isnan(raw)
         vals, w = raw[known], self.sims[known]
         expected = interval = None
-        if len(vals) and self.metric not in IN_TARGET_UNITS:
+        if len(vals) and not self.in_target_units:
             expected = float(np.average(vals, weights=w + 1e-12))
             interval = (float(vals.min()), float(vals.max()))
         norm = self._column("norm", self.norm_rows, c)
@@ -266,8 +268,7 @@ class _Explainer:
                  + ", ".join(meta.names.get(d, d) for d in ids[:3]) + ")")
         if expected is not None and interval:
             exp = f"; expected {self.metric} {expected:.4g} (range {interval[0]:.4g}–{interval[1]:.4g})"
-        elif self.metric in IN_TARGET_UNITS and len(vals):
-            # the similar datasets' RMSEs are in their own targets' units (evidence shows them)
+        elif self.in_target_units and len(vals):  # the evidence shows their own RMSEs
             exp = f"; no expected {self.metric}: it is in each target's own units"
         else:
             exp = ""
