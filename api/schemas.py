@@ -48,6 +48,9 @@ class RecommendIn(BaseModel):
     k: int = Field(default=5, ge=1, le=100)
     metric: str | None = None
     families: list[str] | None = None
+    target_sd: float | None = Field(
+        default=None, gt=0, description="Regression: the target's standard deviation, which "
+        "puts the similar datasets' RMSE on this table's scale (without it: no expected RMSE).")
 
 
 class RunIn(BaseModel):

@@ -32,7 +32,7 @@ def _remember(cache: OrderedDict, key: Any, value: Any) -> Any:
     return value
 #: Bump when fitted objects change shape or a recommender's defaults change, so stale
 #: pickles are ignored.
-_FORMAT = "12"
+_FORMAT = "13"
 
 
 def graph_stamp(graph: KnowledgeGraph) -> str:
@@ -61,7 +61,9 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
     import time
 
     params = params or {}
-    location = repr(graph.store)
+    # an in-memory store is known by the object alone: two of them with the same counts of
+    # runs are still different graphs
+    location = repr(graph.store) + ("" if graph.store.persistent else f"#{_token(graph.store)}")
     # In-process: the store's own write counter is the key (free); a shared store may be
     # written by others, so its entry is trusted for a few seconds only.
     local = (_token(graph.store), graph.store.local_version, task_type, metric, factory.__name__,

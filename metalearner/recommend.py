@@ -41,8 +41,9 @@ class Recommendation:
     ``expected_score`` is the similarity-weighted mean of the configuration's scores on the
     most similar datasets, ``interval`` their lowest and highest (on held-out datasets it
     contained the true score of a top-5 configuration 90% of the time for log loss and 96% for
-    ROC AUC, README). Both are ``None`` for measures in the target's units (RMSE, MAE), where
-    another dataset's score says nothing of this one's, and where no similar dataset ran it.
+    ROC AUC, README). A measure in the target's units (RMSE, MAE) travels as a share of each
+    dataset's target standard deviation, times this table's (:attr:`Query.target_sd`); both are
+    ``None`` where that spread is unknown and where no similar dataset ran the configuration.
     """
 
     rank: int
@@ -174,7 +175,7 @@ def recommend_for_query(
         neighbours = meta.norm.index.to_series().map(lambda _: 1.0).head(5)
     similar = [Evidence(d, meta.names.get(d, d), round(float(s), 4), None, None)
                for d, s in neighbours.items()]
-    explain = _Explainer(meta, neighbours)
+    explain = _Explainer(meta, neighbours, query.target_sd)
     return [explain(i + 1, c) for i, c in enumerate(chosen)], similar
 
 
@@ -221,7 +222,8 @@ class _Explainer:
     """Expected score, interval, evidence and reason of a configuration, from the neighbours'
     scores (numpy rows of the neighbours, gathered once per query)."""
 
-    def __init__(self, meta: MetaData, neighbours: pd.Series) -> None:
+    def __init__(self, meta: MetaData, neighbours: pd.Series,
+                 target_sd: float | None = None) -> None:
         self.meta = meta
         self.ids = [str(d) for d in neighbours.index]
         self.at = {d: i for i, d in enumerate(self.ids)}
@@ -229,8 +231,19 @@ class _Explainer:
         self.raw_rows = self._rows("raw")
         self.norm_rows = self._rows("norm")
         self.metric = next(iter(meta.metric.values()), "score")
-        # another dataset's RMSE is in its own target's units: no expectation from it
+        # another dataset's RMSE is in its own target's units: it travels divided by that
+        # target's standard deviation and multiplied by this one's, or not at all
         self.in_target_units = self.metric in IN_TARGET_UNITS
+        self.rescale = np.ones(len(self.ids))
+        self.target_sd = target_sd if target_sd and np.isfinite(target_sd) and target_sd > 0 else None
+        self.no_scale_why = ""
+        if self.in_target_units:
+            theirs = np.array([meta.target_sd.get(d, np.nan) for d in self.ids], dtype=float)
+            self.rescale = (self.target_sd or np.nan) / theirs
+            if self.target_sd is None:
+                self.no_scale_why = "this table's target spread is unknown"
+            elif np.isnan(theirs).all():
+                self.no_scale_why = "the similar datasets' runs have no R² to give their targets' spread"
 
     def _rows(self, which: str) -> np.ndarray:
         at = _row_positions(self.meta, which)
@@ -246,10 +259,11 @@ class _Explainer:
     def __call__(self, rank: int, c: str) -> Recommendation:
         meta, ids = self.meta, self.ids
         raw = self._column("raw", self.raw_rows, c)
-        known = ~np.isnan(raw)
-        vals, w = raw[known], self.sims[known]
+        on_this_scale = raw * self.rescale  # unchanged unless in the target's units
+        known = ~np.isnan(on_this_scale)
+        vals, w = on_this_scale[known], self.sims[known]
         expected = interval = None
-        if len(vals) and not self.in_target_units:
+        if len(vals):
             expected = float(np.average(vals, weights=w + 1e-12))
             interval = (float(vals.min()), float(vals.max()))
         norm = self._column("norm", self.norm_rows, c)
@@ -267,9 +281,13 @@ class _Explainer:
                  "ranks well on datasets similar to this one ("
                  + ", ".join(meta.names.get(d, d) for d in ids[:3]) + ")")
         if expected is not None and interval:
-            exp = f"; expected {self.metric} {expected:.4g} (range {interval[0]:.4g}–{interval[1]:.4g})"
-        elif self.in_target_units and len(vals):  # the evidence shows their own RMSEs
-            exp = f"; no expected {self.metric}: it is in each target's own units"
+            scaled = (f"; scaled to this target's standard deviation, {self.target_sd:.4g}"
+                      if self.in_target_units else "")
+            exp = (f"; expected {self.metric} {expected:.4g} (range {interval[0]:.4g}–"
+                   f"{interval[1]:.4g}{scaled})")
+        elif self.no_scale_why and (~np.isnan(raw)).any():  # the evidence shows their own RMSEs
+            exp = (f"; no expected {self.metric}: it is in each target's own units and "
+                   f"{self.no_scale_why}")
         else:
             exp = ""
         return Recommendation(rank=rank, config=meta.configs[c], config_id=c,
@@ -352,7 +370,9 @@ def recommend(
     timings["metafeatures"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     meta, rec = _fitted(graph, task_type, metric)
-    recs, similar = recommend_for_query(meta, Query(mf.values, emb), k=k, families=families,
+    sd = float(np.std(y.to_numpy(dtype=float))) if task_type == "regression" else None
+    recs, similar = recommend_for_query(meta, Query(mf.values, emb, target_sd=sd), k=k,
+                                        families=families,
                                         max_fit_seconds=max_fit_seconds, rows=len(df),
                                         recommender=rec)
     timings["ranking"] = time.perf_counter() - t2
@@ -393,7 +413,8 @@ def recommend_for_dataset(
     if values is None:
         values = _view_metafeatures(meta, ds.id) or _stored_metafeatures(graph, ds)
     emb = meta.embeddings.get(ds.id) if ds.id in meta.embeddings else dataset_embedding(graph, ds.id)
-    recs, similar = recommend_for_query(meta, Query(values, emb, dataset_id=ds.id), k=k,
+    query = Query(values, emb, dataset_id=ds.id, target_sd=meta.target_sd.get(ds.id))
+    recs, similar = recommend_for_query(meta, query, k=k,
                                         families=families, rows=ds.rows, recommender=rec)
     task = {"dataset": ds.id, "name": ds.name, "task_type": task_type, "rows": ds.rows,
             "columns": ds.columns, "n_classes": n_classes}
@@ -430,9 +451,19 @@ def _view_metafeatures(meta: MetaData, dataset_id: str) -> dict[str, float | Non
 def recommend_from_metafeatures(
     graph: KnowledgeGraph, metafeatures: dict[str, float | None], *, task_type: str,
     n_classes: int | None = None, k: int = 5, metric: str | None = None,
-    families: list[str] | None = None,
+    families: list[str] | None = None, target_sd: float | None = None,
 ) -> RecommendationSet:
     """Recommend from meta-features alone (e.g. sent by a client that keeps its data).
+
+    Args:
+        graph: the knowledge graph.
+        metafeatures: meta-feature name → value (:func:`compute_metafeatures` names).
+        task_type, n_classes, k, metric, families: as in :func:`recommend`.
+        target_sd: a regression target's standard deviation (without it, an RMSE has no
+            expected value: the similar datasets' are in their own targets' units).
+
+    Returns:
+        A :class:`RecommendationSet`.
 
     Raises:
         InvalidData: unknown task type or metric, or no runs to learn from.
@@ -443,7 +474,8 @@ def recommend_from_metafeatures(
     metric = check_measure(metric or primary_metric(task_type, n_classes))
     meta, rec = _fitted(graph, task_type, metric)
     rows = metafeatures.get("nr_inst")
-    recs, similar = recommend_for_query(meta, Query(dict(metafeatures)), k=k, families=families,
+    recs, similar = recommend_for_query(meta, Query(dict(metafeatures), target_sd=target_sd),
+                                        k=k, families=families,
                                         rows=int(rows) if rows else None, recommender=rec)
     return RecommendationSet({"task_type": task_type, "n_classes": n_classes}, metric, recs,
                              similar, {"ranking": time.perf_counter() - t0})

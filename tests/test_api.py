@@ -284,3 +284,30 @@ def test_python_client_and_evaluate_and_log(client: TestClient, shared: Path) ->
     found = c.search_runs("tags.via = 'client'")
     assert [r["id"] for r in found] == [run["id"]]
     client.headers.pop("X-API-Key")
+
+
+def test_metafeatures_query_puts_regression_rmse_on_the_senders_target_scale(
+        shared: Path) -> None:
+    """A client that keeps its data sends meta-features and its target's standard deviation;
+    the similar datasets' RMSE comes back on that scale (and none without it)."""
+    app = create_app(Settings(store="memory:"))
+    with TestClient(app) as c:
+        h = {"X-API-Key": create_key(app.state.graph, "w", "write")}
+        data = gzip.decompress((shared / "arff" / "autompg.arff.gz").read_bytes())
+        ds = c.post("/datasets", headers=h, files={"file": ("autompg.arff", data)},
+                    data={"target": "class", "task_type": "regression"}).json()["id"]
+        runs = [{"dataset": ds, "target": "class", "task_type": "regression",
+                 "config": {"family": "knn", "params": {"n_neighbors": n}},
+                 "fold_scores": {"rmse": [3.9 * s, 3.9 * s], "r2": [1 - s * s, 1 - s * s]}}
+                for n, s in ((5, 0.4), (15, 0.5))]  # RMSE 0.4 and 0.5 of a spread of 3.9
+        assert c.post("/runs/batch", headers=h, json={"runs": runs}).status_code == 201
+        mf = c.get(f"/datasets/{ds}", headers=h).json()["metafeatures"]
+        body = {"task_type": "regression", "metafeatures": mf, "k": 2}
+        r = c.post("/recommendations/metafeatures/query", headers=h, json={**body, "target_sd": 10.0})
+        assert r.status_code == 200, r.text
+        expected = sorted(x["expected_score"] for x in r.json()["recommendations"])
+        assert expected == pytest.approx([4.0, 5.0])  # 0.4 and 0.5 of the sender's 10
+        r = c.post("/recommendations/metafeatures/query", headers=h, json=body)
+        assert [x["expected_score"] for x in r.json()["recommendations"]] == [None, None]
+        r = c.post("/recommendations/metafeatures/query", headers=h, json={**body, "target_sd": 0})
+        assert r.status_code == 422 and "target_sd" in r.text

@@ -25,6 +25,8 @@ from metalearner import (
 )
 from metalearner.characterise import characterise
 from metalearner.evaluation import lodo, summarise
+from metalearner.metafeatures import compute_metafeatures
+from metalearner.recommend import recommend_from_metafeatures
 from runner import build_estimator, portfolio
 
 BINARY = ["breast.cancer", "kr.vs.kp", "credit.g", "tic.tac.toe", "mushroom", "sick",
@@ -699,28 +701,90 @@ def test_cli_recommend_through_the_warm_worker(kg: KnowledgeGraph, tmp_path: Pat
         shutil.rmtree(sockets, ignore_errors=True)
 
 
-def test_regression_recommendations_give_no_expected_rmse_from_other_targets_units(shared: Path) -> None:
-    """An RMSE is in its target's units (miles per gallon, fish weight in grams...): the
-    similar datasets' RMSEs are evidence, not an expectation for this table."""
+def _regression_graph(shared: Path, *, with_r2: bool) -> KnowledgeGraph:
+    """Five regression tables whose configuration i has RMSE (0.3 + 0.05 i) × the target's
+    standard deviation on each of them (with the matching R² when ``with_r2``)."""
     rows = {r["name"]: r for r in read_manifest(shared / "manifest.csv")}
     graph = KnowledgeGraph(MemoryStore())
-    rng = np.random.default_rng(0)
     for name in ("autompg", "bodyfat", "fishcatch", "housing", "machine.cpu"):
         df = read_table(shared / rows[name]["file"])
         target = rows[name]["target"]
         ds = graph.add_dataset(df, name=name, target=target)
         characterise(graph, ds, df, target, "regression", text=False)
         task = graph.add_task(ds, target=target, task_type="regression", folds=3)
-        sd = float(df[target].std())  # each table's RMSEs in its own units
-        graph.log_runs([RunInput(task_id=task.id, config=cfg,
-                                 fold_scores={"rmse": [sd * rng.uniform(0.3, 0.9)] * 3})
-                        for cfg in CONFIGS[:8]])
-    query = read_table(shared / rows["cleveland"]["file"])
+        sd = float(df[target].std(ddof=0))  # each table's RMSEs in its own units
+        graph.log_runs([RunInput(task_id=task.id, config=cfg, fold_scores={
+            "rmse": [sd * (0.3 + 0.05 * i)] * 3,
+            **({"r2": [1 - (0.3 + 0.05 * i) ** 2] * 3} if with_r2 else {})})
+            for i, cfg in enumerate(CONFIGS[:8])])
+    return graph
+
+
+def test_regression_expected_rmse_is_the_neighbours_relative_rmse_on_this_tables_scale(
+        shared: Path) -> None:
+    """An RMSE is in its target's units (miles per gallon, fish weight in grams...): the
+    similar datasets' RMSE travels as a share of their target's standard deviation (read from
+    their runs' RMSE and R²), times this table's."""
+    graph = _regression_graph(shared, with_r2=True)
+    query = read_table(shared / "arff/cleveland.arff.gz")
+    own_sd = float(query["num"].std(ddof=0))
     res = recommend(query, target="num", task_type="regression", k=3, graph=graph, text=False)
     assert res.metric == "rmse" and len(res.recommendations) == 3
     for r in res.recommendations:
+        share = 0.3 + 0.05 * CONFIGS[:8].index(r.config)
+        assert r.expected_score == pytest.approx(share * own_sd, rel=1e-6)
+        assert r.interval == pytest.approx((share * own_sd, share * own_sd), rel=1e-6)
+        assert f"scaled to this target's standard deviation, {own_sd:.4g})" in r.reason
+        # the evidence keeps the neighbours' own RMSEs, in their units
+        for e in r.evidence:
+            assert e.score is not None and e.score != pytest.approx(r.expected_score)
+
+
+def test_regression_gives_no_expected_rmse_without_the_targets_spread(shared: Path) -> None:
+    """Without R² runs (a team logging RMSE only) the neighbours' RMSE cannot be rescaled, and
+    from meta-features alone without the target's spread neither: no expectation, and why."""
+    graph = _regression_graph(shared, with_r2=False)
+    query = read_table(shared / "arff/cleveland.arff.gz")
+    res = recommend(query, target="num", task_type="regression", k=3, graph=graph, text=False)
+    for r in res.recommendations:
         assert r.expected_score is None and r.interval is None
-        assert "no expected rmse: it is in each target's own units" in r.reason
+        assert "no expected rmse: it is in each target's own units and the similar datasets' " \
+               "runs have no R²" in r.reason
         assert any(e.score is not None for e in r.evidence)  # the neighbours' own RMSEs
     doc = res.to_json()["recommendations"][0]
     assert doc["expected_score"] is None and doc["interval"] is None
+    # with R² in the graph but no spread for the query: none either
+    graph = _regression_graph(shared, with_r2=True)
+    mf = compute_metafeatures(query, "num", task_type="regression").values
+    res = recommend_from_metafeatures(graph, mf, task_type="regression", k=2)
+    assert all(r.expected_score is None for r in res.recommendations)
+    assert "this table's target spread is unknown" in res.recommendations[0].reason
+    sd = float(query["num"].std(ddof=0))
+    res = recommend_from_metafeatures(graph, mf, task_type="regression", k=2, target_sd=sd)
+    assert all(r.expected_score is not None and 0.3 * sd <= r.expected_score <= 0.65 * sd
+               for r in res.recommendations)
+
+
+def test_target_spread_reads_the_targets_standard_deviation_from_rmse_and_r2(shared: Path) -> None:
+    """RMSE / sqrt(1 - R²) of real cross-validated models gives the target's spread back."""
+    import pandas as pd
+    from sklearn.dummy import DummyRegressor
+    from sklearn.ensemble import RandomForestRegressor
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import KFold, cross_validate
+
+    from metalearner.knowledge import target_spread
+
+    df = read_table(shared / "arff/autompg.arff.gz").dropna()
+    y, X = df["class"], df.drop(columns="class").select_dtypes("number")
+    rmse, r2 = {}, {}
+    for name, model in {"ridge": Ridge(), "forest": RandomForestRegressor(20, random_state=0),
+                        "mean": DummyRegressor()}.items():
+        cv = cross_validate(model, X, y, cv=KFold(5, shuffle=True, random_state=0),
+                            scoring=("neg_root_mean_squared_error", "r2"))
+        rmse[name], r2[name] = -cv["test_neg_root_mean_squared_error"].mean(), cv["test_r2"].mean()
+    sd = target_spread(pd.DataFrame(rmse, index=["autompg"]), pd.DataFrame(r2, index=["autompg"]))
+    assert sd["autompg"] == pytest.approx(float(y.std(ddof=0)), rel=0.05)
+    # no R² below 1 (or none at all): no spread rather than a division by zero
+    assert target_spread(pd.DataFrame(rmse, index=["autompg"]),
+                         pd.DataFrame({k: 1.0 for k in r2}, index=["autompg"])) == {}

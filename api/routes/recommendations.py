@@ -46,4 +46,5 @@ def recommend_for_metafeatures(body: RecommendIn, graph: GraphDep, who: ReaderDe
 
     return recommend_from_metafeatures(graph, body.metafeatures, task_type=body.task_type,
                                        n_classes=body.n_classes, k=body.k, metric=body.metric,
-                                       families=body.families).to_json()
+                                       families=body.families,
+                                       target_sd=body.target_sd).to_json()

@@ -22,11 +22,14 @@ class Query:
         metafeatures: meta-feature name → value (NaN/None where missing).
         embedding: text embedding of its description and columns, if any.
         dataset_id: its id when it is already in the graph (excluded from its own evidence).
+        target_sd: the standard deviation of its regression target, which puts the similar
+            datasets' RMSE (each in its own target's units) on this table's scale.
     """
 
     metafeatures: dict[str, float | None] = field(default_factory=dict)
     embedding: np.ndarray | None = None
     dataset_id: str | None = None
+    target_sd: float | None = None
 
 
 class BaseRecommender(ABC):
