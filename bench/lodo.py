@@ -219,13 +219,24 @@ def held_out_arguments(out: str, description: str | None = None) -> argparse.Arg
     return ap
 
 
-_HELD_OUT: tuple = ()
+_SHARED: tuple = ()
 
 
 def held_out_state() -> tuple:
     """(views, same-table relations, second derived split) of the group that
     :func:`map_held_out` is evaluating: what its ``one`` reads in a forked worker."""
-    return _HELD_OUT
+    return _SHARED
+
+
+def _fork_map(one, items: list[str], jobs: int, state: tuple) -> list:
+    """``[one(item) for item in items]``, ``jobs`` at a time in forked workers that find
+    ``state`` in this module (inherited, not unpickled once per item)."""
+    global _SHARED
+    _SHARED = state
+    if jobs <= 1:
+        return [one(item) for item in items]
+    with multiprocessing.get_context("fork").Pool(jobs) as pool:
+        return pool.map(one, items, chunksize=1)
 
 
 def map_held_out(one, args: argparse.Namespace):
@@ -233,7 +244,6 @@ def map_held_out(one, args: argparse.Namespace):
     ``interval_coverage.py``): for each group with at least three held-out datasets, (task
     type, metric, held-out datasets, the rows of ``one(dataset)`` for every one of them),
     ``args.jobs`` datasets at a time."""
-    global _HELD_OUT
     graph = open_bench_graph(args.store, args.seed)
     related = same_table(feature_columns(graph))
     for task_type, metric, holdout in groups(graph):
@@ -241,34 +251,22 @@ def map_held_out(one, args: argparse.Namespace):
         holdout = [d for d in holdout if d in meta.datasets]
         if len(holdout) < 3:
             continue
-        _HELD_OUT = (meta, related, derived_by_later_splits(meta, 1))
-        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
-            rows = [r for part in pool.map(one, holdout, chunksize=1) for r in part]
-        yield task_type, metric, holdout, rows
+        parts = _fork_map(one, holdout, args.jobs, (meta, related, derived_by_later_splits(meta, 1)))
+        yield task_type, metric, holdout, [r for part in parts for r in part]
 
 
 def evaluate(meta, holdout: list[str], related: dict[str, list[str]], *, jobs: int = 1,
              second_split: bool = False) -> tuple[pd.DataFrame, dict]:
     """Every member's rankings for every held-out dataset, ``jobs`` datasets at a time."""
-    global _STATE
-    # module state rather than arguments: forked workers inherit it instead of unpickling the
-    # views once per held-out dataset
-    _STATE = (meta, related, derived_by_later_splits(meta, 1), second_split)
-    if jobs > 1:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            parts = pool.map(_evaluate_one, holdout, chunksize=1)
-    else:
-        parts = [_evaluate_one(d) for d in holdout]
+    parts = _fork_map(_evaluate_one, holdout, jobs,
+                      (meta, related, derived_by_later_splits(meta, 1), second_split))
     rows = [r for part_rows, _ in parts for r in part_rows]
     top1 = {k: v for _, part_top1 in parts for k, v in part_top1.items()}
     return pd.DataFrame(rows), top1
 
 
-_STATE: tuple = ()
-
-
 def _evaluate_one(d: str) -> tuple[list[dict], dict]:
-    meta, related, second, second_split = _STATE
+    meta, related, second, second_split = _SHARED
     rows, top1 = [], {}
     everything = meta.without(d, *related.get(d, []))
     train = everything.drop(second)  # as recommend() fits: load_metadata(derived_splits=1)
