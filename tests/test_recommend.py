@@ -135,6 +135,52 @@ def test_a_bagged_surrogate_predicts_the_mean_of_its_seeds_models(kg: KnowledgeG
             SurrogateRecommender(n_bags=bad).fit(meta)  # type: ignore[arg-type]
 
 
+def test_landmark_contrasts_are_differences_of_the_cheap_models_scores() -> None:
+    from metalearner.recommenders import LANDMARK_CONTRASTS, landmark_contrasts
+    from metalearner.recommenders.landmark_contrasts import query_contrasts
+
+    # 1nn, stump, naive Bayes, LDA, ridge: a classification table has no ridge landmarker
+    rows = np.array([[0.70, 0.60, 0.75, 0.90, np.nan], [np.nan] * 5])
+    out = dict(zip(LANDMARK_CONTRASTS, landmark_contrasts(rows)[0], strict=True))
+    assert out["lm_lda-lm_ridge"] != out["lm_lda-lm_ridge"]  # NaN where one is missing
+    assert out["lm_1nn-lm_lda"] == pytest.approx(-0.20) and out["lm_stump-lm_naive_bayes"] == pytest.approx(-0.15)
+    assert out["lm_best"] == pytest.approx(0.90) and out["lm_best-lm_stump"] == pytest.approx(0.30)
+    assert np.isnan(landmark_contrasts(rows)[1]).all()  # nothing known: nothing made up
+    q = query_contrasts({"lm_1nn": 0.70, "lm_stump": 0.60, "lm_naive_bayes": 0.75, "lm_lda": 0.90})
+    np.testing.assert_array_equal(q, landmark_contrasts(rows)[0])
+
+
+def test_surrogate_learns_landmark_contrasts_for_its_contrast_metrics(kg: KnowledgeGraph,
+                                                                     shared: Path) -> None:
+    """With contrasts on, the surrogate is the one fitted on the meta-features plus contrast
+    columns (training rows and queries get the same values); off for other metrics."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from metalearner.metafeatures import compute_metafeatures
+    from metalearner.recommenders import LANDMARK_CONTRASTS, landmark_contrasts
+    from metalearner.recommenders.landmark_contrasts import LANDMARKERS
+    from metalearner.recommenders.nearest import DEFAULT_FEATURES
+
+    meta = load_metadata(kg, "classification", "roc_auc")
+    assert not SurrogateRecommender().fit(meta).contrasts_  # the default: log loss only
+    on = SurrogateRecommender(n_bags=2, contrast_metrics=("roc_auc",)).fit(meta)
+    assert on.contrasts_
+    assert on.model_.n_features_in_ == len(on.features_) + len(LANDMARK_CONTRASTS) + on.config_matrix_.shape[1]
+    mf = meta.metafeatures
+    extra = pd.DataFrame(landmark_contrasts(mf.reindex(columns=list(LANDMARKERS)).to_numpy(dtype=float)),
+                         index=mf.index, columns=list(LANDMARK_CONTRASTS))
+    by_hand = SurrogateRecommender(n_bags=2, contrast_metrics=(), features=DEFAULT_FEATURES + LANDMARK_CONTRASTS
+                                   ).fit(replace(meta, metafeatures=pd.concat([mf, extra], axis=1)))
+    table = _tables(shared)[1]
+    values = compute_metafeatures(table, table.columns[-1], task_type="classification").values
+    with_contrasts = {**values, **dict(zip(LANDMARK_CONTRASTS, landmark_contrasts(
+        np.array([[values.get(n, np.nan) for n in LANDMARKERS]], dtype=float))[0], strict=True))}
+    np.testing.assert_allclose(on.score(Query(values)).to_numpy(),
+                               by_hand.score(Query(with_contrasts)).to_numpy(), rtol=1e-12)
+
+
 def test_default_recommendation(kg: KnowledgeGraph, shared: Path) -> None:
     cat_table, _ = _tables(shared)
     res = recommend(cat_table, target="class", k=3, graph=kg, text=False)

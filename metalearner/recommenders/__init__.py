@@ -3,6 +3,7 @@
 from metalearner.recommenders.base import BaseRecommender, Query
 from metalearner.recommenders.ensemble import DEFAULT_WEIGHTS, EnsembleRecommender
 from metalearner.recommenders.graph_ppr import GraphRecommender
+from metalearner.recommenders.landmark_contrasts import LANDMARK_CONTRASTS, landmark_contrasts
 from metalearner.recommenders.local_portfolio import LocalPortfolioRecommender
 from metalearner.recommenders.nearest import NearestDatasetsRecommender
 from metalearner.recommenders.portfolio import GreedyPortfolioRecommender, SingleBestRecommender
@@ -12,6 +13,7 @@ from metalearner.recommenders.text import TextSimilarityRecommender
 
 __all__ = [
     "DEFAULT_WEIGHTS",
+    "LANDMARK_CONTRASTS",
     "BaseRecommender",
     "EnsembleRecommender",
     "GraphRecommender",
@@ -24,4 +26,5 @@ __all__ = [
     "SurrogateRecommender",
     "TextSimilarityRecommender",
     "config_features",
+    "landmark_contrasts",
 ]

@@ -10,6 +10,12 @@ import pandas as pd
 
 from metalearner.knowledge import MetaData, relative_scores
 from metalearner.recommenders.base import BaseRecommender, Query
+from metalearner.recommenders.landmark_contrasts import (
+    LANDMARK_CONTRASTS,
+    LANDMARKERS,
+    landmark_contrasts,
+    query_contrasts,
+)
 from metalearner.recommenders.nearest import DEFAULT_FEATURES
 
 __all__ = ["SurrogateRecommender", "config_features", "surrogate_target"]
@@ -70,12 +76,15 @@ class SurrogateRecommender(BaseRecommender):
             30-41 held-out datasets a group's best@5 moved by up to 0.03 from seed to seed);
             5, with ``first="blend"`` in :class:`SurrogatePortfolioRecommender`, chosen by
             ``bench/lodo.py`` (session 14, README).
+        contrast_metrics: metrics whose surrogate also learns from the landmark contrasts
+            (:mod:`~metalearner.recommenders.landmark_contrasts`): log loss, where they helped
+            in ``bench/lodo.py`` (session 17); ``()``: never.
     """
 
     def __init__(self, *, n_estimators: int = 300, learning_rate: float = 0.05,
                  num_leaves: int = 31, features: tuple[str, ...] | None = None,
                  target: str = "top", temperature: float = 2.0, random_state: int = 0,
-                 n_bags: int = 5) -> None:
+                 n_bags: int = 5, contrast_metrics: tuple[str, ...] = ("log_loss",)) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -84,6 +93,7 @@ class SurrogateRecommender(BaseRecommender):
         self.temperature = temperature
         self.random_state = random_state
         self.n_bags = n_bags
+        self.contrast_metrics = contrast_metrics
 
     def _fit(self, meta: MetaData) -> None:
         import lightgbm as lgb
@@ -92,10 +102,15 @@ class SurrogateRecommender(BaseRecommender):
             raise ValueError(f"n_bags must be a positive integer, got {self.n_bags!r}.")
         feats = [f for f in (self.features or DEFAULT_FEATURES) if f in meta.metafeatures.columns]
         self.features_ = feats
+        self.contrasts_ = next(iter(meta.metric.values()), None) in self.contrast_metrics
         C = pd.DataFrame([config_features(meta.configs[c]) for c in self.config_ids_],
                          index=self.config_ids_)
         self.config_matrix_ = C
         M = meta.metafeatures.reindex(index=meta.datasets, columns=feats).astype(float)
+        if self.contrasts_:
+            lm = meta.metafeatures.reindex(index=meta.datasets, columns=list(LANDMARKERS))
+            M = pd.concat([M, pd.DataFrame(landmark_contrasts(lm.to_numpy(dtype=float)),
+                                           index=M.index, columns=list(LANDMARK_CONTRASTS))], axis=1)
         long = surrogate_target(meta, self.target, self.temperature).stack().dropna()
         long = long.rename("y").reset_index()
         long.columns = ["dataset", "config", "y"]
@@ -112,6 +127,8 @@ class SurrogateRecommender(BaseRecommender):
 
     def score(self, query: Query) -> pd.Series:
         m = np.array([query.metafeatures.get(f) for f in self.features_], dtype=float)
+        if self.contrasts_:
+            m = np.concatenate([m, query_contrasts(query.metafeatures)])
         X = np.hstack([np.tile(m, (len(self.config_ids_), 1)), self.config_matrix_.to_numpy()])
         # the boosters themselves: the same predictions as model.predict, without its input
         # checks, which took most of the time of a prediction for 120 configurations

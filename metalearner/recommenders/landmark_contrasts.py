@@ -1,0 +1,52 @@
+"""Landmark contrasts: how much better one cheap model does than another on a table.
+
+The landmarkers (1-nearest-neighbour, a decision stump, naive Bayes, LDA, ridge) are
+cross-validated scores of cheap models; their differences say which kind of model suits the
+table (``lm_lda - lm_1nn`` > 0: linear structure; ``lm_best - lm_stump``: how much there is to
+gain over one split). A tree ensemble can learn such differences from the raw landmarkers only
+with many splits; given outright, they helped the multiclass surrogate (``bench/lodo.py``
+protocol, four bags of surrogate seeds, session 17): best@5 0.906 -> 0.918, best@10
+0.939 -> 0.953, top-1 at least as good as the HGB default 90% -> 94% and as FLAML zero-shot
+76% -> 78%, best@1 0.697 -> 0.694. For binary ROC AUC (best@5 0.803 -> 0.806, FLAML zero-shot
+77% -> 68%) and regression (best@5 0.881 -> 0.871) they did not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = ["LANDMARKERS", "LANDMARK_CONTRASTS", "landmark_contrasts", "query_contrasts"]
+
+#: The landmarker meta-features (``metalearner.metafeatures.landmarking``); NaN where one
+#: does not apply (LDA and naive Bayes to regression, ridge to classification).
+LANDMARKERS = ("lm_1nn", "lm_stump", "lm_naive_bayes", "lm_lda", "lm_ridge")
+_PAIRS = tuple((i, j) for i in range(len(LANDMARKERS)) for j in range(i + 1, len(LANDMARKERS)))
+#: Names of the contrasts, in the order :func:`landmark_contrasts` returns them: every pair's
+#: difference, the best landmarker and its gain over the stump.
+LANDMARK_CONTRASTS = (*(f"{LANDMARKERS[i]}-{LANDMARKERS[j]}" for i, j in _PAIRS),
+                      "lm_best", "lm_best-lm_stump")
+
+
+def landmark_contrasts(landmarks: np.ndarray) -> np.ndarray:
+    """The contrasts of rows of landmarker values.
+
+    Args:
+        landmarks: rows × :data:`LANDMARKERS` (NaN where missing).
+
+    Returns:
+        rows × :data:`LANDMARK_CONTRASTS` (NaN where a landmarker it uses is missing).
+    """
+    values = np.asarray(landmarks, dtype=float)
+    pairs = [values[:, i] - values[:, j] for i, j in _PAIRS]
+    with np.errstate(all="ignore"):
+        has = ~np.isnan(values).all(axis=1)
+        best = np.where(has, np.nanmax(np.where(has[:, None], values, 0.0), axis=1), np.nan)
+    return np.column_stack([*pairs, best, best - values[:, LANDMARKERS.index("lm_stump")]])
+
+
+def query_contrasts(metafeatures: Mapping[str, float | None]) -> np.ndarray:
+    """:func:`landmark_contrasts` of one task's meta-features (missing ones count as NaN)."""
+    row = [metafeatures.get(name) for name in LANDMARKERS]
+    return landmark_contrasts(np.array([[np.nan if v is None else v for v in row]], dtype=float))[0]
