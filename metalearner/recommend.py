@@ -40,7 +40,7 @@ class Recommendation:
 
     ``expected_score`` is the similarity-weighted mean of the configuration's scores on the
     most similar datasets, ``interval`` their lowest and highest (on held-out datasets it
-    contained the true score of a top-5 configuration 90% of the time for log loss and 96% for
+    contained the true score of a top-5 configuration 89% of the time for log loss and 96% for
     ROC AUC, README). A measure in the target's units (RMSE, MAE) travels as a share of each
     dataset's target standard deviation, times this table's (:attr:`Query.target_sd`); both are
     ``None`` where that spread is unknown and where no similar dataset ran the configuration.

@@ -7,7 +7,7 @@ gain over one split). A tree ensemble can learn such differences from the raw la
 with many splits; given outright, they helped the multiclass surrogate (``bench/lodo.py``
 protocol, four bags of surrogate seeds, session 17): best@5 0.906 -> 0.918, best@10
 0.939 -> 0.953, top-1 at least as good as the HGB default 90% -> 94% and as FLAML zero-shot
-76% -> 78%, best@1 0.697 -> 0.694. For binary ROC AUC (best@5 0.803 -> 0.806, FLAML zero-shot
+76% -> 79%, best@1 0.697 -> 0.694. For binary ROC AUC (best@5 0.803 -> 0.806, FLAML zero-shot
 77% -> 68%) and regression (best@5 0.881 -> 0.871) they did not.
 """
 
