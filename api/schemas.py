@@ -32,6 +32,9 @@ class MetaFeaturesIn(BaseModel):
     n_classes: int | None = Field(default=None, ge=2)
     description: str = Field(default="", max_length=20000)
     metafeatures: dict[str, float | None]
+    target_sd: float | None = Field(
+        default=None, gt=0, description="Regression: the target's standard deviation, kept on "
+        "the task so that its recommendations give an expected RMSE on this table's scale.")
 
 
 class RecommendIn(BaseModel):

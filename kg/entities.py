@@ -68,6 +68,8 @@ def task_quads(t: Task) -> list[Quad]:
         out.append(_q(s, MKG.subsampleRows, t.subsample_rows))
     if t.n_classes is not None:
         out.append(_q(s, MKG.nClasses, t.n_classes))
+    if t.target_sd is not None:
+        out.append(_q(s, MKG.targetSd, float(t.target_sd)))
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -125,8 +126,12 @@ class KnowledgeGraph:
         folds: int = 5,
         seed: int = 0,
         subsample_rows: int | None = None,
+        target_sd: float | None = None,
     ) -> Task:
         """Add (or return the existing) task: a dataset, target, type, metric and protocol.
+
+        ``target_sd``, a regression target's standard deviation, lets recommendations for the
+        task put other datasets' RMSEs on its scale before it has runs of its own.
 
         Raises:
             InvalidData: unknown task type or metric, or fewer than 2 folds.
@@ -137,12 +142,15 @@ class KnowledgeGraph:
         metric = check_measure(metric or primary_metric(task_type, n_classes))
         if folds < 2:
             raise InvalidData(f"Cross-validation needs at least 2 folds, not {folds}.")
+        if target_sd is not None and not (math.isfinite(target_sd) and target_sd >= 0):
+            raise InvalidData(f"target_sd must be a finite number >= 0, not {target_sd!r}.")
         key = canonical_json({"dataset": ds.id, "target": target, "type": task_type,
                               "metric": metric, "folds": folds, "seed": seed,
                               "subsample": subsample_rows})
         task = Task(id=configuration_id({"task": key}), dataset_id=ds.id, target=target,
                     task_type=task_type, metric=metric, folds=folds, seed=seed,
-                    subsample_rows=subsample_rows, n_classes=n_classes)
+                    subsample_rows=subsample_rows, n_classes=n_classes,
+                    target_sd=None if target_sd is None else float(target_sd))
         self.write(E.task_quads(task))
         return task
 
@@ -344,17 +352,18 @@ class KnowledgeGraph:
             return cached
         node = _as_iri("task", task_id)
         rows = self.store.select(
-            """SELECT ?d ?target ?type ?metric ?folds ?seed ?sub ?k WHERE {
+            """SELECT ?d ?target ?type ?metric ?folds ?seed ?sub ?k ?sd WHERE {
                  ?t a mkg:Task ; mls:definedOn ?d ; mkg:target ?target ; mkg:taskType ?type ;
                  mkg:metric ?metric ; mkg:folds ?folds .
                  OPTIONAL { ?t mkg:seed ?seed } OPTIONAL { ?t mkg:subsampleRows ?sub }
-                 OPTIONAL { ?t mkg:nClasses ?k } }""", {"t": node})
+                 OPTIONAL { ?t mkg:nClasses ?k } OPTIONAL { ?t mkg:targetSd ?sd } }""", {"t": node})
         if not rows:
             raise NotFound(f"No task {task_id!r} in the graph; create it with add_task().")
         r = rows[0]
         task = Task(id=entity_key(node), dataset_id=entity_key(r["d"]), target=r["target"],
                     task_type=r["type"], metric=r["metric"], folds=r["folds"],
-                    seed=r.get("seed", 0), subsample_rows=r.get("sub"), n_classes=r.get("k"))
+                    seed=r.get("seed", 0), subsample_rows=r.get("sub"), n_classes=r.get("k"),
+                    target_sd=r.get("sd"))
         if len(self._task_cache) < 100_000:
             self._task_cache[task_id] = task
         return task

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 from kg.errors import InvalidData
 
 __all__ = ["HIGHER_IS_BETTER", "IN_TARGET_UNITS", "MEASURES", "at_least_as_good", "check_measure",
-           "primary_metric"]
+           "primary_metric", "target_scale"]
 
 #: measure name → True when higher values are better.
 HIGHER_IS_BETTER: dict[str, bool] = {
@@ -23,8 +26,20 @@ HIGHER_IS_BETTER: dict[str, bool] = {
 MEASURES = tuple(HIGHER_IS_BETTER)
 
 #: Measures in the units of the target (an RMSE of 3 is good for miles per gallon and
-#: meaningless for house prices): one dataset's value says nothing of another's.
+#: meaningless for house prices): one dataset's value says nothing of another's until both are
+#: divided by their target's standard deviation (:func:`target_scale`).
 IN_TARGET_UNITS: frozenset[str] = frozenset({"rmse", "mae"})
+
+
+def target_scale(y: pd.Series) -> float | None:
+    """A regression target's standard deviation over the rows that have one (the population
+    form, as R² uses it), the scale of the measures in :data:`IN_TARGET_UNITS`.
+
+    Returns:
+        ``None`` when the target is not numeric or has fewer than two values.
+    """
+    values = pd.to_numeric(y, errors="coerce").dropna().to_numpy(dtype=float)
+    return float(np.std(values)) if len(values) >= 2 else None
 
 
 def check_measure(name: str) -> str:

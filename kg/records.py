@@ -59,6 +59,9 @@ class Task:
     seed: int = 0
     subsample_rows: int | None = None
     n_classes: int | None = None
+    #: standard deviation of a regression target (population, over the rows with a target):
+    #: puts this task's RMSEs on the scale of another's
+    target_sd: float | None = None
 
     @property
     def iri(self) -> str:

@@ -122,14 +122,24 @@ def recompute(graph: KnowledgeGraph, resolve: Callable[[Dataset], Path | None], 
 
 def register_metafeatures(graph: KnowledgeGraph, *, name: str, task_type: str,
                           metafeatures: dict[str, float | None], n_classes: int | None = None,
-                          description: str = "") -> Dataset:
+                          description: str = "", target_sd: float | None = None) -> Dataset:
     """Register a dataset known only by its meta-features (no table).
 
     Its identity is the hash of its name and meta-features; rows and columns come from
     ``nr_inst`` and ``nr_attr`` when given.
 
+    Args:
+        graph: the knowledge graph.
+        name, task_type, n_classes, description: the dataset and its task.
+        metafeatures: meta-feature name → value (:func:`compute_metafeatures` names).
+        target_sd: a regression target's standard deviation, recorded on its task so that its
+            recommendations can put other datasets' RMSE on its scale.
+
+    Returns:
+        The registered dataset.
+
     Raises:
-        InvalidData: unknown task type.
+        InvalidData: unknown task type, or a negative ``target_sd``.
     """
     import hashlib
 
@@ -146,8 +156,10 @@ def register_metafeatures(graph: KnowledgeGraph, *, name: str, task_type: str,
                  columns=max(cols, 1), description=description, sources=("metafeatures-only",))
     from kg import entities as E
 
+    # the task first: it checks target_sd, so a bad one leaves nothing behind
+    graph.add_task(ds, target="(unknown)", task_type=task_type, n_classes=n_classes,
+                   target_sd=target_sd)
     graph.write(E.dataset_quads(ds))
-    graph.add_task(ds, target="(unknown)", task_type=task_type, n_classes=n_classes)
     graph.set_metafeatures(ds.id, clean, extractor=EXTRACTOR, version=VERSION)
     if description and model_available():
         store_embedding(graph, ds, None)

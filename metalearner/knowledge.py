@@ -132,9 +132,10 @@ class MetaData:
             (``prov:wasDerivedFrom``, e.g. the binary tasks of ``metakg seed build
             --derived-binary``): training data, never held out on its own, and left out
             together with its source.
-        target_sd: dataset id → its target's standard deviation, read from its regression
-            runs (:func:`target_spread`); only when the scores are in the target's units
-            (RMSE, MAE), to put one dataset's score on another's scale.
+        target_sd: dataset id → its target's standard deviation, as its task records it
+            (``mkg:targetSd``) or else read from its regression runs (:func:`target_spread`);
+            only when the scores are in the target's units (RMSE, MAE), to put one dataset's
+            score on another's scale.
     """
 
     task_type: str
@@ -340,6 +341,9 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
 
         target_sd = target_spread(raw if metric in (None, "rmse") else mean_scores("rmse"),
                                   mean_scores("r2"))
+        # measured on the table when its task was added (exact, and known before any run)
+        target_sd.update({r["d"].rsplit("/", 1)[-1]: float(r["sd"]) for r in graph.store.select(
+            "SELECT ?d ?sd WHERE { ?t mls:definedOn ?d ; mkg:targetSd ?sd }") if r["sd"] > 0})
     data = MetaData(
         task_type=task_type, datasets=list(raw.index), names=names, raw=raw, norm=norm,
         metric=metric_of, higher=higher,

@@ -12,7 +12,7 @@ import pandas as pd
 
 from kg.errors import InvalidData
 from kg.graph import KnowledgeGraph
-from kg.measures import HIGHER_IS_BETTER, IN_TARGET_UNITS, check_measure, primary_metric
+from kg.measures import HIGHER_IS_BETTER, IN_TARGET_UNITS, check_measure, primary_metric, target_scale
 from kg.records import Dataset
 from kg.tables import infer_task_type
 from kg.vocabulary import entity
@@ -370,7 +370,7 @@ def recommend(
     timings["metafeatures"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     meta, rec = _fitted(graph, task_type, metric)
-    sd = float(np.std(y.to_numpy(dtype=float))) if task_type == "regression" else None
+    sd = target_scale(y) if task_type == "regression" else None
     recs, similar = recommend_for_query(meta, Query(mf.values, emb, target_sd=sd), k=k,
                                         families=families,
                                         max_fit_seconds=max_fit_seconds, rows=len(df),
@@ -413,7 +413,10 @@ def recommend_for_dataset(
     if values is None:
         values = _view_metafeatures(meta, ds.id) or _stored_metafeatures(graph, ds)
     emb = meta.embeddings.get(ds.id) if ds.id in meta.embeddings else dataset_embedding(graph, ds.id)
-    query = Query(values, emb, dataset_id=ds.id, target_sd=meta.target_sd.get(ds.id))
+    # its own runs' spread, or (no runs yet) the one its task recorded from the table
+    sd = meta.target_sd.get(ds.id) or next(
+        (t.target_sd for t in tasks if t.task_type == task_type and t.target_sd), None)
+    query = Query(values, emb, dataset_id=ds.id, target_sd=sd)
     recs, similar = recommend_for_query(meta, query, k=k,
                                         families=families, rows=ds.rows, recommender=rec)
     task = {"dataset": ds.id, "name": ds.name, "task_type": task_type, "rows": ds.rows,

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from kg.graph import KnowledgeGraph
+from kg.measures import target_scale
 from kg.records import Dataset, Task
 from kg.tables import infer_task_type
 from kg.user_cache import cache_dir
@@ -26,7 +27,8 @@ def table_task(graph: KnowledgeGraph, df: pd.DataFrame, *, target: str, task_typ
     n_classes = int(df[target].nunique()) if task_type == "classification" else None
     sub = subsample_rows if subsample_rows and len(df) > subsample_rows else None
     task = graph.add_task(ds, target=target, task_type=task_type, n_classes=n_classes,
-                          metric=metric, folds=folds, seed=seed, subsample_rows=sub)
+                          metric=metric, folds=folds, seed=seed, subsample_rows=sub,
+                          target_sd=target_scale(df[target]) if task_type == "regression" else None)
     spec = TaskSpec(task.id, "", target, task_type, folds, seed, sub)
     X, y = prepare_data(df, spec)
     path = write_task_data(X, y, cache_dir() / "tasks", task.id)

@@ -290,16 +290,21 @@ def test_metafeatures_query_puts_regression_rmse_on_the_senders_target_scale(
         shared: Path) -> None:
     """A client that keeps its data sends meta-features and its target's standard deviation;
     the similar datasets' RMSE comes back on that scale (and none without it)."""
+    import numpy as np
+
+    from kg import read_table
+
     app = create_app(Settings(store="memory:"))
     with TestClient(app) as c:
         h = {"X-API-Key": create_key(app.state.graph, "w", "write")}
         data = gzip.decompress((shared / "arff" / "autompg.arff.gz").read_bytes())
         ds = c.post("/datasets", headers=h, files={"file": ("autompg.arff", data)},
                     data={"target": "class", "task_type": "regression"}).json()["id"]
+        spread = float(np.std(read_table(shared / "arff" / "autompg.arff.gz")["class"].dropna()))
         runs = [{"dataset": ds, "target": "class", "task_type": "regression",
                  "config": {"family": "knn", "params": {"n_neighbors": n}},
-                 "fold_scores": {"rmse": [3.9 * s, 3.9 * s], "r2": [1 - s * s, 1 - s * s]}}
-                for n, s in ((5, 0.4), (15, 0.5))]  # RMSE 0.4 and 0.5 of a spread of 3.9
+                 "fold_scores": {"rmse": [spread * s] * 2, "r2": [1 - s * s] * 2}}
+                for n, s in ((5, 0.4), (15, 0.5))]  # RMSE 0.4 and 0.5 of the target's spread
         assert c.post("/runs/batch", headers=h, json={"runs": runs}).status_code == 201
         mf = c.get(f"/datasets/{ds}", headers=h).json()["metafeatures"]
         body = {"task_type": "regression", "metafeatures": mf, "k": 2}
@@ -311,3 +316,16 @@ def test_metafeatures_query_puts_regression_rmse_on_the_senders_target_scale(
         assert [x["expected_score"] for x in r.json()["recommendations"]] == [None, None]
         r = c.post("/recommendations/metafeatures/query", headers=h, json={**body, "target_sd": 0})
         assert r.status_code == 422 and "target_sd" in r.text
+        # an uploaded table's task records its target's spread (population form, as R² has it)
+        (task,) = app.state.graph.tasks(ds)
+        assert task.target_sd == pytest.approx(spread)
+        # a dataset registered by meta-features keeps the spread it was sent, for its own
+        # recommendations (none sent: no expected RMSE)
+        for sd, expected in ((10.0, [4.0, 5.0]), (None, [None, None])):
+            reg = c.post("/datasets/metafeatures", headers=h, json={
+                "name": f"private-{sd}", "task_type": "regression", "metafeatures": mf,
+                **({"target_sd": sd} if sd else {})})
+            assert reg.status_code == 201, reg.text
+            r = c.post(f"/recommendations/{reg.json()['id']}", headers=h, params={"k": 2})
+            got = [x["expected_score"] for x in r.json()["recommendations"]]
+            assert (sorted(got) == pytest.approx(expected)) if sd else got == expected

@@ -149,6 +149,31 @@ def test_invalid_task_inputs(small_kg: KnowledgeGraph) -> None:
         small_kg.add_task(ds, target="class", task_type="regression", folds=1)
     with pytest.raises(InvalidData, match="Task type must be"):
         small_kg.add_task(ds, target="class", task_type="clustering")
+    before = len(small_kg.store)
+    with pytest.raises(InvalidData, match="target_sd must be a finite number >= 0"):
+        small_kg.add_task(ds, target="class", task_type="regression", folds=3, target_sd=-1.0)
+    from metalearner.characterise import register_metafeatures
+
+    with pytest.raises(InvalidData, match="target_sd must be"):
+        register_metafeatures(small_kg, name="private", task_type="regression",
+                              metafeatures={"nr_inst": 100.0}, target_sd=float("nan"))
+    assert len(small_kg.store) == before  # nothing written half-way
+
+
+def test_a_task_keeps_its_targets_spread(graph: KnowledgeGraph, shared: Path) -> None:
+    """``mkg:targetSd`` round-trips on every back-end and passes the shapes."""
+    df = read_table(shared / "arff" / "autompg.arff.gz")
+    ds = graph.add_dataset(df, name="autompg", target="class")
+    task = graph.add_task(ds, target="class", task_type="regression", folds=3, target_sd=7.8)
+    fresh = KnowledgeGraph(graph.store)  # no cached task objects
+    assert fresh.get_task(task.id).target_sd == 7.8
+    assert fresh.get_task(graph.add_task(ds, target="class", task_type="regression",
+                                         folds=4).id).target_sd is None
+    from kg.entities import task_quads
+
+    assert not shape_violations(task_quads(fresh.get_task(task.id)))
+    bad = task_quads(fresh.get_task(task.id).__class__(**{**vars(task), "target_sd": -2.0}))
+    assert any("targetSd" in v and ">= 0" in v for v in shape_violations(bad))
 
 
 def test_first_use_seeds_once_and_takes_a_grown_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -61,7 +61,7 @@ def register_dataset(body: MetaFeaturesIn, graph: GraphDep, who: WriterDep) -> D
 
     return _out(register_metafeatures(graph, name=body.name, task_type=body.task_type,
                                       metafeatures=body.metafeatures, n_classes=body.n_classes,
-                                      description=body.description))
+                                      description=body.description, target_sd=body.target_sd))
 
 
 @router.get("", response_model=list[DatasetOut])
