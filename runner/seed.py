@@ -18,6 +18,7 @@ import pandas as pd
 from kg.derived import SPLITS, BinaryVariant, binary_variant, small_sample, small_sample_name, variant_name
 from kg.errors import InvalidData
 from kg.graph import KnowledgeGraph
+from kg.measures import target_scale
 from kg.migrations import migrate_once
 from kg.records import Dataset, Task
 from kg.store import OxigraphStore
@@ -168,10 +169,12 @@ def _tasks(graph: KnowledgeGraph, ds: Dataset, df: pd.DataFrame, target: str, ta
     """One task per repeat of a table, its prepared data pickled for the workers."""
     n_classes = int(df[target].nunique()) if task_type == "classification" else None
     sub = settings.subsample_rows if len(df) > settings.subsample_rows else None
+    spread = target_scale(df[target]) if task_type == "regression" else None
     out = []
     for repeat, seed in enumerate(settings.seeds_for(len(df))):
         task = graph.add_task(ds, target=target, task_type=task_type, n_classes=n_classes,
-                              folds=settings.folds, seed=seed, subsample_rows=sub)
+                              folds=settings.folds, seed=seed, subsample_rows=sub,
+                              target_sd=spread)
         spec = TaskSpec(task.id, "", target, task_type, settings.folds, seed, sub)
         X, y = prepare_data(df, spec)
         path = write_task_data(X, y, work_dir / "tasks", task.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -110,6 +111,10 @@ def test_seed_ingest_adds_a_derived_binary_task_per_regression_and_multiclass_ta
     assert (by_name["autompg.binary"].task_type, by_name["autompg.binary"].metric) == (
         "classification", "roc_auc")
     assert by_name["iris.binary"].n_classes == 2
+    # a regression task keeps its target's spread; a classification task has none
+    y = read_table(shared / "arff" / "autompg.arff.gz")["class"].dropna()
+    assert by_name["autompg"].target_sd == pytest.approx(float(np.std(y)))
+    assert by_name["autompg.binary"].target_sd is None and by_name["iris"].target_sd is None
     derived = graph.get_dataset("autompg.binary")
     assert derived.derived_from == graph.get_dataset("autompg").id
     assert derived.derivation == "class > 23 (its median)"
