@@ -27,7 +27,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kg.ingest import read_manifest
-from kg.measures import IN_TARGET_UNITS
+from kg.measures import IN_TARGET_UNITS, target_scale
 from kg.tables import read_table
 from metalearner.recommend import recommend_for_query
 from metalearner.recommenders import Query
@@ -42,8 +42,7 @@ def _target_sds() -> dict[str, float]:
     out = {}
     for row in read_manifest(SHARED / "manifest.csv"):
         if row["task"] == "regression":
-            y = read_table(SHARED / row["file"])[row["target"]].dropna()
-            out[row["name"]] = float(np.std(y.to_numpy(dtype=float)))
+            out[row["name"]] = target_scale(read_table(SHARED / row["file"])[row["target"]])
     return out
 
 
