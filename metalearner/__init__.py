@@ -27,6 +27,7 @@ from metalearner.recommenders import (
     SurrogateRecommender,
     TextSimilarityRecommender,
 )
+from metalearner.score_model import ScoreModel
 
 __all__ = [
     "EnsembleRecommender",
@@ -39,6 +40,7 @@ __all__ = [
     "Query",
     "Recommendation",
     "RecommendationSet",
+    "ScoreModel",
     "SingleBestRecommender",
     "SurrogatePortfolioRecommender",
     "SurrogateRecommender",

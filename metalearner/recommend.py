@@ -175,7 +175,11 @@ def recommend_for_query(
         neighbours = meta.norm.index.to_series().map(lambda _: 1.0).head(5)
     similar = [Evidence(d, meta.names.get(d, d), round(float(s), 4), None, None)
                for d, s in neighbours.items()]
-    explain = _Explainer(meta, neighbours, query.target_sd)
+    model = getattr(rec, "score_model_", None)
+    modelled = (model.predict(query, list(chosen)) if model is not None and model.active_
+                else None)
+    explain = _Explainer(meta, neighbours, query.target_sd, modelled,
+                         getattr(model, "n_datasets_", 0))
     return [explain(i + 1, c) for i, c in enumerate(chosen)], similar
 
 
@@ -220,11 +224,16 @@ def _row_positions(meta: MetaData, which: str) -> dict[str, int]:
 
 class _Explainer:
     """Expected score, interval, evidence and reason of a configuration, from the neighbours'
-    scores (numpy rows of the neighbours, gathered once per query)."""
+    scores (numpy rows of the neighbours, gathered once per query), or, where the metric has
+    a fitted :class:`~metalearner.score_model.ScoreModel`, from its predictions
+    (``modelled``: configuration → expected, low, high; learnt on ``modelled_on`` datasets)."""
 
     def __init__(self, meta: MetaData, neighbours: pd.Series,
-                 target_sd: float | None = None) -> None:
+                 target_sd: float | None = None, modelled: pd.DataFrame | None = None,
+                 modelled_on: int = 0) -> None:
         self.meta = meta
+        self.modelled = modelled
+        self.modelled_on = modelled_on
         self.ids = [str(d) for d in neighbours.index]
         self.at = {d: i for i, d in enumerate(self.ids)}
         self.sims = neighbours.to_numpy(dtype=float)
@@ -263,7 +272,12 @@ class _Explainer:
         known = ~np.isnan(on_this_scale)
         vals, w = on_this_scale[known], self.sims[known]
         expected = interval = None
-        if len(vals):
+        learnt = (self.modelled is not None and c in self.modelled.index
+                  and bool(np.isfinite(self.modelled.loc[c]).all()))
+        if learnt:
+            row = self.modelled.loc[c]
+            expected, interval = float(row["expected"]), (float(row["low"]), float(row["high"]))
+        elif len(vals):
             expected = float(np.average(vals, weights=w + 1e-12))
             interval = (float(vals.min()), float(vals.max()))
         norm = self._column("norm", self.norm_rows, c)
@@ -280,7 +294,11 @@ class _Explainer:
                  f"similar datasets ({', '.join(top[:3])})" if top else
                  "ranks well on datasets similar to this one ("
                  + ", ".join(meta.names.get(d, d) for d in ids[:3]) + ")")
-        if expected is not None and interval:
+        if learnt:
+            exp = (f"; expected {self.metric} {expected:.4g} (interval {interval[0]:.4g}–"
+                   f"{interval[1]:.4g}; learnt from this table's meta-features and the "
+                   f"{self.metric} of {self.modelled_on} datasets' runs)")
+        elif expected is not None and interval:
             scaled = (f"; scaled to this target's standard deviation, {self.target_sd:.4g}"
                       if self.in_target_units else "")
             exp = (f"; expected {self.metric} {expected:.4g} (range {interval[0]:.4g}–"

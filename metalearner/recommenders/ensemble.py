@@ -16,6 +16,7 @@ from metalearner.recommenders.portfolio import GreedyPortfolioRecommender
 from metalearner.recommenders.surrogate import SurrogateRecommender
 from metalearner.recommenders.surrogate_portfolio import SurrogatePortfolioRecommender
 from metalearner.recommenders.text import TextSimilarityRecommender
+from metalearner.score_model import ScoreModel
 
 __all__ = ["DEFAULT_WEIGHTS", "EnsembleRecommender"]
 
@@ -36,10 +37,15 @@ class EnsembleRecommender(BaseRecommender):
 
     Args:
         weights: member name → weight (members with weight 0 are not fitted).
+        score_model: also fit a :class:`~metalearner.score_model.ScoreModel` (``score_model_``),
+            which gives recommendations their expected score and interval for the metrics it
+            covers (log loss); ``False``: the nearest datasets' mean and range throughout.
     """
 
-    def __init__(self, *, weights: dict[str, float] | None = None) -> None:
+    def __init__(self, *, weights: dict[str, float] | None = None,
+                 score_model: bool = True) -> None:
         self.weights = weights
+        self.score_model = score_model
 
     def _fit(self, meta: MetaData) -> None:
         w = self.weights if self.weights is not None else DEFAULT_WEIGHTS
@@ -47,6 +53,7 @@ class EnsembleRecommender(BaseRecommender):
         self.weights_ = {n: w[n] for n in self.members_}
         # the nearest datasets are the evidence shown with every recommendation, weighed or not
         self.evidence_ = self.members_.get("nearest") or NearestDatasetsRecommender().fit(meta)
+        self.score_model_ = ScoreModel().fit(meta) if self.score_model else None
 
     def neighbours(self, query: Query) -> pd.Series:
         return self.evidence_.neighbours(query)

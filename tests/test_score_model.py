@@ -1,0 +1,100 @@
+"""The learned model of a configuration's score (expected log loss and its interval)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metalearner.knowledge import MetaData
+from metalearner.recommend import recommend_for_query
+from metalearner.recommenders import EnsembleRecommender, Query
+from metalearner.score_model import ScoreModel
+
+#: three configurations of one family whose log loss is a known function of a meta-feature
+_CONFIGS = {
+    "shallow": {"family": "random_forest", "params": {"n_estimators": 50, "max_depth": 3}},
+    "medium": {"family": "random_forest", "params": {"n_estimators": 100, "max_depth": 6}},
+    "deep": {"family": "random_forest", "params": {"n_estimators": 200, "max_depth": 12}},
+}
+_FACTOR = {"shallow": 1.5, "medium": 1.0, "deep": 0.8}
+
+
+def _log_loss(difficulty: float, config: str) -> float:
+    """Log loss of a configuration on a table: the table's difficulty sets the level."""
+    return float(difficulty * _FACTOR[config])
+
+
+def _views(n: int, *, metric: str = "log_loss", seed: int = 0) -> MetaData:
+    rng = np.random.default_rng(seed)
+    ids = [f"d{i}" for i in range(n)]
+    lm = rng.uniform(0.5, 0.95, n)  # the best landmarker's accuracy: easy tables lose less
+    difficulty = 0.05 + 2.0 * (0.95 - lm)
+    raw = pd.DataFrame({c: [_log_loss(d, c) for d in difficulty] for c in _CONFIGS}, index=ids)
+    raw *= np.exp(rng.normal(0, 0.03, raw.shape))  # fold noise
+    mf = pd.DataFrame({"lm_1nn": lm, "lm_stump": lm - 0.1, "lm_naive_bayes": lm - 0.05,
+                       "lm_lda": lm - 0.02, "log_nr_inst": rng.uniform(5, 9, n)}, index=ids)
+    return MetaData(task_type="classification", datasets=ids, names={d: d for d in ids}, raw=raw,
+                    norm=raw.rank(axis=1, pct=True, ascending=False),
+                    metric=dict.fromkeys(ids, metric), higher=dict.fromkeys(ids, False),
+                    configs=_CONFIGS, families=dict.fromkeys(_CONFIGS, "random_forest"),
+                    metafeatures=mf)
+
+
+def _query(lm: float) -> Query:
+    return Query(metafeatures={"lm_1nn": lm, "lm_stump": lm - 0.1, "lm_naive_bayes": lm - 0.05,
+                               "lm_lda": lm - 0.02, "log_nr_inst": 7.0})
+
+
+def test_learns_the_level_of_a_new_tables_log_loss_and_brackets_it() -> None:
+    model = ScoreModel(n_estimators=200).fit(_views(120))
+    assert model.active_ and model.n_datasets_ == 120
+    low, high = model.residual_bounds_
+    assert low < 0 < high
+    for lm in (0.6, 0.75, 0.9):
+        got = model.predict(_query(lm), list(_CONFIGS))
+        for c in _CONFIGS:
+            truth = _log_loss(0.05 + 2.0 * (0.95 - lm), c)
+            assert got.loc[c, "expected"] == pytest.approx(truth, rel=0.2)
+            assert got.loc[c, "low"] <= truth <= got.loc[c, "high"]
+        # a configuration's place is learnt too: deep < medium < shallow, as in every table
+        assert got["expected"].idxmin() == "deep" and got["expected"].idxmax() == "shallow"
+
+
+def test_inactive_for_other_metrics_and_small_graphs() -> None:
+    for views in (_views(60, metric="roc_auc"), _views(10)):
+        model = ScoreModel().fit(views)
+        assert not model.active_
+        assert model.predict(_query(0.8), list(_CONFIGS)).isna().all().all()
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"coverage": 1.0}, "coverage must be in (0, 1), got 1.0"),
+    ({"folds": 1}, "folds must be at least 2, got 1"),
+    ({"metrics": ("accuracy",)}, "No score transform for ['accuracy']"),
+])
+def test_bad_settings_are_refused(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError) as err:
+        ScoreModel(**kwargs).fit(_views(30))
+    assert message in str(err.value)
+    assert not hasattr(ScoreModel(**kwargs), "model_")  # no work in __init__
+
+
+def test_recommendations_take_their_expected_log_loss_from_the_model() -> None:
+    views = _views(60)
+    rec = EnsembleRecommender().fit(views)
+    query = _query(0.9)
+    recs, _ = recommend_for_query(views, query, k=3, recommender=rec)
+    modelled = rec.score_model_.predict(query, [r.config_id for r in recs])
+    for r in recs:
+        assert r.expected_score == pytest.approx(modelled.loc[r.config_id, "expected"])
+        assert r.interval == pytest.approx(tuple(modelled.loc[r.config_id, ["low", "high"]]))
+        assert "learnt from this table's meta-features and the log_loss of 60 datasets' runs" in r.reason
+        assert r.evidence  # the similar datasets' runs are still shown
+    # without the model: the similar datasets' mean and range, as for other metrics
+    plain = EnsembleRecommender(score_model=False).fit(views)
+    recs, _ = recommend_for_query(views, query, k=3, recommender=plain)
+    for r in recs:
+        assert "range" in r.reason and "learnt" not in r.reason
+        scores = [e.score for e in r.evidence]
+        assert r.interval[0] <= min(scores) and max(scores) <= r.interval[1]
