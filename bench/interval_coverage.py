@@ -2,9 +2,11 @@
 
 Leave-one-dataset-out as in ``bench/lodo.py`` (same groups, views and held-out datasets):
 for each held-out dataset, ``recommend_for_query`` on the views without it (the default
-recommender, k = 5), then each recommendation's ``interval`` (the lowest and highest score
-of the configuration on the most similar datasets) against the configuration's true score
-on the held-out dataset. A measure in the target's units (RMSE) travels as a share of each
+recommender, k = 5), then each recommendation's ``interval`` against the configuration's true
+score on the held-out dataset. For log loss the expected score and interval come from the
+score model (``metalearner.score_model``), and the same recommendations' neighbour-based ones
+(the similarity-weighted mean and the range of the configuration's scores on the most similar
+datasets, as for the other metrics) are the baseline measured in the same run. A measure in the target's units (RMSE) travels as a share of each
 similar dataset's target standard deviation (as the graph's runs give it), times the held-out
 one's (read from its table in ``$METAKG_SHARED``, as ``recommend()`` does); its rows also say
 how far off the similar datasets' own RMSEs (the baseline: no rescaling) would be.
@@ -30,7 +32,7 @@ from kg.ingest import read_manifest
 from kg.measures import IN_TARGET_UNITS, target_scale
 from kg.tables import read_table
 from metalearner.recommend import recommend_for_query
-from metalearner.recommenders import Query
+from metalearner.recommenders import EnsembleRecommender, Query
 
 SHARED = Path(os.environ.get("METAKG_SHARED", "../shared/datasets"))
 #: regression table name → its target's standard deviation (set before the workers fork)
@@ -53,17 +55,34 @@ def _one(d: str) -> list[dict]:
     train = meta.without(d, *related.get(d, [])).drop(second)
     query = Query(metafeatures=meta.metafeatures.loc[d].to_dict(), embedding=meta.embeddings.get(d),
                   target_sd=_TARGET_SD.get(meta.names.get(d, "")))
-    recs, _ = recommend_for_query(train, query, k=5)
+    rec = EnsembleRecommender().fit(train)
+    recs, _ = recommend_for_query(train, query, k=5, recommender=rec)
+    # the baseline, same recommendations: the similar datasets' mean and range, which is what
+    # a recommendation shows where no score model covers its metric
+    rec.score_model_ = None
+    plain, _ = recommend_for_query(train, query, k=5, recommender=rec)
     rows = []
-    for r in recs:
+    for r, p in zip(recs, plain, strict=True):
         truth = float(meta.raw.loc[d, r.config_id])
         # what the nearest datasets' own scores were, whether or not the recommendation shows them
         scores = [e.score for e in r.evidence if e.score is not None]
         row = {"dataset": d, "rank": r.rank, "truth": truth, "expected": r.expected_score,
                "lo": r.interval[0] if r.interval else None, "hi": r.interval[1] if r.interval else None,
-               "evidence_median": float(np.median(scores)) if scores else None}
+               "evidence_median": float(np.median(scores)) if scores else None,
+               "plain_expected": p.expected_score,
+               "plain_lo": p.interval[0] if p.interval else None,
+               "plain_hi": p.interval[1] if p.interval else None}
         rows.append(row)
     return rows
+
+
+def _quality(df: pd.DataFrame, expected: str, lo: str, hi: str) -> dict[str, float]:
+    """Coverage, width and error of one way of giving expected scores and intervals."""
+    inside = (df["truth"] >= df[lo]) & (df["truth"] <= df[hi])
+    return {"inside": round(float(inside.mean()), 3),
+            "inside_top1": round(float(inside[df["rank"] == 1].mean()), 3),
+            "median_width": round(float((df[hi] - df[lo]).median()), 4),
+            "median_abs_error": round(float((df["truth"] - df[expected]).abs().median()), 4)}
 
 
 def main() -> None:
@@ -78,11 +97,10 @@ def main() -> None:
         df = pd.DataFrame(rows)
         group = {"task_type": task_type, "metric": metric, "datasets": len(holdout),
                  "recommendations": len(df)}
-        inside = (df["truth"] >= df["lo"]) & (df["truth"] <= df["hi"])
-        group.update({"inside": round(float(inside.mean()), 3),
-                      "inside_top1": round(float(inside[df["rank"] == 1].mean()), 3),
-                      "median_width": round(float((df["hi"] - df["lo"]).median()), 4),
-                      "median_abs_error": round(float((df["truth"] - df["expected"]).abs().median()), 4)})
+        group.update(_quality(df, "expected", "lo", "hi"))
+        if not df["expected"].equals(df["plain_expected"]):  # a score model made these
+            group["expected_from"] = "score model"
+            group["neighbours_baseline"] = _quality(df, "plain_expected", "plain_lo", "plain_hi")
         if metric in IN_TARGET_UNITS:  # a ratio says more than an error in mixed units
 
             def off(estimate: pd.Series) -> dict[str, float]:

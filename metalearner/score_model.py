@@ -52,17 +52,21 @@ class ScoreModel:
         min_datasets: fewest training datasets with the metric to fit on; below it the model
             stays inactive (its folds and quantiles need many datasets).
         folds: folds of datasets for the out-of-fold residuals.
+        max_rows: most (dataset, configuration) scores learnt from; a larger graph is sampled
+            (the model and its ``folds`` refits then take seconds, not minutes).
         n_estimators, learning_rate, num_leaves: LightGBM settings.
         random_state: seed of the boosting and of the fold assignment.
     """
 
     def __init__(self, *, metrics: tuple[str, ...] = ("log_loss",), coverage: float = 0.95,
-                 min_datasets: int = 20, folds: int = 5, n_estimators: int = 300,
+                 min_datasets: int = 20, folds: int = 5, max_rows: int = 100_000,
+                 n_estimators: int = 300,
                  learning_rate: float = 0.05, num_leaves: int = 31, random_state: int = 0) -> None:
         self.metrics = metrics
         self.coverage = coverage
         self.min_datasets = min_datasets
         self.folds = folds
+        self.max_rows = max_rows
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -97,6 +101,10 @@ class ScoreModel:
         table = self._table_features(meta.metafeatures.reindex(index=datasets))
         long = meta.raw.loc[datasets].stack().dropna()
         long = long[long > 0] if self.metric_ == "log_loss" else long
+        if len(long) > self.max_rows:  # a large graph: a random sample of its runs is plenty
+            rng = np.random.default_rng(self.random_state)
+            long = long.iloc[np.sort(rng.choice(len(long), self.max_rows, replace=False))]
+        self.n_rows_ = len(long)
         rows = long.index.get_level_values(0)
         cols = long.index.get_level_values(1)
         X = np.hstack([table.loc[rows].to_numpy(), self.config_matrix_.loc[cols].to_numpy()])

@@ -98,3 +98,11 @@ def test_recommendations_take_their_expected_log_loss_from_the_model() -> None:
         assert "range" in r.reason and "learnt" not in r.reason
         scores = [e.score for e in r.evidence]
         assert r.interval[0] <= min(scores) and max(scores) <= r.interval[1]
+
+
+def test_a_large_graph_is_sampled_to_max_rows() -> None:
+    views = _views(200)  # 600 scores
+    model = ScoreModel(max_rows=300, n_estimators=50).fit(views)
+    full = ScoreModel(n_estimators=50).fit(views)
+    assert (model.n_rows_, full.n_rows_) == (300, 600)
+    assert len(model.residuals_) < len(full.residuals_)  # the errors come from the sample too
