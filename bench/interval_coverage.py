@@ -112,6 +112,8 @@ def main() -> None:
             group.update({"with_interval": int(df["lo"].notna().sum()),
                           "expected_over_truth": off(df["expected"]),
                           "neighbours_median_over_truth": off(df["evidence_median"])})
+            if "neighbours_baseline" in group:
+                group["neighbours_expected_over_truth"] = off(df["plain_expected"])
         out["groups"].append(group)
         print(json.dumps(group), flush=True)
     out["seconds"] = round(time.perf_counter() - t0, 1)

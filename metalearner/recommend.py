@@ -40,8 +40,10 @@ class Recommendation:
 
     ``expected_score`` is the similarity-weighted mean of the configuration's scores on the
     most similar datasets, ``interval`` their lowest and highest (on held-out datasets it
-    contained the true score of a top-5 configuration 89% of the time for log loss and 96% for
-    ROC AUC, README). A measure in the target's units (RMSE, MAE) travels as a share of each
+    contained the true score of a top-5 configuration 96% of the time for ROC AUC, README).
+    For the metrics of the default recommender's :class:`~metalearner.score_model.ScoreModel`
+    (log loss, RMSE), both come from that model instead (held out: smaller errors, narrower
+    intervals, 86% / 91% inside, README). A measure in the target's units (RMSE, MAE) travels as a share of each
     dataset's target standard deviation, times this table's (:attr:`Query.target_sd`); both are
     ``None`` where that spread is unknown and where no similar dataset ran the configuration.
     """
@@ -295,9 +297,11 @@ class _Explainer:
                  "ranks well on datasets similar to this one ("
                  + ", ".join(meta.names.get(d, d) for d in ids[:3]) + ")")
         if learnt:
+            scaled = (f", as a share of each target's standard deviation (this one's: "
+                      f"{self.target_sd:.4g})" if self.in_target_units and self.target_sd else "")
             exp = (f"; expected {self.metric} {expected:.4g} (interval {interval[0]:.4g}–"
                    f"{interval[1]:.4g}; learnt from this table's meta-features and the "
-                   f"{self.metric} of {self.modelled_on} datasets' runs)")
+                   f"{self.metric} of {self.modelled_on} datasets' runs{scaled})")
         elif expected is not None and interval:
             scaled = (f"; scaled to this target's standard deviation, {self.target_sd:.4g}"
                       if self.in_target_units else "")

@@ -106,3 +106,44 @@ def test_a_large_graph_is_sampled_to_max_rows() -> None:
     full = ScoreModel(n_estimators=50).fit(views)
     assert (model.n_rows_, full.n_rows_) == (300, 600)
     assert len(model.residuals_) < len(full.residuals_)  # the errors come from the sample too
+
+
+def _rmse_views(n: int) -> MetaData:
+    """RMSEs that are a known share of each target's standard deviation."""
+    views = _views(n)
+    rng = np.random.default_rng(1)
+    sd = pd.Series(rng.uniform(0.1, 1000.0, n), index=views.datasets)
+    share = views.raw / 3.0  # 0.02-1.0 of the target's spread
+    return MetaData(task_type="regression", datasets=views.datasets, names=views.names,
+                    raw=share.mul(sd, axis=0), norm=views.norm,
+                    metric=dict.fromkeys(views.datasets, "rmse"), higher=views.higher,
+                    configs=views.configs, families=views.families,
+                    metafeatures=views.metafeatures, target_sd=sd.to_dict())
+
+
+def test_an_rmse_is_learnt_as_a_share_of_the_targets_spread() -> None:
+    model = ScoreModel(n_estimators=200).fit(_rmse_views(120))
+    assert model.active_ and model.in_target_units_
+    lm = 0.8
+    for target_sd in (2.0, 500.0):
+        got = model.predict(Query(metafeatures=_query(lm).metafeatures, target_sd=target_sd),
+                            list(_CONFIGS))
+        for c in _CONFIGS:
+            truth = target_sd * _log_loss(0.05 + 2.0 * (0.95 - lm), c) / 3.0
+            assert got.loc[c, "expected"] == pytest.approx(truth, rel=0.2)
+            assert got.loc[c, "low"] <= truth <= got.loc[c, "high"]
+    # without this table's spread there is no scale to put it on
+    assert model.predict(_query(lm), list(_CONFIGS)).isna().all().all()
+
+
+def test_an_rmse_recommendation_says_it_was_scaled() -> None:
+    views = _rmse_views(60)
+    query = Query(metafeatures=_query(0.8).metafeatures, target_sd=7.5)
+    recs, _ = recommend_for_query(views, query, k=2)
+    for r in recs:
+        assert "the rmse of 60 datasets' runs, as a share of each target's standard deviation " \
+               "(this one's: 7.5)" in r.reason
+        assert r.interval[0] < r.expected_score < r.interval[1]
+    unscaled, _ = recommend_for_query(views, Query(metafeatures=_query(0.8).metafeatures), k=2)
+    for r in unscaled:  # no spread for this table: no expectation, and the reason says why
+        assert r.expected_score is None and "target spread is unknown" in r.reason

@@ -39,7 +39,7 @@ class EnsembleRecommender(BaseRecommender):
         weights: member name → weight (members with weight 0 are not fitted).
         score_model: also fit a :class:`~metalearner.score_model.ScoreModel` (``score_model_``),
             which gives recommendations their expected score and interval for the metrics it
-            covers (log loss); ``False``: the nearest datasets' mean and range throughout.
+            covers (log loss, RMSE); ``False``: the nearest datasets' mean and range throughout.
     """
 
     def __init__(self, *, weights: dict[str, float] | None = None,
