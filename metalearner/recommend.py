@@ -297,11 +297,11 @@ class _Explainer:
                  "ranks well on datasets similar to this one ("
                  + ", ".join(meta.names.get(d, d) for d in ids[:3]) + ")")
         if learnt:
-            scaled = (f", as a share of each target's standard deviation (this one's: "
+            scaled = (f" as shares of their targets' standard deviations (this one's "
                       f"{self.target_sd:.4g})" if self.in_target_units and self.target_sd else "")
             exp = (f"; expected {self.metric} {expected:.4g} (interval {interval[0]:.4g}–"
-                   f"{interval[1]:.4g}; learnt from this table's meta-features and the "
-                   f"{self.metric} of {self.modelled_on} datasets' runs{scaled})")
+                   f"{interval[1]:.4g}), learnt from this table's meta-features and the "
+                   f"{self.metric} of {self.modelled_on} datasets' runs{scaled}")
         elif expected is not None and interval:
             scaled = (f"; scaled to this target's standard deviation, {self.target_sd:.4g}"
                       if self.in_target_units else "")

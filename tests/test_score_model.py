@@ -89,7 +89,9 @@ def test_recommendations_take_their_expected_log_loss_from_the_model() -> None:
     for r in recs:
         assert r.expected_score == pytest.approx(modelled.loc[r.config_id, "expected"])
         assert r.interval == pytest.approx(tuple(modelled.loc[r.config_id, ["low", "high"]]))
-        assert "learnt from this table's meta-features and the log_loss of 60 datasets' runs" in r.reason
+        assert r.reason.endswith(f"expected log_loss {r.expected_score:.4g} (interval "
+                                 f"{r.interval[0]:.4g}–{r.interval[1]:.4g}), learnt from this "
+                                 "table's meta-features and the log_loss of 60 datasets' runs.")
         assert r.evidence  # the similar datasets' runs are still shown
     # without the model: the similar datasets' mean and range, as for other metrics
     plain = EnsembleRecommender(score_model=False).fit(views)
@@ -141,8 +143,9 @@ def test_an_rmse_recommendation_says_it_was_scaled() -> None:
     query = Query(metafeatures=_query(0.8).metafeatures, target_sd=7.5)
     recs, _ = recommend_for_query(views, query, k=2)
     for r in recs:
-        assert "the rmse of 60 datasets' runs, as a share of each target's standard deviation " \
-               "(this one's: 7.5)" in r.reason
+        assert r.reason.endswith("learnt from this table's meta-features and the rmse of 60 "
+                                 "datasets' runs as shares of their targets' standard deviations "
+                                 "(this one's 7.5).")
         assert r.interval[0] < r.expected_score < r.interval[1]
     unscaled, _ = recommend_for_query(views, Query(metafeatures=_query(0.8).metafeatures), k=2)
     for r in unscaled:  # no spread for this table: no expectation, and the reason says why
