@@ -3,13 +3,13 @@
 Leave-one-dataset-out as in ``bench/lodo.py`` (same groups, views and held-out datasets):
 for each held-out dataset, ``recommend_for_query`` on the views without it (the default
 recommender, k = 5), then each recommendation's ``interval`` against the configuration's true
-score on the held-out dataset. For log loss the expected score and interval come from the
-score model (``metalearner.score_model``), and the same recommendations' neighbour-based ones
-(the similarity-weighted mean and the range of the configuration's scores on the most similar
-datasets, as for the other metrics) are the baseline measured in the same run. A measure in the target's units (RMSE) travels as a share of each
-similar dataset's target standard deviation (as the graph's runs give it), times the held-out
-one's (read from its table in ``$METAKG_SHARED``, as ``recommend()`` does); its rows also say
-how far off the similar datasets' own RMSEs (the baseline: no rescaling) would be.
+score on the held-out dataset. For log loss and RMSE the expected score and interval come
+from the score model (``metalearner.score_model``), and the same recommendations'
+neighbour-based ones (the similarity-weighted mean and the range of the configuration's scores
+on the most similar datasets, as for the other metrics) are the baseline measured in the same
+run. A measure in the target's units (RMSE) is put on the held-out table's scale by its target
+standard deviation (read from its table in ``$METAKG_SHARED``, as ``recommend()`` does); its
+rows also say how far off the similar datasets' own RMSEs (no rescaling) would be.
 
     python bench/interval_coverage.py --store <seed store> [--jobs 2]
 """

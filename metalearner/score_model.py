@@ -18,8 +18,9 @@ predicted as that share times the new table's (``Query.target_sd``; without it, 
 Measured (``bench/interval_coverage.py``, leave-one-dataset-out over the seed graph, session
 18), against the neighbours' mean and range on the same recommendations: multiclass log loss,
 median error 0.24 -> 0.12, interval width 1.48 -> 1.14, held-out scores inside 89% -> 86%;
-regression RMSE, 2x off or more 17% -> 10%, within 25% 55% -> 52%, inside 93% -> 91%. On binary ROC AUC it did not help (median error 0.041 -> 0.029 but mean
-0.062 -> 0.070), so the neighbours' mean stays there: only the metrics in ``metrics`` use it.
+regression RMSE, 2x off or more 17% -> 10%, within 25% 55% -> 52%, inside 93% -> 91%. On
+binary ROC AUC it did not help (median error 0.041 -> 0.029 but mean 0.062 -> 0.070), so the
+neighbours' mean stays there: only the metrics in ``metrics`` use it.
 """
 
 from __future__ import annotations
