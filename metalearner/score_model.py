@@ -57,8 +57,9 @@ class ScoreModel:
         metrics: metrics the model is fitted for; for others it stays inactive (``active_``
             False) and recommendations keep the neighbours' mean and range.
         coverage: nominal share of scores inside the interval (0.95).
-        min_datasets: fewest training datasets with the metric to fit on; below it the model
-            stays inactive (its folds and quantiles need many datasets).
+        min_datasets: fewest training datasets with the metric to fit on; below it, or with
+            fewer independent tables (a derived task counts with its source) than ``folds``,
+            the model stays inactive (its folds and quantiles need many datasets).
         folds: folds of datasets for the out-of-fold residuals.
         max_rows: most (dataset, configuration) scores learnt from; a larger graph is sampled
             (the model and its ``folds`` refits then take seconds, not minutes).
@@ -137,6 +138,11 @@ class ScoreModel:
                 residual[test] = y[test] - self._booster().fit(X[~test], y[~test]).predict(X[test])
         good = meta.norm.loc[datasets].stack().reindex(long.index).to_numpy(dtype=float) >= 0.5
         self.residuals_ = residual[good & ~np.isnan(residual)]
+        if len(roots) < self.folds or self.residuals_.size == 0:
+            # too few independent tables to measure the model's error on unseen ones: no
+            # interval can be given, so the neighbours' mean and range stay
+            self.active_ = False
+            return self
         tail = (1.0 - self.coverage) / 2.0
         self.residual_bounds_ = (float(np.quantile(self.residuals_, tail)),
                                  float(np.quantile(self.residuals_, 1.0 - tail)))
@@ -147,7 +153,7 @@ class ScoreModel:
 
         Args:
             query: the table's meta-features.
-            config_ids: configurations the model was fitted with.
+            config_ids: configurations (those the model was not fitted with get NaN).
 
         Returns:
             One row per configuration (index ``config_ids``), columns ``expected``, ``low``,
@@ -162,13 +168,17 @@ class ScoreModel:
             return out
         _, inverse = _TRANSFORMS[self.metric_]
         table = self._table_features(pd.DataFrame([query.metafeatures]))
-        configs = self.config_matrix_.reindex(config_ids).to_numpy()
-        X = np.hstack([np.tile(table.to_numpy()[0], (len(config_ids), 1)), configs])
+        known = [c for c in config_ids if c in self.config_matrix_.index]  # others stay NaN
+        if not known:
+            return out
+        configs = self.config_matrix_.loc[known].to_numpy()
+        X = np.hstack([np.tile(table.to_numpy()[0], (len(known), 1)), configs])
         # the booster itself: model.predict's input checks cost more than the prediction
         p = self.model_.booster_.predict(X)
         lo, hi = self.residual_bounds_
-        out["expected"] = scale * inverse(p)
-        out["low"], out["high"] = scale * inverse(p + lo), scale * inverse(p + hi)
+        out.loc[known, "expected"] = scale * inverse(p)
+        out.loc[known, "low"] = scale * inverse(p + lo)
+        out.loc[known, "high"] = scale * inverse(p + hi)
         return out
 
     def _table_features(self, metafeatures: pd.DataFrame) -> pd.DataFrame:

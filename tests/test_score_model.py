@@ -62,10 +62,21 @@ def test_learns_the_level_of_a_new_tables_log_loss_and_brackets_it() -> None:
 
 
 def test_inactive_for_other_metrics_and_small_graphs() -> None:
-    for views in (_views(60, metric="roc_auc"), _views(10)):
-        model = ScoreModel().fit(views)
+    from dataclasses import replace
+
+    views = _views(60)
+    # 60 datasets, but all derived from three tables: no five folds of unseen tables
+    derived = replace(views, derived_from={d: f"t{i % 3}" for i, d in enumerate(views.datasets)})
+    for small in (_views(60, metric="roc_auc"), _views(10), derived):
+        model = ScoreModel().fit(small)
         assert not model.active_
         assert model.predict(_query(0.8), list(_CONFIGS)).isna().all().all()
+
+
+def test_a_configuration_it_was_not_fitted_with_gets_no_prediction() -> None:
+    model = ScoreModel(n_estimators=50).fit(_views(30))
+    got = model.predict(_query(0.8), ["deep", "unknown"])
+    assert got.loc["deep"].notna().all() and got.loc["unknown"].isna().all()
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
