@@ -43,7 +43,7 @@ class Recommendation:
     contained the true score of a top-5 configuration 96% of the time for ROC AUC, README).
     For the metrics of the default recommender's :class:`~metalearner.score_model.ScoreModel`
     (log loss, RMSE), both come from that model instead (held out: smaller errors, narrower
-    intervals, 86% / 91% inside, README). A measure in the target's units (RMSE, MAE) travels
+    intervals, 88% / 91% inside, README). A measure in the target's units (RMSE, MAE) travels
     as a share of each dataset's target standard deviation, times this table's
     (:attr:`Query.target_sd`); both are ``None`` where that spread is unknown and where no
     similar dataset ran the configuration.

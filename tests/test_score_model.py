@@ -83,6 +83,7 @@ def test_a_configuration_it_was_not_fitted_with_gets_no_prediction() -> None:
     ({"coverage": 1.0}, "coverage must be in (0, 1), got 1.0"),
     ({"folds": 1}, "folds must be at least 2, got 1"),
     ({"metrics": ("accuracy",)}, "No score transform for ['accuracy']"),
+    ({"calibrate_on": "derived"}, "calibrate_on must be 'primary' or 'all', got 'derived'"),
 ])
 def test_bad_settings_are_refused(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError) as err:
@@ -161,3 +162,16 @@ def test_an_rmse_recommendation_says_it_was_scaled() -> None:
     unscaled, _ = recommend_for_query(views, Query(metafeatures=_query(0.8).metafeatures), k=2)
     for r in unscaled:  # no spread for this table: no expectation, and the reason says why
         assert r.expected_score is None and "target spread is unknown" in r.reason
+
+
+def test_the_interval_is_calibrated_on_tables_as_users_bring_them() -> None:
+    from dataclasses import replace
+
+    views = _views(60)
+    # the last 40 are derived tasks of their own 40 sources (outside the views)
+    derived = replace(views, derived_from={d: f"src{d}" for d in views.datasets[20:]})
+    primary = ScoreModel(n_estimators=50).fit(derived)
+    everyone = ScoreModel(n_estimators=50, calibrate_on="all").fit(derived)
+    above_median = int((derived.norm >= 0.5).to_numpy().sum())
+    assert len(everyone.residuals_) == above_median
+    assert len(primary.residuals_) == int((derived.norm.iloc[:20] >= 0.5).to_numpy().sum())
