@@ -35,11 +35,7 @@ import pandas as pd
 from kg.measures import IN_TARGET_UNITS
 from metalearner.knowledge import MetaData
 from metalearner.recommenders.base import Query
-from metalearner.recommenders.landmark_contrasts import (
-    LANDMARK_CONTRASTS,
-    LANDMARKERS,
-    landmark_contrasts,
-)
+from metalearner.recommenders.landmark_contrasts import with_landmark_contrasts
 from metalearner.recommenders.nearest import DEFAULT_FEATURES
 from metalearner.recommenders.surrogate import config_features
 
@@ -73,9 +69,8 @@ class ScoreModel:
 
     def __init__(self, *, metrics: tuple[str, ...] = ("log_loss", "rmse"), coverage: float = 0.95,
                  min_datasets: int = 20, folds: int = 5, calibrate_on: str = "primary",
-                 max_rows: int = 100_000,
-                 n_estimators: int = 300,
-                 learning_rate: float = 0.05, num_leaves: int = 31, random_state: int = 0) -> None:
+                 max_rows: int = 100_000, n_estimators: int = 300, learning_rate: float = 0.05,
+                 num_leaves: int = 31, random_state: int = 0) -> None:
         self.metrics = metrics
         self.coverage = coverage
         self.min_datasets = min_datasets
@@ -118,7 +113,7 @@ class ScoreModel:
         configs = list(meta.raw.columns)
         self.config_matrix_ = pd.DataFrame([config_features(meta.configs[c]) for c in configs],
                                            index=configs)
-        table = self._table_features(meta.metafeatures.reindex(index=datasets))
+        table = with_landmark_contrasts(meta.metafeatures.reindex(index=datasets), self.features_)
         scores = meta.raw.loc[datasets]
         if self.in_target_units_:  # as a share of each target's spread
             scores = scores.div(spread.reindex(datasets), axis=0)
@@ -181,7 +176,7 @@ class ScoreModel:
         if not self.active_ or not config_ids or not scale > 0:
             return out
         _, inverse = _TRANSFORMS[self.metric_]
-        table = self._table_features(pd.DataFrame([query.metafeatures]))
+        table = with_landmark_contrasts(pd.DataFrame([query.metafeatures]), self.features_)
         known = [c for c in config_ids if c in self.config_matrix_.index]  # others stay NaN
         if not known:
             return out
@@ -194,14 +189,6 @@ class ScoreModel:
         out.loc[known, "low"] = scale * inverse(p + lo)
         out.loc[known, "high"] = scale * inverse(p + hi)
         return out
-
-    def _table_features(self, metafeatures: pd.DataFrame) -> pd.DataFrame:
-        """The chosen meta-features and the landmark contrasts, one row per table."""
-        plain = metafeatures.reindex(columns=self.features_).astype(float)
-        marks = metafeatures.reindex(columns=list(LANDMARKERS)).to_numpy(dtype=float)
-        contrasts = pd.DataFrame(landmark_contrasts(marks), index=plain.index,
-                                 columns=list(LANDMARK_CONTRASTS))
-        return pd.concat([plain, contrasts], axis=1)
 
     def _booster(self) -> Any:  # an LGBMRegressor (lightgbm is imported lazily)
         import lightgbm as lgb

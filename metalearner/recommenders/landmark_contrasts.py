@@ -17,8 +17,10 @@ import warnings
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["LANDMARKERS", "LANDMARK_CONTRASTS", "landmark_contrasts", "query_contrasts"]
+__all__ = ["LANDMARKERS", "LANDMARK_CONTRASTS", "landmark_contrasts", "query_contrasts",
+           "with_landmark_contrasts"]
 
 #: The landmarker meta-features (``metalearner.metafeatures.landmarking``); NaN where one
 #: does not apply (LDA and naive Bayes to regression, ridge to classification).
@@ -51,3 +53,20 @@ def query_contrasts(metafeatures: Mapping[str, float | None]) -> np.ndarray:
     """:func:`landmark_contrasts` of one task's meta-features (missing ones count as NaN)."""
     row = [metafeatures.get(name) for name in LANDMARKERS]
     return landmark_contrasts(np.array([[np.nan if v is None else v for v in row]], dtype=float))[0]
+
+
+def with_landmark_contrasts(metafeatures: pd.DataFrame, features: list[str], *,
+                            contrasts: bool = True) -> pd.DataFrame:
+    """Tables' chosen meta-features as floats, followed by their landmark contrasts.
+
+    Args:
+        metafeatures: one row per table (missing columns count as NaN).
+        features: the meta-features to keep, in this order.
+        contrasts: append the :data:`LANDMARK_CONTRASTS` columns.
+    """
+    plain = metafeatures.reindex(columns=features).astype(float)
+    if not contrasts:
+        return plain
+    marks = metafeatures.reindex(columns=list(LANDMARKERS)).to_numpy(dtype=float)
+    return pd.concat([plain, pd.DataFrame(landmark_contrasts(marks), index=plain.index,
+                                          columns=list(LANDMARK_CONTRASTS))], axis=1)

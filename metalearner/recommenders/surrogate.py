@@ -10,12 +10,7 @@ import pandas as pd
 
 from metalearner.knowledge import MetaData, relative_scores
 from metalearner.recommenders.base import BaseRecommender, Query
-from metalearner.recommenders.landmark_contrasts import (
-    LANDMARK_CONTRASTS,
-    LANDMARKERS,
-    landmark_contrasts,
-    query_contrasts,
-)
+from metalearner.recommenders.landmark_contrasts import query_contrasts, with_landmark_contrasts
 from metalearner.recommenders.nearest import DEFAULT_FEATURES
 
 __all__ = ["SurrogateRecommender", "config_features", "surrogate_target"]
@@ -106,11 +101,8 @@ class SurrogateRecommender(BaseRecommender):
         C = pd.DataFrame([config_features(meta.configs[c]) for c in self.config_ids_],
                          index=self.config_ids_)
         self.config_matrix_ = C
-        M = meta.metafeatures.reindex(index=meta.datasets, columns=feats).astype(float)
-        if self.contrasts_:
-            lm = meta.metafeatures.reindex(index=meta.datasets, columns=list(LANDMARKERS))
-            M = pd.concat([M, pd.DataFrame(landmark_contrasts(lm.to_numpy(dtype=float)),
-                                           index=M.index, columns=list(LANDMARK_CONTRASTS))], axis=1)
+        M = with_landmark_contrasts(meta.metafeatures.reindex(index=meta.datasets), feats,
+                                    contrasts=self.contrasts_)
         long = surrogate_target(meta, self.target, self.temperature).stack().dropna()
         long = long.rename("y").reset_index()
         long.columns = ["dataset", "config", "y"]
