@@ -125,6 +125,8 @@ MEMBERS = {
         lambda: SurrogatePortfolioRecommender(max_collapse_risk=None, surrogate=shared())),
     "surrogate portfolio, no auxiliary datasets": (
         lambda: SurrogatePortfolioRecommender(auxiliary=False, surrogate=shared())),
+    "surrogate portfolio, no probes (session 18 default)": (
+        lambda: SurrogatePortfolioRecommender(surrogate=shared(probe_metrics=()))),
     "surrogate portfolio tau=0": lambda: SurrogatePortfolioRecommender(tau=0, surrogate=shared()),
     "graph": lambda: GraphRecommender(),
     "text": lambda: TextSimilarityRecommender(),

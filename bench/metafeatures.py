@@ -130,6 +130,12 @@ def main() -> None:
         lm.append(ours(d, r["target"], r["task"], ("landmarking",)))
     out["landmarking_median_s"] = statistics.median(lm)
     out["landmarking_max_s"] = max(lm)
+    probing = []
+    for r in rows:
+        d = read_table(SHARED / r["file"])
+        probing.append(ours(d, r["target"], r["task"], ("probing",)))
+    out["probing_median_s"] = statistics.median(probing)
+    out["probing_max_s"] = max(probing)
     from metalearner.metafeatures import describe, embed_texts, model_available
 
     if model_available():

@@ -26,8 +26,8 @@ from metalearner.metafeatures import (
 )
 from metalearner.metafeatures.text import MODEL_NAME
 
-__all__ = ["characterise", "dataset_embedding", "dataset_embeddings", "search_datasets",
-           "stale_datasets", "store_embedding"]
+__all__ = ["characterise", "dataset_embedding", "dataset_embeddings", "dataset_table",
+           "recompute", "search_datasets", "stale_datasets", "store_embedding"]
 
 
 def characterise(graph: KnowledgeGraph, dataset: Dataset, df: pd.DataFrame, target: str,
@@ -95,29 +95,76 @@ def stale_datasets(graph: KnowledgeGraph) -> list[str]:
 
 def recompute(graph: KnowledgeGraph, resolve: Callable[[Dataset], Path | None], *,
               progress: bool = True) -> tuple[int, list[str]]:
-    """Recompute meta-features of every stale dataset whose table ``resolve`` can find.
+    """Recompute meta-features of every stale dataset whose table can be found.
+
+    A table is found by ``resolve``; a derived one (a binary task made from a regression or
+    multiclass table, or a sample of a larger table) is made again from its source's table by
+    the rule its name records, and used only if its content hash is the stored one.
+
+    Args:
+        graph: the graph whose stale datasets (:func:`stale_datasets`) are recomputed.
+        resolve: dataset → path of its table file, or ``None`` when it is not at hand.
+        progress: show a progress bar.
 
     Returns:
         (how many were recomputed, ids of datasets whose table was not found).
     """
     from rich.progress import track
 
-    from kg.tables import read_table
-
     missing = []
     done = 0
     for ds_id in track(stale_datasets(graph), description="meta-features", disable=not progress):
         ds = graph.get_dataset(ds_id)
-        path = resolve(ds)
-        if path is None:
+        found = dataset_table(graph, ds, resolve)
+        if found is None:
             missing.append(ds_id)
             continue
-        target = ds.default_target or ds.schema[-1].name
+        df, target = found
         tasks = graph.tasks(ds.id)
-        characterise(graph, ds, read_table(path), target,
-                     tasks[0].task_type if tasks else None)
+        characterise(graph, ds, df, target, tasks[0].task_type if tasks else None)
         done += 1
     return done, missing
+
+
+def dataset_table(graph: KnowledgeGraph, ds: Dataset, resolve: Callable[[Dataset], Path | None],
+                  ) -> tuple[pd.DataFrame, str] | None:
+    """A dataset's table and target: read from the file ``resolve`` finds or, for a derived
+    dataset, made again from its source's table (:func:`kg.derived.binary_variant` or
+    :func:`kg.derived.small_sample`, by the split or sample size its name records).
+
+    Returns:
+        (table, target), or ``None`` when the file (or its source's) is not found, or the
+        table made again does not have the stored content hash.
+    """
+    import re
+
+    from kg.derived import SPLITS, binary_variant, small_sample, split_index
+    from kg.errors import InvalidData
+    from kg.identity import table_hash
+    from kg.tables import read_table
+
+    if ds.derived_from is None:
+        path = resolve(ds)
+        return None if path is None else (read_table(path), ds.default_target or ds.schema[-1].name)
+    source = graph.get_dataset(ds.derived_from)
+    found = dataset_table(graph, source, resolve)
+    if found is None:
+        return None
+    df, target = found
+    sample = re.search(r"\.n(\d+)$", ds.name)
+    try:
+        if sample:
+            frame = small_sample(df, target, int(sample.group(1))).frame
+        else:
+            tasks = graph.tasks(source.id)
+            task_type = tasks[0].task_type if tasks else "classification"
+            split = split_index(ds.name)
+            if split is None:
+                return None
+            frame = binary_variant(df, target, task_type, split=SPLITS[task_type][split]).frame
+    except InvalidData:
+        return None
+    return (frame, target) if table_hash(frame) == ds.content_hash else None
 
 
 def register_metafeatures(graph: KnowledgeGraph, *, name: str, task_type: str,

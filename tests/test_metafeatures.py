@@ -154,3 +154,70 @@ def test_text_search_finds_credit_data(memory_graph: KnowledgeGraph, shared: Pat
     hits = search_datasets(memory_graph, "loan default credit risk of bank customers", k=2)
     assert hits[0][0].name == "credit.g"
     assert search_datasets(memory_graph, "house prices in California", k=1)[0][0].name == "cal.housing"
+
+
+def test_probes_say_which_kind_of_model_suits_the_table() -> None:
+    """Boosted trees beat a linear model on an interaction (XOR) and lose to it on a wide
+    linear rule; regression probes are R² (ridge near 1 on a linear target)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 6))
+    xor = pd.DataFrame(X, columns=[f"x{i}" for i in range(6)])
+    xor["y"] = np.where((X[:, 0] > 0) ^ (X[:, 1] > 0), "a", "b")
+    mf = compute_metafeatures(xor, "y", task_type="classification", groups=("probing",)).values
+    assert mf["pr_boosting"] > 0.9 and mf["pr_linear"] < 0.65 and mf["pr_forest"] > 0.85
+
+    W = rng.normal(size=(300, 40))
+    linear = pd.DataFrame(W, columns=[f"w{i}" for i in range(40)])
+    linear["y"] = np.where(W @ rng.normal(size=40) > 0, "pos", "neg")
+    mf = compute_metafeatures(linear, "y", task_type="classification", groups=("probing",)).values
+    assert mf["pr_linear"] > 0.95 and mf["pr_linear"] > mf["pr_boosting"] + 0.05
+    assert mf["pr_linear"] > mf["pr_tree"] + 0.1
+
+    reg = pd.DataFrame(W[:, :5], columns=[f"w{i}" for i in range(5)])
+    reg["y"] = W[:, :5] @ np.arange(1, 6) + rng.normal(scale=0.1, size=300)
+    out = compute_metafeatures(reg, "y", task_type="regression", groups=("probing",))
+    assert out.values["pr_linear"] > 0.99 and out.values["pr_lda"] is None
+    assert "classification only" in out.reasons["pr_lda"]
+
+
+def test_probe_auc_handles_classes_missing_from_a_fold() -> None:
+    """Multiclass probes are the mean one-against-the-rest ROC AUC; a class with two rows
+    (absent from some folds) neither crashes a probe nor leaves it missing."""
+    from metalearner.metafeatures.probing import class_auc
+
+    y = np.array([0, 0, 1, 1, 2, 2])
+    perfect = np.eye(3)[y]
+    assert class_auc(y, perfect) == pytest.approx(1.0)
+    assert class_auc(np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.2, 0.4])) == pytest.approx(1.0)
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200)})
+    df["y"] = np.where(df["a"] > 0.5, "hi", np.where(df["a"] < -0.5, "lo", "mid"))
+    df.loc[[0, 1], "y"] = "rare"
+    mf = compute_metafeatures(df, "y", task_type="classification", groups=("probing",))
+    for name in ("pr_boosting", "pr_forest", "pr_linear", "pr_lda", "pr_knn", "pr_tree"):
+        assert mf.values[name] is not None and 0.5 < mf.values[name] <= 1.0, (name, mf.reasons.get(name))
+
+
+def test_recompute_makes_derived_tables_again(memory_graph: KnowledgeGraph, shared: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A derived binary task has no file of its own: recomputing its meta-features makes it
+    again from its source's file by the split its name records, checked by content hash."""
+    from kg.derived import binary_variant
+    from metalearner import characterise as ch
+
+    df = read_table(shared / "arff" / "autompg.arff.gz")
+    src = memory_graph.add_dataset(df, name="autompg", target="class", source="arff/autompg.arff.gz")
+    memory_graph.add_task(src, target="class", task_type="regression")
+    variant = binary_variant(df, "class", "regression", split="upper_quartile")
+    derived = memory_graph.add_dataset(variant.frame, name="autompg.upper_quartile", target="class",
+                                       derived_from=src.id, derivation=variant.rule)
+    forged = memory_graph.add_dataset(variant.frame.iloc[:-1], name="autompg.binary", target="class",
+                                      derived_from=src.id, derivation="not what the name says")
+    table, target = ch.dataset_table(memory_graph, derived, lambda d: shared / d.sources[0])
+    assert target == "class" and table.equals(variant.frame)
+    assert ch.dataset_table(memory_graph, forged, lambda d: shared / d.sources[0]) is None
+    assert ch.dataset_table(memory_graph, derived, lambda d: None) is None
+    done, missing = ch.recompute(memory_graph, lambda d: shared / d.sources[0], progress=False)
+    assert (done, missing) == (2, [forged.id])
+    stored = memory_graph.metafeatures(derived.id, extractor=EXTRACTOR)
+    assert stored["nr_class"] == 2.0 and stored["pr_boosting"] is not None

@@ -181,6 +181,49 @@ def test_surrogate_learns_landmark_contrasts_for_its_contrast_metrics(kg: Knowle
                                by_hand.score(Query(with_contrasts)).to_numpy(), rtol=1e-12)
 
 
+def test_probe_features_are_the_probes_their_best_and_gaps() -> None:
+    from metalearner.metafeatures.probing import PROBES
+    from metalearner.recommenders.probe_contrasts import PROBE_FEATURES, probe_features, query_probe_features
+
+    values = {"pr_boosting": 0.90, "pr_forest": 0.88, "pr_linear": 0.80, "pr_lda": 0.82,
+              "pr_svm": 0.85, "pr_knn": 0.75, "pr_tree": 0.70}  # naive Bayes missing
+    out = dict(zip(PROBE_FEATURES, query_probe_features(values), strict=True))
+    assert out["pr_best"] == pytest.approx(0.90)
+    assert out["pr_svm-pr_best"] == pytest.approx(-0.05) and out["pr_boosting-pr_best"] == 0.0
+    assert out["pr_linear-trees"] == pytest.approx(0.85 - 0.90)
+    assert np.isnan(out["pr_naive_bayes"]) and np.isnan(out["pr_naive_bayes-pr_best"])
+    assert np.isnan(probe_features(np.full((1, len(PROBES)), np.nan))).all()  # nothing made up
+
+
+def test_surrogate_learns_probes_for_its_probe_metrics(kg: KnowledgeGraph, shared: Path) -> None:
+    """With probes on (the default for ROC AUC), the surrogate is the one fitted on the
+    meta-features plus the probe features; off for other metrics."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from metalearner.metafeatures import compute_metafeatures
+    from metalearner.metafeatures.probing import PROBES
+    from metalearner.recommenders.nearest import DEFAULT_FEATURES
+    from metalearner.recommenders.probe_contrasts import PROBE_FEATURES, table_probe_features
+
+    meta = load_metadata(kg, "classification", "roc_auc")
+    on = SurrogateRecommender(n_bags=2).fit(meta)
+    assert on.probes_ and not SurrogateRecommender(probe_metrics=("log_loss",)).fit(meta).probes_
+    assert on.model_.n_features_in_ == len(on.features_) + len(PROBE_FEATURES) + on.config_matrix_.shape[1]
+    mf = meta.metafeatures
+    assert mf["pr_boosting"].notna().all()  # the graph's tables were probed when characterised
+    extra = table_probe_features(mf).drop(columns=list(PROBES))  # the probes themselves: in mf
+    by_hand = SurrogateRecommender(n_bags=2, probe_metrics=(), features=DEFAULT_FEATURES + PROBE_FEATURES
+                                   ).fit(replace(meta, metafeatures=pd.concat([mf, extra], axis=1)))
+    table = _tables(shared)[1]
+    values = compute_metafeatures(table, table.columns[-1], task_type="classification").values
+    with_probes = {**values, **table_probe_features(pd.DataFrame([values])).drop(
+        columns=list(PROBES)).iloc[0].to_dict()}
+    np.testing.assert_allclose(on.score(Query(values)).to_numpy(),
+                               by_hand.score(Query(with_probes)).to_numpy(), rtol=1e-12)
+
+
 def test_default_recommendation(kg: KnowledgeGraph, shared: Path) -> None:
     cat_table, _ = _tables(shared)
     res = recommend(cat_table, target="class", k=3, graph=kg, text=False)

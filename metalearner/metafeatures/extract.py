@@ -12,19 +12,22 @@ from metalearner.metafeatures._base import run_tier
 from metalearner.metafeatures._table import prepare_table
 from metalearner.metafeatures.info_theory import INFO_THEORY
 from metalearner.metafeatures.landmarking import LANDMARKING
+from metalearner.metafeatures.probing import PROBING
 from metalearner.metafeatures.simple import SIMPLE
 from metalearner.metafeatures.statistical import STATISTICAL
 
 __all__ = ["EXTRACTOR", "GROUPS", "VERSION", "MetaFeatures", "compute_metafeatures",
            "feature_names"]
 
-#: Name and version stored with every value; bump VERSION when a definition changes.
+#: Name and version stored with every value; bump VERSION when a definition changes
+#: (2: the probing group).
 EXTRACTOR = "metakg.metafeatures"
-VERSION = "1"
+VERSION = "2"
 GROUPS = {"simple": SIMPLE, "statistical": STATISTICAL, "info-theory": INFO_THEORY,
-          "landmarking": LANDMARKING}
+          "landmarking": LANDMARKING, "probing": PROBING}
 #: Seconds per group before its remaining features are skipped (missing, with the reason).
-BUDGETS = {"simple": 1.0, "statistical": 2.0, "info-theory": 2.0, "landmarking": 2.0}
+BUDGETS = {"simple": 1.0, "statistical": 2.0, "info-theory": 2.0, "landmarking": 2.0,
+           "probing": 3.0}
 #: Rows kept for the statistical and information-theoretic groups.
 STAT_ROWS = 20000
 
@@ -63,7 +66,7 @@ def compute_metafeatures(
     target: str,
     *,
     task_type: str | None = None,
-    groups: tuple[str, ...] = ("simple", "statistical", "info-theory", "landmarking"),
+    groups: tuple[str, ...] = tuple(GROUPS),
 ) -> MetaFeatures:
     """Characterise a table.
 
@@ -95,7 +98,7 @@ def compute_metafeatures(
     out = MetaFeatures(task_type=task_type)
     out.timings["prepare"] = time.perf_counter() - t0
     for g in groups:
-        context = table if g in ("simple", "landmarking") else table.subsample(STAT_ROWS)
+        context = table if g in ("simple", "landmarking", "probing") else table.subsample(STAT_ROWS)
         res = run_tier(GROUPS[g], context, BUDGETS[g])
         out.values.update(res.values)
         out.reasons.update({k: v for k, v in res.reasons.items() if res.values.get(k) is None})

@@ -7,6 +7,7 @@ from metalearner.recommenders.landmark_contrasts import LANDMARK_CONTRASTS, land
 from metalearner.recommenders.local_portfolio import LocalPortfolioRecommender
 from metalearner.recommenders.nearest import NearestDatasetsRecommender
 from metalearner.recommenders.portfolio import GreedyPortfolioRecommender, SingleBestRecommender
+from metalearner.recommenders.probe_contrasts import PROBE_FEATURES, probe_features
 from metalearner.recommenders.surrogate import SurrogateRecommender, config_features
 from metalearner.recommenders.surrogate_portfolio import SurrogatePortfolioRecommender
 from metalearner.recommenders.text import TextSimilarityRecommender
@@ -14,6 +15,7 @@ from metalearner.recommenders.text import TextSimilarityRecommender
 __all__ = [
     "DEFAULT_WEIGHTS",
     "LANDMARK_CONTRASTS",
+    "PROBE_FEATURES",
     "BaseRecommender",
     "EnsembleRecommender",
     "GraphRecommender",
@@ -27,4 +29,5 @@ __all__ = [
     "TextSimilarityRecommender",
     "config_features",
     "landmark_contrasts",
+    "probe_features",
 ]

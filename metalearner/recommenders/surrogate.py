@@ -12,6 +12,7 @@ from metalearner.knowledge import MetaData, relative_scores
 from metalearner.recommenders.base import BaseRecommender, Query
 from metalearner.recommenders.landmark_contrasts import query_contrasts, with_landmark_contrasts
 from metalearner.recommenders.nearest import DEFAULT_FEATURES
+from metalearner.recommenders.probe_contrasts import query_probe_features, table_probe_features
 
 __all__ = ["SurrogateRecommender", "config_features", "surrogate_target"]
 
@@ -74,12 +75,18 @@ class SurrogateRecommender(BaseRecommender):
         contrast_metrics: metrics whose surrogate also learns from the landmark contrasts
             (:mod:`~metalearner.recommenders.landmark_contrasts`): log loss, where they helped
             in ``bench/lodo.py`` (session 17); ``()``: never.
+        probe_metrics: metrics whose surrogate also learns from the probes (small members
+            of the families, cross-validated on the table:
+            :mod:`~metalearner.metafeatures.probing`, with the features of
+            :mod:`~metalearner.recommenders.probe_contrasts`); ``()``: never. See the README
+            (session 19) for what they did in ``bench/lodo.py``.
     """
 
     def __init__(self, *, n_estimators: int = 300, learning_rate: float = 0.05,
                  num_leaves: int = 31, features: tuple[str, ...] | None = None,
                  target: str = "top", temperature: float = 2.0, random_state: int = 0,
-                 n_bags: int = 5, contrast_metrics: tuple[str, ...] = ("log_loss",)) -> None:
+                 n_bags: int = 5, contrast_metrics: tuple[str, ...] = ("log_loss",),
+                 probe_metrics: tuple[str, ...] = ("roc_auc",)) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -89,6 +96,7 @@ class SurrogateRecommender(BaseRecommender):
         self.random_state = random_state
         self.n_bags = n_bags
         self.contrast_metrics = contrast_metrics
+        self.probe_metrics = probe_metrics
 
     def _fit(self, meta: MetaData) -> None:
         import lightgbm as lgb
@@ -97,12 +105,17 @@ class SurrogateRecommender(BaseRecommender):
             raise ValueError(f"n_bags must be a positive integer, got {self.n_bags!r}.")
         feats = [f for f in (self.features or DEFAULT_FEATURES) if f in meta.metafeatures.columns]
         self.features_ = feats
-        self.contrasts_ = next(iter(meta.metric.values()), None) in self.contrast_metrics
+        metric = next(iter(meta.metric.values()), None)
+        self.contrasts_ = metric in self.contrast_metrics
+        self.probes_ = metric in self.probe_metrics
         C = pd.DataFrame([config_features(meta.configs[c]) for c in self.config_ids_],
                          index=self.config_ids_)
         self.config_matrix_ = C
         M = with_landmark_contrasts(meta.metafeatures.reindex(index=meta.datasets), feats,
                                     contrasts=self.contrasts_)
+        if self.probes_:
+            M = pd.concat([M, table_probe_features(meta.metafeatures.reindex(index=meta.datasets))],
+                          axis=1)
         long = surrogate_target(meta, self.target, self.temperature).stack().dropna()
         long = long.rename("y").reset_index()
         long.columns = ["dataset", "config", "y"]
@@ -121,6 +134,8 @@ class SurrogateRecommender(BaseRecommender):
         m = np.array([query.metafeatures.get(f) for f in self.features_], dtype=float)
         if self.contrasts_:
             m = np.concatenate([m, query_contrasts(query.metafeatures)])
+        if self.probes_:
+            m = np.concatenate([m, query_probe_features(query.metafeatures)])
         X = np.hstack([np.tile(m, (len(self.config_ids_), 1)), self.config_matrix_.to_numpy()])
         # the boosters themselves: the same predictions as model.predict, without its input
         # checks, which took most of the time of a prediction for 120 configurations

@@ -1,0 +1,64 @@
+"""Probe features: which family's small model does best on a table, and by how much.
+
+The probes (:mod:`metalearner.metafeatures.probing`) are out-of-fold scores of small members
+of the configuration families. A surrogate learns from them as given, from the best of them,
+from each one's gap to the best, and from how much the best linear-style model (linear, LDA,
+SVM) beats or trails the best tree ensemble. On binary ROC AUC these made the surrogate's
+choices better in ``bench/lodo.py`` (session 19; numbers in the README and in
+:class:`~metalearner.recommenders.SurrogateRecommender`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from metalearner.metafeatures.probing import PROBES
+
+__all__ = ["PROBE_FEATURES", "probe_features", "query_probe_features", "table_probe_features"]
+
+_LINEAR = [PROBES.index(p) for p in ("pr_linear", "pr_lda", "pr_svm")]
+_TREES = [PROBES.index(p) for p in ("pr_forest", "pr_boosting")]
+
+#: Names of the columns :func:`probe_features` returns, in order.
+PROBE_FEATURES = (*PROBES, "pr_best", *(f"{p}-pr_best" for p in PROBES), "pr_linear-trees")
+
+
+def _nanmax(values: np.ndarray) -> np.ndarray:
+    with warnings.catch_warnings():  # a row without probes: NaN, said once by numpy
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmax(values, axis=1)
+
+
+def probe_features(probes: np.ndarray) -> np.ndarray:
+    """The probe features of rows of probe values.
+
+    Args:
+        probes: rows × :data:`~metalearner.metafeatures.probing.PROBES` (NaN where missing).
+
+    Returns:
+        rows × :data:`PROBE_FEATURES`: the probes, the best of them, each one's difference to
+        the best (NaN where it is missing) and the best linear-style probe minus the best tree
+        ensemble.
+    """
+    values = np.asarray(probes, dtype=float).reshape(-1, len(PROBES))
+    best = _nanmax(values)
+    gap = _nanmax(values[:, _LINEAR]) - _nanmax(values[:, _TREES])
+    return np.column_stack([values, best, values - best[:, None], gap])
+
+
+def query_probe_features(metafeatures: Mapping[str, float | None]) -> np.ndarray:
+    """:func:`probe_features` of one task's meta-features (missing ones count as NaN)."""
+    row = [metafeatures.get(name) for name in PROBES]
+    return probe_features(np.array([[np.nan if v is None else v for v in row]], dtype=float))[0]
+
+
+def table_probe_features(metafeatures: pd.DataFrame) -> pd.DataFrame:
+    """:func:`probe_features` of tables' meta-features (one row each; missing columns count as
+    NaN), as a frame with the :data:`PROBE_FEATURES` columns."""
+    values = metafeatures.reindex(columns=list(PROBES)).to_numpy(dtype=float)
+    return pd.DataFrame(probe_features(values), index=metafeatures.index,
+                        columns=list(PROBE_FEATURES))
