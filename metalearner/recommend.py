@@ -318,6 +318,16 @@ class _Explainer:
                               evidence=evidence, reason=f"{meta.families[c]}: {where}{exp}.")
 
 
+def _groups_read_for(metric: str) -> tuple[str, ...]:
+    """The meta-feature groups the default recommender reads for ``metric``: the probes
+    (about 0.3-1 s a table) only where its surrogate learns from them."""
+    from metalearner.metafeatures import GROUPS
+    from metalearner.recommenders import SurrogateRecommender
+
+    probed = metric in SurrogateRecommender().probe_metrics
+    return tuple(g for g in GROUPS if probed or g != "probing")
+
+
 def recommend(
     df: pd.DataFrame,
     *,
@@ -378,7 +388,7 @@ def recommend(
     graph = graph or open_graph()
     timings["load"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    mf = compute_metafeatures(df, target, task_type=task_type)
+    mf = compute_metafeatures(df, target, task_type=task_type, groups=_groups_read_for(metric))
     emb = None
     if text is None:
         from metalearner.recommenders import DEFAULT_WEIGHTS

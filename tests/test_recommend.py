@@ -877,3 +877,15 @@ def test_target_spread_reads_the_targets_standard_deviation_from_rmse_and_r2(sha
     # no R² below 1 (or none at all): no spread rather than a division by zero
     assert target_spread(pd.DataFrame(rmse, index=["autompg"]),
                          pd.DataFrame({k: 1.0 for k in r2}, index=["autompg"])) == {}
+
+
+def test_a_new_table_is_probed_only_where_the_recommender_reads_probes() -> None:
+    """Probing costs up to a second a table: recommend() runs it for binary ROC AUC (the
+    surrogate's probe metric), not for log loss or RMSE."""
+    from metalearner.metafeatures import GROUPS
+    from metalearner.recommend import _groups_read_for
+
+    assert _groups_read_for("roc_auc") == tuple(GROUPS)
+    for metric in ("log_loss", "rmse"):
+        assert "probing" not in _groups_read_for(metric)
+        assert set(_groups_read_for(metric)) == set(GROUPS) - {"probing"}
