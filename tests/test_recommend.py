@@ -165,13 +165,14 @@ def test_surrogate_learns_landmark_contrasts_for_its_contrast_metrics(kg: Knowle
 
     meta = load_metadata(kg, "classification", "roc_auc")
     assert not SurrogateRecommender().fit(meta).contrasts_  # the default: log loss only
-    on = SurrogateRecommender(n_bags=2, contrast_metrics=("roc_auc",)).fit(meta)
+    on = SurrogateRecommender(n_bags=2, contrast_metrics=("roc_auc",), probe_metrics=()).fit(meta)
     assert on.contrasts_
     assert on.model_.n_features_in_ == len(on.features_) + len(LANDMARK_CONTRASTS) + on.config_matrix_.shape[1]
     mf = meta.metafeatures
     extra = pd.DataFrame(landmark_contrasts(mf.reindex(columns=list(LANDMARKERS)).to_numpy(dtype=float)),
                          index=mf.index, columns=list(LANDMARK_CONTRASTS))
-    by_hand = SurrogateRecommender(n_bags=2, contrast_metrics=(), features=DEFAULT_FEATURES + LANDMARK_CONTRASTS
+    by_hand = SurrogateRecommender(n_bags=2, contrast_metrics=(), probe_metrics=(),
+                                   features=DEFAULT_FEATURES + LANDMARK_CONTRASTS
                                    ).fit(replace(meta, metafeatures=pd.concat([mf, extra], axis=1)))
     table = _tables(shared)[1]
     values = compute_metafeatures(table, table.columns[-1], task_type="classification").values
