@@ -124,18 +124,11 @@ def main() -> None:
     wdf = read_table(SHARED / widest["file"])
     out["widest_table"] = f"{widest['name']} ({wdf.shape[1]} columns)"
     out["basic_widest_s"] = statistics.median(ours(wdf, widest["target"], widest["task"], basic) for _ in range(5))
-    lm = []
-    for r in rows:
-        d = read_table(SHARED / r["file"])
-        lm.append(ours(d, r["target"], r["task"], ("landmarking",)))
-    out["landmarking_median_s"] = statistics.median(lm)
-    out["landmarking_max_s"] = max(lm)
-    probing = []
-    for r in rows:
-        d = read_table(SHARED / r["file"])
-        probing.append(ours(d, r["target"], r["task"], ("probing",)))
-    out["probing_median_s"] = statistics.median(probing)
-    out["probing_max_s"] = max(probing)
+    tables = [(read_table(SHARED / r["file"]), r["target"], r["task"]) for r in rows]
+    for group in ("landmarking", "probing"):  # one group at a time, every shared table
+        seconds = [ours(d, target, task, (group,)) for d, target, task in tables]
+        out[f"{group}_median_s"] = statistics.median(seconds)
+        out[f"{group}_max_s"] = max(seconds)
     from metalearner.metafeatures import describe, embed_texts, model_available
 
     if model_available():
