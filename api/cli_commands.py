@@ -112,8 +112,13 @@ def metafeatures(
                         return r / src
             return None
 
-        done, missing = do_recompute(_graph(store), resolve, progress=not as_json)
+        graph = _graph(store)
+        done, missing = do_recompute(graph, resolve, progress=not as_json)
         typer.echo(f"recomputed {done} dataset(s); tables not found for {len(missing)}")
+        if missing:
+            names = sorted(graph.get_dataset(d).name for d in missing)
+            typer.echo("not found (give the folder that holds them with --root): "
+                       + ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else ""))
         return
     if data is None or target is None:
         _fail("give DATA and --target (or --recompute).")

@@ -200,3 +200,24 @@ def test_the_entry_point_exits_non_zero_with_one_line_on_failure(
         main(["recommend", "no-such-file.csv", "--target", "y"])
     assert exc.value.code == 2
     assert "no-such-file.csv" in capsys.readouterr().err
+
+
+def test_recompute_names_the_datasets_whose_table_is_not_found(store: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stale dataset whose file has gone is listed by name with the way to fix it; one whose
+    file is found is recomputed."""
+    import numpy as np
+    import pandas as pd
+
+    from metalearner import characterise as ch
+
+    rng = np.random.default_rng(0)
+    for name in ("kept", "gone"):
+        df = pd.DataFrame({"a": rng.normal(size=60), "y": rng.integers(0, 2, 60)})
+        df.to_csv(tmp_path / f"{name}.csv", index=False)
+        invoke("ingest", str(tmp_path / f"{name}.csv"), "--target", "y", "--store", store)
+    (tmp_path / "gone.csv").unlink()
+    monkeypatch.setattr(ch, "VERSION", "999")  # every dataset is now stale
+    out = invoke("metafeatures", "--recompute", "--root", "/", "--root", str(tmp_path), "--store", store)
+    assert "recomputed 1 dataset(s); tables not found for 1" in out
+    assert "not found (give the folder that holds them with --root): gone" in out
