@@ -107,30 +107,58 @@ def recompute(graph: KnowledgeGraph, resolve: Callable[[Dataset], Path | None], 
         progress: show a progress bar.
 
     Returns:
-        (how many were recomputed, ids of datasets whose table was not found).
+        (how many were recomputed, sorted ids of datasets whose table was not found).
     """
     from rich.progress import track
 
+    from kg.tables import read_table
+
+    stale = [graph.get_dataset(ds_id) for ds_id in stale_datasets(graph)]
+    # a table and the tables derived from it one after the other, so that the source file is
+    # read once for all of them (the last file read is kept, nothing more)
+    stale.sort(key=lambda ds: (_root_id(graph, ds), ds.derived_from is not None, ds.id))
+    last: dict[Path, pd.DataFrame] = {}
+
+    def read_once(path: Path) -> pd.DataFrame:
+        if path not in last:
+            last.clear()
+            last[path] = read_table(path)
+        return last[path].copy()
+
     missing = []
     done = 0
-    for ds_id in track(stale_datasets(graph), description="meta-features", disable=not progress):
-        ds = graph.get_dataset(ds_id)
-        found = dataset_table(graph, ds, resolve)
+    for ds in track(stale, description="meta-features", disable=not progress):
+        found = dataset_table(graph, ds, resolve, read=read_once)
         if found is None:
-            missing.append(ds_id)
+            missing.append(ds.id)
             continue
         df, target = found
         tasks = graph.tasks(ds.id)
         characterise(graph, ds, df, target, tasks[0].task_type if tasks else None)
         done += 1
-    return done, missing
+    return done, sorted(missing)
+
+
+def _root_id(graph: KnowledgeGraph, ds: Dataset) -> str:
+    """The id of the table a dataset is derived from, through any chain of derivations."""
+    while ds.derived_from is not None:
+        ds = graph.get_dataset(ds.derived_from)
+    return ds.id
 
 
 def dataset_table(graph: KnowledgeGraph, ds: Dataset, resolve: Callable[[Dataset], Path | None],
+                  *, read: Callable[[Path], pd.DataFrame] | None = None,
                   ) -> tuple[pd.DataFrame, str] | None:
     """A dataset's table and target: read from the file ``resolve`` finds or, for a derived
     dataset, made again from its source's table (:func:`kg.derived.binary_variant` or
     :func:`kg.derived.small_sample`, by the split or sample size its name records).
+
+    Args:
+        graph: the graph that knows the dataset and its sources.
+        ds: the dataset.
+        resolve: dataset → path of its table file, or ``None`` when it is not at hand.
+        read: path → table (default :func:`kg.tables.read_table`); :func:`recompute` passes
+            one that keeps the last table read, so a source is read once for its derivations.
 
     Returns:
         (table, target), or ``None`` when the file (or its source's) is not found, or the
@@ -145,9 +173,10 @@ def dataset_table(graph: KnowledgeGraph, ds: Dataset, resolve: Callable[[Dataset
 
     if ds.derived_from is None:
         path = resolve(ds)
-        return None if path is None else (read_table(path), ds.default_target or ds.schema[-1].name)
+        return None if path is None else ((read or read_table)(path),
+                                          ds.default_target or ds.schema[-1].name)
     source = graph.get_dataset(ds.derived_from)
-    found = dataset_table(graph, source, resolve)
+    found = dataset_table(graph, source, resolve, read=read)
     if found is None:
         return None
     df, target = found

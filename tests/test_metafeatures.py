@@ -217,7 +217,13 @@ def test_recompute_makes_derived_tables_again(memory_graph: KnowledgeGraph, shar
     assert target == "class" and table.equals(variant.frame)
     assert ch.dataset_table(memory_graph, forged, lambda d: shared / d.sources[0]) is None
     assert ch.dataset_table(memory_graph, derived, lambda d: None) is None
+    import kg.tables
+
+    reads: list[Path] = []
+    real_read = kg.tables.read_table
+    monkeypatch.setattr(kg.tables, "read_table", lambda path: reads.append(path) or real_read(path))
     done, missing = ch.recompute(memory_graph, lambda d: shared / d.sources[0], progress=False)
     assert (done, missing) == (2, [forged.id])
+    assert reads == [shared / "arff" / "autompg.arff.gz"]  # once for the source and its two derivations
     stored = memory_graph.metafeatures(derived.id, extractor=EXTRACTOR)
     assert stored["nr_class"] == 2.0 and stored["pr_boosting"] is not None
