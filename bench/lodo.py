@@ -126,7 +126,11 @@ MEMBERS = {
     "surrogate portfolio, no auxiliary datasets": (
         lambda: SurrogatePortfolioRecommender(auxiliary=False, surrogate=shared())),
     "surrogate portfolio, no probes (session 18 default)": (
-        lambda: SurrogatePortfolioRecommender(surrogate=shared(probe_metrics=()))),
+        lambda: SurrogatePortfolioRecommender(surrogate=shared(probe_metrics=(), family_probe_metrics=()))),
+    "surrogate portfolio, first pick with the family probe gaps too": (
+        lambda: SurrogatePortfolioRecommender(first_family_gaps=True, surrogate=shared())),
+    "surrogate portfolio, no family probe gaps (session 19 default)": (
+        lambda: SurrogatePortfolioRecommender(surrogate=shared(family_probe_metrics=()))),
     "surrogate portfolio tau=0": lambda: SurrogatePortfolioRecommender(tau=0, surrogate=shared()),
     "graph": lambda: GraphRecommender(),
     "text": lambda: TextSimilarityRecommender(),

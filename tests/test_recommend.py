@@ -96,8 +96,8 @@ def _tables(shared: Path) -> tuple[object, object]:
 
 @pytest.mark.parametrize("make", [
     lambda: NearestDatasetsRecommender(k=3, features=("frac_cat", "frac_num", "nr_cat")),
-    lambda: SurrogateRecommender(),
-    lambda: SurrogateRecommender(target="rank"),
+    lambda: SurrogateRecommender(family_probe_metrics=()),
+    lambda: SurrogateRecommender(target="rank", family_probe_metrics=()),
     lambda: SurrogateRecommender(n_bags=3),
     lambda: SurrogatePortfolioRecommender(),
     lambda: SurrogatePortfolioRecommender(first="blend", surrogate=SurrogateRecommender(n_bags=2)),
@@ -105,7 +105,9 @@ def _tables(shared: Path) -> tuple[object, object]:
         "surrogate-portfolio-blend-first"])
 def test_recommenders_follow_similar_datasets(kg: KnowledgeGraph, shared: Path, make: object) -> None:
     """Linear models won on the categorical tables, kNN on the numeric ones: a new table of
-    either kind gets that family first."""
+    either kind gets that family first. (Two lone surrogates without the family probe gaps:
+    here scores follow frac_cat alone, and on ten tables the gaps are a spurious signal it
+    can pick up; the portfolio's first pick never reads them.)"""
     from metalearner.metafeatures import compute_metafeatures
 
     meta = load_metadata(kg, "classification", "roc_auc")
@@ -165,13 +167,14 @@ def test_surrogate_learns_landmark_contrasts_for_its_contrast_metrics(kg: Knowle
 
     meta = load_metadata(kg, "classification", "roc_auc")
     assert not SurrogateRecommender().fit(meta).contrasts_  # the default: log loss only
-    on = SurrogateRecommender(n_bags=2, contrast_metrics=("roc_auc",), probe_metrics=()).fit(meta)
+    on = SurrogateRecommender(n_bags=2, contrast_metrics=("roc_auc",), probe_metrics=(),
+                              family_probe_metrics=()).fit(meta)
     assert on.contrasts_
     assert on.model_.n_features_in_ == len(on.features_) + len(LANDMARK_CONTRASTS) + on.config_matrix_.shape[1]
     mf = meta.metafeatures
     extra = pd.DataFrame(landmark_contrasts(mf.reindex(columns=list(LANDMARKERS)).to_numpy(dtype=float)),
                          index=mf.index, columns=list(LANDMARK_CONTRASTS))
-    by_hand = SurrogateRecommender(n_bags=2, contrast_metrics=(), probe_metrics=(),
+    by_hand = SurrogateRecommender(n_bags=2, contrast_metrics=(), probe_metrics=(), family_probe_metrics=(),
                                    features=DEFAULT_FEATURES + LANDMARK_CONTRASTS
                                    ).fit(replace(meta, metafeatures=pd.concat([mf, extra], axis=1)))
     table = _tables(shared)[1]
@@ -209,13 +212,14 @@ def test_surrogate_learns_probes_for_its_probe_metrics(kg: KnowledgeGraph, share
     from metalearner.recommenders.probe_contrasts import PROBE_FEATURES, table_probe_features
 
     meta = load_metadata(kg, "classification", "roc_auc")
-    on = SurrogateRecommender(n_bags=2).fit(meta)
+    on = SurrogateRecommender(n_bags=2, family_probe_metrics=()).fit(meta)
     assert on.probes_ and not SurrogateRecommender(probe_metrics=("log_loss",)).fit(meta).probes_
     assert on.model_.n_features_in_ == len(on.features_) + len(PROBE_FEATURES) + on.config_matrix_.shape[1]
     mf = meta.metafeatures
     assert mf["pr_boosting"].notna().all()  # the graph's tables were probed when characterised
     extra = table_probe_features(mf).drop(columns=list(PROBES))  # the probes themselves: in mf
-    by_hand = SurrogateRecommender(n_bags=2, probe_metrics=(), features=DEFAULT_FEATURES + PROBE_FEATURES
+    by_hand = SurrogateRecommender(n_bags=2, probe_metrics=(), family_probe_metrics=(),
+                                   features=DEFAULT_FEATURES + PROBE_FEATURES,
                                    ).fit(replace(meta, metafeatures=pd.concat([mf, extra], axis=1)))
     table = _tables(shared)[1]
     values = compute_metafeatures(table, table.columns[-1], task_type="classification").values
@@ -223,6 +227,73 @@ def test_surrogate_learns_probes_for_its_probe_metrics(kg: KnowledgeGraph, share
         columns=list(PROBES)).iloc[0].to_dict()}
     np.testing.assert_allclose(on.score(Query(values)).to_numpy(),
                                by_hand.score(Query(with_probes)).to_numpy(), rtol=1e-12)
+
+
+def test_family_probe_gaps_are_each_family_s_probe_against_the_best() -> None:
+    from metalearner.metafeatures.probing import PROBES
+    from metalearner.recommenders import FAMILY_PROBES, family_probe_gaps
+
+    values = {"pr_boosting": 0.90, "pr_forest": 0.88, "pr_linear": 0.80, "pr_lda": 0.82,
+              "pr_svm": 0.85, "pr_knn": 0.75, "pr_tree": 0.70}  # naive Bayes missing
+    row = np.array([[values.get(p, np.nan) for p in PROBES]])
+    families = ["linear", "catboost", "extra_trees", "mlp", "knn", "unknown"]
+    gaps = family_probe_gaps(np.vstack([row, np.full_like(row, np.nan)]), families)
+    np.testing.assert_allclose(gaps[0], [0.80 - 0.90, 0.0, 0.88 - 0.90, 0.85 - 0.90, 0.75 - 0.90, np.nan])
+    assert np.isnan(gaps[1]).all()  # a table without probes: nothing made up
+    from runner.spaces import FAMILIES
+
+    assert set(FAMILY_PROBES) == set(FAMILIES)  # every family the runner tunes has a probe
+
+
+def test_surrogate_learns_each_configuration_s_family_probe_gap(kg: KnowledgeGraph, shared: Path) -> None:
+    """For ROC AUC (the default) the surrogate reads one more column: the configuration's
+    family probe gap on the table; it predicts from exactly those inputs."""
+    from metalearner.metafeatures import compute_metafeatures
+    from metalearner.metafeatures.probing import PROBES
+    from metalearner.recommenders import family_probe_gaps
+    from metalearner.recommenders.probe_contrasts import query_probe_features
+
+    meta = load_metadata(kg, "classification", "roc_auc")
+    on = SurrogateRecommender(n_bags=2).fit(meta)
+    off = SurrogateRecommender(n_bags=2, family_probe_metrics=()).fit(meta)
+    assert on.family_probes_ and not off.family_probes_
+    assert on.model_.n_features_in_ == off.model_.n_features_in_ + 1
+    assert not SurrogateRecommender(n_bags=1, family_probe_metrics=("log_loss",)).fit(meta).family_probes_
+    table = _tables(shared)[1]
+    values = compute_metafeatures(table, table.columns[-1], task_type="classification").values
+    m = np.concatenate([[values.get(f) for f in on.features_], query_probe_features(values)]).astype(float)
+    gap = family_probe_gaps(np.array([[values[p] for p in PROBES]], dtype=float),
+                            [meta.configs[c]["family"] for c in on.config_ids_])[0]
+    X = np.column_stack([np.tile(m, (len(gap), 1)), on.config_matrix_.to_numpy(), gap])
+    expected = sum(model.predict(X) for model in on.models_) / 2
+    np.testing.assert_allclose(on.score(Query(values)).to_numpy(), expected, rtol=1e-12)
+    assert not np.allclose(on.score(Query(values)).to_numpy(), off.score(Query(values)).to_numpy())
+
+
+def test_first_pick_comes_from_the_surrogate_without_family_probe_gaps(kg: KnowledgeGraph,
+                                                                      shared: Path) -> None:
+    """By default the first configuration is chosen as a portfolio over a surrogate without the
+    family probe gaps would choose it; the rest follow the profile of the one with them."""
+    from metalearner.metafeatures import compute_metafeatures
+
+    meta = load_metadata(kg, "classification", "roc_auc")
+    rec = SurrogatePortfolioRecommender(surrogate=SurrogateRecommender(n_bags=2)).fit(meta)
+    assert rec.surrogate_.family_probes_ and not rec.first_surrogate_.family_probes_
+    table = _tables(shared)[1]
+    query = Query(compute_metafeatures(table, table.columns[-1], task_type="classification").values)
+    plain = SurrogatePortfolioRecommender(surrogate=SurrogateRecommender(
+        n_bags=2, family_probe_metrics=())).fit(meta)
+    gaps_too = SurrogatePortfolioRecommender(first_family_gaps=True, surrogate=SurrogateRecommender(
+        n_bags=2)).fit(meta)
+    assert gaps_too.first_surrogate_ is gaps_too.surrogate_
+    order = rec.score(query).sort_values(ascending=False).index
+    assert order[0] == plain.score(query).idxmax()  # the first as without the gaps
+    predicted = rec.surrogate_.score(query).reindex(rec.config_index_).to_numpy()
+    from metalearner.recommenders._greedy import greedy_order
+
+    rest = greedy_order(rec.relative_, rec.size, weights=rec.weights_for(predicted),
+                        first=rec.config_ids_.index(order[0]))
+    assert list(order[:rec.size]) == [rec.config_ids_[i] for i in rest]  # the rest with them
 
 
 def test_default_recommendation(kg: KnowledgeGraph, shared: Path) -> None:

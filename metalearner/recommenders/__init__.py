@@ -7,13 +7,19 @@ from metalearner.recommenders.landmark_contrasts import LANDMARK_CONTRASTS, land
 from metalearner.recommenders.local_portfolio import LocalPortfolioRecommender
 from metalearner.recommenders.nearest import NearestDatasetsRecommender
 from metalearner.recommenders.portfolio import GreedyPortfolioRecommender, SingleBestRecommender
-from metalearner.recommenders.probe_contrasts import PROBE_FEATURES, probe_features
+from metalearner.recommenders.probe_contrasts import (
+    FAMILY_PROBES,
+    PROBE_FEATURES,
+    family_probe_gaps,
+    probe_features,
+)
 from metalearner.recommenders.surrogate import SurrogateRecommender, config_features
 from metalearner.recommenders.surrogate_portfolio import SurrogatePortfolioRecommender
 from metalearner.recommenders.text import TextSimilarityRecommender
 
 __all__ = [
     "DEFAULT_WEIGHTS",
+    "FAMILY_PROBES",
     "LANDMARK_CONTRASTS",
     "PROBE_FEATURES",
     "BaseRecommender",
@@ -28,6 +34,7 @@ __all__ = [
     "SurrogateRecommender",
     "TextSimilarityRecommender",
     "config_features",
+    "family_probe_gaps",
     "landmark_contrasts",
     "probe_features",
 ]

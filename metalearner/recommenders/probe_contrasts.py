@@ -6,22 +6,40 @@ from each one's gap to the best, and from how much the best linear-style model (
 SVM) beats or trails the best tree ensemble. On binary ROC AUC these made the surrogate's
 choices better in ``bench/lodo.py`` (session 19; numbers in the README and in
 :class:`~metalearner.recommenders.SurrogateRecommender`).
+
+One more feature belongs to a (table, configuration) pair rather than to the table: the
+*family probe gap* (:func:`family_probe_gaps`), the best probe of the configuration's own
+family (:data:`FAMILY_PROBES`) minus the best probe of all. A tree model would need several
+splits (the configuration's family, then that family's probe, then the best probe) to learn
+"a configuration does well where its family's small model did"; this feature hands it over
+in one column (session 20).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from metalearner.metafeatures.probing import PROBES
 
-__all__ = ["PROBE_FEATURES", "probe_features", "query_probe_features", "table_probe_features"]
+__all__ = ["FAMILY_PROBES", "PROBE_FEATURES", "family_probe_gaps", "probe_features",
+           "query_probe_features", "table_probe_features"]
 
 _LINEAR = [PROBES.index(p) for p in ("pr_linear", "pr_lda", "pr_svm")]
 _TREES = [PROBES.index(p) for p in ("pr_forest", "pr_boosting")]
+
+#: Configuration family → the probes that are small members of it (an MLP: the linear model
+#: and the RBF SVM, the smooth models among the probes). A family not named has no probe.
+FAMILY_PROBES: dict[str, tuple[str, ...]] = {
+    "hist_gradient_boosting": ("pr_boosting",), "lightgbm": ("pr_boosting",),
+    "xgboost": ("pr_boosting",), "catboost": ("pr_boosting",),
+    "random_forest": ("pr_forest",), "extra_trees": ("pr_forest",),
+    "linear": ("pr_linear",), "svm": ("pr_svm",), "knn": ("pr_knn",),
+    "mlp": ("pr_linear", "pr_svm"),
+}
 
 #: Names of the columns :func:`probe_features` returns, in order.
 PROBE_FEATURES = (*PROBES, "pr_best", *(f"{p}-pr_best" for p in PROBES), "pr_linear-trees")
@@ -62,3 +80,27 @@ def table_probe_features(metafeatures: pd.DataFrame) -> pd.DataFrame:
     values = metafeatures.reindex(columns=list(PROBES)).to_numpy(dtype=float)
     return pd.DataFrame(probe_features(values), index=metafeatures.index,
                         columns=list(PROBE_FEATURES))
+
+
+def family_probe_gaps(probes: np.ndarray, families: Sequence[str]) -> np.ndarray:
+    """For each table and configuration family: the best probe of that family
+    (:data:`FAMILY_PROBES`) minus the best probe of all.
+
+    Args:
+        probes: rows × :data:`~metalearner.metafeatures.probing.PROBES` (NaN where missing).
+        families: one configuration family per output column.
+
+    Returns:
+        rows × ``len(families)``: 0 where the family's probe is the best, negative where it
+        trails; NaN where the family has no probe or its probes are missing.
+    """
+    values = np.asarray(probes, dtype=float).reshape(-1, len(PROBES))
+    best = _nanmax(values)
+    by_family: dict[str, np.ndarray] = {}
+    for family in set(families):
+        columns = [PROBES.index(p) for p in FAMILY_PROBES.get(family, ())]
+        own = _nanmax(values[:, columns]) if columns else np.full(len(values), np.nan)
+        by_family[family] = own - best
+    if not families:
+        return np.empty((len(values), 0))
+    return np.column_stack([by_family[f] for f in families])

@@ -9,10 +9,15 @@ import numpy as np
 import pandas as pd
 
 from metalearner.knowledge import MetaData, relative_scores
+from metalearner.metafeatures.probing import PROBES
 from metalearner.recommenders.base import BaseRecommender, Query
 from metalearner.recommenders.landmark_contrasts import query_contrasts, with_landmark_contrasts
 from metalearner.recommenders.nearest import DEFAULT_FEATURES
-from metalearner.recommenders.probe_contrasts import query_probe_features, table_probe_features
+from metalearner.recommenders.probe_contrasts import (
+    family_probe_gaps,
+    query_probe_features,
+    table_probe_features,
+)
 
 __all__ = ["SurrogateRecommender", "config_features", "surrogate_target"]
 
@@ -80,13 +85,18 @@ class SurrogateRecommender(BaseRecommender):
             :mod:`~metalearner.metafeatures.probing`, with the features of
             :mod:`~metalearner.recommenders.probe_contrasts`); ``()``: never. See the README
             (session 19) for what they did in ``bench/lodo.py``.
+        family_probe_metrics: metrics whose surrogate also learns from each configuration's
+            *family probe gap* (:func:`~metalearner.recommenders.probe_contrasts.family_probe_gaps`:
+            its family's probe minus the best probe on the table); ``()``: never. See the
+            README (session 20) for what it did in ``bench/lodo.py``.
     """
 
     def __init__(self, *, n_estimators: int = 300, learning_rate: float = 0.05,
                  num_leaves: int = 31, features: tuple[str, ...] | None = None,
                  target: str = "top", temperature: float = 2.0, random_state: int = 0,
                  n_bags: int = 5, contrast_metrics: tuple[str, ...] = ("log_loss",),
-                 probe_metrics: tuple[str, ...] = ("roc_auc",)) -> None:
+                 probe_metrics: tuple[str, ...] = ("roc_auc",),
+                 family_probe_metrics: tuple[str, ...] = ("roc_auc",)) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -97,6 +107,7 @@ class SurrogateRecommender(BaseRecommender):
         self.n_bags = n_bags
         self.contrast_metrics = contrast_metrics
         self.probe_metrics = probe_metrics
+        self.family_probe_metrics = family_probe_metrics
 
     def _fit(self, meta: MetaData) -> None:
         import lightgbm as lgb
@@ -108,9 +119,11 @@ class SurrogateRecommender(BaseRecommender):
         metric = next(iter(meta.metric.values()), None)
         self.contrasts_ = metric in self.contrast_metrics
         self.probes_ = metric in self.probe_metrics
+        self.family_probes_ = metric in self.family_probe_metrics
         C = pd.DataFrame([config_features(meta.configs[c]) for c in self.config_ids_],
                          index=self.config_ids_)
         self.config_matrix_ = C
+        self.config_families_ = [meta.configs[c].get("family", "") for c in self.config_ids_]
         M = with_landmark_contrasts(meta.metafeatures.reindex(index=meta.datasets), feats,
                                     contrasts=self.contrasts_)
         if self.probes_:
@@ -120,6 +133,12 @@ class SurrogateRecommender(BaseRecommender):
         long = long.rename("y").reset_index()
         long.columns = ["dataset", "config", "y"]
         X = np.hstack([M.loc[long["dataset"]].to_numpy(), C.loc[long["config"]].to_numpy()])
+        if self.family_probes_:
+            probes = meta.metafeatures.reindex(index=meta.datasets, columns=list(PROBES))
+            gaps = family_probe_gaps(probes.to_numpy(dtype=float), self.config_families_)
+            rows = probes.index.get_indexer(long["dataset"])
+            cols = pd.Index(self.config_ids_).get_indexer(long["config"])
+            X = np.column_stack([X, gaps[rows, cols]])
         y = long["y"].to_numpy()
         self.models_ = [lgb.LGBMRegressor(n_estimators=self.n_estimators,
                                           learning_rate=self.learning_rate,
@@ -137,6 +156,10 @@ class SurrogateRecommender(BaseRecommender):
         if self.probes_:
             m = np.concatenate([m, query_probe_features(query.metafeatures)])
         X = np.hstack([np.tile(m, (len(self.config_ids_), 1)), self.config_matrix_.to_numpy()])
+        if self.family_probes_:
+            probes = np.array([[np.nan if (v := query.metafeatures.get(p)) is None else v
+                                for p in PROBES]], dtype=float)
+            X = np.column_stack([X, family_probe_gaps(probes, self.config_families_)[0]])
         # the boosters themselves: the same predictions as model.predict, without its input
         # checks, which took most of the time of a prediction for 120 configurations
         predicted = sum(model.booster_.predict(X) for model in self.models_) / len(self.models_)

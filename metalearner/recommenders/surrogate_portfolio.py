@@ -88,6 +88,14 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         min_coverage: least share of the candidate configurations run on a training dataset
             for it to take part in the weights, the greedy step and the veto (a dataset with
             a team's five logged runs still teaches the surrogate).
+        first_family_gaps: whether the first configuration, too, is chosen with a surrogate
+            that reads the family probe gaps (where the surrogate reads them: binary ROC AUC,
+            see :class:`SurrogateRecommender`). ``False`` (the default): a second surrogate,
+            the same without them, predicts for the first choice, and the gaps shape the
+            weights of the rest. Chosen by ``bench/lodo.py`` (session 20, README): with the
+            gaps the top 5 was better (best@5 0.806 -> 0.840 over four bags of seeds) but the
+            first pick worse (best@1 0.590 -> 0.544, at least as good as FLAML zero-shot 75%
+            -> 72%); the first pick without them keeps those and half the best@5 gain (0.822).
     """
 
     def __init__(self, *, size: int = 25, tau: float = 10.0,
@@ -95,7 +103,8 @@ class SurrogatePortfolioRecommender(BaseRecommender):
                  incumbent: str | Mapping[str, str] | None = "hist_gradient_boosting",
                  margin: float = 0.3,
                  max_collapse_risk: float | None = 0.02, auxiliary: bool = True,
-                 first: str = "blend", blend: float = 0.5, min_coverage: float = 0.5) -> None:
+                 first: str = "blend", blend: float = 0.5, min_coverage: float = 0.5,
+                 first_family_gaps: bool = False) -> None:
         self.size = size
         self.tau = tau
         self.surrogate = surrogate
@@ -106,6 +115,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         self.first = first
         self.blend = blend
         self.min_coverage = min_coverage
+        self.first_family_gaps = first_family_gaps
 
     def _fit(self, meta: MetaData) -> None:
         if self.first not in _FIRST:
@@ -114,6 +124,10 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             raise ValueError(f"blend must be between 0 and 1, got {self.blend!r}.")
         base = self.surrogate if self.surrogate is not None else SurrogateRecommender()
         self.surrogate_ = type(base)(**base.get_params()).fit(meta)
+        self.first_surrogate_ = self.surrogate_
+        if getattr(self.surrogate_, "family_probes_", False) and not self.first_family_gaps:
+            self.first_surrogate_ = type(base)(**{**base.get_params(),
+                                                  "family_probe_metrics": ()}).fit(meta)
         sources = [self._dense(meta)] + ([self._dense(meta.auxiliary)] if self.auxiliary
                                          and meta.auxiliary is not None else [])
         # a configuration not run on a dataset is unknown there (its median), not a collapse
@@ -249,7 +263,11 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         ``None``: all, without copying the score matrix)."""
         predicted = self.surrogate_.score(query).reindex(self.config_index_).to_numpy(dtype=float)
         weights = self.weights_for(predicted)
-        first = self.first_choice(predicted, weights, columns)
+        if self.first_surrogate_ is self.surrogate_:
+            first = self.first_choice(predicted, weights, columns)
+        else:
+            for_first = self.first_surrogate_.score(query).reindex(self.config_index_).to_numpy(dtype=float)
+            first = self.first_choice(for_first, self.weights_for(for_first), columns)
         if columns is None:
             chosen = greedy_order(self.relative_, self.size, weights=weights, first=first)
             return self._ranked(chosen, predicted, np.arange(len(self.config_ids_)))
