@@ -258,6 +258,10 @@ def test_surrogate_learns_each_configuration_s_family_probe_gap(kg: KnowledgeGra
     off = SurrogateRecommender(n_bags=2, family_probe_metrics=()).fit(meta)
     assert on.family_probes_ and not off.family_probes_
     assert on.model_.n_features_in_ == off.model_.n_features_in_ + 1
+    from dataclasses import replace
+
+    unprobed = replace(meta, metafeatures=meta.metafeatures.drop(columns=list(PROBES)))
+    assert not SurrogateRecommender(n_bags=1).fit(unprobed).family_probes_  # nothing to learn
     assert not SurrogateRecommender(n_bags=1, family_probe_metrics=("log_loss",)).fit(meta).family_probes_
     table = _tables(shared)[1]
     values = compute_metafeatures(table, table.columns[-1], task_type="classification").values

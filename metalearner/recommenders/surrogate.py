@@ -87,8 +87,9 @@ class SurrogateRecommender(BaseRecommender):
             (session 19) for what they did in ``bench/lodo.py``.
         family_probe_metrics: metrics whose surrogate also learns from each configuration's
             *family probe gap* (:func:`~metalearner.recommenders.probe_contrasts.family_probe_gaps`:
-            its family's probe minus the best probe on the table); ``()``: never. See the
-            README (session 20) for what it did in ``bench/lodo.py``.
+            its family's probe minus the best probe on the table); ``()``: never. Off, too,
+            when no training table was probed. See the README (session 20) for what it did
+            in ``bench/lodo.py``.
     """
 
     def __init__(self, *, n_estimators: int = 300, learning_rate: float = 0.05,
@@ -119,7 +120,9 @@ class SurrogateRecommender(BaseRecommender):
         metric = next(iter(meta.metric.values()), None)
         self.contrasts_ = metric in self.contrast_metrics
         self.probes_ = metric in self.probe_metrics
-        self.family_probes_ = metric in self.family_probe_metrics
+        # a graph whose tables were never probed (meta-features of version 1) has no gaps to learn
+        self.family_probes_ = (metric in self.family_probe_metrics and bool(
+            meta.metafeatures.reindex(columns=list(PROBES)).notna().to_numpy().any()))
         C = pd.DataFrame([config_features(meta.configs[c]) for c in self.config_ids_],
                          index=self.config_ids_)
         self.config_matrix_ = C
