@@ -167,7 +167,8 @@ def main() -> None:
                          "reproduce, and every cold curve is recomputed where it does not")
     ap.add_argument("--add-to", default=None,
                     help="keep this earlier result's datasets as they are and run only the others "
-                         "(valid while the recommender and the settings are unchanged)")
+                         "(valid while the recommender and the settings are unchanged); the "
+                         "output has them all")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -241,7 +242,14 @@ def main() -> None:
                          "fresh_repeats": args.fresh_repeats,
                          "fresh": fresh}
         print(name, results[name], flush=True)
+        write_results({**kept, **results}, args)  # every finished dataset on disk at once
 
+    print(json.dumps(write_results({**kept, **results}, args), indent=1))
+
+
+def write_results(results: dict, args: argparse.Namespace) -> dict:
+    """Write the per-dataset results so far and their summary to ``args.out``; a run stopped
+    half-way resumes with ``--add-to`` that file (and ``--cold-from`` it)."""
     # one key type for kept (read from JSON) and new results
     results = json.loads(json.dumps(results))
     summary = {}
@@ -267,7 +275,9 @@ def main() -> None:
     out = {"per_dataset": results, "summary": summary}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1))
-    print(json.dumps(summary, indent=1))
+    return summary
+
+
 
 
 if __name__ == "__main__":
