@@ -40,7 +40,7 @@ class Recommendation:
 
     ``expected_score`` is the similarity-weighted mean of the configuration's scores on the
     most similar datasets, ``interval`` their lowest and highest (on held-out datasets it
-    contained the true score of a top-5 configuration 97% of the time for ROC AUC, README).
+    contained the true score of a top-5 configuration 98% of the time for ROC AUC, README).
     For the metrics of the default recommender's :class:`~metalearner.score_model.ScoreModel`
     (log loss, RMSE), both come from that model instead (held out: smaller errors, narrower
     intervals, 88% / 91% inside, README). A measure in the target's units (RMSE, MAE) travels
