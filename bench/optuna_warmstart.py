@@ -242,9 +242,10 @@ def main() -> None:
                          "fresh_repeats": args.fresh_repeats,
                          "fresh": fresh}
         print(name, results[name], flush=True)
-        write_results({**kept, **results}, args)  # every finished dataset on disk at once
+        write_results(results | {k: v for k, v in kept.items() if k not in results}, args)  # at once
 
-    print(json.dumps(write_results({**kept, **results}, args), indent=1))
+    print(json.dumps(write_results(results | {k: v for k, v in kept.items() if k not in results}, args),
+                     indent=1))
 
 
 def write_results(results: dict, args: argparse.Namespace) -> dict:
