@@ -15,7 +15,9 @@ Why they exist: on binary ROC AUC the surrogate that also learns from them
 (``SurrogateRecommender(probe_metrics=("roc_auc",))``, the default) chose better first
 configurations and better top 10s in ``bench/lodo.py`` (session 19, README); the boosted-trees
 probe carried it (the same probes without it did not help, nor did session 13's random forest,
-logistic regression and 10-NN landmarkers). For log loss and RMSE they did not help.
+logistic regression and 10-NN landmarkers). For log loss and RMSE they did not help. Since
+session 20 the binary surrogate also reads each configuration's *family probe gap* (its family's
+probe minus the best one, :func:`~metalearner.recommenders.family_probe_gaps`).
 """
 
 from __future__ import annotations
