@@ -242,17 +242,16 @@ def main() -> None:
                          "fresh_repeats": args.fresh_repeats,
                          "fresh": fresh}
         print(name, results[name], flush=True)
-        write_results(results | {k: v for k, v in kept.items() if k not in results}, args)  # at once
-
-    print(json.dumps(write_results(results | {k: v for k, v in kept.items() if k not in results}, args),
-                     indent=1))
+        write_results(results, kept, args)  # every finished dataset on disk at once
+    print(json.dumps(write_results(results, kept, args), indent=1))
 
 
-def write_results(results: dict, args: argparse.Namespace) -> dict:
-    """Write the per-dataset results so far and their summary to ``args.out``; a run stopped
-    half-way resumes with ``--add-to`` that file (and ``--cold-from`` it)."""
+def write_results(results: dict, kept: dict, args: argparse.Namespace) -> dict:
+    """Write the per-dataset results so far, then the kept ones not reached yet, and their
+    summary to ``args.out``; a run stopped half-way resumes with ``--add-to`` that file (and
+    ``--cold-from`` it)."""
     # one key type for kept (read from JSON) and new results
-    results = json.loads(json.dumps(results))
+    results = json.loads(json.dumps(results | {k: v for k, v in kept.items() if k not in results}))
     summary = {}
     for n in checkpoints(args.trials):
         wins = [at_least_as_good(r["warm"][str(n)], r["cold"][str(n)], r["metric"]) for r in results.values()]
@@ -277,8 +276,6 @@ def write_results(results: dict, args: argparse.Namespace) -> dict:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1))
     return summary
-
-
 
 
 if __name__ == "__main__":

@@ -220,8 +220,8 @@ class SurrogatePortfolioRecommender(BaseRecommender):
     def profile_weights(self, query: Query) -> pd.Series:
         """Training dataset → weight (sums to 1): how much its performance profile resembles
         the surrogate's prediction for the query."""
-        predicted = self.surrogate_.score(query).reindex(self.config_ids_).to_numpy(dtype=float)
-        return pd.Series(self.weights_for(predicted), index=self.dataset_ids_)
+        return pd.Series(self.weights_for(self._predicted(self.surrogate_, query)),
+                         index=self.dataset_ids_)
 
     def weights_for(self, profile: np.ndarray) -> np.ndarray:
         """Weights (summing to 1) of the training datasets for a performance profile of the
@@ -263,12 +263,12 @@ class SurrogatePortfolioRecommender(BaseRecommender):
     def _portfolio(self, query: Query, columns: np.ndarray | None) -> pd.Series:
         """First choice, then greedy order, among ``columns`` (positions in ``config_ids_``;
         ``None``: all, without copying the score matrix)."""
-        predicted = self.surrogate_.score(query).reindex(self.config_index_).to_numpy(dtype=float)
+        predicted = self._predicted(self.surrogate_, query)
         weights = self.weights_for(predicted)
         if self.first_surrogate_ is self.surrogate_:
             first = self.first_choice(predicted, weights, columns)
         else:
-            for_first = self.first_surrogate_.score(query).reindex(self.config_index_).to_numpy(dtype=float)
+            for_first = self._predicted(self.first_surrogate_, query)
             first = self.first_choice(for_first, self.weights_for(for_first), columns)
         if columns is None:
             chosen = greedy_order(self.relative_, self.size, weights=weights, first=first)
@@ -276,6 +276,10 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         chosen = greedy_order(self.relative_[:, columns], self.size, weights=weights,
                               first=int(np.flatnonzero(columns == first)[0]))
         return self._ranked([int(columns[j]) for j in chosen], predicted, columns)
+
+    def _predicted(self, surrogate: SurrogateRecommender, query: Query) -> np.ndarray:
+        """A fitted surrogate's scores of the candidates, in ``config_ids_`` order."""
+        return surrogate.score(query).reindex(self.config_index_).to_numpy(dtype=float)
 
     def _ranked(self, chosen: list[int], predicted: np.ndarray, columns: np.ndarray) -> pd.Series:
         """Scores that rank ``chosen`` first, in order, then the rest of ``columns`` by the
