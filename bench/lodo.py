@@ -129,6 +129,8 @@ MEMBERS = {
         lambda: SurrogatePortfolioRecommender(surrogate=shared(probe_metrics=(), family_probe_metrics=()))),
     "surrogate portfolio, first pick with the family probe gaps too": (
         lambda: SurrogatePortfolioRecommender(first_family_gaps=True, surrogate=shared())),
+    "surrogate portfolio, one family probe gap column, not split by group (session 20 default)": (
+        lambda: SurrogatePortfolioRecommender(surrogate=shared(split_family_gaps=False))),
     "surrogate portfolio, no family probe gaps (session 19 default)": (
         lambda: SurrogatePortfolioRecommender(surrogate=shared(family_probe_metrics=()))),
     "surrogate portfolio tau=0": lambda: SurrogatePortfolioRecommender(tau=0, surrogate=shared()),

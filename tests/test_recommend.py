@@ -245,19 +245,41 @@ def test_family_probe_gaps_are_each_family_s_probe_against_the_best() -> None:
     assert set(FAMILY_PROBES) == set(FAMILIES)  # every family the runner tunes has a probe
 
 
+def test_family_gap_columns_split_the_gap_by_probe_group() -> None:
+    """The shared gap first, then one column per probe group holding only its own
+    configurations' gaps; a family without a probe group gets the shared column only."""
+    from metalearner.recommenders import FAMILY_PROBE_GROUPS, family_gap_columns
+
+    assert FAMILY_PROBE_GROUPS == (("pr_boosting",), ("pr_forest",), ("pr_linear",), ("pr_svm",),
+                                   ("pr_knn",), ("pr_linear", "pr_svm"))
+    gaps = np.array([-0.1, 0.0, -0.02, -0.05, np.nan])
+    out = family_gap_columns(gaps, ["linear", "catboost", "extra_trees", "lightgbm", "unknown"])
+    nan = np.nan
+    expected = [[-0.1, nan, nan, -0.1, nan, nan, nan],
+                [0.0, 0.0, nan, nan, nan, nan, nan],
+                [-0.02, nan, -0.02, nan, nan, nan, nan],
+                [-0.05, -0.05, nan, nan, nan, nan, nan],  # LightGBM shares CatBoost's group
+                [nan, nan, nan, nan, nan, nan, nan]]
+    np.testing.assert_array_equal(out, np.array(expected))
+    with pytest.raises(ValueError, match="3 gaps but 2 families"):
+        family_gap_columns(np.zeros(3), ["linear", "svm"])
+
+
 def test_surrogate_learns_each_configuration_s_family_probe_gap(kg: KnowledgeGraph, shared: Path) -> None:
-    """For ROC AUC (the default) the surrogate reads one more column: the configuration's
-    family probe gap on the table; it predicts from exactly those inputs."""
+    """For ROC AUC (the default) the surrogate reads the configuration's family probe gap on
+    the table, shared and split by probe group; it predicts from exactly those inputs."""
     from metalearner.metafeatures import compute_metafeatures
     from metalearner.metafeatures.probing import PROBES
-    from metalearner.recommenders import family_probe_gaps
+    from metalearner.recommenders import FAMILY_PROBE_GROUPS, family_gap_columns, family_probe_gaps
     from metalearner.recommenders.probe_contrasts import query_probe_features
 
     meta = load_metadata(kg, "classification", "roc_auc")
     on = SurrogateRecommender(n_bags=2).fit(meta)
     off = SurrogateRecommender(n_bags=2, family_probe_metrics=()).fit(meta)
     assert on.family_probes_ and not off.family_probes_
-    assert on.model_.n_features_in_ == off.model_.n_features_in_ + 1
+    shared_only = SurrogateRecommender(n_bags=1, split_family_gaps=False).fit(meta)
+    assert shared_only.model_.n_features_in_ == off.model_.n_features_in_ + 1
+    assert on.model_.n_features_in_ == off.model_.n_features_in_ + 1 + len(FAMILY_PROBE_GROUPS)
     from dataclasses import replace
 
     unprobed = replace(meta, metafeatures=meta.metafeatures.drop(columns=list(PROBES)))
@@ -266,9 +288,10 @@ def test_surrogate_learns_each_configuration_s_family_probe_gap(kg: KnowledgeGra
     table = _tables(shared)[1]
     values = compute_metafeatures(table, table.columns[-1], task_type="classification").values
     m = np.concatenate([[values.get(f) for f in on.features_], query_probe_features(values)]).astype(float)
-    gap = family_probe_gaps(np.array([[values[p] for p in PROBES]], dtype=float),
-                            [meta.configs[c]["family"] for c in on.config_ids_])[0]
-    X = np.column_stack([np.tile(m, (len(gap), 1)), on.config_matrix_.to_numpy(), gap])
+    families = [meta.configs[c]["family"] for c in on.config_ids_]
+    gap = family_probe_gaps(np.array([[values[p] for p in PROBES]], dtype=float), families)[0]
+    X = np.column_stack([np.tile(m, (len(gap), 1)), on.config_matrix_.to_numpy(),
+                         family_gap_columns(gap, families)])
     expected = sum(model.predict(X) for model in on.models_) / 2
     np.testing.assert_allclose(on.score(Query(values)).to_numpy(), expected, rtol=1e-12)
     assert not np.allclose(on.score(Query(values)).to_numpy(), off.score(Query(values)).to_numpy())

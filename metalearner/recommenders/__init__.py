@@ -8,8 +8,10 @@ from metalearner.recommenders.local_portfolio import LocalPortfolioRecommender
 from metalearner.recommenders.nearest import NearestDatasetsRecommender
 from metalearner.recommenders.portfolio import GreedyPortfolioRecommender, SingleBestRecommender
 from metalearner.recommenders.probe_contrasts import (
+    FAMILY_PROBE_GROUPS,
     FAMILY_PROBES,
     PROBE_FEATURES,
+    family_gap_columns,
     family_probe_gaps,
     probe_features,
 )
@@ -20,6 +22,7 @@ from metalearner.recommenders.text import TextSimilarityRecommender
 __all__ = [
     "DEFAULT_WEIGHTS",
     "FAMILY_PROBES",
+    "FAMILY_PROBE_GROUPS",
     "LANDMARK_CONTRASTS",
     "PROBE_FEATURES",
     "BaseRecommender",
@@ -34,6 +37,7 @@ __all__ = [
     "SurrogateRecommender",
     "TextSimilarityRecommender",
     "config_features",
+    "family_gap_columns",
     "family_probe_gaps",
     "landmark_contrasts",
     "probe_features",

@@ -25,8 +25,8 @@ import pandas as pd
 
 from metalearner.metafeatures.probing import PROBES
 
-__all__ = ["FAMILY_PROBES", "PROBE_FEATURES", "family_probe_gaps", "probe_features",
-           "query_probe_features", "table_probe_features"]
+__all__ = ["FAMILY_PROBES", "FAMILY_PROBE_GROUPS", "PROBE_FEATURES", "family_gap_columns",
+           "family_probe_gaps", "probe_features", "query_probe_features", "table_probe_features"]
 
 _LINEAR = [PROBES.index(p) for p in ("pr_linear", "pr_lda", "pr_svm")]
 _TREES = [PROBES.index(p) for p in ("pr_forest", "pr_boosting")]
@@ -40,6 +40,10 @@ FAMILY_PROBES: dict[str, tuple[str, ...]] = {
     "linear": ("pr_linear",), "svm": ("pr_svm",), "knn": ("pr_knn",),
     "mlp": ("pr_linear", "pr_svm"),
 }
+
+#: The distinct probe sets of :data:`FAMILY_PROBES`, in order: boosted trees, forests, linear,
+#: SVM, k-NN, MLP. The families sharing one (HGB, LightGBM, XGBoost, CatBoost) form a group.
+FAMILY_PROBE_GROUPS: tuple[tuple[str, ...], ...] = tuple(dict.fromkeys(FAMILY_PROBES.values()))
 
 #: Names of the columns :func:`probe_features` returns, in order.
 PROBE_FEATURES = (*PROBES, "pr_best", *(f"{p}-pr_best" for p in PROBES), "pr_linear-trees")
@@ -104,3 +108,36 @@ def family_probe_gaps(probes: np.ndarray, families: Sequence[str]) -> np.ndarray
     if not families:
         return np.empty((len(values), 0))
     return np.column_stack([by_family[f] for f in families])
+
+
+def family_gap_columns(gaps: np.ndarray, families: Sequence[str]) -> np.ndarray:
+    """The family probe gap of (table, configuration) rows, split by probe group.
+
+    One shared column lets a tree model read "the configuration's family probe trails the best
+    by this much"; but whether a gap of 0.02 matters depends on the family (a boosted model's
+    probe trails its tuned configurations by more than a linear model's does). The split
+    columns hand each group its own gap, so one split learns a group's own threshold
+    (session 21, README).
+
+    Args:
+        gaps: one family probe gap per row (:func:`family_probe_gaps`).
+        families: the configuration family of each row.
+
+    Returns:
+        rows × (1 + len(:data:`FAMILY_PROBE_GROUPS`)): the gap, then per group the gap where
+        the row's family belongs to that group and NaN elsewhere.
+
+    Raises:
+        ValueError: ``gaps`` and ``families`` differ in length.
+    """
+    gaps = np.asarray(gaps, dtype=float).ravel()
+    if len(gaps) != len(families):
+        raise ValueError(f"{len(gaps)} gaps but {len(families)} families: one family per row.")
+    position = {g: i for i, g in enumerate(FAMILY_PROBE_GROUPS)}
+    group_of = {f: position.get(FAMILY_PROBES.get(f, ()), -1) for f in set(families)}
+    groups = np.array([group_of[f] for f in families], dtype=int)
+    out = np.full((len(gaps), 1 + len(FAMILY_PROBE_GROUPS)), np.nan)
+    out[:, 0] = gaps
+    rows = np.flatnonzero(groups >= 0)
+    out[rows, 1 + groups[rows]] = gaps[rows]
+    return out

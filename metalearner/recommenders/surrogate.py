@@ -14,6 +14,7 @@ from metalearner.recommenders.base import BaseRecommender, Query
 from metalearner.recommenders.landmark_contrasts import query_contrasts, with_landmark_contrasts
 from metalearner.recommenders.nearest import DEFAULT_FEATURES
 from metalearner.recommenders.probe_contrasts import (
+    family_gap_columns,
     family_probe_gaps,
     query_probe_features,
     table_probe_features,
@@ -90,6 +91,10 @@ class SurrogateRecommender(BaseRecommender):
             its family's probe minus the best probe on the table); ``()``: never. Off, too,
             when no training table was probed. See the README (session 20) for what it did
             in ``bench/lodo.py``.
+        split_family_gaps: besides the shared family probe gap, one column per probe group
+            (:func:`~metalearner.recommenders.probe_contrasts.family_gap_columns`) holding the
+            gap of that group's configurations only. Chosen by ``bench/lodo.py`` (session 21,
+            README).
     """
 
     def __init__(self, *, n_estimators: int = 300, learning_rate: float = 0.05,
@@ -97,7 +102,8 @@ class SurrogateRecommender(BaseRecommender):
                  target: str = "top", temperature: float = 2.0, random_state: int = 0,
                  n_bags: int = 5, contrast_metrics: tuple[str, ...] = ("log_loss",),
                  probe_metrics: tuple[str, ...] = ("roc_auc",),
-                 family_probe_metrics: tuple[str, ...] = ("roc_auc",)) -> None:
+                 family_probe_metrics: tuple[str, ...] = ("roc_auc",),
+                 split_family_gaps: bool = True) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -109,6 +115,7 @@ class SurrogateRecommender(BaseRecommender):
         self.contrast_metrics = contrast_metrics
         self.probe_metrics = probe_metrics
         self.family_probe_metrics = family_probe_metrics
+        self.split_family_gaps = split_family_gaps
 
     def _fit(self, meta: MetaData) -> None:
         import lightgbm as lgb
@@ -141,7 +148,7 @@ class SurrogateRecommender(BaseRecommender):
             gaps = family_probe_gaps(probes.to_numpy(dtype=float), self.config_families_)
             rows = probes.index.get_indexer(long["dataset"])
             cols = pd.Index(self.config_ids_).get_indexer(long["config"])
-            X = np.column_stack([X, gaps[rows, cols]])
+            X = np.column_stack([X, self._gap_columns(gaps[rows, cols], cols)])
         y = long["y"].to_numpy()
         self.models_ = [lgb.LGBMRegressor(n_estimators=self.n_estimators,
                                           learning_rate=self.learning_rate,
@@ -162,11 +169,19 @@ class SurrogateRecommender(BaseRecommender):
         if self.family_probes_:
             probes = np.array([[np.nan if (v := query.metafeatures.get(p)) is None else v
                                 for p in PROBES]], dtype=float)
-            X = np.column_stack([X, family_probe_gaps(probes, self.config_families_)[0]])
+            gaps = family_probe_gaps(probes, self.config_families_)[0]
+            X = np.column_stack([X, self._gap_columns(gaps, np.arange(len(gaps)))])
         # the boosters themselves: the same predictions as model.predict, without its input
         # checks, which took most of the time of a prediction for 120 configurations
         predicted = sum(model.booster_.predict(X) for model in self.models_) / len(self.models_)
         return pd.Series(predicted, index=self.config_index_)
+
+    def _gap_columns(self, gaps: np.ndarray, configs: np.ndarray) -> np.ndarray:
+        """The family probe gap input columns of rows whose configurations sit at ``configs``
+        (positions in ``config_ids_``): the gap alone, or split by probe group too."""
+        if not self.split_family_gaps:
+            return gaps[:, None]
+        return family_gap_columns(gaps, [self.config_families_[c] for c in configs])
 
     def relative(self, predicted: pd.Series | np.ndarray) -> np.ndarray:
         """Predictions of the ``top`` target mapped back to the relative scale (1 = the
