@@ -12,7 +12,8 @@ One more feature belongs to a (table, configuration) pair rather than to the tab
 family (:data:`FAMILY_PROBES`) minus the best probe of all. A tree model would need several
 splits (the configuration's family, then that family's probe, then the best probe) to learn
 "a configuration does well where its family's small model did"; this feature hands it over
-in one column (session 20).
+in one column (session 20), and :func:`family_gap_columns` splits it by probe group so that
+each group's threshold is one split too (session 21).
 """
 
 from __future__ import annotations
