@@ -119,6 +119,8 @@ MEMBERS = {
         lambda: SurrogatePortfolioRecommender(blend=0.25, surrogate=shared())),
     "surrogate portfolio, first blend 0.75": (
         lambda: SurrogatePortfolioRecommender(blend=0.75, surrogate=shared())),
+    "surrogate portfolio, no prediction row in the greedy step (session 21 default)": (
+        lambda: SurrogatePortfolioRecommender(prediction_weight=0.0, surrogate=shared())),
     "surrogate portfolio, no HGB-default guard": (
         lambda: SurrogatePortfolioRecommender(incumbent=None, surrogate=shared())),
     "surrogate portfolio, no collapse veto": (

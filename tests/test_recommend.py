@@ -534,6 +534,66 @@ def test_surrogate_portfolio_covers_the_datasets_that_behave_like_the_prediction
         SurrogatePortfolioRecommender(), "surrogate_")  # no work in __init__
 
 
+def test_prediction_weight_lets_the_surrogates_own_prediction_choose_the_next_trials() -> None:
+    """With ``prediction_weight`` the query's predicted relative scores join the greedy step
+    as one more row of that weight: a configuration predicted well above the first pick can
+    come next even where the similar datasets would rather cover their own odd case."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from metalearner.knowledge import MetaData
+
+    class TopSurrogate(SurrogateRecommender):
+        """Predicts fixed relative scores, expressed in the 'top' target (T = 3)."""
+
+        def __init__(self, *, relative: dict[str, float] | None = None) -> None:
+            self.relative_scores = relative
+            self.target, self.temperature = "top", 3.0
+
+        def get_params(self, deep: bool = True) -> dict:
+            return {"relative": self.relative_scores}
+
+        def _fit(self, meta: MetaData) -> None:
+            pass
+
+        def score(self, query: Query) -> pd.Series:
+            rel = pd.Series(self.relative_scores).reindex(self.config_ids_)
+            return np.exp(self.temperature * (rel - 1.0))
+
+    # A is best on three datasets, where B comes second; only C rescues d4
+    raw = pd.DataFrame([{"A": 1.0, "B": 0.9, "C": 0.5, "D": 0.4, "E": 0.3}] * 3
+                       + [{"A": 0.3, "B": 0.4, "C": 1.0, "D": 0.5, "E": 0.6}],
+                       index=["d1", "d2", "d3", "d4"])
+    meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
+                    norm=raw.rank(axis=1, pct=True), metric={},
+                    higher=dict.fromkeys(raw.index, True), configs={}, families={},
+                    metafeatures=pd.DataFrame(index=raw.index))
+    predicted = {"A": 0.5, "B": 1.0, "C": -1.0, "D": 0.0, "E": 0.0}
+
+    def order(weight: float | dict[str, float]) -> list[str]:
+        rec = SurrogatePortfolioRecommender(tau=0, first="portfolio", incumbent=None,
+                                            prediction_weight=weight,
+                                            surrogate=TopSurrogate(relative=predicted))
+        return rec.fit(meta).score(Query()).sort_values(ascending=False).index.tolist()
+
+    # relative scores: d1-d3 A 1, B 0.8, C 0, D -0.2, E -0.4; d4 A -0.4, B -0.2, C 1.
+    # After A: C gains (1 - w) / 4 x 1.4 on d4; B gains (1 - w) / 4 x 0.2 there, plus
+    # w x (1.0 - 0.5) on the query's own row. w = 0.3: C 0.245 > B 0.185; w = 0.5: B 0.275 > C 0.175
+    assert order(0.0)[:3] == ["A", "C", "B"]
+    assert order(0.3)[:3] == ["A", "C", "B"]
+    assert order(0.5)[:3] == ["A", "B", "C"]
+    # a weight per metric (the default: ROC AUC only); these views are ROC AUC ones
+    meta = replace(meta, metric=dict.fromkeys(raw.index, "roc_auc"))
+    assert order({"roc_auc": 0.5})[:3] == ["A", "B", "C"]
+    assert order({"rmse": 0.5})[:3] == ["A", "C", "B"]
+    assert order({"*": 0.5})[:3] == ["A", "B", "C"]
+    assert SurrogatePortfolioRecommender().get_params()["prediction_weight"] == {"roc_auc": 0.2}
+    for bad in (1.0, -0.1, {"roc_auc": 1.5}):
+        with pytest.raises(ValueError, match="prediction_weight must be at least 0 and below 1"):
+            SurrogatePortfolioRecommender(prediction_weight=bad).fit(meta)
+
+
 def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten() -> None:
     from dataclasses import replace
 
