@@ -571,7 +571,7 @@ def test_prediction_weight_lets_the_surrogates_own_prediction_choose_the_next_tr
                     metafeatures=pd.DataFrame(index=raw.index))
     predicted = {"A": 0.5, "B": 1.0, "C": -1.0, "D": 0.0, "E": 0.0}
 
-    def order(weight: float | dict[str, float]) -> list[str]:
+    def order(weight: float | dict[str, float] | None) -> list[str]:
         rec = SurrogatePortfolioRecommender(tau=0, first="portfolio", incumbent=None,
                                             prediction_weight=weight,
                                             surrogate=TopSurrogate(relative=predicted))
@@ -588,7 +588,12 @@ def test_prediction_weight_lets_the_surrogates_own_prediction_choose_the_next_tr
     assert order({"roc_auc": 0.5})[:3] == ["A", "B", "C"]
     assert order({"rmse": 0.5})[:3] == ["A", "C", "B"]
     assert order({"*": 0.5})[:3] == ["A", "B", "C"]
-    assert SurrogatePortfolioRecommender().get_params()["prediction_weight"] == {"roc_auc": 0.2}
+    # the default (None): 0.2 for ROC AUC, 0 for any other metric
+    assert order(None)[:3] == ["A", "C", "B"] and order({"roc_auc": 0.2})[:3] == ["A", "C", "B"]
+    default = SurrogatePortfolioRecommender(surrogate=TopSurrogate(relative=predicted))
+    assert default.get_params()["prediction_weight"] is None
+    assert default.fit(meta).prediction_weight_ == 0.2
+    assert default.fit(replace(meta, metric=dict.fromkeys(raw.index, "rmse"))).prediction_weight_ == 0.0
     for bad in (1.0, -0.1, {"roc_auc": 1.5}):
         with pytest.raises(ValueError, match="prediction_weight must be at least 0 and below 1"):
             SurrogatePortfolioRecommender(prediction_weight=bad).fit(meta)

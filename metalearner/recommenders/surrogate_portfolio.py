@@ -116,8 +116,9 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         prediction_weight: weight of the surrogate's own predicted relative scores of the
             query, one more row in the greedy step (the training datasets share the rest;
             0: the datasets alone; ignored for a ``rank`` surrogate), or metric -> weight
-            (``"*"``: any other metric; a metric not named gets 0). The default, 0.2 for ROC
-            AUC only, was chosen with the ``bench/lodo.py`` protocol (session 22): binary
+            (``"*"``: any other metric; a metric not named gets 0); ``None``:
+            :data:`PREDICTION_WEIGHT`, 0.2 for ROC AUC only, which was chosen with the
+            ``bench/lodo.py`` protocol (session 22): binary
             best@5 0.835 / 0.840 / 0.836 / 0.835 -> 0.856 / 0.857 / 0.850 / 0.859 over four
             bags of surrogate seeds, best@10 and best@25 the same, best@3 within the seeds'
             spread (0.767 -> 0.761 on average); 0.1 gave best@5 0.848 / 0.840, 0.3 0.841 /
@@ -136,7 +137,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
                  max_collapse_risk: float | None = 0.02, auxiliary: bool = True,
                  first: str = "blend", blend: float = 0.5, min_coverage: float = 0.5,
                  first_family_gaps: bool = False,
-                 prediction_weight: float | Mapping[str, float] = PREDICTION_WEIGHT) -> None:
+                 prediction_weight: float | Mapping[str, float] | None = None) -> None:
         self.size = size
         self.tau = tau
         self.surrogate = surrogate
@@ -155,8 +156,8 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             raise ValueError(f"Unknown first={self.first!r}; use one of {', '.join(map(repr, _FIRST))}.")
         if not 0.0 <= self.blend <= 1.0:
             raise ValueError(f"blend must be between 0 and 1, got {self.blend!r}.")
-        weights = (self.prediction_weight.values() if isinstance(self.prediction_weight, Mapping)
-                   else [self.prediction_weight])
+        setting = PREDICTION_WEIGHT if self.prediction_weight is None else self.prediction_weight
+        weights = setting.values() if isinstance(setting, Mapping) else [setting]
         if not all(isinstance(w, (int, float)) and 0.0 <= w < 1.0 for w in weights):
             raise ValueError("prediction_weight must be at least 0 and below 1 (the training "
                              f"datasets share the rest), got {self.prediction_weight!r}.")
@@ -183,7 +184,8 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         # meta-feature neighbours: the evidence shown with a recommendation
         self.nearest_ = NearestDatasetsRecommender().fit(meta)
         self.incumbent_index_ = self._incumbent_index()
-        self.prediction_weight_ = self._for_metric(self.prediction_weight, 0.0)
+        self.prediction_weight_ = float(self._for_metric(
+            PREDICTION_WEIGHT if self.prediction_weight is None else self.prediction_weight, 0.0))
 
     def _dense(self, meta: MetaData) -> MetaData:
         """``meta`` without the datasets on which fewer than ``min_coverage`` of the candidate
