@@ -117,13 +117,13 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             query, one more row in the greedy step (the training datasets share the rest;
             0: the datasets alone; ignored for a ``rank`` surrogate), or metric -> weight
             (``"*"``: any other metric; a metric not named gets 0); ``None``:
-            :data:`PREDICTION_WEIGHT`, 0.2 for ROC AUC only, which was chosen with the
-            ``bench/lodo.py`` protocol (session 22): binary
-            best@5 0.835 / 0.840 / 0.836 / 0.835 -> 0.856 / 0.857 / 0.850 / 0.859 over four
-            bags of surrogate seeds, best@10 and best@25 the same, best@3 within the seeds'
-            spread (0.767 -> 0.761 on average); 0.1 gave best@5 0.848 / 0.840, 0.3 0.841 /
-            0.861 and 0.4 0.832 / 0.860. For RMSE 0.2 lowered best@5 (0.881 / 0.881 -> 0.872 / 0.878) and best@3,
-            for log loss it moved every k by 0.004 or less.
+            :data:`PREDICTION_WEIGHT`, 0.2 for ROC AUC only, chosen with the ``bench/lodo.py``
+            protocol (session 22): binary best@5 0.835 / 0.840 / 0.836 / 0.835 -> 0.856 /
+            0.857 / 0.850 / 0.859 over four bags of surrogate seeds, best@10 and best@25 the
+            same, best@3 within the seeds' spread (0.767 -> 0.761 on average); 0.1 gave best@5
+            0.848 / 0.840, 0.3 0.841 / 0.861 and 0.4 0.832 / 0.860. For RMSE 0.2 lowered
+            best@5 (0.881 / 0.881 -> 0.872 / 0.878) and best@3; for log loss it moved every k
+            by 0.004 or less.
 
     Raises:
         ValueError: (from :meth:`fit`) an unknown ``first``, ``blend`` outside [0, 1] or a
