@@ -61,6 +61,26 @@ class _FixedSurrogate(SurrogateRecommender):
         return pd.Series(self.profile).reindex(self.config_ids_)
 
 
+class _TopSurrogate(SurrogateRecommender):
+    """A surrogate that predicts fixed relative scores, expressed in the 'top' target (T = 3)."""
+
+    def __init__(self, *, relative: dict[str, float] | None = None) -> None:
+        self.relative_scores = relative
+        self.target, self.temperature = "top", 3.0
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {"relative": self.relative_scores}
+
+    def _fit(self, meta: object) -> None:
+        pass
+
+    def score(self, query: Query) -> object:
+        import pandas as pd
+
+        rel = pd.Series(self.relative_scores).reindex(self.config_ids_)
+        return np.exp(self.temperature * (rel - 1.0))
+
+
 @pytest.fixture(scope="module")
 def kg(shared: Path) -> KnowledgeGraph:
     rows = {r["name"]: r for r in read_manifest(shared / "manifest.csv")}
@@ -544,23 +564,6 @@ def test_prediction_weight_lets_the_surrogates_own_prediction_choose_the_next_tr
 
     from metalearner.knowledge import MetaData
 
-    class TopSurrogate(SurrogateRecommender):
-        """Predicts fixed relative scores, expressed in the 'top' target (T = 3)."""
-
-        def __init__(self, *, relative: dict[str, float] | None = None) -> None:
-            self.relative_scores = relative
-            self.target, self.temperature = "top", 3.0
-
-        def get_params(self, deep: bool = True) -> dict:
-            return {"relative": self.relative_scores}
-
-        def _fit(self, meta: MetaData) -> None:
-            pass
-
-        def score(self, query: Query) -> pd.Series:
-            rel = pd.Series(self.relative_scores).reindex(self.config_ids_)
-            return np.exp(self.temperature * (rel - 1.0))
-
     # A is best on three datasets, where B comes second; only C rescues d4
     raw = pd.DataFrame([{"A": 1.0, "B": 0.9, "C": 0.5, "D": 0.4, "E": 0.3}] * 3
                        + [{"A": 0.3, "B": 0.4, "C": 1.0, "D": 0.5, "E": 0.6}],
@@ -574,7 +577,7 @@ def test_prediction_weight_lets_the_surrogates_own_prediction_choose_the_next_tr
     def order(weight: float | dict[str, float] | None) -> list[str]:
         rec = SurrogatePortfolioRecommender(tau=0, first="portfolio", incumbent=None,
                                             prediction_weight=weight,
-                                            surrogate=TopSurrogate(relative=predicted))
+                                            surrogate=_TopSurrogate(relative=predicted))
         return rec.fit(meta).score(Query()).sort_values(ascending=False).index.tolist()
 
     # relative scores: d1-d3 A 1, B 0.8, C 0, D -0.2, E -0.4; d4 A -0.4, B -0.2, C 1.
@@ -590,7 +593,7 @@ def test_prediction_weight_lets_the_surrogates_own_prediction_choose_the_next_tr
     assert order({"*": 0.5})[:3] == ["A", "B", "C"]
     # the default (None): 0.2 for ROC AUC, 0 for any other metric
     assert order(None)[:3] == ["A", "C", "B"] and order({"roc_auc": 0.2})[:3] == ["A", "C", "B"]
-    default = SurrogatePortfolioRecommender(surrogate=TopSurrogate(relative=predicted))
+    default = SurrogatePortfolioRecommender(surrogate=_TopSurrogate(relative=predicted))
     assert default.get_params()["prediction_weight"] is None
     assert default.fit(meta).prediction_weight_ == 0.2
     assert default.fit(replace(meta, metric=dict.fromkeys(raw.index, "rmse"))).prediction_weight_ == 0.0
@@ -610,23 +613,6 @@ def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten()
 
     hgb = make_configuration(default_configuration("hist_gradient_boosting")).id
 
-    class TopSurrogate(SurrogateRecommender):
-        """Predicts fixed relative scores, expressed in the 'top' target (T = 3)."""
-
-        def __init__(self, *, relative: dict[str, float] | None = None) -> None:
-            self.relative_scores = relative
-            self.target, self.temperature = "top", 3.0
-
-        def get_params(self, deep: bool = True) -> dict:
-            return {"relative": self.relative_scores}
-
-        def _fit(self, meta: MetaData) -> None:
-            pass
-
-        def score(self, query: Query) -> pd.Series:
-            rel = pd.Series(self.relative_scores).reindex(self.config_ids_)
-            return np.exp(self.temperature * (rel - 1.0))
-
     raw = pd.DataFrame([{"A": 1.0, hgb: 0.9, "C": 0.1}, {"A": 0.8, hgb: 1.0, "C": 0.2}],
                        index=["d1", "d2"])
     meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
@@ -635,7 +621,7 @@ def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten()
 
     def first(relative: dict[str, float], **kw: object) -> str:
         kw = {"first": "surrogate", "margin": 0.1, **kw}
-        rec = SurrogatePortfolioRecommender(surrogate=TopSurrogate(relative=relative), **kw)
+        rec = SurrogatePortfolioRecommender(surrogate=_TopSurrogate(relative=relative), **kw)
         return rec.fit(meta).score(Query()).idxmax()
 
     close = {"A": 1.0, hgb: 0.95, "C": 0.0}  # A predicted better, but by less than 0.1
@@ -643,7 +629,7 @@ def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten()
     assert first(close, incumbent=None) == "A"
     assert first(close, margin=0.01) == "A"
     assert first({"A": 1.0, hgb: 0.5, "C": 0.0}) == "A"  # clearly better: replaced
-    rec = SurrogatePortfolioRecommender(surrogate=TopSurrogate(relative=close)).fit(meta)
+    rec = SurrogatePortfolioRecommender(surrogate=_TopSurrogate(relative=close)).fit(meta)
     assert rec.surrogate_.relative(rec.surrogate_.score(Query())).round(6).tolist() == [1.0, 0.95, 0.0]
     # first="portfolio" (the default) guards on the weighted mean of the real relative
     # scores: A and the default tie (1 and 0 on d1, 0 and 1 on d2), so the default stays
@@ -665,10 +651,10 @@ def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten()
     # the guard may name a family per metric: these views are ROC AUC ones
     auc = replace(meta, metric={"d1": "roc_auc", "d2": "roc_auc"})
     per_metric = {"roc_auc": "hist_gradient_boosting", "*": "catboost"}
-    rec = SurrogatePortfolioRecommender(surrogate=TopSurrogate(relative=close), first="surrogate",
+    rec = SurrogatePortfolioRecommender(surrogate=_TopSurrogate(relative=close), first="surrogate",
                                         margin=0.1, incumbent=per_metric).fit(auc)
     assert rec.incumbent_family() == "hist_gradient_boosting" and rec.score(Query()).idxmax() == hgb
-    other = SurrogatePortfolioRecommender(surrogate=TopSurrogate(relative=close), first="surrogate",
+    other = SurrogatePortfolioRecommender(surrogate=_TopSurrogate(relative=close), first="surrogate",
                                           margin=0.1, incumbent={"rmse": "linear"}).fit(auc)
     assert other.incumbent_family() is None and other.score(Query()).idxmax() == "A"
 
