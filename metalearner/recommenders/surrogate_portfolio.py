@@ -184,8 +184,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         # meta-feature neighbours: the evidence shown with a recommendation
         self.nearest_ = NearestDatasetsRecommender().fit(meta)
         self.incumbent_index_ = self._incumbent_index()
-        self.prediction_weight_ = float(self._for_metric(
-            PREDICTION_WEIGHT if self.prediction_weight is None else self.prediction_weight, 0.0))
+        self.prediction_weight_ = float(self._for_metric(setting, 0.0))
 
     def _dense(self, meta: MetaData) -> MetaData:
         """``meta`` without the datasets on which fewer than ``min_coverage`` of the candidate
