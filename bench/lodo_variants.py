@@ -10,7 +10,8 @@ scores of its ranking give best@k (0 = the dataset's median configuration, 1 = i
 whether its top-1 is at least as good as HistGradientBoosting's default and as FLAML zero-shot.
 
 The views of the three groups are computed once from the seed and cached (``--views``), as a
-pickle of this project's own objects: delete the folder after the seed graph changes.
+pickle of this project's own objects, under a key of the seed file's size and modification time
+(or the store's path): a changed seed file gets new views.
 
 Variants sharing a surrogate's parameters share its fit (``bench/lodo.py``'s ``SharedSurrogate``),
 so comparing ways of using one surrogate costs little more than one variant; a variant that
@@ -25,6 +26,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import multiprocessing
 import pickle
@@ -156,7 +158,20 @@ for _name, _params in {
 
 def load_views(cache: Path, metric: str, store: str | None, seed: str) -> tuple:
     """(views, held-out datasets, same-table relations, second derived split) of the group
-    of ``metric``, from ``cache`` or computed from the seed (and cached, every group)."""
+    of ``metric``, from ``cache`` or computed from the seed (and cached, every group).
+
+    Raises:
+        SystemExit: no seed file at ``seed`` (without ``store``), or the seed graph has no
+            group of that metric.
+    """
+    if store:
+        key = str(Path(store).resolve())
+    else:
+        if not Path(seed).is_file():
+            raise SystemExit(f"No seed file at {seed}: give --seed FILE or --store STORE.")
+        st = Path(seed).stat()
+        key = f"{Path(seed).resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    cache = cache / hashlib.sha256(key.encode()).hexdigest()[:12]
     path = cache / f"{metric}.pkl"
     if not path.exists():
         graph = open_bench_graph(store, seed)
