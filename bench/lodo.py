@@ -119,8 +119,11 @@ MEMBERS = {
         lambda: SurrogatePortfolioRecommender(blend=0.25, surrogate=shared())),
     "surrogate portfolio, first blend 0.75": (
         lambda: SurrogatePortfolioRecommender(blend=0.75, surrogate=shared())),
-    "surrogate portfolio, no prediction row in the greedy step (session 21 default)": (
+    "surrogate portfolio, no prediction row in the greedy step (binary: session 21 default)": (
         lambda: SurrogatePortfolioRecommender(prediction_weight=0.0, surrogate=shared())),
+    "surrogate portfolio, no RMSE family probe gaps nor RMSE prediction row (session 22 default)": (
+        lambda: SurrogatePortfolioRecommender(prediction_weight={"roc_auc": 0.2},
+                                              surrogate=shared(family_probe_metrics=("roc_auc",)))),
     "surrogate portfolio, no HGB-default guard": (
         lambda: SurrogatePortfolioRecommender(incumbent=None, surrogate=shared())),
     "surrogate portfolio, no collapse veto": (

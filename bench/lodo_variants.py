@@ -140,6 +140,16 @@ VARIANTS: dict[str, Callable[[int], SurrogatePortfolioRecommender]] = {
     "prediction row from both surrogates": lambda s: BothSurrogatesRow(
         surrogate=SharedSurrogate(random_state=s)),
 }
+# RMSE's family probe gaps and prediction row (the default since session 23), and without them
+_SESSION_22 = {"roc_auc": 0.2}
+VARIANTS["session 22 default (no RMSE family probe gaps, no RMSE prediction row)"] = (
+    lambda s: SurrogatePortfolioRecommender(prediction_weight=_SESSION_22, surrogate=SharedSurrogate(
+        random_state=s, family_probe_metrics=("roc_auc",))))
+VARIANTS["RMSE family probe gaps without the RMSE prediction row"] = (
+    lambda s: SurrogatePortfolioRecommender(prediction_weight=_SESSION_22,
+                                            surrogate=SharedSurrogate(random_state=s)))
+VARIANTS["RMSE prediction row 0.1"] = lambda s: SurrogatePortfolioRecommender(
+    prediction_weight={"roc_auc": 0.2, "rmse": 0.1}, surrogate=SharedSurrogate(random_state=s))
 for _tau in (5, 7, 15, 20):
     VARIANTS[f"tau={_tau}"] = lambda s, t=_tau: SurrogatePortfolioRecommender(
         tau=t, surrogate=SharedSurrogate(random_state=s))

@@ -320,11 +320,13 @@ class _Explainer:
 
 def _groups_read_for(metric: str) -> tuple[str, ...]:
     """The meta-feature groups the default recommender reads for ``metric``: the probes
-    (about 0.3-1 s a table) only where its surrogate learns from them."""
+    (about 0.3-1 s a table) only where its surrogate learns from them (as table features or
+    as family probe gaps)."""
     from metalearner.metafeatures import GROUPS
     from metalearner.recommenders import SurrogateRecommender
 
-    probed = metric in SurrogateRecommender().probe_metrics
+    defaults = SurrogateRecommender()
+    probed = metric in defaults.probe_metrics or metric in defaults.family_probe_metrics
     return tuple(g for g in GROUPS if probed or g != "probing")
 
 

@@ -591,12 +591,13 @@ def test_prediction_weight_lets_the_surrogates_own_prediction_choose_the_next_tr
     assert order({"roc_auc": 0.5})[:3] == ["A", "B", "C"]
     assert order({"rmse": 0.5})[:3] == ["A", "C", "B"]
     assert order({"*": 0.5})[:3] == ["A", "B", "C"]
-    # the default (None): 0.2 for ROC AUC, 0 for any other metric
+    # the default (None): 0.2 for ROC AUC and RMSE, 0 for any other metric
     assert order(None)[:3] == ["A", "C", "B"] and order({"roc_auc": 0.2})[:3] == ["A", "C", "B"]
     default = SurrogatePortfolioRecommender(surrogate=_TopSurrogate(relative=predicted))
     assert default.get_params()["prediction_weight"] is None
     assert default.fit(meta).prediction_weight_ == 0.2
-    assert default.fit(replace(meta, metric=dict.fromkeys(raw.index, "rmse"))).prediction_weight_ == 0.0
+    assert default.fit(replace(meta, metric=dict.fromkeys(raw.index, "rmse"))).prediction_weight_ == 0.2
+    assert default.fit(replace(meta, metric=dict.fromkeys(raw.index, "log_loss"))).prediction_weight_ == 0.0
     for bad in (1.0, -0.1, {"roc_auc": 1.5}):
         with pytest.raises(ValueError, match="prediction_weight must be at least 0 and below 1"):
             SurrogatePortfolioRecommender(prediction_weight=bad).fit(meta)
@@ -979,6 +980,22 @@ def test_regression_expected_rmse_is_the_neighbours_relative_rmse_on_this_tables
             assert e.score is not None and e.score != pytest.approx(r.expected_score)
 
 
+def test_regression_surrogate_reads_the_family_probe_gaps_by_default(shared: Path) -> None:
+    """Since session 23 the RMSE surrogate learns from each configuration's family probe gap,
+    and the portfolio gives its prediction for the query a row in the greedy step, as for ROC
+    AUC (both chosen with ``bench/lodo.py``); the first pick still comes without the gaps."""
+    from metalearner.recommenders import FAMILY_PROBE_GROUPS
+
+    meta = load_metadata(_regression_graph(shared, with_r2=True), "regression", "rmse")
+    rec = SurrogatePortfolioRecommender(surrogate=SurrogateRecommender(n_bags=1)).fit(meta)
+    assert rec.surrogate_.family_probes_ and not rec.first_surrogate_.family_probes_
+    assert rec.prediction_weight_ == 0.2
+    before = SurrogateRecommender(n_bags=1, family_probe_metrics=("roc_auc",)).fit(meta)
+    assert not before.family_probes_
+    assert rec.surrogate_.model_.n_features_in_ == (before.model_.n_features_in_ + 1
+                                                    + len(FAMILY_PROBE_GROUPS))
+
+
 def test_regression_gives_no_expected_rmse_without_the_targets_spread(shared: Path) -> None:
     """Without R² runs (a team logging RMSE only) the neighbours' RMSE cannot be rescaled, and
     from meta-features alone without the target's spread neither: no expectation, and why."""
@@ -1031,11 +1048,12 @@ def test_target_spread_reads_the_targets_standard_deviation_from_rmse_and_r2(sha
 
 def test_a_new_table_is_probed_only_where_the_recommender_reads_probes() -> None:
     """Probing costs up to a second a table: recommend() runs it for binary ROC AUC (the
-    surrogate's probe metric), not for log loss or RMSE."""
+    surrogate's probe metric) and RMSE (whose surrogate reads the family probe gaps), not for
+    log loss."""
     from metalearner.metafeatures import GROUPS
     from metalearner.recommend import _groups_read_for
 
     assert _groups_read_for("roc_auc") == tuple(GROUPS)
-    for metric in ("log_loss", "rmse"):
-        assert "probing" not in _groups_read_for(metric)
-        assert set(_groups_read_for(metric)) == set(GROUPS) - {"probing"}
+    assert _groups_read_for("rmse") == tuple(GROUPS)
+    assert "probing" not in _groups_read_for("log_loss")
+    assert set(_groups_read_for("log_loss")) == set(GROUPS) - {"probing"}

@@ -89,8 +89,10 @@ class SurrogateRecommender(BaseRecommender):
         family_probe_metrics: metrics whose surrogate also learns from each configuration's
             *family probe gap* (:func:`~metalearner.recommenders.probe_contrasts.family_probe_gaps`:
             its family's probe minus the best probe on the table); ``()``: never. Off, too,
-            when no training table was probed. See the README (session 20) for what it did
-            in ``bench/lodo.py``.
+            when no training table was probed. ROC AUC since session 20, RMSE since session
+            23 (with the prediction row of
+            :class:`~metalearner.recommenders.SurrogatePortfolioRecommender`); see the README
+            for what they did in ``bench/lodo.py``.
         split_family_gaps: besides the shared family probe gap, one column per probe group
             (:func:`~metalearner.recommenders.probe_contrasts.family_gap_columns`) holding the
             gap of that group's configurations only. Chosen by ``bench/lodo.py`` (session 21,
@@ -102,7 +104,7 @@ class SurrogateRecommender(BaseRecommender):
                  target: str = "top", temperature: float = 2.0, random_state: int = 0,
                  n_bags: int = 5, contrast_metrics: tuple[str, ...] = ("log_loss",),
                  probe_metrics: tuple[str, ...] = ("roc_auc",),
-                 family_probe_metrics: tuple[str, ...] = ("roc_auc",),
+                 family_probe_metrics: tuple[str, ...] = ("roc_auc", "rmse"),
                  split_family_gaps: bool = True) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
