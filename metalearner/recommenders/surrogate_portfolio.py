@@ -105,8 +105,8 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             for it to take part in the weights, the greedy step and the veto (a dataset with
             a team's five logged runs still teaches the surrogate).
         first_family_gaps: whether the first configuration, too, is chosen with a surrogate
-            that reads the family probe gaps (where the surrogate reads them: binary ROC AUC,
-            see :class:`SurrogateRecommender`). ``False`` (the default): a second surrogate,
+            that reads the family probe gaps (where the surrogate reads them: binary ROC AUC
+            and RMSE, see :class:`SurrogateRecommender`). ``False`` (the default): a second surrogate,
             the same without them, predicts for the first choice, and the gaps shape the
             weights of the rest. Chosen with the ``bench/lodo.py`` protocol (session 20,
             README): with the gaps for the first pick too, the binary top 5 was better (best@5
