@@ -120,10 +120,12 @@ MEMBERS = {
     "surrogate portfolio, first blend 0.75": (
         lambda: SurrogatePortfolioRecommender(blend=0.75, surrogate=shared())),
     "surrogate portfolio, no prediction row in the greedy step (binary: session 21 default)": (
-        lambda: SurrogatePortfolioRecommender(prediction_weight=0.0, surrogate=shared())),
+        lambda: SurrogatePortfolioRecommender(prediction_weight=0.0, hedges=0, surrogate=shared())),
     "surrogate portfolio, no RMSE family probe gaps nor RMSE prediction row (session 22 default)": (
-        lambda: SurrogatePortfolioRecommender(prediction_weight={"roc_auc": 0.2},
+        lambda: SurrogatePortfolioRecommender(prediction_weight={"roc_auc": 0.2}, hedges=0,
                                               surrogate=shared(family_probe_metrics=("roc_auc",)))),
+    "surrogate portfolio, no probe hedge (session 23 default)": (
+        lambda: SurrogatePortfolioRecommender(hedges=0, surrogate=shared())),
     "surrogate portfolio, no HGB-default guard": (
         lambda: SurrogatePortfolioRecommender(incumbent=None, surrogate=shared())),
     "surrogate portfolio, no collapse veto": (
@@ -131,13 +133,14 @@ MEMBERS = {
     "surrogate portfolio, no auxiliary datasets": (
         lambda: SurrogatePortfolioRecommender(auxiliary=False, surrogate=shared())),
     "surrogate portfolio, no probes (session 18 default)": (
-        lambda: SurrogatePortfolioRecommender(surrogate=shared(probe_metrics=(), family_probe_metrics=()))),
+        lambda: SurrogatePortfolioRecommender(hedges=0, surrogate=shared(probe_metrics=(),
+                                                                         family_probe_metrics=()))),
     "surrogate portfolio, first pick with the family probe gaps too": (
         lambda: SurrogatePortfolioRecommender(first_family_gaps=True, surrogate=shared())),
     "surrogate portfolio, one family probe gap column, not split by group (session 20 default)": (
-        lambda: SurrogatePortfolioRecommender(surrogate=shared(split_family_gaps=False))),
+        lambda: SurrogatePortfolioRecommender(hedges=0, surrogate=shared(split_family_gaps=False))),
     "surrogate portfolio, no family probe gaps (session 19 default)": (
-        lambda: SurrogatePortfolioRecommender(surrogate=shared(family_probe_metrics=()))),
+        lambda: SurrogatePortfolioRecommender(hedges=0, surrogate=shared(family_probe_metrics=()))),
     "surrogate portfolio tau=0": lambda: SurrogatePortfolioRecommender(tau=0, surrogate=shared()),
     "graph": lambda: GraphRecommender(),
     "text": lambda: TextSimilarityRecommender(),

@@ -132,7 +132,7 @@ class BothSurrogatesRow(SurrogatePortfolioRecommender):
 VARIANTS: dict[str, Callable[[int], SurrogatePortfolioRecommender]] = {
     "default": lambda s: _default(s),
     "no prediction row": lambda s: SurrogatePortfolioRecommender(
-        prediction_weight=0.0, surrogate=SharedSurrogate(random_state=s)),
+        prediction_weight=0.0, hedges=0, surrogate=SharedSurrogate(random_state=s)),
     "top-weighted Spearman m=30": lambda s: TopWeightedSpearman(surrogate=SharedSurrogate(random_state=s)),
     "swap search k=3": lambda s: type("SwapSearch3", (SwapSearch,), {"k": 3})(
         surrogate=SharedSurrogate(random_state=s)),
@@ -140,16 +140,24 @@ VARIANTS: dict[str, Callable[[int], SurrogatePortfolioRecommender]] = {
     "prediction row from both surrogates": lambda s: BothSurrogatesRow(
         surrogate=SharedSurrogate(random_state=s)),
 }
+# session 24's probe hedge (the default since then, 0.005 and 2): other distances and counts
+for _delta, _hedges in ((0.01, 1), (0.01, 2), (0.01, 4), (0.003, 2), (0.03, 2), (0.005, 2), (0.003, 1),
+                       (0.001, 2)):
+    VARIANTS[f"probe hedge delta={_delta} hedges={_hedges}"] = (
+        lambda s, d=_delta, h=_hedges: SurrogatePortfolioRecommender(
+            probe_hedge={"roc_auc": d, "rmse": d}, hedges=h, surrogate=SharedSurrogate(random_state=s)))
+VARIANTS["no probe hedge (session 23 default)"] = lambda s: SurrogatePortfolioRecommender(
+    hedges=0, surrogate=SharedSurrogate(random_state=s))
 # RMSE's family probe gaps and prediction row (the default since session 23), and without them
 _SESSION_22 = {"roc_auc": 0.2}
 VARIANTS["session 22 default (no RMSE family probe gaps, no RMSE prediction row)"] = (
-    lambda s: SurrogatePortfolioRecommender(prediction_weight=_SESSION_22, surrogate=SharedSurrogate(
+    lambda s: SurrogatePortfolioRecommender(prediction_weight=_SESSION_22, hedges=0, surrogate=SharedSurrogate(
         random_state=s, family_probe_metrics=("roc_auc",))))
 VARIANTS["RMSE family probe gaps without the RMSE prediction row"] = (
-    lambda s: SurrogatePortfolioRecommender(prediction_weight=_SESSION_22,
+    lambda s: SurrogatePortfolioRecommender(prediction_weight=_SESSION_22, hedges=0,
                                             surrogate=SharedSurrogate(random_state=s)))
 VARIANTS["RMSE prediction row 0.1"] = lambda s: SurrogatePortfolioRecommender(
-    prediction_weight={"roc_auc": 0.2, "rmse": 0.1}, surrogate=SharedSurrogate(random_state=s))
+    prediction_weight={"roc_auc": 0.2, "rmse": 0.1}, hedges=0, surrogate=SharedSurrogate(random_state=s))
 for _tau in (5, 7, 15, 20):
     VARIANTS[f"tau={_tau}"] = lambda s, t=_tau: SurrogatePortfolioRecommender(
         tau=t, surrogate=SharedSurrogate(random_state=s))

@@ -10,9 +10,11 @@ from metalearner.recommenders.portfolio import GreedyPortfolioRecommender, Singl
 from metalearner.recommenders.probe_contrasts import (
     FAMILY_PROBE_GROUPS,
     FAMILY_PROBES,
+    HEDGE_PROBES,
     PROBE_FEATURES,
     family_gap_columns,
     family_probe_gaps,
+    near_best_probes,
     probe_features,
 )
 from metalearner.recommenders.surrogate import SurrogateRecommender, config_features
@@ -23,6 +25,7 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "FAMILY_PROBES",
     "FAMILY_PROBE_GROUPS",
+    "HEDGE_PROBES",
     "LANDMARK_CONTRASTS",
     "PROBE_FEATURES",
     "BaseRecommender",
@@ -40,5 +43,6 @@ __all__ = [
     "family_gap_columns",
     "family_probe_gaps",
     "landmark_contrasts",
+    "near_best_probes",
     "probe_features",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 #: Gains closer than this to the largest are ties (scores are relative, of order 1).
@@ -9,7 +11,7 @@ _TIE = 1e-12
 
 
 def greedy_order(scores: np.ndarray, size: int, *, weights: np.ndarray | None = None,
-                 first: int | None = None) -> list[int]:
+                 first: int | Sequence[int] | None = None) -> list[int]:
     """Columns of ``scores`` (datasets × configurations) in greedy order: each next one most
     raises the (weighted) mean over datasets of the best score reached so far.
 
@@ -17,10 +19,11 @@ def greedy_order(scores: np.ndarray, size: int, *, weights: np.ndarray | None = 
         scores: per dataset and configuration, higher is better (no NaN).
         size: how many columns to order.
         weights: per dataset, summing to 1 (``None``: the plain mean).
-        first: a column forced to come first (the best-so-far starts from it, not from 0).
+        first: a column forced to come first, or columns forced to come first in that order
+            (the best-so-far starts from them, not from 0).
     """
-    chosen = [] if first is None else [first]
-    best = np.zeros(scores.shape[0]) if first is None else scores[:, first].copy()
+    chosen = [] if first is None else [int(first)] if np.isscalar(first) else [int(c) for c in first]
+    best = scores[:, chosen].max(axis=1) if chosen else np.zeros(scores.shape[0])
     if weights is not None:
         return _weighted_greedy(scores, size, weights, chosen, best)
     while len(chosen) < min(size, scores.shape[1]):

@@ -26,8 +26,9 @@ import pandas as pd
 
 from metalearner.metafeatures.probing import PROBES
 
-__all__ = ["FAMILY_PROBES", "FAMILY_PROBE_GROUPS", "PROBE_FEATURES", "family_gap_columns",
-           "family_probe_gaps", "probe_features", "query_probe_features", "table_probe_features"]
+__all__ = ["FAMILY_PROBES", "FAMILY_PROBE_GROUPS", "HEDGE_PROBES", "PROBE_FEATURES",
+           "family_gap_columns", "family_probe_gaps", "near_best_probes", "probe_features",
+           "query_probe_features", "table_probe_features"]
 
 _LINEAR = [PROBES.index(p) for p in ("pr_linear", "pr_lda", "pr_svm")]
 _TREES = [PROBES.index(p) for p in ("pr_forest", "pr_boosting")]
@@ -45,6 +46,10 @@ FAMILY_PROBES: dict[str, tuple[str, ...]] = {
 #: The distinct probe sets of :data:`FAMILY_PROBES`, in order: boosted trees, forests, linear,
 #: SVM, k-NN, MLP. The families sharing one (HGB, LightGBM, XGBoost, CatBoost) form a group.
 FAMILY_PROBE_GROUPS: tuple[tuple[str, ...], ...] = tuple(dict.fromkeys(FAMILY_PROBES.values()))
+
+#: The probes that each stand for one group of families (boosted trees, forests, linear, SVM,
+#: k-NN), which a top k can hedge over (:func:`near_best_probes`); the MLP's pair is not one.
+HEDGE_PROBES: tuple[str, ...] = tuple(g[0] for g in FAMILY_PROBE_GROUPS if len(g) == 1)
 
 #: Names of the columns :func:`probe_features` returns, in order.
 PROBE_FEATURES = (*PROBES, "pr_best", *(f"{p}-pr_best" for p in PROBES), "pr_linear-trees")
@@ -143,3 +148,28 @@ def family_gap_columns(gaps: np.ndarray, families: Sequence[str]) -> np.ndarray:
     rows = np.flatnonzero(groups >= 0)
     out[rows, 1 + groups[rows]] = gaps[rows]
     return out
+
+
+def near_best_probes(values: Mapping[str, float], delta: float) -> list[str]:
+    """The :data:`HEDGE_PROBES` of a table within ``delta`` of its best one, best first.
+
+    Where several families' small models score that close, the probes say which families are
+    in the running but not which one wins: on the binary group of the seed, the winning
+    configuration's probe group is within 0.01 of the best probe on 22 of 30 tables, and two or
+    three groups usually are (session 24, README).
+
+    Args:
+        values: probe name → the table's probe score (higher is better; missing or NaN: not
+            probed).
+        delta: how far below the best probe a probe may be.
+
+    Returns:
+        The probes' names, best first (ties in :data:`HEDGE_PROBES` order); empty when the
+        table has none of them.
+    """
+    scores = {p: float(values[p]) for p in HEDGE_PROBES
+              if values.get(p) is not None and np.isfinite(float(values[p]))}
+    if not scores:
+        return []
+    top = max(scores.values())
+    return sorted((p for p, v in scores.items() if v >= top - delta), key=lambda p: -scores[p])

@@ -31,6 +31,15 @@ README), and with RMSE's family probe gaps it raised regression best@5 and best@
 bag (session 23). For log loss it changed nothing beyond the seed-to-seed spread, so it is off
 there; for RMSE without the gaps it had lowered best@3 and best@5.
 
+For the same metrics the top k also *hedges over the probes* (session 24): where the small
+models of several family groups (boosted trees, forests, linear, SVM, k-NN) score within
+``probe_hedge`` (0.005) of the best one on the new table, the probes say which families are in
+the running but not which one wins, so the next picks after the first cover the groups it does
+not, up to ``hedges`` (2) of them, best probe first, each with its configuration that most
+raises the weighted best-so-far; then the greedy step goes on. Over four bags of surrogate
+seeds it raised binary best@3 0.760 -> 0.795, best@5 0.849 -> 0.861 and regression best@5
+0.888 -> 0.891 (README).
+
 One guard: the configuration a team would try anyway, HistGradientBoosting's default, keeps
 the first place unless another configuration is expected to beat it by ``margin`` (in that
 relative scale: 0.3 = three tenths of the gap between the median and the best configuration).
@@ -57,6 +66,7 @@ from metalearner.knowledge import MetaData, relative_scores
 from metalearner.recommenders._greedy import greedy_order
 from metalearner.recommenders.base import BaseRecommender, Query
 from metalearner.recommenders.nearest import NearestDatasetsRecommender
+from metalearner.recommenders.probe_contrasts import FAMILY_PROBES, HEDGE_PROBES, near_best_probes
 from metalearner.recommenders.surrogate import SurrogateRecommender
 
 __all__ = ["SurrogatePortfolioRecommender"]
@@ -67,6 +77,11 @@ _FIRST = ("portfolio", "surrogate", "blend")
 #: Default ``prediction_weight``: metric -> weight of the surrogate's own prediction in the
 #: greedy step (0 for any other metric). Chosen by ``bench/lodo.py`` (sessions 22 and 23, README).
 PREDICTION_WEIGHT: Mapping[str, float] = MappingProxyType({"roc_auc": 0.2, "rmse": 0.2})
+
+#: Default ``probe_hedge``: metric -> how close to the best probe a probe group must be for the
+#: top k to cover it (no hedge for any other metric). Chosen by ``bench/lodo_variants.py``
+#: (session 24, README) from 0.001 / 0.003 / 0.005 / 0.01 / 0.03.
+PROBE_HEDGE: Mapping[str, float] = MappingProxyType({"roc_auc": 0.005, "rmse": 0.005})
 
 
 class SurrogatePortfolioRecommender(BaseRecommender):
@@ -127,10 +142,23 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             best@5): best@5 0.881 / 0.881 / 0.880 / 0.880 -> 0.885 / 0.893 / 0.888 / 0.887,
             best@10 +0.020, best@3 -0.016 on average; 0.1 gave best@5 0.879 / 0.886. For log
             loss it moved every k by 0.004 or less.
+        probe_hedge: after the first pick, the next ones cover each probe group
+            (:data:`~metalearner.recommenders.probe_contrasts.HEDGE_PROBES`) whose probe on the
+            query is within this much of its best probe and whose families the picks so far
+            do not include, best probe first, each with the group's configuration that most
+            raises the greedy step's weighted best-so-far; or metric -> that distance (a metric
+            not named: no hedge); ``None``: :data:`PROBE_HEDGE`, 0.005 for ROC AUC and RMSE
+            (R²). A query without probes (log loss) is never hedged. Chosen with the
+            ``bench/lodo.py`` protocol (session 24, four bags of surrogate seeds): binary
+            best@3 / 5 / 10 0.760 / 0.849 / 0.926 -> 0.795 / 0.861 / 0.933, higher or equal in
+            every bag at every k; regression 0.801 / 0.888 / 0.943 -> 0.808 / 0.891 / 0.945.
+            0.01 and 0.003 did about as well, 0.03 and 0.001 worse on binary best@5.
+        hedges: at most this many hedging picks (2, from 1 / 2 / 4: one hedge raised binary
+            best@3 less, four did no better than two).
 
     Raises:
-        ValueError: (from :meth:`fit`) an unknown ``first``, ``blend`` outside [0, 1] or a
-            ``prediction_weight`` outside [0, 1).
+        ValueError: (from :meth:`fit`) an unknown ``first``, ``blend`` outside [0, 1], a
+            ``prediction_weight`` outside [0, 1), a negative ``probe_hedge`` or ``hedges``.
     """
 
     def __init__(self, *, size: int = 25, tau: float = 10.0,
@@ -140,7 +168,9 @@ class SurrogatePortfolioRecommender(BaseRecommender):
                  max_collapse_risk: float | None = 0.02, auxiliary: bool = True,
                  first: str = "blend", blend: float = 0.5, min_coverage: float = 0.5,
                  first_family_gaps: bool = False,
-                 prediction_weight: float | Mapping[str, float] | None = None) -> None:
+                 prediction_weight: float | Mapping[str, float] | None = None,
+                 probe_hedge: float | Mapping[str, float] | None = None,
+                 hedges: int = 2) -> None:
         self.size = size
         self.tau = tau
         self.surrogate = surrogate
@@ -153,6 +183,8 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         self.min_coverage = min_coverage
         self.first_family_gaps = first_family_gaps
         self.prediction_weight = prediction_weight
+        self.probe_hedge = probe_hedge
+        self.hedges = hedges
 
     def _fit(self, meta: MetaData) -> None:
         if self.first not in _FIRST:
@@ -164,6 +196,12 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         if not all(isinstance(w, (int, float)) and 0.0 <= w < 1.0 for w in weights):
             raise ValueError("prediction_weight must be at least 0 and below 1 (the training "
                              f"datasets share the rest), got {self.prediction_weight!r}.")
+        hedge = PROBE_HEDGE if self.probe_hedge is None else self.probe_hedge
+        distances = hedge.values() if isinstance(hedge, Mapping) else [hedge]
+        if not all(isinstance(d, (int, float)) and d >= 0.0 for d in distances):
+            raise ValueError(f"probe_hedge must be at least 0, got {self.probe_hedge!r}.")
+        if not isinstance(self.hedges, int) or self.hedges < 0:
+            raise ValueError(f"hedges must be a whole number of at least 0, got {self.hedges!r}.")
         base = self.surrogate if self.surrogate is not None else SurrogateRecommender()
         self.surrogate_ = type(base)(**base.get_params()).fit(meta)
         self.first_surrogate_ = self.surrogate_
@@ -188,6 +226,11 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         self.nearest_ = NearestDatasetsRecommender().fit(meta)
         self.incumbent_index_ = self._incumbent_index()
         self.prediction_weight_ = float(self._for_metric(setting, 0.0))
+        distance = self._for_metric(hedge, None)
+        self.probe_hedge_ = None if distance is None else float(distance)
+        # the hedge probe that stands for each candidate's family (None: an MLP, or no probe)
+        single = {f: p[0] for f, p in FAMILY_PROBES.items() if len(p) == 1 and p[0] in HEDGE_PROBES}
+        self.config_probes_ = [single.get(meta.configs.get(c, {}).get("family", "")) for c in self.config_ids_]
 
     def _dense(self, meta: MetaData) -> MetaData:
         """``meta`` without the datasets on which fewer than ``min_coverage`` of the candidate
@@ -319,12 +362,51 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             for_first = self._predicted(self.first_surrogate_, query)
             first = self.first_choice(for_first, self.weights_for(for_first), columns)
         scores, weights = self._greedy_rows(predicted, weights)
+        allowed = np.arange(len(self.config_ids_)) if columns is None else columns
+        start = [first, *self.hedge_picks(query, scores, weights, first, allowed)]
         if columns is None:
-            chosen = greedy_order(scores, self.size, weights=weights, first=first)
-            return self._ranked(chosen, predicted, np.arange(len(self.config_ids_)))
+            chosen = greedy_order(scores, self.size, weights=weights, first=start)
+            return self._ranked(chosen, predicted, allowed)
+        position = {int(c): j for j, c in enumerate(columns)}
         chosen = greedy_order(scores[:, columns], self.size, weights=weights,
-                              first=int(np.flatnonzero(columns == first)[0]))
+                              first=[position[c] for c in start])
         return self._ranked([int(columns[j]) for j in chosen], predicted, columns)
+
+    def hedge_picks(self, query: Query, scores: np.ndarray, weights: np.ndarray, first: int,
+                    allowed: np.ndarray) -> list[int]:
+        """The picks that follow the first to cover the probe groups close to the best probe
+        (``probe_hedge``), at most ``hedges`` of them, best probe first.
+
+        Args:
+            query: the new task (its probes are read from its meta-features).
+            scores: the greedy step's rows (datasets and the prediction row) × configurations.
+            weights: one per row of ``scores``.
+            first: position (in ``config_ids_``) of the first pick.
+            allowed: positions the picks may come from.
+
+        Returns:
+            Positions in ``config_ids_``; empty without probes or without a hedge for the metric.
+        """
+        if self.probe_hedge_ is None or self.hedges == 0:
+            return []
+        near = near_best_probes(query.metafeatures, self.probe_hedge_)
+        picks: list[int] = []
+        best = scores[:, first].copy()
+        covered = {self.config_probes_[first]}
+        for probe in near:
+            if len(picks) == self.hedges:
+                break
+            if probe in covered:
+                continue
+            group = np.array([j for j in allowed if self.config_probes_[j] == probe], dtype=np.intp)
+            if group.size == 0:
+                continue
+            gain = weights @ np.maximum(scores[:, group], best[:, None])
+            j = int(group[int(np.argmax(gain))])
+            picks.append(j)
+            covered.add(probe)
+            best = np.maximum(best, scores[:, j])
+        return picks
 
     def _greedy_rows(self, predicted: np.ndarray,
                      weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
