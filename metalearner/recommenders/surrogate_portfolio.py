@@ -366,7 +366,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             first = self.first_choice(for_first, self.weights_for(for_first), columns)
         scores, weights = self._greedy_rows(predicted, weights)
         allowed = np.arange(len(self.config_ids_)) if columns is None else columns
-        start = [first, *self.hedge_picks(query, scores, weights, first, allowed)]
+        start = [first, *self.hedge_picks(query, scores, weights, first, allowed)][:max(1, self.size)]
         if columns is None:
             chosen = greedy_order(scores, self.size, weights=weights, first=start)
             return self._ranked(chosen, predicted, allowed)
