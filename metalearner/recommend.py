@@ -321,12 +321,13 @@ class _Explainer:
 def _groups_read_for(metric: str) -> tuple[str, ...]:
     """The meta-feature groups the default recommender reads for ``metric``: the probes
     (about 0.3-1 s a table) only where its surrogate learns from them (as table features or
-    as family probe gaps)."""
+    as family probe gaps) or its top k hedges over them."""
     from metalearner.metafeatures import GROUPS
     from metalearner.recommenders import SurrogateRecommender
+    from metalearner.recommenders.surrogate_portfolio import PROBE_HEDGE
 
     defaults = SurrogateRecommender()
-    probed = metric in defaults.probe_metrics or metric in defaults.family_probe_metrics
+    probed = metric in {*defaults.probe_metrics, *defaults.family_probe_metrics, *PROBE_HEDGE}
     return tuple(g for g in GROUPS if probed or g != "probing")
 
 

@@ -68,7 +68,7 @@ from metalearner.knowledge import MetaData, relative_scores
 from metalearner.recommenders._greedy import greedy_order
 from metalearner.recommenders.base import BaseRecommender, Query
 from metalearner.recommenders.nearest import NearestDatasetsRecommender
-from metalearner.recommenders.probe_contrasts import FAMILY_PROBES, HEDGE_PROBES, near_best_probes
+from metalearner.recommenders.probe_contrasts import FAMILY_PROBES, near_best_probes
 from metalearner.recommenders.surrogate import SurrogateRecommender
 
 __all__ = ["SurrogatePortfolioRecommender"]
@@ -232,7 +232,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         distance = self._for_metric(hedge, None)
         self.probe_hedge_ = None if distance is None else float(distance)
         # the hedge probe that stands for each candidate's family (None: an MLP, or no probe)
-        single = {f: p[0] for f, p in FAMILY_PROBES.items() if len(p) == 1 and p[0] in HEDGE_PROBES}
+        single = {f: p[0] for f, p in FAMILY_PROBES.items() if len(p) == 1}  # as HEDGE_PROBES
         self.config_probes_ = [single.get(meta.configs.get(c, {}).get("family", "")) for c in self.config_ids_]
 
     def _dense(self, meta: MetaData) -> MetaData:
