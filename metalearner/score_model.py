@@ -35,7 +35,7 @@ import pandas as pd
 from kg.measures import IN_TARGET_UNITS
 from metalearner.knowledge import MetaData
 from metalearner.recommenders.base import Query
-from metalearner.recommenders.landmark_contrasts import with_landmark_contrasts
+from metalearner.recommenders.landmark_contrasts import query_contrasts, with_landmark_contrasts
 from metalearner.recommenders.nearest import DEFAULT_FEATURES
 from metalearner.recommenders.surrogate import config_features
 
@@ -169,26 +169,30 @@ class ScoreModel:
             ``high``; NaN throughout when the model is inactive, or its metric is in the
             target's units and the query has no ``target_sd``.
         """
-        out = pd.DataFrame(np.nan, index=pd.Index(config_ids), columns=["expected", "low", "high"])
+        index = pd.Index(config_ids)
         scale = 1.0
         if self.active_ and self.in_target_units_:
             scale = query.target_sd if query.target_sd and np.isfinite(query.target_sd) else np.nan
-        if not self.active_ or not config_ids or not scale > 0:
-            return out
-        _, inverse = _TRANSFORMS[self.metric_]
-        table = with_landmark_contrasts(pd.DataFrame([query.metafeatures]), self.features_)
-        known = [c for c in config_ids if c in self.config_matrix_.index]  # others stay NaN
-        if not known:
-            return out
-        configs = self.config_matrix_.loc[known].to_numpy()
-        X = np.hstack([np.tile(table.to_numpy()[0], (len(known), 1)), configs])
-        # the booster itself: model.predict's input checks cost more than the prediction
-        p = self.model_.booster_.predict(X)
-        lo, hi = self.residual_bounds_
-        out.loc[known, "expected"] = scale * inverse(p)
-        out.loc[known, "low"] = scale * inverse(p + lo)
-        out.loc[known, "high"] = scale * inverse(p + hi)
-        return out
+        # numpy throughout: pandas per query cost more than the prediction (README, session 25)
+        position = self.config_matrix_.index.get_indexer(index) if len(index) else np.array([], int)
+        known = position >= 0  # configurations the model was not fitted with stay NaN
+        columns = {name: np.full(len(index), np.nan) for name in ("expected", "low", "high")}
+        if self.active_ and known.any() and scale > 0:
+            _, inverse = _TRANSFORMS[self.metric_]
+            values = query.metafeatures
+            row = np.concatenate([
+                np.array([np.nan if (v := values.get(f)) is None else v for f in self.features_],
+                         dtype=float),
+                query_contrasts(values)])
+            configs = self.config_matrix_.to_numpy(dtype=float)[position[known]]
+            X = np.hstack([np.tile(row, (len(configs), 1)), configs])
+            # the booster itself: model.predict's input checks cost more than the prediction
+            p = self.model_.booster_.predict(X)
+            lo, hi = self.residual_bounds_
+            columns["expected"][known] = scale * inverse(p)
+            columns["low"][known] = scale * inverse(p + lo)
+            columns["high"][known] = scale * inverse(p + hi)
+        return pd.DataFrame(columns, index=index)
 
     def _booster(self) -> Any:  # an LGBMRegressor (lightgbm is imported lazily)
         import lightgbm as lgb

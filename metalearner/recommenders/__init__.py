@@ -1,6 +1,7 @@
 """Recommenders: fit on the graph's views, score configurations for a new task."""
 
 from metalearner.recommenders.base import BaseRecommender, Query
+from metalearner.recommenders.candidate_forest import CandidateForest
 from metalearner.recommenders.ensemble import DEFAULT_WEIGHTS, EnsembleRecommender
 from metalearner.recommenders.graph_ppr import GraphRecommender
 from metalearner.recommenders.landmark_contrasts import LANDMARK_CONTRASTS, landmark_contrasts
@@ -29,6 +30,7 @@ __all__ = [
     "LANDMARK_CONTRASTS",
     "PROBE_FEATURES",
     "BaseRecommender",
+    "CandidateForest",
     "EnsembleRecommender",
     "GraphRecommender",
     "GreedyPortfolioRecommender",
