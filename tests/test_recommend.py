@@ -157,6 +157,37 @@ def test_a_bagged_surrogate_predicts_the_mean_of_its_seeds_models(kg: KnowledgeG
             SurrogateRecommender(n_bags=bad).fit(meta)  # type: ignore[arg-type]
 
 
+def test_the_surrogate_scores_with_its_compiled_forest_or_else_its_boosters(
+        kg: KnowledgeGraph, shared: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled forest gives the boosters' own mean prediction; boosters it cannot compile
+    (trees of more than 64 leaves: tests/test_candidate_forest.py) predict themselves, with
+    the same result."""
+    from metalearner.recommenders import CandidateForest
+    from metalearner.recommenders.landmark_contrasts import query_contrasts
+
+    meta = load_metadata(kg, "classification", "roc_auc")
+    table = _tables(shared)[0]
+    values = compute_metafeatures(table, table.columns[-1], task_type="classification").values
+    params = {"n_bags": 2, "n_estimators": 30, "contrast_metrics": ("roc_auc",),
+              "probe_metrics": (), "family_probe_metrics": ()}
+    compiled = SurrogateRecommender(**params).fit(meta)
+
+    def too_wide(*args: object, **kwargs: object) -> CandidateForest:
+        raise ValueError("CandidateForest compiles trees of up to 64 leaves")
+
+    monkeypatch.setattr(CandidateForest, "compile", too_wide)
+    boosters = SurrogateRecommender(**params).fit(meta)
+    assert compiled.forest_ is not None and boosters.forest_ is None
+    m = np.array([np.nan if values.get(f) is None else values[f] for f in compiled.features_],
+                 dtype=float)
+    X = np.hstack([np.tile(np.concatenate([m, query_contrasts(values)]), (len(compiled.config_ids_), 1)),
+                   compiled.config_matrix_.to_numpy()])
+    expected = np.mean([model.predict(X) for model in compiled.models_], axis=0)
+    for surrogate in (compiled, boosters):
+        np.testing.assert_allclose(surrogate.score(Query(values)).to_numpy(), expected,
+                                   rtol=0, atol=1e-12)
+
+
 def test_landmark_contrasts_are_differences_of_the_cheap_models_scores() -> None:
     from metalearner.recommenders import LANDMARK_CONTRASTS, landmark_contrasts
     from metalearner.recommenders.landmark_contrasts import query_contrasts
