@@ -170,14 +170,16 @@ class ScoreModel:
             target's units and the query has no ``target_sd``.
         """
         index = pd.Index(config_ids)
+        columns = {name: np.full(len(index), np.nan) for name in ("expected", "low", "high")}
+        if not self.active_ or index.empty:
+            return pd.DataFrame(columns, index=index)
         scale = 1.0
-        if self.active_ and self.in_target_units_:
+        if self.in_target_units_:
             scale = query.target_sd if query.target_sd and np.isfinite(query.target_sd) else np.nan
         # numpy throughout: pandas per query cost more than the prediction (README, session 25)
-        position = self.config_matrix_.index.get_indexer(index) if len(index) else np.array([], int)
+        position = self.config_matrix_.index.get_indexer(index)
         known = position >= 0  # configurations the model was not fitted with stay NaN
-        columns = {name: np.full(len(index), np.nan) for name in ("expected", "low", "high")}
-        if self.active_ and known.any() and scale > 0:
+        if known.any() and scale > 0:
             _, inverse = _TRANSFORMS[self.metric_]
             values = query.metafeatures
             row = np.concatenate([
