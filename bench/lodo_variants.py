@@ -43,7 +43,8 @@ from lodo import SharedSurrogate, flaml_normalised, group_views, groups, open_be
 
 from kg.graph import make_configuration
 from metalearner.evaluation import normalised_against_median, same_table
-from metalearner.knowledge import derived_by_later_splits, feature_columns
+from metalearner.knowledge import MetaData, derived_by_later_splits, feature_columns
+from metalearner.metafeatures.probing import PROBES
 from metalearner.recommenders import Query, SurrogatePortfolioRecommender
 from metalearner.recommenders._greedy import _weighted_greedy, greedy_order
 from runner.spaces import default_configuration
@@ -143,6 +144,45 @@ class HedgeAfterSecond(SurrogatePortfolioRecommender):
         return [second, *super().hedge_picks(query, reached, weights, first, allowed[allowed != second])]
 
 
+class ProbeKernelWeights(SurrogatePortfolioRecommender):
+    """The profile weights times a kernel on how alike the query's probes are to each training
+    dataset's, read as gaps to the table's best probe (``exp(-mean |gap difference| / sigma)``
+    over the probes both have; 1 where they share none): a table's probes are a small
+    performance profile measured on the table itself, not predicted."""
+
+    sigma = 0.02
+
+    def _fit(self, meta: MetaData) -> None:
+        super()._fit(meta)
+        frames = [meta.metafeatures] + ([meta.auxiliary.metafeatures] if meta.auxiliary is not None else [])
+        table = pd.concat(frames)
+        table = table[~table.index.duplicated()].reindex(index=self.dataset_ids_, columns=list(PROBES))
+        probes = table.to_numpy(dtype=float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.train_gaps_ = probes - np.nanmax(probes, axis=1, keepdims=True)
+
+    def _portfolio(self, query: Query, columns: np.ndarray | None) -> pd.Series:
+        self._query = query
+        return super()._portfolio(query, columns)
+
+    def weights_for(self, profile: np.ndarray) -> np.ndarray:
+        w = super().weights_for(profile)
+        query = getattr(self, "_query", None)
+        if query is None:
+            return w
+        q = np.array([np.nan if (v := query.metafeatures.get(p)) is None else v for p in PROBES], dtype=float)
+        if np.isnan(q).all():
+            return w
+        gap = q - np.nanmax(q)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            d = np.nanmean(np.abs(self.train_gaps_ - gap), axis=1)
+        kernel = np.where(np.isnan(d), 1.0, np.exp(-np.nan_to_num(d) / self.sigma))
+        w = w * kernel
+        return w / w.sum() if w.sum() > 0 else super().weights_for(profile)
+
+
 #: name -> (surrogate seed -> unfitted recommender). The measured ones are in the README.
 VARIANTS: dict[str, Callable[[int], SurrogatePortfolioRecommender]] = {
     "default": lambda s: _default(s),
@@ -165,6 +205,10 @@ VARIANTS["no probe hedge (session 23 default)"] = lambda s: SurrogatePortfolioRe
     hedges=0, surrogate=SharedSurrogate(random_state=s))
 VARIANTS["probe hedge after the greedy second pick"] = lambda s: HedgeAfterSecond(
     surrogate=SharedSurrogate(random_state=s))
+# session 25: the profile weights times a kernel on the probes' gaps to the best probe
+for _sigma in (0.01, 0.02, 0.05, 0.1):
+    VARIANTS[f"probe kernel weights sigma={_sigma}"] = lambda s, g=_sigma: type(
+        "ProbeKernel", (ProbeKernelWeights,), {"sigma": g})(surrogate=SharedSurrogate(random_state=s))
 # RMSE's family probe gaps and prediction row (the default since session 23), and without them
 _SESSION_22 = {"roc_auc": 0.2}
 VARIANTS["session 22 default (no RMSE family probe gaps, no RMSE prediction row)"] = (
