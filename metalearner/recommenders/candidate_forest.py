@@ -163,7 +163,7 @@ class CandidateForest:
             # the mixed columns take few distinct values (one row per probe group): evaluate each once
             first: dict[bytes, int] = {}
             inverse = np.array([first.setdefault(row.tobytes(), len(first)) for row in mixed])
-            distinct = mixed[np.fromiter(_first_rows(inverse, len(first)), dtype=np.intp)]
+            distinct = mixed[np.unique(inverse, return_index=True)[1]]  # ids in first-seen order
             exits &= self.mixed_splits.exits(distinct, n_trees)[inverse]
         lowest = exits & -exits  # the leftmost leaf left possible, as a power of two
         leaf = self._bit_index(lowest)
@@ -178,15 +178,6 @@ class CandidateForest:
         if powers.dtype == np.uint32:
             return (powers.astype(np.float32).view(np.uint32) >> 23).astype(np.intp) - 127
         return (powers.astype(np.float64).view(np.uint64) >> 52).astype(np.intp) - 1023
-
-
-def _first_rows(inverse: np.ndarray, n: int) -> list[int]:
-    """The first row of each of the ``n`` distinct values in ``inverse``."""
-    first = [-1] * n
-    for i, k in enumerate(inverse):
-        if first[k] < 0:
-            first[k] = i
-    return first
 
 
 def _parse_trees(text: str) -> list[dict[str, str]]:
