@@ -109,21 +109,14 @@ class CandidateForest:
             raise ValueError("CandidateForest needs at least one booster.")
         candidates = np.asarray(candidates, dtype=float)
         n_candidate = candidates.shape[1]
-        rows: dict[str, list] = {k: [] for k in ("feature", "threshold", "default_left",
-                                                 "missing", "mask", "tree")}
-        leaves: list[list[float]] = []
+        trees: list[dict[str, str]] = []
         booster_starts = []
         for booster in boosters:
-            booster_starts.append(len(leaves))
-            for tree in _parse_trees(booster.model_to_string()):
-                leaves.append(_flatten_tree(tree, len(leaves), rows))
-        n_trees = len(leaves)
-        leaf_values = np.zeros((n_trees, max(len(v) for v in leaves)))
-        for t, values in enumerate(leaves):
-            leaf_values[t, :len(values)] = values
+            booster_starts.append(len(trees))
+            trees.extend(_parse_trees(booster.model_to_string()))
+        n_trees = len(trees)
+        arrays, leaf_values = _lay_out(trees)
         bits = np.uint32 if leaf_values.shape[1] <= 32 else np.uint64
-        arrays = {k: np.asarray(v, dtype=np.uint64 if k == "mask" else None)
-                  for k, v in rows.items()}
         arrays["mask"] = (arrays["mask"] & np.uint64(np.iinfo(bits).max)).astype(bits)
         part = np.where(arrays["feature"] < n_query, 0,
                         np.where(arrays["feature"] < n_query + n_candidate, 1, 2))
@@ -206,39 +199,62 @@ def _parse_trees(text: str) -> list[dict[str, str]]:
     return trees
 
 
-def _flatten_tree(fields: dict[str, str], tree: int, rows: dict[str, list]) -> list[float]:
-    """Append one tree's splits to ``rows`` (with the bit mask of the leaves a right turn
-    rules out); its leaf values, numbered left to right."""
-    values = [float(v) for v in fields["leaf_value"].split()]
-    if len(values) > _MAX_LEAVES:
+def _lay_out(trees: list[dict[str, str]]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The splits of every tree, in tree order (with the uint64 mask of the leaves a right
+    turn rules out), and each tree's leaf values numbered left to right (trees × most leaves).
+
+    Vectorised over the trees: LightGBM numbers a tree's splits in the order they were made,
+    so a split's children come after it; leaf counts are summed from the last split up, and
+    each subtree's first leaf position handed down from the first split (checked).
+    """
+    n_leaves = np.array([len(t["leaf_value"].split()) for t in trees])
+    if n_leaves.max() > _MAX_LEAVES:
         raise ValueError(f"CandidateForest compiles trees of up to {_MAX_LEAVES} leaves; this "
-                         f"booster has one of {len(values)} (use num_leaves <= {_MAX_LEAVES}).")
-    if len(values) == 1:  # a tree that never split
-        return values
-    feature = [int(v) for v in fields["split_feature"].split()]
-    threshold = [float(v) for v in fields["threshold"].split()]
-    decision = [int(v) for v in fields["decision_type"].split()]
-    left = [int(v) for v in fields["left_child"].split()]
-    right = [int(v) for v in fields["right_child"].split()]
-    ordered: list[float] = []
-
-    def walk(child: int) -> None:  # children >= 0 are splits, ~child the leaves
-        if child < 0:
-            ordered.append(values[~child])
-            return
-        first_left = len(ordered)
-        walk(left[child])
-        left_bits = ((1 << (len(ordered) - first_left)) - 1) << first_left
-        rows["feature"].append(feature[child])
-        rows["threshold"].append(threshold[child])
-        rows["default_left"].append(bool(decision[child] & 2))
-        rows["missing"].append((decision[child] >> 2) & 3)
-        rows["mask"].append(~left_bits & 0xFFFFFFFFFFFFFFFF)
-        rows["tree"].append(tree)
-        walk(right[child])
-
-    walk(0)
-    return ordered
+                         f"booster has one of {n_leaves.max()} (use num_leaves <= {_MAX_LEAVES}).")
+    n_trees, width = len(trees), max(int(n_leaves.max()) - 1, 1)
+    grid = {name: np.zeros((n_trees, width), dtype=dtype) for name, dtype in (
+        ("split_feature", np.intp), ("threshold", float), ("decision_type", np.intp),
+        ("left_child", np.intp), ("right_child", np.intp))}
+    values = np.zeros((n_trees, int(n_leaves.max())))
+    for t, fields in enumerate(trees):
+        values[t, :n_leaves[t]] = np.array(fields["leaf_value"].split(), dtype=float)
+        if n_leaves[t] > 1:
+            for name, array in grid.items():
+                array[t, :n_leaves[t] - 1] = np.array(fields[name].split(), dtype=array.dtype)
+    n_splits = n_leaves - 1
+    rows = np.arange(n_trees)
+    left, right = grid["left_child"], grid["right_child"]
+    valid = np.arange(width)[None, :] < n_splits[:, None]
+    if np.any(valid & (((left >= 0) & (left <= np.arange(width))) |
+                       ((right >= 0) & (right <= np.arange(width))))):
+        raise ValueError("CandidateForest expects LightGBM's split order (children after their "
+                         "split); this booster's trees are numbered otherwise.")
+    count = np.zeros((n_trees, width), dtype=np.intp)  # leaves under each split
+    left_count = np.zeros((n_trees, width), dtype=np.intp)
+    for j in range(width - 1, -1, -1):
+        l_, r_ = left[:, j], right[:, j]
+        cl = np.where(l_ < 0, 1, count[rows, np.maximum(l_, 0)])
+        cr = np.where(r_ < 0, 1, count[rows, np.maximum(r_, 0)])
+        left_count[:, j] = np.where(valid[:, j], cl, 0)
+        count[:, j] = np.where(valid[:, j], cl + cr, 0)
+    start = np.zeros((n_trees, width), dtype=np.intp)  # position of each split's first leaf
+    # of each leaf (padding keeps its own slot, past the tree's leaves)
+    position = np.tile(np.arange(values.shape[1]), (n_trees, 1))
+    for j in range(width):
+        for child, first in ((left[:, j], start[:, j]), (right[:, j], start[:, j] + left_count[:, j])):
+            split = valid[:, j] & (child >= 0)
+            leaf = valid[:, j] & (child < 0)
+            start[rows[split], child[split]] = first[split]
+            position[rows[leaf], ~child[leaf]] = first[leaf]
+    ordered = np.zeros_like(values)
+    ordered[rows[:, None], position] = values
+    span = left_count[valid].astype(np.uint64)
+    left_bits = ((np.uint64(1) << span) - np.uint64(1)) << start[valid].astype(np.uint64)
+    decision = grid["decision_type"][valid]
+    arrays = {"feature": grid["split_feature"][valid], "threshold": grid["threshold"][valid],
+              "default_left": (decision & 2) > 0, "missing": (decision >> 2) & 3,
+              "mask": ~left_bits, "tree": np.broadcast_to(rows[:, None], valid.shape)[valid]}
+    return arrays, ordered
 
 
 def _select(arrays: dict[str, np.ndarray], keep: np.ndarray, offset: int) -> _Splits:
