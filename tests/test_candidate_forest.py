@@ -76,35 +76,36 @@ def test_a_forest_without_mixed_columns_and_single_leaf_trees() -> None:
                                .predict(query), flat[0].predict(rows), rtol=0, atol=1e-12)
 
 
+def _matches_its_booster(booster: lgb.Booster, rng: np.random.Generator,
+                         n_candidates: int) -> CandidateForest:
+    """Compile one booster and check three random queries against its own predictions."""
+    candidates = rng.normal(size=(n_candidates, N_CANDIDATE))
+    forest = CandidateForest.compile([booster], n_query=N_QUERY, candidates=candidates)
+    for _ in range(3):
+        query, mixed = rng.normal(size=N_QUERY), rng.normal(size=(n_candidates, N_MIXED))
+        np.testing.assert_allclose(forest.predict(query, mixed),
+                                   booster.predict(_rows(query, candidates, mixed)), atol=1e-12)
+    return forest
+
+
 def test_trees_of_different_sizes_in_one_forest() -> None:
     """On a small table the trees stop at different sizes (here 10 to 13 leaves of 31
     allowed); each tree's leaves keep their own values."""
     rng = np.random.default_rng(5)
     X, y = _data(rng, 120)
-    boosters = [lgb.LGBMRegressor(n_estimators=60, num_leaves=31, min_child_samples=8, verbose=-1,
-                                  n_jobs=1).fit(X, y).booster_]
-    sizes = {t["num_leaves"] for t in boosters[0].dump_model()["tree_info"]}
-    assert len(sizes) > 1
-    candidates = rng.normal(size=(20, N_CANDIDATE))
-    forest = CandidateForest.compile(boosters, n_query=N_QUERY, candidates=candidates)
-    for _ in range(3):
-        query, mixed = rng.normal(size=N_QUERY), rng.normal(size=(20, N_MIXED))
-        np.testing.assert_allclose(forest.predict(query, mixed),
-                                   boosters[0].predict(_rows(query, candidates, mixed)), atol=1e-12)
+    booster = lgb.LGBMRegressor(n_estimators=60, num_leaves=31, min_child_samples=8, verbose=-1,
+                                n_jobs=1).fit(X, y).booster_
+    assert len({t["num_leaves"] for t in booster.dump_model()["tree_info"]}) > 1
+    _matches_its_booster(booster, rng, 20)
 
 
 def test_wide_trees_use_64_bit_masks() -> None:
     """Trees of 33 to 64 leaves still compile (one bit per leaf in 64 bits)."""
     rng = np.random.default_rng(2)
     X, y = _data(rng, 2000)
-    boosters = [lgb.LGBMRegressor(n_estimators=10, num_leaves=60, min_child_samples=3, verbose=-1,
-                                  n_jobs=1).fit(X, y).booster_]
-    candidates = rng.normal(size=(30, N_CANDIDATE))
-    forest = CandidateForest.compile(boosters, n_query=N_QUERY, candidates=candidates)
-    assert forest.candidate_exits.dtype == np.uint64
-    query, mixed = rng.normal(size=N_QUERY), rng.normal(size=(30, N_MIXED))
-    np.testing.assert_allclose(forest.predict(query, mixed),
-                               boosters[0].predict(_rows(query, candidates, mixed)), atol=1e-12)
+    booster = lgb.LGBMRegressor(n_estimators=10, num_leaves=60, min_child_samples=3, verbose=-1,
+                                n_jobs=1).fit(X, y).booster_
+    assert _matches_its_booster(booster, rng, 30).candidate_exits.dtype == np.uint64
 
 
 def test_what_the_forest_cannot_compile_or_predict_is_refused_clearly() -> None:
