@@ -110,14 +110,18 @@ class SwapSearch(SurrogatePortfolioRecommender):
         return self._ranked(chosen, predicted, np.arange(len(self.config_ids_)))
 
 
-class BothSurrogatesRow(SurrogatePortfolioRecommender):
-    """The prediction row of the greedy step (``prediction_weight``) from the mean of both
-    surrogates' predicted relative scores: the one that reads the family probe gaps and the
-    one without them that makes the first pick (the default uses the first only)."""
+class _SeesTheQuery(SurrogatePortfolioRecommender):
+    """Keeps the query being ranked (``_query``) for the hooks that are not handed it."""
 
     def _portfolio(self, query: Query, columns: np.ndarray | None) -> pd.Series:
         self._query = query
         return super()._portfolio(query, columns)
+
+
+class BothSurrogatesRow(_SeesTheQuery):
+    """The prediction row of the greedy step (``prediction_weight``) from the mean of both
+    surrogates' predicted relative scores: the one that reads the family probe gaps and the
+    one without them that makes the first pick (the default uses the first only)."""
 
     def _greedy_rows(self, predicted: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         w = self.prediction_weight_
@@ -144,7 +148,7 @@ class HedgeAfterSecond(SurrogatePortfolioRecommender):
         return [second, *super().hedge_picks(query, reached, weights, first, allowed[allowed != second])]
 
 
-class ProbeKernelWeights(SurrogatePortfolioRecommender):
+class ProbeKernelWeights(_SeesTheQuery):
     """The profile weights times a kernel on how alike the query's probes are to each training
     dataset's, read as gaps to the table's best probe (``exp(-mean |gap difference| / sigma)``
     over the probes both have; 1 where they share none): a table's probes are a small
@@ -161,10 +165,6 @@ class ProbeKernelWeights(SurrogatePortfolioRecommender):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             self.train_gaps_ = probes - np.nanmax(probes, axis=1, keepdims=True)
-
-    def _portfolio(self, query: Query, columns: np.ndarray | None) -> pd.Series:
-        self._query = query
-        return super()._portfolio(query, columns)
 
     def weights_for(self, profile: np.ndarray) -> np.ndarray:
         w = super().weights_for(profile)

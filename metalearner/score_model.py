@@ -35,7 +35,10 @@ import pandas as pd
 from kg.measures import IN_TARGET_UNITS
 from metalearner.knowledge import MetaData
 from metalearner.recommenders.base import Query
-from metalearner.recommenders.landmark_contrasts import query_contrasts, with_landmark_contrasts
+from metalearner.recommenders.landmark_contrasts import (
+    query_with_landmark_contrasts,
+    with_landmark_contrasts,
+)
 from metalearner.recommenders.nearest import DEFAULT_FEATURES
 from metalearner.recommenders.surrogate import config_features
 
@@ -181,11 +184,7 @@ class ScoreModel:
         known = position >= 0  # configurations the model was not fitted with stay NaN
         if known.any() and scale > 0:
             _, inverse = _TRANSFORMS[self.metric_]
-            values = query.metafeatures
-            row = np.concatenate([
-                np.array([np.nan if (v := values.get(f)) is None else v for f in self.features_],
-                         dtype=float),
-                query_contrasts(values)])
+            row = query_with_landmark_contrasts(query.metafeatures, self.features_)
             configs = self.config_matrix_.to_numpy(dtype=float)[position[known]]
             X = np.hstack([np.tile(row, (len(configs), 1)), configs])
             # the booster itself: model.predict's input checks cost more than the prediction

@@ -258,17 +258,13 @@ def _lay_out(trees: list[dict[str, str]]) -> tuple[dict[str, np.ndarray], np.nda
 
 
 def _select(arrays: dict[str, np.ndarray], keep: np.ndarray, offset: int) -> _Splits:
-    """The splits ``keep`` selects, sorted by tree, their features relative to ``offset``."""
-    tree = arrays["tree"][keep]
-    order = np.argsort(tree, kind="stable")
-    trees, starts = np.unique(tree[order], return_index=True)
-    threshold = arrays["threshold"][keep][order].astype(float)
-    default_left = arrays["default_left"][keep][order].astype(bool)
-    missing = arrays["missing"][keep][order]  # LightGBM's missing types: 0 none, 1 zero, 2 NaN
+    """The splits ``keep`` selects (still in tree order), their features relative to ``offset``."""
+    trees, starts = np.unique(arrays["tree"][keep], return_index=True)
+    threshold = arrays["threshold"][keep]
+    default_left = arrays["default_left"][keep]
+    missing = arrays["missing"][keep]  # LightGBM's missing types: 0 none, 1 zero, 2 NaN
     zero_plain = threshold >= 0.0
-    return _Splits(feature=(arrays["feature"][keep][order] - offset).astype(np.intp),
-                   threshold=threshold,
+    return _Splits(feature=arrays["feature"][keep] - offset, threshold=threshold,
                    nan_left=np.where(missing == 0, zero_plain, default_left),
                    zero_left=np.where(missing == 1, default_left, zero_plain),
-                   mask=arrays["mask"][keep][order],
-                   trees=trees.astype(np.intp), starts=starts.astype(np.intp))
+                   mask=arrays["mask"][keep], trees=trees, starts=starts)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["LANDMARKERS", "LANDMARK_CONTRASTS", "landmark_contrasts", "query_contrasts",
-           "with_landmark_contrasts"]
+           "query_with_landmark_contrasts", "with_landmark_contrasts"]
 
 #: The landmarker meta-features (``metalearner.metafeatures.landmarking``); NaN where one
 #: does not apply (LDA and naive Bayes to regression, ridge to classification).
@@ -53,6 +53,15 @@ def query_contrasts(metafeatures: Mapping[str, float | None]) -> np.ndarray:
     """:func:`landmark_contrasts` of one task's meta-features (missing ones count as NaN)."""
     row = [metafeatures.get(name) for name in LANDMARKERS]
     return landmark_contrasts(np.array([[np.nan if v is None else v for v in row]], dtype=float))[0]
+
+
+def query_with_landmark_contrasts(metafeatures: Mapping[str, float | None], features: list[str],
+                                  *, contrasts: bool = True) -> np.ndarray:
+    """One task's row of :func:`with_landmark_contrasts`, as a float array (missing
+    meta-features count as NaN)."""
+    plain = np.array([np.nan if (v := metafeatures.get(f)) is None else v for f in features],
+                     dtype=float)
+    return np.concatenate([plain, query_contrasts(metafeatures)]) if contrasts else plain
 
 
 def with_landmark_contrasts(metafeatures: pd.DataFrame, features: list[str], *,

@@ -12,7 +12,10 @@ from metalearner.knowledge import MetaData, relative_scores
 from metalearner.metafeatures.probing import PROBES
 from metalearner.recommenders.base import BaseRecommender, Query
 from metalearner.recommenders.candidate_forest import CandidateForest
-from metalearner.recommenders.landmark_contrasts import query_contrasts, with_landmark_contrasts
+from metalearner.recommenders.landmark_contrasts import (
+    query_with_landmark_contrasts,
+    with_landmark_contrasts,
+)
 from metalearner.recommenders.nearest import DEFAULT_FEATURES
 from metalearner.recommenders.probe_contrasts import (
     family_gap_columns,
@@ -174,9 +177,8 @@ class SurrogateRecommender(BaseRecommender):
             self.forest_ = None
 
     def score(self, query: Query) -> pd.Series:
-        m = np.array([query.metafeatures.get(f) for f in self.features_], dtype=float)
-        if self.contrasts_:
-            m = np.concatenate([m, query_contrasts(query.metafeatures)])
+        m = query_with_landmark_contrasts(query.metafeatures, self.features_,
+                                          contrasts=self.contrasts_)
         if self.probes_:
             m = np.concatenate([m, query_probe_features(query.metafeatures)])
         mixed = None
