@@ -126,6 +126,8 @@ MEMBERS = {
                                               surrogate=shared(family_probe_metrics=("roc_auc",)))),
     "surrogate portfolio, no probe hedge (session 23 default)": (
         lambda: SurrogatePortfolioRecommender(hedges=0, surrogate=shared())),
+    "surrogate portfolio, no regime probes (session 25 default)": (
+        lambda: SurrogatePortfolioRecommender(surrogate=shared(regime_metrics=()))),
     "surrogate portfolio, no HGB-default guard": (
         lambda: SurrogatePortfolioRecommender(incumbent=None, surrogate=shared())),
     "surrogate portfolio, no collapse veto": (
@@ -347,6 +349,9 @@ def main() -> None:
                     help="comma-separated: which score normalisations to compare")
     ap.add_argument("--out", default="bench/results/lodo.json")
     ap.add_argument("--jobs", type=int, default=2, help="held-out datasets evaluated at a time")
+    ap.add_argument("--metrics", default=None,
+                    help="comma-separated: only these groups (e.g. log_loss); their entries in "
+                         "--out are replaced and the other groups' kept")
     ap.add_argument("--second-split", action="store_true",
                     help="add the row fitted with the second derived split (session 10's question)")
     args = ap.parse_args()
@@ -361,6 +366,8 @@ def main() -> None:
     t0 = time.perf_counter()
     for normalisation in args.normalisations.split(","):
         for task_type, metric, holdout in groups(graph):
+            if args.metrics and metric not in args.metrics.split(","):
+                continue
             meta = group_views(graph, task_type, metric, normalisation=normalisation,
                                coverage=args.coverage)
             holdout = [d for d in holdout if d in meta.datasets]
@@ -427,6 +434,14 @@ def main() -> None:
                   + pd.DataFrame(top1_rates).T.to_string(), flush=True)
             print("95% intervals (bootstrap over held-out datasets):", json.dumps(intervals), flush=True)
     report["seconds"] = time.perf_counter() - t0
+    if args.metrics and Path(args.out).exists():  # keep the groups this run left out
+        old = json.loads(Path(args.out).read_text())
+        order = [(g["normalisation"], g["metric"]) for g in old["groups"]]
+        fresh = {(g["normalisation"], g["metric"]): g for g in report["groups"]}
+        merged = [fresh.pop(key, g) for key, g in zip(order, old["groups"], strict=True)]
+        report = {**old, "groups": merged + list(fresh.values()),
+                  "seconds_by_metrics": {**old.get("seconds_by_metrics", {}),
+                                         args.metrics: report["seconds"]}}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1))
 

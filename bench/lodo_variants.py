@@ -47,6 +47,7 @@ from metalearner.knowledge import MetaData, derived_by_later_splits, feature_col
 from metalearner.metafeatures.probing import PROBES
 from metalearner.recommenders import Query, SurrogatePortfolioRecommender
 from metalearner.recommenders._greedy import _weighted_greedy, greedy_order
+from metalearner.recommenders.nearest import DEFAULT_FEATURES
 from runner.spaces import default_configuration
 
 KS = (1, 3, 5, 10, 25)
@@ -148,6 +149,25 @@ class HedgeAfterSecond(SurrogatePortfolioRecommender):
         return [second, *super().hedge_picks(query, reached, weights, first, allowed[allowed != second])]
 
 
+class SizeScaledHedge(SurrogatePortfolioRecommender):
+    """The probe hedge's distance scaled by the probes' noise: a 3-fold score on ``n`` rows
+    (at most the probes' 1,000) varies about as ``1 / sqrt(n)``, so ``probe_hedge`` holds at
+    ``rows`` rows and widens below, narrows above."""
+
+    rows = 300.0
+
+    def hedge_picks(self, query: Query, scores: np.ndarray, weights: np.ndarray, first: int,
+                    allowed: np.ndarray) -> list[int]:
+        base = self.probe_hedge_
+        n = float(np.exp(query.metafeatures.get("log_nr_inst") or np.log(self.rows)))
+        if base is not None:
+            self.probe_hedge_ = base * float(np.sqrt(self.rows / min(n, 1000.0)))
+        try:
+            return super().hedge_picks(query, scores, weights, first, allowed)
+        finally:
+            self.probe_hedge_ = base
+
+
 class ProbeKernelWeights(_SeesTheQuery):
     """The profile weights times a kernel on how alike the query's probes are to each training
     dataset's, read as gaps to the table's best probe (``exp(-mean |gap difference| / sigma)``
@@ -201,6 +221,25 @@ for _delta, _hedges in ((0.01, 1), (0.01, 2), (0.01, 4), (0.003, 2), (0.03, 2), 
     VARIANTS[f"probe hedge delta={_delta} hedges={_hedges}"] = (
         lambda s, d=_delta, h=_hedges: SurrogatePortfolioRecommender(
             probe_hedge={"roc_auc": d, "rmse": d}, hedges=h, surrogate=SharedSurrogate(random_state=s)))
+# session 26: the same hedge for log loss (multiclass tables are probed with one-against-the-rest
+# ROC AUC, the seed's meta-features have them; the default hedges only ROC AUC and RMSE)
+for _delta in (0.003, 0.005, 0.01, 0.02):
+    VARIANTS[f"log-loss probe hedge delta={_delta}"] = (
+        lambda s, d=_delta: SurrogatePortfolioRecommender(
+            probe_hedge={"roc_auc": 0.005, "rmse": 0.005, "log_loss": d},
+            surrogate=SharedSurrogate(random_state=s)))
+# session 26: probes of hyperparameter regimes (bench/regime_probes.py; need --extra)
+_REGIME_PROBES = ("rp_boost_slow", "rp_boost_deep", "rp_linear_strong", "rp_linear_weak",
+                  "rp_svm_narrow", "rp_svm_wide")
+_REGIME_CONTRASTS = ("rc_boost_slow", "rc_boost_deep", "rc_linear_reg", "rc_svm_reach")
+VARIANTS["no regime probes (session 25 default)"] = lambda s: _default(s, regime_metrics=())
+VARIANTS["regime probes and contrasts as features"] = lambda s: _default(
+    s, features=DEFAULT_FEATURES + _REGIME_PROBES + _REGIME_CONTRASTS)
+VARIANTS["regime contrasts as features"] = lambda s: _default(
+    s, features=DEFAULT_FEATURES + _REGIME_CONTRASTS)
+for _rows in (100, 300, 1000):
+    VARIANTS[f"size-scaled probe hedge rows={_rows}"] = lambda s, r=_rows: type(
+        "SizeScaled", (SizeScaledHedge,), {"rows": float(r)})(surrogate=SharedSurrogate(random_state=s))
 VARIANTS["no probe hedge (session 23 default)"] = lambda s: SurrogatePortfolioRecommender(
     hedges=0, surrogate=SharedSurrogate(random_state=s))
 VARIANTS["probe hedge after the greedy second pick"] = lambda s: HedgeAfterSecond(
@@ -302,6 +341,8 @@ def main() -> None:
     ap.add_argument("--seed", default="data/seed.nq.gz", help="else this seed, loaded in memory")
     ap.add_argument("--views", default=".metakg-build/lodo-views", help="cache of the groups' views")
     ap.add_argument("--flaml", default="bench/results/flaml_zeroshot.json")
+    ap.add_argument("--extra", default=None,
+                    help="JSON lines of more meta-features per dataset (bench/regime_probes.py)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--out", default=".metakg-build/lodo_variants.csv", help="CSV appended to")
     ap.add_argument("--list", action="store_true", help="print the variants' names and stop")
@@ -316,6 +357,13 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     meta, holdout, related, second = load_views(Path(args.views), args.metric, args.store, args.seed)
     flaml = json.loads(Path(args.flaml).read_text()) if Path(args.flaml).exists() else {}
+    if args.extra:
+        rows = [json.loads(line) for line in Path(args.extra).read_text().splitlines()]
+        extra = pd.DataFrame(rows).drop(columns="name").set_index("dataset").astype(float)
+        merged = meta.metafeatures.drop(columns=extra.columns, errors="ignore").join(extra)
+        print(f"--extra: {extra.shape[1]} meta-features on "
+              f"{merged[extra.columns].notna().any(axis=1).sum()} of {len(merged)} datasets")
+        meta.metafeatures = merged
     global _STATE
     _STATE = (meta, related, second, names, [int(s) for s in args.seeds.split(",")], flaml, args.metric)
     t0 = time.perf_counter()

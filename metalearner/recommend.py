@@ -320,15 +320,19 @@ class _Explainer:
 
 def _groups_read_for(metric: str) -> tuple[str, ...]:
     """The meta-feature groups the default recommender reads for ``metric``: the probes
-    (about 0.3-1 s a table) only where its surrogate learns from them (as table features or
-    as family probe gaps) or its top k hedges over them."""
+    (about 0.3-1 s a table) only where its surrogate learns from them (as table features,
+    as family probe gaps or in the regime contrasts) or its top k hedges over them, and the
+    regime probes (about 0.5-2 s) only where its surrogate learns from them."""
     from metalearner.metafeatures import GROUPS
     from metalearner.recommenders import SurrogateRecommender
     from metalearner.recommenders.surrogate_portfolio import PROBE_HEDGE
 
     defaults = SurrogateRecommender()
-    probed = metric in {*defaults.probe_metrics, *defaults.family_probe_metrics, *PROBE_HEDGE}
-    return tuple(g for g in GROUPS if probed or g != "probing")
+    regimes = metric in defaults.regime_metrics
+    probed = regimes or metric in {*defaults.probe_metrics, *defaults.family_probe_metrics,
+                                   *PROBE_HEDGE}
+    skip = {g for g, read in (("probing", probed), ("regime-probing", regimes)) if not read}
+    return tuple(g for g in GROUPS if g not in skip)
 
 
 def recommend(

@@ -227,3 +227,35 @@ def test_recompute_makes_derived_tables_again(memory_graph: KnowledgeGraph, shar
     assert reads == [shared / "arff" / "autompg.arff.gz"]  # once for the source and its two derivations
     stored = memory_graph.metafeatures(derived.id, extractor=EXTRACTOR)
     assert stored["nr_class"] == 2.0 and stored["pr_boosting"] is not None
+
+
+def test_regime_probes_say_which_end_of_a_family_suits_the_table() -> None:
+    """A narrow RBF kernel finds an XOR that a wide one (close to linear) cannot; deep, fast
+    boosting finds a fine checkerboard better than slow, shallow boosting; strong shrinkage
+    costs a ridge model on a clean linear target; every regime probe has a value on a binary
+    table (the kernels' one-column scores) and on a multiclass one."""
+    from metalearner.metafeatures.regime_probing import REGIME_PROBES
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-2, 2, size=(800, 2))
+    xor = pd.DataFrame(X, columns=["a", "b"])
+    xor["y"] = np.where((X[:, 0] > 0) ^ (X[:, 1] > 0), "a", "b")
+    mf = compute_metafeatures(xor, "y", task_type="classification", groups=("regime-probing",))
+    assert all(mf.values[p] is not None for p in REGIME_PROBES), mf.reasons
+    assert mf.values["rp_svm_narrow"] > 0.95 and mf.values["rp_svm_wide"] < 0.8
+    assert mf.values["rp_boost_deep"] > mf.values["rp_linear_weak"] + 0.3
+    board = xor.assign(y=np.where((np.floor(X[:, 0]) + np.floor(X[:, 1])) % 2 == 0, "even", "odd"))
+    fine = compute_metafeatures(board, "y", task_type="classification", groups=("regime-probing",)).values
+    assert fine["rp_boost_deep"] > fine["rp_boost_slow"] + 0.05
+
+    W = rng.normal(size=(300, 5))
+    reg = pd.DataFrame(W, columns=[f"w{i}" for i in range(5)])
+    reg["y"] = W @ np.arange(1, 6) + rng.normal(scale=0.1, size=300)
+    out = compute_metafeatures(reg, "y", task_type="regression", groups=("regime-probing",)).values
+    assert out["rp_linear_weak"] > 0.99 and out["rp_linear_weak"] > out["rp_linear_strong"] + 0.1
+
+    three = pd.DataFrame(X, columns=["a", "b"])
+    three["y"] = np.select([X[:, 0] < -0.7, X[:, 0] < 0.7], ["lo", "mid"], "hi")
+    values = compute_metafeatures(three, "y", task_type="classification",
+                                  groups=("regime-probing",)).values
+    assert all(values[p] is not None and 0.5 < values[p] <= 1.0 for p in REGIME_PROBES), values

@@ -1157,13 +1157,66 @@ def test_target_spread_reads_the_targets_standard_deviation_from_rmse_and_r2(sha
 
 
 def test_a_new_table_is_probed_only_where_the_recommender_reads_probes() -> None:
-    """Probing costs up to a second a table: recommend() runs it for binary ROC AUC (the
-    surrogate's probe metric) and RMSE (whose surrogate reads the family probe gaps), not for
-    log loss."""
+    """Probing costs up to a second a table, the regime probes up to two: recommend() runs
+    the probes for binary ROC AUC (the surrogate's probe metric), RMSE (whose surrogate reads
+    the family probe gaps) and log loss (whose regime contrasts read the boosting probe), and
+    the regime probes for log loss only."""
     from metalearner.metafeatures import GROUPS
     from metalearner.recommend import _groups_read_for
 
-    assert _groups_read_for("roc_auc") == tuple(GROUPS)
-    assert _groups_read_for("rmse") == tuple(GROUPS)
-    assert "probing" not in _groups_read_for("log_loss")
-    assert set(_groups_read_for("log_loss")) == set(GROUPS) - {"probing"}
+    assert _groups_read_for("roc_auc") == tuple(g for g in GROUPS if g != "regime-probing")
+    assert _groups_read_for("rmse") == _groups_read_for("roc_auc")
+    assert _groups_read_for("log_loss") == tuple(GROUPS)
+    assert {"probing", "regime-probing"} <= set(GROUPS)
+
+
+def test_regime_contrasts_are_differences_of_regime_probes() -> None:
+    """Each contrast is one probe minus another, NaN (or None) where either is missing, the
+    same for a frame of tables and for one query."""
+    import pandas as pd
+
+    from metalearner.recommenders import REGIME_CONTRASTS, query_with_regime_contrasts, with_regime_contrasts
+
+    values = {"pr_boosting": 0.90, "rp_boost_slow": 0.93, "rp_boost_deep": 0.85,
+              "rp_linear_strong": 0.70, "rp_linear_weak": 0.80, "rp_svm_narrow": 0.60}
+    one = query_with_regime_contrasts(values)
+    assert one["rc_boost_slow"] == pytest.approx(0.03) and one["rc_boost_deep"] == pytest.approx(-0.05)
+    assert one["rc_linear_reg"] == pytest.approx(-0.10)
+    assert one["rc_svm_reach"] is None  # no wide-kernel probe: nothing made up
+    assert one["pr_boosting"] == 0.90  # the meta-features themselves are kept
+    frame = with_regime_contrasts(pd.DataFrame([values, {}], index=["a", "b"]))
+    for name in REGIME_CONTRASTS:
+        expected = np.nan if one[name] is None else one[name]
+        np.testing.assert_allclose(frame.loc["a", name], expected)
+        assert np.isnan(frame.loc["b", name])
+
+
+def test_surrogate_learns_regime_probes_for_its_regime_metrics(kg: KnowledgeGraph, shared: Path) -> None:
+    """With regimes on (the default for log loss), the surrogate is the one fitted on its
+    meta-features followed by the regime probes and their contrasts (training rows and
+    queries alike); off for other metrics and for a graph without regime probes."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from metalearner.metafeatures.regime_probing import REGIME_PROBES
+    from metalearner.recommenders import REGIME_FEATURES, with_regime_contrasts
+    from metalearner.recommenders.nearest import DEFAULT_FEATURES
+
+    meta = load_metadata(kg, "classification", "roc_auc")
+    assert meta.metafeatures["rp_boost_slow"].notna().all()  # characterised with the regime probes
+    assert not SurrogateRecommender(n_bags=1).fit(meta).regimes_  # the default: log loss only
+    plain = dict(n_bags=2, probe_metrics=(), family_probe_metrics=())
+    on = SurrogateRecommender(regime_metrics=("roc_auc",), **plain).fit(meta)
+    assert on.regimes_ and on.features_[-len(REGIME_FEATURES):] == list(REGIME_FEATURES)
+    by_hand = SurrogateRecommender(regime_metrics=(), features=DEFAULT_FEATURES + REGIME_FEATURES,
+                                   **plain).fit(replace(meta, metafeatures=with_regime_contrasts(meta.metafeatures)))
+    assert not by_hand.regimes_
+    table = _tables(shared)[1]
+    values = compute_metafeatures(table, table.columns[-1], task_type="classification").values
+    assert all(values[p] is not None for p in REGIME_PROBES)
+    np.testing.assert_allclose(on.score(Query(values)).to_numpy(),
+                               by_hand.score(Query(with_regime_contrasts(
+                                   pd.DataFrame([values])).iloc[0].to_dict())).to_numpy(), rtol=1e-12)
+    older = replace(meta, metafeatures=meta.metafeatures.drop(columns=list(REGIME_PROBES)))
+    assert not SurrogateRecommender(regime_metrics=("roc_auc",), **plain).fit(older).regimes_

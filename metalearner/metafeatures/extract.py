@@ -13,6 +13,7 @@ from metalearner.metafeatures._table import prepare_table
 from metalearner.metafeatures.info_theory import INFO_THEORY
 from metalearner.metafeatures.landmarking import LANDMARKING
 from metalearner.metafeatures.probing import PROBING
+from metalearner.metafeatures.regime_probing import REGIME_PROBING
 from metalearner.metafeatures.simple import SIMPLE
 from metalearner.metafeatures.statistical import STATISTICAL
 
@@ -20,14 +21,14 @@ __all__ = ["EXTRACTOR", "GROUPS", "VERSION", "MetaFeatures", "compute_metafeatur
            "feature_names"]
 
 #: Name and version stored with every value; bump VERSION when a definition changes
-#: (2: the probing group).
+#: (2: the probing group; 3: the regime-probing group).
 EXTRACTOR = "metakg.metafeatures"
-VERSION = "2"
+VERSION = "3"
 GROUPS = {"simple": SIMPLE, "statistical": STATISTICAL, "info-theory": INFO_THEORY,
-          "landmarking": LANDMARKING, "probing": PROBING}
+          "landmarking": LANDMARKING, "probing": PROBING, "regime-probing": REGIME_PROBING}
 #: Seconds per group before its remaining features are skipped (missing, with the reason).
 BUDGETS = {"simple": 1.0, "statistical": 2.0, "info-theory": 2.0, "landmarking": 2.0,
-           "probing": 3.0}
+           "probing": 3.0, "regime-probing": 4.0}
 #: Rows kept for the statistical and information-theoretic groups.
 STAT_ROWS = 20000
 
@@ -98,7 +99,7 @@ def compute_metafeatures(
     out = MetaFeatures(task_type=task_type)
     out.timings["prepare"] = time.perf_counter() - t0
     for g in groups:
-        context = table if g in ("simple", "landmarking", "probing") else table.subsample(STAT_ROWS)
+        context = table if g in ("simple", "landmarking", "probing", "regime-probing") else table.subsample(STAT_ROWS)
         res = run_tier(GROUPS[g], context, BUDGETS[g])
         out.values.update(res.values)
         out.reasons.update({k: v for k, v in res.reasons.items() if res.values.get(k) is None})

@@ -15,9 +15,11 @@ Why they exist: on binary ROC AUC the surrogate that also learns from them
 (``SurrogateRecommender(probe_metrics=("roc_auc",))``, the default) chose better first
 configurations and better top 10s in ``bench/lodo.py`` (session 19, README); the boosted-trees
 probe carried it (the same probes without it did not help, nor did session 13's random forest,
-logistic regression and 10-NN landmarkers). For log loss and RMSE they did not help. Since
-session 20 the binary surrogate also reads each configuration's *family probe gap* (its family's
-probe minus the best one, :func:`~metalearner.recommenders.family_probe_gaps`).
+logistic regression and 10-NN landmarkers). For log loss and RMSE they did not help as table
+features. Since session 20 the binary surrogate also reads each configuration's *family probe
+gap* (its family's probe minus the best one, :func:`~metalearner.recommenders.family_probe_gaps`),
+since session 23 the RMSE one too, and since session 26 the log-loss surrogate reads the
+boosting probe through the regime contrasts (:mod:`.regime_probing`).
 """
 
 from __future__ import annotations
@@ -103,9 +105,16 @@ def _columns_of(scores: np.ndarray, fitted: np.ndarray, y: np.ndarray) -> np.nda
                             for k in present])
 
 
-def _probe(name: str) -> Callable[[PreparedTable], dict[str, float | str]]:
+#: probe name → (classification model, regression model), as :data:`_MODELS`.
+Models = dict[str, tuple[Callable[[], BaseEstimator] | None, Callable[[], BaseEstimator] | None]]
+
+
+def _probe(name: str, models: Models = _MODELS) -> Callable[[PreparedTable], dict[str, float | str]]:
+    """The feature function of probe ``name`` of ``models``: its mean held-out score over 3
+    folds of the landmarkers' subsample (ROC AUC, or R² of the standardised target)."""
+
     def compute(t: PreparedTable) -> dict[str, float | str]:
-        clf, reg = _MODELS[name]
+        clf, reg = models[name]
         make = clf if t.task_type == "classification" else reg
         if make is None:
             other = "classification" if reg is None else "regression"

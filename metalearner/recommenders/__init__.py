@@ -18,6 +18,12 @@ from metalearner.recommenders.probe_contrasts import (
     near_best_probes,
     probe_features,
 )
+from metalearner.recommenders.regime_contrasts import (
+    REGIME_CONTRASTS,
+    REGIME_FEATURES,
+    query_with_regime_contrasts,
+    with_regime_contrasts,
+)
 from metalearner.recommenders.surrogate import SurrogateRecommender, config_features
 from metalearner.recommenders.surrogate_portfolio import SurrogatePortfolioRecommender
 from metalearner.recommenders.text import TextSimilarityRecommender
@@ -29,6 +35,8 @@ __all__ = [
     "HEDGE_PROBES",
     "LANDMARK_CONTRASTS",
     "PROBE_FEATURES",
+    "REGIME_CONTRASTS",
+    "REGIME_FEATURES",
     "BaseRecommender",
     "CandidateForest",
     "EnsembleRecommender",
@@ -47,4 +55,6 @@ __all__ = [
     "landmark_contrasts",
     "near_best_probes",
     "probe_features",
+    "query_with_regime_contrasts",
+    "with_regime_contrasts",
 ]

@@ -10,6 +10,7 @@ import pandas as pd
 
 from metalearner.knowledge import MetaData, relative_scores
 from metalearner.metafeatures.probing import PROBES
+from metalearner.metafeatures.regime_probing import REGIME_PROBES
 from metalearner.recommenders.base import BaseRecommender, Query
 from metalearner.recommenders.candidate_forest import CandidateForest
 from metalearner.recommenders.landmark_contrasts import (
@@ -22,6 +23,11 @@ from metalearner.recommenders.probe_contrasts import (
     family_probe_gaps,
     query_probe_features,
     table_probe_features,
+)
+from metalearner.recommenders.regime_contrasts import (
+    REGIME_FEATURES,
+    query_with_regime_contrasts,
+    with_regime_contrasts,
 )
 
 __all__ = ["SurrogateRecommender", "config_features", "surrogate_target"]
@@ -97,6 +103,13 @@ class SurrogateRecommender(BaseRecommender):
             23 (with the prediction row of
             :class:`~metalearner.recommenders.SurrogatePortfolioRecommender`); see the README
             for what they did in ``bench/lodo.py``.
+        regime_metrics: metrics whose surrogate also learns from the regime probes (small
+            models at opposite ends of a family's space:
+            :mod:`~metalearner.metafeatures.regime_probing`) and their contrasts
+            (:mod:`~metalearner.recommenders.regime_contrasts`), after its other
+            meta-features; ``()``: never. Off, too, when no training table has them. Log
+            loss since session 26 (README: best@1, best@5 and best@25 higher in two bags of
+            seeds); for ROC AUC and RMSE best@5 moved within noise.
         split_family_gaps: besides the shared family probe gap, one column per probe group
             (:func:`~metalearner.recommenders.probe_contrasts.family_gap_columns`) holding the
             gap of that group's configurations only. Chosen by ``bench/lodo.py`` (session 21,
@@ -114,6 +127,7 @@ class SurrogateRecommender(BaseRecommender):
                  n_bags: int = 5, contrast_metrics: tuple[str, ...] = ("log_loss",),
                  probe_metrics: tuple[str, ...] = ("roc_auc",),
                  family_probe_metrics: tuple[str, ...] = ("roc_auc", "rmse"),
+                 regime_metrics: tuple[str, ...] = ("log_loss",),
                  split_family_gaps: bool = True) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -126,6 +140,7 @@ class SurrogateRecommender(BaseRecommender):
         self.contrast_metrics = contrast_metrics
         self.probe_metrics = probe_metrics
         self.family_probe_metrics = family_probe_metrics
+        self.regime_metrics = regime_metrics
         self.split_family_gaps = split_family_gaps
 
     def _fit(self, meta: MetaData) -> None:
@@ -133,9 +148,16 @@ class SurrogateRecommender(BaseRecommender):
 
         if not isinstance(self.n_bags, int) or self.n_bags < 1:
             raise ValueError(f"n_bags must be a positive integer, got {self.n_bags!r}.")
-        feats = [f for f in (self.features or DEFAULT_FEATURES) if f in meta.metafeatures.columns]
-        self.features_ = feats
         metric = next(iter(meta.metric.values()), None)
+        tables = meta.metafeatures.reindex(index=meta.datasets)
+        # a graph whose tables have no regime probes (meta-features before version 3) has none to learn
+        self.regimes_ = (metric in self.regime_metrics and bool(
+            tables.reindex(columns=list(REGIME_PROBES)).notna().to_numpy().any()))
+        if self.regimes_:
+            tables = with_regime_contrasts(tables)
+        chosen = [*(self.features or DEFAULT_FEATURES), *(REGIME_FEATURES if self.regimes_ else ())]
+        feats = [f for f in dict.fromkeys(chosen) if f in tables.columns]
+        self.features_ = feats
         self.contrasts_ = metric in self.contrast_metrics
         self.probes_ = metric in self.probe_metrics
         # a graph whose tables were never probed (meta-features of version 1) has no gaps to learn
@@ -145,8 +167,7 @@ class SurrogateRecommender(BaseRecommender):
                          index=self.config_ids_)
         self.config_matrix_ = C
         self.config_families_ = [meta.configs[c].get("family", "") for c in self.config_ids_]
-        M = with_landmark_contrasts(meta.metafeatures.reindex(index=meta.datasets), feats,
-                                    contrasts=self.contrasts_)
+        M = with_landmark_contrasts(tables, feats, contrasts=self.contrasts_)
         if self.probes_:
             M = pd.concat([M, table_probe_features(meta.metafeatures.reindex(index=meta.datasets))],
                           axis=1)
@@ -177,8 +198,9 @@ class SurrogateRecommender(BaseRecommender):
             self.forest_ = None
 
     def score(self, query: Query) -> pd.Series:
-        m = query_with_landmark_contrasts(query.metafeatures, self.features_,
-                                          contrasts=self.contrasts_)
+        values = (query_with_regime_contrasts(query.metafeatures) if self.regimes_
+                  else query.metafeatures)
+        m = query_with_landmark_contrasts(values, self.features_, contrasts=self.contrasts_)
         if self.probes_:
             m = np.concatenate([m, query_probe_features(query.metafeatures)])
         mixed = None
