@@ -1,10 +1,11 @@
-"""Experimental probes of hyperparameter *regimes*, for ``bench/lodo_variants.py``.
+"""Regime probes of the seed's tables, for ``bench/lodo_variants.py --extra`` and the seed.
 
-The shipped probes (:mod:`metalearner.metafeatures.probing`) are one small model per family:
-they say which families are in the running on a table. This script asks whether the same
-kind of signal one level down (strongly against weakly regularised boosting, linear models
-and SVM kernels of narrow against wide reach) tells the surrogate which *configurations* of a
-family win, before such probes become meta-features of the graph. It computes them for every
+The probes (:mod:`metalearner.metafeatures.probing`) are one small model per family: they say
+which families are in the running on a table. Session 26 asked whether the same kind of signal
+one level down (strongly against weakly regularised boosting, linear models and SVM kernels of
+narrow against wide reach) tells the surrogate which *configurations* of a family win, before
+such probes became meta-features of the graph (:mod:`metalearner.metafeatures.regime_probing`,
+which this script now calls, without its time budget). It computes them for every
 dataset of the seed's leave-one-dataset-out views (the shared tables and the binary tables
 derived from them, recognised by their content hash) with the shipped probes' protocol (the
 landmarkers' 1,000-row subsample, 3 folds, single-threaded), writes each table's values as
@@ -19,61 +20,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import pickle
 import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.svm import SVC, SVR
 
 from kg.derived import SPLITS, binary_variant
 from kg.errors import InvalidData
 from kg.identity import table_hash
 from kg.tables import infer_task_type, read_table
-from metalearner.metafeatures import probing
-from metalearner.metafeatures._base import NotApplicable
+from metalearner.metafeatures._base import run_tier
 from metalearner.metafeatures._table import prepare_table
+from metalearner.metafeatures.probing import PROBING
+from metalearner.metafeatures.regime_probing import REGIME_PROBES, REGIME_PROBING
+from metalearner.recommenders.regime_contrasts import REGIME_CONTRASTS, query_with_regime_contrasts
 
-
-class _SVCScores(SVC):
-    """An RBF SVM whose ``predict_proba`` is its decision function (what the probes rank by)."""
-
-    def predict_proba(self, X):
-        d = self.decision_function(X)
-        return np.column_stack([-d, d]) if d.ndim == 1 else d
-
-
-#: name -> (classification model, regression model)
-REGIME_MODELS = {
-    "rp_boost_slow": (lambda: HistGradientBoostingClassifier(
-        max_iter=100, learning_rate=0.05, max_leaf_nodes=4, min_samples_leaf=20,
-        l2_regularization=1.0, early_stopping=False, random_state=0),
-        lambda: HistGradientBoostingRegressor(
-        max_iter=100, learning_rate=0.05, max_leaf_nodes=4, min_samples_leaf=20,
-        l2_regularization=1.0, early_stopping=False, random_state=0)),
-    "rp_boost_deep": (lambda: HistGradientBoostingClassifier(
-        max_iter=25, learning_rate=0.2, max_leaf_nodes=63, min_samples_leaf=2,
-        early_stopping=False, random_state=0),
-        lambda: HistGradientBoostingRegressor(
-        max_iter=25, learning_rate=0.2, max_leaf_nodes=63, min_samples_leaf=2,
-        early_stopping=False, random_state=0)),
-    "rp_linear_strong": (lambda: LogisticRegression(C=0.003, max_iter=300), lambda: Ridge(300.0)),
-    "rp_linear_weak": (lambda: LogisticRegression(C=30.0, max_iter=1000), lambda: Ridge(0.01)),
-    "rp_svm_narrow": (lambda: _SVCScores(C=1.0, gamma=0.5), lambda: SVR(C=1.0, gamma=0.5)),
-    "rp_svm_wide": (lambda: _SVCScores(C=10.0, gamma=0.003), lambda: SVR(C=10.0, gamma=0.003)),
-}
-#: contrast name -> (minuend, subtrahend): what the surrogate reads besides the probes
-CONTRASTS = {
-    "rc_boost_slow": ("rp_boost_slow", "pr_boosting"),
-    "rc_boost_deep": ("rp_boost_deep", "pr_boosting"),
-    "rc_linear_reg": ("rp_linear_strong", "rp_linear_weak"),
-    "rc_svm_reach": ("rp_svm_narrow", "rp_svm_wide"),
-}
-NAMES = tuple(REGIME_MODELS) + tuple(CONTRASTS)
+#: The regime probes (metalearner.metafeatures.regime_probing) and their contrasts: what the
+#: JSON lines hold per dataset.
+NAMES = tuple(REGIME_PROBES) + tuple(REGIME_CONTRASTS)
 
 
 def tables(manifest: Path):
@@ -96,25 +63,14 @@ def tables(manifest: Path):
 
 
 def regime_values(df: pd.DataFrame, target: str, task_type: str) -> dict[str, float | None]:
-    """The regime probes of one table and their contrasts (``None`` where not applicable)."""
-    saved = dict(probing._MODELS)
-    probing._MODELS.update(REGIME_MODELS)
-    try:
-        t = prepare_table(df, target, task_type)
-        out: dict[str, float | None] = {}
-        for name in (*REGIME_MODELS, "pr_boosting"):
-            try:
-                value = probing._probe(name)(t).get(name)
-                out[name] = float(value) if isinstance(value, float) else None
-            except NotApplicable:
-                out[name] = None
-    finally:
-        probing._MODELS.clear()
-        probing._MODELS.update(saved)
-    for c, (a, b) in CONTRASTS.items():
-        out[c] = None if out.get(a) is None or out.get(b) is None else out[a] - out[b]
-    out.pop("pr_boosting")
-    return out
+    """The regime probes of one table and their contrasts (``None`` where not applicable),
+    computed by the meta-feature groups themselves but without their time budgets."""
+    t = prepare_table(df, target, task_type)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        values = {**run_tier(PROBING[:1], t, math.inf).values,  # the boosting probe
+                  **run_tier(REGIME_PROBING, t, math.inf).values}
+    return {n: query_with_regime_contrasts(values)[n] for n in NAMES}
 
 
 def main() -> None:

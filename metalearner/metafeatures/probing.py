@@ -47,7 +47,7 @@ from metalearner.metafeatures._base import Feature, NotApplicable
 from metalearner.metafeatures._table import PreparedTable
 from metalearner.metafeatures.landmarking import MAX_ROWS, _cv, _matrix
 
-__all__ = ["PROBES", "PROBING", "class_auc"]
+__all__ = ["PROBES", "PROBING", "Models", "class_auc", "probe_feature"]
 
 _BOOSTING = dict(max_iter=25, learning_rate=0.2, max_leaf_nodes=15, early_stopping=False,
                  random_state=0)
@@ -109,9 +109,19 @@ def _columns_of(scores: np.ndarray, fitted: np.ndarray, y: np.ndarray) -> np.nda
 Models = dict[str, tuple[Callable[[], BaseEstimator] | None, Callable[[], BaseEstimator] | None]]
 
 
-def _probe(name: str, models: Models = _MODELS) -> Callable[[PreparedTable], dict[str, float | str]]:
+def probe_feature(name: str, models: Models = _MODELS) -> Callable[[PreparedTable], dict[str, float | str]]:
     """The feature function of probe ``name`` of ``models``: its mean held-out score over 3
-    folds of the landmarkers' subsample (ROC AUC, or R² of the standardised target)."""
+    folds of the landmarkers' subsample (ROC AUC, or R² of the standardised target).
+
+    Args:
+        name: the probe's (and meta-feature's) name, a key of ``models``.
+        models: probe name → (classification model, regression model) factories; ``None``
+            where the probe does not apply to that task type.
+
+    Returns:
+        A function of a prepared table to ``{name: score}`` (or ``{name: reason}`` when the
+        probe does not apply); it raises ``NotApplicable`` when no fold can be scored.
+    """
 
     def compute(t: PreparedTable) -> dict[str, float | str]:
         clf, reg = models[name]
@@ -144,4 +154,4 @@ def _probe(name: str, models: Models = _MODELS) -> Callable[[PreparedTable], dic
     return compute
 
 
-PROBING = tuple(Feature((name,), _probe(name)) for name in PROBES)
+PROBING = tuple(Feature((name,), probe_feature(name)) for name in PROBES)

@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.svm import SVC, SVR
 
 from metalearner.metafeatures._base import Feature
-from metalearner.metafeatures.probing import Models, _probe
+from metalearner.metafeatures.probing import Models, probe_feature
 
 __all__ = ["REGIME_PROBES", "REGIME_PROBING"]
 
@@ -60,4 +60,4 @@ _REGIME_MODELS: Models = {
 #: The regime probe meta-features, in the order they are computed (the time budget cuts the last).
 REGIME_PROBES = tuple(_REGIME_MODELS)
 
-REGIME_PROBING = tuple(Feature((name,), _probe(name, _REGIME_MODELS)) for name in REGIME_PROBES)
+REGIME_PROBING = tuple(Feature((name,), probe_feature(name, _REGIME_MODELS)) for name in REGIME_PROBES)
