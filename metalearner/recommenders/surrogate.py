@@ -169,14 +169,13 @@ class SurrogateRecommender(BaseRecommender):
         self.config_families_ = [meta.configs[c].get("family", "") for c in self.config_ids_]
         M = with_landmark_contrasts(tables, feats, contrasts=self.contrasts_)
         if self.probes_:
-            M = pd.concat([M, table_probe_features(meta.metafeatures.reindex(index=meta.datasets))],
-                          axis=1)
+            M = pd.concat([M, table_probe_features(tables)], axis=1)
         long = surrogate_target(meta, self.target, self.temperature).stack().dropna()
         long = long.rename("y").reset_index()
         long.columns = ["dataset", "config", "y"]
         X = np.hstack([M.loc[long["dataset"]].to_numpy(), C.loc[long["config"]].to_numpy()])
         if self.family_probes_:
-            probes = meta.metafeatures.reindex(index=meta.datasets, columns=list(PROBES))
+            probes = tables.reindex(columns=list(PROBES))
             gaps = family_probe_gaps(probes.to_numpy(dtype=float), self.config_families_)
             rows = probes.index.get_indexer(long["dataset"])
             cols = pd.Index(self.config_ids_).get_indexer(long["config"])
