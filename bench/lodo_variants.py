@@ -45,7 +45,12 @@ from kg.graph import make_configuration
 from metalearner.evaluation import normalised_against_median, same_table
 from metalearner.knowledge import MetaData, derived_by_later_splits, feature_columns
 from metalearner.metafeatures.probing import PROBES
-from metalearner.recommenders import Query, SurrogatePortfolioRecommender
+from metalearner.recommenders import (
+    REGIME_CONTRASTS,
+    REGIME_FEATURES,
+    Query,
+    SurrogatePortfolioRecommender,
+)
 from metalearner.recommenders._greedy import _weighted_greedy, greedy_order
 from metalearner.recommenders.nearest import DEFAULT_FEATURES
 from runner.spaces import default_configuration
@@ -229,14 +234,11 @@ for _delta in (0.003, 0.005, 0.01, 0.02):
             probe_hedge={"roc_auc": 0.005, "rmse": 0.005, "log_loss": d},
             surrogate=SharedSurrogate(random_state=s)))
 # session 26: probes of hyperparameter regimes (bench/regime_probes.py; need --extra)
-_REGIME_PROBES = ("rp_boost_slow", "rp_boost_deep", "rp_linear_strong", "rp_linear_weak",
-                  "rp_svm_narrow", "rp_svm_wide")
-_REGIME_CONTRASTS = ("rc_boost_slow", "rc_boost_deep", "rc_linear_reg", "rc_svm_reach")
 VARIANTS["no regime probes (session 25 default)"] = lambda s: _default(s, regime_metrics=())
 VARIANTS["regime probes and contrasts as features"] = lambda s: _default(
-    s, features=DEFAULT_FEATURES + _REGIME_PROBES + _REGIME_CONTRASTS)
+    s, features=DEFAULT_FEATURES + REGIME_FEATURES)
 VARIANTS["regime contrasts as features"] = lambda s: _default(
-    s, features=DEFAULT_FEATURES + _REGIME_CONTRASTS)
+    s, features=DEFAULT_FEATURES + tuple(REGIME_CONTRASTS))
 for _rows in (100, 300, 1000):
     VARIANTS[f"size-scaled probe hedge rows={_rows}"] = lambda s, r=_rows: type(
         "SizeScaled", (SizeScaledHedge,), {"rows": float(r)})(surrogate=SharedSurrogate(random_state=s))

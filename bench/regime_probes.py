@@ -70,7 +70,8 @@ def regime_values(df: pd.DataFrame, target: str, task_type: str) -> dict[str, fl
         warnings.simplefilter("ignore")
         values = {**run_tier(PROBING[:1], t, math.inf).values,  # the boosting probe
                   **run_tier(REGIME_PROBING, t, math.inf).values}
-    return {n: query_with_regime_contrasts(values)[n] for n in NAMES}
+    with_contrasts = query_with_regime_contrasts(values)
+    return {n: with_contrasts[n] for n in NAMES}
 
 
 def main() -> None:
