@@ -234,16 +234,31 @@ for _delta in (0.003, 0.005, 0.01, 0.02):
             probe_hedge={"roc_auc": 0.005, "rmse": 0.005, "log_loss": d},
             surrogate=SharedSurrogate(random_state=s)))
 # session 26: probes of hyperparameter regimes (bench/regime_probes.py; need --extra)
-VARIANTS["no regime probes (session 25 default)"] = lambda s: _default(s, regime_metrics=())
+VARIANTS["no regime probes (session 25 default)"] = lambda s: SurrogatePortfolioRecommender(
+    regime_choice={}, surrogate=SharedSurrogate(random_state=s, regime_metrics=()))
 VARIANTS["regime probes and contrasts as features"] = lambda s: _default(
     s, features=DEFAULT_FEATURES + REGIME_FEATURES)
 VARIANTS["regime contrasts as features"] = lambda s: _default(
     s, features=DEFAULT_FEATURES + tuple(REGIME_CONTRASTS))
+# session 27: forest regime probes (extra trees strongly randomised and smoothed against greedy
+# and unsmoothed, and their difference; need --extra with them)
+FOREST_FEATURES = ("rp_forest_smooth", "rp_forest_greedy", "rc_forest_smooth")
+VARIANTS["forest regime probes as features"] = lambda s: _default(
+    s, features=DEFAULT_FEATURES + FOREST_FEATURES)
+VARIANTS["regime and forest regime probes as features"] = lambda s: _default(
+    s, features=DEFAULT_FEATURES + REGIME_FEATURES + FOREST_FEATURES)
+# session 27: each pick's configuration re-chosen within its family by the regime probes (the
+# default since then for ROC AUC and RMSE; the forest probes need --extra on a pre-version-4 seed)
+VARIANTS["no regime choice (session 26 default)"] = lambda s: SurrogatePortfolioRecommender(
+    regime_choice={}, surrogate=SharedSurrogate(random_state=s))
+for _sigma in (0.01, 0.02, 0.05):
+    VARIANTS[f"regime choice sigma={_sigma}"] = lambda s, g=_sigma: SurrogatePortfolioRecommender(
+        regime_choice={"roc_auc": g, "rmse": g, "log_loss": g}, surrogate=SharedSurrogate(random_state=s))
 for _rows in (100, 300, 1000):
     VARIANTS[f"size-scaled probe hedge rows={_rows}"] = lambda s, r=_rows: type(
         "SizeScaled", (SizeScaledHedge,), {"rows": float(r)})(surrogate=SharedSurrogate(random_state=s))
 VARIANTS["no probe hedge (session 23 default)"] = lambda s: SurrogatePortfolioRecommender(
-    hedges=0, surrogate=SharedSurrogate(random_state=s))
+    regime_choice={}, hedges=0, surrogate=SharedSurrogate(random_state=s))
 VARIANTS["probe hedge after the greedy second pick"] = lambda s: HedgeAfterSecond(
     surrogate=SharedSurrogate(random_state=s))
 # session 25: the profile weights times a kernel on the probes' gaps to the best probe
@@ -253,8 +268,9 @@ for _sigma in (0.01, 0.02, 0.05, 0.1):
 # RMSE's family probe gaps and prediction row (the default since session 23), and without them
 _SESSION_22 = {"roc_auc": 0.2}
 VARIANTS["session 22 default (no RMSE family probe gaps, no RMSE prediction row)"] = (
-    lambda s: SurrogatePortfolioRecommender(prediction_weight=_SESSION_22, hedges=0, surrogate=SharedSurrogate(
-        random_state=s, family_probe_metrics=("roc_auc",))))
+    lambda s: SurrogatePortfolioRecommender(regime_choice={}, prediction_weight=_SESSION_22, hedges=0,
+                                            surrogate=SharedSurrogate(random_state=s,
+                                                                      family_probe_metrics=("roc_auc",))))
 VARIANTS["RMSE family probe gaps without the RMSE prediction row"] = (
     lambda s: SurrogatePortfolioRecommender(prediction_weight=_SESSION_22, hedges=0,
                                             surrogate=SharedSurrogate(random_state=s)))

@@ -322,13 +322,14 @@ def _groups_read_for(metric: str) -> tuple[str, ...]:
     """The meta-feature groups the default recommender reads for ``metric``: the probes
     (about 0.3-1 s a table) only where its surrogate learns from them (as table features,
     as family probe gaps or in the regime contrasts) or its top k hedges over them, and the
-    regime probes (about 0.5-2 s) only where its surrogate learns from them."""
+    regime probes (about 0.5-2 s) only where its surrogate learns from them or its top k's
+    configurations are chosen within their families by them."""
     from metalearner.metafeatures import GROUPS
     from metalearner.recommenders import SurrogateRecommender
-    from metalearner.recommenders.surrogate_portfolio import PROBE_HEDGE
+    from metalearner.recommenders.surrogate_portfolio import PROBE_HEDGE, REGIME_CHOICE
 
     defaults = SurrogateRecommender()
-    regimes = metric in defaults.regime_metrics
+    regimes = metric in {*defaults.regime_metrics, *REGIME_CHOICE}
     probed = regimes or metric in {*defaults.probe_metrics, *defaults.family_probe_metrics,
                                    *PROBE_HEDGE}
     skip = {g for g, read in (("probing", probed), ("regime-probing", regimes)) if not read}

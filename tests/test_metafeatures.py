@@ -232,7 +232,8 @@ def test_recompute_makes_derived_tables_again(memory_graph: KnowledgeGraph, shar
 def test_regime_probes_say_which_end_of_a_family_suits_the_table() -> None:
     """A narrow RBF kernel finds an XOR that a wide one (close to linear) cannot; deep, fast
     boosting finds a fine checkerboard better than slow, shallow boosting; strong shrinkage
-    costs a ridge model on a clean linear target; every regime probe has a value on a binary
+    costs a ridge model on a clean linear target; greedy extra trees find the one feature that
+    decides, smoothed ones rank noisy labels better; every regime probe has a value on a binary
     table (the kernels' one-column scores) and on a multiclass one."""
     from metalearner.metafeatures.regime_probing import REGIME_PROBES
 
@@ -253,6 +254,18 @@ def test_regime_probes_say_which_end_of_a_family_suits_the_table() -> None:
     reg["y"] = W @ np.arange(1, 6) + rng.normal(scale=0.1, size=300)
     out = compute_metafeatures(reg, "y", task_type="regression", groups=("regime-probing",)).values
     assert out["rp_linear_weak"] > 0.99 and out["rp_linear_weak"] > out["rp_linear_strong"] + 0.1
+
+    # one feature of twenty decides: trees that see every feature find it at once, trees that
+    # see a tenth of them per split mostly do not; twenty weak features under label noise: the
+    # smoothed, randomised trees rank rows better than fully grown ones
+    Z = rng.normal(size=(800, 20))
+    one = pd.DataFrame(Z, columns=[f"z{i}" for i in range(20)])
+    one["y"] = np.where(Z[:, 0] > 0, "a", "b")
+    sharp = compute_metafeatures(one, "y", task_type="classification", groups=("regime-probing",)).values
+    assert sharp["rp_forest_greedy"] > 0.99 and sharp["rp_forest_greedy"] > sharp["rp_forest_smooth"] + 0.01
+    noisy = one.assign(y=np.where(Z.sum(axis=1) + rng.normal(scale=3, size=800) > 0, "a", "b"))
+    soft = compute_metafeatures(noisy, "y", task_type="classification", groups=("regime-probing",)).values
+    assert soft["rp_forest_smooth"] > soft["rp_forest_greedy"] + 0.01
 
     three = pd.DataFrame(X, columns=["a", "b"])
     three["y"] = np.select([X[:, 0] < -0.7, X[:, 0] < 0.7], ["lo", "mid"], "hi")

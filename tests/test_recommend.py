@@ -704,6 +704,78 @@ def test_the_top_k_hedges_over_the_probe_groups_close_to_the_best_probe() -> Non
         fitted(hedges=-1)
 
 
+def test_regime_kernel_weighs_datasets_by_how_close_their_regime_contrasts_are() -> None:
+    from metalearner.recommenders import regime_kernel
+
+    train = np.array([[0.05, 0.0], [0.01, np.nan], [np.nan, np.nan], [-0.05, 0.04]])
+    k = regime_kernel(train, np.array([0.05, 0.0]), 0.02)
+    np.testing.assert_allclose(k, [1.0, np.exp(-0.04 / 0.02), 0.0, np.exp(-0.07 / 0.02)])
+    # only the contrasts the query has count; a query without any has no kernel
+    np.testing.assert_allclose(regime_kernel(train, np.array([0.05, np.nan]), 0.02)[:2],
+                               [1.0, np.exp(-2.0)])
+    assert regime_kernel(train, np.array([np.nan, np.nan]), 0.02) is None
+    with pytest.raises(ValueError, match="sigma must be positive"):
+        regime_kernel(train, np.array([0.0, 0.0]), 0.0)
+
+
+def test_each_pick_is_rechosen_within_its_family_by_the_regime_probes() -> None:
+    """The portfolio keeps its families in order, but which extra-trees configuration comes
+    first is the one that wins on the training datasets whose forest regime contrast is the new
+    table's (smoothed trees beat greedy ones there), though the surrogate prefers the other."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from metalearner.knowledge import MetaData
+    from metalearner.recommenders import rechoose_within_families
+
+    families = {"E1": "extra_trees", "E2": "extra_trees", "B1": "lightgbm", "K1": "knn"}
+    smooth = {"E1": 1.0, "E2": 0.2, "B1": 0.6, "K1": 0.1}  # smoothed trees win
+    greedy = {"E1": 0.2, "E2": 1.0, "B1": 0.6, "K1": 0.1}  # fully grown trees win
+    raw = pd.DataFrame([smooth, smooth, greedy, greedy], index=["s1", "s2", "g1", "g2"])
+    probes = pd.DataFrame({"rp_forest_smooth": [0.90, 0.91, 0.80, 0.81],
+                           "rp_forest_greedy": [0.85, 0.86, 0.85, 0.86]}, index=raw.index)
+    meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
+                    norm=raw.rank(axis=1, pct=True), metric=dict.fromkeys(raw.index, "roc_auc"),
+                    higher=dict.fromkeys(raw.index, True),
+                    configs={c: {"family": f, "params": {}} for c, f in families.items()},
+                    families=families, metafeatures=probes)
+    predicted = {"E1": 0.5, "E2": 1.0, "B1": 0.3, "K1": -0.5}
+    like_smooth = Query(metafeatures={"rp_forest_smooth": 0.92, "rp_forest_greedy": 0.87})
+
+    def order(data: MetaData = meta, query: Query = like_smooth, **kw: object) -> list[str]:
+        rec = SurrogatePortfolioRecommender(tau=0, first="surrogate", incumbent=None,
+                                            prediction_weight=0.0, hedges=0, **kw,
+                                            surrogate=_TopSurrogate(relative=predicted)).fit(data)
+        return rec.score(query).sort_values(ascending=False).index.tolist()
+
+    plain = order(regime_choice={})
+    assert plain[0] == "E2"
+    assert order()[0] == "E1"  # the default for ROC AUC: a kernel of width 0.02
+    assert sorted(order()) == sorted(plain)
+    like_greedy = Query(metafeatures={"rp_forest_smooth": 0.80, "rp_forest_greedy": 0.86})
+    assert order(query=like_greedy)[0] == "E2"
+    assert order(query=Query()) == plain  # a table without regime probes keeps the picks
+    # off for a metric without a width (log loss) and for a graph without regime probes
+    assert order(replace(meta, metric=dict.fromkeys(raw.index, "log_loss"))) == plain
+    assert order(replace(meta, metafeatures=pd.DataFrame(index=raw.index))) == plain
+    assert order(regime_choice={"roc_auc": 0.05})[0] == "E1"
+    for bad in (0.0, {"roc_auc": -0.1}):
+        with pytest.raises(ValueError, match="regime_choice must be above 0"):
+            order(regime_choice=bad)
+    # families without regime probes keep their picks, and no configuration comes twice
+    relative = raw.to_numpy()
+    kernels = {"extra_trees": np.array([1.0, 1.0, 0.0, 0.0])}
+    names = list(families)
+    picks = rechoose_within_families([1, 0, 3, 2], list(families.values()), relative,
+                                     np.full(4, 0.25), kernels)
+    assert [names[i] for i in picks] == ["E1", "E2", "K1", "B1"]
+    # what the guard kept first stays first (the HGB default, in the recommender)
+    kept = rechoose_within_families([1, 0, 3, 2], list(families.values()), relative,
+                                    np.full(4, 0.25), kernels, keep={1})
+    assert [names[i] for i in kept] == ["E2", "E1", "K1", "B1"]
+
+
 def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten() -> None:
     from dataclasses import replace
 
@@ -1160,13 +1232,13 @@ def test_a_new_table_is_probed_only_where_the_recommender_reads_probes() -> None
     """Probing costs up to a second a table, the regime probes up to two: recommend() runs
     the probes for binary ROC AUC (the surrogate's probe metric), RMSE (whose surrogate reads
     the family probe gaps) and log loss (whose regime contrasts read the boosting probe), and
-    the regime probes for log loss only."""
+    the regime probes for all three (log loss's surrogate learns from them; for ROC AUC and
+    RMSE they choose each pick's configuration within its family)."""
     from metalearner.metafeatures import GROUPS
     from metalearner.recommend import _groups_read_for
 
-    assert _groups_read_for("roc_auc") == tuple(g for g in GROUPS if g != "regime-probing")
-    assert _groups_read_for("rmse") == _groups_read_for("roc_auc")
-    assert _groups_read_for("log_loss") == tuple(GROUPS)
+    assert _groups_read_for("roc_auc") == tuple(GROUPS)
+    assert _groups_read_for("rmse") == _groups_read_for("log_loss") == tuple(GROUPS)
     assert {"probing", "regime-probing"} <= set(GROUPS)
 
 

@@ -21,9 +21,9 @@ __all__ = ["EXTRACTOR", "GROUPS", "VERSION", "MetaFeatures", "compute_metafeatur
            "feature_names"]
 
 #: Name and version stored with every value; bump VERSION when a definition changes
-#: (2: the probing group; 3: the regime-probing group).
+#: (2: the probing group; 3: the regime-probing group; 4: its forest probes).
 EXTRACTOR = "metakg.metafeatures"
-VERSION = "3"
+VERSION = "4"
 GROUPS = {"simple": SIMPLE, "statistical": STATISTICAL, "info-theory": INFO_THEORY,
           "landmarking": LANDMARKING, "probing": PROBING, "regime-probing": REGIME_PROBING}
 #: Seconds per group before its remaining features are skipped (missing, with the reason).

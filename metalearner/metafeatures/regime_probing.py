@@ -3,7 +3,9 @@
 The probes (:mod:`.probing`) are one small model per family and say which *families* are in
 the running on a table. A regime probe asks the same one level down: does this table reward
 strongly regularised, slow boosting or deep, fast boosting; a strongly or a weakly
-regularised linear model; an RBF kernel of narrow or of wide reach? Those are the
+regularised linear model; an RBF kernel of narrow or of wide reach; strongly randomised,
+smoothed extra trees (a tenth of the features per split, leaves of 10 rows) or greedy, fully
+grown ones (every feature, leaves of one row; since version 4)? Those are the
 hyperparameters that separate the configurations of one family. Same protocol as the probes
 (the landmarkers' bounded subsample, 3 folds, single-threaded; ROC AUC, the mean of the
 classes' one-against-the-rest ROC AUC for multiclass tables, or R² of the standardised
@@ -13,13 +15,20 @@ Why they exist: the multiclass log-loss surrogate that also learns from them and
 contrasts (:mod:`metalearner.recommenders.regime_contrasts`) chose better configurations at
 every k in ``bench/lodo_variants.py`` (session 26, README: best@1 0.70 → 0.78, best@5
 0.921 → 0.936, best@25 0.974 → 0.988 in two bags of surrogate seeds); for binary ROC AUC and
-RMSE they moved best@5 within noise, so there the surrogate does not read them.
+RMSE they moved best@5 within noise, so there the surrogate does not read them. There they
+choose each pick's configuration within its family instead
+(:mod:`metalearner.recommenders.regime_choice`, session 27).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+)
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.svm import SVC, SVR
 
@@ -46,6 +55,13 @@ def _boosting(slow: bool, cls: type) -> object:
                early_stopping=False, random_state=0)
 
 
+def _forest(smooth: bool, cls: type) -> object:
+    if smooth:  # strongly randomised and smoothed: a tenth of the features per split, large leaves
+        return cls(n_estimators=60, max_features=0.1, min_samples_leaf=10, bootstrap=True,
+                   random_state=0, n_jobs=1)
+    return cls(n_estimators=60, max_features=1.0, min_samples_leaf=1, random_state=0, n_jobs=1)
+
+
 #: regime probe name → (classification model, regression model)
 _REGIME_MODELS: Models = {
     "rp_boost_slow": (lambda: _boosting(True, HistGradientBoostingClassifier),
@@ -56,6 +72,10 @@ _REGIME_MODELS: Models = {
     "rp_linear_weak": (lambda: LogisticRegression(C=30.0, max_iter=1000), lambda: Ridge(0.01)),
     "rp_svm_narrow": (lambda: _KernelScores(C=1.0, gamma=0.5), lambda: SVR(C=1.0, gamma=0.5)),
     "rp_svm_wide": (lambda: _KernelScores(C=10.0, gamma=0.003), lambda: SVR(C=10.0, gamma=0.003)),
+    "rp_forest_smooth": (lambda: _forest(True, ExtraTreesClassifier),
+                         lambda: _forest(True, ExtraTreesRegressor)),
+    "rp_forest_greedy": (lambda: _forest(False, ExtraTreesClassifier),
+                         lambda: _forest(False, ExtraTreesRegressor)),
 }
 #: The regime probe meta-features, in the order they are computed (the time budget cuts the last).
 REGIME_PROBES = tuple(_REGIME_MODELS)

@@ -18,6 +18,11 @@ from metalearner.recommenders.probe_contrasts import (
     near_best_probes,
     probe_features,
 )
+from metalearner.recommenders.regime_choice import (
+    FAMILY_REGIMES,
+    rechoose_within_families,
+    regime_kernel,
+)
 from metalearner.recommenders.regime_contrasts import (
     REGIME_CONTRASTS,
     REGIME_FEATURES,
@@ -32,6 +37,7 @@ __all__ = [
     "DEFAULT_WEIGHTS",
     "FAMILY_PROBES",
     "FAMILY_PROBE_GROUPS",
+    "FAMILY_REGIMES",
     "HEDGE_PROBES",
     "LANDMARK_CONTRASTS",
     "PROBE_FEATURES",
@@ -56,5 +62,7 @@ __all__ = [
     "near_best_probes",
     "probe_features",
     "query_with_regime_contrasts",
+    "rechoose_within_families",
+    "regime_kernel",
     "with_regime_contrasts",
 ]

@@ -3,7 +3,8 @@
 The regime probes (:mod:`metalearner.metafeatures.regime_probing`) score small models at
 opposite ends of a family's space. What tells a configuration's hyperparameters apart is the
 difference: slow against the plain boosting probe, deep against it, strongly against weakly
-regularised linear models, a narrow against a wide RBF kernel. A surrogate that reads them
+regularised linear models, a narrow against a wide RBF kernel, smoothed against greedy extra
+trees. A surrogate that reads them
 (``SurrogateRecommender(regime_metrics=...)``) learns from the six probes and these four
 differences, placed after its other meta-features.
 """
@@ -27,9 +28,13 @@ REGIME_CONTRASTS: Mapping[str, tuple[str, str]] = MappingProxyType({
     "rc_boost_deep": ("rp_boost_deep", "pr_boosting"),
     "rc_linear_reg": ("rp_linear_strong", "rp_linear_weak"),
     "rc_svm_reach": ("rp_svm_narrow", "rp_svm_wide"),
+    "rc_forest_smooth": ("rp_forest_smooth", "rp_forest_greedy"),
 })
-#: What a surrogate reading the regimes adds to its meta-features, in this order.
-REGIME_FEATURES: tuple[str, ...] = (*REGIME_PROBES, *REGIME_CONTRASTS)
+#: What a surrogate reading the regimes adds to its meta-features, in this order: the probes
+#: and contrasts of session 26 (the forest probes of version 4 choose configurations within
+#: their family, :mod:`.regime_choice`; as surrogate features they were not measured better).
+REGIME_FEATURES: tuple[str, ...] = (*(p for p in REGIME_PROBES if not p.startswith("rp_forest")),
+                                    *(c for c in REGIME_CONTRASTS if c != "rc_forest_smooth"))
 
 
 def with_regime_contrasts(metafeatures: pd.DataFrame) -> pd.DataFrame:

@@ -42,6 +42,16 @@ seeds it raised binary best@3 0.760 -> 0.795, best@5 0.849 -> 0.861 and regressi
 (hepatitis, where an SVM wins by a probe margin of 0.002: 0.35 -> 1.00), and on the other 29
 best@5 fell by 0.010 on average while best@3 rose by 0.014.
 
+Last, for the same metrics, each pick's *configuration* is chosen again within its family by
+the regime probes (session 27, :mod:`metalearner.recommenders.regime_choice`): the families
+come in the order chosen above, and each pick becomes the configuration of its family that most
+raises the best-so-far over the training datasets weighted by their profile weights times a
+kernel on how close their regime contrasts for that family (smoothed against greedy trees,
+slow or deep against plain boosting, strong against weak regularisation, narrow against wide
+kernels) are to the new table's. Had each of the binary top 5 been its family's best
+configuration, best@5 would have been 0.98 instead of 0.86: the families were right, the
+configurations within them were what the top k missed.
+
 One guard: the configuration a team would try anyway, HistGradientBoosting's default, keeps
 the first place unless another configuration is expected to beat it by ``margin`` (in that
 relative scale: 0.3 = three tenths of the gap between the median and the best configuration).
@@ -69,6 +79,16 @@ from metalearner.recommenders._greedy import greedy_order
 from metalearner.recommenders.base import BaseRecommender, Query
 from metalearner.recommenders.nearest import NearestDatasetsRecommender
 from metalearner.recommenders.probe_contrasts import FAMILY_PROBES, near_best_probes
+from metalearner.recommenders.regime_choice import (
+    FAMILY_REGIMES,
+    rechoose_within_families,
+    regime_kernel,
+)
+from metalearner.recommenders.regime_contrasts import (
+    REGIME_CONTRASTS,
+    query_with_regime_contrasts,
+    with_regime_contrasts,
+)
 from metalearner.recommenders.surrogate import SurrogateRecommender
 
 __all__ = ["SurrogatePortfolioRecommender"]
@@ -84,6 +104,11 @@ PREDICTION_WEIGHT: Mapping[str, float] = MappingProxyType({"roc_auc": 0.2, "rmse
 #: top k to cover it (no hedge for any other metric). Chosen by ``bench/lodo_variants.py``
 #: (session 24, README) from 0.001 / 0.003 / 0.005 / 0.01 / 0.03.
 PROBE_HEDGE: Mapping[str, float] = MappingProxyType({"roc_auc": 0.005, "rmse": 0.005})
+
+#: Default ``regime_choice``: metric -> the regime kernel's width (no regime choice for any
+#: other metric). Chosen by ``bench/lodo_variants.py`` (session 27, README) from 0.005 / 0.01 /
+#: 0.02 / 0.05.
+REGIME_CHOICE: Mapping[str, float] = MappingProxyType({"roc_auc": 0.02, "rmse": 0.05})
 
 
 class SurrogatePortfolioRecommender(BaseRecommender):
@@ -158,10 +183,18 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             0.003 and 0.001 did about as well, 0.03 no better.
         hedges: at most this many hedging picks (2, from 1 / 2 / 4: one hedge raised binary
             best@3 less, four did no better than two).
+        regime_choice: the width of the regime kernel with which each pick, in the order
+            chosen above, is re-chosen among its family's configurations
+            (:func:`~metalearner.recommenders.regime_choice.rechoose_within_families`: the
+            training datasets' profile weights times ``exp(-mean |regime contrast
+            difference| / width)`` over the family's regime contrasts); or metric -> width (a
+            metric not named, or a graph or table without regime probes: the picks stay as
+            chosen); ``None``: :data:`REGIME_CHOICE`. See the module's docstring.
 
     Raises:
         ValueError: (from :meth:`fit`) an unknown ``first``, ``blend`` outside [0, 1], a
-            ``prediction_weight`` outside [0, 1), a negative ``probe_hedge`` or ``hedges``.
+            ``prediction_weight`` outside [0, 1), a negative ``probe_hedge`` or ``hedges``, a
+            ``regime_choice`` not above 0.
     """
 
     def __init__(self, *, size: int = 25, tau: float = 10.0,
@@ -173,7 +206,8 @@ class SurrogatePortfolioRecommender(BaseRecommender):
                  first_family_gaps: bool = False,
                  prediction_weight: float | Mapping[str, float] | None = None,
                  probe_hedge: float | Mapping[str, float] | None = None,
-                 hedges: int = 2) -> None:
+                 hedges: int = 2,
+                 regime_choice: float | Mapping[str, float] | None = None) -> None:
         self.size = size
         self.tau = tau
         self.surrogate = surrogate
@@ -188,6 +222,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         self.prediction_weight = prediction_weight
         self.probe_hedge = probe_hedge
         self.hedges = hedges
+        self.regime_choice = regime_choice
 
     def _fit(self, meta: MetaData) -> None:
         if self.first not in _FIRST:
@@ -205,6 +240,10 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             raise ValueError(f"probe_hedge must be at least 0, got {self.probe_hedge!r}.")
         if not isinstance(self.hedges, int) or self.hedges < 0:
             raise ValueError(f"hedges must be a whole number of at least 0, got {self.hedges!r}.")
+        regime = REGIME_CHOICE if self.regime_choice is None else self.regime_choice
+        widths = regime.values() if isinstance(regime, Mapping) else [regime]
+        if not all(isinstance(w, (int, float)) and w > 0.0 for w in widths):
+            raise ValueError(f"regime_choice must be above 0, got {self.regime_choice!r}.")
         base = self.surrogate if self.surrogate is not None else SurrogateRecommender()
         self.surrogate_ = type(base)(**base.get_params()).fit(meta)
         self.first_surrogate_ = self.surrogate_
@@ -234,6 +273,16 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         # the hedge probe that stands for each candidate's family (None: an MLP, or no probe)
         single = {f: p[0] for f, p in FAMILY_PROBES.items() if len(p) == 1}  # as HEDGE_PROBES
         self.config_probes_ = [single.get(meta.configs.get(c, {}).get("family", "")) for c in self.config_ids_]
+        self.config_families_ = [meta.configs.get(c, {}).get("family", "") for c in self.config_ids_]
+        width = self._for_metric(regime, None)
+        tables = pd.concat([m.metafeatures for m in sources])
+        tables = with_regime_contrasts(tables[~tables.index.duplicated()])
+        contrasts = tables.reindex(index=self.dataset_ids_, columns=list(REGIME_CONTRASTS))
+        # a graph whose tables have no regime probes (meta-features before version 4) has no
+        # regimes to match
+        self.regime_choice_ = (None if width is None or contrasts.isna().to_numpy().all()
+                               else float(width))
+        self.regime_table_ = contrasts.to_numpy(dtype=float)
 
     def _dense(self, meta: MetaData) -> MetaData:
         """``meta`` without the datasets on which fewer than ``min_coverage`` of the candidate
@@ -359,6 +408,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         ``None``: all, without copying the score matrix)."""
         predicted = self._predicted(self.surrogate_, query)
         weights = self.weights_for(predicted)
+        profile_weights = weights
         if self.first_surrogate_ is self.surrogate_:
             first = self.first_choice(predicted, weights, columns)
         else:
@@ -369,11 +419,40 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         start = [first, *self.hedge_picks(query, scores, weights, first, allowed)][:max(1, self.size)]
         if columns is None:
             chosen = greedy_order(scores, self.size, weights=weights, first=start)
+            chosen = self.regime_picks(query, chosen, profile_weights, None)
             return self._ranked(chosen, predicted, allowed)
         position = {int(c): j for j, c in enumerate(columns)}
         chosen = greedy_order(scores[:, columns], self.size, weights=weights,
                               first=[position[c] for c in start])
-        return self._ranked([int(columns[j]) for j in chosen], predicted, columns)
+        chosen = self.regime_picks(query, [int(columns[j]) for j in chosen], profile_weights, columns)
+        return self._ranked(chosen, predicted, columns)
+
+    def regime_picks(self, query: Query, chosen: list[int], weights: np.ndarray,
+                     allowed: np.ndarray | None) -> list[int]:
+        """``chosen`` with each pick re-chosen within its family by the regime probes
+        (:func:`~metalearner.recommenders.regime_choice.rechoose_within_families`), where
+        ``regime_choice`` applies to the fitted metric; else ``chosen`` itself.
+
+        Args:
+            query: the new task (its regime probes are read from its meta-features).
+            chosen: positions (in ``config_ids_``), best first.
+            weights: the profile weights of the training datasets.
+            allowed: positions the picks may come from (``None``: all).
+        """
+        if self.regime_choice_ is None:
+            return chosen
+        values = query_with_regime_contrasts(query.metafeatures)
+        mine = np.array([np.nan if (v := values.get(c)) is None else v for c in REGIME_CONTRASTS],
+                        dtype=float)
+        column = {c: i for i, c in enumerate(REGIME_CONTRASTS)}
+        kernels = {}
+        for family, contrasts in FAMILY_REGIMES.items():
+            at = [column[c] for c in contrasts]
+            kernels[family] = regime_kernel(self.regime_table_[:, at], mine[at], self.regime_choice_)
+        # the guard's choice stays: re-choosing within its family would undo what it is for
+        guarded = {self.incumbent_index_} if chosen and chosen[0] == self.incumbent_index_ else set()
+        return rechoose_within_families(chosen, self.config_families_, self.relative_, weights,
+                                        kernels, allowed, keep=guarded)
 
     def hedge_picks(self, query: Query, scores: np.ndarray, weights: np.ndarray, first: int,
                     allowed: np.ndarray) -> list[int]:
