@@ -272,3 +272,25 @@ def test_regime_probes_say_which_end_of_a_family_suits_the_table() -> None:
     values = compute_metafeatures(three, "y", task_type="classification",
                                   groups=("regime-probing",)).values
     assert all(values[p] is not None and 0.5 < values[p] <= 1.0 for p in REGIME_PROBES), values
+
+
+def test_probes_fitted_two_at_a_time_give_the_same_values() -> None:
+    """The probing groups run their small fits on two threads (the CLI's meta-feature time);
+    the values are those of one at a time, and a spent budget still stops new ones."""
+    import math
+
+    from metalearner.metafeatures._base import run_tier
+    from metalearner.metafeatures._table import prepare_table
+    from metalearner.metafeatures.regime_probing import REGIME_PROBING
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 6))
+    df = pd.DataFrame(X, columns=[f"x{i}" for i in range(6)])
+    df["y"] = np.where(X[:, 0] + X[:, 1] ** 2 + rng.normal(size=300) > 1, "a", "b")
+    table = prepare_table(df, "y", "classification")
+    one = run_tier(REGIME_PROBING, table, math.inf)
+    two = run_tier(REGIME_PROBING, table, math.inf, workers=2)
+    assert two.values == one.values and all(v is not None for v in one.values.values())
+    spent = run_tier(REGIME_PROBING, table, -1.0, workers=2)
+    assert all(v is None for v in spent.values.values())
+    assert set(spent.reasons.values()) == {"time budget of -1 s for this group was spent"}

@@ -36,36 +36,65 @@ class TierResult:
     seconds: float = 0.0
 
 
-def run_tier(features: Iterable[Feature], context: object, budget: float) -> TierResult:
-    """Compute every feature; stop when ``budget`` seconds are spent (the rest are missing)."""
+def _compute(feat: Feature, context: object) -> tuple[dict[str, float | None], dict[str, str]]:
+    """One feature's values and reasons (missing, with the reason, on any error)."""
+    values: dict[str, float | None] = {}
+    reasons: dict[str, str] = {}
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            vals = feat.compute(context)
+    except NotApplicable as exc:
+        vals = {n: None for n in feat.names}
+        reasons.update({n: str(exc) for n in feat.names})
+    except Exception as exc:  # recorded as the reason; never a crash
+        vals = {n: None for n in feat.names}
+        reasons.update({n: f"{type(exc).__name__}: {exc}"[:300] for n in feat.names})
+    for n in feat.names:
+        v = vals.get(n)
+        if isinstance(v, str):  # a feature may explain why it has no value
+            values[n] = None
+            reasons[n] = v
+        elif v is None or not np.isfinite(v):
+            values[n] = None
+            reasons.setdefault(n, "undefined for this table (not a finite number)")
+        else:
+            values[n] = float(v)
+    return values, reasons
+
+
+def run_tier(features: Iterable[Feature], context: object, budget: float,
+             workers: int = 1) -> TierResult:
+    """Compute every feature; none starts once ``budget`` seconds are spent (those are
+    missing, with the reason; one already running finishes).
+
+    Args:
+        features: computed in this order (started in this order with ``workers`` > 1).
+        context: what each feature's ``compute`` receives.
+        budget: seconds after which no feature starts.
+        workers: features computed at a time, on threads (for single-threaded model fits
+            that release the GIL, such as the probes; the values do not depend on it).
+    """
     out = TierResult()
     start = time.perf_counter()
-    for feat in features:
+    spent = f"time budget of {budget:g} s for this group was spent"
+
+    def one(feat: Feature) -> tuple[dict[str, float | None], dict[str, str]]:
         if time.perf_counter() - start > budget:
-            for n in feat.names:
-                out.values[n] = None
-                out.reasons[n] = f"time budget of {budget:g} s for this group was spent"
-            continue
-        try:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                vals = feat.compute(context)
-        except NotApplicable as exc:
-            vals = {n: None for n in feat.names}
-            out.reasons.update({n: str(exc) for n in feat.names})
-        except Exception as exc:  # recorded as the reason; never a crash
-            vals = {n: None for n in feat.names}
-            out.reasons.update({n: f"{type(exc).__name__}: {exc}"[:300] for n in feat.names})
-        for n in feat.names:
-            v = vals.get(n)
-            if isinstance(v, str):  # a feature may explain why it has no value
-                out.values[n] = None
-                out.reasons[n] = v
-            elif v is None or not np.isfinite(v):
-                out.values[n] = None
-                out.reasons.setdefault(n, "undefined for this table (not a finite number)")
-            else:
-                out.values[n] = float(v)
+            return dict.fromkeys(feat.names), dict.fromkeys(feat.names, spent)
+        return _compute(feat, context)
+
+    features = list(features)
+    if workers > 1 and len(features) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(one, features))
+    else:
+        results = [one(feat) for feat in features]
+    for values, reasons in results:
+        out.values.update(values)
+        out.reasons.update(reasons)
     out.seconds = time.perf_counter() - start
     return out
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from kg.errors import InvalidData
 from kg.tables import infer_task_type
@@ -29,6 +31,10 @@ GROUPS = {"simple": SIMPLE, "statistical": STATISTICAL, "info-theory": INFO_THEO
 #: Seconds per group before its remaining features are skipped (missing, with the reason).
 BUDGETS = {"simple": 1.0, "statistical": 2.0, "info-theory": 2.0, "landmarking": 2.0,
            "probing": 3.0, "regime-probing": 4.0}
+#: Groups whose features are small model fits, computed ``PROBE_WORKERS`` at a time.
+_PARALLEL = ("probing", "regime-probing")
+#: Probes fitted at a time (threads): the fits release the GIL, the values do not depend on it.
+PROBE_WORKERS = max(1, min(2, os.cpu_count() or 1))
 #: Rows kept for the statistical and information-theoretic groups.
 STAT_ROWS = 20000
 
@@ -100,7 +106,14 @@ def compute_metafeatures(
     out.timings["prepare"] = time.perf_counter() - t0
     for g in groups:
         context = table if g in ("simple", "landmarking", "probing", "regime-probing") else table.subsample(STAT_ROWS)
-        res = run_tier(GROUPS[g], context, BUDGETS[g])
+        if g in _PARALLEL:
+            # the probes fit single-threaded models (threadpool_limits(1) each): two at a time
+            # on two cores; limited here too, so that one probe's limit ending does not lift
+            # another's
+            with threadpool_limits(1):
+                res = run_tier(GROUPS[g], context, BUDGETS[g], workers=PROBE_WORKERS)
+        else:
+            res = run_tier(GROUPS[g], context, BUDGETS[g])
         out.values.update(res.values)
         out.reasons.update({k: v for k, v in res.reasons.items() if res.values.get(k) is None})
         out.groups.update({n: g for n in res.values})
