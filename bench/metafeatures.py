@@ -71,8 +71,8 @@ def peak_mb(fn) -> float:
 
 def tier_timings(tables: list[tuple[pd.DataFrame, str, str]], groups: tuple[str, ...]) -> dict:
     """Median and largest seconds of each group alone over ``tables`` (one group at a time,
-    every table), and for the probing groups the median over multiclass tables too (the
-    regime probes run for log-loss queries only)."""
+    every table), and for the probing groups the median over multiclass tables too (where
+    the probes are slowest: one-against-the-rest ROC AUC)."""
     out: dict = {}
     multiclass = [i for i, (d, target, task) in enumerate(tables)
                   if task == "classification" and d[target].nunique() > 2]

@@ -10,7 +10,7 @@
    calls answered by the warm worker (the default) and for cold processes (``METAKG_WARM=0``,
    the baseline, measured alternately in the same run).
 
-Usage: python bench/recommend_speed.py [--seed data/seed.nq.gz]
+Usage: python bench/recommend_speed.py [--seed data/seed.nq.gz] [--parts seed,synthetic,cli]
 """
 
 from __future__ import annotations
@@ -146,14 +146,22 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", default="data/seed.nq.gz")
     ap.add_argument("--out", default="bench/results/recommend_speed.json")
+    ap.add_argument("--parts", default="seed,synthetic,cli",
+                    help="comma-separated: which of seed, synthetic, cli to measure; the others "
+                         "are kept from --out")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
     work = Path(tempfile.mkdtemp(prefix="metakg-rec-"))
     os.environ["METAKG_CACHE"] = str(work / "cache")
-    out = {"seed_graph": seed_latency(Path(args.seed), work)}
-    print(out, flush=True)
-    out["synthetic_2000x1000"] = synthetic()
-    print(out, flush=True)
-    out["cli_10000x50"] = cli(Path(args.seed).resolve(), work)
+    out = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
+    if "seed" in parts:
+        out["seed_graph"] = seed_latency(Path(args.seed), work)
+        print(out, flush=True)
+    if "synthetic" in parts:
+        out["synthetic_2000x1000"] = synthetic()
+        print(out, flush=True)
+    if "cli" in parts:
+        out["cli_10000x50"] = cli(Path(args.seed).resolve(), work)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1))
     print(json.dumps(out, indent=1))

@@ -71,9 +71,9 @@ def metafeatures() -> list[str]:
             f"| simple + statistical + info-theory, 40,000 × 10 | {d['basic_40000x10_s'] * 1000:.0f} ms | ≤ 500 ms |",
             f"| the same, widest shared table, {d['widest_table']} | {d['basic_widest_s'] * 1000:.0f} ms | ≤ 2 s |",
             f"| landmarking: median / max over the shared tables | {d['landmarking_median_s'] * 1000:.0f} ms / {d['landmarking_max_s'] * 1000:.0f} ms | ≤ 2 s |",
-            *([f"| probing (eight small family models, session 19): median / max over the shared tables | {d['probing_median_s'] * 1000:.0f} ms / {d['probing_max_s']:.2f} s | 3 s budget: no probe starts after it (the one running finishes) |"]
+            *([f"| probing (eight small family models, session 19; two at a time since session 27): median / max over the shared tables | {d['probing_median_s'] * 1000:.0f} ms / {d['probing_max_s']:.2f} s | 3 s budget: no probe starts after it (the one running finishes) |"]
               if "probing_median_s" in d else []),
-            *([f"| regime probing (six small models at the ends of three families' spaces, session 26; log-loss queries only): median / max over the shared tables, median over the multiclass ones | {d['regime_probing_median_s'] * 1000:.0f} ms / {d['regime_probing_max_s']:.2f} s, {d['regime_probing_multiclass_median_s'] * 1000:.0f} ms | 4 s budget, as for probing |"]
+            *([f"| regime probing (eight small models at the ends of four families' spaces, sessions 26 and 27; every query since session 27), two at a time: median / max over the shared tables, median over the multiclass ones | {d['regime_probing_median_s'] * 1000:.0f} ms / {d['regime_probing_max_s']:.2f} s, {d['regime_probing_multiclass_median_s'] * 1000:.0f} ms | 4 s budget, as for probing |"]
               if "regime_probing_median_s" in d else []),
             f"| text embedding per dataset (model loaded): median / max | {d.get('text_embedding_median_ms', 0):.0f} ms / {d.get('text_embedding_max_ms', 0):.0f} ms | ≤ 50 ms |", ""]
 
