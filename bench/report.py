@@ -201,7 +201,9 @@ def lodo_goals(groups: list[dict]) -> list[str]:
     port = {k: sum(g["best_at_k"]["portfolio"][f"best@{k} mean"] for g in groups) / len(groups)
             for k in (1, 3, 5, 10, 25)}
     out += ["", "Mean over the groups, default / greedy portfolio: " + ", ".join(
-        f"k={k} {mean[k]:.3f} / {port[k]:.3f}" for k in mean) + ".", ""]
+        f"k={k} {mean[k]:.3f} / {port[k]:.3f}" for k in mean)
+        + f". The goal is on this mean: best@5 {mean[5]:.3f} "
+        + ("✓ (≥ 0.90)." if mean[5] >= 0.90 else f"✗ ({mean[5] - 0.90:+.3f} against 0.90)."), ""]
     return out
 
 
