@@ -278,8 +278,8 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         tables = pd.concat([m.metafeatures for m in sources])
         tables = with_regime_contrasts(tables[~tables.index.duplicated()])
         contrasts = tables.reindex(index=self.dataset_ids_, columns=list(REGIME_CONTRASTS))
-        # a graph whose tables have no regime probes (meta-features before version 4) has no
-        # regimes to match
+        # a graph whose tables have no regime probes (meta-features before version 3) has no
+        # regimes to match; one before version 4 lacks the forests' only
         self.regime_choice_ = (None if width is None or contrasts.isna().to_numpy().all()
                                else float(width))
         self.regime_table_ = contrasts.to_numpy(dtype=float)
