@@ -278,6 +278,7 @@ def test_probes_fitted_two_at_a_time_give_the_same_values() -> None:
     """The probing groups run their small fits on two threads (the CLI's meta-feature time);
     the values are those of one at a time, and a spent budget still stops new ones."""
     import math
+    import warnings
 
     from metalearner.metafeatures._base import run_tier
     from metalearner.metafeatures._table import prepare_table
@@ -289,7 +290,9 @@ def test_probes_fitted_two_at_a_time_give_the_same_values() -> None:
     df["y"] = np.where(X[:, 0] + X[:, 1] ** 2 + rng.normal(size=300) > 1, "a", "b")
     table = prepare_table(df, "y", "classification")
     one = run_tier(REGIME_PROBING, table, math.inf)
+    filters = list(warnings.filters)
     two = run_tier(REGIME_PROBING, table, math.inf, workers=2)
+    assert warnings.filters == filters  # the threads leave the process's warning filters alone
     assert two.values == one.values and all(v is not None for v in one.values.values())
     spent = run_tier(REGIME_PROBING, table, -1.0, workers=2)
     assert all(v is None for v in spent.values.values())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,13 +37,17 @@ class TierResult:
     seconds: float = 0.0
 
 
-def _compute(feat: Feature, context: object) -> tuple[dict[str, float | None], dict[str, str]]:
-    """One feature's values and reasons (missing, with the reason, on any error)."""
+def _compute(feat: Feature, context: object, quiet: bool = True
+             ) -> tuple[dict[str, float | None], dict[str, str]]:
+    """One feature's values and reasons (missing, with the reason, on any error); warnings
+    silenced here when ``quiet`` (``catch_warnings`` is process-wide, so threads leave it to
+    their caller)."""
     values: dict[str, float | None] = {}
     reasons: dict[str, str] = {}
     try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
+        with (warnings.catch_warnings() if quiet else nullcontext()), np.errstate(all="ignore"):
+            if quiet:
+                warnings.simplefilter("ignore")
             vals = feat.compute(context)
     except NotApplicable as exc:
         vals = {n: None for n in feat.names}
@@ -79,17 +84,20 @@ def run_tier(features: Iterable[Feature], context: object, budget: float,
     start = time.perf_counter()
     spent = f"time budget of {budget:g} s for this group was spent"
 
-    def one(feat: Feature) -> tuple[dict[str, float | None], dict[str, str]]:
+    def one(feat: Feature, quiet: bool = True) -> tuple[dict[str, float | None], dict[str, str]]:
         if time.perf_counter() - start > budget:
             return dict.fromkeys(feat.names), dict.fromkeys(feat.names, spent)
-        return _compute(feat, context)
+        return _compute(feat, context, quiet)
 
     features = list(features)
     if workers > 1 and len(features) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(one, features))
+        # one catch_warnings around the threads: entered and left by each of them, it would
+        # restore the filters out of order and leave warnings silenced for the whole process
+        with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=workers) as pool:
+            warnings.simplefilter("ignore")
+            results = list(pool.map(lambda feat: one(feat, quiet=False), features))
     else:
         results = [one(feat) for feat in features]
     for values, reasons in results:
