@@ -272,8 +272,8 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         self.probe_hedge_ = None if distance is None else float(distance)
         # the hedge probe that stands for each candidate's family (None: an MLP, or no probe)
         single = {f: p[0] for f, p in FAMILY_PROBES.items() if len(p) == 1}  # as HEDGE_PROBES
-        self.config_probes_ = [single.get(meta.configs.get(c, {}).get("family", "")) for c in self.config_ids_]
         self.config_families_ = [meta.configs.get(c, {}).get("family", "") for c in self.config_ids_]
+        self.config_probes_ = [single.get(f) for f in self.config_families_]
         width = self._for_metric(regime, None)
         tables = pd.concat([m.metafeatures for m in sources])
         tables = with_regime_contrasts(tables[~tables.index.duplicated()])
