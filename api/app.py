@@ -7,9 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.errors import ERROR_RESPONSES, install_error_handlers
-from api.routes import datasets, export, recommendations, runs, sparql
-from api.settings import Settings, get_settings
+from metakg.api.errors import ERROR_RESPONSES, install_error_handlers
+from metakg.api.routes import datasets, export, recommendations, runs, sparql
+from metakg.api.settings import Settings, get_settings
 
 __all__ = ["create_app"]
 
@@ -23,7 +23,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from kg.default_graph import open_graph
+        from metakg.kg.default_graph import open_graph
 
         s = settings or get_settings()
         app.state.graph = open_graph(s.store)

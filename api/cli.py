@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from kg.errors import MetaKGError
-from kg.migrations import migrate
+from metakg.kg.errors import MetaKGError
+from metakg.kg.migrations import migrate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="metakg: a meta-learning knowledge graph and warm-start recommender.")
@@ -33,7 +33,7 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _graph(store: str | None) -> Any:
-    from kg.default_graph import open_graph
+    from metakg.kg.default_graph import open_graph
 
     return open_graph(store)
 
@@ -51,7 +51,7 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Add tables to the graph (idempotent: the same content is one dataset)."""
-    from kg.ingest import ingest_file, ingest_manifest
+    from metakg.kg.ingest import ingest_file, ingest_manifest
 
     if not paths and manifest is None:
         _fail("give table paths or --manifest FILE.")
@@ -102,7 +102,7 @@ def query(
 
 
 def _term_text(term: Any) -> str:
-    from kg.store import python_value
+    from metakg.kg.store import python_value
 
     return str(python_value(term))
 
@@ -137,7 +137,7 @@ def validate(store: StoreOpt = None) -> None:
     """Validate the whole graph against the SHACL shapes with pyshacl."""
     from pyoxigraph import RdfFormat
 
-    from kg.shapes import validate_with_pyshacl
+    from metakg.kg.shapes import validate_with_pyshacl
 
     graph = _graph(store)
     conforms, text = validate_with_pyshacl(graph.store._dump(RdfFormat.N_QUADS))
@@ -182,7 +182,7 @@ def seed_build(
     Resumes from the work directory's store, or from OUTPUT when that store is empty (a new
     session): only (task, configuration, fold) triples not yet in the graph are evaluated.
     """
-    from runner.seed import SeedSettings, build_seed
+    from metakg.runner.seed import SeedSettings, build_seed
 
     report = build_seed(manifest, work_dir=work_dir, output=output, jobs=jobs, retry_failed=retry_failed,
                         names=dataset or None,
@@ -220,4 +220,4 @@ def main(argv: list[str] | None = None) -> None:
         raise
 
 
-from api import cli_commands as _more  # noqa: E402,F401  (registers run, recommend, ...)
+from metakg.api import cli_commands as _more  # noqa: E402,F401  (registers run, recommend, ...)

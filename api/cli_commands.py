@@ -9,13 +9,13 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import JsonOpt, StoreOpt, _fail, _graph, _print_json, app, keys_app
+from metakg.api.cli import JsonOpt, StoreOpt, _fail, _graph, _print_json, app, keys_app
 
 TaskOpt = Annotated[str | None, typer.Option("--task", help="classification or regression (inferred if omitted).")]
 
 
 def _read(path: Path) -> Any:
-    from kg.tables import read_table
+    from metakg.kg.tables import read_table
 
     return read_table(path)
 
@@ -38,7 +38,7 @@ def recommend(
     """Recommend warm-start configurations for a table."""
     import time
 
-    from metalearner.recommend import recommend as do_recommend
+    from metakg.metalearner.recommend import recommend as do_recommend
 
     t0 = time.perf_counter()
     df = _read(data)
@@ -51,7 +51,7 @@ def recommend(
         result.timings = {"read": t_read, **result.timings}
         out = result.to_json()
         if run:
-            from runner.table_runs import evaluate_on_table
+            from metakg.runner.table_runs import evaluate_on_table
 
             configs = [r.config for r in result.recommendations]
             task_rec, report = evaluate_on_table(graph, df, configs, target=target,
@@ -82,7 +82,7 @@ def recommend(
         table.add_row(str(r["rank"]), r["family"], exp, json.dumps(r["config"]["params"]), r["reason"])
     console.print(table)
     if verbose:
-        from api.warm import serving
+        from metakg.api.warm import serving
 
         if serving():
             console.print(f"answered by the warm worker (pid {os.getpid()}); METAKG_WARM=0 turns it off")
@@ -101,7 +101,7 @@ def metafeatures(
 ) -> None:
     """Print a table's meta-features with per-group timings, or recompute stale ones."""
     if recompute:
-        from metalearner.characterise import recompute as do_recompute
+        from metakg.metalearner.characterise import recompute as do_recompute
 
         roots = [Path(p) for p in (root or [Path("."), Path("..")])]
 
@@ -122,7 +122,7 @@ def metafeatures(
         return
     if data is None or target is None:
         _fail("give DATA and --target (or --recompute).")
-    from metalearner.metafeatures import compute_metafeatures
+    from metakg.metalearner.metafeatures import compute_metafeatures
 
     mf = compute_metafeatures(_read(data), target, task_type=task)  # type: ignore[arg-type]
     if as_json:
@@ -152,8 +152,8 @@ def run_configs(
     as_json: JsonOpt = False,
 ) -> None:
     """Cross-validate configurations on a table; every fold is written to the graph."""
-    from runner.spaces import portfolio as make_portfolio
-    from runner.table_runs import evaluate_on_table
+    from metakg.runner.spaces import portfolio as make_portfolio
+    from metakg.runner.table_runs import evaluate_on_table
 
     if (configs is None) == (portfolio is None):
         _fail("give exactly one of --configs FILE or --portfolio N.")
@@ -201,7 +201,7 @@ def serve(
         os.environ["METAKG_STORE"] = store
     if public_reads:
         os.environ["METAKG_PUBLIC_READS"] = "1"
-    from api.app import create_app
+    from metakg.api.app import create_app
 
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
@@ -212,7 +212,7 @@ def warm(
     as_json: JsonOpt = False,
 ) -> None:
     """Show (or stop) the warm worker that answers `metakg recommend` after the first call."""
-    from api.warm import request, worker_address
+    from metakg.api.warm import request, worker_address
 
     address = worker_address()
     if address is None:
@@ -242,7 +242,7 @@ def keys_create(
     store: StoreOpt = None,
 ) -> None:
     """Create an API key (printed once; only its hash is stored)."""
-    from api.keys import create_key
+    from metakg.api.keys import create_key
 
     key = create_key(_graph(store), name, role)
     typer.echo(key)
@@ -251,7 +251,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """List principals and their roles (never the keys)."""
-    from api.keys import list_keys
+    from metakg.api.keys import list_keys
 
     rows = list_keys(_graph(store))
     if as_json:
@@ -264,7 +264,7 @@ def keys_list(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
 @keys_app.command("revoke")
 def keys_revoke(name: Annotated[str, typer.Argument()], store: StoreOpt = None) -> None:
     """Revoke a principal's key."""
-    from api.keys import revoke_key
+    from metakg.api.keys import revoke_key
 
     revoke_key(_graph(store), name)
     typer.echo(f"revoked {name}")
@@ -297,13 +297,13 @@ def log(
             _fail(f"--score {s!r}: expected measure=v1,v2,... with numbers.")
     tags = dict(t.split("=", 1) for t in (tag or []) if "=" in t)
     if server:
-        from api.client import Client
+        from metakg.api.client import Client
 
         run = Client(server, key).log_run(task_id=task_id, config=cfg, fold_scores=folds,
                                           tags=tags, status=status)
         run_id = run["id"]
     else:
-        from kg.records import RunInput
+        from metakg.kg.records import RunInput
 
         run_id = _graph(store).log_run(RunInput(task_id=task_id, config=cfg, fold_scores=folds,
                                                 status=status, tags=tags, source="cli",

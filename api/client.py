@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from kg.errors import InvalidData, MetaKGError, NotFound
+from metakg.kg.errors import InvalidData, MetaKGError, NotFound
 
 __all__ = ["Client", "evaluate_and_log"]
 
@@ -101,8 +101,8 @@ def evaluate_and_log(client: Client, estimator: Any, df: pd.DataFrame, *, target
     """
     from sklearn.base import clone
 
-    from kg.measures import primary_metric
-    from runner.protocol import TaskSpec, fold_indices, prepare_data, score
+    from metakg.kg.measures import primary_metric
+    from metakg.runner.protocol import TaskSpec, fold_indices, prepare_data, score
 
     spec = TaskSpec("", "", target, task_type, folds, seed)
     X, y = prepare_data(df, spec)

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 
-from api.keys import Principal, authenticate
-from api.settings import Settings, get_settings
-from kg.graph import KnowledgeGraph
+from metakg.api.keys import Principal, authenticate
+from metakg.api.settings import Settings, get_settings
+from metakg.kg.graph import KnowledgeGraph
 
 __all__ = ["AdminDep", "GraphDep", "ReaderDep", "SettingsDep", "WriterDep", "get_graph"]
 

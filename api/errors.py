@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from kg.errors import (
+from metakg.kg.errors import (
     ConfigurationError,
     InvalidData,
     MetaKGError,

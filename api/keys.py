@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from pyoxigraph import DefaultGraph, Literal, Quad
 
-from kg.entities import principal_iri
-from kg.errors import InvalidData, NotFound
-from kg.graph import KnowledgeGraph
-from kg.vocabulary import MKG, PROV, RDF, lit
+from metakg.kg.entities import principal_iri
+from metakg.kg.errors import InvalidData, NotFound
+from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.vocabulary import MKG, PROV, RDF, lit
 
 __all__ = ["ROLES", "Principal", "authenticate", "create_key", "list_keys", "revoke_key"]
 

@@ -13,11 +13,11 @@ __all__ = ["main"]
 
 def main() -> None:
     """Run ``metakg`` with ``sys.argv``: through the warm worker, or in this process."""
-    from api.warm import delegate
+    from metakg.api.warm import delegate
 
     code = delegate(sys.argv[1:])
     if code is not None:
         sys.exit(code)
-    from api.cli import main as run_here
+    from metakg.api.cli import main as run_here
 
     run_here()

@@ -202,7 +202,7 @@ def _spawn(address: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(_ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))}
     with contextlib.suppress(OSError), open(address.with_suffix(".log"), "wb") as log:
-        subprocess.Popen([sys.executable, "-m", "api.warm", "serve", str(address)], cwd=str(_ROOT),
+        subprocess.Popen([sys.executable, "-m", "metakg.api.warm", "serve", str(address)], cwd=str(_ROOT),
                          env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                          start_new_session=True, close_fds=True)
 
@@ -228,7 +228,7 @@ def _run(message: dict[str, Any]) -> dict[str, Any]:
     """Run one command as ``metakg`` would in the caller's directory and terminal."""
     import traceback
 
-    from api.cli import main
+    from metakg.api.cli import main
 
     global _SERVING
     saved_env = {k: os.environ.get(k) for k in _TERMINAL}
@@ -270,10 +270,10 @@ def serve(address: Path, idle: float | None = None) -> None:
         idle: seconds without a request before exiting (default ``METAKG_WARM_IDLE`` or 600).
     """
     idle = float(os.environ.get("METAKG_WARM_IDLE", 600)) if idle is None else idle
-    import api.cli  # noqa: F401  (the imports are the point)
-    import metalearner.metafeatures
-    import metalearner.recommend
-    import metalearner.recommenders  # noqa: F401
+    import metakg.api.cli  # noqa: F401  (the imports are the point)
+    import metakg.metalearner.metafeatures
+    import metakg.metalearner.recommend
+    import metakg.metalearner.recommenders  # noqa: F401
 
     sock = _bind(address)
     if sock is None:
@@ -313,7 +313,7 @@ def serve(address: Path, idle: float | None = None) -> None:
 
 if __name__ == "__main__":  # python -m api.warm serve ADDRESS
     if len(sys.argv) == 3 and sys.argv[1] == "serve":
-        from api import warm as _package_module  # not __main__: the CLI reads *its* flag
+        from metakg.api import warm as _package_module  # not __main__: the CLI reads *its* flag
 
         _package_module.serve(Path(sys.argv[2]))
     else:

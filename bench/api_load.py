@@ -26,9 +26,9 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from api.keys import create_key
-from kg import KnowledgeGraph, OxigraphStore, RunInput
-from metalearner.recommend import recommend_for_dataset
+from metakg.api.keys import create_key
+from metakg.kg import KnowledgeGraph, OxigraphStore, RunInput
+from metakg.metalearner.recommend import recommend_for_dataset
 
 
 def free_port() -> int:
@@ -81,7 +81,7 @@ def main() -> None:
     store.close()
     port = free_port()
     env = {**os.environ, "METAKG_STORE": str(work / "store"), "METAKG_SEED": ""}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host",
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "metakg.api.app:create_app", "--factory", "--host",
                              "127.0.0.1", "--port", str(port), "--log-level", "warning"], env=env)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -20,9 +20,9 @@ import numpy as np
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from kg import KnowledgeGraph, MemoryStore, OxigraphStore, read_table
-from kg.ingest import read_manifest
-from runner.protocol import TaskSpec, fold_indices, prepare_data, score
+from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore, read_table
+from metakg.kg.ingest import read_manifest
+from metakg.runner.protocol import TaskSpec, fold_indices, prepare_data, score
 
 SHARED = Path(os.environ.get("METAKG_SHARED", "../shared/datasets"))
 

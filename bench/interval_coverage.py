@@ -28,11 +28,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kg.ingest import read_manifest
-from kg.measures import IN_TARGET_UNITS, target_scale
-from kg.tables import read_table
-from metalearner.recommend import recommend_for_query
-from metalearner.recommenders import EnsembleRecommender, Query
+from metakg.kg.ingest import read_manifest
+from metakg.kg.measures import IN_TARGET_UNITS, target_scale
+from metakg.kg.tables import read_table
+from metakg.metalearner.recommend import recommend_for_query
+from metakg.metalearner.recommenders import EnsembleRecommender, Query
 
 SHARED = Path(os.environ.get("METAKG_SHARED", "../shared/datasets"))
 #: regression table name → its target's standard deviation (set before the workers fork)

@@ -30,8 +30,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kg import KnowledgeGraph, MemoryStore, OxigraphStore, RunInput, SparqlEndpointStore
-from kg.vocabulary import SPARQL_PREFIXES, entity
+from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore, RunInput, SparqlEndpointStore
+from metakg.kg.vocabulary import SPARQL_PREFIXES, entity
 
 N_DATASETS, N_CONFIGS = 200, 1000
 BEST = """SELECT ?c (MAX(?v) AS ?best) WHERE {
@@ -50,9 +50,9 @@ def naive_log_runs(graph: KnowledgeGraph, runs: list[RunInput]) -> None:
     """The baseline write path: one pyoxigraph Quad object per triple, every quad through
     the generic shape checker, one transaction per batch (how runs were written before the
     template and bulk path)."""
-    from kg import entities as E
-    from kg.graph import make_configuration
-    from kg.shapes import check_quads
+    from metakg.kg import entities as E
+    from metakg.kg.graph import make_configuration
+    from metakg.kg.shapes import check_quads
 
     quads = []
     for r in runs:
@@ -102,7 +102,7 @@ def timings(fn, repeat: int) -> dict[str, float]:
 
 
 def measure(store_query, tasks: list, configs: list, repeat: int) -> dict[str, dict[str, float]]:
-    from kg.graph import make_configuration
+    from metakg.kg.graph import make_configuration
 
     rng = np.random.default_rng(1)
     ds = [entity("dataset", t.dataset_id) for t in tasks]

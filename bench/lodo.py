@@ -48,16 +48,16 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from kg import KnowledgeGraph, MemoryStore, OxigraphStore
-from kg.graph import make_configuration
-from metalearner.evaluation import normalised_against_median, same_table
-from metalearner.knowledge import (
+from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore
+from metakg.kg.graph import make_configuration
+from metakg.metalearner.evaluation import normalised_against_median, same_table
+from metakg.metalearner.knowledge import (
     derived_by_later_splits,
     feature_columns,
     load_metadata,
     scale_anchors,
 )
-from metalearner.recommenders import (
+from metakg.metalearner.recommenders import (
     DEFAULT_WEIGHTS,
     GraphRecommender,
     GreedyPortfolioRecommender,
@@ -69,9 +69,9 @@ from metalearner.recommenders import (
     SurrogateRecommender,
     TextSimilarityRecommender,
 )
-from metalearner.recommenders._greedy import greedy_order
-from metalearner.selection import select_top_k
-from runner.spaces import FAMILIES, default_configuration
+from metakg.metalearner.recommenders._greedy import greedy_order
+from metakg.metalearner.selection import select_top_k
+from metakg.runner.spaces import FAMILIES, default_configuration
 
 KS = (1, 3, 5, 10, 25)
 COVERAGES = (0.5, 1.0, 2.0)

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from metalearner.evaluation import normalised_against_median
-from metalearner.recommenders import EnsembleRecommender, Query
+from metakg.metalearner.evaluation import normalised_against_median
+from metakg.metalearner.recommenders import EnsembleRecommender, Query
 
 #: The families tuners are warm-started for (Optuna / FLAML / SMAC / Ray Tune searches).
 FAMILIES = ("lightgbm", "xgboost", "catboost", "hist_gradient_boosting", "random_forest",

@@ -41,19 +41,19 @@ import pandas as pd
 # bench/lodo.py, beside this script (its folder is on the path when run as a script)
 from lodo import SharedSurrogate, flaml_normalised, group_views, groups, open_bench_graph
 
-from kg.graph import make_configuration
-from metalearner.evaluation import normalised_against_median, same_table
-from metalearner.knowledge import MetaData, derived_by_later_splits, feature_columns
-from metalearner.metafeatures.probing import PROBES
-from metalearner.recommenders import (
+from metakg.kg.graph import make_configuration
+from metakg.metalearner.evaluation import normalised_against_median, same_table
+from metakg.metalearner.knowledge import MetaData, derived_by_later_splits, feature_columns
+from metakg.metalearner.metafeatures.probing import PROBES
+from metakg.metalearner.recommenders import (
     REGIME_CONTRASTS,
     REGIME_FEATURES,
     Query,
     SurrogatePortfolioRecommender,
 )
-from metalearner.recommenders._greedy import _weighted_greedy, greedy_order
-from metalearner.recommenders.nearest import DEFAULT_FEATURES
-from runner.spaces import default_configuration
+from metakg.metalearner.recommenders._greedy import _weighted_greedy, greedy_order
+from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES
+from metakg.runner.spaces import default_configuration
 
 KS = (1, 3, 5, 10, 25)
 

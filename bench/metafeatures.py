@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kg import read_table
-from kg.ingest import read_manifest
-from metalearner.metafeatures import compute_metafeatures
+from metakg.kg import read_table
+from metakg.kg.ingest import read_manifest
+from metakg.metalearner.metafeatures import compute_metafeatures
 
 SHARED = Path(os.environ.get("METAKG_SHARED", "../shared/datasets"))
 
@@ -153,7 +153,7 @@ def main() -> None:
     out["basic_widest_s"] = statistics.median(ours(wdf, widest["target"], widest["task"], basic) for _ in range(5))
     tables = [(read_table(SHARED / r["file"]), r["target"], r["task"]) for r in rows]
     out.update(tier_timings(tables, ("landmarking", "probing", "regime-probing")))
-    from metalearner.metafeatures import describe, embed_texts, model_available
+    from metakg.metalearner.metafeatures import describe, embed_texts, model_available
 
     if model_available():
         embed_texts(["warm up"])

@@ -34,10 +34,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kg import KnowledgeGraph, MemoryStore, OxigraphStore
-from kg.graph import make_configuration
-from kg.measures import HIGHER_IS_BETTER
-from runner.spaces import default_configuration
+from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore
+from metakg.kg.graph import make_configuration
+from metakg.kg.measures import HIGHER_IS_BETTER
+from metakg.runner.spaces import default_configuration
 
 KS = (1, 3, 5, 10, 25)
 HGB = make_configuration(default_configuration("hist_gradient_boosting")).id

@@ -30,11 +30,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kg import KnowledgeGraph, OxigraphStore
-from metalearner.knowledge import MetaData, normalise_scores
-from metalearner.recommend import recommend_for_dataset, recommend_for_query
-from metalearner.recommenders import EnsembleRecommender, Query
-from runner.spaces import portfolio
+from metakg.kg import KnowledgeGraph, OxigraphStore
+from metakg.metalearner.knowledge import MetaData, normalise_scores
+from metakg.metalearner.recommend import recommend_for_dataset, recommend_for_query
+from metakg.metalearner.recommenders import EnsembleRecommender, Query
+from metakg.runner.spaces import portfolio
 
 
 def pct(xs: list[float]) -> dict[str, float]:
@@ -63,7 +63,7 @@ def synthetic(n_datasets: int = 2000, n_configs: int = 1000) -> dict:
     rng = np.random.default_rng(0)
     ids = [f"d{i}" for i in range(n_datasets)]
     cfg_list = portfolio(n_configs, seed=1)
-    from kg.graph import make_configuration
+    from metakg.kg.graph import make_configuration
 
     cids = [make_configuration(c).id for c in cfg_list]
     latent = rng.normal(size=(n_datasets, 8))

@@ -28,15 +28,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from kg.derived import SPLITS, binary_variant
-from kg.errors import InvalidData
-from kg.identity import table_hash
-from kg.tables import infer_task_type, read_table
-from metalearner.metafeatures._base import run_tier
-from metalearner.metafeatures._table import prepare_table
-from metalearner.metafeatures.probing import PROBING
-from metalearner.metafeatures.regime_probing import REGIME_PROBES, REGIME_PROBING
-from metalearner.recommenders.regime_contrasts import REGIME_CONTRASTS, query_with_regime_contrasts
+from metakg.kg.derived import SPLITS, binary_variant
+from metakg.kg.errors import InvalidData
+from metakg.kg.identity import table_hash
+from metakg.kg.tables import infer_task_type, read_table
+from metakg.metalearner.metafeatures._base import run_tier
+from metakg.metalearner.metafeatures._table import prepare_table
+from metakg.metalearner.metafeatures.probing import PROBING
+from metakg.metalearner.metafeatures.regime_probing import REGIME_PROBES, REGIME_PROBING
+from metakg.metalearner.recommenders.regime_contrasts import REGIME_CONTRASTS, query_with_regime_contrasts
 
 #: The regime probes (metalearner.metafeatures.regime_probing) and their contrasts: what the
 #: JSON lines hold per dataset.
@@ -119,10 +119,10 @@ def add_to_store(store: str, probes: Path) -> int:
     Returns:
         How many datasets were given regime probes.
     """
-    from kg.default_graph import open_graph
-    from kg.vocabulary import entity
-    from metalearner.metafeatures import EXTRACTOR, GROUPS, VERSION
-    from metalearner.metafeatures.regime_probing import REGIME_PROBES
+    from metakg.kg.default_graph import open_graph
+    from metakg.kg.vocabulary import entity
+    from metakg.metalearner.metafeatures import EXTRACTOR, GROUPS, VERSION
+    from metakg.metalearner.metafeatures.regime_probing import REGIME_PROBES
 
     graph = open_graph(store)
     group_of = {n: g for g, feats in GROUPS.items() for f in feats for n in f.names}

@@ -352,7 +352,7 @@ def optuna() -> list[str]:
                       + " / ".join(f"{v:.4f}" for v in f["warm"].values()) + f" | {f['metakg_top5']:.4f} |"
                       if f else " | | |"))
 
-    from kg.measures import at_least_as_good
+    from metakg.kg.measures import at_least_as_good
 
     rows = ["", f"metakg's top 5 against a {trials}-trial TPE search, fresh folds: per dataset against the median "
             f"search, and per (dataset, TPE seed) pair against each search:", "",

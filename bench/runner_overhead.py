@@ -25,10 +25,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
-from kg import KnowledgeGraph, OxigraphStore, read_table
-from kg.ingest import read_manifest
-from runner import WorkItem, build_estimator, execute, fold_indices, portfolio
-from runner.table_runs import table_task
+from metakg.kg import KnowledgeGraph, OxigraphStore, read_table
+from metakg.kg.ingest import read_manifest
+from metakg.runner import WorkItem, build_estimator, execute, fold_indices, portfolio
+from metakg.runner.table_runs import table_task
 
 SHARED = Path(os.environ.get("METAKG_SHARED", "../shared/datasets"))
 DATASETS = ["credit.g", "diabetes", "vehicle", "abalone", "kr.vs.kp", "cpu.small", "segment"]

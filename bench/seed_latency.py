@@ -20,9 +20,9 @@ import json
 import statistics
 import time
 
-import metalearner
-from kg import KnowledgeGraph, OxigraphStore
-from metalearner.recommend import recommend_for_dataset
+from metakg import metalearner
+from metakg.kg import KnowledgeGraph, OxigraphStore
+from metakg.metalearner.recommend import recommend_for_dataset
 
 
 def main() -> None:

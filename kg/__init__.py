@@ -1,6 +1,6 @@
 """metakg knowledge graph: vocabulary, stores, ingest, typed reads and writes."""
 
-from kg.errors import (
+from metakg.kg.errors import (
     ConfigurationError,
     DatasetNotFound,
     InvalidData,
@@ -11,13 +11,13 @@ from kg.errors import (
     StoreError,
     StoreLocked,
 )
-from kg.graph import KnowledgeGraph, make_configuration
-from kg.identity import canonical_json, configuration_id, table_hash
-from kg.measures import HIGHER_IS_BETTER, primary_metric
-from kg.migrations import SCHEMA_VERSION, migrate
-from kg.records import Column, Configuration, Dataset, Run, RunInput, Task
-from kg.store import MemoryStore, OxigraphStore, SparqlEndpointStore, Store, open_store
-from kg.tables import infer_task_type, read_table
+from metakg.kg.graph import KnowledgeGraph, make_configuration
+from metakg.kg.identity import canonical_json, configuration_id, table_hash
+from metakg.kg.measures import HIGHER_IS_BETTER, primary_metric
+from metakg.kg.migrations import SCHEMA_VERSION, migrate
+from metakg.kg.records import Column, Configuration, Dataset, Run, RunInput, Task
+from metakg.kg.store import MemoryStore, OxigraphStore, SparqlEndpointStore, Store, open_store
+from metakg.kg.tables import infer_task_type, read_table
 
 __all__ = [
     "HIGHER_IS_BETTER",

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kg.graph import KnowledgeGraph
-from kg.migrations import SCHEMA_VERSION, migrate, migrate_once, version_marker
-from kg.store import Store, open_store
+from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.migrations import SCHEMA_VERSION, migrate, migrate_once, version_marker
+from metakg.kg.store import Store, open_store
 
 __all__ = ["open_graph", "seed_file"]
 
@@ -53,7 +53,7 @@ def _load_seed(store: Store, path: Path) -> None:
 
     from pyoxigraph import DefaultGraph, Literal, Quad
 
-    from kg.vocabulary import MKG, entity
+    from metakg.kg.vocabulary import MKG, entity
 
     # Hashing the 55 MB file costs ~0.1 s a call, so a file whose path, size and
     # modification time were already seen is taken as the same file.

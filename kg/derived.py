@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from kg.errors import InvalidData
+from metakg.kg.errors import InvalidData
 
 __all__ = ["SPLITS", "BinaryVariant", "binary_variant", "small_sample", "small_sample_name",
            "split_index", "variant_name"]

@@ -8,10 +8,10 @@ from typing import Any
 
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad
 
-from kg.measures import HIGHER_IS_BETTER
-from kg.records import Configuration, Dataset, Task
-from kg.run_nquads import double_lexical
-from kg.vocabulary import DCT, MKG, MLS, PROV, RDF, XSD, entity, lit
+from metakg.kg.measures import HIGHER_IS_BETTER
+from metakg.kg.records import Configuration, Dataset, Task
+from metakg.kg.run_nquads import double_lexical
+from metakg.kg.vocabulary import DCT, MKG, MLS, PROV, RDF, XSD, entity, lit
 
 __all__ = [
     "configuration_quads",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pyoxigraph import DefaultGraph, Quad, RdfFormat, serialize
 
-from kg.graph import KnowledgeGraph
-from kg.vocabulary import PREFIXES
+from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.vocabulary import PREFIXES
 
 __all__ = ["export_graph"]
 

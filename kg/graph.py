@@ -11,16 +11,16 @@ from typing import Any
 import pandas as pd
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse, serialize
 
-from kg import entities as E
-from kg.errors import DatasetNotFound, InvalidData, NotFound
-from kg.identity import canonical_json, configuration_id, table_hash
-from kg.measures import check_measure, primary_metric
-from kg.records import Column, Configuration, Dataset, Run, RunInput, Task
-from kg.run_nquads import run_nquads
-from kg.shapes import check_quads
-from kg.store.base import Store
-from kg.tables import column_kind
-from kg.vocabulary import MLS, entity, entity_key
+from metakg.kg import entities as E
+from metakg.kg.errors import DatasetNotFound, InvalidData, NotFound
+from metakg.kg.identity import canonical_json, configuration_id, table_hash
+from metakg.kg.measures import check_measure, primary_metric
+from metakg.kg.records import Column, Configuration, Dataset, Run, RunInput, Task
+from metakg.kg.run_nquads import run_nquads
+from metakg.kg.shapes import check_quads
+from metakg.kg.store.base import Store
+from metakg.kg.tables import column_kind
+from metakg.kg.vocabulary import MLS, entity, entity_key
 
 __all__ = ["KnowledgeGraph"]
 
@@ -427,7 +427,7 @@ class KnowledgeGraph:
         self, dataset: str, *, metric: str, k: int = 10
     ) -> list[tuple[Configuration, float]]:
         """The ``k`` best configurations on a dataset by mean ``metric`` (completed runs)."""
-        from kg.measures import HIGHER_IS_BETTER
+        from metakg.kg.measures import HIGHER_IS_BETTER
 
         check_measure(metric)
         order = "DESC(?best)" if HIGHER_IS_BETTER[metric] else "ASC(?best)"
@@ -454,7 +454,7 @@ class KnowledgeGraph:
 
     def count(self, rdf_class: str) -> int:
         """How many nodes have a class, e.g. ``count("mls:Run")``."""
-        from kg.vocabulary import PREFIXES
+        from metakg.kg.vocabulary import PREFIXES
 
         prefix, _, local = rdf_class.partition(":")
         rows = self.store.select("SELECT (COUNT(?x) AS ?n) WHERE { ?x a ?cls }",

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from kg.errors import InvalidData
-from kg.graph import KnowledgeGraph
-from kg.records import Dataset
-from kg.tables import read_table
+from metakg.kg.errors import InvalidData
+from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.records import Dataset
+from metakg.kg.tables import read_table
 
 __all__ = ["IngestedTable", "ingest_file", "ingest_manifest", "read_manifest"]
 

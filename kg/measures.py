@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from kg.errors import InvalidData
+from metakg.kg.errors import InvalidData
 
 __all__ = ["HIGHER_IS_BETTER", "IN_TARGET_UNITS", "MEASURES", "at_least_as_good", "check_measure",
            "primary_metric", "target_scale"]

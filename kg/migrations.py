@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pyoxigraph import DefaultGraph, Literal, Quad
 
-from kg.store.base import Store
-from kg.vocabulary import MKG, SPARQL_PREFIXES, entity
+from metakg.kg.store.base import Store
+from metakg.kg.vocabulary import MKG, SPARQL_PREFIXES, entity
 
 __all__ = ["SCHEMA_VERSION", "migrate", "migrate_once", "version_marker"]
 

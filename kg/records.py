@@ -41,7 +41,7 @@ class Dataset:
 
     @property
     def iri(self) -> str:
-        from kg.vocabulary import entity
+        from metakg.kg.vocabulary import entity
 
         return entity("dataset", self.id).value
 
@@ -65,7 +65,7 @@ class Task:
 
     @property
     def iri(self) -> str:
-        from kg.vocabulary import entity
+        from metakg.kg.vocabulary import entity
 
         return entity("task", self.id).value
 
@@ -85,7 +85,7 @@ class Configuration:
 
     @property
     def iri(self) -> str:
-        from kg.vocabulary import entity
+        from metakg.kg.vocabulary import entity
 
         return entity("config", self.id).value
 
@@ -109,7 +109,7 @@ class Run:
 
     @property
     def iri(self) -> str:
-        from kg.vocabulary import entity
+        from metakg.kg.vocabulary import entity
 
         return entity("run", self.id).value
 

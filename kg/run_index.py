@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 from pyoxigraph import NamedNode
 
-from kg.store.base import Store, store_token
+from metakg.kg.store.base import Store, store_token
 
 __all__ = ["FULL_READ_MIN_RUNS", "RunIndex", "index_path", "run_index"]
 
@@ -94,7 +94,7 @@ def index_path(store: Store, cache_dir: Path | None = None) -> Path | None:
         except OSError:
             return None
     if cache_dir is None:
-        from kg.user_cache import cache_dir as user_cache
+        from metakg.kg.user_cache import cache_dir as user_cache
 
         cache_dir = user_cache()
     key = hashlib.sha256(f"{Path(path).resolve()}|{identity}".encode()).hexdigest()[:24]
@@ -189,7 +189,7 @@ def _read_all(store: Store, status: pd.Series) -> RunIndex:
 
 def _read_runs(store: Store, run_ids: list[str], status: pd.Series
                ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from kg.vocabulary import entity
+    from metakg.kg.vocabulary import entity
 
     runs, scores = [], []
     for run in run_ids:

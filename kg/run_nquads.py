@@ -24,9 +24,9 @@ from datetime import datetime
 
 from pyoxigraph import Literal, NamedNode
 
-from kg.errors import InvalidData
-from kg.measures import HIGHER_IS_BETTER
-from kg.vocabulary import MKG, MLS, PROV, RDF, XSD, entity
+from metakg.kg.errors import InvalidData
+from metakg.kg.measures import HIGHER_IS_BETTER
+from metakg.kg.vocabulary import MKG, MLS, PROV, RDF, XSD, entity
 
 __all__ = ["double_lexical", "run_nquads"]
 

@@ -16,10 +16,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kg.errors import InvalidData
-from kg.graph import KnowledgeGraph
-from kg.measures import MEASURES
-from kg.vocabulary import entity
+from metakg.kg.errors import InvalidData
+from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.measures import MEASURES
+from metakg.kg.vocabulary import entity
 
 __all__ = ["Condition", "parse_filter", "search_runs"]
 
@@ -130,7 +130,7 @@ def search_runs(graph: KnowledgeGraph, filter_string: str = "", *, order_by: str
             if c.kind == "started":
                 from pyoxigraph import Literal
 
-                from kg.vocabulary import XSD
+                from metakg.kg.vocabulary import XSD
 
                 val = Literal(str(c.value), datatype=XSD.dateTime)
             bind[f"b{i}"] = val

@@ -19,8 +19,8 @@ from functools import lru_cache
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat
 from pyoxigraph import Store as OxStore
 
-from kg.errors import ShapeViolation
-from kg.vocabulary import PREFIXES, RDF, resource_path
+from metakg.kg.errors import ShapeViolation
+from metakg.kg.vocabulary import PREFIXES, RDF, resource_path
 
 __all__ = ["NodeShape", "PropertyRule", "check_quads", "load_shapes", "shape_violations",
            "validate_with_pyshacl"]

@@ -9,8 +9,8 @@ import time
 
 from pyoxigraph import QueryBoolean, QuerySolutions
 
-from kg.errors import QueryError
-from kg.store.base import Store, python_value
+from metakg.kg.errors import QueryError
+from metakg.kg.store.base import Store, python_value
 
 __all__ = ["run_protocol_query"]
 

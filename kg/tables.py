@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kg.errors import InvalidData
+from metakg.kg.errors import InvalidData
 
 __all__ = ["SUPPORTED_SUFFIXES", "column_kind", "infer_task_type", "read_table"]
 

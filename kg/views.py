@@ -11,9 +11,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from kg.graph import KnowledgeGraph
-from kg.measures import HIGHER_IS_BETTER, check_measure
-from kg.run_index import RunIndex, run_index
+from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.measures import HIGHER_IS_BETTER, check_measure
+from metakg.kg.run_index import RunIndex, run_index
 
 __all__ = ["bipartite_graph", "metafeature_matrix", "performance_table", "similarity_graph",
            "task_table"]

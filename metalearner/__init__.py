@@ -1,6 +1,6 @@
 """metakg meta-learner: meta-features, recommenders, their evaluation and exports."""
 
-from metalearner.knowledge import (
+from metakg.metalearner.knowledge import (
     MetaData,
     load_metadata,
     normalise_scores,
@@ -8,14 +8,14 @@ from metalearner.knowledge import (
     scale_anchors,
     with_auxiliary,
 )
-from metalearner.recommend import (
+from metakg.metalearner.recommend import (
     Evidence,
     Recommendation,
     RecommendationSet,
     recommend,
     recommend_for_query,
 )
-from metalearner.recommenders import (
+from metakg.metalearner.recommenders import (
     EnsembleRecommender,
     GraphRecommender,
     GreedyPortfolioRecommender,
@@ -27,7 +27,7 @@ from metalearner.recommenders import (
     SurrogateRecommender,
     TextSimilarityRecommender,
 )
-from metalearner.score_model import ScoreModel
+from metakg.metalearner.score_model import ScoreModel
 
 __all__ = [
     "EnsembleRecommender",

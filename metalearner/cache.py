@@ -10,10 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kg.graph import KnowledgeGraph
-from kg.store.base import store_token as _token
-from metalearner.knowledge import MetaData, load_metadata
-from metalearner.recommenders import BaseRecommender
+from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.store.base import store_token as _token
+from metakg.metalearner.knowledge import MetaData, load_metadata
+from metakg.metalearner.recommenders import BaseRecommender
 
 __all__ = ["cached_recommender", "graph_stamp"]
 
@@ -78,7 +78,7 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
         return _remember(_LOCAL, local, _MEMORY[key])
     path = None
     if graph.store.persistent:
-        from runner.table_runs import cache_dir as default_cache
+        from metakg.runner.table_runs import cache_dir as default_cache
 
         path = (cache_dir or default_cache()) / "recommenders" / f"{key}.pkl"
         if path.exists():

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 from pyoxigraph import DefaultGraph, Literal, Quad
 
-from kg.graph import KnowledgeGraph
-from kg.records import Dataset
-from kg.vocabulary import MKG, entity
-from metalearner.metafeatures import (
+from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.records import Dataset
+from metakg.kg.vocabulary import MKG, entity
+from metakg.metalearner.metafeatures import (
     EXTRACTOR,
     VERSION,
     MetaFeatures,
@@ -24,7 +24,7 @@ from metalearner.metafeatures import (
     encode_embedding,
     model_available,
 )
-from metalearner.metafeatures.text import MODEL_NAME
+from metakg.metalearner.metafeatures.text import MODEL_NAME
 
 __all__ = ["characterise", "dataset_embedding", "dataset_embeddings", "dataset_table",
            "recompute", "search_datasets", "stale_datasets", "store_embedding"]
@@ -111,7 +111,7 @@ def recompute(graph: KnowledgeGraph, resolve: Callable[[Dataset], Path | None], 
     """
     from rich.progress import track
 
-    from kg.tables import read_table
+    from metakg.kg.tables import read_table
 
     stale = [graph.get_dataset(ds_id) for ds_id in stale_datasets(graph)]
     # a table and the tables derived from it one after the other, so that the source file is
@@ -166,10 +166,10 @@ def dataset_table(graph: KnowledgeGraph, ds: Dataset, resolve: Callable[[Dataset
     """
     import re
 
-    from kg.derived import SPLITS, binary_variant, small_sample, split_index
-    from kg.errors import InvalidData
-    from kg.identity import table_hash
-    from kg.tables import read_table
+    from metakg.kg.derived import SPLITS, binary_variant, small_sample, split_index
+    from metakg.kg.errors import InvalidData
+    from metakg.kg.identity import table_hash
+    from metakg.kg.tables import read_table
 
     if ds.derived_from is None:
         path = resolve(ds)
@@ -219,8 +219,8 @@ def register_metafeatures(graph: KnowledgeGraph, *, name: str, task_type: str,
     """
     import hashlib
 
-    from kg.errors import InvalidData
-    from kg.identity import canonical_json
+    from metakg.kg.errors import InvalidData
+    from metakg.kg.identity import canonical_json
 
     if task_type not in ("classification", "regression"):
         raise InvalidData(f"task_type must be classification or regression, not {task_type!r}.")
@@ -230,7 +230,7 @@ def register_metafeatures(graph: KnowledgeGraph, *, name: str, task_type: str,
     cols = int(clean.get("nr_attr") or 1)
     ds = Dataset(id=digest[:32], name=name, content_hash=digest, rows=max(rows, 1),
                  columns=max(cols, 1), description=description, sources=("metafeatures-only",))
-    from kg import entities as E
+    from metakg.kg import entities as E
 
     # the task first: it checks target_sd, so a bad one leaves nothing behind
     graph.add_task(ds, target="(unknown)", task_type=task_type, n_classes=n_classes,

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from metalearner.knowledge import MetaData, relative_scores
-from metalearner.recommenders.base import BaseRecommender, Query
+from metakg.metalearner.knowledge import MetaData, relative_scores
+from metakg.metalearner.recommenders.base import BaseRecommender, Query
 
 __all__ = ["lodo", "normalised_against_median", "same_table", "summarise", "win_rates"]
 

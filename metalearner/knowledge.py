@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kg.derived import split_index
-from kg.graph import KnowledgeGraph
-from kg.measures import HIGHER_IS_BETTER, IN_TARGET_UNITS
-from kg.run_index import RunIndex, run_index
-from kg.views import metafeature_matrix, performance_table, task_table
-from metalearner.metafeatures import EXTRACTOR
+from metakg.kg.derived import split_index
+from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.measures import HIGHER_IS_BETTER, IN_TARGET_UNITS
+from metakg.kg.run_index import RunIndex, run_index
+from metakg.kg.views import metafeature_matrix, performance_table, task_table
+from metakg.metalearner.metafeatures import EXTRACTOR
 
 __all__ = ["AUXILIARY_METRIC", "MetaData", "derived_by_later_splits", "feature_columns",
            "load_metadata", "normalise_scores", "relative_scores", "scale_anchors", "target_spread",
@@ -320,7 +320,7 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
                            tasks=tasks)
     fit_time = (ft.pivot_table(index="dataset", columns="config", values="value")
                 .reindex(index=raw.index, columns=raw.columns) if not ft.empty else None)
-    from metalearner.characterise import dataset_embeddings
+    from metakg.metalearner.characterise import dataset_embeddings
 
     ids, mat = dataset_embeddings(graph)
     emb = {i: v for i, v in zip(ids, mat, strict=True) if i in raw.index}

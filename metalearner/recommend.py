@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kg.errors import InvalidData
-from kg.graph import KnowledgeGraph
-from kg.measures import HIGHER_IS_BETTER, IN_TARGET_UNITS, check_measure, primary_metric, target_scale
-from kg.records import Dataset
-from kg.tables import infer_task_type
-from kg.vocabulary import entity
-from metalearner.knowledge import MetaData
-from metalearner.recommenders import BaseRecommender, EnsembleRecommender, Query
+from metakg.kg.errors import InvalidData
+from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.measures import HIGHER_IS_BETTER, IN_TARGET_UNITS, check_measure, primary_metric, target_scale
+from metakg.kg.records import Dataset
+from metakg.kg.tables import infer_task_type
+from metakg.kg.vocabulary import entity
+from metakg.metalearner.knowledge import MetaData
+from metakg.metalearner.recommenders import BaseRecommender, EnsembleRecommender, Query
 
 __all__ = ["Evidence", "Recommendation", "RecommendationSet", "recommend",
            "recommend_for_query"]
@@ -95,7 +95,7 @@ def _fitted(graph: KnowledgeGraph, task_type: str, metric: str) -> tuple[MetaDat
     Raises:
         InvalidData: the graph has no runs of this task type scored by this metric.
     """
-    from metalearner.cache import cached_recommender
+    from metakg.metalearner.cache import cached_recommender
 
     def check_runs() -> None:
         probe = graph.store.ask(
@@ -110,7 +110,7 @@ def _fitted(graph: KnowledgeGraph, task_type: str, metric: str) -> tuple[MetaDat
 
 def _param_distance(a: dict[str, Any], b: dict[str, Any]) -> float:
     """Largest per-parameter distance of two configurations of one family, in [0, 1]."""
-    from runner.spaces import FAMILIES
+    from metakg.runner.spaces import FAMILIES
 
     if a.get("family") != b.get("family"):
         return 1.0
@@ -164,7 +164,7 @@ def recommend_for_query(
     if candidates.empty:
         raise InvalidData("No configuration passes the filters (families / time budget); "
                           "widen them.")
-    from metalearner.selection import select_top_k
+    from metakg.metalearner.selection import select_top_k
 
     rec = recommender or EnsembleRecommender().fit(meta)
     # a filter (families, time budget) leaves candidates to choose among, not a subset of a
@@ -201,7 +201,7 @@ def _candidates(meta: MetaData, families: list[str] | None) -> pd.Index:
     memo = _memo(meta, "candidates")
     key = tuple(sorted(families)) if families else None
     if key not in memo:
-        from runner.spaces import FAMILIES
+        from metakg.runner.spaces import FAMILIES
 
         allowed = set(families) if families else set(FAMILIES)
         memo[key] = pd.Index([c for c in meta.norm.columns if meta.families[c] in allowed])
@@ -324,9 +324,9 @@ def _groups_read_for(metric: str) -> tuple[str, ...]:
     as family probe gaps or in the regime contrasts) or its top k hedges over them, and the
     regime probes (about 0.5-2 s) only where its surrogate learns from them or its top k's
     configurations are chosen within their families by them."""
-    from metalearner.metafeatures import GROUPS
-    from metalearner.recommenders import SurrogateRecommender
-    from metalearner.recommenders.surrogate_portfolio import PROBE_HEDGE, REGIME_CHOICE
+    from metakg.metalearner.metafeatures import GROUPS
+    from metakg.metalearner.recommenders import SurrogateRecommender
+    from metakg.metalearner.recommenders.surrogate_portfolio import PROBE_HEDGE, REGIME_CHOICE
 
     defaults = SurrogateRecommender()
     regimes = metric in {*defaults.regime_metrics, *REGIME_CHOICE}
@@ -373,13 +373,13 @@ def recommend(
     Raises:
         InvalidData: bad target, task type, metric or filters.
     """
-    from kg.default_graph import open_graph
-    from metalearner.metafeatures import compute_metafeatures
+    from metakg.kg.default_graph import open_graph
+    from metakg.metalearner.metafeatures import compute_metafeatures
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if target not in df.columns:
-        from kg.graph import _missing_column
+        from metakg.kg.graph import _missing_column
 
         raise InvalidData(_missing_column(name, target, df.columns))
     task_type = task_type or infer_task_type(df[target])
@@ -399,11 +399,11 @@ def recommend(
     mf = compute_metafeatures(df, target, task_type=task_type, groups=_groups_read_for(metric))
     emb = None
     if text is None:
-        from metalearner.recommenders import DEFAULT_WEIGHTS
+        from metakg.metalearner.recommenders import DEFAULT_WEIGHTS
 
         text = DEFAULT_WEIGHTS.get("text", 0.0) > 0
     if text:
-        from metalearner.metafeatures import describe, embed_texts, model_available
+        from metakg.metalearner.metafeatures import describe, embed_texts, model_available
 
         if model_available():
             emb = embed_texts([describe(name, description, [c for c in df.columns if c != target],
@@ -433,7 +433,7 @@ def recommend_for_dataset(
         DatasetNotFound: unknown dataset.
         InvalidData: no meta-features stored, or no task type known.
     """
-    from metalearner.characterise import dataset_embedding
+    from metakg.metalearner.characterise import dataset_embedding
 
     t0 = time.perf_counter()
     ds = graph.get_dataset(dataset, schema=False)  # its columns are not needed here
@@ -472,7 +472,7 @@ def _stored_metafeatures(graph: KnowledgeGraph, ds: Dataset) -> dict[str, float 
     Raises:
         InvalidData: it has none of the current extractor.
     """
-    from metalearner.metafeatures import EXTRACTOR
+    from metakg.metalearner.metafeatures import EXTRACTOR
 
     values = graph.metafeatures(ds.id, extractor=EXTRACTOR)
     if not values:

@@ -32,15 +32,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kg.measures import IN_TARGET_UNITS
-from metalearner.knowledge import MetaData
-from metalearner.recommenders.base import Query
-from metalearner.recommenders.landmark_contrasts import (
+from metakg.kg.measures import IN_TARGET_UNITS
+from metakg.metalearner.knowledge import MetaData
+from metakg.metalearner.recommenders.base import Query
+from metakg.metalearner.recommenders.landmark_contrasts import (
     query_with_landmark_contrasts,
     with_landmark_contrasts,
 )
-from metalearner.recommenders.nearest import DEFAULT_FEATURES
-from metalearner.recommenders.surrogate import config_features
+from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES
+from metakg.metalearner.recommenders.surrogate import config_features
 
 __all__ = ["ScoreModel"]
 

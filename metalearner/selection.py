@@ -7,8 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from metalearner.knowledge import MetaData
-from metalearner.ranks import percentile_ranks
+from metakg.metalearner.knowledge import MetaData
+from metakg.metalearner.ranks import percentile_ranks
 
 __all__ = ["select_top_k"]
 

@@ -1,10 +1,10 @@
 """metakg runner: configuration spaces, estimators, the CV protocol and execution back-ends."""
 
-from runner.devices import cuda_available, resolve_device
-from runner.estimators import build_estimator, uses_gpu
-from runner.execute import BatchReport, WorkItem, execute, write_task_data
-from runner.protocol import FoldResult, TaskSpec, evaluate_fold, fold_indices, prepare_data
-from runner.spaces import (
+from metakg.runner.devices import cuda_available, resolve_device
+from metakg.runner.estimators import build_estimator, uses_gpu
+from metakg.runner.execute import BatchReport, WorkItem, execute, write_task_data
+from metakg.runner.protocol import FoldResult, TaskSpec, evaluate_fold, fold_indices, prepare_data
+from metakg.runner.spaces import (
     FAMILIES,
     default_configuration,
     portfolio,

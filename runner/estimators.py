@@ -15,10 +15,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 
-from kg.tables import infer_task_type
-from runner.devices import resolve_device
-from runner.preprocessing import make_preprocessor
-from runner.spaces import validate_configuration
+from metakg.kg.tables import infer_task_type
+from metakg.runner.devices import resolve_device
+from metakg.runner.preprocessing import make_preprocessor
+from metakg.runner.spaces import validate_configuration
 
 __all__ = ["AutoTaskEstimator", "EncodedTargetClassifier", "build_estimator", "uses_gpu"]
 
@@ -88,7 +88,7 @@ def _model(family: str, p: dict[str, Any], task: str, device: str, seed: int) ->
                                       n_components=int(p.get("n_components", 300)),
                                       random_state=seed), head)
     if family == "mlp":
-        from runner.mlp import TorchMLPClassifier, TorchMLPRegressor
+        from metakg.runner.mlp import TorchMLPClassifier, TorchMLPRegressor
 
         cls = TorchMLPClassifier if clf else TorchMLPRegressor
         return cls(device=device, random_state=seed, **p)
@@ -218,7 +218,7 @@ def build_estimator(
         return _Regressor(config, device=device, random_state=random_state)
     if task is None:
         return AutoTaskEstimator(config, device=device, random_state=random_state)
-    from kg.errors import ConfigurationError
+    from metakg.kg.errors import ConfigurationError
 
     raise ConfigurationError(f"task must be 'classification' or 'regression', not {task!r}.")
 

@@ -21,11 +21,11 @@ from typing import Any
 
 from pyoxigraph import DefaultGraph, Literal, Quad
 
-from kg import entities as E
-from kg.graph import KnowledgeGraph, make_configuration
-from kg.records import Configuration, Task
-from kg.vocabulary import MKG, entity
-from runner.protocol import FoldResult, TaskSpec, evaluate_fold
+from metakg.kg import entities as E
+from metakg.kg.graph import KnowledgeGraph, make_configuration
+from metakg.kg.records import Configuration, Task
+from metakg.kg.vocabulary import MKG, entity
+from metakg.runner.protocol import FoldResult, TaskSpec, evaluate_fold
 
 __all__ = ["BatchReport", "WorkItem", "execute", "software_versions"]
 
@@ -206,7 +206,7 @@ def execute(
     Returns:
         A :class:`BatchReport`.
     """
-    from runner.devices import resolve_device
+    from metakg.runner.devices import resolve_device
 
     dev = resolve_device(device)
     report = BatchReport()
@@ -352,7 +352,7 @@ def _run_ray(pending: list, handle: Callable[[FoldResult], None], *, jobs: int,
              report: BatchReport) -> None:
     import ray
 
-    from runner.estimators import uses_gpu
+    from metakg.runner.estimators import uses_gpu
 
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=False,

@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, log_loss, mean_squared_error, r2_score, roc_auc_score
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
-from runner.estimators import build_estimator
+from metakg.runner.estimators import build_estimator
 
 __all__ = ["FoldResult", "TaskSpec", "evaluate_fold", "fold_indices", "prepare_data", "score"]
 

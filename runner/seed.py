@@ -15,16 +15,16 @@ from typing import Any
 
 import pandas as pd
 
-from kg.derived import SPLITS, BinaryVariant, binary_variant, small_sample, small_sample_name, variant_name
-from kg.errors import InvalidData
-from kg.graph import KnowledgeGraph
-from kg.measures import target_scale
-from kg.migrations import migrate_once
-from kg.records import Dataset, Task
-from kg.store import OxigraphStore
-from runner.execute import BatchReport, WorkItem, execute, write_task_data
-from runner.protocol import TaskSpec, prepare_data
-from runner.spaces import portfolio
+from metakg.kg.derived import SPLITS, BinaryVariant, binary_variant, small_sample, small_sample_name, variant_name
+from metakg.kg.errors import InvalidData
+from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.measures import target_scale
+from metakg.kg.migrations import migrate_once
+from metakg.kg.records import Dataset, Task
+from metakg.kg.store import OxigraphStore
+from metakg.runner.execute import BatchReport, WorkItem, execute, write_task_data
+from metakg.runner.protocol import TaskSpec, prepare_data
+from metakg.runner.spaces import portfolio
 
 __all__ = ["SeedSettings", "build_seed", "ingest_manifest_tasks"]
 
@@ -99,8 +99,8 @@ def ingest_manifest_tasks(
         (task, spec) per dataset and repeat, repeat-major (every dataset's first repeat, then
         every dataset's second...).
     """
-    from kg.ingest import ingest_manifest
-    from metalearner.characterise import characterise, stale_datasets
+    from metakg.kg.ingest import ingest_manifest
+    from metakg.metalearner.characterise import characterise, stale_datasets
 
     out: list[tuple[int, Task, TaskSpec]] = []
     stale = set(stale_datasets(graph))

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from kg.errors import ConfigurationError
+from metakg.kg.errors import ConfigurationError
 
 __all__ = ["FAMILIES", "Param", "Space", "default_configuration", "portfolio",
            "sample_configuration", "validate_configuration"]

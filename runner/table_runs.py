@@ -6,13 +6,13 @@ from typing import Any
 
 import pandas as pd
 
-from kg.graph import KnowledgeGraph
-from kg.measures import target_scale
-from kg.records import Dataset, Task
-from kg.tables import infer_task_type
-from kg.user_cache import cache_dir
-from runner.execute import BatchReport, WorkItem, execute, write_task_data
-from runner.protocol import TaskSpec, prepare_data
+from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.measures import target_scale
+from metakg.kg.records import Dataset, Task
+from metakg.kg.tables import infer_task_type
+from metakg.kg.user_cache import cache_dir
+from metakg.runner.execute import BatchReport, WorkItem, execute, write_task_data
+from metakg.runner.protocol import TaskSpec, prepare_data
 
 __all__ = ["cache_dir", "evaluate_on_table", "table_task"]
 

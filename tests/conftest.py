@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kg import KnowledgeGraph, MemoryStore, OxigraphStore, SparqlEndpointStore, Store
+from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore, SparqlEndpointStore, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("METAKG_SHARED", ROOT.parent / "shared" / "datasets"))
@@ -27,7 +27,7 @@ os.environ.setdefault("METAKG_CACHE", tempfile.mkdtemp(prefix="metakg-test-cache
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    from runner.devices import cuda_available
+    from metakg.runner.devices import cuda_available
 
     if not cuda_available():
         skip = pytest.mark.skip(reason="needs a CUDA device")

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.keys import create_key, revoke_key
-from api.settings import Settings
+from metakg.api.app import create_app
+from metakg.api.keys import create_key, revoke_key
+from metakg.api.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -156,7 +156,7 @@ def _free_port() -> int:
 
 def _serve(store: Path, port: int, seed: str = "") -> subprocess.Popen:
     env = {**os.environ, "METAKG_STORE": str(store), "METAKG_SEED": seed}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory",
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "metakg.api.app:create_app", "--factory",
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                             env=env, stderr=subprocess.PIPE)
     for _ in range(150):
@@ -186,8 +186,8 @@ def test_real_uvicorn_concurrent_logging_and_sigkill(tmp_path: Path) -> None:
 
     import pandas as pd
 
-    from api.client import Client
-    from kg import KnowledgeGraph, MetaKGError, OxigraphStore
+    from metakg.api.client import Client
+    from metakg.kg import KnowledgeGraph, MetaKGError, OxigraphStore
 
     store = tmp_path / "store"
     graph = KnowledgeGraph(OxigraphStore(store))
@@ -248,7 +248,7 @@ def test_two_api_processes_share_a_remote_graph(oxigraph_server: str) -> None:
     """Two app instances over the same Oxigraph server see each other's writes."""
     import pandas as pd
 
-    from kg import SparqlEndpointStore
+    from metakg.kg import SparqlEndpointStore
 
     SparqlEndpointStore(oxigraph_server)._update("CLEAR ALL")
     a, b = create_app(Settings(store=oxigraph_server)), create_app(Settings(store=oxigraph_server))
@@ -264,9 +264,9 @@ def test_two_api_processes_share_a_remote_graph(oxigraph_server: str) -> None:
 
 
 def test_python_client_and_evaluate_and_log(client: TestClient, shared: Path) -> None:
-    from api.client import Client, evaluate_and_log
-    from kg import read_table
-    from runner import build_estimator
+    from metakg.api.client import Client, evaluate_and_log
+    from metakg.kg import read_table
+    from metakg.runner import build_estimator
 
     c = Client("http://testserver", client.keys["write"])  # type: ignore[attr-defined]
     c._http = client  # the TestClient is an httpx.Client on the same app
@@ -292,7 +292,7 @@ def test_metafeatures_query_puts_regression_rmse_on_the_senders_target_scale(
     the similar datasets' RMSE comes back on that scale (and none without it)."""
     import numpy as np
 
-    from kg import read_table
+    from metakg.kg import read_table
 
     app = create_app(Settings(store="memory:"))
     with TestClient(app) as c:

@@ -8,10 +8,10 @@ schemathesis = pytest.importorskip("schemathesis")
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-from api.app import create_app  # noqa: E402
-from api.keys import create_key  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from kg import KnowledgeGraph, MemoryStore  # noqa: E402
+from metakg.api.app import create_app  # noqa: E402
+from metakg.api.keys import create_key  # noqa: E402
+from metakg.api.settings import Settings  # noqa: E402
+from metakg.kg import KnowledgeGraph, MemoryStore  # noqa: E402
 
 APP = create_app(Settings(store="memory:"))
 APP.state.graph = KnowledgeGraph(MemoryStore())  # the lifespan does not run under the ASGI transport

@@ -11,15 +11,15 @@ import pandas as pd
 import pytest
 from pyoxigraph import RdfFormat, parse
 
-from kg import InvalidData, KnowledgeGraph, MemoryStore, OxigraphStore, RunInput, Task
-from kg import entities as E
-from kg.graph import make_configuration
-from kg.migrations import migrate, migrate_once
-from kg.run_nquads import run_nquads
-from kg.shapes import check_quads
-from kg.store._journal import WriteAheadJournal
-from kg.store.local import BULK_MIN_BYTES
-from kg.vocabulary import entity
+from metakg.kg import InvalidData, KnowledgeGraph, MemoryStore, OxigraphStore, RunInput, Task
+from metakg.kg import entities as E
+from metakg.kg.graph import make_configuration
+from metakg.kg.migrations import migrate, migrate_once
+from metakg.kg.run_nquads import run_nquads
+from metakg.kg.shapes import check_quads
+from metakg.kg.store._journal import WriteAheadJournal
+from metakg.kg.store.local import BULK_MIN_BYTES
+from metakg.kg.vocabulary import entity
 
 
 def _task(graph: KnowledgeGraph) -> Task:

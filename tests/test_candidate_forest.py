@@ -6,7 +6,7 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from metalearner.recommenders import CandidateForest
+from metakg.metalearner.recommenders import CandidateForest
 
 N_QUERY, N_CANDIDATE, N_MIXED = 4, 3, 2
 

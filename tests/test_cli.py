@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from metakg.api.cli import app
 
 runner = CliRunner()
 
@@ -79,7 +79,7 @@ def test_run_log_and_keys(store: str, shared: Path, tmp_path: Path) -> None:
 
 def test_seed_build_resumes_from_the_exported_file(shared: Path, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from runner.seed import SeedSettings, build_seed
+    from metakg.runner.seed import SeedSettings, build_seed
 
     monkeypatch.setenv("METAKG_SEED", "")
     lines = (shared / "manifest.csv").read_text().splitlines()
@@ -94,7 +94,7 @@ def test_seed_build_resumes_from_the_exported_file(shared: Path, tmp_path: Path,
     # the export records its layout, so a fresh store loading it need not migrate
     import gzip
 
-    from kg.migrations import version_marker
+    from metakg.kg.migrations import version_marker
 
     marker = version_marker()
     with gzip.open(out, "rt") as fh:
@@ -111,9 +111,9 @@ def test_seed_build_resumes_from_the_exported_file(shared: Path, tmp_path: Path,
 
 def test_seed_build_repeats_add_a_reshuffled_task_that_the_views_average(
         shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from kg import KnowledgeGraph, MemoryStore
-    from kg.views import performance_table
-    from runner.seed import SeedSettings, build_seed
+    from metakg.kg import KnowledgeGraph, MemoryStore
+    from metakg.kg.views import performance_table
+    from metakg.runner.seed import SeedSettings, build_seed
 
     monkeypatch.setenv("METAKG_SEED", "")
     out = tmp_path / "seed.nq.gz"
@@ -143,7 +143,7 @@ def test_seed_build_repeats_add_a_reshuffled_task_that_the_views_average(
     assert means[0] != means[1]  # a different shuffle gives different folds
     both = performance_table(graph, metric="rmse")
     assert float(first["value"].iloc[0]) in [pytest.approx(m) for m in means]
-    from metalearner import load_metadata
+    from metakg.metalearner import load_metadata
 
     raw = load_metadata(graph, "regression", cache=False).raw
     assert raw.iloc[0, 0] == pytest.approx(sum(means) / 2)
@@ -151,8 +151,8 @@ def test_seed_build_repeats_add_a_reshuffled_task_that_the_views_average(
 
 
 def test_small_tables_get_more_repeats(shared: Path, tmp_path: Path) -> None:
-    from kg import KnowledgeGraph, MemoryStore
-    from runner.seed import SeedSettings, ingest_manifest_tasks
+    from metakg.kg import KnowledgeGraph, MemoryStore
+    from metakg.runner.seed import SeedSettings, ingest_manifest_tasks
 
     settings = SeedSettings(repeats=2, small_repeats=4, small_rows=500)
     assert settings.seeds_for(500) == [0, 1, 2, 3]
@@ -169,8 +169,8 @@ def test_small_tables_get_more_repeats(shared: Path, tmp_path: Path) -> None:
 
 
 def test_seed_build_passes_the_small_table_protocol(monkeypatch: pytest.MonkeyPatch) -> None:
-    import runner.seed
-    from runner.execute import BatchReport
+    from metakg.runner import seed as runner_seed
+    from metakg.runner.execute import BatchReport
 
     seen: dict = {}
 
@@ -178,7 +178,7 @@ def test_seed_build_passes_the_small_table_protocol(monkeypatch: pytest.MonkeyPa
         seen.update(kwargs)
         return BatchReport()
 
-    monkeypatch.setattr(runner.seed, "build_seed", fake_build)
+    monkeypatch.setattr(runner_seed, "build_seed", fake_build)
     out = invoke("seed", "build", "--repeats", "2", "--small-repeats", "5", "--small-rows", "800",
                  "--dataset", "autompg")
     settings = seen["settings"]
@@ -190,7 +190,7 @@ def test_seed_build_passes_the_small_table_protocol(monkeypatch: pytest.MonkeyPa
 def test_the_entry_point_exits_non_zero_with_one_line_on_failure(
         capsys: pytest.CaptureFixture[str]) -> None:
     """``metakg`` itself (not the test runner's standalone mode): a failed command's status."""
-    from api.cli import main
+    from metakg.api.cli import main
 
     with pytest.raises(SystemExit) as exc:
         main(["metafeatures"])
@@ -209,7 +209,7 @@ def test_recompute_names_the_datasets_whose_table_is_not_found(store: str, tmp_p
     import numpy as np
     import pandas as pd
 
-    from metalearner import characterise as ch
+    from metakg.metalearner import characterise as ch
 
     rng = np.random.default_rng(0)
     for name in ("kept", "gone"):

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kg import InvalidData, KnowledgeGraph, MemoryStore, RunInput, read_table
-from kg.derived import binary_variant, small_sample, small_sample_name, split_index, variant_name
-from kg.ingest import read_manifest
-from metalearner import load_metadata
-from metalearner.evaluation import same_table
-from metalearner.knowledge import feature_columns
+from metakg.kg import InvalidData, KnowledgeGraph, MemoryStore, RunInput, read_table
+from metakg.kg.derived import binary_variant, small_sample, small_sample_name, split_index, variant_name
+from metakg.kg.ingest import read_manifest
+from metakg.metalearner import load_metadata
+from metakg.metalearner.evaluation import same_table
+from metakg.metalearner.knowledge import feature_columns
 
 
 def test_regression_target_is_split_at_its_median() -> None:
@@ -99,7 +99,7 @@ def _iri(ds: object) -> object:
 
 def test_seed_ingest_adds_a_derived_binary_task_per_regression_and_multiclass_table(
         shared: Path, tmp_path: Path) -> None:
-    from runner.seed import SeedSettings, ingest_manifest_tasks
+    from metakg.runner.seed import SeedSettings, ingest_manifest_tasks
 
     graph = KnowledgeGraph(MemoryStore())
     settings = SeedSettings(derived_binary=True)
@@ -155,7 +155,7 @@ def test_a_small_sample_keeps_the_class_shares_and_rows_of_its_source() -> None:
 
 
 def test_seed_ingest_adds_a_small_sample_of_each_large_binary_table(shared: Path, tmp_path: Path) -> None:
-    from runner.seed import SeedSettings, ingest_manifest_tasks
+    from metakg.runner.seed import SeedSettings, ingest_manifest_tasks
 
     graph = KnowledgeGraph(MemoryStore())
     settings = SeedSettings(derived_binary=True, small_binary=150)
@@ -246,7 +246,7 @@ def test_the_views_leave_the_second_split_out_unless_asked(shared: Path) -> None
 def test_seed_build_refuses_a_derived_split_count_it_does_not_have(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from api.cli import app
+    from metakg.api.cli import app
 
     args = ["seed", "build", "--derived-binary", "--derived-splits", "3",
             "--work-dir", str(tmp_path / "w"), "--output", str(tmp_path / "seed.nq.gz")]
@@ -259,7 +259,7 @@ def test_seed_build_refuses_a_derived_split_count_it_does_not_have(tmp_path: Pat
 def test_seed_build_refuses_a_negative_sample_size(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from api.cli import app
+    from metakg.api.cli import app
 
     args = ["seed", "build", "--small-binary", "-5",
             "--work-dir", str(tmp_path / "w"), "--output", str(tmp_path / "seed.nq.gz")]

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from pyoxigraph import RdfFormat
 
-from kg import DatasetNotFound, InvalidData, KnowledgeGraph, MemoryStore, RunInput, read_table
-from kg.shapes import shape_violations, validate_with_pyshacl
-from kg.views import bipartite_graph, metafeature_matrix, performance_table, similarity_graph
+from metakg.kg import DatasetNotFound, InvalidData, KnowledgeGraph, MemoryStore, RunInput, read_table
+from metakg.kg.shapes import shape_violations, validate_with_pyshacl
+from metakg.kg.views import bipartite_graph, metafeature_matrix, performance_table, similarity_graph
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ def test_invalid_task_inputs(small_kg: KnowledgeGraph) -> None:
     before = len(small_kg.store)
     with pytest.raises(InvalidData, match="target_sd must be a finite number >= 0"):
         small_kg.add_task(ds, target="class", task_type="regression", folds=3, target_sd=-1.0)
-    from metalearner.characterise import register_metafeatures
+    from metakg.metalearner.characterise import register_metafeatures
 
     with pytest.raises(InvalidData, match="target_sd must be"):
         register_metafeatures(small_kg, name="private", task_type="regression",
@@ -169,7 +169,7 @@ def test_a_task_keeps_its_targets_spread(graph: KnowledgeGraph, shared: Path) ->
     assert fresh.get_task(task.id).target_sd == 7.8
     assert fresh.get_task(graph.add_task(ds, target="class", task_type="regression",
                                          folds=4).id).target_sd is None
-    from kg.entities import task_quads
+    from metakg.kg.entities import task_quads
 
     assert not shape_violations(task_quads(fresh.get_task(task.id)))
     bad = task_quads(fresh.get_task(task.id).__class__(**{**vars(task), "target_sd": -2.0}))
@@ -178,17 +178,17 @@ def test_a_task_keeps_its_targets_spread(graph: KnowledgeGraph, shared: Path) ->
 
 def test_first_use_seeds_once_and_takes_a_grown_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      small_kg: KnowledgeGraph) -> None:
-    from kg.default_graph import open_graph
+    from metakg.kg.default_graph import open_graph
 
     seed = tmp_path / "seed.nq.gz"
     small_kg.store.dump(seed)
     monkeypatch.setenv("METAKG_SEED", str(seed))
-    import kg.migrations
+    from metakg.kg import migrations as kg_migrations
 
     calls: list[object] = []
-    real = kg.migrations.migrate
-    monkeypatch.setattr(kg.migrations, "migrate", lambda store: calls.append(store) or real(store))
-    monkeypatch.setattr("kg.default_graph.migrate", kg.migrations.migrate)
+    real = kg_migrations.migrate
+    monkeypatch.setattr(kg_migrations, "migrate", lambda store: calls.append(store) or real(store))
+    monkeypatch.setattr("metakg.kg.default_graph.migrate", kg_migrations.migrate)
     g = open_graph(str(tmp_path / "store"))
     n = len(g.store)
     assert n > len(small_kg.store)  # the seed plus its markers
@@ -211,7 +211,7 @@ def test_first_use_seeds_once_and_takes_a_grown_seed(tmp_path: Path, monkeypatch
     assert len(calls) == 2  # loaded into a store that was not empty: migrated
     g.store.close()
 
-    from kg.migrations import version_marker
+    from metakg.kg.migrations import version_marker
 
     small_kg.store.add([version_marker()])  # a seed that records its layout, as builds export
     small_kg.store.dump(seed)

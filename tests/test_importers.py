@@ -8,8 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from kg import KnowledgeGraph, read_table
-from kg.importers import import_mlflow_experiment, import_openml_dataset, import_openml_evaluations, openml_runs
+from metakg.kg import KnowledgeGraph, read_table
+from metakg.kg.importers import import_mlflow_experiment, import_openml_dataset, import_openml_evaluations, openml_runs
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

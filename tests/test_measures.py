@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kg import InvalidData
-from kg.measures import at_least_as_good, check_measure, primary_metric
+from metakg.kg import InvalidData
+from metakg.kg.measures import at_least_as_good, check_measure, primary_metric
 
 
 def test_at_least_as_good_follows_the_measures_direction_and_counts_ties() -> None:

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kg import KnowledgeGraph, read_table
-from kg.ingest import read_manifest
-from metalearner.metafeatures import EXTRACTOR, compute_metafeatures, feature_names
+from metakg.kg import KnowledgeGraph, read_table
+from metakg.kg.ingest import read_manifest
+from metakg.metalearner.metafeatures import EXTRACTOR, compute_metafeatures, feature_names
 
 
 def _check(mf: object) -> None:
@@ -122,7 +122,7 @@ def test_info_theory_agrees_with_pymfe_on_nominal_tables(shared: Path, name: str
 
 def test_stored_with_version_and_recomputed(memory_graph: KnowledgeGraph, shared: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from metalearner import characterise as ch
+    from metakg.metalearner import characterise as ch
 
     df = read_table(shared / "arff" / "credit.g.arff.gz")
     ds = memory_graph.add_dataset(df, name="credit.g", target="class",
@@ -140,8 +140,8 @@ def test_stored_with_version_and_recomputed(memory_graph: KnowledgeGraph, shared
 
 
 def test_text_search_finds_credit_data(memory_graph: KnowledgeGraph, shared: Path) -> None:
-    from metalearner.characterise import search_datasets, store_embedding
-    from metalearner.metafeatures import model_available
+    from metakg.metalearner.characterise import search_datasets, store_embedding
+    from metakg.metalearner.metafeatures import model_available
 
     if not model_available():
         pytest.skip("text model not installed")
@@ -183,7 +183,7 @@ def test_probes_say_which_kind_of_model_suits_the_table() -> None:
 def test_probe_auc_handles_classes_missing_from_a_fold() -> None:
     """Multiclass probes are the mean one-against-the-rest ROC AUC; a class with two rows
     (absent from some folds) neither crashes a probe nor leaves it missing."""
-    from metalearner.metafeatures.probing import class_auc
+    from metakg.metalearner.metafeatures.probing import class_auc
 
     y = np.array([0, 0, 1, 1, 2, 2])
     perfect = np.eye(3)[y]
@@ -202,8 +202,8 @@ def test_recompute_makes_derived_tables_again(memory_graph: KnowledgeGraph, shar
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A derived binary task has no file of its own: recomputing its meta-features makes it
     again from its source's file by the split its name records, checked by content hash."""
-    from kg.derived import binary_variant
-    from metalearner import characterise as ch
+    from metakg.kg.derived import binary_variant
+    from metakg.metalearner import characterise as ch
 
     df = read_table(shared / "arff" / "autompg.arff.gz")
     src = memory_graph.add_dataset(df, name="autompg", target="class", source="arff/autompg.arff.gz")
@@ -217,11 +217,11 @@ def test_recompute_makes_derived_tables_again(memory_graph: KnowledgeGraph, shar
     assert target == "class" and table.equals(variant.frame)
     assert ch.dataset_table(memory_graph, forged, lambda d: shared / d.sources[0]) is None
     assert ch.dataset_table(memory_graph, derived, lambda d: None) is None
-    import kg.tables
+    from metakg.kg import tables as kg_tables
 
     reads: list[Path] = []
-    real_read = kg.tables.read_table
-    monkeypatch.setattr(kg.tables, "read_table", lambda path: reads.append(path) or real_read(path))
+    real_read = kg_tables.read_table
+    monkeypatch.setattr(kg_tables, "read_table", lambda path: reads.append(path) or real_read(path))
     done, missing = ch.recompute(memory_graph, lambda d: shared / d.sources[0], progress=False)
     assert (done, missing) == (2, [forged.id])
     assert reads == [shared / "arff" / "autompg.arff.gz"]  # once for the source and its two derivations
@@ -235,7 +235,7 @@ def test_regime_probes_say_which_end_of_a_family_suits_the_table() -> None:
     costs a ridge model on a clean linear target; greedy extra trees find the one feature that
     decides, smoothed ones rank noisy labels better; every regime probe has a value on a binary
     table (the kernels' one-column scores) and on a multiclass one."""
-    from metalearner.metafeatures.regime_probing import REGIME_PROBES
+    from metakg.metalearner.metafeatures.regime_probing import REGIME_PROBES
 
     rng = np.random.default_rng(0)
     X = rng.uniform(-2, 2, size=(800, 2))
@@ -280,9 +280,9 @@ def test_probes_fitted_two_at_a_time_give_the_same_values() -> None:
     import math
     import warnings
 
-    from metalearner.metafeatures._base import run_tier
-    from metalearner.metafeatures._table import prepare_table
-    from metalearner.metafeatures.regime_probing import REGIME_PROBING
+    from metakg.metalearner.metafeatures._base import run_tier
+    from metakg.metalearner.metafeatures._table import prepare_table
+    from metakg.metalearner.metafeatures.regime_probing import REGIME_PROBING
 
     rng = np.random.default_rng(1)
     X = rng.normal(size=(300, 6))

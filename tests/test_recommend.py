@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kg import InvalidData, KnowledgeGraph, MemoryStore, RunInput, read_table
-from kg.ingest import read_manifest
-from metalearner import (
+from metakg.kg import InvalidData, KnowledgeGraph, MemoryStore, RunInput, read_table
+from metakg.kg.ingest import read_manifest
+from metakg.metalearner import (
     EnsembleRecommender,
     GreedyPortfolioRecommender,
     NearestDatasetsRecommender,
@@ -23,11 +23,11 @@ from metalearner import (
     load_metadata,
     recommend,
 )
-from metalearner.characterise import characterise
-from metalearner.evaluation import lodo, summarise
-from metalearner.metafeatures import compute_metafeatures
-from metalearner.recommend import recommend_from_metafeatures
-from runner import build_estimator, portfolio
+from metakg.metalearner.characterise import characterise
+from metakg.metalearner.evaluation import lodo, summarise
+from metakg.metalearner.metafeatures import compute_metafeatures
+from metakg.metalearner.recommend import recommend_from_metafeatures
+from metakg.runner import build_estimator, portfolio
 
 BINARY = ["breast.cancer", "kr.vs.kp", "credit.g", "tic.tac.toe", "mushroom", "sick",
           "diabetes", "ionosphere", "sonar", "spambase", "heart.statlog", "vote"]
@@ -128,7 +128,7 @@ def test_recommenders_follow_similar_datasets(kg: KnowledgeGraph, shared: Path, 
     either kind gets that family first. (Two lone surrogates without the family probe gaps:
     here scores follow frac_cat alone, and on ten tables the gaps are a spurious signal it
     can pick up; the portfolio's first pick never reads them.)"""
-    from metalearner.metafeatures import compute_metafeatures
+    from metakg.metalearner.metafeatures import compute_metafeatures
 
     meta = load_metadata(kg, "classification", "roc_auc")
     rec = make().fit(meta)  # type: ignore[operator]
@@ -142,7 +142,7 @@ def test_recommenders_follow_similar_datasets(kg: KnowledgeGraph, shared: Path, 
 
 def test_a_bagged_surrogate_predicts_the_mean_of_its_seeds_models(kg: KnowledgeGraph, shared: Path) -> None:
     """Bag ``b`` is the single model with seed ``random_state + b``; the bag predicts their mean."""
-    from metalearner.metafeatures import compute_metafeatures
+    from metakg.metalearner.metafeatures import compute_metafeatures
 
     meta = load_metadata(kg, "classification", "roc_auc")
     table = _tables(shared)[0]
@@ -162,8 +162,8 @@ def test_the_surrogate_scores_with_its_compiled_forest_or_else_its_boosters(
     """The compiled forest gives the boosters' own mean prediction; boosters it cannot compile
     (trees of more than 64 leaves: tests/test_candidate_forest.py) predict themselves, with
     the same result."""
-    from metalearner.recommenders import CandidateForest
-    from metalearner.recommenders.landmark_contrasts import query_contrasts
+    from metakg.metalearner.recommenders import CandidateForest
+    from metakg.metalearner.recommenders.landmark_contrasts import query_contrasts
 
     meta = load_metadata(kg, "classification", "roc_auc")
     table = _tables(shared)[0]
@@ -189,8 +189,8 @@ def test_the_surrogate_scores_with_its_compiled_forest_or_else_its_boosters(
 
 
 def test_landmark_contrasts_are_differences_of_the_cheap_models_scores() -> None:
-    from metalearner.recommenders import LANDMARK_CONTRASTS, landmark_contrasts
-    from metalearner.recommenders.landmark_contrasts import query_contrasts
+    from metakg.metalearner.recommenders import LANDMARK_CONTRASTS, landmark_contrasts
+    from metakg.metalearner.recommenders.landmark_contrasts import query_contrasts
 
     # 1nn, stump, naive Bayes, LDA, ridge: a classification table has no ridge landmarker
     rows = np.array([[0.70, 0.60, 0.75, 0.90, np.nan], [np.nan] * 5])
@@ -211,10 +211,10 @@ def test_surrogate_learns_landmark_contrasts_for_its_contrast_metrics(kg: Knowle
 
     import pandas as pd
 
-    from metalearner.metafeatures import compute_metafeatures
-    from metalearner.recommenders import LANDMARK_CONTRASTS, landmark_contrasts
-    from metalearner.recommenders.landmark_contrasts import LANDMARKERS
-    from metalearner.recommenders.nearest import DEFAULT_FEATURES
+    from metakg.metalearner.metafeatures import compute_metafeatures
+    from metakg.metalearner.recommenders import LANDMARK_CONTRASTS, landmark_contrasts
+    from metakg.metalearner.recommenders.landmark_contrasts import LANDMARKERS
+    from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES
 
     meta = load_metadata(kg, "classification", "roc_auc")
     assert not SurrogateRecommender().fit(meta).contrasts_  # the default: log loss only
@@ -237,8 +237,8 @@ def test_surrogate_learns_landmark_contrasts_for_its_contrast_metrics(kg: Knowle
 
 
 def test_probe_features_are_the_probes_their_best_and_gaps() -> None:
-    from metalearner.metafeatures.probing import PROBES
-    from metalearner.recommenders.probe_contrasts import PROBE_FEATURES, probe_features, query_probe_features
+    from metakg.metalearner.metafeatures.probing import PROBES
+    from metakg.metalearner.recommenders.probe_contrasts import PROBE_FEATURES, probe_features, query_probe_features
 
     values = {"pr_boosting": 0.90, "pr_forest": 0.88, "pr_linear": 0.80, "pr_lda": 0.82,
               "pr_svm": 0.85, "pr_knn": 0.75, "pr_tree": 0.70}  # naive Bayes missing
@@ -257,10 +257,10 @@ def test_surrogate_learns_probes_for_its_probe_metrics(kg: KnowledgeGraph, share
 
     import pandas as pd
 
-    from metalearner.metafeatures import compute_metafeatures
-    from metalearner.metafeatures.probing import PROBES
-    from metalearner.recommenders.nearest import DEFAULT_FEATURES
-    from metalearner.recommenders.probe_contrasts import PROBE_FEATURES, table_probe_features
+    from metakg.metalearner.metafeatures import compute_metafeatures
+    from metakg.metalearner.metafeatures.probing import PROBES
+    from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES
+    from metakg.metalearner.recommenders.probe_contrasts import PROBE_FEATURES, table_probe_features
 
     meta = load_metadata(kg, "classification", "roc_auc")
     on = SurrogateRecommender(n_bags=2, family_probe_metrics=()).fit(meta)
@@ -281,8 +281,8 @@ def test_surrogate_learns_probes_for_its_probe_metrics(kg: KnowledgeGraph, share
 
 
 def test_family_probe_gaps_are_each_family_s_probe_against_the_best() -> None:
-    from metalearner.metafeatures.probing import PROBES
-    from metalearner.recommenders import FAMILY_PROBES, family_probe_gaps
+    from metakg.metalearner.metafeatures.probing import PROBES
+    from metakg.metalearner.recommenders import FAMILY_PROBES, family_probe_gaps
 
     values = {"pr_boosting": 0.90, "pr_forest": 0.88, "pr_linear": 0.80, "pr_lda": 0.82,
               "pr_svm": 0.85, "pr_knn": 0.75, "pr_tree": 0.70}  # naive Bayes missing
@@ -291,7 +291,7 @@ def test_family_probe_gaps_are_each_family_s_probe_against_the_best() -> None:
     gaps = family_probe_gaps(np.vstack([row, np.full_like(row, np.nan)]), families)
     np.testing.assert_allclose(gaps[0], [0.80 - 0.90, 0.0, 0.88 - 0.90, 0.85 - 0.90, 0.75 - 0.90, np.nan])
     assert np.isnan(gaps[1]).all()  # a table without probes: nothing made up
-    from runner.spaces import FAMILIES
+    from metakg.runner.spaces import FAMILIES
 
     assert set(FAMILY_PROBES) == set(FAMILIES)  # every family the runner tunes has a probe
 
@@ -299,7 +299,7 @@ def test_family_probe_gaps_are_each_family_s_probe_against_the_best() -> None:
 def test_family_gap_columns_split_the_gap_by_probe_group() -> None:
     """The shared gap first, then one column per probe group holding only its own
     configurations' gaps; a family without a probe group gets the shared column only."""
-    from metalearner.recommenders import FAMILY_PROBE_GROUPS, family_gap_columns
+    from metakg.metalearner.recommenders import FAMILY_PROBE_GROUPS, family_gap_columns
 
     assert FAMILY_PROBE_GROUPS == (("pr_boosting",), ("pr_forest",), ("pr_linear",), ("pr_svm",),
                                    ("pr_knn",), ("pr_linear", "pr_svm"))
@@ -319,10 +319,10 @@ def test_family_gap_columns_split_the_gap_by_probe_group() -> None:
 def test_surrogate_learns_each_configuration_s_family_probe_gap(kg: KnowledgeGraph, shared: Path) -> None:
     """For ROC AUC (the default) the surrogate reads the configuration's family probe gap on
     the table, shared and split by probe group; it predicts from exactly those inputs."""
-    from metalearner.metafeatures import compute_metafeatures
-    from metalearner.metafeatures.probing import PROBES
-    from metalearner.recommenders import FAMILY_PROBE_GROUPS, family_gap_columns, family_probe_gaps
-    from metalearner.recommenders.probe_contrasts import query_probe_features
+    from metakg.metalearner.metafeatures import compute_metafeatures
+    from metakg.metalearner.metafeatures.probing import PROBES
+    from metakg.metalearner.recommenders import FAMILY_PROBE_GROUPS, family_gap_columns, family_probe_gaps
+    from metakg.metalearner.recommenders.probe_contrasts import query_probe_features
 
     meta = load_metadata(kg, "classification", "roc_auc")
     on = SurrogateRecommender(n_bags=2).fit(meta)
@@ -353,7 +353,7 @@ def test_first_pick_comes_from_the_surrogate_without_family_probe_gaps(kg: Knowl
     """By default the first configuration is chosen as a portfolio over a surrogate without the
     family probe gaps would choose it; the rest follow the profile of the one with them (here
     without the probe hedge, which picks after the first by the probes: tested above)."""
-    from metalearner.metafeatures import compute_metafeatures
+    from metakg.metalearner.metafeatures import compute_metafeatures
 
     meta = load_metadata(kg, "classification", "roc_auc")
     rec = SurrogatePortfolioRecommender(hedges=0, surrogate=SurrogateRecommender(n_bags=2)).fit(meta)
@@ -368,7 +368,7 @@ def test_first_pick_comes_from_the_surrogate_without_family_probe_gaps(kg: Knowl
     order = rec.score(query).sort_values(ascending=False).index
     assert order[0] == plain.score(query).idxmax()  # the first as without the gaps
     predicted = rec.surrogate_.score(query).reindex(rec.config_index_).to_numpy()
-    from metalearner.recommenders._greedy import greedy_order
+    from metakg.metalearner.recommenders._greedy import greedy_order
 
     rest = greedy_order(rec.relative_, rec.size, weights=rec.weights_for(predicted),
                         first=rec.config_ids_.index(order[0]))
@@ -485,7 +485,7 @@ def test_cli_recommend_run_writes_runs_back(kg: KnowledgeGraph, tmp_path: Path) 
     doc = json.loads(r.stdout)
     assert doc["runs_written"] == 2
     assert all(0.5 < x["observed_score"] < 1.0 for x in doc["recommendations"])
-    from kg import OxigraphStore
+    from metakg.kg import OxigraphStore
 
     graph = KnowledgeGraph(OxigraphStore(tmp_path / "store"))
     assert len([r for r in graph.runs(dataset="credit-g.csv") if r.source == "runner"]) == 2
@@ -494,8 +494,8 @@ def test_cli_recommend_run_writes_runs_back(kg: KnowledgeGraph, tmp_path: Path) 
 def test_top_k_as_a_complementary_set() -> None:
     import pandas as pd
 
-    from metalearner.knowledge import MetaData
-    from metalearner.selection import select_top_k
+    from metakg.metalearner.knowledge import MetaData
+    from metakg.metalearner.selection import select_top_k
 
     raw = pd.DataFrame({"A": [1.0, 0.0], "B": [0.95, 0.0], "C": [0.0, 1.0]}, index=["n1", "n2"])
     meta = MetaData(task_type="classification", datasets=["n1", "n2"], names={}, raw=raw, norm=raw,
@@ -512,8 +512,8 @@ def test_local_portfolio_follows_the_query_and_reduces_to_the_plain_portfolio() 
     a high sharpness the first pick is the best configuration of the most similar dataset."""
     import pandas as pd
 
-    from metalearner.knowledge import MetaData
-    from metalearner.recommenders import GreedyPortfolioRecommender, LocalPortfolioRecommender
+    from metakg.metalearner.knowledge import MetaData
+    from metakg.metalearner.recommenders import GreedyPortfolioRecommender, LocalPortfolioRecommender
 
     ids = ["small1", "small2", "big1", "big2", "big3"]
     norm = pd.DataFrame({"A": [1.0, 1.0, 0.0, 0.1, 0.0], "B": [0.0, 0.1, 1.0, 1.0, 1.0],
@@ -532,7 +532,7 @@ def test_local_portfolio_follows_the_query_and_reduces_to_the_plain_portfolio() 
 def test_relative_scores_put_the_median_at_0_and_the_best_at_1() -> None:
     import pandas as pd
 
-    from metalearner.knowledge import MetaData, relative_scores
+    from metakg.metalearner.knowledge import MetaData, relative_scores
 
     raw = pd.DataFrame({"A": [0.9, 1.0, np.nan], "B": [0.8, 3.0, 0.5], "C": [0.5, 2.0, 0.5],
                         "D": [np.nan, 9.0, 0.5]}, index=["auc", "rmse", "flat"])
@@ -548,10 +548,10 @@ def test_relative_scores_put_the_median_at_0_and_the_best_at_1() -> None:
     assert np.allclose(rel.loc["rmse"], [1.0, -1 / 3, 1 / 3, -13 / 3])
     assert rel.loc["flat"].tolist()[1:] == [1.0, 1.0, 1.0] and np.isnan(rel.loc["flat", "A"])
     assert relative_scores(meta, floor=-1.0).loc["rmse", "D"] == -1.0
-    from metalearner.evaluation import normalised_against_median
+    from metakg.metalearner.evaluation import normalised_against_median
 
     assert normalised_against_median(meta, "auc").round(6).tolist() == [1.0, 0.6, -0.6, -0.6]
-    from metalearner.knowledge import scale_anchors
+    from metakg.metalearner.knowledge import scale_anchors
 
     # an outside score (a baseline not in the matrix) goes on the same scale
     anchors = scale_anchors(meta).round(6)
@@ -563,7 +563,7 @@ def test_surrogate_portfolio_covers_the_datasets_that_behave_like_the_prediction
     resembles the prediction, not on the average dataset."""
     import pandas as pd
 
-    from metalearner.knowledge import MetaData
+    from metakg.metalearner.knowledge import MetaData
 
     # like the prediction (A, B strong; C, D weak): A or B wins
     x = [{"A": 1.0, "B": 0.9, "C": 0.2, "D": 0.0, "E": 0.5},
@@ -594,7 +594,7 @@ def test_prediction_weight_lets_the_surrogates_own_prediction_choose_the_next_tr
 
     import pandas as pd
 
-    from metalearner.knowledge import MetaData
+    from metakg.metalearner.knowledge import MetaData
 
     # A is best on three datasets, where B comes second; only C rescues d4
     raw = pd.DataFrame([{"A": 1.0, "B": 0.9, "C": 0.5, "D": 0.4, "E": 0.3}] * 3
@@ -636,7 +636,7 @@ def test_prediction_weight_lets_the_surrogates_own_prediction_choose_the_next_tr
 
 
 def test_near_best_probes_are_the_single_family_probes_close_to_the_best() -> None:
-    from metalearner.recommenders import HEDGE_PROBES, near_best_probes
+    from metakg.metalearner.recommenders import HEDGE_PROBES, near_best_probes
 
     assert HEDGE_PROBES == ("pr_boosting", "pr_forest", "pr_linear", "pr_svm", "pr_knn")
     values = {"pr_boosting": 0.90, "pr_svm": 0.897, "pr_forest": 0.85, "pr_knn": float("nan"),
@@ -654,7 +654,7 @@ def test_the_top_k_hedges_over_the_probe_groups_close_to_the_best_probe() -> Non
 
     import pandas as pd
 
-    from metalearner.knowledge import MetaData
+    from metakg.metalearner.knowledge import MetaData
 
     families = {"B1": "lightgbm", "B2": "xgboost", "F1": "random_forest", "S1": "svm",
                 "K1": "knn", "M1": "mlp"}
@@ -705,7 +705,7 @@ def test_the_top_k_hedges_over_the_probe_groups_close_to_the_best_probe() -> Non
 
 
 def test_regime_kernel_weighs_datasets_by_how_close_their_regime_contrasts_are() -> None:
-    from metalearner.recommenders import regime_kernel
+    from metakg.metalearner.recommenders import regime_kernel
 
     train = np.array([[0.05, 0.0], [0.01, np.nan], [np.nan, np.nan], [-0.05, 0.04]])
     k = regime_kernel(train, np.array([0.05, 0.0]), 0.02)
@@ -726,8 +726,8 @@ def test_each_pick_is_rechosen_within_its_family_by_the_regime_probes() -> None:
 
     import pandas as pd
 
-    from metalearner.knowledge import MetaData
-    from metalearner.recommenders import rechoose_within_families
+    from metakg.metalearner.knowledge import MetaData
+    from metakg.metalearner.recommenders import rechoose_within_families
 
     families = {"E1": "extra_trees", "E2": "extra_trees", "B1": "lightgbm", "K1": "knn"}
     smooth = {"E1": 1.0, "E2": 0.2, "B1": 0.6, "K1": 0.1}  # smoothed trees win
@@ -781,9 +781,9 @@ def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten()
 
     import pandas as pd
 
-    from kg.graph import make_configuration
-    from metalearner.knowledge import MetaData
-    from runner.spaces import default_configuration
+    from metakg.kg.graph import make_configuration
+    from metakg.metalearner.knowledge import MetaData
+    from metakg.runner.spaces import default_configuration
 
     hgb = make_configuration(default_configuration("hist_gradient_boosting")).id
 
@@ -840,8 +840,8 @@ def test_a_family_filter_chooses_among_that_familys_configurations() -> None:
     second place went to A2 for covering what B1, another family, misses)."""
     import pandas as pd
 
-    from metalearner.knowledge import MetaData
-    from metalearner.recommend import recommend_for_query
+    from metakg.metalearner.knowledge import MetaData
+    from metakg.metalearner.recommend import recommend_for_query
 
     strong_b1 = {"B1": 1.0, "A1": 0.8, "A2": 0.0, "B2": 0.2}
     weak_b1 = {"B1": 0.0, "A1": 0.7, "A2": 1.0, "B2": 0.2}
@@ -874,7 +874,7 @@ def test_surrogate_portfolio_never_puts_first_a_configuration_that_collapsed_on_
     however much the (flat-below-the-median) surrogate likes it."""
     import pandas as pd
 
-    from metalearner.knowledge import MetaData
+    from metakg.metalearner.knowledge import MetaData
 
     # lower is better (log loss): X is best on nine datasets but blows up on the tenth
     rows = [{"X": 0.10, "A": 0.20, "B": 0.40, "C": 0.50, "D": 0.60}] * 9
@@ -918,7 +918,7 @@ def test_a_dataset_with_few_runs_is_not_read_as_every_other_configuration_collap
 def _views(rows: dict[str, dict[str, float]], *, higher: bool) -> object:
     import pandas as pd
 
-    from metalearner.knowledge import MetaData
+    from metakg.metalearner.knowledge import MetaData
 
     raw = pd.DataFrame(rows).T
     return MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
@@ -930,7 +930,7 @@ def _views(rows: dict[str, dict[str, float]], *, higher: bool) -> object:
 
 
 def test_auxiliary_datasets_are_the_other_metrics_new_datasets_only() -> None:
-    from metalearner.knowledge import with_auxiliary
+    from metakg.metalearner.knowledge import with_auxiliary
 
     auc = _views({"b1": {"A": 0.9, "B": 0.8}, "b2": {"A": 0.7, "B": 0.6}}, higher=True)
     # log loss is recorded on the binary datasets too: only m1 and m2 are new, only A and B shared
@@ -950,7 +950,7 @@ def test_surrogate_portfolio_covers_auxiliary_datasets_too() -> None:
     """The second pick covers where the first falls short: on binary data alone nothing is
     short; the multiclass (log-loss) datasets show that C rescues the cases A misses."""
 
-    from metalearner.knowledge import with_auxiliary
+    from metakg.metalearner.knowledge import with_auxiliary
 
     auc = _views({"b1": {"A": 0.9, "B": 0.8, "C": 0.6, "D": 0.5, "E": 0.7},
                   "b2": {"A": 0.8, "B": 0.7, "C": 0.5, "D": 0.4, "E": 0.6}}, higher=True)
@@ -1002,8 +1002,8 @@ def test_a_stored_dataset_is_recommended_for_from_the_views_meta_features(kg: Kn
     """recommend_for_dataset reads a graph dataset's meta-features from the fitted views (no
     store query): they are the stored ones, and the recommendation is the same as from the
     stored values."""
-    from metalearner.metafeatures import EXTRACTOR
-    from metalearner.recommend import _fitted, _view_metafeatures, recommend_for_dataset, recommend_for_query
+    from metakg.metalearner.metafeatures import EXTRACTOR
+    from metakg.metalearner.recommend import _fitted, _view_metafeatures, recommend_for_dataset, recommend_for_query
 
     meta, rec = _fitted(kg, "classification", "roc_auc")
     ds = kg.datasets()[0]
@@ -1025,7 +1025,7 @@ def test_the_incremental_weighted_greedy_makes_the_same_choices_as_recomputing()
     """The weighted greedy updates its gains only where the last choice helped; it must choose
     what recomputing every gain at every step chooses, ties and copies included (ties within
     rounding go to the first column)."""
-    from metalearner.recommenders._greedy import greedy_order
+    from metakg.metalearner.recommenders._greedy import greedy_order
 
     def reference(scores: np.ndarray, size: int, weights: np.ndarray, first: int | None) -> list[int]:
         chosen = [] if first is None else [first]
@@ -1068,7 +1068,7 @@ def test_cli_recommend_through_the_warm_worker(kg: KnowledgeGraph, tmp_path: Pat
     import tempfile
     import time
 
-    from kg import OxigraphStore
+    from metakg.kg import OxigraphStore
 
     seed = tmp_path / "seed.nq.gz"
     kg.store.dump(seed)
@@ -1164,7 +1164,7 @@ def test_regression_surrogate_reads_the_family_probe_gaps_by_default(shared: Pat
     """Since session 23 the RMSE surrogate learns from each configuration's family probe gap,
     and the portfolio gives its prediction for the query a row in the greedy step, as for ROC
     AUC (both chosen with ``bench/lodo.py``); the first pick still comes without the gaps."""
-    from metalearner.recommenders import FAMILY_PROBE_GROUPS
+    from metakg.metalearner.recommenders import FAMILY_PROBE_GROUPS
 
     meta = load_metadata(_regression_graph(shared, with_r2=True), "regression", "rmse")
     rec = SurrogatePortfolioRecommender(surrogate=SurrogateRecommender(n_bags=1)).fit(meta)
@@ -1211,7 +1211,7 @@ def test_target_spread_reads_the_targets_standard_deviation_from_rmse_and_r2(sha
     from sklearn.linear_model import Ridge
     from sklearn.model_selection import KFold, cross_validate
 
-    from metalearner.knowledge import target_spread
+    from metakg.metalearner.knowledge import target_spread
 
     df = read_table(shared / "arff/autompg.arff.gz").dropna()
     y, X = df["class"], df.drop(columns="class").select_dtypes("number")
@@ -1234,8 +1234,8 @@ def test_a_new_table_is_probed_only_where_the_recommender_reads_probes() -> None
     the family probe gaps) and log loss (whose regime contrasts read the boosting probe), and
     the regime probes for all three (log loss's surrogate learns from them; for ROC AUC and
     RMSE they choose each pick's configuration within its family)."""
-    from metalearner.metafeatures import GROUPS
-    from metalearner.recommend import _groups_read_for
+    from metakg.metalearner.metafeatures import GROUPS
+    from metakg.metalearner.recommend import _groups_read_for
 
     assert _groups_read_for("roc_auc") == tuple(GROUPS)
     assert _groups_read_for("rmse") == _groups_read_for("log_loss") == tuple(GROUPS)
@@ -1247,7 +1247,7 @@ def test_regime_contrasts_are_differences_of_regime_probes() -> None:
     same for a frame of tables and for one query."""
     import pandas as pd
 
-    from metalearner.recommenders import REGIME_CONTRASTS, query_with_regime_contrasts, with_regime_contrasts
+    from metakg.metalearner.recommenders import REGIME_CONTRASTS, query_with_regime_contrasts, with_regime_contrasts
 
     values = {"pr_boosting": 0.90, "rp_boost_slow": 0.93, "rp_boost_deep": 0.85,
               "rp_linear_strong": 0.70, "rp_linear_weak": 0.80, "rp_svm_narrow": 0.60}
@@ -1271,9 +1271,9 @@ def test_surrogate_learns_regime_probes_for_its_regime_metrics(kg: KnowledgeGrap
 
     import pandas as pd
 
-    from metalearner.metafeatures.regime_probing import REGIME_PROBES
-    from metalearner.recommenders import REGIME_FEATURES, with_regime_contrasts
-    from metalearner.recommenders.nearest import DEFAULT_FEATURES
+    from metakg.metalearner.metafeatures.regime_probing import REGIME_PROBES
+    from metakg.metalearner.recommenders import REGIME_FEATURES, with_regime_contrasts
+    from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES
 
     meta = load_metadata(kg, "classification", "roc_auc")
     assert meta.metafeatures["rp_boost_slow"].notna().all()  # characterised with the regime probes

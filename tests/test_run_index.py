@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from pyoxigraph import DefaultGraph, Literal, Quad
 
-import kg.run_index as run_index_module
-from kg import KnowledgeGraph, OxigraphStore, RunInput, make_configuration, read_table
-from kg.run_index import index_path, run_index
-from kg.views import performance_table, task_table
-from kg.vocabulary import MKG, entity
-from metalearner.knowledge import _pairs
+import metakg.kg.run_index as run_index_module
+from metakg.kg import KnowledgeGraph, OxigraphStore, RunInput, make_configuration, read_table
+from metakg.kg.run_index import index_path, run_index
+from metakg.kg.views import performance_table, task_table
+from metakg.kg.vocabulary import MKG, entity
+from metakg.metalearner.knowledge import _pairs
 
 
 def _task(graph: KnowledgeGraph, shared: Path):
@@ -136,7 +136,7 @@ def test_a_broken_index_file_is_rebuilt(tmp_path: Path, shared: Path) -> None:
 
 
 def test_the_in_process_indexes_are_bounded() -> None:
-    from kg import MemoryStore
+    from metakg.kg import MemoryStore
 
     stores = [MemoryStore() for _ in range(run_index_module._KEEP + 3)]
     for s in stores:  # a server that opens its store per request must not grow without bound

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kg import ConfigurationError, KnowledgeGraph, MemoryStore, OxigraphStore, read_table
-from runner import (
+from metakg.kg import ConfigurationError, KnowledgeGraph, MemoryStore, OxigraphStore, read_table
+from metakg.runner import (
     FAMILIES,
     TaskSpec,
     WorkItem,
@@ -22,7 +22,7 @@ from runner import (
     prepare_data,
     validate_configuration,
 )
-from runner.table_runs import table_task
+from metakg.runner.table_runs import table_task
 
 
 @pytest.fixture(autouse=True)
@@ -214,8 +214,8 @@ def test_a_library_that_turns_the_time_limit_into_keyboardinterrupt_fails_one_fo
     import importlib
     import pickle
 
-    ex = importlib.import_module("runner.execute")
-    from runner.protocol import TaskSpec
+    ex = importlib.import_module("metakg.runner.execute")
+    from metakg.runner.protocol import TaskSpec
 
     data = tmp_path / "t.pkl"
     data.write_bytes(pickle.dumps((pd.DataFrame({"x": [1, 2]}), pd.Series([0, 1]))))

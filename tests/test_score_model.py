@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metalearner.knowledge import MetaData
-from metalearner.recommend import recommend_for_query
-from metalearner.recommenders import EnsembleRecommender, Query
-from metalearner.score_model import ScoreModel
+from metakg.metalearner.knowledge import MetaData
+from metakg.metalearner.recommend import recommend_for_query
+from metakg.metalearner.recommenders import EnsembleRecommender, Query
+from metakg.metalearner.score_model import ScoreModel
 
 #: three configurations of one family whose log loss is a known function of a meta-feature
 _CONFIGS = {

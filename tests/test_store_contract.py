@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad
 
-from kg import KnowledgeGraph, QueryError, RunInput, ShapeViolation, Store
+from metakg.kg import KnowledgeGraph, QueryError, RunInput, ShapeViolation, Store
 
 EX = "http://example.org/"
 
@@ -71,7 +71,7 @@ class TestStoreContract:
         store.add(quads)
         for name in ("g.nq", "g.nq.gz", "g.ttl.gz"):
             store.dump(tmp_path / name)
-            from kg import MemoryStore
+            from metakg.kg import MemoryStore
 
             other = MemoryStore()
             assert other.load(tmp_path / name) == len(quads)
@@ -90,7 +90,7 @@ class TestStoreContract:
             pytest.skip("back-end is not persistent")
         store.add([q("a", "p", "1")])
         store.close()
-        from kg import OxigraphStore, SparqlEndpointStore
+        from metakg.kg import OxigraphStore, SparqlEndpointStore
 
         if store.shared:
             again: Store = SparqlEndpointStore(store.query_url)  # type: ignore[attr-defined]
@@ -114,7 +114,7 @@ class TestGraphContract:
         bad = RunInput(task_id=task.id, config={"family": "knn"}, fold_scores={"roc_auc": [0.7]})
         # Break the run template (drop the status line): the first run of every batch goes
         # through the full shape checker, so a template bug cannot write anything.
-        import kg.graph as graph_module
+        import metakg.kg.graph as graph_module
 
         orig = graph_module.run_nquads
 
@@ -136,8 +136,8 @@ class TestGraphContract:
         """The generic write path (used by the runner) checks every quad against the shapes."""
         import pandas as pd
 
-        from kg import entities
-        from kg.graph import make_configuration
+        from metakg.kg import entities
+        from metakg.kg.graph import make_configuration
 
         ds = graph.add_dataset(pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": ["a", "b", "a"]}),
                                name="tiny", target="y")

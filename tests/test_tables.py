@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kg import InvalidData, KnowledgeGraph, read_table, table_hash
-from kg.ingest import ingest_file, read_manifest
+from metakg.kg import InvalidData, KnowledgeGraph, read_table, table_hash
+from metakg.kg.ingest import ingest_file, read_manifest
 
 
 def test_every_shared_arff_reads_with_its_target(shared: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from api import warm
+from metakg.api import warm
 
 
 def _tree(root: Path) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from metalearner.warmstart import (
+from metakg.metalearner.warmstart import (
     Bound,
     flaml_starting_points,
     hyperopt_points,
@@ -97,7 +97,7 @@ def test_hyperopt_evaluates_points_first() -> None:
          show_progressbar=False)
     assert seen[0]["num_leaves"] == 63 and seen[0]["learning_rate"] == pytest.approx(0.05)
     # with a Trials object of one's own: hyperopt_trials seeds it
-    from metalearner.warmstart import hyperopt_trials
+    from metakg.metalearner.warmstart import hyperopt_trials
 
     seen.clear()
     fmin(objective, space, algo=tpe.suggest, max_evals=3, trials=hyperopt_trials(RECS, space),

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
-from api.deps import GraphDep, ReaderDep, SettingsDep, WriterDep
-from api.schemas import DatasetOut, MetaFeaturesIn
-from kg.errors import InvalidData
+from metakg.api.deps import GraphDep, ReaderDep, SettingsDep, WriterDep
+from metakg.api.schemas import DatasetOut, MetaFeaturesIn
+from metakg.kg.errors import InvalidData
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -23,7 +23,7 @@ def _out(d: Any) -> DatasetOut:
 
 def read_upload(upload: UploadFile, max_mb: int) -> Any:
     """Read an uploaded table file (CSV/ARFF/Parquet by its name) into a DataFrame."""
-    from kg.tables import read_table
+    from metakg.kg.tables import read_table
 
     name = Path(upload.filename or "upload.csv").name
     data = upload.file.read(max_mb * 1024 * 1024 + 1)
@@ -43,8 +43,8 @@ def upload_dataset(graph: GraphDep, who: WriterDep, settings: SettingsDep,
                    task_type: Annotated[str | None, Form(pattern="^(classification|regression)$")] = None,
                    ) -> DatasetOut:
     """Upload a table: it is ingested, characterised (meta-features + text) and its task added."""
-    from metalearner.characterise import characterise
-    from runner.table_runs import table_task
+    from metakg.metalearner.characterise import characterise
+    from metakg.runner.table_runs import table_task
 
     df = read_upload(file, settings.max_upload_mb)
     ds, task, _ = table_task(graph, df, target=target, task_type=task_type,
@@ -57,7 +57,7 @@ def upload_dataset(graph: GraphDep, who: WriterDep, settings: SettingsDep,
 @router.post("/metafeatures", status_code=201, response_model=DatasetOut)
 def register_dataset(body: MetaFeaturesIn, graph: GraphDep, who: WriterDep) -> DatasetOut:
     """Register a dataset by its meta-features only (no table leaves your machine)."""
-    from metalearner.characterise import register_metafeatures
+    from metakg.metalearner.characterise import register_metafeatures
 
     return _out(register_metafeatures(graph, name=body.name, task_type=body.task_type,
                                       metafeatures=body.metafeatures, n_classes=body.n_classes,
@@ -80,7 +80,7 @@ def list_datasets(graph: GraphDep, who: ReaderDep,
 def search(graph: GraphDep, who: ReaderDep, q: Annotated[str, Query(min_length=1, max_length=500)],
            k: Annotated[int, Query(ge=1, le=100)] = 10) -> list[dict[str, Any]]:
     """Semantic search of datasets by the meaning of their descriptions and columns."""
-    from metalearner.characterise import search_datasets
+    from metakg.metalearner.characterise import search_datasets
 
     return [{"dataset": _out(d).model_dump(), "similarity": s}
             for d, s in search_datasets(graph, q, k)]

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import GraphDep, ReaderDep
-from kg.export import export_graph
+from metakg.api.deps import GraphDep, ReaderDep
+from metakg.kg.export import export_graph
 
 router = APIRouter(prefix="/export", tags=["export"])
 

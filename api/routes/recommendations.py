@@ -7,9 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
-from api.deps import GraphDep, ReaderDep, SettingsDep
-from api.routes.datasets import read_upload
-from api.schemas import RecommendIn
+from metakg.api.deps import GraphDep, ReaderDep, SettingsDep
+from metakg.api.routes.datasets import read_upload
+from metakg.api.schemas import RecommendIn
 
 router = APIRouter(prefix="/recommendations", tags=["recommendations"])
 
@@ -21,7 +21,7 @@ def recommend_for_table(graph: GraphDep, who: ReaderDep, settings: SettingsDep,
                         task_type: Annotated[str | None, Form(pattern="^(classification|regression)$")] = None,
                         metric: Annotated[str | None, Form()] = None) -> dict[str, Any]:
     """Recommend configurations for an uploaded table (nothing is stored)."""
-    from metalearner.recommend import recommend
+    from metakg.metalearner.recommend import recommend
 
     df = read_upload(file, settings.max_upload_mb)
     return recommend(df, target=target, k=k, task_type=task_type, metric=metric, graph=graph,
@@ -34,7 +34,7 @@ def recommend_for_registered(dataset: str, graph: GraphDep, who: ReaderDep,
                              metric: Annotated[str | None, Query()] = None,
                              family: Annotated[list[str] | None, Query()] = None) -> dict[str, Any]:
     """Recommend for a dataset in the graph (uploaded or registered by meta-features)."""
-    from metalearner.recommend import recommend_for_dataset
+    from metakg.metalearner.recommend import recommend_for_dataset
 
     return recommend_for_dataset(graph, dataset, k=k, metric=metric, families=family).to_json()
 
@@ -42,7 +42,7 @@ def recommend_for_registered(dataset: str, graph: GraphDep, who: ReaderDep,
 @router.post("/metafeatures/query")
 def recommend_for_metafeatures(body: RecommendIn, graph: GraphDep, who: ReaderDep) -> dict[str, Any]:
     """Recommend from meta-features sent in the request (nothing is stored)."""
-    from metalearner.recommend import recommend_from_metafeatures
+    from metakg.metalearner.recommend import recommend_from_metafeatures
 
     return recommend_from_metafeatures(graph, body.metafeatures, task_type=body.task_type,
                                        n_classes=body.n_classes, k=body.k, metric=body.metric,

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import GraphDep, ReaderDep, WriterDep
-from api.schemas import RunIn, RunOut, RunsIn
-from kg.graph import KnowledgeGraph, task_for_run
-from kg.records import Run, RunInput
+from metakg.api.deps import GraphDep, ReaderDep, WriterDep
+from metakg.api.schemas import RunIn, RunOut, RunsIn
+from metakg.kg.graph import KnowledgeGraph, task_for_run
+from metakg.kg.records import Run, RunInput
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
@@ -49,6 +49,6 @@ def search_runs(graph: GraphDep, who: ReaderDep,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                 offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
     """Search runs by metrics, params, tags, dataset, principal, status and time."""
-    from kg.run_search import search_runs as do_search
+    from metakg.kg.run_search import search_runs as do_search
 
     return do_search(graph, filter, order_by=order_by, limit=limit, offset=offset)

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
-from api.deps import GraphDep, ReaderDep, SettingsDep
-from api.settings import Settings
-from kg.graph import KnowledgeGraph
-from kg.sparql_protocol import run_protocol_query
+from metakg.api.deps import GraphDep, ReaderDep, SettingsDep
+from metakg.api.settings import Settings
+from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.sparql_protocol import run_protocol_query
 
 router = APIRouter(tags=["sparql"])
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kg.errors import InvalidData
-from kg.graph import KnowledgeGraph, task_for_run
-from kg.measures import MEASURES
-from kg.records import RunInput
+from metakg.kg.errors import InvalidData
+from metakg.kg.graph import KnowledgeGraph, task_for_run
+from metakg.kg.measures import MEASURES
+from metakg.kg.records import RunInput
 
 __all__ = ["import_mlflow_experiment"]
 

@@ -16,9 +16,9 @@ import json
 import math
 from typing import Any
 
-from kg.errors import InvalidData
-from kg.graph import KnowledgeGraph
-from kg.records import Dataset, RunInput
+from metakg.kg.errors import InvalidData
+from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.records import Dataset, RunInput
 
 __all__ = ["MEASURES", "import_openml_dataset", "import_openml_evaluations", "setup_to_config"]
 

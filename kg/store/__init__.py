@@ -1,9 +1,9 @@
 """The store contract (:class:`Store`) and its back-ends."""
 
-from kg.store.base import Store, format_from_suffix, python_value, query_form
-from kg.store.factory import default_store_location, open_store
-from kg.store.local import MemoryStore, OxigraphStore
-from kg.store.remote import SparqlEndpointStore
+from metakg.kg.store.base import Store, format_from_suffix, python_value, query_form
+from metakg.kg.store.factory import default_store_location, open_store
+from metakg.kg.store.local import MemoryStore, OxigraphStore
+from metakg.kg.store.remote import SparqlEndpointStore
 
 __all__ = [
     "MemoryStore",

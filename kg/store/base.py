@@ -37,8 +37,8 @@ from pyoxigraph import (
     Triple,
 )
 
-from kg.errors import QueryError
-from kg.vocabulary import SPARQL_PREFIXES
+from metakg.kg.errors import QueryError
+from metakg.kg.vocabulary import SPARQL_PREFIXES
 
 __all__ = ["Store", "Term", "format_from_suffix", "python_value", "store_token"]
 
@@ -58,7 +58,7 @@ def format_from_suffix(path: str | Path) -> tuple[RdfFormat, bool]:
         InvalidData: the suffix is not ``.nq``, ``.ttl``, ``.nt`` or ``.trig`` (optionally
             followed by ``.gz``).
     """
-    from kg.errors import InvalidData
+    from metakg.kg.errors import InvalidData
 
     p = Path(path)
     gz = p.suffix == ".gz"
@@ -112,7 +112,7 @@ def _bind(query: str, bindings: Mapping[str, Term]) -> str:
 def _as_term(value: Any) -> Term:
     if isinstance(value, NamedNode | BlankNode | Literal | Triple):
         return value
-    from kg.vocabulary import lit
+    from metakg.kg.vocabulary import lit
 
     return lit(value)
 
@@ -252,7 +252,7 @@ class Store(ABC):
             InvalidData: the text is not valid N-Quads; nothing was added.
             StoreError: the store could not be written; nothing was added.
         """
-        from kg.errors import InvalidData
+        from metakg.kg.errors import InvalidData
 
         try:
             self._add_nquads(data)
@@ -361,7 +361,7 @@ class Store(ABC):
         Raises:
             InvalidData: the file is not valid RDF of its format (nothing is added).
         """
-        from kg.errors import InvalidData
+        from metakg.kg.errors import InvalidData
 
         fmt, gz = format_from_suffix(path)
         with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:

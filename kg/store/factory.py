@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kg.store.base import Store
+from metakg.kg.store.base import Store
 
 __all__ = ["default_store_location", "open_store"]
 
@@ -38,13 +38,13 @@ def open_store(location: str | os.PathLike[str] | None = None, *, read_only: boo
     """
     spec = str(location) if location is not None else default_store_location()
     if spec in ("memory:", ":memory:"):
-        from kg.store.local import MemoryStore
+        from metakg.kg.store.local import MemoryStore
 
         return MemoryStore()
     if spec.startswith(("http://", "https://")):
-        from kg.store.remote import SparqlEndpointStore
+        from metakg.kg.store.remote import SparqlEndpointStore
 
         return SparqlEndpointStore(spec)
-    from kg.store.local import OxigraphStore
+    from metakg.kg.store.local import OxigraphStore
 
     return OxigraphStore(Path(spec).expanduser(), read_only=read_only)

@@ -10,10 +10,10 @@ from typing import Any, ClassVar
 from pyoxigraph import Quad, RdfFormat, parse, serialize
 from pyoxigraph import Store as OxStore
 
-from kg.errors import QueryError, StoreError, StoreLocked
-from kg.store._bulk_gate import BulkGate
-from kg.store._journal import WriteAheadJournal
-from kg.store.base import QueryResult, Store, _serialize_data
+from metakg.kg.errors import QueryError, StoreError, StoreLocked
+from metakg.kg.store._bulk_gate import BulkGate
+from metakg.kg.store._journal import WriteAheadJournal
+from metakg.kg.store.base import QueryResult, Store, _serialize_data
 
 __all__ = ["BULK_MIN_QUADS", "MemoryStore", "OxigraphStore"]
 
@@ -124,7 +124,7 @@ class _PyOxigraphStore(Store):
 def _prefixes(fmt: RdfFormat) -> dict[str, str] | None:
     if fmt != RdfFormat.TURTLE:
         return None
-    from kg.vocabulary import PREFIXES
+    from metakg.kg.vocabulary import PREFIXES
 
     return dict(PREFIXES)
 

@@ -17,8 +17,8 @@ from pyoxigraph import (
     parse_query_results,
 )
 
-from kg.errors import QueryError, StoreError
-from kg.store.base import QueryResult, Store, _serialize_data, query_form
+from metakg.kg.errors import QueryError, StoreError
+from metakg.kg.store.base import QueryResult, Store, _serialize_data, query_form
 
 if TYPE_CHECKING:
     import httpx
@@ -124,7 +124,7 @@ class SparqlEndpointStore(Store):
             quads.append(Quad(sol["s"], sol["p"], sol["o"], g or DefaultGraph()))
         from pyoxigraph import serialize
 
-        from kg.vocabulary import PREFIXES
+        from metakg.kg.vocabulary import PREFIXES
 
         prefixes = dict(PREFIXES) if fmt == RdfFormat.TURTLE else None
         if fmt in (RdfFormat.N_QUADS, RdfFormat.TRIG):

@@ -1,6 +1,6 @@
 """Meta-features: a named, versioned characterisation of tables in groups (tiers)."""
 
-from metalearner.metafeatures.extract import (
+from metakg.metalearner.metafeatures.extract import (
     EXTRACTOR,
     GROUPS,
     VERSION,
@@ -8,7 +8,7 @@ from metalearner.metafeatures.extract import (
     compute_metafeatures,
     feature_names,
 )
-from metalearner.metafeatures.text import (
+from metakg.metalearner.metafeatures.text import (
     decode_embedding,
     describe,
     embed_texts,

@@ -8,16 +8,16 @@ from dataclasses import dataclass, field
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from kg.errors import InvalidData
-from kg.tables import infer_task_type
-from metalearner.metafeatures._base import run_tier
-from metalearner.metafeatures._table import prepare_table
-from metalearner.metafeatures.info_theory import INFO_THEORY
-from metalearner.metafeatures.landmarking import LANDMARKING
-from metalearner.metafeatures.probing import PROBING
-from metalearner.metafeatures.regime_probing import REGIME_PROBING
-from metalearner.metafeatures.simple import SIMPLE
-from metalearner.metafeatures.statistical import STATISTICAL
+from metakg.kg.errors import InvalidData
+from metakg.kg.tables import infer_task_type
+from metakg.metalearner.metafeatures._base import run_tier
+from metakg.metalearner.metafeatures._table import prepare_table
+from metakg.metalearner.metafeatures.info_theory import INFO_THEORY
+from metakg.metalearner.metafeatures.landmarking import LANDMARKING
+from metakg.metalearner.metafeatures.probing import PROBING
+from metakg.metalearner.metafeatures.regime_probing import REGIME_PROBING
+from metakg.metalearner.metafeatures.simple import SIMPLE
+from metakg.metalearner.metafeatures.statistical import STATISTICAL
 
 __all__ = ["EXTRACTOR", "GROUPS", "VERSION", "MetaFeatures", "compute_metafeatures",
            "feature_names"]

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from metalearner.metafeatures._base import Feature, NotApplicable, summary, summary_names
-from metalearner.metafeatures._table import PreparedTable
+from metakg.metalearner.metafeatures._base import Feature, NotApplicable, summary, summary_names
+from metakg.metalearner.metafeatures._table import PreparedTable
 
 __all__ = ["INFO_THEORY"]
 

@@ -16,8 +16,8 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-from metalearner.metafeatures._base import Feature, NotApplicable
-from metalearner.metafeatures._table import PreparedTable
+from metakg.metalearner.metafeatures._base import Feature, NotApplicable
+from metakg.metalearner.metafeatures._table import PreparedTable
 
 __all__ = ["LANDMARKING", "MAX_ROWS"]
 

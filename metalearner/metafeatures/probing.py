@@ -43,9 +43,9 @@ from sklearn.svm import SVC, SVR
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
-from metalearner.metafeatures._base import Feature, NotApplicable
-from metalearner.metafeatures._table import PreparedTable
-from metalearner.metafeatures.landmarking import MAX_ROWS, _cv, _matrix
+from metakg.metalearner.metafeatures._base import Feature, NotApplicable
+from metakg.metalearner.metafeatures._table import PreparedTable
+from metakg.metalearner.metafeatures.landmarking import MAX_ROWS, _cv, _matrix
 
 __all__ = ["PROBES", "PROBING", "Models", "class_auc", "probe_feature"]
 

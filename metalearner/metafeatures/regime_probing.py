@@ -32,8 +32,8 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.svm import SVC, SVR
 
-from metalearner.metafeatures._base import Feature
-from metalearner.metafeatures.probing import Models, probe_feature
+from metakg.metalearner.metafeatures._base import Feature
+from metakg.metalearner.metafeatures.probing import Models, probe_feature
 
 __all__ = ["REGIME_PROBES", "REGIME_PROBING"]
 

@@ -1,14 +1,14 @@
 """Recommenders: fit on the graph's views, score configurations for a new task."""
 
-from metalearner.recommenders.base import BaseRecommender, Query
-from metalearner.recommenders.candidate_forest import CandidateForest
-from metalearner.recommenders.ensemble import DEFAULT_WEIGHTS, EnsembleRecommender
-from metalearner.recommenders.graph_ppr import GraphRecommender
-from metalearner.recommenders.landmark_contrasts import LANDMARK_CONTRASTS, landmark_contrasts
-from metalearner.recommenders.local_portfolio import LocalPortfolioRecommender
-from metalearner.recommenders.nearest import NearestDatasetsRecommender
-from metalearner.recommenders.portfolio import GreedyPortfolioRecommender, SingleBestRecommender
-from metalearner.recommenders.probe_contrasts import (
+from metakg.metalearner.recommenders.base import BaseRecommender, Query
+from metakg.metalearner.recommenders.candidate_forest import CandidateForest
+from metakg.metalearner.recommenders.ensemble import DEFAULT_WEIGHTS, EnsembleRecommender
+from metakg.metalearner.recommenders.graph_ppr import GraphRecommender
+from metakg.metalearner.recommenders.landmark_contrasts import LANDMARK_CONTRASTS, landmark_contrasts
+from metakg.metalearner.recommenders.local_portfolio import LocalPortfolioRecommender
+from metakg.metalearner.recommenders.nearest import NearestDatasetsRecommender
+from metakg.metalearner.recommenders.portfolio import GreedyPortfolioRecommender, SingleBestRecommender
+from metakg.metalearner.recommenders.probe_contrasts import (
     FAMILY_PROBE_GROUPS,
     FAMILY_PROBES,
     HEDGE_PROBES,
@@ -18,20 +18,20 @@ from metalearner.recommenders.probe_contrasts import (
     near_best_probes,
     probe_features,
 )
-from metalearner.recommenders.regime_choice import (
+from metakg.metalearner.recommenders.regime_choice import (
     FAMILY_REGIMES,
     rechoose_within_families,
     regime_kernel,
 )
-from metalearner.recommenders.regime_contrasts import (
+from metakg.metalearner.recommenders.regime_contrasts import (
     REGIME_CONTRASTS,
     REGIME_FEATURES,
     query_with_regime_contrasts,
     with_regime_contrasts,
 )
-from metalearner.recommenders.surrogate import SurrogateRecommender, config_features
-from metalearner.recommenders.surrogate_portfolio import SurrogatePortfolioRecommender
-from metalearner.recommenders.text import TextSimilarityRecommender
+from metakg.metalearner.recommenders.surrogate import SurrogateRecommender, config_features
+from metakg.metalearner.recommenders.surrogate_portfolio import SurrogatePortfolioRecommender
+from metakg.metalearner.recommenders.text import TextSimilarityRecommender
 
 __all__ = [
     "DEFAULT_WEIGHTS",

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from kg.errors import InvalidData
-from metalearner.knowledge import MetaData
+from metakg.kg.errors import InvalidData
+from metakg.metalearner.knowledge import MetaData
 
 __all__ = ["BaseRecommender", "Query", "neighbour_weights"]
 

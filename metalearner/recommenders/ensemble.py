@@ -7,16 +7,16 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from metalearner.knowledge import MetaData
-from metalearner.ranks import percentile_ranks
-from metalearner.recommenders.base import BaseRecommender, Query
-from metalearner.recommenders.graph_ppr import GraphRecommender
-from metalearner.recommenders.nearest import NearestDatasetsRecommender
-from metalearner.recommenders.portfolio import GreedyPortfolioRecommender
-from metalearner.recommenders.surrogate import SurrogateRecommender
-from metalearner.recommenders.surrogate_portfolio import SurrogatePortfolioRecommender
-from metalearner.recommenders.text import TextSimilarityRecommender
-from metalearner.score_model import ScoreModel
+from metakg.metalearner.knowledge import MetaData
+from metakg.metalearner.ranks import percentile_ranks
+from metakg.metalearner.recommenders.base import BaseRecommender, Query
+from metakg.metalearner.recommenders.graph_ppr import GraphRecommender
+from metakg.metalearner.recommenders.nearest import NearestDatasetsRecommender
+from metakg.metalearner.recommenders.portfolio import GreedyPortfolioRecommender
+from metakg.metalearner.recommenders.surrogate import SurrogateRecommender
+from metakg.metalearner.recommenders.surrogate_portfolio import SurrogatePortfolioRecommender
+from metakg.metalearner.recommenders.text import TextSimilarityRecommender
+from metakg.metalearner.score_model import ScoreModel
 
 __all__ = ["DEFAULT_WEIGHTS", "EnsembleRecommender"]
 

@@ -6,9 +6,9 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from metalearner.knowledge import MetaData
-from metalearner.recommenders.base import BaseRecommender, Query
-from metalearner.recommenders.nearest import NearestDatasetsRecommender
+from metakg.metalearner.knowledge import MetaData
+from metakg.metalearner.recommenders.base import BaseRecommender, Query
+from metakg.metalearner.recommenders.nearest import NearestDatasetsRecommender
 
 __all__ = ["GraphRecommender"]
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from metalearner.knowledge import MetaData
-from metalearner.recommenders._greedy import greedy_order
-from metalearner.recommenders.base import BaseRecommender, Query
-from metalearner.recommenders.nearest import NearestDatasetsRecommender
+from metakg.metalearner.knowledge import MetaData
+from metakg.metalearner.recommenders._greedy import greedy_order
+from metakg.metalearner.recommenders.base import BaseRecommender, Query
+from metakg.metalearner.recommenders.nearest import NearestDatasetsRecommender
 
 __all__ = ["LocalPortfolioRecommender"]
 

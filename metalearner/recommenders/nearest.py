@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from metalearner.knowledge import MetaData
-from metalearner.recommenders.base import BaseRecommender, Query, neighbour_weights
+from metakg.metalearner.knowledge import MetaData
+from metakg.metalearner.recommenders.base import BaseRecommender, Query, neighbour_weights
 
 __all__ = ["DEFAULT_FEATURES", "NearestDatasetsRecommender"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from metalearner.knowledge import MetaData
-from metalearner.recommenders._greedy import greedy_order
-from metalearner.recommenders.base import BaseRecommender, Query
+from metakg.metalearner.knowledge import MetaData
+from metakg.metalearner.recommenders._greedy import greedy_order
+from metakg.metalearner.recommenders.base import BaseRecommender, Query
 
 __all__ = ["GreedyPortfolioRecommender", "SingleBestRecommender"]
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from metalearner.metafeatures.probing import PROBES
+from metakg.metalearner.metafeatures.probing import PROBES
 
 __all__ = ["FAMILY_PROBES", "FAMILY_PROBE_GROUPS", "HEDGE_PROBES", "PROBE_FEATURES",
            "family_gap_columns", "family_probe_gaps", "near_best_probes", "probe_features",

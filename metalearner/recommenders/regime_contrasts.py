@@ -17,7 +17,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from metalearner.metafeatures.regime_probing import REGIME_PROBES
+from metakg.metalearner.metafeatures.regime_probing import REGIME_PROBES
 
 __all__ = ["REGIME_CONTRASTS", "REGIME_FEATURES", "query_with_regime_contrasts",
            "with_regime_contrasts"]

@@ -8,23 +8,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metalearner.knowledge import MetaData, relative_scores
-from metalearner.metafeatures.probing import PROBES
-from metalearner.metafeatures.regime_probing import REGIME_PROBES
-from metalearner.recommenders.base import BaseRecommender, Query
-from metalearner.recommenders.candidate_forest import CandidateForest
-from metalearner.recommenders.landmark_contrasts import (
+from metakg.metalearner.knowledge import MetaData, relative_scores
+from metakg.metalearner.metafeatures.probing import PROBES
+from metakg.metalearner.metafeatures.regime_probing import REGIME_PROBES
+from metakg.metalearner.recommenders.base import BaseRecommender, Query
+from metakg.metalearner.recommenders.candidate_forest import CandidateForest
+from metakg.metalearner.recommenders.landmark_contrasts import (
     query_with_landmark_contrasts,
     with_landmark_contrasts,
 )
-from metalearner.recommenders.nearest import DEFAULT_FEATURES
-from metalearner.recommenders.probe_contrasts import (
+from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES
+from metakg.metalearner.recommenders.probe_contrasts import (
     family_gap_columns,
     family_probe_gaps,
     query_probe_features,
     table_probe_features,
 )
-from metalearner.recommenders.regime_contrasts import (
+from metakg.metalearner.recommenders.regime_contrasts import (
     REGIME_FEATURES,
     query_with_regime_contrasts,
     with_regime_contrasts,
@@ -36,7 +36,7 @@ __all__ = ["SurrogateRecommender", "config_features", "surrogate_target"]
 def config_features(config: dict[str, Any]) -> dict[str, float]:
     """Numeric encoding of a configuration: family indicator + its hyperparameters
     (log scale where the space says so), named ``family.param``."""
-    from runner.spaces import FAMILIES
+    from metakg.runner.spaces import FAMILIES
 
     fam = config.get("family", "")
     out: dict[str, float] = {f"family={f}": float(f == fam) for f in FAMILIES}

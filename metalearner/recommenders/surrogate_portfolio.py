@@ -74,22 +74,22 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from metalearner.knowledge import MetaData, relative_scores
-from metalearner.recommenders._greedy import greedy_order
-from metalearner.recommenders.base import BaseRecommender, Query
-from metalearner.recommenders.nearest import NearestDatasetsRecommender
-from metalearner.recommenders.probe_contrasts import FAMILY_PROBES, near_best_probes
-from metalearner.recommenders.regime_choice import (
+from metakg.metalearner.knowledge import MetaData, relative_scores
+from metakg.metalearner.recommenders._greedy import greedy_order
+from metakg.metalearner.recommenders.base import BaseRecommender, Query
+from metakg.metalearner.recommenders.nearest import NearestDatasetsRecommender
+from metakg.metalearner.recommenders.probe_contrasts import FAMILY_PROBES, near_best_probes
+from metakg.metalearner.recommenders.regime_choice import (
     FAMILY_REGIMES,
     rechoose_within_families,
     regime_kernel,
 )
-from metalearner.recommenders.regime_contrasts import (
+from metakg.metalearner.recommenders.regime_contrasts import (
     REGIME_CONTRASTS,
     query_with_regime_contrasts,
     with_regime_contrasts,
 )
-from metalearner.recommenders.surrogate import SurrogateRecommender
+from metakg.metalearner.recommenders.surrogate import SurrogateRecommender
 
 __all__ = ["SurrogatePortfolioRecommender"]
 
@@ -297,8 +297,8 @@ class SurrogatePortfolioRecommender(BaseRecommender):
         if family is None or (self.first == "surrogate"
                               and getattr(self.surrogate_, "target", None) != "top"):
             return None
-        from kg.graph import make_configuration
-        from runner.spaces import default_configuration
+        from metakg.kg.graph import make_configuration
+        from metakg.runner.spaces import default_configuration
 
         config_id = make_configuration(default_configuration(family)).id
         return self.config_ids_.index(config_id) if config_id in self.config_ids_ else None
