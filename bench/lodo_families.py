@@ -7,7 +7,7 @@ recommender, same protocol as ``bench/lodo.py`` (held-out dataset, its runs and 
 derived from it or from the same table left out; training views as ``recommend()`` builds them):
 
 - **filtered**: the family's configurations in the order of the portfolio over all families
-  (``score(query)`` restricted afterwards: what ``recommend`` did until session 15);
+  (``score(query)`` restricted afterwards), for comparison;
 - **among**: the first choice and the greedy portfolio made among the family's configurations
   (``score_among(query, candidates)``, what ``recommend`` does now).
 

@@ -208,7 +208,7 @@ class ProbeKernelWeights(_SeesTheQuery):
         return w / w.sum() if w.sum() > 0 else super().weights_for(profile)
 
 
-#: name -> (surrogate seed -> unfitted recommender). The measured ones are in the README.
+#: name -> (surrogate seed -> unfitted recommender), for comparing ideas with the default.
 VARIANTS: dict[str, Callable[[int], SurrogatePortfolioRecommender]] = {
     "default": lambda s: _default(s),
     "no prediction row": lambda s: SurrogatePortfolioRecommender(
@@ -220,35 +220,35 @@ VARIANTS: dict[str, Callable[[int], SurrogatePortfolioRecommender]] = {
     "prediction row from both surrogates": lambda s: BothSurrogatesRow(
         surrogate=SharedSurrogate(random_state=s)),
 }
-# session 24's probe hedge (the default since then, 0.005 and 2): other distances and counts
+# the probe hedge (the default: 0.005 and 2) with other distances and counts
 for _delta, _hedges in ((0.01, 1), (0.01, 2), (0.01, 4), (0.003, 2), (0.03, 2), (0.005, 2), (0.003, 1),
                        (0.001, 2)):
     VARIANTS[f"probe hedge delta={_delta} hedges={_hedges}"] = (
         lambda s, d=_delta, h=_hedges: SurrogatePortfolioRecommender(
             probe_hedge={"roc_auc": d, "rmse": d}, hedges=h, surrogate=SharedSurrogate(random_state=s)))
-# session 26: the same hedge for log loss (multiclass tables are probed with one-against-the-rest
+# the same hedge for log loss (multiclass tables are probed with one-against-the-rest
 # ROC AUC, the seed's meta-features have them; the default hedges only ROC AUC and RMSE)
 for _delta in (0.003, 0.005, 0.01, 0.02):
     VARIANTS[f"log-loss probe hedge delta={_delta}"] = (
         lambda s, d=_delta: SurrogatePortfolioRecommender(
             probe_hedge={"roc_auc": 0.005, "rmse": 0.005, "log_loss": d},
             surrogate=SharedSurrogate(random_state=s)))
-# session 26: probes of hyperparameter regimes (bench/regime_probes.py; need --extra)
+# probes of hyperparameter regimes (bench/regime_probes.py; need --extra on a seed without them)
 VARIANTS["no regime probes (session 25 default)"] = lambda s: SurrogatePortfolioRecommender(
     regime_choice={}, surrogate=SharedSurrogate(random_state=s, regime_metrics=()))
 VARIANTS["regime probes and contrasts as features"] = lambda s: _default(
     s, features=DEFAULT_FEATURES + REGIME_FEATURES)
 VARIANTS["regime contrasts as features"] = lambda s: _default(
     s, features=DEFAULT_FEATURES + tuple(REGIME_CONTRASTS))
-# session 27: forest regime probes (extra trees strongly randomised and smoothed against greedy
+# forest regime probes (extra trees strongly randomised and smoothed against greedy
 # and unsmoothed, and their difference; need --extra with them)
 FOREST_FEATURES = ("rp_forest_smooth", "rp_forest_greedy", "rc_forest_smooth")
 VARIANTS["forest regime probes as features"] = lambda s: _default(
     s, features=DEFAULT_FEATURES + FOREST_FEATURES)
 VARIANTS["regime and forest regime probes as features"] = lambda s: _default(
     s, features=DEFAULT_FEATURES + REGIME_FEATURES + FOREST_FEATURES)
-# session 27: each pick's configuration re-chosen within its family by the regime probes (the
-# default since then for ROC AUC and RMSE; the forest probes need --extra on a pre-version-4 seed)
+# each pick's configuration re-chosen within its family by the regime probes (the default for
+# ROC AUC and RMSE; the forest probes need --extra on a seed of meta-feature version 3 or older)
 VARIANTS["no regime choice (session 26 default)"] = lambda s: SurrogatePortfolioRecommender(
     regime_choice={}, surrogate=SharedSurrogate(random_state=s))
 for _sigma in (0.01, 0.02, 0.05):
@@ -261,11 +261,11 @@ VARIANTS["no probe hedge (session 23 default)"] = lambda s: SurrogatePortfolioRe
     regime_choice={}, hedges=0, surrogate=SharedSurrogate(random_state=s))
 VARIANTS["probe hedge after the greedy second pick"] = lambda s: HedgeAfterSecond(
     surrogate=SharedSurrogate(random_state=s))
-# session 25: the profile weights times a kernel on the probes' gaps to the best probe
+# the profile weights times a kernel on the probes' gaps to the best probe
 for _sigma in (0.01, 0.02, 0.05, 0.1):
     VARIANTS[f"probe kernel weights sigma={_sigma}"] = lambda s, g=_sigma: type(
         "ProbeKernel", (ProbeKernelWeights,), {"sigma": g})(surrogate=SharedSurrogate(random_state=s))
-# RMSE's family probe gaps and prediction row (the default since session 23), and without them
+# RMSE's family probe gaps and prediction row (the default), and without them
 _SESSION_22 = {"roc_auc": 0.2}
 VARIANTS["session 22 default (no RMSE family probe gaps, no RMSE prediction row)"] = (
     lambda s: SurrogatePortfolioRecommender(regime_choice={}, prediction_weight=_SESSION_22, hedges=0,

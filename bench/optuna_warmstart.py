@@ -12,9 +12,9 @@ and 20 trials, and the best of metakg's top 5 on the same folds) is also scored 
 folds: ``--fresh-repeats`` new shuffles (and, for tables above the subsample size, new row
 samples) that no search saw. Those scores compare what the searches *found*, not what they saw.
 
-Datasets: the six of the first measurement (session 4), then, since session 15, every other
-shared table of 500 to 5,000 rows (27 more; smaller tables have too few rows for a 3-fold
-comparison at the third decimal, larger ones are subsampled to 5,000 anyway): 33 in all.
+Datasets: six chosen tables (credit.g, diabetes, kr.vs.kp, sick, abalone, cpu.small) and
+every other shared table of 500 to 5,000 rows (27 more; smaller tables have too few rows for a
+3-fold comparison at the third decimal, larger ones are subsampled to 5,000 anyway): 33 in all.
 
 Besides the per-dataset medians, the summary counts (dataset, TPE seed) pairs in which the best
 of metakg's top 5 is at least as good as that seed's 20-trial search: a TPE user runs one search,

@@ -1,11 +1,10 @@
 """Regime probes of the seed's tables, for ``bench/lodo_variants.py --extra`` and the seed.
 
 The probes (:mod:`metalearner.metafeatures.probing`) are one small model per family: they say
-which families are in the running on a table. Session 26 asked whether the same kind of signal
-one level down (strongly against weakly regularised boosting, linear models and SVM kernels of
-narrow against wide reach) tells the surrogate which *configurations* of a family win, before
-such probes became meta-features of the graph (:mod:`metalearner.metafeatures.regime_probing`,
-which this script now calls, without its time budget). It computes them for every
+which families are in the running on a table. The regime probes ask the same one level down
+(strongly against weakly regularised boosting, linear models and SVM kernels of narrow against
+wide reach): which *configurations* of a family win. This script calls
+:mod:`metalearner.metafeatures.regime_probing` without its time budget and computes them for every
 dataset of the seed's leave-one-dataset-out views (the shared tables and the binary tables
 derived from them, recognised by their content hash) with the shipped probes' protocol (the
 landmarkers' 1,000-row subsample, 3 folds, single-threaded), writes each table's values as
@@ -111,10 +110,10 @@ def add_to_store(store: str, probes: Path) -> int:
     """Give every dataset of ``store`` the regime probes of ``probes`` (this script's JSON
     lines), its other meta-features kept as they are, all under meta-feature version 3.
 
-    How the shipped seed got them (session 26): ``metakg metafeatures --recompute`` on this
-    machine gave the same regime probes (within 1e-15) but let the groups' time budgets cut
-    31 of them and four probes of two large tables that the seed had, so the seed keeps its
-    version-2 values and takes the regime probes computed here without a budget.
+    This is how the shipped seed has them: ``metakg metafeatures --recompute`` gives the same
+    regime probes (within 1e-15) but its groups' time budgets cut some probes of large tables,
+    so the seed keeps its other values and takes the regime probes computed here without a
+    budget.
 
     Returns:
         How many datasets were given regime probes.

@@ -1,8 +1,8 @@
 """A learned model of a configuration's score on a new table, with an interval.
 
-A recommendation's expected score was the similarity-weighted mean of the configuration's
-scores on the most similar datasets, and its interval their range. For log loss that
-transfers poorly: a table's log loss depends on its number of classes, their balance and how
+Without this model, a recommendation's expected score is the similarity-weighted mean of the
+configuration's scores on the most similar datasets, and its interval their range. For log
+loss that transfers poorly: a table's log loss depends on its number of classes, their balance and how
 separable they are, which its neighbours share only in part. This model learns the score
 itself from meta-features (with the landmark contrasts, which say how separable the table
 is) and the configuration's features, so a table's own characteristics set the level.
@@ -16,13 +16,12 @@ prediction.
 An RMSE is learnt as a share of its target's standard deviation (``MetaData.target_sd``) and
 predicted as that share times the new table's (``Query.target_sd``; without it, no prediction).
 
-Measured (``bench/interval_coverage.py``, leave-one-dataset-out over the seed graph, session
-18), against the neighbours' mean and range on the same recommendations: multiclass log loss,
-median error 0.24 -> 0.12, interval width 1.48 -> 1.34, held-out scores inside 89% -> 88%
-(calibrated on every training dataset, derived tasks included: 86% at width 1.14);
-regression RMSE, 2x off or more 17% -> 10%, within 25% 55% -> 52%, inside 93% -> 91%. On
-binary ROC AUC it did not help (median error 0.041 -> 0.029 but mean 0.062 -> 0.070), so the
-neighbours' mean stays there: only the metrics in ``metrics`` use it.
+Measured by ``bench/interval_coverage.py`` (leave-one-dataset-out over the seed graph, against
+the neighbours' mean and range on the same recommendations; figures in docs/benchmarks.md): for
+multiclass log loss and regression RMSE it errs less, with narrower intervals that hold the
+true score a little less often than the neighbours' range. On binary ROC AUC it does not help
+(a smaller median error but a larger mean one), so the neighbours' mean stays there: only the
+metrics in ``metrics`` use it.
 """
 
 from __future__ import annotations
@@ -179,7 +178,7 @@ class ScoreModel:
         scale = 1.0
         if self.in_target_units_:
             scale = query.target_sd if query.target_sd and np.isfinite(query.target_sd) else np.nan
-        # numpy throughout: pandas per query cost more than the prediction (README, session 25)
+        # numpy throughout: pandas per query costs more than the prediction itself
         position = self.config_matrix_.index.get_indexer(index)
         known = position >= 0  # configurations the model was not fitted with stay NaN
         if known.any() and scale > 0:

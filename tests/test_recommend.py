@@ -1161,7 +1161,7 @@ def test_regression_expected_rmse_is_the_neighbours_relative_rmse_on_this_tables
 
 
 def test_regression_surrogate_reads_the_family_probe_gaps_by_default(shared: Path) -> None:
-    """Since session 23 the RMSE surrogate learns from each configuration's family probe gap,
+    """The RMSE surrogate learns from each configuration's family probe gap,
     and the portfolio gives its prediction for the query a row in the greedy step, as for ROC
     AUC (both chosen with ``bench/lodo.py``); the first pick still comes without the gaps."""
     from metakg.metalearner.recommenders import FAMILY_PROBE_GROUPS

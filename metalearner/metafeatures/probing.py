@@ -12,14 +12,13 @@ ranks models by how well they order rows rather than by thresholds. Regression: 
 over folds of R² (target standardised).
 
 Why they exist: on binary ROC AUC the surrogate that also learns from them
-(``SurrogateRecommender(probe_metrics=("roc_auc",))``, the default) chose better first
-configurations and better top 10s in ``bench/lodo.py`` (session 19, README); the boosted-trees
-probe carried it (the same probes without it did not help, nor did session 13's random forest,
-logistic regression and 10-NN landmarkers). For log loss and RMSE they did not help as table
-features. Since session 20 the binary surrogate also reads each configuration's *family probe
-gap* (its family's probe minus the best one, :func:`~metalearner.recommenders.family_probe_gaps`),
-since session 23 the RMSE one too, and since session 26 the log-loss surrogate reads the
-boosting probe through the regime contrasts (:mod:`.regime_probing`).
+(``SurrogateRecommender(probe_metrics=("roc_auc",))``, the default) chooses better first
+configurations and better top 10s in ``bench/lodo.py`` (docs/benchmarks.md); the boosted-trees
+probe carries most of it (random forest, logistic regression and 10-NN landmarkers alone do
+not help). For log loss and RMSE they do not help as table features. The binary and RMSE
+surrogates also read each configuration's *family probe gap* (its family's probe minus the
+best one, :func:`~metalearner.recommenders.family_probe_gaps`), and the log-loss surrogate
+reads the boosting probe through the regime contrasts (:mod:`.regime_probing`).
 """
 
 from __future__ import annotations

@@ -12,12 +12,11 @@ classes' one-against-the-rest ROC AUC for multiclass tables, or R² of the stand
 target).
 
 Why they exist: the multiclass log-loss surrogate that also learns from them and from their
-contrasts (:mod:`metalearner.recommenders.regime_contrasts`) chose better configurations at
-every k in ``bench/lodo_variants.py`` (session 26, README: best@1 0.70 → 0.78, best@5
-0.921 → 0.936, best@25 0.974 → 0.988 in two bags of surrogate seeds); for binary ROC AUC and
-RMSE they moved best@5 within noise, so there the surrogate does not read them. There they
+contrasts (:mod:`metalearner.recommenders.regime_contrasts`) chooses better configurations at
+every k in ``bench/lodo_variants.py`` (row "no regime probes" in docs/benchmarks.md); for
+binary ROC AUC and RMSE they move best@5 within noise as surrogate features, so there they
 choose each pick's configuration within its family instead
-(:mod:`metalearner.recommenders.regime_choice`, session 27).
+(:mod:`metalearner.recommenders.regime_choice`).
 """
 
 from __future__ import annotations

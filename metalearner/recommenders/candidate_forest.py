@@ -3,8 +3,8 @@
 A surrogate's input row is ``[query part | candidate part | mixed part]``: the query's
 meta-features (the same in every row of a query), the configuration's features (the same
 for every query) and columns that depend on both (the family probe gaps). LightGBM walks
-every tree for every row: with 5 boosters of 300 trees and 120 candidates that was about
-1.4 ms a booster, most of a seed-graph recommendation's latency (README, session 25).
+every tree for every row: with 5 boosters of 300 trees and 120 candidates that costs about
+1.4 ms a booster, most of a seed-graph recommendation's latency.
 
 :class:`CandidateForest` compiles the boosters once (QuickScorer's bit-vector form of a
 tree: Lucchese et al., SIGIR 2015). Each tree's leaves are numbered left to right; a split

@@ -20,7 +20,7 @@ from metakg.metalearner.score_model import ScoreModel
 
 __all__ = ["DEFAULT_WEIGHTS", "EnsembleRecommender"]
 
-#: Weights chosen by bench/lodo.py (see the README's table): the surrogate portfolio alone
+#: Weights chosen by bench/lodo.py (the table in docs/benchmarks.md): the surrogate portfolio alone
 #: beat every blend of the others at k = 1, 3, 10 and tied at 5 and 25.
 DEFAULT_WEIGHTS: dict[str, float] = {"surrogate portfolio": 1.0, "surrogate": 0.0,
                                      "portfolio": 0.0, "nearest": 0.0, "graph": 0.0,

@@ -4,11 +4,11 @@ The landmarkers (1-nearest-neighbour, a decision stump, naive Bayes, LDA, ridge)
 cross-validated scores of cheap models; their differences say which kind of model suits the
 table (``lm_lda - lm_1nn`` > 0: linear structure; ``lm_best - lm_stump``: how much there is to
 gain over one split). A tree ensemble can learn such differences from the raw landmarkers only
-with many splits; given outright, they helped the multiclass surrogate (``bench/lodo.py``
-protocol, four bags of surrogate seeds, session 17): best@5 0.906 -> 0.918, best@10
-0.939 -> 0.953, top-1 at least as good as the HGB default 90% -> 94% and as FLAML zero-shot
-76% -> 79%, best@1 0.697 -> 0.694. For binary ROC AUC (best@5 0.803 -> 0.806, FLAML zero-shot
-77% -> 68%) and regression (best@5 0.881 -> 0.871) they did not.
+with many splits; given outright, they help the multiclass surrogate (``bench/lodo.py``
+protocol, four bags of surrogate seeds: higher best@5 and best@10, and a top-1 at least as
+good as the HGB default and FLAML zero-shot more often, best@1 the same). For binary ROC AUC
+(fewer top-1s at least as good as FLAML zero-shot) and regression (lower best@5) they do not,
+so only the log-loss surrogate reads them.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 The probes (:mod:`metalearner.metafeatures.probing`) are out-of-fold scores of small members
 of the configuration families. A surrogate learns from them as given, from the best of them,
 from each one's gap to the best, and from how much the best linear-style model (linear, LDA,
-SVM) beats or trails the best tree ensemble. On binary ROC AUC these made the surrogate's
-choices better in ``bench/lodo.py`` (session 19; numbers in the README and in
+SVM) beats or trails the best tree ensemble. On binary ROC AUC these make the surrogate's
+choices better in ``bench/lodo.py`` (docs/benchmarks.md and
 :class:`~metalearner.recommenders.SurrogateRecommender`).
 
 One more feature belongs to a (table, configuration) pair rather than to the table: the
@@ -12,8 +12,8 @@ One more feature belongs to a (table, configuration) pair rather than to the tab
 family (:data:`FAMILY_PROBES`) minus the best probe of all. A tree model would need several
 splits (the configuration's family, then that family's probe, then the best probe) to learn
 "a configuration does well where its family's small model did"; this feature hands it over
-in one column (session 20), and :func:`family_gap_columns` splits it by probe group so that
-each group's threshold is one split too (session 21).
+in one column, and :func:`family_gap_columns` splits it by probe group so that each group's
+threshold is one split too.
 """
 
 from __future__ import annotations
@@ -123,8 +123,8 @@ def family_gap_columns(gaps: np.ndarray, families: Sequence[str]) -> np.ndarray:
     by this much", with one threshold for every family; but a probe is a small member of its
     family, and how far it falls short of the family's tuned configurations may differ from
     family to family. The split columns hand each group its own gap, so one split learns a
-    group's own threshold. That is the reasoning; what was measured is the gain in
-    ``bench/lodo.py`` (session 21, README).
+    group's own threshold. That is the reasoning; the measurement is the row "one family probe
+    gap column" of ``bench/lodo.py`` in docs/benchmarks.md.
 
     Args:
         gaps: one family probe gap per row (:func:`family_probe_gaps`).
@@ -156,7 +156,7 @@ def near_best_probes(values: Mapping[str, float], delta: float) -> list[str]:
     Where several families' small models score that close, the probes say which families are
     in the running but not which one wins: on the binary group of the seed, the winning
     configuration's probe group is within 0.01 of the best probe on 22 of 30 tables, and two or
-    three groups usually are (session 24, README).
+    three groups usually are.
 
     Args:
         values: probe name → the table's probe score (higher is better; missing or NaN: not

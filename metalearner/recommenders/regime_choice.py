@@ -1,8 +1,8 @@
 """Regime choice: each pick's configuration chosen within its family by the regime probes.
 
 Which *families* a top k should hold, the surrogate portfolio chooses well: had each of its
-top 5 been its family's best configuration on the held-out table, binary best@5 would be 0.98
-instead of 0.86 (session 27, `bench/lodo.py` protocol). What it misses is the configuration
+top 5 been its family's best configuration on the held-out table, binary best@5 would be about
+0.98 (`bench/lodo.py` protocol). What it misses is the configuration
 *within* a family: strongly or weakly regularised, shallow or deep, smoothed or greedy trees.
 The regime probes (:mod:`metalearner.metafeatures.regime_probing`) measure exactly that axis
 on the new table (the extra-trees contrast correlates 0.79, Spearman over the 181 binary
@@ -14,8 +14,8 @@ datasets, each dataset's profile weight multiplied by a kernel on how far its re
 contrasts for that family are from the new table's: ``exp(-mean |difference| / sigma)``.
 Families without regime probes (k-NN, MLP), or a table without them, keep their picks, and
 so does a configuration passed in ``keep`` (the recommender's guarded HistGradientBoosting
-default: re-choosing it within its family would undo the guard; doing so cost the top-1's
-rate of being at least as good as that default 100% → 83-90% in `bench/lodo_variants.py`).
+default: re-choosing it within its family would undo the guard, and lowers the top-1's rate
+of being at least as good as that default by about a tenth in `bench/lodo_variants.py`).
 """
 
 from __future__ import annotations

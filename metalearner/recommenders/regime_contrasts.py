@@ -31,8 +31,9 @@ REGIME_CONTRASTS: Mapping[str, tuple[str, str]] = MappingProxyType({
     "rc_forest_smooth": ("rp_forest_smooth", "rp_forest_greedy"),
 })
 #: What a surrogate reading the regimes adds to its meta-features, in this order: the probes
-#: and contrasts of session 26 (the forest probes of version 4 choose configurations within
-#: their family, :mod:`.regime_choice`; as surrogate features they were not measured better).
+#: and contrasts of meta-feature version 3 (the forest probes of version 4 choose
+#: configurations within their family, :mod:`.regime_choice`; as surrogate features they do
+#: not measure better).
 REGIME_FEATURES: tuple[str, ...] = (*(p for p in REGIME_PROBES if not p.startswith("rp_forest")),
                                     *(c for c in REGIME_CONTRASTS if c != "rc_forest_smooth"))
 

@@ -78,42 +78,40 @@ class SurrogateRecommender(BaseRecommender):
         target: ``top`` (default; emphasises the best configurations) or ``rank``
             (percentile ranks), see :func:`surrogate_target`. Chosen by ``bench/lodo.py``.
         temperature: how sharply ``top`` emphasises the best. 2, chosen by ``bench/lodo.py``
-            from 2 / 3 over three surrogate seeds (session 10): best@5 higher in every group
-            (multiclass 0.908 -> 0.913, binary 0.795 -> 0.801, regression 0.869 -> 0.876);
-            top-1 at least as good as FLAML zero-shot the same or better, as the HGB default
-            89% -> 88% / 86% -> 88% / 94% -> 95%; binary best@1 0.510 -> 0.495.
+            from 2 / 3 over three surrogate seeds: best@5 higher in every group, the top-1
+            rates against FLAML zero-shot and the HGB default the same or better.
         random_state: seed (bag ``b`` uses ``random_state + b``).
         n_bags: boosted models fitted with different seeds (row and feature subsamples),
             whose predictions are averaged. One model's choices move with its seed (over
             30-41 held-out datasets a group's best@5 moved by up to 0.03 from seed to seed);
             5, with ``first="blend"`` in :class:`SurrogatePortfolioRecommender`, chosen by
-            ``bench/lodo.py`` (session 14, README).
+            ``bench/lodo.py`` (row "one surrogate model" in docs/benchmarks.md).
         contrast_metrics: metrics whose surrogate also learns from the landmark contrasts
-            (:mod:`~metalearner.recommenders.landmark_contrasts`): log loss, where they helped
-            in ``bench/lodo.py`` (session 17); ``()``: never.
+            (:mod:`~metalearner.recommenders.landmark_contrasts`): log loss, where they help
+            in ``bench/lodo.py``; ``()``: never.
         probe_metrics: metrics whose surrogate also learns from the probes (small members
             of the families, cross-validated on the table:
             :mod:`~metalearner.metafeatures.probing`, with the features of
-            :mod:`~metalearner.recommenders.probe_contrasts`); ``()``: never. See the README
-            (session 19) for what they did in ``bench/lodo.py``.
+            :mod:`~metalearner.recommenders.probe_contrasts`); ``()``: never. ROC AUC, where
+            they help in ``bench/lodo.py`` (row "no probes" in docs/benchmarks.md).
         family_probe_metrics: metrics whose surrogate also learns from each configuration's
             *family probe gap* (:func:`~metalearner.recommenders.probe_contrasts.family_probe_gaps`:
             its family's probe minus the best probe on the table); ``()``: never. Off, too,
-            when no training table was probed. ROC AUC since session 20, RMSE since session
-            23 (with the prediction row of
-            :class:`~metalearner.recommenders.SurrogatePortfolioRecommender`); see the README
-            for what they did in ``bench/lodo.py``.
+            when no training table was probed. ROC AUC and RMSE (the latter with the
+            prediction row of :class:`~metalearner.recommenders.SurrogatePortfolioRecommender`),
+            where they help in ``bench/lodo.py`` (row "no family probe gaps" in
+            docs/benchmarks.md).
         regime_metrics: metrics whose surrogate also learns from the regime probes (small
             models at opposite ends of a family's space:
             :mod:`~metalearner.metafeatures.regime_probing`) and their contrasts
             (:mod:`~metalearner.recommenders.regime_contrasts`), after its other
             meta-features; ``()``: never. Off, too, when no training table has them. Log
-            loss since session 26 (README: best@1, best@5 and best@25 higher in two bags of
-            seeds); for ROC AUC and RMSE best@5 moved within noise.
+            loss, where best@1, best@5 and best@25 are higher in two bags of seeds; for ROC
+            AUC and RMSE they move best@5 within noise.
         split_family_gaps: besides the shared family probe gap, one column per probe group
             (:func:`~metalearner.recommenders.probe_contrasts.family_gap_columns`) holding the
-            gap of that group's configurations only. Chosen by ``bench/lodo.py`` (session 21,
-            README).
+            gap of that group's configurations only. Chosen by ``bench/lodo.py`` (row "one
+            family probe gap column" in docs/benchmarks.md).
 
     Fitted attributes include ``models_`` (the bag of ``LGBMRegressor``) and ``forest_``, the
     bag compiled by :class:`~metalearner.recommenders.candidate_forest.CandidateForest`,
@@ -189,7 +187,7 @@ class SurrogateRecommender(BaseRecommender):
                                           verbose=-1).fit(X, y)
                         for b in range(self.n_bags)]
         self.model_ = self.models_[0]
-        try:  # the same predictions, about 3x faster for a whole portfolio (README, session 25)
+        try:  # the same predictions, about 3x faster for a whole portfolio
             self.forest_: CandidateForest | None = CandidateForest.compile(
                 [model.booster_ for model in self.models_], n_query=M.shape[1],
                 candidates=C.to_numpy(dtype=float))

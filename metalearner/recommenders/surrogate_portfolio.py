@@ -13,12 +13,10 @@ dataset's median configuration, 1 = best, floored at −1: the scale the LODO ta
 The first is the one with the best mix of two estimates of its relative score on the query
 (``first="blend"``): the weighted mean over those datasets and the surrogate's own prediction,
 each half. They err differently (the weights are only as good as the predicted profile; the
-surrogate's favourite is one model's guess), and their mean was the better first trial in
-`bench/lodo.py` (session 14, with a bag of five surrogates, three bags of seeds): top-1 at
-least as good as FLAML zero-shot 72% / 71% / 83% -> 76% / 77% / 85% (multiclass / binary /
-regression), as the HGB default 88% / 85% / 95% -> 90% / 91% / 95%, best@1 higher in every
-group, best@5 within ±0.01. ``first="portfolio"`` takes the weighted mean alone (the default
-until then), ``first="surrogate"`` the surrogate's favourite (the default before that).
+surrogate's favourite is one model's guess), and in ``bench/lodo.py`` their mean makes the
+better first trial (rows "first by the weighted portfolio" and "first by the surrogate" in
+docs/benchmarks.md). ``first="portfolio"`` takes the weighted mean alone,
+``first="surrogate"`` the surrogate's favourite.
 
 For binary ROC AUC and RMSE the greedy step also covers the query itself: the surrogate's
 predicted relative scores of the query join the training datasets as one more row, of weight
@@ -26,31 +24,31 @@ predicted relative scores of the query join the training datasets as one more ro
 configurations the surrogate expects to beat the first on this table, not only to those
 that rescue similar datasets where the first fails. There the surrogate reads the family
 probe gaps, from cheap models fitted on the table itself, and knows the query better than the
-weights alone convey: the row raised binary best@5 in every bag of surrogate seeds (session 22,
-README), and with RMSE's family probe gaps it raised regression best@5 and best@10 in every
-bag (session 23). For log loss it changed nothing beyond the seed-to-seed spread, so it is off
-there; for RMSE without the gaps it had lowered best@3 and best@5.
+weights alone convey: with the row, binary best@5 and regression best@5 and best@10 are
+higher in every bag of surrogate seeds (``bench/lodo_variants.py``). For log loss it changes
+nothing beyond the seed-to-seed spread, so it is off there; it needs the family probe gaps
+(without them it lowers regression best@3 and best@5).
 
-For the same metrics the top k also *hedges over the probes* (session 24): where the small
+For the same metrics the top k also *hedges over the probes*: where the small
 models of several family groups (boosted trees, forests, linear, SVM, k-NN) score within
 ``probe_hedge`` (0.005) of the best one on the new table, the probes say which families are in
 the running but not which one wins, so the next picks after the first cover the groups it does
 not, up to ``hedges`` (2) of them, best probe first, each with its configuration that most
 raises the weighted best-so-far; then the greedy step goes on. Over four bags of surrogate
-seeds it raised binary best@3 0.760 -> 0.795, best@5 0.849 -> 0.861 and regression best@5
-0.888 -> 0.891 (README), a trade rather than a free gain: the binary best@5 gain is one table's
-(hepatitis, where an SVM wins by a probe margin of 0.002: 0.35 -> 1.00), and on the other 29
-best@5 fell by 0.010 on average while best@3 rose by 0.014.
+seeds it gives higher binary and regression best@3 and best@10 (row "no probe hedge" in
+docs/benchmarks.md); it is a trade rather than a free gain: the hedging picks push picks 4
+and 5 of the greedy order out, and the binary best@5 gain comes mostly from tables where a
+family wins by a probe margin of a few thousandths.
 
 Last, for the same metrics, each pick's *configuration* is chosen again within its family by
-the regime probes (session 27, :mod:`metalearner.recommenders.regime_choice`): the families
+the regime probes (:mod:`metalearner.recommenders.regime_choice`): the families
 come in the order chosen above, and each pick becomes the configuration of its family that most
 raises the best-so-far over the training datasets weighted by their profile weights times a
 kernel on how close their regime contrasts for that family (smoothed against greedy trees,
 slow or deep against plain boosting, strong against weak regularisation, narrow against wide
-kernels) are to the new table's. Had each of the binary top 5 been its family's best
-configuration, best@5 would have been 0.98 instead of 0.86: the families were right, the
-configurations within them were what the top k missed.
+kernels) are to the new table's. The families of a top 5 are usually right (had each pick
+been its family's best configuration, binary best@5 would be about 0.98); the configurations
+within them are what the top k misses.
 
 One guard: the configuration a team would try anyway, HistGradientBoosting's default, keeps
 the first place unless another configuration is expected to beat it by ``margin`` (in that
@@ -97,17 +95,17 @@ __all__ = ["SurrogatePortfolioRecommender"]
 _FIRST = ("portfolio", "surrogate", "blend")
 
 #: Default ``prediction_weight``: metric -> weight of the surrogate's own prediction in the
-#: greedy step (0 for any other metric). Chosen by ``bench/lodo.py`` (sessions 22 and 23, README).
+#: greedy step (0 for any other metric). Chosen by ``bench/lodo.py`` (docs/benchmarks.md).
 PREDICTION_WEIGHT: Mapping[str, float] = MappingProxyType({"roc_auc": 0.2, "rmse": 0.2})
 
 #: Default ``probe_hedge``: metric -> how close to the best probe a probe group must be for the
 #: top k to cover it (no hedge for any other metric). Chosen by ``bench/lodo_variants.py``
-#: (session 24, README) from 0.001 / 0.003 / 0.005 / 0.01 / 0.03.
+#: from 0.001 / 0.003 / 0.005 / 0.01 / 0.03.
 PROBE_HEDGE: Mapping[str, float] = MappingProxyType({"roc_auc": 0.005, "rmse": 0.005})
 
 #: Default ``regime_choice``: metric -> the regime kernel's width (no regime choice for any
-#: other metric). Chosen by ``bench/lodo_variants.py`` (session 27, README) from 0.005 / 0.01 /
-#: 0.02 / 0.05.
+#: other metric). Chosen by ``bench/lodo_variants.py`` from 0.005 / 0.01 / 0.02 / 0.05 (a
+#: narrow kernel leaves too few datasets to choose from).
 REGIME_CHOICE: Mapping[str, float] = MappingProxyType({"roc_auc": 0.02, "rmse": 0.05})
 
 
@@ -125,21 +123,22 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             metric); ``None``: no guard (also off when that configuration is not a candidate
             or the surrogate learns ranks).
         margin: expected advantage, on the relative scale, needed to replace the incumbent
-            (0.3, chosen by ``bench/lodo.py`` from 0.2 / 0.3 over five surrogate seeds: top-1
-            at least as good as the HGB default 86% -> 88%, the rest within ±0.01; with
-            ``first="surrogate"``, 0.2 did best of 0.1 / 0.2 / 0.3).
+            (0.3, chosen by ``bench/lodo.py`` from 0.2 / 0.3 over five surrogate seeds: 0.3
+            keeps the top-1 at least as good as the HGB default more often, the rest within
+            ±0.01; with ``first="surrogate"``, 0.2 does best of 0.1 / 0.2 / 0.3).
         first: how the first configuration is chosen: ``portfolio`` (the best weighted mean
             relative score over the similar training datasets), ``surrogate`` (the
             surrogate's favourite) or ``blend`` (the default: the best mix of the two
             estimates, the portfolio's weighted by ``blend``; a ``rank`` surrogate has no
             relative scale, so there it is ``portfolio``).
         blend: weight of the portfolio's estimate in ``first="blend"`` (the surrogate's gets
-            ``1 - blend``); 0.5, chosen by ``bench/lodo.py`` from 0.25 / 0.5 / 0.75 (session
-            14: 0.25 and 0.75 gave lower best@1 in all three groups).
+            ``1 - blend``); 0.5, chosen by ``bench/lodo.py`` from 0.25 / 0.5 / 0.75 (0.25 and
+            0.75 give lower best@1 in all three groups).
         max_collapse_risk: weighted share of training datasets on which a configuration may
             have collapsed and still be recommended first (``None``: no veto). 0.02, chosen
-            by ``bench/lodo.py`` over five surrogate seeds: multiclass log-loss best@1 0.23 ->
-            0.66, other cells unchanged within their seed-to-seed spread.
+            by ``bench/lodo.py`` over five surrogate seeds: without it multiclass log-loss
+            best@1 falls to about a third of its value (log loss punishes one overconfident
+            model without bound), other cells within their seed-to-seed spread.
         auxiliary: also weight and cover the views' auxiliary datasets (other datasets of
             the task type under another metric, :func:`~metalearner.knowledge.with_auxiliary`)
             in the greedy step; the surrogate learns from the primary datasets only.
@@ -150,39 +149,32 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             that reads the family probe gaps (where the surrogate reads them: binary ROC AUC
             and RMSE, see :class:`SurrogateRecommender`). ``False`` (the default): a second surrogate,
             the same without them, predicts for the first choice, and the gaps shape the
-            weights of the rest. Chosen with the ``bench/lodo.py`` protocol (session 20,
-            README): with the gaps for the first pick too, the binary top 5 was better (best@5
-            0.806 -> 0.840, mean of four bags of seeds) but the first pick worse (best@1 0.590
-            -> 0.544, at least as good as FLAML zero-shot 75% -> 72%, under the goal of 75%);
-            the first pick without them keeps those, and in ``bench/lodo.py`` best@10 rose
-            0.892 -> 0.907, above the greedy portfolio.
+            weights of the rest. Chosen with the ``bench/lodo.py`` protocol: with the gaps the
+            first pick is worse (lower best@1, and the top-1 at least as good as FLAML
+            zero-shot under the goal of 75%), while the gaps make the rest of the top k
+            better (row "first pick with the family probe gaps too" in docs/benchmarks.md).
         prediction_weight: weight of the surrogate's own predicted relative scores of the
             query, one more row in the greedy step (the training datasets share the rest;
             0: the datasets alone; ignored for a ``rank`` surrogate), or metric -> weight
             (``"*"``: any other metric; a metric not named gets 0); ``None``:
             :data:`PREDICTION_WEIGHT`, 0.2 for ROC AUC and RMSE, chosen with the
-            ``bench/lodo.py`` protocol. Session 22, binary: best@5 0.835 / 0.840 / 0.836 /
-            0.835 -> 0.856 / 0.857 / 0.850 / 0.859 over four bags of surrogate seeds, best@10
-            and best@25 the same, best@3 within the seeds' spread (0.767 -> 0.761 on average);
-            0.1 gave best@5 0.848 / 0.840, 0.3 0.841 / 0.861 and 0.4 0.832 / 0.860. Session 23,
-            RMSE, with its family probe gaps (without them the row had lowered best@3 and
-            best@5): best@5 0.881 / 0.881 / 0.880 / 0.880 -> 0.885 / 0.893 / 0.888 / 0.887,
-            best@10 +0.020, best@3 -0.016 on average; 0.1 gave best@5 0.879 / 0.886. For log
-            loss it moved every k by 0.004 or less.
+            ``bench/lodo.py`` protocol from 0.1 / 0.2 / 0.3 / 0.4 over four bags of surrogate
+            seeds: binary best@5 higher in every bag, best@10 and best@25 the same; for RMSE
+            (with its family probe gaps) best@5 and best@10 higher, best@3 about 0.016 lower.
+            For log loss it moves every k by 0.004 or less.
         probe_hedge: after the first pick, the next ones cover each probe group
             (:data:`~metalearner.recommenders.probe_contrasts.HEDGE_PROBES`) whose probe on the
             query is within this much of its best probe and whose families the picks so far
             do not include, best probe first, each with the group's configuration that most
             raises the greedy step's weighted best-so-far; or metric -> that distance (a metric
             not named: no hedge); ``None``: :data:`PROBE_HEDGE`, 0.005 for ROC AUC and RMSE
-            (R²). A query without probes (log loss) is never hedged. Chosen with the
-            ``bench/lodo.py`` protocol (session 24, four bags of surrogate seeds): binary
-            best@3 / 5 / 10 0.760 / 0.849 / 0.926 -> 0.795 / 0.861 / 0.933 (best@3 and best@5
-            higher or equal in every bag); regression 0.801 / 0.888 / 0.943 -> 0.808 / 0.891 /
-            0.945 (the binary best@5 gain is one table's, see the module's docstring). 0.01,
-            0.003 and 0.001 did about as well, 0.03 no better.
-        hedges: at most this many hedging picks (2, from 1 / 2 / 4: one hedge raised binary
-            best@3 less, four did no better than two).
+            (R²). A log-loss query is never hedged. Chosen with the ``bench/lodo.py`` protocol
+            over four bags of surrogate seeds: binary best@3 and best@5 higher or equal in
+            every bag, regression best@3 to best@10 a little higher (see the module's
+            docstring for what it costs). 0.01, 0.003 and 0.001 do about as well, 0.03 no
+            better.
+        hedges: at most this many hedging picks (2, from 1 / 2 / 4: one hedge gives a lower
+            binary best@3, four do no better than two).
         regime_choice: the width of the regime kernel with which each pick, in the order
             chosen above, is re-chosen among its family's configurations
             (:func:`~metalearner.recommenders.regime_choice.rechoose_within_families`: the
@@ -392,8 +384,8 @@ class SurrogatePortfolioRecommender(BaseRecommender):
 
         Choosing among one family's configurations this way instead of keeping them in the
         order of the portfolio over all families (where a configuration's place says what it
-        adds to the other families' choices) raised the best of a family's top 1 / 3 / 5
-        in `bench/lodo_families.py` (README).
+        adds to the other families' choices) gives a better best of a family's top 1 / 3 / 5
+        in `bench/lodo_families.py` (docs/benchmarks.md).
         """
         if len(candidates) == len(self.config_index_):
             return self.score(query).reindex(candidates)
