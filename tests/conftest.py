@@ -18,7 +18,10 @@ from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore, SparqlEndpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("METAKG_SHARED", ROOT.parent / "shared" / "datasets"))
-STORE_MODES = ["memory", "embedded", "remote"]
+STORE_MODES = ["memory", "embedded", pytest.param("remote", marks=pytest.mark.server)]
+#: Markers of the slow tier. Each implies ``slow``, which the default run deselects
+#: (pyproject.toml's addopts); `.ci/run` runs them as its second step with ``-m slow``.
+HEAVY_KINDS = ("server", "ray", "stress", "timelimit", "seed", "subprocess")
 
 os.environ.setdefault("METAKG_SEED", "")  # tests never load the shipped seed implicitly
 os.environ.setdefault("METAKG_WARM", "0")  # CLI subprocesses start no warm worker unless asked
@@ -27,12 +30,19 @@ os.environ.setdefault("METAKG_CACHE", tempfile.mkdtemp(prefix="metakg-test-cache
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Runs before pytest's own -m deselection (conftest hooks are called first).
+    # Markers, not keywords: a test's name or parameter id may contain "seed" or "server".
+    for item in items:
+        kinds = {m.name for m in item.iter_markers()}
+        if "slow" not in kinds and kinds.intersection(HEAVY_KINDS):
+            item.add_marker(pytest.mark.slow)
+
     from metakg.runner.devices import cuda_available
 
     if not cuda_available():
         skip = pytest.mark.skip(reason="needs a CUDA device")
         for item in items:
-            if "gpu" in item.keywords:
+            if item.get_closest_marker("gpu") is not None:
                 item.add_marker(skip)
 
 
@@ -83,9 +93,14 @@ def make_store(mode: str, tmp_path: Path, request: pytest.FixtureRequest) -> Sto
     if mode == "embedded":
         return OxigraphStore(tmp_path / "store")
     url = request.getfixturevalue("oxigraph_server")
-    store = SparqlEndpointStore(url)
-    store._update("CLEAR ALL")
-    return store
+    clear_server(url)
+    return SparqlEndpointStore(url)
+
+
+def clear_server(url: str) -> None:
+    """Empty the test server through the SPARQL 1.1 update protocol (not through the store)."""
+    response = httpx.post(url + "/update", data={"update": "CLEAR ALL"}, timeout=30.0)
+    response.raise_for_status()
 
 
 @pytest.fixture(params=STORE_MODES)

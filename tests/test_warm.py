@@ -1,46 +1,67 @@
-"""The warm worker's address: who may share a worker, and when a new one is needed."""
+"""The warm worker's address: who may share a worker, and which commands go to it."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import pytest
+
 from metakg.api import warm
 
 
-def _tree(root: Path) -> Path:
+@pytest.fixture
+def sockets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The private socket folder, under ``tmp_path`` instead of the real temporary folder."""
+    monkeypatch.setattr(warm.tempfile, "gettempdir", lambda: str(tmp_path))
+    return tmp_path / f"metakg-{os.getuid()}"
+
+
+def test_another_store_or_cache_means_another_worker_the_terminal_does_not(sockets: Path) -> None:
+    env = {"METAKG_WARM": "1", "METAKG_STORE": "/a", "HOME": "/home/x", "COLUMNS": "80"}
+    address = warm.worker_address(env)
+    assert address is not None and address.parent == sockets
+    assert warm.worker_address(env) == address
+    assert warm.worker_address({**env, "COLUMNS": "200", "METAKG_WARM_IDLE": "5"}) == address
+    assert warm.worker_address({**env, "METAKG_STORE": "/b"}) != address
+    assert warm.worker_address({**env, "METAKG_CACHE": "/c"}) != address
+    assert warm.worker_address({**env, "METAKG_WARM": "0"}) is None
+
+
+def test_a_code_change_means_another_worker(tmp_path: Path) -> None:
+    # No public call takes the source folder, so this one reads the private key directly.
+    root = tmp_path / "src"
     for package in ("api", "kg", "metalearner", "runner"):
         (root / package).mkdir(parents=True)
         (root / package / "__init__.py").write_text("")
-    return root
-
-
-def test_a_code_change_or_another_store_means_another_worker(tmp_path: Path) -> None:
-    root = _tree(tmp_path / "src")
-    env = {"METAKG_STORE": "/a", "HOME": "/home/x", "COLUMNS": "80"}
-    key = warm._key(env, root)
-    assert warm._key(env, root) == key
-    assert warm._key({**env, "COLUMNS": "200", "METAKG_WARM_IDLE": "5"}, root) == key  # terminal
-    assert warm._key({**env, "METAKG_STORE": "/b"}, root) != key
-    assert warm._key({**env, "METAKG_CACHE": "/c"}, root) != key
+    key = warm._key({}, root)
+    assert warm._key({}, root) == key
     (root / "kg" / "__init__.py").write_text("x = 1\n")
-    assert warm._key(env, root) != key
+    assert warm._key({}, root) != key
 
 
-def test_only_plain_recommendations_go_to_the_worker(tmp_path: Path) -> None:
-    assert warm._eligible(["recommend", "t.csv", "--target", "y"])
-    assert not warm._eligible(["recommend", "t.csv", "--target", "y", "--run"])
-    assert not warm._eligible(["ingest", "t.csv"])
-    assert not warm._eligible([])
-    assert warm.worker_address({**os.environ, "METAKG_WARM": "0"}) is None
-    assert warm.delegate(["ingest", "t.csv"]) is None  # runs in the caller's process
+def test_only_plain_recommendations_go_to_the_worker(sockets: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[list[str]] = []
+
+    def no_worker(address: Path, message: dict, **kwargs: object) -> None:
+        asked.append(message["argv"])
+        raise OSError("no worker in this test")  # the caller then runs the command itself
+
+    monkeypatch.setattr(warm, "request", no_worker)
+    monkeypatch.setenv("METAKG_WARM", "1")
+    plain = ["recommend", "t.csv", "--target", "y"]
+    for argv in (plain, [*plain, "--run"], ["ingest", "t.csv"], []):
+        assert warm.delegate(argv) is None  # no worker answered: runs in the caller's process
+    assert asked == [plain]
+    monkeypatch.setenv("METAKG_WARM", "0")
+    assert warm.delegate(plain) is None and asked == [plain]  # workers off: not even asked
 
 
-def test_the_socket_folder_must_be_private(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(warm.tempfile, "gettempdir", lambda: str(tmp_path))
+def test_the_socket_folder_must_be_private(sockets: Path) -> None:
     env = {"METAKG_WARM": "1"}
     address = warm.worker_address(env)
-    assert address is not None and address.parent == tmp_path / f"metakg-{os.getuid()}"
-    assert address.parent.stat().st_mode & 0o777 == 0o700
-    address.parent.chmod(0o755)  # another user could plant a socket there
+    assert address is not None and address.parent == sockets
+    assert sockets.stat().st_mode & 0o777 == 0o700
+    sockets.chmod(0o755)  # another user could plant a socket there
     assert warm.worker_address(env) is None
