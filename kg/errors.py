@@ -14,6 +14,8 @@ __all__ = [
     "MetaKGError",
     "NotFound",
     "QueryError",
+    "QueryLimitExceeded",
+    "QuerySyntaxError",
     "ShapeViolation",
     "StoreError",
     "StoreLocked",
@@ -49,6 +51,28 @@ class ConfigurationError(MetaKGError, ValueError):
 
 class QueryError(MetaKGError, ValueError):
     """A SPARQL query is malformed or not allowed here."""
+
+
+class QuerySyntaxError(QueryError):
+    """A SPARQL query does not parse (or is an update where a query is expected).
+
+    Attributes:
+        line: 1-based line of the error in the query text, or ``None`` when unknown.
+        column: 1-based column on that line, or ``None`` when unknown.
+    """
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+class QueryLimitExceeded(QueryError):
+    """A query was stopped at its time or memory limit (``limit``: ``"time"`` or ``"memory"``)."""
+
+    def __init__(self, message: str, limit: str = "time") -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class StoreError(MetaKGError, OSError):

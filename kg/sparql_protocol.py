@@ -1,76 +1,203 @@
-"""Answer a SPARQL protocol request: read-only, capped and time-limited."""
+"""The SPARQL 1.1 Protocol's query operation on any store: limits, content negotiation, and
+results encoded with a bounded number of rows.
+
+A store answers an untrusted query through :meth:`Store.query_bounded`: the embedded store
+in a worker process killed at the deadline or its memory limit, a remote endpoint with its
+own timeout, the in-memory store in this process (its limits are checked between result
+rows only; see ``Store.enforces_query_limits``). This module holds what they share: the
+limits, the protocol's dataset parameters, and the encoding of results.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
+from dataclasses import dataclass, field
 
-from pyoxigraph import QueryBoolean, QuerySolutions
+from pyoxigraph import (
+    BlankNode,
+    Literal,
+    NamedNode,
+    QueryBoolean,
+    QueryResultsFormat,
+    QuerySolutions,
+    RdfFormat,
+    Triple,
+    parse_query_results,
+    serialize,
+)
 
-from metakg.kg.errors import QueryError
-from metakg.kg.store.base import Store, python_value
+from metakg.kg.errors import QueryLimitExceeded
 
-__all__ = ["run_protocol_query"]
+__all__ = ["ProtocolAnswer", "QueryDataset", "QueryLimits", "encode_results", "negotiate", "run_protocol_query"]
+
+#: Media types for SELECT and ASK results, the default first.
+RESULT_TYPES: dict[str, QueryResultsFormat] = {
+    "application/sparql-results+json": QueryResultsFormat.JSON,
+    "application/json": QueryResultsFormat.JSON,
+    "application/sparql-results+xml": QueryResultsFormat.XML,
+    "application/xml": QueryResultsFormat.XML,
+    "text/csv": QueryResultsFormat.CSV,
+    "text/tab-separated-values": QueryResultsFormat.TSV,
+}
+#: Media types for CONSTRUCT and DESCRIBE results, the default first.
+GRAPH_TYPES: dict[str, RdfFormat] = {
+    "application/n-triples": RdfFormat.N_TRIPLES,
+    "text/turtle": RdfFormat.TURTLE,
+    "application/rdf+xml": RdfFormat.RDF_XML,
+    "text/plain": RdfFormat.N_TRIPLES,
+}
 
 
-def run_protocol_query(store: Store, query: str, accept: str = "", *, timeout_s: float = 10.0,
-                       max_rows: int = 10_000) -> tuple[bytes, str]:
-    """Run a read-only query and serialise results as SPARQL JSON or CSV.
+@dataclass(frozen=True)
+class QueryLimits:
+    """What one untrusted query may use.
 
-    Results are read lazily; reading stops with an error past ``timeout_s`` and is cut at
-    ``max_rows`` (the JSON then carries ``"truncated": true``).
+    Attributes:
+        timeout_s: wall-clock seconds from the start of the query to its last row.
+        max_rows: rows (or triples) returned at most; the rest are cut and the answer says so.
+        memory_mb: resident memory of the process evaluating the query (worker processes only).
+    """
+
+    timeout_s: float = 10.0
+    max_rows: int = 10_000
+    memory_mb: int = 1024
+
+
+@dataclass(frozen=True)
+class QueryDataset:
+    """The protocol's ``default-graph-uri`` and ``named-graph-uri`` parameters (empty: the
+    store's default graph and all its named graphs)."""
+
+    default_graphs: tuple[str, ...] = field(default=())
+    named_graphs: tuple[str, ...] = field(default=())
+
+    def pyoxigraph_args(self) -> dict[str, object]:
+        """Keyword arguments for ``pyoxigraph.Store.query``."""
+        args: dict[str, object] = {}
+        if self.default_graphs:
+            args["default_graph"] = [NamedNode(g) for g in self.default_graphs]
+        if self.named_graphs:
+            args["named_graphs"] = [NamedNode(g) for g in self.named_graphs]
+        return args
+
+
+@dataclass(frozen=True)
+class ProtocolAnswer:
+    """An encoded answer: the body, its media type, and whether rows were cut at the cap."""
+
+    body: bytes
+    media_type: str
+    truncated: bool = False
+
+
+def negotiate(accept: str, offered: list[str]) -> str:
+    """The offered media type the ``Accept`` header prefers (q-values honoured), else the first.
+
+    Args:
+        accept: the request's ``Accept`` header ("" when absent).
+        offered: media types in order of preference, the default first.
+    """
+    best, best_key = offered[0], (0.0, 0)
+    for part in accept.split(","):
+        kind, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for p in params:
+            if p.startswith("q="):
+                try:
+                    q = float(p[2:])
+                except ValueError:
+                    q = 0.0
+        kind = kind.lower()
+        for media in offered:
+            # an exact type beats 'text/*', which beats '*/*'; at a tie the client's order wins
+            specificity = 2 if kind == media else 1 if kind.endswith("/*") and media.startswith(kind[:-1]) \
+                else 0 if kind == "*/*" else -1
+            if specificity >= 0 and q > 0:
+                if (q, specificity) > best_key:
+                    best, best_key = media, (q, specificity)
+                break
+    return best
+
+
+def encode_results(result: object, accept: str, *, max_rows: int,
+                   deadline: float | None = None) -> ProtocolAnswer:
+    """Encode pyoxigraph query results in the negotiated format, at most ``max_rows`` rows.
+
+    Args:
+        result: ``QuerySolutions``, ``QueryBoolean`` or an iterable of triples.
+        accept: the request's ``Accept`` header.
+        max_rows: rows or triples kept; the answer is marked truncated beyond.
+        deadline: ``time.monotonic()`` past which reading stops (checked between rows).
 
     Raises:
-        QueryError: an update, a malformed query, or past the time limit.
+        QueryLimitExceeded: the deadline passed while rows were read.
     """
-    start = time.monotonic()
-    result = store.query(query, prefixes=False)
     if isinstance(result, QueryBoolean):
-        return json.dumps({"head": {}, "boolean": bool(result)}).encode(), "application/sparql-results+json"
-    if not isinstance(result, QuerySolutions):
-        lines = []
-        for i, t in enumerate(result):
-            if i >= max_rows or time.monotonic() - start > timeout_s:
+        media = negotiate(accept, list(RESULT_TYPES))
+        return ProtocolAnswer(result.serialize(format=RESULT_TYPES[media]), media)
+    if isinstance(result, QuerySolutions):
+        media = negotiate(accept, list(RESULT_TYPES))
+        names = [v.value for v in result.variables]
+        rows, truncated = [], False
+        for i, sol in enumerate(result):
+            if i >= max_rows:
+                truncated = True
                 break
-            lines.append(f"{t.subject} {t.predicate} {t.object} .")
-        return ("\n".join(lines) + "\n").encode(), "application/n-triples"
-    names = [v.value for v in result.variables]
-    bindings, truncated = [], False
-    for i, sol in enumerate(result):
+            _check(deadline)
+            rows.append({n: _term_json(sol[n]) for n in names if sol[n] is not None})
+        doc: dict[str, object] = {"head": {"vars": names}, "results": {"bindings": rows}}
+        if truncated:
+            doc["truncated"] = True
+        body = json.dumps(doc).encode()
+        fmt = RESULT_TYPES[media]
+        if fmt != QueryResultsFormat.JSON:
+            body = parse_query_results(body, format=QueryResultsFormat.JSON).serialize(format=fmt)
+        return ProtocolAnswer(body, media, truncated)
+    media = negotiate(accept, list(GRAPH_TYPES))
+    triples, truncated = [], False
+    for i, t in enumerate(result):  # type: ignore[attr-defined]
         if i >= max_rows:
             truncated = True
             break
-        if time.monotonic() - start > timeout_s:
-            raise QueryError(f"The query ran past the {timeout_s:g} s limit; narrow it or add a LIMIT.")
-        bindings.append({n: sol[n] for n in names if sol[n] is not None})
-    if "text/csv" in accept:
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(names)
-        for b in bindings:
-            w.writerow(["" if b.get(n) is None else python_value(b[n]) for n in names])
-        return buf.getvalue().encode(), "text/csv"
-    doc = {"head": {"vars": names},
-           "results": {"bindings": [{n: _term_json(t) for n, t in b.items()} for b in bindings]}}
-    if truncated:
-        doc["truncated"] = True
-    return json.dumps(doc).encode(), "application/sparql-results+json"
+        _check(deadline)
+        triples.append(t)
+    from metakg.kg.vocabulary import PREFIXES
+
+    fmt = GRAPH_TYPES[media]
+    prefixes = dict(PREFIXES) if fmt == RdfFormat.TURTLE else None
+    return ProtocolAnswer(serialize(triples, format=fmt, prefixes=prefixes) or b"", media, truncated)
 
 
-def _term_json(term: object) -> dict[str, str]:
-    from pyoxigraph import BlankNode, Literal, NamedNode
+def run_protocol_query(store: object, query: str, accept: str = "", *,
+                       limits: QueryLimits | None = None,
+                       dataset: QueryDataset | None = None) -> ProtocolAnswer:
+    """Answer one protocol query on ``store`` (see :meth:`Store.query_bounded`)."""
+    return store.query_bounded(query, accept=accept, limits=limits or QueryLimits(),  # type: ignore[attr-defined]
+                               dataset=dataset or QueryDataset())
 
+
+def _check(deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise QueryLimitExceeded("The query ran past its time limit and was stopped; narrow it "
+                                 "or add a LIMIT.", "time")
+
+
+def _term_json(term: object) -> dict[str, object]:
+    """One RDF term in the SPARQL 1.1 (and 1.2, for triple terms) results JSON format."""
     if isinstance(term, NamedNode):
         return {"type": "uri", "value": term.value}
     if isinstance(term, BlankNode):
         return {"type": "bnode", "value": term.value}
     if isinstance(term, Literal):
-        out = {"type": "literal", "value": term.value}
+        out: dict[str, object] = {"type": "literal", "value": term.value}
         if term.language:
             out["xml:lang"] = term.language
-        elif not term.datatype.value.endswith("#string"):
+        elif term.datatype.value != "http://www.w3.org/2001/XMLSchema#string":
             out["datatype"] = term.datatype.value
         return out
-    return {"type": "literal", "value": str(term)}
+    if isinstance(term, Triple):
+        return {"type": "triple", "value": {"subject": _term_json(term.subject),
+                                             "predicate": _term_json(term.predicate),
+                                             "object": _term_json(term.object)}}
+    raise TypeError(f"not an RDF term: {term!r}")

@@ -9,20 +9,28 @@ Thread safety: every back-end may be called from several threads of one process 
 each write (``add``/``remove``) is atomic: it lands whole or not at all. Only back-ends with
 ``shared = True`` may be used by several processes at once.
 
-Errors: ``QueryError`` for a malformed query, ``StoreError`` when the store cannot be read or
-written, ``StoreLocked`` when an embedded store is held by another process.
+Queries are parsed by the back-end's SPARQL parser (pyoxigraph's for the embedded and
+in-memory stores, the server's for a remote one) with the project's prefixes predeclared.
+Bound values are RDF terms written by pyoxigraph into a one-row ``VALUES`` block at the top
+of the WHERE group (see ``_sparql_text``), the same on every back-end: pyoxigraph's own
+``substitutions=`` refuses a variable that is not in the SELECT projection, which most bound
+queries here are (a filter's bound, the class of a count).
+
+Errors: ``QuerySyntaxError`` (a ``QueryError``) for a malformed query, with its line and
+column; ``QueryLimitExceeded`` for an untrusted query stopped at its limits; ``StoreError``
+when the store cannot be read or written; ``StoreLocked`` when an embedded store is held by
+another process.
 """
 
 from __future__ import annotations
 
 import gzip
 import itertools
-import re
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pyoxigraph import (
     BlankNode,
@@ -38,17 +46,19 @@ from pyoxigraph import (
 )
 
 from metakg.kg.errors import QueryError
-from metakg.kg.vocabulary import SPARQL_PREFIXES
+from metakg.kg.store._sparql_text import insert_values, query_form
+from metakg.kg.vocabulary import PREFIXES
 
-__all__ = ["Store", "Term", "format_from_suffix", "python_value", "store_token"]
+if TYPE_CHECKING:
+    from metakg.kg.sparql_protocol import ProtocolAnswer, QueryDataset, QueryLimits
+
+__all__ = ["Store", "Term", "format_from_suffix", "python_value", "query_form", "store_token"]
 
 Term = NamedNode | BlankNode | Literal | Triple
 QueryResult = QuerySolutions | QueryBoolean | QueryTriples
 
 _FORMATS = {".nq": RdfFormat.N_QUADS, ".ttl": RdfFormat.TURTLE, ".nt": RdfFormat.N_TRIPLES,
             ".trig": RdfFormat.TRIG}
-_PROLOGUE = re.compile(r"\s*(?:PREFIX\s+[\w.-]*:\s*<[^>]*>|BASE\s*<[^>]*>)", re.IGNORECASE)
-_QUERY_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
 
 
 def format_from_suffix(path: str | Path) -> tuple[RdfFormat, bool]:
@@ -91,79 +101,12 @@ def python_value(term: Term | None) -> Any:
     return str(term)
 
 
-def _bind(query: str, bindings: Mapping[str, Term]) -> str:
-    """Insert a ``VALUES`` block for ``bindings`` at the top of the query's outermost group.
-
-    Values are serialised as RDF terms (N-Triples escaping), never as raw text, so user
-    input cannot change the query's structure.
-    """
-    names = list(bindings)
-    for n in names:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n):
-            raise QueryError(f"Invalid variable name {n!r} in bindings.")
-    values = " ".join(str(_as_term(bindings[n])) for n in names)
-    block = f" VALUES ({' '.join('?' + n for n in names)}) {{ ({values}) }} "
-    pos = _first_open_brace(query)
-    if pos < 0:
-        raise QueryError("Cannot bind variables: the query has no '{ ... }' group.")
-    return query[: pos + 1] + block + query[pos + 1 :]
-
-
 def _as_term(value: Any) -> Term:
     if isinstance(value, NamedNode | BlankNode | Literal | Triple):
         return value
     from metakg.kg.vocabulary import lit
 
     return lit(value)
-
-
-def _top_level_braces(query: str) -> list[int]:
-    """Indices of every ``{`` at nesting depth 0, outside IRIs, strings and comments."""
-    out: list[int] = []
-    depth, i, n = 0, 0, len(query)
-    while i < n:
-        c = query[i]
-        if c == "#":
-            j = query.find("\n", i)
-            i = n if j < 0 else j + 1
-            continue
-        if c == "<":
-            j = query.find(">", i)
-            # '<' may also be a comparison operator; treat as IRI only if no whitespace inside.
-            if j > 0 and not re.search(r"\s", query[i:j]):
-                i = j + 1
-                continue
-        if c in "\"'":
-            triple = query[i : i + 3] == c * 3
-            delim = c * 3 if triple else c
-            j = i + len(delim)
-            while j < n and query[j : j + len(delim)] != delim:
-                j += 2 if query[j] == "\\" else 1
-            i = j + len(delim)
-            continue
-        if c == "{":
-            if depth == 0:
-                out.append(i)
-            depth += 1
-        elif c == "}":
-            depth -= 1
-        i += 1
-    return out
-
-
-def _first_open_brace(query: str) -> int:
-    """Index of the ``{`` that opens the WHERE clause, or -1.
-
-    For a CONSTRUCT with a template, the template's group is skipped.
-    """
-    braces = _top_level_braces(query)
-    if not braces:
-        return -1
-    if query_form(query) == "CONSTRUCT" and len(braces) > 1:
-        head = re.sub(r"(?m)#[^\n]*$", "", query[: braces[0]])
-        if not re.search(r"\bWHERE\s*$", head, re.IGNORECASE):
-            return braces[1]
-    return braces[0]
 
 
 class Store(ABC):
@@ -178,6 +121,9 @@ class Store(ABC):
     shared: ClassVar[bool] = False
     #: The store can be opened read-only.
     supports_read_only: ClassVar[bool] = False
+    #: ``query_bounded`` stops a query at its deadline and memory limit even while the
+    #: back-end evaluates it (not only between result rows).
+    enforces_query_limits: ClassVar[bool] = False
 
     # ----- primitives every back-end implements -------------------------------------------
     @abstractmethod
@@ -189,8 +135,9 @@ class Store(ABC):
         """Remove quads atomically."""
 
     @abstractmethod
-    def _query(self, query: str) -> QueryResult:
-        """Run a SPARQL query (already bound) and return pyoxigraph results."""
+    def _query(self, query: str, *, prefixes: Mapping[str, str] | None) -> QueryResult:
+        """Parse (with ``prefixes`` predeclared) and run a read-only SPARQL query; raise
+        ``QuerySyntaxError`` if it is not a query."""
 
     @abstractmethod
     def _update(self, update: str) -> None:
@@ -288,28 +235,62 @@ class Store(ABC):
 
         Args:
             query: SPARQL 1.1 query text. The standard prefixes (``mls:``, ``mkg:``,
-                ``prov:``, ``dcterms:``...) are declared unless ``prefixes=False``.
-            bindings: values for variables (``{"dataset": NamedNode(...), "k": 10}``), bound
-                as RDF terms, never formatted into the text.
-            prefixes: prepend the standard ``PREFIX`` declarations.
+                ``prov:``, ``dcterms:``...) are predeclared unless ``prefixes=False``; the
+                query may declare its own, which win.
+            bindings: values for variables (``{"dataset": NamedNode(...), "k": 10}``),
+                bound as RDF terms written by pyoxigraph, so a value cannot change the
+                query's structure.
+            prefixes: predeclare the standard prefixes.
 
         Returns:
             pyoxigraph ``QuerySolutions`` (SELECT), ``QueryBoolean`` (ASK) or
             ``QueryTriples`` (CONSTRUCT/DESCRIBE).
 
         Raises:
-            QueryError: the query is malformed or is an update.
+            QuerySyntaxError: the query is malformed or is an update (a ``QueryError``).
         """
-        form = query_form(query)
-        if form not in _QUERY_FORMS:
-            raise QueryError(
-                f"Only SELECT, ASK, CONSTRUCT and DESCRIBE queries are allowed here, not "
-                f"{form or 'an empty query'}; write through the typed methods or the API."
-            )
-        text = (SPARQL_PREFIXES + query) if prefixes else query
         if bindings:
-            text = _bind(text, bindings)
-        return self._query(text)
+            query = insert_values(query, {name: _as_term(v) for name, v in bindings.items()})
+        return self._query(query, prefixes=PREFIXES if prefixes else None)
+
+    def query_bounded(self, query: str, *, accept: str = "", limits: QueryLimits | None = None,
+                      dataset: QueryDataset | None = None) -> ProtocolAnswer:
+        """Answer an untrusted query (the SPARQL protocol) within limits, encoded for ``accept``.
+
+        The standard prefixes are predeclared. This default evaluates in the calling process
+        and checks the limits between result rows only, so a query that evaluates long
+        before its first row (a large ORDER BY) runs to its end; back-ends with
+        ``enforces_query_limits`` stop it at the deadline wherever it is.
+
+        Args:
+            query: SPARQL query text from a user.
+            accept: the request's ``Accept`` header (content negotiation).
+            limits: time, row and memory limits (defaults: ``QueryLimits()``).
+            dataset: the protocol's default and named graphs (default: the store's).
+
+        Returns:
+            The encoded answer; rows beyond ``limits.max_rows`` are cut and it says so.
+
+        Raises:
+            QuerySyntaxError: the query is malformed or an update.
+            QueryLimitExceeded: the query ran past its time or memory limit.
+        """
+        import time
+
+        from metakg.kg.sparql_protocol import QueryDataset, QueryLimits, encode_results
+
+        limits = limits or QueryLimits()
+        dataset = dataset or QueryDataset()
+        deadline = time.monotonic() + limits.timeout_s
+        result = self._query_dataset(query, dataset)
+        return encode_results(result, accept, max_rows=limits.max_rows, deadline=deadline)
+
+    def _query_dataset(self, query: str, dataset: QueryDataset) -> QueryResult:
+        """Run an untrusted query with the standard prefixes on the protocol's dataset."""
+        if dataset.default_graphs or dataset.named_graphs:
+            raise QueryError(f"{type(self).__name__} does not take default-graph-uri or "
+                             "named-graph-uri; leave them out.")
+        return self._query(query, prefixes=PREFIXES)
 
     def select(self, query: str, bindings: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run a SELECT query and return rows of Python values (unbound variables absent)."""
@@ -388,18 +369,6 @@ def store_token(store: object) -> int:
         token = next(_TOKENS)
         store._metakg_cache_token = token  # type: ignore[attr-defined]
     return token
-
-
-def query_form(query: str) -> str:
-    """The first keyword after the prologue (``SELECT``, ``ASK``, ``INSERT``...), upper-case."""
-    text = re.sub(r"(?m)#[^\n]*$", "", query)
-    while m := _PROLOGUE.match(text):
-        text = text[m.end() :]
-    words = text.split(None, 1)
-    return words[0].upper().split("{")[0] if words else ""
-
-
-__all__ += ["query_form"]
 
 
 def _serialize_data(quads: list[Quad]) -> str:

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pyoxigraph import Quad, RdfFormat, parse, serialize
 from pyoxigraph import Store as OxStore
 
-from metakg.kg.errors import QueryError, StoreError, StoreLocked
+from metakg.kg.errors import StoreError, StoreLocked
 from metakg.kg.store._bulk_gate import BulkGate
 from metakg.kg.store._journal import WriteAheadJournal
+from metakg.kg.store._sparql_text import syntax_error
 from metakg.kg.store.base import QueryResult, Store, _serialize_data
+from metakg.kg.vocabulary import PREFIXES
+
+if TYPE_CHECKING:
+    from metakg.kg.sparql_protocol import ProtocolAnswer, QueryDataset, QueryLimits
 
 __all__ = ["BULK_MIN_QUADS", "MemoryStore", "OxigraphStore"]
 
@@ -88,12 +93,18 @@ class _PyOxigraphStore(Store):
         if quads:
             self._store.update(f"DELETE DATA {{ {_serialize_data(quads)} }}")
 
-    def _query(self, query: str) -> QueryResult:
+    def _query(self, query: str, *, prefixes: Mapping[str, str] | None,
+               dataset: QueryDataset | None = None) -> QueryResult:
+        graphs = dataset.pyoxigraph_args() if dataset is not None else {}
         try:
             with self._gate.reading():
-                return self._store.query(query)
+                return self._store.query(query, prefixes=dict(prefixes) if prefixes else None,
+                                         **graphs)  # type: ignore[arg-type]
         except SyntaxError as exc:
-            raise QueryError(f"Malformed SPARQL: {exc}") from None
+            raise syntax_error(exc, query) from None
+
+    def _query_dataset(self, query: str, dataset: QueryDataset) -> QueryResult:
+        return self._query(query, prefixes=PREFIXES, dataset=dataset)
 
     def _update(self, update: str) -> None:
         self._store.update(update)
@@ -165,6 +176,9 @@ class OxigraphStore(_PyOxigraphStore):
     persistent: ClassVar[bool] = True
     shared: ClassVar[bool] = False
     supports_read_only: ClassVar[bool] = True
+    enforces_query_limits: ClassVar[bool] = True
+    #: Worker processes for :meth:`query_bounded` (each one query at a time).
+    query_workers: int = 2
 
     def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
         self.path = Path(path)
@@ -190,7 +204,30 @@ class OxigraphStore(_PyOxigraphStore):
             self._journal = WriteAheadJournal(self.path / "metakg-journal")
             self._journal.replay(self._store.extend)
 
+    def query_bounded(self, query: str, *, accept: str = "", limits: QueryLimits | None = None,
+                      dataset: QueryDataset | None = None) -> ProtocolAnswer:
+        """Answer an untrusted query in a worker process that reads the store read-only.
+
+        The worker is killed at the deadline or when its resident memory passes
+        ``limits.memory_mb`` (then replaced), so no query outlives its limits or grows this
+        process. Workers run at a lower CPU priority; a small pool (``query_workers``) is
+        kept warm, and one that sees a newer version of the store than it opened reopens it.
+        See :meth:`Store.query_bounded` for the arguments and errors.
+        """
+        from metakg.kg.sparql_protocol import QueryDataset, QueryLimits
+        from metakg.kg.store._query_pool import QueryPool
+
+        pool = getattr(self, "_query_pool", None)
+        if pool is None:
+            pool = self._query_pool = QueryPool(self.path, workers=self.query_workers)
+        return pool.run(query, accept=accept, limits=limits or QueryLimits(),
+                        dataset=dataset or QueryDataset(), version=self.local_version)
+
     def close(self) -> None:
+        pool = getattr(self, "_query_pool", None)
+        if pool is not None:
+            pool.close()
+            self._query_pool = None
         store = getattr(self, "_store", None)
         if store is not None and not self.read_only:
             store.flush()

@@ -2,10 +2,21 @@
 
 Tested against a real Oxigraph server (``oxigraph serve``); works with any SPARQL 1.1
 server (Fuseki, GraphDB) given its query and update URLs.
+
+The server parses every query. The standard prefixes reach it as one line of ``PREFIX``
+declarations before the query (a parse error's line is corrected for it); bound values as a
+``VALUES`` block of terms written by pyoxigraph (see ``_sparql_text``). An untrusted query
+(:meth:`SparqlEndpointStore.query_bounded`) is given up at its deadline and its results are
+read as a stream, cut at the row limit, so neither time nor memory here grows with it; the
+server itself should also stop it: start it with its own limit (``oxigraph serve
+--timeout-s 10``, Fuseki's ``arq:queryTimeout``).
 """
 
 from __future__ import annotations
 
+import io
+import time
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from pyoxigraph import (
@@ -17,11 +28,15 @@ from pyoxigraph import (
     parse_query_results,
 )
 
-from metakg.kg.errors import QueryError, StoreError
+from metakg.kg.errors import QueryError, QueryLimitExceeded, StoreError
+from metakg.kg.store._sparql_text import UPDATE_FORMS, syntax_error
 from metakg.kg.store.base import QueryResult, Store, _serialize_data, query_form
+from metakg.kg.vocabulary import PREFIXES
 
 if TYPE_CHECKING:
     import httpx
+
+    from metakg.kg.sparql_protocol import ProtocolAnswer, QueryDataset, QueryLimits
 
 __all__ = ["SparqlEndpointStore"]
 
@@ -44,6 +59,7 @@ class SparqlEndpointStore(Store):
 
     persistent: ClassVar[bool] = True
     shared: ClassVar[bool] = True
+    enforces_query_limits: ClassVar[bool] = True
 
     def __init__(self, url: str, *, update_url: str | None = None, timeout: float = 60.0) -> None:
         base = url.rstrip("/")
@@ -65,25 +81,32 @@ class SparqlEndpointStore(Store):
         self._client.close()
 
     # ----- HTTP ----------------------------------------------------------------------------
-    def _post(self, url: str, data: dict[str, str], accept: str | None = None) -> httpx.Response:
+    def _post(self, url: str, data: Mapping[str, object], accept: str | None = None, *,
+              line_offset: int = 0, query: str = "") -> httpx.Response:
         import httpx
 
         headers = {"Accept": accept} if accept else {}
         try:
-            response = self._client.post(url, data=data, headers=headers)
+            response = self._client.post(url, data=data, headers=headers)  # type: ignore[arg-type]
         except httpx.HTTPError as exc:
             raise StoreError(
                 f"Cannot reach the SPARQL endpoint {url}: {exc}. Is the server running?"
             ) from None
+        self._check(url, response, line_offset=line_offset, query=query)
+        return response
+
+    @staticmethod
+    def _check(url: str, response: httpx.Response, *, line_offset: int = 0, query: str = "") -> None:
         if response.status_code == 400:
-            raise QueryError(f"The endpoint rejected the request: {response.text.strip()}")
+            message = response.text.strip()
+            if query:
+                raise syntax_error(SyntaxError(message), query, line_offset=line_offset)
+            raise QueryError(f"The endpoint rejected the request: {message}")
         if response.status_code >= 300:
             raise StoreError(
                 f"The SPARQL endpoint {url} answered {response.status_code}: "
                 f"{response.text.strip()[:300]}"
             )
-        return response
-
     # ----- primitives ----------------------------------------------------------------------
     def _add(self, quads: list[Quad]) -> None:
         if quads:
@@ -93,20 +116,74 @@ class SparqlEndpointStore(Store):
         if quads:
             self._update(f"DELETE DATA {{ {_serialize_data(quads)} }}")
 
-    def _query(self, query: str) -> QueryResult:
-        form = query_form(query)
+    def _query(self, query: str, *, prefixes: Mapping[str, str] | None) -> QueryResult:
+        form = self._form(query)
+        text, offset = _with_prologue(query, prefixes)
         if form in _CONSTRUCT_FORMS:
-            r = self._post(self.query_url, {"query": query}, "application/n-triples")
+            r = self._post(self.query_url, {"query": text}, "application/n-triples",
+                           line_offset=offset, query=query)
             return _TriplesResult(parse(r.content, format=RdfFormat.N_TRIPLES))
-        r = self._post(self.query_url, {"query": query}, "application/sparql-results+json")
+        r = self._post(self.query_url, {"query": text}, "application/sparql-results+json",
+                       line_offset=offset, query=query)
         return parse_query_results(r.content, format=QueryResultsFormat.JSON)
+
+    @staticmethod
+    def _form(query: str) -> str:
+        """The query form; an update or an empty query is refused before it is sent (the
+        server's parser judges anything else)."""
+        form = query_form(query)
+        if form in UPDATE_FORMS or not query.strip():
+            raise syntax_error(SyntaxError("not a query"), query)
+        return form
+
+    def query_bounded(self, query: str, *, accept: str = "", limits: QueryLimits | None = None,
+                      dataset: QueryDataset | None = None) -> ProtocolAnswer:
+        """Answer an untrusted query: the server evaluates it; this side gives up at the
+        deadline and reads at most ``limits.max_rows`` rows of the streamed answer.
+
+        See :meth:`Store.query_bounded` for the arguments and errors.
+        """
+        import httpx
+
+        from metakg.kg.sparql_protocol import QueryDataset, QueryLimits, encode_results
+
+        limits = limits or QueryLimits()
+        dataset = dataset or QueryDataset()
+        deadline = time.monotonic() + limits.timeout_s
+        form = self._form(query)
+        text, offset = _with_prologue(query, PREFIXES)
+        data = {"query": text, "default-graph-uri": list(dataset.default_graphs),
+                "named-graph-uri": list(dataset.named_graphs)}
+        graph = form in _CONSTRUCT_FORMS
+        media = "application/n-triples" if graph else "application/sparql-results+json"
+        timeout = httpx.Timeout(limits.timeout_s, connect=min(5.0, limits.timeout_s))
+        try:
+            with self._client.stream("POST", self.query_url, data=data, timeout=timeout,
+                                     headers={"Accept": media}) as response:
+                if response.status_code >= 300:
+                    response.read()
+                    self._check(self.query_url, response, line_offset=offset, query=query)
+                reader = io.BufferedReader(_ChunkReader(response.iter_bytes()))
+                if graph:
+                    result: object = (q.triple for q in parse(reader, format=RdfFormat.N_TRIPLES))
+                else:
+                    result = parse_query_results(reader, format=QueryResultsFormat.JSON)
+                return encode_results(result, accept, max_rows=limits.max_rows, deadline=deadline)
+        except httpx.TimeoutException:
+            raise QueryLimitExceeded(
+                f"The query ran past its {limits.timeout_s:g} s time limit and was given up; "
+                "narrow it or add a LIMIT.", "time") from None
+        except httpx.HTTPError as exc:
+            raise StoreError(f"Cannot reach the SPARQL endpoint {self.query_url}: {exc}. "
+                             "Is the server running?") from None
 
     def _update(self, update: str) -> None:
         self._post(self.update_url, {"update": update})
 
     def _count(self) -> int:
         r = self._query(
-            "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+            "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }",
+            prefixes=None,
         )
         return int(next(iter(r))["n"].value)
 
@@ -140,3 +217,36 @@ class _TriplesResult(list):
 
     def __init__(self, triples: object) -> None:
         super().__init__(q.triple if isinstance(q, Quad) else q for q in triples)  # type: ignore[attr-defined]
+
+
+def _with_prologue(query: str, prefixes: Mapping[str, str] | None) -> tuple[str, int]:
+    """The query after one line of ``PREFIX`` declarations, and that line count (0 or 1).
+
+    A prologue may repeat a prefix; the query's own declaration, coming later, wins.
+    """
+    if not prefixes:
+        return query, 0
+    line = " ".join(f"PREFIX {p}: <{iri}>" for p, iri in prefixes.items())
+    return f"{line}\n{query}", 1
+
+
+class _ChunkReader(io.RawIOBase):
+    """A binary file over an iterator of byte chunks (a streamed HTTP body) for the parsers."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._buffer:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._buffer = chunk
+        n = min(len(target), len(self._buffer))
+        target[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
