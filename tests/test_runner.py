@@ -196,6 +196,7 @@ def test_an_interrupted_batch_stops_its_workers_at_once(shared: Path) -> None:
     assert time.monotonic() - sent[0] < 10  # the workers stopped, not the whole backlog
 
 
+@pytest.mark.timelimit
 def test_time_limit_marks_the_run_failed(shared: Path) -> None:
     graph = KnowledgeGraph(MemoryStore())
     df = read_table(shared / "arff" / "credit.g.arff.gz")
@@ -240,6 +241,7 @@ def test_a_library_that_turns_the_time_limit_into_keyboardinterrupt_fails_one_fo
         ex.run_job(spec, {"family": "catboost"}, "c", 0, "cpu", 10.0)
 
 
+@pytest.mark.timelimit
 def test_a_catboost_fit_over_the_time_limit_does_not_stop_the_batch(shared: Path) -> None:
     graph = KnowledgeGraph(MemoryStore())
     # The largest CatBoost of the space on letter (20,000 rows, 26 classes) takes ~25 s a fold
@@ -262,6 +264,7 @@ def test_a_catboost_fit_over_the_time_limit_does_not_stop_the_batch(shared: Path
     assert "TimeLimitExceeded" in (bad.error or "")
 
 
+@pytest.mark.ray
 def test_ray_backend_gives_the_local_results(shared: Path) -> None:
     ray = pytest.importorskip("ray")
     df = _small(shared)

@@ -124,6 +124,7 @@ def test_smac_initial_design_contains_the_recommendations(tmp_path: object) -> N
     assert {"learning_rate": 0.05, "num_leaves": 63} in asked
 
 
+@pytest.mark.ray
 def test_ray_tune_evaluates_points_first(tmp_path: object) -> None:
     pytest.importorskip("ray.tune")
     from ray import tune
