@@ -27,6 +27,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         s = settings or get_settings()
         app.state.graph = open_graph(s.store)
+        # /sparql's worker processes start with the service, not at its first query
+        start_workers = getattr(app.state.graph.store, "start_query_workers", None)
+        if start_workers is not None:
+            start_workers(s.sparql_concurrency)
         try:
             yield
         finally:

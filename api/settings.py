@@ -16,8 +16,18 @@ class Settings(BaseSettings):
 
     store: str | None = None
     public_reads: bool = False
+    #: /sparql: wall-clock seconds a query may run (then 503; the evaluating worker is killed).
     sparql_timeout_s: float = 10.0
+    #: /sparql: rows (or triples) returned at most; the answer says when rows were cut.
     sparql_max_rows: int = 10_000
+    #: /sparql: resident memory of the process evaluating one query (embedded store).
+    sparql_memory_mb: int = 1024
+    #: /sparql: queries evaluated at once (the embedded store's worker processes).
+    sparql_concurrency: int = 2
+    #: /sparql: queries one client (API key, or address without one) may have at once.
+    sparql_per_client: int = 1
+    #: /sparql: seconds a query may wait for a free slot before it is answered 503.
+    sparql_queue_s: float = 2.0
     max_upload_mb: int = 200
 
 

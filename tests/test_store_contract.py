@@ -8,8 +8,14 @@ import pytest
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad
 
 from metakg.kg import KnowledgeGraph, QueryError, RunInput, ShapeViolation, Store
+from metakg.kg.errors import QueryLimitExceeded, QuerySyntaxError
+from metakg.kg.sparql_protocol import QueryLimits
 
 EX = "http://example.org/"
+#: A query with no memory to speak of that runs for seconds on 150 quads (3.4 million rows
+#: through a filter no row passes): a time limit must stop it.
+SLOW_QUERY = ('SELECT ?a WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i '
+              'FILTER(CONCAT(STR(?c), STR(?f), STR(?i)) = "never") }')
 
 
 def q(s: str, p: str, o: object) -> Quad:
@@ -52,6 +58,86 @@ class TestStoreContract:
     def test_malformed_query_raises_query_error(self, store: Store) -> None:
         with pytest.raises(QueryError):
             store.select("SELECT ?s WHERE { ?s ?p }")
+
+    def test_parse_error_says_where(self, store: Store) -> None:
+        """The parser's position is the user's: predeclared prefixes do not shift it."""
+        with pytest.raises(QuerySyntaxError, match=r"at 3:\d+") as info:
+            store.select("SELECT ?s\nWHERE {\n  ?s ?p }")
+        assert info.value.line == 3 and 9 <= info.value.column <= 10  # at or just after the '}'
+        assert f"at 3:{info.value.column}:" in str(info.value)
+
+    def test_prefix_iri_with_hash_and_comments(self, store: Store) -> None:
+        store.add([q("a", "p", "1")])
+        rows = store.select("PREFIX ex: <http://example.org/>  # a comment with { and # in it\n"
+                            "PREFIX mls: <http://www.w3.org/ns/mls#>\n"
+                            "# SELECT nothing { }\n"
+                            "SELECT ?s WHERE { ?s ex:p ?o  # ?o is '1'\n }")
+        assert rows == [{"s": EX + "a"}]
+
+    def test_prefixes_are_predeclared_and_can_be_redeclared(self, store: Store) -> None:
+        store.add([Quad(NamedNode(EX + "r"), NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                        NamedNode("http://www.w3.org/ns/mls#Run"), DefaultGraph())])
+        assert store.select("SELECT ?r WHERE { ?r a mls:Run }") == [{"r": EX + "r"}]
+        assert store.select("PREFIX mls: <http://example.org/other#> SELECT ?r WHERE { ?r a mls:Run }") == []
+        with pytest.raises(QuerySyntaxError):
+            store.query("SELECT ?r WHERE { ?r a mls:Run }", prefixes=False)
+
+    def test_bound_values_in_filters_and_counts(self, store: Store) -> None:
+        """A bound variable need not be projected (filters, the class of a count)."""
+        store.add([q("a", "n", Literal("3", datatype=NamedNode("http://www.w3.org/2001/XMLSchema#integer"))),
+                   q("b", "n", Literal("7", datatype=NamedNode("http://www.w3.org/2001/XMLSchema#integer"))),
+                   q("a", "kind", NamedNode(EX + "K")), q("b", "kind", NamedNode(EX + "K")),
+                   q("c", "kind", NamedNode(EX + "L"))])
+        rows = store.select("SELECT ?s WHERE { ?s <http://example.org/n> ?v FILTER(?v > ?min) }", {"min": 5})
+        assert rows == [{"s": EX + "b"}]
+        rows = store.select("SELECT (COUNT(?x) AS ?n) WHERE { ?x <http://example.org/kind> ?k }",
+                            {"k": NamedNode(EX + "K")})
+        assert rows == [{"n": 2}]
+
+    def test_bound_values_with_braces_and_hashes_in_the_text(self, store: Store) -> None:
+        store.add([q("a", "name", "x { # }"), q("b", "name", "y")])
+        rows = store.select('PREFIX ex: <http://example.org/> # { not the group\n'
+                            'SELECT ?s WHERE { ?s ex:name ?n FILTER(?n != "}") }', {"n": "x { # }"})
+        assert rows == [{"s": EX + "a"}]
+
+    def test_bounded_query_formats_and_row_cap(self, store: Store) -> None:
+        store.add([q(f"s{i}", "p", str(i)) for i in range(5)])
+        select = "SELECT ?s ?o WHERE { ?s <http://example.org/p> ?o } ORDER BY ?o"
+        answer = store.query_bounded(select, limits=QueryLimits(max_rows=3))
+        assert answer.media_type == "application/sparql-results+json" and answer.truncated
+        import json
+
+        doc = json.loads(answer.body)
+        assert doc["head"]["vars"] == ["s", "o"] and len(doc["results"]["bindings"]) == 3
+        assert doc["results"]["bindings"][0]["o"] == {"type": "literal", "value": "0"}
+        csv = store.query_bounded(select, accept="text/csv")
+        assert csv.media_type == "text/csv" and csv.body.decode().splitlines()[:2] == ["s,o", EX + "s0,0"]
+        tsv = store.query_bounded(select, accept="text/tab-separated-values")
+        assert tsv.body.decode().splitlines()[1] == f'<{EX}s0>\t"0"'
+        xml = store.query_bounded(select, accept="application/sparql-results+xml")
+        assert xml.body.startswith(b"<?xml") and not xml.truncated
+        ask = store.query_bounded("ASK { ?s mls:none ?o }")
+        assert json.loads(ask.body) == {"head": {}, "boolean": False}
+        graph = store.query_bounded("CONSTRUCT { ?s <http://example.org/q> ?o } WHERE { ?s ?p ?o }",
+                                    accept="text/turtle", limits=QueryLimits(max_rows=2))
+        assert graph.media_type == "text/turtle" and graph.truncated
+        assert graph.body.count(b"<http://example.org/q>") == 2
+        with pytest.raises(QuerySyntaxError, match="not DROP"):
+            store.query_bounded("DROP ALL")
+        assert len(store) == 5
+
+    def test_time_limit_stops_a_running_query(self, store: Store) -> None:
+        if not store.enforces_query_limits:
+            pytest.skip("back-end checks limits between result rows only")
+        import time
+
+        store.add([q(f"s{i}", "p", str(i)) for i in range(150)])
+        store.query_bounded("ASK {}", limits=QueryLimits(timeout_s=60))  # started, as in a service
+        start = time.monotonic()
+        with pytest.raises(QueryLimitExceeded, match="time limit") as info:
+            store.query_bounded(SLOW_QUERY, limits=QueryLimits(timeout_s=0.5))
+        assert info.value.limit == "time"
+        assert time.monotonic() - start < 0.5 + 1.0
 
     def test_replace_is_one_step(self, store: Store) -> None:
         store.add([q("r", "status", "running")])

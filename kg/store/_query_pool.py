@@ -44,6 +44,7 @@ WORKER_NICE = 10
 class _Worker:
     process: subprocess.Popen[bytes]
     conn: _Duplex
+    started: float
     ready: bool = False
 
 
@@ -88,7 +89,11 @@ class QueryPool:
         worker = self._acquire(deadline)
         ok = False
         try:
-            worker.conn.send((query, accept, limits.max_rows, dataset, version))
+            try:
+                worker.conn.send((query, accept, limits.max_rows, dataset, version))
+            except OSError:
+                raise StoreError(f"A query worker for {self.path} died (exit code "
+                                 f"{worker.process.poll()}); try again.") from None
             reply = self._wait(worker, deadline, limits)
             ok = True
         finally:
@@ -145,7 +150,7 @@ class QueryPool:
         finally:
             os.close(to_child_r)
             os.close(to_parent_w)
-        return _Worker(process, _Duplex(to_parent_r, to_child_w))
+        return _Worker(process, _Duplex(to_parent_r, to_child_w), time.monotonic())
 
     def _acquire(self, deadline: float) -> _Worker:
         with self._cond:
@@ -153,7 +158,7 @@ class QueryPool:
                 if self._closed:
                     raise StoreError(f"The query workers of {self.path} are closed.")
                 if self._idle:
-                    worker = self._idle.pop()
+                    worker = self._pick_idle()
                     break
                 if self._alive < self.workers:
                     worker = self._spawn()
@@ -165,11 +170,24 @@ class QueryPool:
                         "try again later.", "time")
                 self._cond.wait(remaining)
         if not worker.ready:
-            self._wait_ready(worker)
+            self._wait_ready(worker, deadline)
         return worker
 
-    def _wait_ready(self, worker: _Worker) -> None:
-        if worker.conn.poll(START_TIMEOUT_S):
+    def _pick_idle(self) -> _Worker:
+        """An idle worker, a started one first (the caller holds the lock)."""
+        for w in self._idle:
+            if not w.ready and w.conn.poll(0):
+                with contextlib.suppress(EOFError, OSError):
+                    w.ready = w.conn.recv() == "ready"
+        worker = next((w for w in reversed(self._idle) if w.ready), self._idle[-1])
+        self._idle.remove(worker)
+        return worker
+
+    def _wait_ready(self, worker: _Worker, deadline: float) -> None:
+        """Wait until a new worker has started, at most until the deadline (it is kept for
+        the next query then) or ``START_TIMEOUT_S`` after its start (it is replaced)."""
+        give_up = worker.started + START_TIMEOUT_S
+        if worker.conn.poll(max(0.0, min(deadline, give_up) - time.monotonic())):
             try:
                 status = worker.conn.recv()
             except (EOFError, OSError):
@@ -177,9 +195,13 @@ class QueryPool:
             if status == "ready":
                 worker.ready = True
                 return
+        elif time.monotonic() < give_up:
+            self._release(worker)
+            raise QueryLimitExceeded("No query worker was ready within the time limit (one is "
+                                     "starting); try again shortly.", "time")
         self._discard(worker)
         raise StoreError(f"A query worker for {self.path} did not start within "
-                         f"{START_TIMEOUT_S:g} s (exit code {worker.process.returncode}).")
+                         f"{START_TIMEOUT_S:g} s (exit code {worker.process.poll()}).")
 
     def _wait(self, worker: _Worker, deadline: float,
               limits: QueryLimits) -> tuple[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from pyoxigraph import Quad, RdfFormat, parse, serialize
 from pyoxigraph import Store as OxStore
@@ -19,6 +19,7 @@ from metakg.kg.vocabulary import PREFIXES
 
 if TYPE_CHECKING:
     from metakg.kg.sparql_protocol import ProtocolAnswer, QueryDataset, QueryLimits
+    from metakg.kg.store._query_pool import QueryPool
 
 __all__ = ["BULK_MIN_QUADS", "MemoryStore", "OxigraphStore"]
 
@@ -49,6 +50,24 @@ class _PyOxigraphStore(Store):
         else:
             self._bulk(serialize(quads, format=RdfFormat.N_QUADS) if self._journal else b"",
                        lambda: self._store.bulk_extend(quads))
+
+    def load_stream(self, source: IO[bytes], fmt: RdfFormat) -> None:
+        """Bulk-load RDF read from ``source`` without holding it in memory.
+
+        Not atomic (the bulk loader commits in chunks): meant for idempotent loads such as
+        the seed graph, which a caller repeats after an interruption (quads already there
+        are not duplicated).
+
+        Raises:
+            SyntaxError: the input is not valid ``fmt``; what came before stays written.
+            StoreError: the store could not be written.
+        """
+        try:
+            with self._gate.bulk_writing():
+                self._store.bulk_load(source, format=fmt)
+        except OSError as exc:
+            raise StoreError(f"Could not write to the store: {exc}") from exc
+        self._bump()
 
     def _add_nquads(self, data: bytes) -> None:
         if len(data) > BULK_TRUSTED_MAX_BYTES:
@@ -215,13 +234,33 @@ class OxigraphStore(_PyOxigraphStore):
         See :meth:`Store.query_bounded` for the arguments and errors.
         """
         from metakg.kg.sparql_protocol import QueryDataset, QueryLimits
-        from metakg.kg.store._query_pool import QueryPool
 
-        pool = getattr(self, "_query_pool", None)
-        if pool is None:
-            pool = self._query_pool = QueryPool(self.path, workers=self.query_workers)
+        if os.name != "posix":  # the worker pool needs POSIX pipes
+            return super().query_bounded(query, accept=accept, limits=limits, dataset=dataset)
+        pool = getattr(self, "_query_pool", None) or self.start_query_workers(self.query_workers)
         return pool.run(query, accept=accept, limits=limits or QueryLimits(),
                         dataset=dataset or QueryDataset(), version=self.local_version)
+
+    def start_query_workers(self, workers: int) -> QueryPool:
+        """Start the worker processes of :meth:`query_bounded` now (a service does this at
+        start, so the first query does not wait about a second for one).
+
+        Args:
+            workers: processes kept, each answering one query at a time.
+
+        Returns:
+            The pool (replacing any earlier one, which is closed).
+        """
+        from metakg.kg.store._query_pool import QueryPool
+
+        old = getattr(self, "_query_pool", None)
+        if old is not None:
+            old.close()
+        self.query_workers = workers
+        self._query_pool = QueryPool(self.path, workers=workers)
+        if os.name == "posix":
+            self._query_pool.start()
+        return self._query_pool
 
     def close(self) -> None:
         pool = getattr(self, "_query_pool", None)
