@@ -1,5 +1,8 @@
 """Fitted recommenders cached on disk per graph version, so a new process (each CLI call)
-does not re-read the graph and re-fit: the second call onwards only loads a pickle."""
+does not re-read the graph and re-fit: the second call onwards only loads a pickle.
+
+A graph that holds exactly the shipped seed graph (or is about to be filled with it) is answered
+by the recommenders shipped with the seed (:mod:`metakg.metalearner.shipped`): no fit at all."""
 
 from __future__ import annotations
 
@@ -11,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.progress import spinner
 from metakg.kg.store.base import store_token as _token
 from metakg.metalearner.knowledge import MetaData, load_metadata
 from metakg.metalearner.recommenders import BaseRecommender
+from metakg.metalearner.shipped import load_shipped
 
 __all__ = ["cached_recommender", "graph_stamp"]
 
@@ -61,6 +66,12 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
     import time
 
     params = params or {}
+    pending = getattr(graph, "seed_pending", None)
+    if pending is not None and not graph.holds_runs:  # type: ignore[attr-defined]
+        # the store is empty and will hold the seed graph: the seed's own recommenders apply
+        shipped = _shipped_for_seed(pending, task_type, metric, factory, params)
+        if shipped is not None:
+            return shipped
     # an in-memory store is known by the object alone: two of them with the same counts of
     # runs are still different graphs
     location = repr(graph.store) + ("" if graph.store.persistent else f"#{_token(graph.store)}")
@@ -76,9 +87,14 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
                          f"{factory.__name__}|{sorted(params.items())}".encode()).hexdigest()[:24]
     if key in _MEMORY:
         return _remember(_LOCAL, local, _MEMORY[key])
+    shipped = load_shipped(fmt=_FORMAT, task_type=task_type, metric=metric, factory=factory.__name__,
+                           params=params, stamp=stamp)
+    if shipped is not None:  # the graph is the shipped seed graph, unchanged
+        _remember(_MEMORY, key, shipped)
+        return _remember(_LOCAL, local, shipped)
     path = None
     if graph.store.persistent:
-        from metakg.runner.table_runs import cache_dir as default_cache
+        from metakg.kg.user_cache import cache_dir as default_cache
 
         path = (cache_dir or default_cache()) / "recommenders" / f"{key}.pkl"
         if path.exists():
@@ -90,9 +106,11 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
                 path.unlink(missing_ok=True)  # stale or broken: refit below
     if before_fit is not None:
         before_fit()
-    meta = load_metadata(graph, task_type, metric, cache=False,  # this module is the cache
-                         auxiliary=True)
-    rec = factory(**params).fit(meta)
+    with spinner(f"fitting the recommender for {task_type} by {metric} on the graph "
+                 "(once per graph version)"):
+        meta = load_metadata(graph, task_type, metric, cache=False,  # this module is the cache
+                             auxiliary=True)
+        rec = factory(**params).fit(meta)
     _remember(_MEMORY, key, (meta, rec))
     _remember(_LOCAL, local, (meta, rec))
     if path is not None:
@@ -102,3 +120,21 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
             pickle.dump((meta, rec), fh, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(path)
     return meta, rec
+
+
+_SEED_DIGESTS: dict[str, str] = {}
+
+
+def _shipped_for_seed(seed: Path, task_type: str, metric: str, factory: type[BaseRecommender],
+                      params: dict[str, Any]) -> tuple[MetaData, BaseRecommender] | None:
+    """The shipped recommender fitted on the seed file ``seed``, if it matches (memoised)."""
+    from metakg.kg.seed_file import file_digest, file_signature
+
+    signature = file_signature(seed)
+    digest = _SEED_DIGESTS.get(signature) or _SEED_DIGESTS.setdefault(signature, file_digest(seed))
+    key = ("seed", digest, task_type, metric, factory.__name__, repr(sorted(params.items())))
+    if key in _LOCAL:
+        return _LOCAL[key]
+    shipped = load_shipped(fmt=_FORMAT, task_type=task_type, metric=metric, factory=factory.__name__,
+                           params=params, seed_digest=digest)
+    return None if shipped is None else _remember(_LOCAL, key, shipped)

@@ -71,14 +71,14 @@ def format_from_suffix(path: str | Path) -> tuple[RdfFormat, bool]:
     from metakg.kg.errors import InvalidData
 
     p = Path(path)
-    gz = p.suffix == ".gz"
+    gz = p.suffix in (".gz", ".xz")  # compressed: gzip, or xz (the shipped seed graph)
     suffix = Path(p.stem).suffix if gz else p.suffix
     try:
         return _FORMATS[suffix.lower()], gz
     except KeyError:
         raise InvalidData(
             f"Cannot tell the RDF format of '{p.name}': use a name ending in .nq, .ttl, .nt or "
-            ".trig, optionally followed by .gz."
+            ".trig, optionally followed by .gz or .xz."
         ) from None
 
 
@@ -324,12 +324,23 @@ class Store(ABC):
         own order (the seed graph: 46 MB -> 26 MB).
         """
         fmt, gz = format_from_suffix(path)
+        if fmt == RdfFormat.TRIG and str(path).endswith(".xz"):
+            from metakg.kg.seed_file import write_seed  # the compact, deterministic seed format
+
+            write_seed(self._dump(RdfFormat.N_QUADS), path)
+            return self._count()
         data = self._dump(fmt)
         if fmt in (RdfFormat.N_QUADS, RdfFormat.N_TRIPLES) and data:
             data = b"\n".join(sorted(data.splitlines())) + b"\n"
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(str(path) + ".part")
-        with (gzip.open(tmp, "wb", compresslevel=9) if gz else open(tmp, "wb")) as fh:
+        if str(path).endswith(".xz"):
+            import lzma
+
+            opener = lzma.open(tmp, "wb")  # noqa: SIM115 - entered below
+        else:
+            opener = gzip.open(tmp, "wb", compresslevel=9) if gz else open(tmp, "wb")  # noqa: SIM115 - entered below
+        with opener as fh:
             fh.write(data)
         tmp.replace(path)
         return self._count()
@@ -343,9 +354,10 @@ class Store(ABC):
             InvalidData: the file is not valid RDF of its format (nothing is added).
         """
         from metakg.kg.errors import InvalidData
+        from metakg.kg.seed_file import open_seed
 
-        fmt, gz = format_from_suffix(path)
-        with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+        fmt, _ = format_from_suffix(path)
+        with open_seed(path) as fh:
             data = fh.read()
         before = self._count()
         try:

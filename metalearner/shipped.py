@@ -1,0 +1,158 @@
+"""Recommenders fitted on the seed graph, shipped beside it so that the first call is fast.
+
+Fitting the default recommender on the seed graph takes tens of seconds, and filling a store
+with that graph takes minutes; neither belongs before a new user's first recommendation. The
+seed build therefore also writes, next to the seed file, the fitted default recommender and the
+views it was fitted on for each primary metric, stamped with the graph they came from: the seed
+file's SHA-256 and the graph's learning stamp (:func:`metakg.metalearner.cache.graph_stamp`).
+They are derived data, used only while they match: a store that holds exactly the seed graph
+(filled or not yet filled), the same cache format and the same recommender parameters.
+Anything else (new runs, another seed, another format) fits anew, as before.
+"""
+
+from __future__ import annotations
+
+import json
+import lzma
+import pickle
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+__all__ = ["MANIFEST", "SHIPPED_METRICS", "load_shipped", "shipped_dir", "write_shipped"]
+
+#: The manifest's file name inside the shipped folder.
+MANIFEST = "manifest.json"
+#: (task type, metric) pairs shipped: the primary metric of each task kind.
+SHIPPED_METRICS: tuple[tuple[str, str], ...] = (
+    ("classification", "roc_auc"), ("classification", "log_loss"), ("regression", "rmse"))
+
+
+def shipped_dir() -> Path | None:
+    """The folder of shipped recommenders (package data ``metakg.data/seed-models``), if any."""
+    import os
+
+    env = os.environ.get("METAKG_SHIPPED_MODELS")
+    if env is not None:
+        return Path(env) if env else None
+    try:
+        path = Path(str(resources.files("metakg.data") / "seed-models"))
+    except ModuleNotFoundError:
+        return None
+    return path if (path / MANIFEST).exists() else None
+
+
+def _entry_key(task_type: str, metric: str, factory: str, params: dict[str, Any]) -> str:
+    return f"{task_type}/{metric}/{factory}/{sorted(params.items())!r}"
+
+
+def load_shipped(*, fmt: str, task_type: str, metric: str, factory: str, params: dict[str, Any],
+                 seed_digest: str | None = None, stamp: str | None = None) -> tuple[Any, Any] | None:
+    """The shipped (views, fitted recommender) for a graph, or ``None`` when none matches.
+
+    Args:
+        fmt: the cache format of this code; a manifest of another format does not match.
+        task_type, metric, factory, params: what the caller would fit.
+        seed_digest: SHA-256 of the seed file the (not yet filled) store will hold.
+        stamp: the learning stamp of a filled store.
+
+    Returns:
+        ``(meta, recommender)``, or ``None`` (nothing shipped, a mismatch, or a file that no
+        longer unpickles with the installed libraries: the caller then fits).
+    """
+    folder = shipped_dir()
+    if folder is None:
+        return None
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    if manifest.get("format") != fmt:
+        return None
+    if not ((seed_digest is not None and manifest.get("seed_sha256") == seed_digest)
+            or (stamp is not None and manifest.get("graph_stamp") == stamp)):
+        return None
+    entry = manifest.get("models", {}).get(_entry_key(task_type, metric, factory, params))
+    if entry is None:
+        return None
+    try:
+        with lzma.open(folder / entry, "rb") as fh:
+            return pickle.load(fh)  # written by the seed build, shipped with the code
+    except Exception:  # any unpickling failure (e.g. a changed library) means refit
+        return None
+
+
+def write_shipped(folder: Path, *, fmt: str, seed_digest: str, stamp: str,
+                  models: dict[tuple[str, str, str], tuple[dict[str, Any], tuple[Any, Any]]]) -> Path:
+    """Write fitted recommenders and their manifest (replacing what the folder held).
+
+    Args:
+        folder: where to write (``data/seed-models`` for the shipped seed).
+        fmt: the cache format of this code.
+        seed_digest: SHA-256 of the seed file they were fitted on.
+        stamp: the learning stamp of a store filled with that seed.
+        models: ``(task type, metric, factory name) -> (params, (meta, recommender))``.
+
+    Returns:
+        The manifest's path.
+    """
+    import importlib.metadata as md
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.pkl.xz"):
+        old.unlink()
+    entries = {}
+    for (task_type, metric, factory), (params, fitted) in models.items():
+        name = f"{task_type}-{metric}.pkl.xz"
+        with lzma.open(folder / name, "wb", preset=6) as fh:
+            pickle.dump(fitted, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        entries[_entry_key(task_type, metric, factory, params)] = name
+    libraries = {}
+    for lib in ("scikit-learn", "lightgbm", "numpy", "pandas"):
+        try:
+            libraries[lib] = md.version(lib)
+        except md.PackageNotFoundError:
+            continue
+    manifest = {"format": fmt, "seed_sha256": seed_digest, "graph_stamp": stamp,
+                "libraries": libraries, "models": entries}
+    path = folder / MANIFEST
+    path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def build_shipped(seed: Path, folder: Path, *, work_dir: Path) -> Path:
+    """Fit the default recommender on a seed file for each shipped metric and write them.
+
+    The seed is loaded into a fresh store exactly as a user's first fill does, so the stamp
+    written is the one a user's filled store will have.
+
+    Args:
+        seed: the seed file (e.g. ``data/seed.trig.xz``).
+        folder: where to write (``data/seed-models``).
+        work_dir: an empty folder for the temporary store and cache.
+
+    Returns:
+        The manifest's path.
+    """
+    import os
+
+    from metakg.kg.default_graph import load_seed
+    from metakg.kg.graph import KnowledgeGraph
+    from metakg.kg.seed_file import file_digest
+    from metakg.kg.store import open_store
+    from metakg.metalearner.cache import _FORMAT, cached_recommender, graph_stamp
+    from metakg.metalearner.recommenders import EnsembleRecommender
+
+    os.environ["METAKG_SHIPPED_MODELS"] = ""  # fit for real, never answer from older files
+    store = open_store(str(work_dir / "store"))
+    load_seed(store, seed)
+    graph = KnowledgeGraph(store)
+    stamp = graph_stamp(graph)
+    models = {}
+    for task_type, metric in SHIPPED_METRICS:
+        fitted = cached_recommender(graph, task_type, metric, EnsembleRecommender,
+                                    cache_dir=work_dir / "cache")
+        models[(task_type, metric, EnsembleRecommender.__name__)] = ({}, fitted)
+    store.close()
+    return write_shipped(folder, fmt=_FORMAT, seed_digest=file_digest(seed), stamp=stamp,
+                         models=models)
