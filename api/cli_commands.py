@@ -1,4 +1,8 @@
-"""CLI commands that use the meta-learner and the runner (registered on ``api.cli.app``)."""
+"""CLI commands that use the meta-learner and the runner: recommend, metafeatures, run, serve,
+warm, log and the API keys.
+
+Plain functions with Typer annotations; :mod:`api.cli` registers them on the app.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +13,21 @@ from typing import Annotated, Any
 
 import typer
 
-from metakg.api.cli import JsonOpt, StoreOpt, _fail, _graph, _print_json, app, keys_app
+from metakg.api.cli_support import (
+    JsonOpt,
+    StoreOpt,
+    TaskOpt,
+    fail,
+    open_cli_graph,
+    print_json,
+    read_data,
+    usage_error,
+)
 
-TaskOpt = Annotated[str | None, typer.Option("--task", help="classification or regression (inferred if omitted).")]
+__all__ = ["keys_create", "keys_list", "keys_revoke", "log", "metafeatures", "recommend",
+           "run_configs", "serve", "warm"]
 
 
-def _read(path: Path) -> Any:
-    from metakg.kg.tables import read_table
-
-    return read_table(path)
-
-
-@app.command()
 def recommend(
     data: Annotated[Path, typer.Argument(help="CSV, ARFF or Parquet table.")],
     target: Annotated[str, typer.Option(help="Target column.")],
@@ -41,9 +48,9 @@ def recommend(
     from metakg.metalearner.recommend import recommend as do_recommend
 
     t0 = time.perf_counter()
-    df = _read(data)
+    df = read_data(data)
     t_read = time.perf_counter() - t0
-    graph = _graph(store)
+    graph = open_cli_graph(store, read=not run)
     try:  # closed at the end: a warm worker must not keep other writers out between calls
         result = do_recommend(df, target=target, k=k, task_type=task, metric=metric,
                               families=family, max_fit_seconds=max_fit_seconds, graph=graph,
@@ -65,7 +72,7 @@ def recommend(
     finally:
         graph.store.close()
     if as_json:
-        _print_json(out)
+        print_json(out)
         return
     from rich.console import Console
     from rich.table import Table
@@ -89,7 +96,6 @@ def recommend(
         console.print("time: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in out["timings"].items()))
 
 
-@app.command()
 def metafeatures(
     data: Annotated[Path | None, typer.Argument(help="Table file.")] = None,
     target: Annotated[str | None, typer.Option(help="Target column.")] = None,
@@ -112,7 +118,7 @@ def metafeatures(
                         return r / src
             return None
 
-        graph = _graph(store)
+        graph = open_cli_graph(store)
         done, missing = do_recompute(graph, resolve, progress=not as_json)
         typer.echo(f"recomputed {done} dataset(s); tables not found for {len(missing)}")
         if missing:
@@ -121,12 +127,12 @@ def metafeatures(
                        + ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20 else ""))
         return
     if data is None or target is None:
-        _fail("give DATA and --target (or --recompute).")
+        usage_error("give DATA and --target (or --recompute).")
     from metakg.metalearner.metafeatures import compute_metafeatures
 
-    mf = compute_metafeatures(_read(data), target, task_type=task)  # type: ignore[arg-type]
+    mf = compute_metafeatures(read_data(data), target, task_type=task)  # type: ignore[arg-type]
     if as_json:
-        _print_json(mf.to_json())
+        print_json(mf.to_json())
         return
     for name, value in mf.values.items():
         typer.echo(f"{name:28s} {'' if value is None else f'{value:.6g}'}"
@@ -134,7 +140,6 @@ def metafeatures(
     typer.echo("timings: " + ", ".join(f"{g} {s * 1000:.0f} ms" for g, s in mf.timings.items()))
 
 
-@app.command("run")
 def run_configs(
     data: Annotated[Path, typer.Argument(help="Table file.")],
     target: Annotated[str, typer.Option(help="Target column.")],
@@ -152,22 +157,22 @@ def run_configs(
     as_json: JsonOpt = False,
 ) -> None:
     """Cross-validate configurations on a table; every fold is written to the graph."""
-    from metakg.runner.spaces import portfolio as make_portfolio
+    from metakg.kg.spaces import portfolio as make_portfolio
     from metakg.runner.table_runs import evaluate_on_table
 
     if (configs is None) == (portfolio is None):
-        _fail("give exactly one of --configs FILE or --portfolio N.")
+        usage_error("give exactly one of --configs FILE or --portfolio N.")
     if configs is not None:
         try:
             config_list = json.loads(configs.read_text())
         except (OSError, json.JSONDecodeError) as exc:
-            _fail(f"{configs}: not a readable JSON list of configurations ({exc}).")
+            usage_error(f"{configs}: not a readable JSON list of configurations ({exc}).")
         if isinstance(config_list, dict):
             config_list = [config_list]
     else:
         config_list = make_portfolio(int(portfolio))  # type: ignore[arg-type]
-    graph = _graph(store)
-    df = _read(data)
+    graph = open_cli_graph(store)
+    df = read_data(data)
     task_rec, report = evaluate_on_table(graph, df, config_list, target=target, task_type=task,
                                          name=data.name, folds=folds, seed=seed, jobs=jobs,
                                          backend=backend, address=address, device=device,
@@ -175,7 +180,7 @@ def run_configs(
                                          principal=os.environ.get("USER", "cli"))
     runs = graph.runs(task=task_rec.id)
     if as_json:
-        _print_json({"task": task_rec.id, "metric": task_rec.metric, "completed": report.completed,
+        print_json({"task": task_rec.id, "metric": task_rec.metric, "completed": report.completed,
                      "failed": report.failed, "skipped": report.skipped,
                      "runs": [{"run": r.id, "config": r.configuration_id, "status": r.status,
                                "score": r.scores.get(task_rec.metric), "error": r.error}
@@ -187,7 +192,6 @@ def run_configs(
             typer.echo(f"  {r.configuration_id}  {r.status:9s} {r.scores.get(task_rec.metric, '')}")
 
 
-@app.command()
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -206,7 +210,6 @@ def serve(
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
 
-@app.command()
 def warm(
     stop: Annotated[bool, typer.Option("--stop", help="Stop the worker.")] = False,
     as_json: JsonOpt = False,
@@ -216,13 +219,13 @@ def warm(
 
     address = worker_address()
     if address is None:
-        _fail("warm workers are off here (METAKG_WARM=0, not POSIX, or no private socket folder).")
+        fail("warm workers are off here (METAKG_WARM=0, not POSIX, or no private socket folder).")
     try:
         info = request(address, {"op": "stop" if stop else "status"})  # type: ignore[arg-type]
     except OSError:
         info = None
     if as_json:
-        _print_json(info or {})
+        print_json(info or {})
     elif info is None:
         typer.echo("no warm worker for this environment (the next `metakg recommend` starts one)")
     elif stop:
@@ -235,7 +238,6 @@ def warm(
                    f"socket {info['address']}")
 
 
-@keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Argument(help="Who the key is for.")],
     role: Annotated[str, typer.Option(help="read, write or admin.")] = "write",
@@ -244,33 +246,30 @@ def keys_create(
     """Create an API key (printed once; only its hash is stored)."""
     from metakg.api.keys import create_key
 
-    key = create_key(_graph(store), name, role)
+    key = create_key(open_cli_graph(store), name, role)
     typer.echo(key)
 
 
-@keys_app.command("list")
 def keys_list(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """List principals and their roles (never the keys)."""
     from metakg.api.keys import list_keys
 
-    rows = list_keys(_graph(store))
+    rows = list_keys(open_cli_graph(store, read=True))
     if as_json:
-        _print_json(rows)
+        print_json(rows)
     else:
         for r in rows:
             typer.echo(f"{r['name']:20s} {r['role']:6s} {'revoked' if r['revoked'] else 'active'}")
 
 
-@keys_app.command("revoke")
 def keys_revoke(name: Annotated[str, typer.Argument()], store: StoreOpt = None) -> None:
     """Revoke a principal's key."""
     from metakg.api.keys import revoke_key
 
-    revoke_key(_graph(store), name)
+    revoke_key(open_cli_graph(store), name)
     typer.echo(f"revoked {name}")
 
 
-@app.command()
 def log(
     task_id: Annotated[str, typer.Option("--task", help="Task id the run achieves.")],
     config: Annotated[str, typer.Option(help="Configuration JSON, or @file.json.")],
@@ -287,14 +286,14 @@ def log(
     try:
         cfg = json.loads(text)
     except json.JSONDecodeError as exc:
-        _fail(f"--config is not valid JSON ({exc}).")
+        usage_error(f"--config is not valid JSON ({exc}).")
     folds: dict[str, list[float]] = {}
     for s in score:
         name, _, vals = s.partition("=")
         try:
             folds[name] = [float(v) for v in vals.split(",") if v]
         except ValueError:
-            _fail(f"--score {s!r}: expected measure=v1,v2,... with numbers.")
+            usage_error(f"--score {s!r}: expected measure=v1,v2,... with numbers.")
     tags = dict(t.split("=", 1) for t in (tag or []) if "=" in t)
     if server:
         from metakg.api.client import Client
@@ -305,7 +304,7 @@ def log(
     else:
         from metakg.kg.records import RunInput
 
-        run_id = _graph(store).log_run(RunInput(task_id=task_id, config=cfg, fold_scores=folds,
+        run_id = open_cli_graph(store).log_run(RunInput(task_id=task_id, config=cfg, fold_scores=folds,
                                                 status=status, tags=tags, source="cli",
                                                 principal=os.environ.get("USER", "cli"))).id
-    _print_json({"run": run_id}) if as_json else typer.echo(f"logged run {run_id}")
+    print_json({"run": run_id}) if as_json else typer.echo(f"logged run {run_id}")

@@ -18,7 +18,9 @@ their arguments to it over a private Unix socket and print what it answers. The 
 
 ``metakg warm`` shows the worker of the current environment; ``metakg warm --stop`` stops it.
 
-This module imports only the standard library, so the caller stays fast.
+This module imports only the standard library, so the caller stays fast, and nothing of
+metakg: the worker process is :mod:`api.warm_worker`, which hands the CLI's ``main`` to
+:func:`serve`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import struct
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -202,7 +205,7 @@ def _spawn(address: Path) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(_ROOT)] + ([os.environ["PYTHONPATH"]] if os.environ.get("PYTHONPATH") else []))}
     with contextlib.suppress(OSError), open(address.with_suffix(".log"), "wb") as log:
-        subprocess.Popen([sys.executable, "-m", "metakg.api.warm", "serve", str(address)], cwd=str(_ROOT),
+        subprocess.Popen([sys.executable, "-m", "metakg.api.warm_worker", str(address)], cwd=str(_ROOT),
                          env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                          start_new_session=True, close_fds=True)
 
@@ -224,11 +227,9 @@ def _bind(address: Path) -> socket.socket | None:
     return sock
 
 
-def _run(message: dict[str, Any]) -> dict[str, Any]:
-    """Run one command as ``metakg`` would in the caller's directory and terminal."""
+def _run(message: dict[str, Any], main: Callable[[list[str]], None]) -> dict[str, Any]:
+    """Run one command with ``main`` as ``metakg`` would in the caller's directory and terminal."""
     import traceback
-
-    from metakg.api.cli import main
 
     global _SERVING
     saved_env = {k: os.environ.get(k) for k in _TERMINAL}
@@ -262,19 +263,16 @@ def _run(message: dict[str, Any]) -> dict[str, Any]:
     return {"stdout": out.getvalue(), "stderr": err.getvalue(), "code": code}
 
 
-def serve(address: Path, idle: float | None = None) -> None:
-    """Import the CLI once, then answer requests at ``address`` until idle for ``idle`` s.
+def serve(address: Path, main: Callable[[list[str]], None], idle: float | None = None) -> None:
+    """Answer requests at ``address`` with ``main`` until idle for ``idle`` seconds.
 
     Args:
         address: the socket path (see :func:`worker_address`).
+        main: runs one command line (the CLI's :func:`api.cli.main`, imported once by the
+            worker with everything it uses).
         idle: seconds without a request before exiting (default ``METAKG_WARM_IDLE`` or 600).
     """
     idle = float(os.environ.get("METAKG_WARM_IDLE", 600)) if idle is None else idle
-    import metakg.api.cli  # noqa: F401  (the imports are the point)
-    import metakg.metalearner.metafeatures
-    import metakg.metalearner.recommend
-    import metakg.metalearner.recommenders  # noqa: F401
-
     sock = _bind(address)
     if sock is None:
         return
@@ -301,7 +299,7 @@ def serve(address: Path, idle: float | None = None) -> None:
                         _send(conn, {"stopped": os.getpid()})
                         return
                     elif op == "run" and _eligible(message.get("argv", [])):
-                        reply = _run(message)
+                        reply = _run(message, main)
                         served += 1
                         _send(conn, reply)
     finally:
@@ -309,12 +307,3 @@ def serve(address: Path, idle: float | None = None) -> None:
         with contextlib.suppress(OSError):
             if address.stat().st_ino == inode:
                 address.unlink()
-
-
-if __name__ == "__main__":  # python -m api.warm serve ADDRESS
-    if len(sys.argv) == 3 and sys.argv[1] == "serve":
-        from metakg.api import warm as _package_module  # not __main__: the CLI reads *its* flag
-
-        _package_module.serve(Path(sys.argv[2]))
-    else:
-        sys.exit("usage: python -m api.warm serve SOCKET")

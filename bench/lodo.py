@@ -50,6 +50,7 @@ import pandas as pd
 
 from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore
 from metakg.kg.graph import make_configuration
+from metakg.kg.spaces import FAMILIES, default_configuration
 from metakg.metalearner.evaluation import normalised_against_median, same_table
 from metakg.metalearner.knowledge import (
     derived_by_later_splits,
@@ -71,7 +72,6 @@ from metakg.metalearner.recommenders import (
 )
 from metakg.metalearner.recommenders._greedy import greedy_order
 from metakg.metalearner.selection import select_top_k
-from metakg.runner.spaces import FAMILIES, default_configuration
 
 KS = (1, 3, 5, 10, 25)
 COVERAGES = (0.5, 1.0, 2.0)

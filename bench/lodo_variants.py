@@ -42,6 +42,7 @@ import pandas as pd
 from lodo import SharedSurrogate, flaml_normalised, group_views, groups, open_bench_graph
 
 from metakg.kg.graph import make_configuration
+from metakg.kg.spaces import default_configuration
 from metakg.metalearner.evaluation import normalised_against_median, same_table
 from metakg.metalearner.knowledge import MetaData, derived_by_later_splits, feature_columns
 from metakg.metalearner.metafeatures.probing import PROBES
@@ -53,7 +54,6 @@ from metakg.metalearner.recommenders import (
 )
 from metakg.metalearner.recommenders._greedy import _weighted_greedy, greedy_order
 from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES
-from metakg.runner.spaces import default_configuration
 
 KS = (1, 3, 5, 10, 25)
 

@@ -37,7 +37,7 @@ import pandas as pd
 from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore
 from metakg.kg.graph import make_configuration
 from metakg.kg.measures import HIGHER_IS_BETTER
-from metakg.runner.spaces import default_configuration
+from metakg.kg.spaces import default_configuration
 
 KS = (1, 3, 5, 10, 25)
 HGB = make_configuration(default_configuration("hist_gradient_boosting")).id

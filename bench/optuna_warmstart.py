@@ -41,6 +41,7 @@ import optuna
 from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore, read_table
 from metakg.kg.ingest import read_manifest
 from metakg.kg.measures import HIGHER_IS_BETTER, at_least_as_good
+from metakg.kg.spaces import FAMILIES
 from metakg.kg.views import performance_table
 from metakg.metalearner.evaluation import same_table
 from metakg.metalearner.knowledge import feature_columns, load_metadata
@@ -48,7 +49,6 @@ from metakg.metalearner.recommend import recommend_for_query
 from metakg.metalearner.recommenders import EnsembleRecommender, Query
 from metakg.metalearner.warmstart import optuna_enqueue
 from metakg.runner import TaskSpec, evaluate_fold, prepare_data
-from metakg.runner.spaces import FAMILIES
 
 SHARED = Path(os.environ.get("METAKG_SHARED", "../shared/datasets"))
 FIRST = "credit.g,diabetes,kr.vs.kp,sick,abalone,cpu.small"

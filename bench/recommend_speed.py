@@ -31,10 +31,10 @@ import numpy as np
 import pandas as pd
 
 from metakg.kg import KnowledgeGraph, OxigraphStore
+from metakg.kg.spaces import portfolio
 from metakg.metalearner.knowledge import MetaData, normalise_scores
 from metakg.metalearner.recommend import recommend_for_dataset, recommend_for_query
 from metakg.metalearner.recommenders import EnsembleRecommender, Query
-from metakg.runner.spaces import portfolio
 
 
 def pct(xs: list[float]) -> dict[str, float]:

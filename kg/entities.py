@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +9,7 @@ from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad
 
 from metakg.kg.measures import HIGHER_IS_BETTER
 from metakg.kg.records import Configuration, Dataset, Task
-from metakg.kg.run_nquads import double_lexical
+from metakg.kg.run_nquads import fold_nquads, mean_nquads, nquads_to_quads, run_header_nquads
 from metakg.kg.vocabulary import DCT, MKG, MLS, PROV, RDF, XSD, entity, lit
 
 __all__ = [
@@ -116,64 +115,32 @@ def run_header_quads(
     tags: dict[str, str] | None = None,
     software: dict[str, str] | None = None,
 ) -> list[Quad]:
-    """Quads of a run node (without evaluations)."""
-    s = entity("run", run_id)
-    started = (started_at or datetime.now(UTC)).astimezone(UTC)
-    out = [
-        _q(s, A, MLS.Run), _q(s, A, PROV.Activity),
-        _q(s, MLS.achieves, entity("task", task.id)),
-        _q(s, MLS.hasInput, entity("dataset", task.dataset_id)),
-        _q(s, MLS.hasInput, entity("config", config.id)),
-        _q(s, MKG.configuration, entity("config", config.id)),
-        _q(s, MLS.executes, entity("implementation", config.family)),
-        _q(s, MKG.status, status),
-        _q(s, PROV.startedAtTime, Literal(started.isoformat(), datatype=XSD.dateTime)),
-    ]
-    if error:
-        out.append(_q(s, MKG.error, error[:4000]))
-    if principal:
-        out.append(_q(s, PROV.wasAssociatedWith, principal_iri(principal)))
-    if device:
-        out.append(_q(s, MKG.device, device))
-    if source:
-        out.append(_q(s, MKG.source, source))
-    if code_version:
-        out.append(_q(s, MKG.codeVersion, code_version))
-    for k, v in sorted((tags or {}).items()):
-        out.append(_q(s, MKG.tag, f"{k}={v}"))
-    if software:
-        out.append(_q(s, MKG.softwareVersions, json.dumps(software, sort_keys=True)))
-    return out
+    """Quads of a run node (without evaluations), from the one run serialiser
+    (:func:`kg.run_nquads.run_header_nquads`).
 
-
-_HAS_OUTPUT, _SPECIFIED_BY, _HAS_VALUE = MLS.hasOutput, MLS.specifiedBy, MLS.hasValue
-_MODEL_EVALUATION, _FOLD, _AGGREGATE = MLS.ModelEvaluation, MKG.fold, MKG.aggregate
-_MEAN_EVALUATION = MKG.meanEvaluation
-_MEAN, _DOUBLE, _INTEGER = Literal("mean"), XSD.double, XSD.integer
-_MEASURES: dict[str, NamedNode] = {}
-
-
-def evaluation_quads(run_id: str, measure: str, value: float, fold: int | None,
-                     run: NamedNode | None = None) -> list[Quad]:
-    """Quads of one evaluation of a run: per fold (``fold`` >= 0) or the mean (``None``).
-
-    This is the hot path of bulk logging, hence the pre-built terms.
+    Raises:
+        InvalidData: the run id cannot be part of an IRI.
     """
-    s = run or entity("run", run_id)
-    m = _MEASURES.get(measure)
-    if m is None:
-        m = _MEASURES[measure] = entity("measure", measure)
-    e = NamedNode(f"{s.value}/e/{measure}/{'mean' if fold is None else fold}")
-    out = [
-        Quad(s, _HAS_OUTPUT, e, _G), Quad(e, A, _MODEL_EVALUATION, _G),
-        Quad(e, _SPECIFIED_BY, m, _G),
-        Quad(e, _HAS_VALUE, Literal(double_lexical(float(value)), datatype=_DOUBLE), _G),
-    ]
-    if fold is None:
-        out += [Quad(e, _AGGREGATE, _MEAN, _G), Quad(s, _MEAN_EVALUATION, e, _G)]
-    else:
-        out.append(Quad(e, _FOLD, Literal(str(fold), datatype=_INTEGER), _G))
-    return out
+    return nquads_to_quads(run_header_nquads(
+        run_id, task_iri=entity("task", task.id).value,
+        dataset_iri=entity("dataset", task.dataset_id).value,
+        config_iri=entity("config", config.id).value,
+        implementation_iri=entity("implementation", config.family).value, status=status,
+        started_at=(started_at or datetime.now(UTC)).astimezone(UTC), error=error,
+        principal_iri=principal_iri(principal).value if principal else None, device=device,
+        source=source, code_version=code_version, tags=tags, software=software))
+
+
+def evaluation_quads(run_id: str, measure: str, value: float, fold: int | None) -> list[Quad]:
+    """Quads of one evaluation of a run: per fold (``fold`` >= 0) or the mean (``None``),
+    from the one run serialiser (:mod:`kg.run_nquads`).
+
+    Raises:
+        InvalidData: an unknown measure or a bad run id.
+    """
+    text = (mean_nquads(run_id, {measure: value}) if fold is None
+            else fold_nquads(run_id, fold, {measure: value}))
+    return nquads_to_quads(text)
 
 
 def metafeature_quads(

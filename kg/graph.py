@@ -22,7 +22,7 @@ from metakg.kg.store.base import Store
 from metakg.kg.tables import column_kind
 from metakg.kg.vocabulary import MLS, entity, entity_key
 
-__all__ = ["KnowledgeGraph"]
+__all__ = ["KnowledgeGraph", "make_configuration", "missing_column_message", "task_for_run"]
 
 
 class KnowledgeGraph:
@@ -94,7 +94,7 @@ class KnowledgeGraph:
         if df.shape[0] == 0 or df.shape[1] == 0:
             raise InvalidData(f"Dataset {name!r} is empty ({df.shape[0]} rows, {df.shape[1]} columns).")
         if target is not None and target not in df.columns:
-            raise InvalidData(_missing_column(name, target, df.columns))
+            raise InvalidData(missing_column_message(name, target, df.columns))
         if derived_from is not None and not derivation:
             raise InvalidData(f"Dataset {name!r} is derived from {derived_from!r} but says not how; "
                               "pass derivation='...' (the rule in words).")
@@ -112,6 +112,16 @@ class KnowledgeGraph:
                      if q.predicate.value.endswith(("/source", "/title"))]
             self.store.add(extra)
             return self.get_dataset(record.id)
+        self.write(E.dataset_quads(record))
+        return record
+
+    def add_dataset_record(self, record: Dataset) -> Dataset:
+        """Add a dataset known by its record alone (no table: e.g. known only by its
+        meta-features), as is; re-adding the same record changes nothing.
+
+        Raises:
+            ShapeViolation: the record breaks a shape; nothing is written.
+        """
         self.write(E.dataset_quads(record))
         return record
 
@@ -452,6 +462,29 @@ class KnowledgeGraph:
                  mkg:extractor ?x . OPTIONAL { ?q mls:hasValue ?v } }""", bind)
         return {r["name"]: r.get("v") for r in rows}
 
+    def has_runs(self, *, task_type: str, metric: str) -> bool:
+        """Whether any run of a task of this type has an evaluation by ``metric``."""
+        return self.store.ask(
+            """ASK { ?t mkg:taskType ?type . ?r mls:achieves ?t ; mls:hasOutput ?e .
+                     ?e mls:specifiedBy ?m }""", {"type": task_type, "m": entity("measure", metric)})
+
+    def check_shapes(self) -> tuple[bool, str]:
+        """Validate the whole graph against the SHACL shapes with pyshacl (slow: minutes on
+        the seed graph; writes are already checked one by one).
+
+        Returns:
+            (whether it conforms, pyshacl's report text).
+        """
+        import tempfile
+        from pathlib import Path
+
+        from metakg.kg.shapes import validate_with_pyshacl
+
+        with tempfile.TemporaryDirectory(prefix="metakg-validate-") as tmp:
+            path = Path(tmp) / "graph.nq"
+            self.store.dump(path)
+            return validate_with_pyshacl(path.read_bytes())
+
     def count(self, rdf_class: str) -> int:
         """How many nodes have a class, e.g. ``count("mls:Run")``."""
         from metakg.kg.vocabulary import PREFIXES
@@ -490,7 +523,17 @@ def _principal_name(iri: str | None) -> str | None:
     return unquote(entity_key(iri))
 
 
-def _missing_column(name: str, column: str, columns: Iterable[object]) -> str:
+def missing_column_message(name: str, column: str, columns: Iterable[object]) -> str:
+    """The error message for a column that a table lacks, with the closest names.
+
+    Args:
+        name: the table's name, as the user knows it.
+        column: the column asked for.
+        columns: the table's columns.
+
+    Returns:
+        One sentence naming the table, its first columns and up to three close matches.
+    """
     import difflib
 
     cols = [str(c) for c in columns]

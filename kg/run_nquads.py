@@ -1,16 +1,19 @@
-"""Serialise complete runs straight to N-Quads text: the hot path of bulk run logging.
+"""The one serialiser of runs: a run's header and evaluations as N-Quads text.
+
+Every writer of runs goes through here: :meth:`kg.graph.KnowledgeGraph.log_runs` (complete
+runs, the hot path of bulk logging), :mod:`kg.run_progress` (the runner's fold-by-fold
+writes) and :func:`kg.entities.run_header_quads` / :func:`kg.entities.evaluation_quads`
+(the same text parsed into pyoxigraph quads).
 
 Building one pyoxigraph ``Quad`` object per triple and checking it with the generic shape
 checker costs about 5 µs a triple in Python, so a batch of runs would be bounded near 1,000
 runs/s. Here a run is written from a fixed template instead:
 
-- the template produces exactly the triples of :func:`kg.entities.run_header_quads` and
-  :func:`kg.entities.evaluation_quads` (a test compares the two for many kinds of run, and
-  checks the template's output against the SHACL shapes);
-- every *value* that varies (status, measure, fold scores, IRIs, free text) is checked
-  before anything is written: values against the same compiled shape rules
-  (``kg/resources/shapes.ttl``), IRIs by pyoxigraph's IRI parser, free text escaped by
-  pyoxigraph's N-Triples serialiser;
+- the template's output conforms to the SHACL shapes (``kg/resources/shapes.ttl``; a test
+  checks it for many kinds of run);
+- every *value* that varies (measure, fold scores, run id, free text) is checked before
+  anything is written: measures against the known ones, IRIs by pyoxigraph's IRI parser,
+  free text escaped by pyoxigraph's N-Triples serialiser;
 - :meth:`kg.graph.KnowledgeGraph.log_runs` additionally passes the first run of every
   batch through the full shape checker, so a template bug cannot slip through unnoticed.
 """
@@ -22,13 +25,14 @@ import math
 from collections.abc import Mapping
 from datetime import datetime
 
-from pyoxigraph import Literal, NamedNode
+from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse
 
 from metakg.kg.errors import InvalidData
 from metakg.kg.measures import HIGHER_IS_BETTER
 from metakg.kg.vocabulary import MKG, MLS, PROV, RDF, XSD, entity
 
-__all__ = ["double_lexical", "run_nquads"]
+__all__ = ["double_lexical", "fold_mean", "fold_nquads", "mean_nquads", "nquads_to_quads",
+           "run_header_nquads", "run_nquads"]
 
 _T = f"{RDF.type}"
 _RUN_HEAD = f" {_T} {MLS.Run} .\n"
@@ -59,48 +63,68 @@ def _text(value: str) -> str:
     return str(Literal(value))
 
 
-def run_nquads(
-    run_id: str,
-    *,
-    task_iri: str,
-    dataset_iri: str,
-    config_iri: str,
-    implementation_iri: str,
-    status: str,
-    started_at: datetime,
-    fold_scores: Mapping[str, list[float]],
-    error: str | None = None,
-    principal_iri: str | None = None,
-    device: str | None = None,
-    source: str | None = None,
-    code_version: str | None = None,
-    tags: Mapping[str, str] | None = None,
-    software: Mapping[str, str] | None = None,
-) -> tuple[str, dict[str, float]]:
-    """N-Quads text of one run (header, per-fold and mean evaluations) and its mean scores.
-
-    IRIs passed in must already be valid (built with :func:`kg.vocabulary.entity`).
+def fold_mean(values: list[float]) -> float:
+    """The mean of a run's fold values as the graph records it (``NaN`` when ``inf`` and
+    ``-inf`` are both among them).
 
     Args:
-        run_id: the run's id (its IRI is checked here).
-        task_iri, dataset_iri, config_iri, implementation_iri: IRIs of what the run uses.
-        status: ``completed`` or ``failed``.
-        started_at: start time (timezone-aware, UTC).
-        fold_scores: measure → one value per fold; measures must be known.
-        error, principal_iri, device, source, code_version, tags, software: provenance.
+        values: one value per fold (at least one).
 
     Returns:
-        The text (one triple a line, default graph) and measure → mean of the folds.
-
-    Raises:
-        InvalidData: an unknown measure, a value that is not a number, or a run id that
-            cannot be part of an IRI.
+        The exactly rounded mean (``math.fsum``: the same whatever the order of the folds).
     """
     try:
-        r = str(NamedNode(entity("run", run_id).value))
+        return math.fsum(values) / len(values)
+    except ValueError:  # inf and -inf among the folds
+        return math.nan
+
+
+def nquads_to_quads(text: str) -> list[Quad]:
+    """Parse N-Quads text of this module into pyoxigraph quads (default graph)."""
+    return list(parse(text.encode(), format=RdfFormat.N_QUADS))
+
+
+def _run_term(run_id: str) -> str:
+    """``<IRI>`` of a run, checked by pyoxigraph's IRI parser.
+
+    Raises:
+        InvalidData: the run id cannot be part of an IRI.
+    """
+    try:
+        return str(NamedNode(entity("run", run_id).value))
     except ValueError:
         raise InvalidData(f"Run id {run_id!r} cannot be part of an IRI; use letters, digits, "
                           "'-', '_' or '.'.") from None
+
+
+def _measure_iri(measure: str) -> str:
+    m = _MEASURE_IRIS.get(measure)
+    if m is None:
+        raise InvalidData(f"Unknown measure {measure!r}; known measures: "
+                          f"{', '.join(HIGHER_IS_BETTER)}.")
+    return m
+
+
+def _fold_parts(r: str, measure: str, m: str, fold: int, value: float) -> list[str]:
+    e = f"{r[:-1]}/e/{measure}/{fold}>"
+    return [r, _HAS_OUTPUT, e, " .\n", e, _IS_EVALUATION, e, _SPECIFIED_BY, "<", m, "> .\n",
+            e, _HAS_VALUE, '"', double_lexical(value), '"', _DOUBLE, " .\n",
+            e, _FOLD, '"', str(fold), '"', _INTEGER, " .\n"]
+
+
+def _mean_parts(r: str, measure: str, m: str, value: float) -> list[str]:
+    e = f"{r[:-1]}/e/{measure}/mean>"
+    return [r, _HAS_OUTPUT, e, " .\n", e, _IS_EVALUATION, e, _SPECIFIED_BY, "<", m, "> .\n",
+            e, _HAS_VALUE, '"', double_lexical(value), '"', _DOUBLE, " .\n",
+            e, _MEAN, r, _MEAN_EVALUATION, e, " .\n"]
+
+
+def _header_parts(
+    r: str, *, task_iri: str, dataset_iri: str, config_iri: str, implementation_iri: str,
+    status: str, started_at: datetime, error: str | None, principal_iri: str | None,
+    device: str | None, source: str | None, code_version: str | None,
+    tags: Mapping[str, str] | None, software: Mapping[str, str] | None,
+) -> list[str]:
     parts = [
         r, _RUN_HEAD, r, _PROV_ACTIVITY,
         r, _ACHIEVES, "<", task_iri, "> .\n",
@@ -125,30 +149,125 @@ def run_nquads(
         parts += [r, _TAG, _text(f"{k}={v}"), " .\n"]
     if software:
         parts += [r, _SOFTWARE, _text(json.dumps(dict(software), sort_keys=True)), " .\n"]
-    base = r[:-1]  # '<...run/id' without the closing '>'
+    return parts
+
+
+def run_header_nquads(
+    run_id: str,
+    *,
+    task_iri: str,
+    dataset_iri: str,
+    config_iri: str,
+    implementation_iri: str,
+    status: str,
+    started_at: datetime,
+    error: str | None = None,
+    principal_iri: str | None = None,
+    device: str | None = None,
+    source: str | None = None,
+    code_version: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    software: Mapping[str, str] | None = None,
+) -> str:
+    """N-Quads text of a run's node without its evaluations (see :func:`run_nquads`).
+
+    Raises:
+        InvalidData: the run id cannot be part of an IRI.
+    """
+    return "".join(_header_parts(
+        _run_term(run_id), task_iri=task_iri, dataset_iri=dataset_iri, config_iri=config_iri,
+        implementation_iri=implementation_iri, status=status, started_at=started_at,
+        error=error, principal_iri=principal_iri, device=device, source=source,
+        code_version=code_version, tags=tags, software=software))
+
+
+def fold_nquads(run_id: str, fold: int, scores: Mapping[str, float]) -> str:
+    """N-Quads text of one fold's evaluations of a run (one per measure).
+
+    Args:
+        run_id: the run.
+        fold: the fold number (0-based).
+        scores: measure → value; measures must be known.
+
+    Raises:
+        InvalidData: an unknown measure or a bad run id.
+    """
+    r = _run_term(run_id)
+    parts: list[str] = []
+    for measure, value in scores.items():
+        parts += _fold_parts(r, measure, _measure_iri(measure), fold, float(value))
+    return "".join(parts)
+
+
+def mean_nquads(run_id: str, means: Mapping[str, float]) -> str:
+    """N-Quads text of a run's mean evaluations (``mkg:meanEvaluation``), one per measure.
+
+    Raises:
+        InvalidData: an unknown measure or a bad run id.
+    """
+    r = _run_term(run_id)
+    parts: list[str] = []
+    for measure, value in means.items():
+        parts += _mean_parts(r, measure, _measure_iri(measure), float(value))
+    return "".join(parts)
+
+
+def run_nquads(
+    run_id: str,
+    *,
+    task_iri: str,
+    dataset_iri: str,
+    config_iri: str,
+    implementation_iri: str,
+    status: str,
+    started_at: datetime,
+    fold_scores: Mapping[str, list[float]],
+    error: str | None = None,
+    principal_iri: str | None = None,
+    device: str | None = None,
+    source: str | None = None,
+    code_version: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    software: Mapping[str, str] | None = None,
+) -> tuple[str, dict[str, float]]:
+    """N-Quads text of one complete run (header, per-fold and mean evaluations) and its mean
+    scores.
+
+    IRIs passed in must already be valid (built with :func:`kg.vocabulary.entity`).
+
+    Args:
+        run_id: the run's id (its IRI is checked here).
+        task_iri, dataset_iri, config_iri, implementation_iri: IRIs of what the run uses.
+        status: ``completed`` or ``failed`` (``running`` for a run the runner is still
+            writing fold by fold).
+        started_at: start time (timezone-aware, UTC).
+        fold_scores: measure → one value per fold; measures must be known.
+        error, principal_iri, device, source, code_version, tags, software: provenance.
+
+    Returns:
+        The text (one triple a line, default graph) and measure → mean of the folds
+        (:func:`fold_mean`).
+
+    Raises:
+        InvalidData: an unknown measure, a value that is not a number, or a run id that
+            cannot be part of an IRI.
+    """
+    r = _run_term(run_id)
+    parts = _header_parts(
+        r, task_iri=task_iri, dataset_iri=dataset_iri, config_iri=config_iri,
+        implementation_iri=implementation_iri, status=status, started_at=started_at,
+        error=error, principal_iri=principal_iri, device=device, source=source,
+        code_version=code_version, tags=tags, software=software)
     means: dict[str, float] = {}
     for measure, values in fold_scores.items():
-        m = _MEASURE_IRIS.get(measure)
-        if m is None:
-            raise InvalidData(f"Unknown measure {measure!r}; known measures: "
-                              f"{', '.join(HIGHER_IS_BETTER)}.")
+        m = _measure_iri(measure)
         try:
             vals = [float(v) for v in values]
         except (TypeError, ValueError):
             raise InvalidData(f"Scores of {measure!r} must be numbers, got {values!r:.120}.") from None
         for fold, v in enumerate(vals):
-            e = f"{base}/e/{measure}/{fold}>"
-            parts += [r, _HAS_OUTPUT, e, " .\n", e, _IS_EVALUATION, e, _SPECIFIED_BY, "<", m,
-                      "> .\n", e, _HAS_VALUE, '"', double_lexical(v), '"', _DOUBLE, " .\n",
-                      e, _FOLD, '"', str(fold), '"', _INTEGER, " .\n"]
+            parts += _fold_parts(r, measure, m, fold, v)
         if vals:
-            try:
-                mean = math.fsum(vals) / len(vals)
-            except ValueError:  # inf and -inf among the folds
-                mean = math.nan
-            means[measure] = mean
-            e = f"{base}/e/{measure}/mean>"
-            parts += [r, _HAS_OUTPUT, e, " .\n", e, _IS_EVALUATION, e, _SPECIFIED_BY, "<", m,
-                      "> .\n", e, _HAS_VALUE, '"', double_lexical(mean), '"', _DOUBLE, " .\n",
-                      e, _MEAN, r, _MEAN_EVALUATION, e, " .\n"]
+            means[measure] = fold_mean(vals)
+            parts += _mean_parts(r, measure, m, means[measure])
     return "".join(parts), means

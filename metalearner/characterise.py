@@ -8,26 +8,24 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pyoxigraph import DefaultGraph, Literal, Quad
 
+from metakg.kg import dataset_index, embeddings
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.records import Dataset
-from metakg.kg.vocabulary import MKG, entity
 from metakg.metalearner.metafeatures import (
     EXTRACTOR,
     VERSION,
     MetaFeatures,
     compute_metafeatures,
-    decode_embedding,
     describe,
     embed_texts,
-    encode_embedding,
     model_available,
 )
 from metakg.metalearner.metafeatures.text import MODEL_NAME
 
-__all__ = ["characterise", "dataset_embedding", "dataset_embeddings", "dataset_table",
-           "recompute", "search_datasets", "stale_datasets", "store_embedding"]
+__all__ = ["characterise", "characterise_if_stale", "dataset_embedding", "dataset_embeddings",
+           "dataset_table", "recompute", "register_metafeatures", "search_datasets",
+           "stale_datasets", "store_embedding"]
 
 
 def characterise(graph: KnowledgeGraph, dataset: Dataset, df: pd.DataFrame, target: str,
@@ -41,35 +39,39 @@ def characterise(graph: KnowledgeGraph, dataset: Dataset, df: pd.DataFrame, targ
     return mf
 
 
+def characterise_if_stale(graph: KnowledgeGraph, dataset: Dataset, df: pd.DataFrame, target: str,
+                          task_type: str | None = None) -> MetaFeatures | None:
+    """:func:`characterise` a dataset unless it has meta-features of the current extractor
+    version (the hook :func:`runner.seed.build_seed` calls for every table it ingests).
+
+    Returns:
+        The meta-features computed, or ``None`` when they were current.
+    """
+    if dataset_index.has_current_metafeatures(graph, dataset.id, extractor=EXTRACTOR,
+                                              version=VERSION):
+        return None
+    return characterise(graph, dataset, df, target, task_type)
+
+
 def store_embedding(graph: KnowledgeGraph, dataset: Dataset, target: str | None) -> np.ndarray:
     """Embed the dataset's name, description and columns; store it on the dataset node."""
     text = describe(dataset.name, dataset.description, [c.name for c in dataset.schema], target)
     vec = embed_texts([text])[0]
-    node = entity("dataset", dataset.id)
-    old = graph.store.select("SELECT ?v ?m WHERE { ?d mkg:textEmbedding ?v ; mkg:embeddingModel ?m }",
-                             {"d": node})
-    remove = [Quad(node, MKG.textEmbedding, Literal(r["v"]), DefaultGraph()) for r in old] + [
-        Quad(node, MKG.embeddingModel, Literal(r["m"]), DefaultGraph()) for r in old]
-    graph.store.replace(remove, [
-        Quad(node, MKG.textEmbedding, Literal(encode_embedding(vec)), DefaultGraph()),
-        Quad(node, MKG.embeddingModel, Literal(MODEL_NAME), DefaultGraph())])
+    embeddings.set_text_embedding(graph, dataset.id, vec, model=MODEL_NAME)
     return vec
 
 
 def dataset_embeddings(graph: KnowledgeGraph) -> tuple[list[str], np.ndarray]:
     """Dataset ids and their stored text embeddings (rows aligned)."""
-    rows = graph.store.select("SELECT ?d ?v WHERE { ?d mkg:textEmbedding ?v }")
-    ids = [r["d"].rsplit("/", 1)[-1] for r in rows]
-    if not rows:
+    stored = embeddings.text_embeddings(graph)
+    if not stored:
         return [], np.empty((0, 384), dtype=np.float32)
-    return ids, np.stack([decode_embedding(r["v"]) for r in rows])
+    return list(stored), np.stack(list(stored.values()))
 
 
 def dataset_embedding(graph: KnowledgeGraph, dataset_id: str) -> np.ndarray | None:
     """One dataset's stored text embedding (``None``: none stored)."""
-    rows = graph.store.select("SELECT ?v WHERE { ?d mkg:textEmbedding ?v } LIMIT 1",
-                              {"d": entity("dataset", dataset_id)})
-    return decode_embedding(rows[0]["v"]) if rows else None
+    return embeddings.text_embedding(graph, dataset_id)
 
 
 def search_datasets(graph: KnowledgeGraph, text: str, k: int = 10) -> list[tuple[Dataset, float]]:
@@ -85,12 +87,7 @@ def search_datasets(graph: KnowledgeGraph, text: str, k: int = 10) -> list[tuple
 
 def stale_datasets(graph: KnowledgeGraph) -> list[str]:
     """Ids of datasets without meta-features of the current extractor version."""
-    rows = graph.store.select(
-        """SELECT ?d WHERE { ?d a mls:Dataset .
-             FILTER NOT EXISTS { ?d mls:hasQuality ?q . ?q mkg:extractor ?x ;
-                                 mkg:extractorVersion ?v } }""",
-        {"x": EXTRACTOR, "v": VERSION})
-    return sorted(r["d"].rsplit("/", 1)[-1] for r in rows)
+    return dataset_index.stale_datasets(graph, extractor=EXTRACTOR, version=VERSION)
 
 
 def recompute(graph: KnowledgeGraph, resolve: Callable[[Dataset], Path | None], *,
@@ -230,12 +227,10 @@ def register_metafeatures(graph: KnowledgeGraph, *, name: str, task_type: str,
     cols = int(clean.get("nr_attr") or 1)
     ds = Dataset(id=digest[:32], name=name, content_hash=digest, rows=max(rows, 1),
                  columns=max(cols, 1), description=description, sources=("metafeatures-only",))
-    from metakg.kg import entities as E
-
     # the task first: it checks target_sd, so a bad one leaves nothing behind
     graph.add_task(ds, target="(unknown)", task_type=task_type, n_classes=n_classes,
                    target_sd=target_sd)
-    graph.write(E.dataset_quads(ds))
+    graph.add_dataset_record(ds)
     graph.set_metafeatures(ds.id, clean, extractor=EXTRACTOR, version=VERSION)
     if description and model_available():
         store_embedding(graph, ds, None)

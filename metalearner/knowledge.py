@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metakg.kg import dataset_index
+from metakg.kg.dataset_index import dataset_derivations, dataset_rows, dataset_titles, task_target_sds
 from metakg.kg.derived import split_index
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.measures import HIGHER_IS_BETTER, IN_TARGET_UNITS
@@ -324,13 +326,10 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
 
     ids, mat = dataset_embeddings(graph)
     emb = {i: v for i, v in zip(ids, mat, strict=True) if i in raw.index}
-    names = {r["d"].rsplit("/", 1)[-1]: r["n"] for r in graph.store.select(
-        "SELECT ?d ?n WHERE { ?d a mls:Dataset ; dcterms:title ?n }")}
-    rows = {r["d"].rsplit("/", 1)[-1]: r["n"] for r in graph.store.select(
-        "SELECT ?d ?n WHERE { ?d a mls:Dataset ; mkg:rows ?n }")}
+    names = dataset_titles(graph)
+    rows = dataset_rows(graph)
     run_ids = _run_ids(index, tasks)
-    derived_from = {r["d"].rsplit("/", 1)[-1]: r["s"].rsplit("/", 1)[-1] for r in graph.store.select(
-        "SELECT ?d ?s WHERE { ?d a mls:Dataset ; prov:wasDerivedFrom ?s }")}
+    derived_from = dataset_derivations(graph)
     target_sd: dict[str, float] = {}
     if set(metric_of.values()) & IN_TARGET_UNITS:  # an RMSE needs its target's scale to travel
         def mean_scores(measure: str) -> pd.DataFrame:
@@ -342,8 +341,7 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
         target_sd = target_spread(raw if metric in (None, "rmse") else mean_scores("rmse"),
                                   mean_scores("r2"))
         # measured on the table when its task was added (exact, and known before any run)
-        target_sd.update({r["d"].rsplit("/", 1)[-1]: float(r["sd"]) for r in graph.store.select(
-            "SELECT ?d ?sd WHERE { ?t mls:definedOn ?d ; mkg:targetSd ?sd }") if r["sd"] > 0})
+        target_sd.update(task_target_sds(graph))
     data = MetaData(
         task_type=task_type, datasets=list(raw.index), names=names, raw=raw, norm=norm,
         metric=metric_of, higher=higher,
@@ -387,16 +385,8 @@ def target_spread(rmse: pd.DataFrame, r2: pd.DataFrame) -> dict[str, float]:
 
 def feature_columns(graph: KnowledgeGraph) -> dict[str, set[str]]:
     """Dataset id → the names of its columns other than its default target (for
-    :func:`metalearner.evaluation.same_table`)."""
-    rows = graph.store.select(
-        """SELECT ?d ?name ?target WHERE { ?d a mls:Dataset ; mkg:hasColumn ?c . ?c mkg:name ?name .
-             OPTIONAL { ?d mkg:defaultTarget ?target } }""")
-    out: dict[str, set[str]] = {}
-    for r in rows:
-        cols = out.setdefault(r["d"].rsplit("/", 1)[-1], set())
-        if r["name"] != r.get("target"):
-            cols.add(r["name"])
-    return out
+    :func:`metalearner.evaluation.same_table`; read by :func:`kg.dataset_index.feature_columns`)."""
+    return dataset_index.feature_columns(graph)
 
 
 def _runs_of_type(index: RunIndex, tasks: pd.DataFrame, status: str) -> pd.DataFrame:

@@ -15,7 +15,6 @@ from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.measures import HIGHER_IS_BETTER, IN_TARGET_UNITS, check_measure, primary_metric, target_scale
 from metakg.kg.records import Dataset
 from metakg.kg.tables import infer_task_type
-from metakg.kg.vocabulary import entity
 from metakg.metalearner.knowledge import MetaData
 from metakg.metalearner.recommenders import BaseRecommender, EnsembleRecommender, Query
 
@@ -98,10 +97,7 @@ def _fitted(graph: KnowledgeGraph, task_type: str, metric: str) -> tuple[MetaDat
     from metakg.metalearner.cache import cached_recommender
 
     def check_runs() -> None:
-        probe = graph.store.ask(
-            """ASK { ?t mkg:taskType ?type . ?r mls:achieves ?t ; mls:hasOutput ?e .
-                     ?e mls:specifiedBy ?m }""", {"type": task_type, "m": entity("measure", metric)})
-        if not probe:
+        if not graph.has_runs(task_type=task_type, metric=metric):
             raise InvalidData(f"The graph has no {task_type} runs scored by {metric}; load the "
                               "seed graph (`metakg import data/seed.nq.gz`) or log runs first.")
 
@@ -110,7 +106,7 @@ def _fitted(graph: KnowledgeGraph, task_type: str, metric: str) -> tuple[MetaDat
 
 def _param_distance(a: dict[str, Any], b: dict[str, Any]) -> float:
     """Largest per-parameter distance of two configurations of one family, in [0, 1]."""
-    from metakg.runner.spaces import FAMILIES
+    from metakg.kg.spaces import FAMILIES
 
     if a.get("family") != b.get("family"):
         return 1.0
@@ -201,7 +197,7 @@ def _candidates(meta: MetaData, families: list[str] | None) -> pd.Index:
     memo = _memo(meta, "candidates")
     key = tuple(sorted(families)) if families else None
     if key not in memo:
-        from metakg.runner.spaces import FAMILIES
+        from metakg.kg.spaces import FAMILIES
 
         allowed = set(families) if families else set(FAMILIES)
         memo[key] = pd.Index([c for c in meta.norm.columns if meta.families[c] in allowed])
@@ -379,9 +375,9 @@ def recommend(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if target not in df.columns:
-        from metakg.kg.graph import _missing_column
+        from metakg.kg.graph import missing_column_message
 
-        raise InvalidData(_missing_column(name, target, df.columns))
+        raise InvalidData(missing_column_message(name, target, df.columns))
     task_type = task_type or infer_task_type(df[target])
     if task_type not in ("classification", "regression"):
         raise InvalidData(f"task must be 'classification' or 'regression', not {task_type!r}.")

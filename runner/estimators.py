@@ -15,10 +15,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 
+from metakg.kg.spaces import validate_configuration
 from metakg.kg.tables import infer_task_type
 from metakg.runner.devices import resolve_device
 from metakg.runner.preprocessing import make_preprocessor
-from metakg.runner.spaces import validate_configuration
 
 __all__ = ["AutoTaskEstimator", "EncodedTargetClassifier", "build_estimator", "uses_gpu"]
 

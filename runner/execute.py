@@ -10,21 +10,17 @@ from __future__ import annotations
 import contextlib
 import pickle
 import signal
-import statistics
 import uuid
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pyoxigraph import DefaultGraph, Literal, Quad
-
-from metakg.kg import entities as E
 from metakg.kg.graph import KnowledgeGraph, make_configuration
 from metakg.kg.records import Configuration, Task
-from metakg.kg.vocabulary import MKG, entity
+from metakg.kg.run_nquads import fold_mean
+from metakg.kg.run_progress import RunStart, delete_run, finish_run, record_fold, run_states
 from metakg.runner.protocol import FoldResult, TaskSpec, evaluate_fold
 
 __all__ = ["BatchReport", "WorkItem", "execute", "software_versions"]
@@ -122,55 +118,6 @@ def run_job(spec: TaskSpec, config: dict[str, Any], config_id: str, fold: int, d
             signal.signal(signal.SIGALRM, old)
 
 
-# ----- state in the graph ----------------------------------------------------------------
-def _existing(graph: KnowledgeGraph, task_ids: Iterable[str]) -> dict[tuple[str, str], dict]:
-    """(task id, config id) → {run, status, folds: {fold: {measure: value}}}."""
-    out: dict[tuple[str, str], dict] = {}
-    for tid in set(task_ids):
-        # Two plain joins, not one OPTIONAL: with the task bound through VALUES, a left join
-        # over the evaluations is planned over the whole graph (0.7 s per task in memory,
-        # minutes on disk with a 100,000-fold seed graph, against 0.03 s for these two).
-        runs = graph.store.select(
-            """SELECT ?r ?c ?status WHERE {
-                 ?r mls:achieves ?t ; mkg:configuration ?c ; mkg:status ?status }""",
-            {"t": entity("task", tid)})
-        by_run: dict[str, dict] = {}
-        for r in runs:
-            entry = {"run": r["r"].rsplit("/", 1)[-1], "status": r["status"],
-                     "folds": defaultdict(dict)}
-            out[(tid, r["c"].rsplit("/", 1)[-1])] = entry
-            by_run[r["r"]] = entry
-        folds = graph.store.select(
-            """SELECT ?r ?fold ?m ?v WHERE {
-                 ?r mls:achieves ?t ; mls:hasOutput ?e . ?e mkg:fold ?fold ;
-                 mls:specifiedBy ?mm ; mls:hasValue ?v . ?mm dcterms:title ?m }""",
-            {"t": entity("task", tid)})
-        for r in folds:
-            if r["r"] in by_run:
-                by_run[r["r"]]["folds"][r["fold"]][r["m"]] = r["v"]
-    return out
-
-
-def delete_run(graph: KnowledgeGraph, run_id: str) -> None:
-    """Remove a run and its evaluations in one atomic step."""
-    triples = graph.store.construct(
-        """CONSTRUCT { ?r ?p ?o . ?e ?ep ?eo } WHERE {
-             { ?r ?p ?o } UNION { ?r mls:hasOutput ?e . ?e ?ep ?eo } }""",
-        {"r": entity("run", run_id)})
-    graph.store.remove(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in triples)
-
-
-def _fold_quads(run_id: str, result: FoldResult) -> list[Quad]:
-    quads: list[Quad] = []
-    for measure, value in result.scores.items():
-        quads += E.evaluation_quads(run_id, measure, value, result.fold)
-    return quads
-
-
-def _status_quads(run_id: str, status: str) -> list[Quad]:
-    return [Quad(entity("run", run_id), MKG.status, Literal(status), DefaultGraph())]
-
-
 # ----- driver -------------------------------------------------------------------------------
 def execute(
     graph: KnowledgeGraph,
@@ -210,7 +157,7 @@ def execute(
 
     dev = resolve_device(device)
     report = BatchReport()
-    existing = _existing(graph, (i.task.id for i in items))
+    existing = run_states(graph, (i.task.id for i in items))
     versions = software_versions()
     pending: list[tuple[WorkItem, Configuration, str, int]] = []
     runs: dict[tuple[str, str], dict] = {}
@@ -218,14 +165,14 @@ def execute(
         cfg = make_configuration(item.config)
         key = (item.task.id, cfg.id)
         state = existing.get(key)
-        if retry_failed and state and state["status"] == "failed":
-            delete_run(graph, state["run"])
+        if retry_failed and state and state.status == "failed":
+            delete_run(graph, state.run_id)
             state = None
-        if key in runs or (state and state["status"] in ("completed", "failed")):
+        if key in runs or (state and state.status in ("completed", "failed")):
             report.skipped += 1
             continue
-        folds_done = dict(state["folds"]) if state else {}
-        runs[key] = {"run": state["run"] if state else uuid.uuid4().hex, "item": item, "cfg": cfg,
+        folds_done = dict(state.folds) if state else {}
+        runs[key] = {"run": state.run_id if state else uuid.uuid4().hex, "item": item, "cfg": cfg,
                      "folds": folds_done, "header": state is not None, "error": None}
         pending += [(item, cfg, runs[key]["run"], f) for f in range(item.spec.folds)
                     if f not in folds_done]
@@ -236,17 +183,14 @@ def execute(
     def handle(result: FoldResult) -> None:
         st = runs[(result.task_id, result.config_id)]
         report.folds_run += 1
-        quads: list[Quad] = []
+        start = None
         if not st["header"]:
-            quads += E.configuration_quads(st["cfg"])
-            quads += E.run_header_quads(st["run"], st["item"].task, st["cfg"], status="running",
-                                        principal=principal, device=result.device, source=source,
-                                        software=versions)
-            st["header"] = True
+            start = RunStart(task=st["item"].task, config=st["cfg"], principal=principal,
+                             device=result.device, source=source, software=versions)
+        record_fold(graph, st["run"], result.fold, result.scores, start=start)
+        st["header"] = True
         if result.error:
             st["error"] = st["error"] or result.error
-        quads += _fold_quads(st["run"], result)
-        graph.write(quads)
         st["folds"][result.fold] = result.scores
         if on_result:
             on_result(result)
@@ -265,17 +209,12 @@ def execute(
 def _finish(graph: KnowledgeGraph, st: dict, report: BatchReport) -> None:
     run_id = st["run"]
     failed = st["error"] is not None or any(not s for s in st["folds"].values())
-    status = "failed" if failed else "completed"
-    add = _status_quads(run_id, status)
     if failed:
-        add.append(Quad(entity("run", run_id), MKG.error,
-                        Literal((st["error"] or "a fold produced no scores")[:4000]), DefaultGraph()))
+        finish_run(graph, run_id, error=st["error"] or "a fold produced no scores")
     else:
         measures = set.intersection(*(set(s) for s in st["folds"].values()))
-        for m in sorted(measures):
-            add += E.evaluation_quads(run_id, m, statistics.fmean(
-                s[m] for s in st["folds"].values()), None)
-    graph.store.replace(_status_quads(run_id, "running"), add)
+        finish_run(graph, run_id, means={
+            m: fold_mean([s[m] for s in st["folds"].values()]) for m in sorted(measures)})
     report.run_ids.append(run_id)
     if failed:
         report.failed += 1

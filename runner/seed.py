@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,16 @@ from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.measures import target_scale
 from metakg.kg.migrations import migrate_once
 from metakg.kg.records import Dataset, Task
+from metakg.kg.spaces import portfolio
 from metakg.kg.store import OxigraphStore
 from metakg.runner.execute import BatchReport, WorkItem, execute, write_task_data
 from metakg.runner.protocol import TaskSpec, prepare_data
-from metakg.runner.spaces import portfolio
 
-__all__ = ["SeedSettings", "build_seed", "ingest_manifest_tasks"]
+__all__ = ["Characterise", "SeedSettings", "build_seed", "ingest_manifest_tasks"]
+
+#: A hook that describes a table the seed build ingests: (graph, dataset, table, target,
+#: task type) → anything (ignored).
+Characterise = Callable[[KnowledgeGraph, Dataset, pd.DataFrame, str, str], object]
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ class SeedSettings:
 def ingest_manifest_tasks(
     graph: KnowledgeGraph, manifest: str | Path, work_dir: str | Path, settings: SeedSettings,
     *, names: list[str] | None = None, progress: bool = True,
+    characterise: Characterise | None = None,
 ) -> list[tuple[Task, TaskSpec]]:
     """Ingest every dataset of a manifest with its tasks; pickle each task's prepared data.
 
@@ -94,16 +100,18 @@ def ingest_manifest_tasks(
             the binary tasks derived from regression and multiclass tables.
         names: only these datasets.
         progress: show a progress bar.
+        characterise: called with (graph, dataset, table, target, task type) for every table
+            ingested, shared or derived, e.g. to store its meta-features
+            (:func:`metalearner.characterise.characterise_if_stale`; the runner does not
+            compute meta-features itself). ``None``: nothing is called.
 
     Returns:
         (task, spec) per dataset and repeat, repeat-major (every dataset's first repeat, then
         every dataset's second...).
     """
     from metakg.kg.ingest import ingest_manifest
-    from metakg.metalearner.characterise import characterise, stale_datasets
 
     out: list[tuple[int, Task, TaskSpec]] = []
-    stale = set(stale_datasets(graph))
     for table in ingest_manifest(graph, manifest, names=names, progress=progress):
         ds, df = table.dataset, table.frame
         target, task_type = ds.default_target or "", table.task_type or "classification"
@@ -114,7 +122,7 @@ def ingest_manifest_tasks(
         if settings.small_binary:
             tables += _small_samples(graph, tables, target, settings.small_binary, settings.seed)
         for dataset, frame, kind in tables:
-            if dataset.id in stale or not graph.metafeatures(dataset.id):
+            if characterise is not None:
                 characterise(graph, dataset, frame, target, kind)
             out += _tasks(graph, dataset, frame, target, kind, settings, Path(work_dir))
     out.sort(key=lambda item: item[0])  # stable: manifest order within a repeat
@@ -194,6 +202,7 @@ def build_seed(
     names: list[str] | None = None,
     progress: bool = True,
     retry_failed: bool = False,
+    characterise: Characterise | None = None,
     **execute_kwargs: Any,
 ) -> BatchReport:
     """Evaluate the portfolio on every manifest dataset, repeat- then configuration-major.
@@ -212,6 +221,8 @@ def build_seed(
         names: only these datasets of the manifest.
         progress: show progress bars.
         retry_failed: evaluate failed runs again.
+        characterise: describes every table ingested (see :func:`ingest_manifest_tasks`);
+            the ``metakg seed build`` command stores each table's meta-features with it.
         **execute_kwargs: passed to :func:`runner.execute.execute`.
 
     Returns:
@@ -229,7 +240,8 @@ def build_seed(
     # brought to the current layout and marked so: the exported seed carries the marker, and
     # open_graph, loading it into an empty store, need not migrate (about 10 s)
     migrate_once(store)
-    tasks = ingest_manifest_tasks(graph, manifest, work, settings, names=names, progress=progress)
+    tasks = ingest_manifest_tasks(graph, manifest, work, settings, names=names, progress=progress,
+                                  characterise=characterise)
     configs = portfolio(settings.portfolio_size, seed=settings.seed)
     by_repeat: dict[int, list[tuple[Task, TaskSpec]]] = {}
     for task, spec in tasks:

@@ -77,8 +77,10 @@ def test_run_log_and_keys(store: str, shared: Path, tmp_path: Path) -> None:
     assert json.loads(invoke("keys", "list", "--store", store, "--json"))[0]["revoked"] is True
 
 
+@pytest.mark.seed
 def test_seed_build_resumes_from_the_exported_file(shared: Path, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from metakg.metalearner.characterise import characterise_if_stale
     from metakg.runner.seed import SeedSettings, build_seed
 
     monkeypatch.setenv("METAKG_SEED", "")
@@ -89,7 +91,8 @@ def test_seed_build_resumes_from_the_exported_file(shared: Path, tmp_path: Path,
     out = tmp_path / "seed.nq.gz"
     small = SeedSettings(folds=3, portfolio_size=2, time_limit=60)
     first = build_seed(manifest, work_dir=tmp_path / "w1", output=out, settings=small, jobs=1,
-                       names=names, progress=False)
+                       names=names, progress=False,
+                       characterise=characterise_if_stale)
     assert (first.completed, first.failed) == (4, 0) and out.exists()
     # the export records its layout, so a fresh store loading it need not migrate
     import gzip
@@ -101,32 +104,38 @@ def test_seed_build_resumes_from_the_exported_file(shared: Path, tmp_path: Path,
         assert f"{marker.subject} {marker.predicate} {marker.object} ." in fh.read()
     # a new session: empty work directory, the exported file as the starting point
     again = build_seed(manifest, work_dir=tmp_path / "w2", output=out, settings=small, jobs=1,
-                       names=names, progress=False)
+                       names=names, progress=False,
+                       characterise=characterise_if_stale)
     assert (again.completed, again.skipped, again.folds_run) == (0, 4, 0)
     grown = build_seed(manifest, work_dir=tmp_path / "w2", output=out,
                        settings=SeedSettings(folds=3, portfolio_size=3, time_limit=60), jobs=1,
-                       names=names, progress=False)
+                       names=names, progress=False,
+                       characterise=characterise_if_stale)
     assert (grown.completed, grown.skipped) == (2, 4)
 
 
+@pytest.mark.seed
 def test_seed_build_repeats_add_a_reshuffled_task_that_the_views_average(
         shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from metakg.kg import KnowledgeGraph, MemoryStore
     from metakg.kg.views import performance_table
+    from metakg.metalearner.characterise import characterise_if_stale
     from metakg.runner.seed import SeedSettings, build_seed
 
     monkeypatch.setenv("METAKG_SEED", "")
     out = tmp_path / "seed.nq.gz"
     one = SeedSettings(folds=3, portfolio_size=1, time_limit=60)
     build_seed(shared / "manifest.csv", work_dir=tmp_path / "w1", output=out, settings=one,
-               jobs=1, names=["autompg"], progress=False)
+               jobs=1, names=["autompg"], progress=False,
+               characterise=characterise_if_stale)
     graph = KnowledgeGraph(MemoryStore())
     graph.store.load(out)
     first = performance_table(graph, metric="rmse")
     # a later session adds a second repeat: only the new task's folds are evaluated
     report = build_seed(shared / "manifest.csv", work_dir=tmp_path / "w2", output=out,
                         settings=SeedSettings(folds=3, portfolio_size=1, time_limit=60, repeats=2),
-                        jobs=1, names=["autompg"], progress=False)
+                        jobs=1, names=["autompg"], progress=False,
+                        characterise=characterise_if_stale)
     assert (report.completed, report.skipped) == (1, 1)
     graph = KnowledgeGraph(MemoryStore())
     graph.store.load(out)
@@ -152,6 +161,7 @@ def test_seed_build_repeats_add_a_reshuffled_task_that_the_views_average(
 
 def test_small_tables_get_more_repeats(shared: Path, tmp_path: Path) -> None:
     from metakg.kg import KnowledgeGraph, MemoryStore
+    from metakg.metalearner.characterise import characterise_if_stale
     from metakg.runner.seed import SeedSettings, ingest_manifest_tasks
 
     settings = SeedSettings(repeats=2, small_repeats=4, small_rows=500)
@@ -160,7 +170,8 @@ def test_small_tables_get_more_repeats(shared: Path, tmp_path: Path) -> None:
     assert SeedSettings(repeats=3, small_repeats=2).seeds_for(10) == [0, 1, 2]  # never fewer
     graph = KnowledgeGraph(MemoryStore())
     tasks = ingest_manifest_tasks(graph, shared / "manifest.csv", tmp_path, settings,
-                                  names=["autompg", "kin8nm"], progress=False)
+                                  names=["autompg", "kin8nm"], progress=False,
+                                  characterise=characterise_if_stale)
     seeds: dict[str, list[int]] = {}
     for _, spec in tasks:  # kin8nm (8,192 rows) is subsampled, autompg (398 rows) is not
         seeds.setdefault("kin8nm" if spec.subsample_rows else "autompg", []).append(spec.seed)
@@ -194,7 +205,7 @@ def test_the_entry_point_exits_non_zero_with_one_line_on_failure(
 
     with pytest.raises(SystemExit) as exc:
         main(["metafeatures"])
-    assert exc.value.code == 1
+    assert exc.value.code == 2  # a usage error
     assert capsys.readouterr().err == "error: give DATA and --target (or --recompute).\n"
     with pytest.raises(SystemExit) as exc:
         main(["recommend", "no-such-file.csv", "--target", "y"])
@@ -221,3 +232,48 @@ def test_recompute_names_the_datasets_whose_table_is_not_found(store: str, tmp_p
     out = invoke("metafeatures", "--recompute", "--root", "/", "--root", str(tmp_path), "--store", store)
     assert "recomputed 1 dataset(s); tables not found for 1" in out
     assert "not found (give the folder that holds them with --root): gone" in out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["no-such-command"], "error: No such command 'no-such-command'. (see `metakg --help`)"),
+    (["recommend", "t.csv"], "error: Missing option '--target'. (see `metakg recommend --help`)"),
+    (["recommend"], "error: Missing argument 'data'. (see `metakg recommend --help`)"),
+    (["recommend", "t.csv", "--target", "y", "--k", "many"], "error: Invalid value for '--k'"),
+    (["query", "ASK {}", "--no-such-option"], "error: No such option: --no-such-option"),
+    (["seed", "build", "--derived-splits", "3"], "error: Invalid value for '--derived-splits'"),
+    (["run", "t.csv", "--target", "y"], "error: give exactly one of --configs FILE or --portfolio N."),
+    (["log", "--task", "t", "--config", "{", "--score", "roc_auc=0.5"],
+     "error: --config is not valid JSON"),
+])
+def test_a_usage_error_exits_2_with_one_line(argv: list[str], message: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Unknown commands and options, missing and bad values: status 2, one line, no traceback."""
+    from metakg.api.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(message) and captured.err.count("\n") == 1, captured.err
+
+
+def test_a_usage_error_from_the_installed_command_is_one_line() -> None:
+    """The console script itself: no traceback on stderr."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "metakg.api", "recommend", "t.csv", "--k", "x"],
+                          capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "METAKG_WARM": "0"})
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    from metakg.api.cli import main
+
+    main(["--version"])
+    assert capsys.readouterr().out == f"metakg {version('metakg')}\n"

@@ -99,13 +99,15 @@ def _iri(ds: object) -> object:
 
 def test_seed_ingest_adds_a_derived_binary_task_per_regression_and_multiclass_table(
         shared: Path, tmp_path: Path) -> None:
+    from metakg.metalearner.characterise import characterise_if_stale
     from metakg.runner.seed import SeedSettings, ingest_manifest_tasks
 
     graph = KnowledgeGraph(MemoryStore())
     settings = SeedSettings(derived_binary=True)
     with pytest.warns(UserWarning, match=r"vowel: no derived binary task .*9\.1% of the rows"):
         tasks = ingest_manifest_tasks(graph, shared / "manifest.csv", tmp_path, settings,
-                                      names=["autompg", "iris", "sonar", "vowel"], progress=False)
+                                      names=["autompg", "iris", "sonar", "vowel"], progress=False,
+                                      characterise=characterise_if_stale)
     by_name = {graph.get_dataset(t.dataset_id).name: t for t, _ in tasks}
     assert sorted(by_name) == ["autompg", "autompg.binary", "iris", "iris.binary", "sonar", "vowel"]
     assert (by_name["autompg.binary"].task_type, by_name["autompg.binary"].metric) == (
@@ -127,7 +129,8 @@ def test_seed_ingest_adds_a_derived_binary_task_per_regression_and_multiclass_ta
     with pytest.warns(UserWarning, match=r"hypothyroid: no derived binary task by top_two"):
         tasks = ingest_manifest_tasks(graph, shared / "manifest.csv", tmp_path,
                                       SeedSettings(derived_binary=True, derived_splits=2),
-                                      names=["autompg", "vowel", "hypothyroid"], progress=False)
+                                      names=["autompg", "vowel", "hypothyroid"], progress=False,
+                                      characterise=characterise_if_stale)
     names = sorted(graph.get_dataset(t.dataset_id).name for t, _ in tasks)
     assert names == ["autompg", "autompg.binary", "autompg.upper_quartile", "hypothyroid",
                      "vowel", "vowel.top_two"]
@@ -155,12 +158,14 @@ def test_a_small_sample_keeps_the_class_shares_and_rows_of_its_source() -> None:
 
 
 def test_seed_ingest_adds_a_small_sample_of_each_large_binary_table(shared: Path, tmp_path: Path) -> None:
+    from metakg.metalearner.characterise import characterise_if_stale
     from metakg.runner.seed import SeedSettings, ingest_manifest_tasks
 
     graph = KnowledgeGraph(MemoryStore())
     settings = SeedSettings(derived_binary=True, small_binary=150)
     tasks = ingest_manifest_tasks(graph, shared / "manifest.csv", tmp_path, settings,
-                                  names=["autompg", "iris", "sonar"], progress=False)
+                                  names=["autompg", "iris", "sonar"], progress=False,
+                                  characterise=characterise_if_stale)
     names = sorted(graph.get_dataset(t.dataset_id).name for t, _ in tasks)
     # autompg (398 rows): its derived binary task is sampled; iris.binary (150) and sonar
     # (208) are under twice 150 rows; the regression and multiclass tables are never sampled

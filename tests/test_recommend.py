@@ -291,7 +291,7 @@ def test_family_probe_gaps_are_each_family_s_probe_against_the_best() -> None:
     gaps = family_probe_gaps(np.vstack([row, np.full_like(row, np.nan)]), families)
     np.testing.assert_allclose(gaps[0], [0.80 - 0.90, 0.0, 0.88 - 0.90, 0.85 - 0.90, 0.75 - 0.90, np.nan])
     assert np.isnan(gaps[1]).all()  # a table without probes: nothing made up
-    from metakg.runner.spaces import FAMILIES
+    from metakg.kg.spaces import FAMILIES
 
     assert set(FAMILY_PROBES) == set(FAMILIES)  # every family the runner tunes has a probe
 
@@ -782,8 +782,8 @@ def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten()
     import pandas as pd
 
     from metakg.kg.graph import make_configuration
+    from metakg.kg.spaces import default_configuration
     from metakg.metalearner.knowledge import MetaData
-    from metakg.runner.spaces import default_configuration
 
     hgb = make_configuration(default_configuration("hist_gradient_boosting")).id
 

@@ -36,7 +36,7 @@ __all__ = ["SurrogateRecommender", "config_features", "surrogate_target"]
 def config_features(config: dict[str, Any]) -> dict[str, float]:
     """Numeric encoding of a configuration: family indicator + its hyperparameters
     (log scale where the space says so), named ``family.param``."""
-    from metakg.runner.spaces import FAMILIES
+    from metakg.kg.spaces import FAMILIES
 
     fam = config.get("family", "")
     out: dict[str, float] = {f"family={f}": float(f == fam) for f in FAMILIES}

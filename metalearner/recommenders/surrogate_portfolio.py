@@ -290,7 +290,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
                               and getattr(self.surrogate_, "target", None) != "top"):
             return None
         from metakg.kg.graph import make_configuration
-        from metakg.runner.spaces import default_configuration
+        from metakg.kg.spaces import default_configuration
 
         config_id = make_configuration(default_configuration(family)).id
         return self.config_ids_.index(config_id) if config_id in self.config_ids_ else None

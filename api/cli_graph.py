@@ -1,0 +1,163 @@
+"""CLI commands on the graph itself: ingest, query, export, import, validate, seed build.
+
+Plain functions with Typer annotations; :mod:`api.cli` registers them on the app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from metakg.api.cli_support import JsonOpt, StoreOpt, fail, open_cli_graph, print_json, usage_error
+
+__all__ = ["export_graph", "import_graph", "ingest", "query", "seed_build", "validate"]
+
+
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Table files (ARFF, CSV, Parquet).")] = None,
+    target: Annotated[str | None, typer.Option(help="Target column (checked to exist).")] = None,
+    manifest: Annotated[Path | None, typer.Option(help="CSV manifest: name,file,task,target,description.")] = None,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add tables to the graph (idempotent: the same content is one dataset)."""
+    from metakg.kg.ingest import ingest_file, ingest_manifest
+
+    if not paths and manifest is None:
+        usage_error("give table paths or --manifest FILE.")
+    graph = open_cli_graph(store)
+    out = []
+    if manifest is not None:
+        out += [t.dataset for t in ingest_manifest(graph, manifest, progress=not as_json)]
+    for p in paths or []:
+        out.append(ingest_file(graph, p, target=target).dataset)
+    if as_json:
+        print_json([{"id": d.id, "name": d.name, "rows": d.rows, "columns": d.columns,
+                     "content_hash": d.content_hash} for d in out])
+    else:
+        for d in out:
+            typer.echo(f"{d.id}  {d.name}  ({d.rows} rows × {d.columns} columns)")
+
+
+def query(
+    sparql: Annotated[str, typer.Argument(
+        help="A SPARQL SELECT/ASK/CONSTRUCT query (prefixes mls:, mkg:, prov:, dcterms: declared).")],
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a read-only SPARQL query; prints a table or W3C SPARQL 1.1 Results JSON."""
+    from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions
+
+    graph = open_cli_graph(store, read=True)
+    result = graph.store.query(sparql)
+    if isinstance(result, QuerySolutions | QueryBoolean):
+        if as_json:
+            typer.echo(result.serialize(format=QueryResultsFormat.JSON).decode())
+            return
+        if isinstance(result, QueryBoolean):
+            typer.echo("true" if bool(result) else "false")
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        names = [v.value for v in result.variables]
+        table = Table(*names)
+        for sol in result:
+            table.add_row(*["" if sol[n] is None else _term_text(sol[n]) for n in names])
+        Console().print(table)
+    else:
+        for t in result:
+            typer.echo(f"{t.subject} {t.predicate} {t.object} .")
+
+
+def _term_text(term: Any) -> str:
+    from metakg.kg.store import python_value
+
+    return str(python_value(term))
+
+
+def export_graph(
+    file: Annotated[Path, typer.Argument(help="Output: .nq or .ttl, optionally .gz.")],
+    store: StoreOpt = None,
+) -> None:
+    """Write the whole graph to a file (format from the suffix)."""
+    graph = open_cli_graph(store, read=True)
+    n = graph.store.dump(file)
+    typer.echo(f"wrote {n} quads to {file}")
+
+
+def import_graph(
+    file: Annotated[Path, typer.Argument(help="Input: .nq or .ttl, optionally .gz.")],
+    store: StoreOpt = None,
+) -> None:
+    """Add every quad of a file to the graph (nothing is duplicated)."""
+    from metakg.kg.migrations import migrate
+
+    if not file.exists():
+        fail(f"{file}: file not found.")
+    graph = open_cli_graph(store)
+    n = graph.store.load(file)
+    migrate(graph.store)  # the file may predate the current layout
+    typer.echo(f"imported {n} new quads from {file}")
+
+
+def validate(store: StoreOpt = None) -> None:
+    """Validate the whole graph against the SHACL shapes with pyshacl."""
+    graph = open_cli_graph(store, read=True)
+    conforms, text = graph.check_shapes()
+    if not conforms:
+        typer.echo(text)
+        fail("the graph does not conform to the shapes (report above).")
+    typer.echo("the graph conforms to the SHACL shapes")
+
+
+def seed_build(
+    manifest: Annotated[Path, typer.Option(help="Manifest of the shared datasets.")] = Path(
+        "../shared/datasets/manifest.csv"),
+    portfolio_size: Annotated[int, typer.Option(help="Configurations (defaults first).")] = 120,
+    jobs: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    folds: int = 3,
+    subsample: Annotated[int, typer.Option(help="Rows kept per table (stratified, seeded).")] = 5000,
+    time_limit: Annotated[float, typer.Option(help="Seconds per fit.")] = 60.0,
+    work_dir: Path = Path(".metakg-build"),
+    output: Path = Path("data/seed.nq.gz"),
+    retry_failed: Annotated[bool, typer.Option(help="Evaluate failed runs again.")] = False,
+    repeats: Annotated[int, typer.Option(
+        min=1, help="Cross-validation repeats (each with its own fold shuffle and subsample).")] = 1,
+    small_repeats: Annotated[int, typer.Option(
+        min=0, help="Repeats of tables with at most --small-rows rows, where fold noise is "
+                    "largest and a repeat cheapest (when more than --repeats).")] = 0,
+    small_rows: Annotated[int, typer.Option(min=1, help="See --small-repeats.")] = 1000,
+    dataset: Annotated[list[str] | None, typer.Option(
+        help="Only this manifest dataset (repeat the option for several).")] = None,
+    derived_binary: Annotated[bool, typer.Option(
+        help="Also evaluate a binary task derived from each regression table (target above its "
+             "median) and multiclass table (most frequent class against the rest).")] = False,
+    derived_splits: Annotated[int, typer.Option(
+        min=1, max=2, help="Derived binary tasks per table with --derived-binary: 2 adds the "
+                           "target above its upper quartile, or the two most frequent classes.")] = 1,
+    small_binary: Annotated[int, typer.Option(
+        min=0, help="Also evaluate a sample of this many rows (stratified) of every binary table, "
+                    "shared or derived, of at least twice as many rows (0: none).")] = 0,
+) -> None:
+    """Evaluate the portfolio on every shared dataset (resumable) and export data/seed.nq.gz.
+
+    Resumes from the work directory's store, or from OUTPUT when that store is empty (a new
+    session): only (task, configuration, fold) triples not yet in the graph are evaluated.
+    Every table's meta-features are stored as it is ingested.
+    """
+    from metakg.metalearner.characterise import characterise_if_stale
+    from metakg.runner import seed
+
+    report = seed.build_seed(
+        manifest, work_dir=work_dir, output=output, jobs=jobs, retry_failed=retry_failed,
+        names=dataset or None, characterise=characterise_if_stale,
+        settings=seed.SeedSettings(folds=folds, subsample_rows=subsample, seed=0,
+                                   portfolio_size=portfolio_size, time_limit=time_limit,
+                                   repeats=repeats, small_repeats=small_repeats,
+                                   small_rows=small_rows, derived_binary=derived_binary,
+                                   derived_splits=derived_splits, small_binary=small_binary))
+    typer.echo(f"completed {report.completed}, failed {report.failed}, already done "
+               f"{report.skipped}; seed graph in {output}")

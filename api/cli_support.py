@@ -1,0 +1,89 @@
+"""What every ``metakg`` command shares: option types, failing with one line, opening the graph.
+
+The command modules (:mod:`api.cli_graph`, :mod:`api.cli_commands`) import only this module
+and the domain packages; :mod:`api.cli` imports them and registers their commands, so the
+imports form a tree.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+__all__ = ["JsonOpt", "StoreOpt", "TaskOpt", "fail", "open_cli_graph", "print_json", "read_data",
+           "usage_error"]
+
+StoreOpt = Annotated[str | None, typer.Option("--store", envvar="METAKG_STORE",
+                                              help="Directory, memory: or http(s):// endpoint.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+TaskOpt = Annotated[str | None, typer.Option(
+    "--task", help="classification or regression (inferred if omitted).")]
+
+#: Exit status of a command that failed while running (a missing file, a broken table...).
+FAILURE = 1
+#: Exit status of a command line that cannot be run as given (click's and the shells' usage).
+USAGE = 2
+
+
+def fail(message: str, code: int = FAILURE) -> NoReturn:
+    """Print ``error: MESSAGE`` as one line on stderr and exit with ``code``.
+
+    Raises:
+        typer.Exit: always.
+    """
+    typer.echo(f"error: {message}".replace("\n", " "), err=True)
+    raise typer.Exit(code)
+
+
+def usage_error(message: str) -> NoReturn:
+    """Fail with the usage status (2): the command line itself is wrong.
+
+    Raises:
+        typer.Exit: always.
+    """
+    fail(message, USAGE)
+
+
+def print_json(obj: Any) -> None:
+    """Print ``obj`` as indented JSON on stdout."""
+    typer.echo(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+
+
+def read_data(path: Path) -> Any:
+    """Read a table argument (CSV, ARFF or Parquet; see :func:`kg.tables.read_table`)."""
+    from metakg.kg.tables import read_table
+
+    return read_table(path)
+
+
+def open_cli_graph(store: str | None, *, read: bool = False) -> Any:
+    """Open the graph a command works on.
+
+    Args:
+        store: the ``--store`` value (``None``: ``METAKG_STORE`` or the user data directory).
+        read: the command only reads: when another process (``metakg serve``, say) holds
+            the embedded store, open it read-only instead of failing, and say so on stderr.
+
+    Returns:
+        The :class:`kg.graph.KnowledgeGraph`.
+
+    Raises:
+        StoreLocked: the store is held by another process and the command writes.
+    """
+    from metakg.kg.default_graph import open_graph
+    from metakg.kg.errors import StoreLocked
+
+    try:
+        return open_graph(store)
+    except StoreLocked:
+        if not read:
+            raise
+    graph = open_graph(store, read_only=True)
+    where = getattr(graph.store, "path", store)
+    print(f"metakg: the store at {where} is held by another process; reading it read-only "
+          "(a snapshot as of now)", file=sys.stderr)
+    return graph
