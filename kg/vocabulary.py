@@ -100,4 +100,4 @@ def lit(value: object) -> Literal:
 
 def resource_path(name: str) -> Path:
     """Path of a file shipped in ``kg/resources`` (vocabulary and shapes)."""
-    return Path(str(resources.files("kg") / "resources" / name))
+    return Path(str(resources.files("metakg.kg") / "resources" / name))
