@@ -282,7 +282,10 @@ def log(
     as_json: JsonOpt = False,
 ) -> None:
     """Log one run from the shell (locally, or to a server with --server/--key)."""
-    text = Path(config[1:]).read_text() if config.startswith("@") else config
+    try:
+        text = Path(config[1:]).read_text() if config.startswith("@") else config
+    except OSError as exc:
+        usage_error(f"--config {config}: cannot read the file ({exc.strerror}).")
     try:
         cfg = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -14,7 +14,7 @@ from metakg.kg.user_cache import cache_dir
 from metakg.runner.execute import BatchReport, WorkItem, execute, write_task_data
 from metakg.runner.protocol import TaskSpec, prepare_data
 
-__all__ = ["cache_dir", "evaluate_on_table", "table_task"]
+__all__ = ["evaluate_on_table", "table_task"]
 
 
 def table_task(graph: KnowledgeGraph, df: pd.DataFrame, *, target: str, task_type: str | None = None,

@@ -277,3 +277,70 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 
     main(["--version"])
     assert capsys.readouterr().out == f"metakg {version('metakg')}\n"
+
+
+#: A process that holds an embedded store (as `metakg serve` does) until killed or 60 s pass.
+_HOLD = ("import sys, time; from pyoxigraph import Store; s = Store(sys.argv[1]); "
+         "print('held', flush=True); time.sleep(60)")
+
+
+def test_read_commands_work_while_another_process_holds_the_store(
+        shared: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """query, export and recommend open a held store read-only and say so; metafeatures needs
+    no store; a writing command still fails with the one-line reason."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from metakg.api.cli import main
+    from metakg.kg import KnowledgeGraph, OxigraphStore, RunInput, read_table
+    from metakg.metalearner.characterise import characterise
+
+    location = tmp_path / "store"
+    graph = KnowledgeGraph(OxigraphStore(location))
+    rng = np.random.default_rng(0)
+    configs = [{"family": "knn", "params": {"n_neighbors": 5}}, {"family": "linear", "params": {"C": 1.0}}]
+    for name, target in [("breast.cancer", "Class"), ("credit.g", "class"), ("sonar", "Class")]:
+        df = read_table(shared / "arff" / f"{name}.arff.gz")
+        ds = graph.add_dataset(df, name=name, target=target)
+        characterise(graph, ds, df, target, "classification", text=False)
+        task = graph.add_task(ds, target=target, task_type="classification", n_classes=2, folds=2)
+        graph.log_runs([RunInput(task_id=task.id, config=c,
+                                 fold_scores={"roc_auc": list(0.6 + 0.3 * rng.random(2))})
+                        for c in configs])
+    graph.store.close()
+    table = tmp_path / "t.csv"
+    read_table(shared / "arff" / "diabetes.arff.gz").to_csv(table, index=False)
+
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(location)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        store = ["--store", str(location)]
+
+        def run(*argv: str) -> tuple[str, str]:
+            capsys.readouterr()
+            main([*argv, *store])
+            out = capsys.readouterr()
+            return out.out, out.err
+
+        out, err = run("query", "SELECT ?n WHERE { ?d a mls:Dataset ; dcterms:title ?n } ORDER BY ?n",
+                       "--json")
+        assert [b["n"]["value"] for b in json.loads(out)["results"]["bindings"]] == [
+            "breast.cancer", "credit.g", "sonar"]
+        assert "held by another process; reading it read-only" in err
+        out, err = run("export", str(tmp_path / "copy.nq"))
+        assert (tmp_path / "copy.nq").stat().st_size > 0 and "read-only" in err
+        out, err = run("recommend", str(table), "--target", "class", "--k", "2", "--json")
+        assert len(json.loads(out)["recommendations"]) == 2 and "read-only" in err
+        capsys.readouterr()
+        main(["metafeatures", str(table), "--target", "class", "--json"])  # reads no store
+        assert json.loads(capsys.readouterr().out)["metafeatures"]["nr_inst"] == 768
+        with pytest.raises(SystemExit) as exc:  # a writer cannot fall back
+            run("ingest", str(table), "--target", "class")
+        assert exc.value.code == 2
+        assert "is open in another process" in capsys.readouterr().err
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
