@@ -29,7 +29,8 @@ from pyoxigraph import (
 
 from metakg.kg.errors import QueryLimitExceeded
 
-__all__ = ["ProtocolAnswer", "QueryDataset", "QueryLimits", "encode_results", "negotiate", "run_protocol_query"]
+__all__ = ["GRAPH_TYPES", "RESULT_TYPES", "ProtocolAnswer", "QueryDataset", "QueryLimits", "encode_results",
+           "negotiate"]
 
 #: Media types for SELECT and ASK results, the default first.
 RESULT_TYPES: dict[str, QueryResultsFormat] = {
@@ -167,14 +168,6 @@ def encode_results(result: object, accept: str, *, max_rows: int,
     fmt = GRAPH_TYPES[media]
     prefixes = dict(PREFIXES) if fmt == RdfFormat.TURTLE else None
     return ProtocolAnswer(serialize(triples, format=fmt, prefixes=prefixes) or b"", media, truncated)
-
-
-def run_protocol_query(store: object, query: str, accept: str = "", *,
-                       limits: QueryLimits | None = None,
-                       dataset: QueryDataset | None = None) -> ProtocolAnswer:
-    """Answer one protocol query on ``store`` (see :meth:`Store.query_bounded`)."""
-    return store.query_bounded(query, accept=accept, limits=limits or QueryLimits(),  # type: ignore[attr-defined]
-                               dataset=dataset or QueryDataset())
 
 
 def _check(deadline: float | None) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -119,3 +120,106 @@ def graph(store: Store) -> KnowledgeGraph:
 @pytest.fixture
 def memory_graph() -> KnowledgeGraph:
     return KnowledgeGraph(MemoryStore())
+
+
+# ----- the full seed graph behind a real `metakg serve` (slow tier) ----------------------------
+# One session-scoped server for every slow test that needs the real graph's scale (SPARQL
+# limits, run search...). The store is built once from data/seed.nq.gz (about 2-5 minutes) in
+# METAKG_TEST_SEED_STORE, kept there and reused by later sessions; without that variable it is
+# built in a temporary folder. The server holds the store's write lock while it runs, so two
+# sessions must not share one METAKG_TEST_SEED_STORE at the same time.
+
+#: Environment of the server: the /sparql limits the slow tests measure against.
+SEED_SERVER_ENV = {"METAKG_SPARQL_TIMEOUT_S": "5", "METAKG_SPARQL_MEMORY_MB": "1024",
+                   "METAKG_SPARQL_CONCURRENCY": "2", "METAKG_SPARQL_PER_CLIENT": "1",
+                   "METAKG_SPARQL_QUEUE_S": "1"}
+#: Read keys made for simulated clients (one per client: limits are per client).
+SEED_SERVER_CLIENTS = 50
+SEED_BUILD_TIMEOUT_S = 1200
+SEED_START_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class SeedServer:
+    """A running `metakg serve` on the full seed graph.
+
+    Attributes:
+        url: base URL on 127.0.0.1.
+        key: an admin key.
+        reader_keys: ``SEED_SERVER_CLIENTS`` read keys, one per simulated client.
+        store: the store's directory.
+        pid: the server's process id (for its memory).
+        env: the server's ``METAKG_*`` settings.
+    """
+
+    url: str
+    key: str
+    reader_keys: tuple[str, ...]
+    store: Path
+    pid: int
+    env: dict[str, str]
+
+
+_SEED_SETUP = """
+import json, sys
+from metakg.api.keys import create_key
+from metakg.kg.default_graph import open_graph
+graph = open_graph(sys.argv[1])
+keys = [create_key(graph, "seed-admin", "admin")]
+keys += [create_key(graph, f"seed-client-{i}", "read") for i in range(int(sys.argv[2]))]
+graph.store.close()
+print(json.dumps(keys))
+"""
+
+
+@pytest.fixture(scope="session")
+def seed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedServer]:
+    """`metakg serve` on 127.0.0.1 with the full seed graph (built or reused, see above)."""
+    import json
+    import sys
+
+    env_dir = os.environ.get("METAKG_TEST_SEED_STORE")
+    store = Path(env_dir) if env_dir else tmp_path_factory.mktemp("seed-store") / "store"
+    seed = ROOT / "data" / "seed.nq.gz"
+    if not seed.exists():
+        pytest.fail(f"the seed graph {seed} is missing")
+    env = {**os.environ, "METAKG_SEED": str(seed), "METAKG_WARM": "0"}
+    try:
+        setup = subprocess.run([sys.executable, "-c", _SEED_SETUP, str(store), str(SEED_SERVER_CLIENTS)],
+                               env=env, capture_output=True, text=True, timeout=SEED_BUILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"building the seed store at {store} took over {SEED_BUILD_TIMEOUT_S} s")
+    if setup.returncode != 0:
+        pytest.fail(f"could not build the seed store at {store}: {setup.stderr[-1500:]}")
+    keys = json.loads(setup.stdout.strip().splitlines()[-1])
+    port = _free_port()
+    log = tmp_path_factory.mktemp("seed-server") / "serve.log"
+    exe = shutil.which("metakg")
+    cmd = [exe] if exe else [sys.executable, "-m", "metakg.api"]
+    server_env = {**os.environ, "METAKG_SEED": "", "METAKG_WARM": "0", **SEED_SERVER_ENV}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([*cmd, "serve", "--store", str(store), "--host", "127.0.0.1", "--port",
+                                 str(port)], env=server_env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + SEED_START_TIMEOUT_S
+    while True:
+        try:
+            if httpx.get(url + "/health", timeout=1.0).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            proc.wait(timeout=10)
+            pytest.fail(f"metakg serve did not start within {SEED_START_TIMEOUT_S} s: "
+                        f"{log.read_text(errors='replace')[-1500:]}")
+        time.sleep(0.2)
+    try:
+        yield SeedServer(url, keys[0], tuple(keys[1:]), store, proc.pid, dict(SEED_SERVER_ENV))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -5,8 +5,8 @@ pyoxigraph evaluates a query in native code that Python cannot interrupt (an ORD
 large join builds its whole table before the first row), so a time limit checked between
 rows does not hold. Here each query runs in a separate process: the parent polls for the
 answer and kills the worker at the deadline, or as soon as its resident memory passes the
-limit, and starts a replacement. Workers are fresh interpreters (``python -m`` this module,
-not a fork: the parent holds RocksDB and threads; not ``multiprocessing`` spawn either, which
+limit, and starts a replacement. Workers are fresh interpreters that run this module (not a
+fork: the parent holds RocksDB and threads; not ``multiprocessing`` spawn either, which
 re-runs the parent's main script), talking over two pipes with ``multiprocessing``'s
 ``Connection``. They open the store with ``pyoxigraph.Store.read_only`` and reopen it when
 the parent says it has written since, and run at a lower CPU priority so the service's other
@@ -38,6 +38,12 @@ POLL_S = 0.05
 START_TIMEOUT_S = 60.0
 #: CPU priority added to workers (POSIX ``nice``): the API's other routes come first.
 WORKER_NICE = 10
+
+
+#: The worker's first lines: lower its priority before the imports (about a second of CPU)
+#: compete with the service, then run this module.
+_BOOTSTRAP = (f"import os\ntry:\n    os.nice({WORKER_NICE})\nexcept (AttributeError, OSError):\n    pass\n"
+              f"import runpy\nrunpy.run_module({__name__!r}, run_name='__main__')\n")
 
 
 @dataclass
@@ -144,7 +150,7 @@ class QueryPool:
         to_parent_r, to_parent_w = os.pipe()
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", __name__, str(to_child_r), str(to_parent_w),
+                [sys.executable, "-c", _BOOTSTRAP, str(to_child_r), str(to_parent_w),
                  str(os.getpid()), str(self.path)],
                 pass_fds=(to_child_r, to_parent_w), stdin=subprocess.DEVNULL, close_fds=True)
         finally:
@@ -210,7 +216,7 @@ class QueryPool:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise QueryLimitExceeded(
-                    f"The query ran past its {limits.timeout_s:g} s time limit and was stopped; "
+                    f"The query ran past its {limits.timeout_s:.3g} s time limit and was stopped; "
                     "narrow it or add a LIMIT.", "time")
             try:
                 if worker.conn.poll(min(POLL_S, remaining)):
@@ -297,9 +303,6 @@ def _worker_main(conn: _Duplex, path: str, parent: int) -> None:
     _die_with_parent()
     if os.getppid() != parent:  # the parent ended before the line above took effect
         return
-    if hasattr(os, "nice"):
-        with contextlib.suppress(OSError):
-            os.nice(WORKER_NICE)
     from pyoxigraph import Store as OxStore
 
     from metakg.kg.sparql_protocol import encode_results

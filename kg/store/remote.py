@@ -171,7 +171,7 @@ class SparqlEndpointStore(Store):
                 return encode_results(result, accept, max_rows=limits.max_rows, deadline=deadline)
         except httpx.TimeoutException:
             raise QueryLimitExceeded(
-                f"The query ran past its {limits.timeout_s:g} s time limit and was given up; "
+                f"The query ran past its {limits.timeout_s:.3g} s time limit and was given up; "
                 "narrow it or add a LIMIT.", "time") from None
         except httpx.HTTPError as exc:
             raise StoreError(f"Cannot reach the SPARQL endpoint {self.query_url}: {exc}. "
