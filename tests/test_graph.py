@@ -218,3 +218,45 @@ def test_first_use_seeds_once_and_takes_a_grown_seed(tmp_path: Path, monkeypatch
     g = open_graph(str(tmp_path / "fresh"))
     assert len(g.runs()) == len(small_kg.runs()) and len(calls) == 2  # not migrated again
     g.store.close()
+
+
+def test_whole_graph_reads_of_datasets(small_kg: KnowledgeGraph) -> None:
+    """kg.dataset_index: one mapping per attribute, keyed by dataset id."""
+    from metakg.kg import dataset_index
+
+    by_name = {d.name: d for d in small_kg.datasets()}
+    ids = {d.id for d in by_name.values()}
+    assert dataset_index.dataset_titles(small_kg) == {d.id: n for n, d in by_name.items()}
+    assert dataset_index.dataset_rows(small_kg)[by_name["credit.g"].id] == 1000
+    assert dataset_index.dataset_derivations(small_kg) == {}
+    assert dataset_index.task_target_sds(small_kg) == {}
+    cols = dataset_index.feature_columns(small_kg)
+    assert set(cols) == ids and "class" not in cols[by_name["credit.g"].id]
+    assert len(cols[by_name["credit.g"].id]) == by_name["credit.g"].columns - 1
+    stale = dataset_index.stale_datasets(small_kg, extractor="x", version="1")
+    assert stale == sorted(ids)
+    autompg = by_name["autompg"].id
+    small_kg.set_metafeatures(autompg, {"nr_inst": 398.0}, extractor="x", version="1")
+    assert autompg not in dataset_index.stale_datasets(small_kg, extractor="x", version="1")
+    assert dataset_index.has_current_metafeatures(small_kg, autompg, extractor="x", version="1")
+    assert not dataset_index.has_current_metafeatures(small_kg, autompg, extractor="x", version="2")
+
+
+def test_text_embeddings_round_trip_and_replace(small_kg: KnowledgeGraph) -> None:
+    from metakg.kg import set_text_embedding, text_embedding, text_embeddings
+
+    ds = small_kg.get_dataset("credit.g")
+    assert text_embedding(small_kg, ds.id) is None and text_embeddings(small_kg) == {}
+    set_text_embedding(small_kg, ds.id, np.array([0.5, -1.0, 2.0]), model="m1")
+    set_text_embedding(small_kg, ds.id, np.array([1.0, 0.25]), model="m2")  # replaces
+    np.testing.assert_array_equal(text_embedding(small_kg, ds.id), np.array([1.0, 0.25], "f4"))
+    assert list(text_embeddings(small_kg)) == [ds.id]
+    assert len(small_kg.store.select("SELECT ?m WHERE { ?d mkg:embeddingModel ?m }")) == 1
+
+
+def test_typed_checks_of_the_whole_graph(small_kg: KnowledgeGraph) -> None:
+    assert small_kg.has_runs(task_type="classification", metric="roc_auc")
+    assert small_kg.has_runs(task_type="regression", metric="rmse")
+    assert not small_kg.has_runs(task_type="regression", metric="roc_auc")
+    conforms, report = small_kg.check_shapes()
+    assert conforms, report
