@@ -148,13 +148,13 @@ def encode_results(result: object, accept: str, *, max_rows: int,
             _check(deadline)
             rows.append({n: _term_json(sol[n]) for n in names if sol[n] is not None})
         doc: dict[str, object] = {"head": {"vars": names}, "results": {"bindings": rows}}
-        if truncated:
-            doc["truncated"] = True
-        body = json.dumps(doc).encode()
         fmt = RESULT_TYPES[media]
-        if fmt != QueryResultsFormat.JSON:
-            body = parse_query_results(body, format=QueryResultsFormat.JSON).serialize(format=fmt)
-        return ProtocolAnswer(body, media, truncated)
+        if fmt != QueryResultsFormat.JSON:  # pyoxigraph writes the other formats
+            solutions = parse_query_results(json.dumps(doc).encode(), format=QueryResultsFormat.JSON)
+            return ProtocolAnswer(solutions.serialize(format=fmt), media, truncated)
+        if truncated:
+            doc["truncated"] = True  # beside the standard keys, which clients read alone
+        return ProtocolAnswer(json.dumps(doc).encode(), media, truncated)
     media = negotiate(accept, list(GRAPH_TYPES))
     triples, truncated = [], False
     for i, t in enumerate(result):  # type: ignore[attr-defined]

@@ -57,7 +57,7 @@ def test_protocol_on_the_seed_graph(ready: SeedServer) -> None:
                    c.post("/sparql", content=COUNT.encode(), headers={"Content-Type": "application/sparql-query"})]
         counts = {r.json()["results"]["bindings"][0]["n"]["value"] for r in answers}
         assert len(counts) == 1 and int(counts.pop()) > 10_000
-        r = c.post("/sparql", content=b"SELECT * WHERE {\n ?r a mls:Run ;\n }",
+        r = c.post("/sparql", content=b"SELECT * WHERE {\n ?r a mls:Run .\n ?r a }",
                    headers={"Content-Type": "application/sparql-query"})
         assert r.status_code == 400 and r.json()["line"] == 3
         r = c.get("/sparql", params={"query": "SELECT ?r WHERE { ?r a mls:Run }"}, headers={"Accept": "text/csv"})

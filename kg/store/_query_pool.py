@@ -320,15 +320,18 @@ def _worker_main(conn: _Duplex, path: str, parent: int) -> None:
         if request is None:
             return
         query, accept, max_rows, dataset, version = request
+        reply: tuple[str, Any]
         try:
             if store is None or opened != version:
                 store, opened = None, None
                 store, opened = _open_read_only(OxStore, path), version
-            result = store.query(query, prefixes=prefixes, **dataset.pyoxigraph_args())
-            reply: tuple[str, Any] = ("ok", encode_results(result, accept, max_rows=max_rows))
-        except SyntaxError as exc:
-            err = syntax_error(exc, query)
-            reply = ("syntax", (str(err), err.line, err.column))
+            try:
+                result = store.query(query, prefixes=prefixes, **dataset.pyoxigraph_args())
+            except SyntaxError as exc:  # the query's, not ours: the parse comes first
+                err = syntax_error(exc, query)
+                reply = ("syntax", (str(err), err.line, err.column))
+            else:
+                reply = ("ok", encode_results(result, accept, max_rows=max_rows))
         except Exception as exc:  # reported to the parent, which raises StoreError
             reply = ("error", f"{type(exc).__name__}: {exc}")
         conn.send(reply)
