@@ -27,10 +27,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         s = settings or get_settings()
         app.state.graph = open_graph(s.store)
-        # /sparql's worker processes start with the service, not at its first query
-        start_workers = getattr(app.state.graph.store, "start_query_workers", None)
-        if start_workers is not None:
-            start_workers(s.sparql_concurrency)
+        # /sparql's worker processes start with the service, not at its first query (unless
+        # the seed graph is still to be loaded: reading .store would load it now; they then
+        # start at the first query)
+        if getattr(app.state.graph, "seed_pending", None) is None:
+            start_workers = getattr(app.state.graph.store, "start_query_workers", None)
+            if start_workers is not None:
+                start_workers(s.sparql_concurrency)
         try:
             yield
         finally:
