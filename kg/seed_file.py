@@ -35,6 +35,10 @@ SEED_PREFIXES: dict[str, str] = {
     "id": "https://w3id.org/metakg/id/",
 }
 
+#: Quads that describe the store a dump was taken from (which seed files it has loaded), not
+#: the graph: a seed file leaves them out.
+_STORE_MARKERS = b"<https://w3id.org/metakg/id/store/this> <https://w3id.org/metakg/ns#seeded"
+
 #: xz preset of the dump: 6 is xz's default; higher presets gain little on this data and
 #: need more memory to decompress.
 XZ_PRESET = 6
@@ -49,9 +53,10 @@ def write_seed(nquads: bytes, path: str | Path) -> int:
             first and renamed, so a reader never sees half a file.
 
     Returns:
-        The number of quads written.
+        The number of quads written (the store's own seeding markers are left out).
     """
-    lines = sorted(line for line in nquads.splitlines() if line.strip())
+    lines = sorted(line for line in nquads.splitlines()
+                   if line.strip() and not line.startswith(_STORE_MARKERS))
     quads = parse(b"\n".join(lines) + b"\n", format=RdfFormat.N_QUADS)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -147,8 +147,19 @@ class _PyOxigraphStore(Store):
         if fmt == RdfFormat.N_QUADS:
             self._add_nquads(data)
             return
-        quads = list(parse(data, format=fmt))  # parse fully first: a syntax error adds nothing
-        self._add(quads)
+        if len(data) < BULK_MIN_BYTES:
+            quads = list(parse(data, format=fmt))  # parse fully first: a syntax error adds nothing
+            self._add(quads)
+            return
+        # A large file (the seed graph: millions of quads) is not held as Python objects:
+        # validated by one parse (a syntax error adds nothing), then bulk-loaded from the text,
+        # journalled as N-Quads where the store keeps a journal.
+        for _ in parse(data, format=fmt):
+            pass
+        if self._journal is None:
+            self._bulk(b"", lambda: self._store.bulk_load(data, format=fmt))
+        else:
+            self._add_nquads(serialize(parse(data, format=fmt), format=RdfFormat.N_QUADS))
 
 
 def _prefixes(fmt: RdfFormat) -> dict[str, str] | None:
