@@ -122,7 +122,7 @@ def seed_build(
     subsample: Annotated[int, typer.Option(help="Rows kept per table (stratified, seeded).")] = 5000,
     time_limit: Annotated[float, typer.Option(help="Seconds per fit.")] = 60.0,
     work_dir: Path = Path(".metakg-build"),
-    output: Path = Path("data/seed.nq.gz"),
+    output: Path = Path("data/seed.trig.xz"),
     retry_failed: Annotated[bool, typer.Option(help="Evaluate failed runs again.")] = False,
     repeats: Annotated[int, typer.Option(
         min=1, help="Cross-validation repeats (each with its own fold shuffle and subsample).")] = 1,
@@ -142,7 +142,7 @@ def seed_build(
         min=0, help="Also evaluate a sample of this many rows (stratified) of every binary table, "
                     "shared or derived, of at least twice as many rows (0: none).")] = 0,
 ) -> None:
-    """Evaluate the portfolio on every shared dataset (resumable) and export data/seed.nq.gz.
+    """Evaluate the portfolio on every shared dataset (resumable) and export data/seed.trig.xz.
 
     Resumes from the work directory's store, or from OUTPUT when that store is empty (a new
     session): only (task, configuration, fold) triples not yet in the graph are evaluated.

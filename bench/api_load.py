@@ -5,7 +5,7 @@
 2. Runs/s through ``POST /runs/batch`` (batches of 500, 4 client threads; goal >= 2,000 runs/s),
    vs ``KnowledgeGraph.log_runs`` in-process on the same kind of store.
 
-Usage: python bench/api_load.py [--seed data/seed.nq.gz] [--requests 200] [--runs 20000]
+Usage: python bench/api_load.py [--seed data/seed.trig.xz] [--requests 200] [--runs 20000]
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def batches(task_id: str, n: int, size: int) -> list[list[dict]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seed", default="data/seed.nq.gz")
+    ap.add_argument("--seed", default="data/seed.trig.xz")
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--runs", type=int, default=20_000)
     ap.add_argument("--out", default="bench/results/api_load.json")

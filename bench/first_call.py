@@ -1,12 +1,21 @@
-"""The first `metakg recommend` on a fresh install, and the first after new runs.
+"""The first `metakg recommend` on a fresh install, and the calls after it.
 
-A fresh store and cache: call 1 loads the seed graph and fits (the README's first command);
-call 2 (`--run --k 2`) evaluates two configurations and writes them back; call 3 refits on the
-grown graph; call 4 is answered from the fitted recommender on disk. Every call is a cold
-process (``METAKG_WARM=0``). ``--code DIR`` (repeatable) times other checkouts in the same run,
-alternating, e.g. a git worktree of an earlier commit as the baseline.
+Every call is a cold process (``METAKG_WARM=0``) on a fresh store and cache, in this order:
 
-Usage: python bench/first_call.py [--code /path/to/old/checkout] [--rounds 1]
+1. the README's first command (``recommend data/samples/credit-g.csv --target class``);
+2. the same again;
+3. ``--run --k 2``: evaluates two configurations and writes them back, so the store is filled
+   with the seed graph first;
+4. the first call after new runs (a refit);
+5. the same again (the refit's cache).
+
+Each row gives wall time and peak RSS (``/usr/bin/time``). ``--baseline DIR`` times an older
+checkout in the same run, alternating with this one (an older layout with top-level packages
+is run as ``python -m api`` with ``PYTHONPATH=DIR``). ``--python`` and ``--root`` time another
+install of this code, e.g. a fresh clone with its own virtual environment.
+
+Usage: python bench/first_call.py [--python .venv/bin/python] [--root DIR] [--baseline DIR]
+       [--rounds 1]
 """
 
 from __future__ import annotations
@@ -15,35 +24,54 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLS = {
-    "first call (seed load + fit)": [],
-    "--run --k 2 (writes 2 runs)": ["--run", "--k", "2", "--jobs", "1"],
+    "first call": [],
+    "second call": [],
+    "--run --k 2 (fills the store, writes 2 runs)": ["--run", "--k", "2", "--jobs", "1"],
     "first call after new runs (refit)": [],
-    "cached": [],
+    "after the refit": [],
 }
 
 
-def one_round(code: Path) -> dict[str, float]:
+@dataclass(frozen=True)
+class Install:
+    """How to run one version of the code."""
+
+    label: str
+    python: str
+    root: Path
+    module: str
+    pythonpath: str | None = None
+
+
+def one_round(code: Install) -> dict[str, dict[str, float]]:
     tmp = Path(tempfile.mkdtemp(prefix="metakg-first-"))
-    env = {**os.environ, "METAKG_STORE": str(tmp / "store"), "METAKG_CACHE": str(tmp / "cache"),
-           "METAKG_WARM": "0", "METAKG_SEED": str(ROOT / "data" / "seed.nq.gz"),
-           "PYTHONPATH": str(code)}
-    out: dict[str, float] = {}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METAKG_")}
+    env.update({"METAKG_STORE": str(tmp / "store"), "METAKG_CACHE": str(tmp / "cache"), "METAKG_WARM": "0"})
+    if code.pythonpath:
+        env["PYTHONPATH"] = code.pythonpath
+    out: dict[str, dict[str, float]] = {}
     try:
         for label, extra in CALLS.items():
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "api", "recommend",
-                            str(ROOT / "data" / "samples" / "credit-g.csv"), "--target", "class",
-                            *extra], cwd=code, env=env, check=True, capture_output=True)
-            out[label] = round(time.perf_counter() - t0, 2)
-            print(f"  {code}: {label}: {out[label]} s", flush=True)
+            r = subprocess.run(["/usr/bin/time", "-f", "%M", code.python, "-m", code.module, "recommend",
+                                "data/samples/credit-g.csv", "--target", "class", *extra],
+                               cwd=code.root, env=env, capture_output=True, text=True)
+            wall = time.perf_counter() - t0
+            if r.returncode != 0:
+                raise SystemExit(f"{code.label}: {label} failed:\n{r.stderr[-3000:]}")
+            peak_mb = int(r.stderr.strip().splitlines()[-1]) / 1024
+            out[label] = {"seconds": round(wall, 2), "peak_rss_mb": round(peak_mb)}
+            print(f"  {code.label}: {label}: {wall:.2f} s, peak RSS {peak_mb:.0f} MB", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
@@ -51,29 +79,35 @@ def one_round(code: Path) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--code", action="append", default=[], help="another checkout to time")
+    ap.add_argument("--python", default=sys.executable, help="interpreter of the install to time")
+    ap.add_argument("--root", default=str(ROOT), help="its checkout (the calls run there)")
+    ap.add_argument("--baseline", help="an older checkout to time in the same run")
+    ap.add_argument("--baseline-python", default=sys.executable)
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "first_call.json"))
     args = ap.parse_args()
-    codes = [Path(c).resolve() for c in args.code] + [ROOT]
-    rows: dict[str, list[dict[str, float]]] = {str(c): [] for c in codes}
+    codes = [Install("this", args.python, Path(args.root).resolve(), "metakg.api")]
+    if args.baseline:
+        base = Path(args.baseline).resolve()
+        codes.insert(0, Install("baseline", args.baseline_python, base, "api", str(base)))
+    rows: dict[str, list[dict[str, dict[str, float]]]] = {c.label: [] for c in codes}
     for _ in range(args.rounds):
         for code in codes:
-            rows[str(code)].append(one_round(code))
-    import statistics
-
-    result = {"rounds": args.rounds, "medians": {
-        code: {label: statistics.median(r[label] for r in runs) for label in CALLS}
-        for code, runs in rows.items()}, "raw": rows}
-    if len(codes) > 1:
-        base, new = result["medians"][str(codes[0])], result["medians"][str(ROOT)]
-        result["baseline"] = str(codes[0])
-        result["baseline_commit"] = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=codes[0], capture_output=True,
-            text=True).stdout.strip()
-        result["ratio_vs_baseline"] = {k: round(new[k] / base[k], 3) for k in CALLS}
-    Path(args.out).write_text(json.dumps(result, indent=1))
-    print(json.dumps(result["medians"], indent=1))
+            rows[code.label].append(one_round(code))
+    medians = {label: {call: {k: statistics.median(r[call][k] for r in runs) for k in ("seconds", "peak_rss_mb")}
+                       for call in CALLS} for label, runs in rows.items()}
+    result: dict[str, object] = {
+        "command": "python bench/first_call.py " + " ".join(sys.argv[1:]), "rounds": args.rounds,
+        "cores": os.cpu_count(), "medians": medians, "raw": rows,
+        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=args.root, capture_output=True,
+                                 text=True).stdout.strip()}
+    if args.baseline:
+        result["baseline_commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=args.baseline,
+                                                   capture_output=True, text=True).stdout.strip()
+        result["ratio_vs_baseline"] = {call: round(medians["this"][call]["seconds"]
+                                                   / medians["baseline"][call]["seconds"], 3) for call in CALLS}
+    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(medians, indent=1))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ Writes bench/results/flaml_zeroshot.json: dataset id → mean primary score over
 task of the dataset (one per cross-validation repeat, as the seed matrix averages them), and
 each task's fold scores. Resumable: tasks already in the output are skipped.
 
-Usage: python bench/flaml_zeroshot.py [--store .metakg-build/store | --seed data/seed.nq.gz]
+Usage: python bench/flaml_zeroshot.py [--store .metakg-build/store | --seed data/seed.trig.xz]
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def evaluate(X, y, spec: TaskSpec) -> dict[str, list[float]]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--store", default=None)
-    ap.add_argument("--seed", default="data/seed.nq.gz")
+    ap.add_argument("--seed", default="data/seed.trig.xz")
     ap.add_argument("--out", default="bench/results/flaml_zeroshot.json")
     args = ap.parse_args()
     if args.store:

@@ -32,7 +32,7 @@ frequent classes).
 Members are fitted once per held-out dataset; ensembles are weighted sums of their
 per-query percentile ranks, so many blends are compared at the cost of one.
 
-Usage: python bench/lodo.py [--store .metakg-build/store | --seed data/seed.nq.gz] [--jobs 2]
+Usage: python bench/lodo.py [--store .metakg-build/store | --seed data/seed.trig.xz] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -236,7 +236,7 @@ def held_out_arguments(out: str, description: str | None = None) -> argparse.Arg
     ap = argparse.ArgumentParser(description=description,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--store", default=None, help="an Oxigraph store of the seed (read-only)")
-    ap.add_argument("--seed", default="data/seed.nq.gz", help="else this seed, loaded in memory")
+    ap.add_argument("--seed", default="data/seed.trig.xz", help="else this seed, loaded in memory")
     ap.add_argument("--coverage", type=float, default=0.95)
     ap.add_argument("--jobs", type=int, default=2, help="held-out datasets evaluated at a time")
     ap.add_argument("--out", default=out)
@@ -347,7 +347,7 @@ def interval(values: list[float] | np.ndarray, *, draws: int = 2000, level: floa
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--store", default=None)
-    ap.add_argument("--seed", default="data/seed.nq.gz")
+    ap.add_argument("--seed", default="data/seed.trig.xz")
     ap.add_argument("--flaml", default="bench/results/flaml_zeroshot.json")
     ap.add_argument("--coverage", type=float, default=0.95,
                     help="keep configurations evaluated on at least this share of datasets")

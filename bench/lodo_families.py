@@ -16,7 +16,7 @@ Reported per family and per group: the best of the top 1 / 3 / 5 on the held-out
 configuration of any family), with the family's own best (oracle) and the mean best of 5 random
 configurations of the family for scale.
 
-Usage: python bench/lodo_families.py --store <store loaded from data/seed.nq.gz> [--jobs 2]
+Usage: python bench/lodo_families.py --store <store loaded from data/seed.trig.xz> [--jobs 2]
 """
 
 from __future__ import annotations

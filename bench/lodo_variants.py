@@ -356,7 +356,7 @@ def main() -> None:
     ap.add_argument("--variants", default="default", help="names separated by '|' (--list)")
     ap.add_argument("--seeds", default="0", help="first surrogate seed of each bag, e.g. 0,5,10,15")
     ap.add_argument("--store", default=None, help="an Oxigraph store of the seed (read-only)")
-    ap.add_argument("--seed", default="data/seed.nq.gz", help="else this seed, loaded in memory")
+    ap.add_argument("--seed", default="data/seed.trig.xz", help="else this seed, loaded in memory")
     ap.add_argument("--views", default=".metakg-build/lodo-views", help="cache of the groups' views")
     ap.add_argument("--flaml", default="bench/results/flaml_zeroshot.json")
     ap.add_argument("--extra", default=None,

@@ -21,7 +21,7 @@ It is a rough estimate: the observed means, taken as the truth, already contain 
 also look more spread out than they are), and the oracle knows the true means, which no
 recommender can.
 
-Usage: python bench/noise_ceiling.py [--seed data/seed.nq.gz] [--draws 200]
+Usage: python bench/noise_ceiling.py [--seed data/seed.trig.xz] [--draws 200]
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def normalised(values: np.ndarray, higher: bool) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--store", default=None)
-    ap.add_argument("--seed", default="data/seed.nq.gz")
+    ap.add_argument("--seed", default="data/seed.trig.xz")
     ap.add_argument("--draws", type=int, default=200)
     ap.add_argument("--coverage", type=float, default=0.95)
     ap.add_argument("--out", default="bench/results/noise_ceiling.json")

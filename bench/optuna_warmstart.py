@@ -154,7 +154,7 @@ def reused_cold(stored: dict | None, args: argparse.Namespace
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--store", default=None)
-    ap.add_argument("--seed", default="data/seed.nq.gz")
+    ap.add_argument("--seed", default="data/seed.trig.xz")
     ap.add_argument("--datasets", default=None, help="comma-separated (default: see the module docstring)")
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--tpe-seeds", type=int, default=5, help="TPE seeds; medians are reported")

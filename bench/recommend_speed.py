@@ -10,7 +10,7 @@
    calls answered by the warm worker (the default) and for cold processes (``METAKG_WARM=0``,
    the baseline, measured alternately in the same run).
 
-Usage: python bench/recommend_speed.py [--seed data/seed.nq.gz] [--parts seed,synthetic,cli]
+Usage: python bench/recommend_speed.py [--seed data/seed.trig.xz] [--parts seed,synthetic,cli]
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def cli(seed: Path, work: Path, repeat: int = 5) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seed", default="data/seed.nq.gz")
+    ap.add_argument("--seed", default="data/seed.trig.xz")
     ap.add_argument("--out", default="bench/results/recommend_speed.json")
     ap.add_argument("--parts", default="seed,synthetic,cli",
                     help="comma-separated: which of seed, synthetic, cli to measure; the others "

@@ -99,7 +99,7 @@ def _fitted(graph: KnowledgeGraph, task_type: str, metric: str) -> tuple[MetaDat
     def check_runs() -> None:
         if not graph.has_runs(task_type=task_type, metric=metric):
             raise InvalidData(f"The graph has no {task_type} runs scored by {metric}; load the "
-                              "seed graph (`metakg import data/seed.nq.gz`) or log runs first.")
+                              "seed graph (`metakg import data/seed.trig.xz`) or log runs first.")
 
     return cached_recommender(graph, task_type, metric, EnsembleRecommender, before_fit=check_runs)
 

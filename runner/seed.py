@@ -1,7 +1,7 @@
 """Build the seed knowledge graph: a portfolio evaluated on every shared dataset.
 
 Resumable: results go into an embedded store as each fold finishes; the store is exported to
-``data/seed.nq.gz`` periodically and at the end, and a new build imports that file first, so
+``data/seed.trig.xz`` periodically and at the end, and a new build imports that file first, so
 a later session continues where the last one stopped.
 """
 
@@ -195,7 +195,7 @@ def build_seed(
     manifest: str | Path,
     *,
     work_dir: str | Path = ".metakg-build",
-    output: str | Path = "data/seed.nq.gz",
+    output: str | Path = "data/seed.trig.xz",
     settings: SeedSettings = SeedSettings(),
     jobs: int = 2,
     export_every: float = 600.0,

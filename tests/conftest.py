@@ -124,7 +124,7 @@ def memory_graph() -> KnowledgeGraph:
 
 # ----- the full seed graph behind a real `metakg serve` (slow tier) ----------------------------
 # One session-scoped server for every slow test that needs the real graph's scale (SPARQL
-# limits, run search...). The store is built once from data/seed.nq.gz (about 2-5 minutes) in
+# limits, run search...). The store is built once from data/seed.trig.xz (about 2-5 minutes) in
 # METAKG_TEST_SEED_STORE, kept there and reused by later sessions; without that variable it is
 # built in a temporary folder. The server holds the store's write lock while it runs, so two
 # sessions must not share one METAKG_TEST_SEED_STORE at the same time.
