@@ -30,14 +30,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # /sparql's worker processes start with the service, not at its first query (unless
         # the seed graph is still to be loaded: reading .store would load it now; they then
         # start at the first query)
-        if getattr(app.state.graph, "seed_pending", None) is None:
+        if getattr(app.state.graph, "seed_pending", None) is not None:
+            # fill the store with the seed graph in the background: recommendations are
+            # answered by the recommenders shipped with the seed meanwhile, and requests that
+            # need the store wait for the fill
+            import threading
+
+            threading.Thread(target=app.state.graph.fill, name="metakg-seed-fill", daemon=True).start()
+        else:
             start_workers = getattr(app.state.graph.store, "start_query_workers", None)
             if start_workers is not None:
                 start_workers(s.sparql_concurrency)
         try:
             yield
         finally:
-            app.state.graph.store.close()
+            # closing must not start (or wait for) the seed fill
+            getattr(app.state.graph, "unfilled_store", app.state.graph.store).close()
 
     app = FastAPI(title="metakg", version="0.1.0", lifespan=lifespan,
                   description="Meta-learning knowledge graph: log runs, query the graph, get "

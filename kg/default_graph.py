@@ -79,6 +79,11 @@ class SeededGraph(KnowledgeGraph):
         return self._pending
 
     @property
+    def unfilled_store(self) -> Store:
+        """The store as it is now, without filling it (e.g. to close it)."""
+        return self._store
+
+    @property
     def holds_runs(self) -> bool:
         """Whether the store held runs of its own when it was opened."""
         return self._holds_runs
