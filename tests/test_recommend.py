@@ -451,6 +451,7 @@ def test_the_default_chooses_among_a_familys_configurations_as_its_portfolio_mem
     assert among.sort_values(kind="stable").index.equals(member.sort_values(kind="stable").index)
 
 
+@pytest.mark.subprocess
 def test_cli_recommend_json_contract(kg: KnowledgeGraph, tmp_path: Path) -> None:
     seed = tmp_path / "seed.nq.gz"
     kg.store.dump(seed)
@@ -472,6 +473,7 @@ def test_cli_recommend_json_contract(kg: KnowledgeGraph, tmp_path: Path) -> None
     assert bad.stderr.count("\n") == 1
 
 
+@pytest.mark.subprocess
 def test_cli_recommend_run_writes_runs_back(kg: KnowledgeGraph, tmp_path: Path) -> None:
     seed = tmp_path / "seed.nq.gz"
     kg.store.dump(seed)
@@ -1060,6 +1062,7 @@ def test_the_incremental_weighted_greedy_makes_the_same_choices_as_recomputing()
     assert order[2:] == [j - 1 for j in rest[:4]]
 
 
+@pytest.mark.subprocess
 def test_cli_recommend_through_the_warm_worker(kg: KnowledgeGraph, tmp_path: Path) -> None:
     """The first call answers itself and starts a worker; the next ones are answered by it,
     with the same output and errors, without keeping the store locked between calls."""
