@@ -167,3 +167,21 @@ def test_first_recommendation_on_a_fresh_install_needs_no_seed_load(tmp_path: Pa
     store = OxigraphStore(tmp_path / "store")
     assert not store.ask("ASK { ?r a mls:Run }")  # answered without filling the store
     store.close()
+
+
+def test_the_server_fills_a_fresh_store_in_the_background(seed: Path, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from metakg.api.app import create_app
+    from metakg.api.settings import Settings
+
+    app = create_app(Settings(store=str(tmp_path / "store"), public_reads=True))
+    with TestClient(app) as client:
+        assert client.get("/health").json() == {"status": "ok"}  # serving while it fills
+        graph = app.state.graph
+        assert isinstance(graph, SeededGraph)
+        deadline = time.monotonic() + 60
+        while graph.seed_pending is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert graph.seed_pending is None, "the background fill did not finish in 60 s"
+        assert len(graph.store.select("SELECT ?r WHERE { ?r a mls:Run }")) == 20
