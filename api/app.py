@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from metakg.api.errors import ERROR_RESPONSES, install_error_handlers
-from metakg.api.routes import datasets, export, recommendations, runs, sparql
+from metakg.api.routes import datasets, export, keys, recommendations, runs, sparql
 from metakg.api.settings import Settings, get_settings
 
 __all__ = ["create_app"]
@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
-    for module in (datasets, recommendations, runs, sparql, export):
+    for module in (datasets, recommendations, runs, sparql, export, keys):
         app.include_router(module.router, responses=ERROR_RESPONSES)
 
     @app.get("/health", tags=["health"])

@@ -80,11 +80,56 @@ class Client:
 
     def search_runs(self, filter: str = "", *, order_by: str | None = None, limit: int = 100,
                     offset: int = 0) -> list[dict[str, Any]]:
-        """Search runs (see :mod:`kg.run_search` for the filter language)."""
+        """Search runs; the server's store filters, orders and pages them.
+
+        Args:
+            filter: conditions joined by ``and`` (see :mod:`kg.run_search`), e.g.
+                ``metrics.roc_auc > 0.8 and params.family = 'lightgbm'``.
+            order_by: ``KEY [ASC|DESC]``, e.g. ``metrics.roc_auc DESC``.
+            limit: page size (1-1000).
+            offset: runs to skip.
+
+        Raises:
+            InvalidData: a malformed filter or order (the message says where).
+        """
         params: dict[str, Any] = {"filter": filter, "limit": limit, "offset": offset}
         if order_by:
             params["order_by"] = order_by
         return self._check(self._http.get("/runs", params=params))
+
+    def get_run(self, run_id: str) -> dict[str, Any]:
+        """One run with its configuration, tags and mean scores.
+
+        Raises:
+            NotFound: no run has this id.
+        """
+        from urllib.parse import quote
+
+        return self._check(self._http.get(f"/runs/{quote(run_id, safe='')}"))
+
+    def create_key(self, name: str, role: str = "write") -> str:
+        """Create (or rotate) a principal's key; needs an admin key. Returns the new key,
+        which is shown only this once.
+
+        Raises:
+            InvalidData: bad name or role.
+            MetaKGError: HTTP 403 when this client's key is not an admin's.
+        """
+        return self._check(self._http.post("/keys", json={"name": name, "role": role}))["key"]
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        """Principals with a key: name, role, revoked (never the keys); needs an admin key."""
+        return self._check(self._http.get("/keys"))
+
+    def revoke_key(self, name: str) -> dict[str, Any]:
+        """Revoke a principal's key (refused from the next request on); needs an admin key.
+
+        Raises:
+            NotFound: no principal of this name has a key.
+        """
+        from urllib.parse import quote
+
+        return self._check(self._http.delete(f"/keys/{quote(name, safe='')}"))
 
     def sparql(self, query: str) -> dict[str, Any]:
         """A read-only SPARQL query; W3C JSON results."""

@@ -1,4 +1,4 @@
-"""API keys with roles, stored hashed in the graph as PROV agents (``mkg:Principal``)."""
+"""API keys: made and hashed here, stored by :mod:`kg.keys` (only the hash is kept)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from pyoxigraph import DefaultGraph, Literal, Quad
-
-from metakg.kg.entities import principal_iri
-from metakg.kg.errors import InvalidData, NotFound
+from metakg.kg import keys as kg_keys
 from metakg.kg.graph import KnowledgeGraph
-from metakg.kg.vocabulary import MKG, PROV, RDF, lit
+from metakg.kg.keys import ROLES
 
 __all__ = ["ROLES", "Principal", "authenticate", "create_key", "list_keys", "revoke_key"]
 
-ROLES = ("read", "write", "admin")
 _RANK = {r: i for i, r in enumerate(ROLES)}
 
 
@@ -38,41 +34,35 @@ def _hash(key: str) -> str:
 def create_key(graph: KnowledgeGraph, name: str, role: str = "write") -> str:
     """Create (or replace) a principal's key and return it; only its hash is stored.
 
+    Args:
+        graph: the graph.
+        name: who the key is for.
+        role: ``read``, ``write`` or ``admin``.
+
+    Returns:
+        The key (``mkg_...``), shown only this once.
+
     Raises:
         InvalidData: unknown role or empty name.
     """
-    if role not in ROLES:
-        raise InvalidData(f"Role must be one of {', '.join(ROLES)}, not {role!r}.")
-    if not name.strip():
-        raise InvalidData("A key needs a non-empty name.")
     key = "mkg_" + secrets.token_urlsafe(32)
-    node = principal_iri(name)
-    old = graph.store.construct("CONSTRUCT { ?p ?x ?y } WHERE { ?p ?x ?y }", {"p": node})
-    g = DefaultGraph()
-    graph.store.replace(
-        [Quad(t.subject, t.predicate, t.object, g) for t in old],
-        [Quad(node, RDF.type, MKG.Principal, g), Quad(node, RDF.type, PROV.Agent, g),
-         Quad(node, MKG.name, Literal(name), g), Quad(node, MKG.keyHash, Literal(_hash(key)), g),
-         Quad(node, MKG.role, Literal(role), g), Quad(node, MKG.revoked, lit(False), g)])
+    kg_keys.put_key(graph, name, role, _hash(key))
     return key
 
 
 def authenticate(graph: KnowledgeGraph, key: str) -> Principal | None:
-    """The principal of a key, or ``None`` when unknown or revoked."""
-    rows = graph.store.select(
-        """SELECT ?name ?role ?revoked WHERE { ?p mkg:keyHash ?h ; mkg:name ?name ;
-             mkg:role ?role ; mkg:revoked ?revoked }""", {"h": _hash(key)})
-    if not rows or rows[0]["revoked"]:
+    """The principal of a key, or ``None`` when unknown or revoked (read from the graph on
+    every call: a revoked key is refused on the next request)."""
+    record = kg_keys.find_key(graph, _hash(key))
+    if record is None or record.revoked or record.role not in _RANK:
         return None
-    return Principal(rows[0]["name"], rows[0]["role"])
+    return Principal(record.name, record.role)
 
 
 def list_keys(graph: KnowledgeGraph) -> list[dict[str, object]]:
     """Principals with their role and whether revoked (never the keys)."""
-    rows = graph.store.select(
-        """SELECT ?name ?role ?revoked WHERE { ?p a mkg:Principal ; mkg:name ?name ;
-             mkg:role ?role ; mkg:revoked ?revoked } ORDER BY ?name""")
-    return [{"name": r["name"], "role": r["role"], "revoked": r["revoked"]} for r in rows]
+    return [{"name": r.name, "role": r.role, "revoked": r.revoked}
+            for r in kg_keys.key_records(graph)]
 
 
 def revoke_key(graph: KnowledgeGraph, name: str) -> None:
@@ -81,9 +71,4 @@ def revoke_key(graph: KnowledgeGraph, name: str) -> None:
     Raises:
         NotFound: no such principal.
     """
-    node = principal_iri(name)
-    if not graph.store.ask("ASK { ?p a mkg:Principal }", {"p": node}):
-        raise NotFound(f"No key named {name!r}; see `metakg keys list`.")
-    g = DefaultGraph()
-    graph.store.replace([Quad(node, MKG.revoked, lit(False), g)],
-                        [Quad(node, MKG.revoked, lit(True), g)])
+    kg_keys.revoke_key(graph, name)

@@ -6,7 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["DatasetOut", "MetaFeaturesIn", "RecommendIn", "RunIn", "RunOut", "RunsIn"]
+__all__ = ["DatasetOut", "FoundRunOut", "KeyCreatedOut", "KeyIn", "KeyOut", "MetaFeaturesIn",
+           "RecommendIn", "RunIn", "RunOut", "RunsIn"]
 
 
 class DatasetOut(BaseModel):
@@ -90,3 +91,47 @@ class RunOut(BaseModel):
     status: str
     scores: dict[str, float]
     principal: str | None = None
+
+
+class FoundRunOut(BaseModel):
+    """A run as search and GET /runs/{id} return it."""
+
+    id: str
+    task: str
+    dataset: str
+    dataset_name: str
+    config: dict[str, Any]
+    config_id: str
+    family: str
+    status: str
+    principal: str | None = None
+    source: str | None = None
+    started: str | None = None
+    tags: dict[str, str] = {}
+    metrics: dict[str, float] = {}
+
+
+class KeyIn(BaseModel):
+    """A key to create (or to rotate: a name that has a key gets a new one)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "alice", "role": "write"}]})
+
+    name: str = Field(min_length=1, max_length=200,
+                      pattern=r"^[^/\x00-\x1f\x7f]*[^/\s][^/\x00-\x1f\x7f]*$",
+                      description="Who the key is for (no '/' or control characters).")
+    role: str = Field(default="write", pattern="^(read|write|admin)$")
+
+
+class KeyOut(BaseModel):
+    """A principal's key as stored (never the key itself)."""
+
+    name: str
+    role: str
+    revoked: bool
+
+
+class KeyCreatedOut(KeyOut):
+    """A new key: shown only in this response; only its hash is stored."""
+
+    key: str

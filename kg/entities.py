@@ -76,10 +76,13 @@ def configuration_quads(c: Configuration) -> list[Quad]:
     """Quads of a configuration and of its family's implementation node."""
     s = entity("config", c.id)
     impl = entity("implementation", c.family)
+    from metakg.kg.config_params import parameter_quads_from_json
+
     return [
         _q(s, A, MKG.Configuration), _q(s, A, MLS.HyperParameterSetting),
         _q(s, MKG.json, c.json), _q(s, MKG.family, c.family),
         _q(impl, A, MLS.Implementation), _q(impl, DCT.title, c.family),
+        *parameter_quads_from_json(s, c.json),  # what run search filters and orders on
     ]
 
 

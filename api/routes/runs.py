@@ -1,22 +1,39 @@
-"""Runs: log one or a batch (the principal comes from the key), search, fetch."""
+"""Runs: log one or a batch (the principal comes from the key), search, fetch one."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from metakg.api.deps import GraphDep, ReaderDep, WriterDep
-from metakg.api.schemas import RunIn, RunOut, RunsIn
+from metakg.api.schemas import FoundRunOut, RunIn, RunOut, RunsIn
+from metakg.kg.errors import DatasetNotFound, NotFound
 from metakg.kg.graph import KnowledgeGraph, task_for_run
 from metakg.kg.records import Run, RunInput
+from metakg.kg.run_search import get_run as find_run
+from metakg.kg.run_search import search_runs as find_runs
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
 def _input(graph: KnowledgeGraph, body: RunIn, principal: str, memo: dict | None = None) -> RunInput:
-    task = task_for_run(graph, task_id=body.task_id, dataset=body.dataset, target=body.target,
-                        task_type=body.task_type, folds=body.folds, memo=memo)
+    try:
+        task = task_for_run(graph, task_id=body.task_id, dataset=body.dataset,
+                            target=body.target, task_type=body.task_type, folds=body.folds,
+                            memo=memo)
+    except DatasetNotFound:
+        raise DatasetNotFound(
+            f"No dataset {body.dataset!r} in the graph (looked up by id, content hash and "
+            "name). Register it first: upload the table with POST /datasets (Client.upload), "
+            "or send its meta-features with POST /datasets/metafeatures; then log the run "
+            "with the dataset's id or name.") from None
+    except NotFound:
+        raise NotFound(
+            f"No task {body.task_id!r} in the graph. Log the run with dataset, target and "
+            "task_type instead (the task is created), or find task ids with GET "
+            "/datasets/{id}.") from None
     return RunInput(task_id=task.id, config=body.config, fold_scores=body.fold_scores,
                     status=body.status, error=body.error, principal=principal, tags=body.tags,
                     code_version=body.code_version, source=body.source or "api")
@@ -30,7 +47,8 @@ def _out(r: Run) -> RunOut:
 
 @router.post("", status_code=201, response_model=RunOut)
 def log_run(body: RunIn, graph: GraphDep, who: WriterDep) -> RunOut:
-    """Log one run with its per-fold scores; it lands whole or not at all."""
+    """Log one run with its per-fold scores; it lands whole or not at all. A dataset the
+    graph does not know gives 404: register it with POST /datasets first."""
     return _out(graph.log_run(_input(graph, body, who.name)))
 
 
@@ -41,14 +59,26 @@ def log_runs(body: RunsIn, graph: GraphDep, who: WriterDep) -> list[RunOut]:
     return [_out(r) for r in graph.log_runs([_input(graph, b, who.name, memo) for b in body.runs])]
 
 
-@router.get("")
+@router.get("", response_model=list[FoundRunOut])
 def search_runs(graph: GraphDep, who: ReaderDep,
                 filter: Annotated[str, Query(max_length=2000, description=(
-                    "e.g. metrics.roc_auc > 0.8 and params.family = 'lightgbm'"))] = "",
-                order_by: Annotated[str | None, Query(max_length=100, description="e.g. metrics.roc_auc DESC")] = None,
+                    "Conditions joined by 'and', e.g. metrics.roc_auc > 0.8 and "
+                    "params.family = 'lightgbm' and tags.team = 'risk'; keys metrics.*, "
+                    "params.*, tags.*, dataset, principal, status, source, started; "
+                    "operators = != < <= > >= LIKE ILIKE"))] = "",
+                order_by: Annotated[str | None, Query(max_length=100, description=(
+                    "KEY [ASC|DESC], e.g. metrics.roc_auc DESC; runs without the key "
+                    "come last"))] = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
-    """Search runs by metrics, params, tags, dataset, principal, status and time."""
-    from metakg.kg.run_search import search_runs as do_search
+                offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[FoundRunOut]:
+    """Search runs by metrics, params, tags, dataset, principal, status and time; the store
+    filters, orders and pages them (a malformed filter gives 422 saying where)."""
+    return [FoundRunOut(**asdict(r))
+            for r in find_runs(graph, filter, order_by=order_by, limit=limit, offset=offset)]
 
-    return do_search(graph, filter, order_by=order_by, limit=limit, offset=offset)
+
+@router.get("/{run_id}", response_model=FoundRunOut)
+def get_run(graph: GraphDep, who: ReaderDep,
+            run_id: Annotated[str, Path(max_length=200, description="The run's id")]) -> FoundRunOut:
+    """One run with its configuration, tags and mean scores (404 if unknown)."""
+    return FoundRunOut(**asdict(find_run(graph, run_id)))
