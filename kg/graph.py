@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from pyoxigraph import NamedNode, Quad, RdfFormat, parse, serialize
 
 from metakg.kg import entities as E
 from metakg.kg.errors import DatasetNotFound, InvalidData, NotFound
+from metakg.kg.graph_inputs import make_configuration, missing_column_message, task_for_run
 from metakg.kg.identity import canonical_json, configuration_id, table_hash
 from metakg.kg.measures import check_measure, primary_metric
 from metakg.kg.records import Column, Configuration, Dataset, Run, RunInput, Task
@@ -495,22 +496,6 @@ class KnowledgeGraph:
         return int(rows[0]["n"])
 
 
-def make_configuration(config: dict[str, Any]) -> Configuration:
-    """Build the configuration record of a JSON object.
-
-    Raises:
-        InvalidData: not an object, no string ``family``, or not JSON-serialisable.
-    """
-    if not isinstance(config, dict) or not isinstance(config.get("family"), str):
-        raise InvalidData(
-            f"A configuration must be a JSON object with a 'family' string, got {config!r:.120}.")
-    try:
-        text = canonical_json(config)
-    except (TypeError, ValueError) as exc:
-        raise InvalidData(f"Configuration is not valid JSON: {exc}") from None
-    return Configuration(id=configuration_id(config), family=config["family"], json=text)
-
-
 def _as_iri(kind: str, ref: str) -> NamedNode:
     return NamedNode(ref) if ref.startswith(("http://", "https://")) else entity(kind, ref)
 
@@ -521,51 +506,3 @@ def _principal_name(iri: str | None) -> str | None:
     from urllib.parse import unquote
 
     return unquote(entity_key(iri))
-
-
-def missing_column_message(name: str, column: str, columns: Iterable[object]) -> str:
-    """The error message for a column that a table lacks, with the closest names.
-
-    Args:
-        name: the table's name, as the user knows it.
-        column: the column asked for.
-        columns: the table's columns.
-
-    Returns:
-        One sentence naming the table, its first columns and up to three close matches.
-    """
-    import difflib
-
-    cols = [str(c) for c in columns]
-    close = difflib.get_close_matches(column, cols, n=3)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    return (f"Column {column!r} is not in dataset {name!r} (columns: "
-            f"{', '.join(cols[:12])}{'...' if len(cols) > 12 else ''}).{hint}")
-
-
-
-def task_for_run(graph: KnowledgeGraph, *, task_id: str | None, dataset: str | None,
-                 target: str | None, task_type: str | None, folds: int = 5,
-                 memo: dict[tuple[Any, ...], Task] | None = None) -> Task:
-    """The task a logged run refers to: by id, or by dataset + target + task type.
-
-    Args:
-        memo: a dict shared across the runs of one batch, so each task is resolved once.
-
-    Raises:
-        InvalidData: neither a task id nor a full dataset reference.
-        NotFound, DatasetNotFound: unknown task or dataset.
-    """
-    key = (task_id, dataset, target, task_type, folds)
-    if memo is not None and key in memo:
-        return memo[key]
-    if task_id:
-        task = graph.get_task(task_id)
-    elif not (dataset and target and task_type):
-        raise InvalidData("Give task_id, or dataset with target and task_type.")
-    else:
-        task = graph.add_task(graph.get_dataset(dataset), target=target, task_type=task_type,
-                              folds=folds)
-    if memo is not None:
-        memo[key] = task
-    return task
