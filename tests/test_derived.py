@@ -97,6 +97,7 @@ def _iri(ds: object) -> object:
     return NamedNode(ds.iri)
 
 
+@pytest.mark.seed
 def test_seed_ingest_adds_a_derived_binary_task_per_regression_and_multiclass_table(
         shared: Path, tmp_path: Path) -> None:
     from metakg.metalearner.characterise import characterise_if_stale
@@ -157,6 +158,7 @@ def test_a_small_sample_keeps_the_class_shares_and_rows_of_its_source() -> None:
         small_sample(pd.DataFrame({"x": range(900), "c": list("abc") * 300}), "c", 300)
 
 
+@pytest.mark.seed
 def test_seed_ingest_adds_a_small_sample_of_each_large_binary_table(shared: Path, tmp_path: Path) -> None:
     from metakg.metalearner.characterise import characterise_if_stale
     from metakg.runner.seed import SeedSettings, ingest_manifest_tasks
