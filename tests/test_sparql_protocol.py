@@ -235,3 +235,26 @@ def test_service_answers_503_at_the_deadline(tmp_path: Path) -> None:
         r = c.get("/sparql", params={"query": SLOW_QUERY})
         assert r.status_code == 503 and r.json()["limit"] == "time"
         assert time.monotonic() - start < 1.0 + 1.0
+
+
+# ----- what the store layer reads from the text --------------------------------------------------
+def test_query_form_skips_the_prologue_by_tokens() -> None:
+    from metakg.kg.store._sparql_text import query_form
+
+    assert query_form("PREFIX mls: <http://www.w3.org/ns/mls#>\n# DROP ALL\nselect * {}") == "SELECT"
+    assert query_form("BASE <http://x/#a> PREFIX my-ns.v2: <http://y#> PREFIX : <z#> ASK {}") == "ASK"
+    assert query_form("  # only a comment\n") == ""
+    assert query_form("PREFIX a: <http://a#> DELETE WHERE { ?s ?p ?o }") == "DELETE"
+
+
+def test_values_block_goes_into_the_where_group() -> None:
+    from metakg.kg.errors import QueryError
+    from metakg.kg.store._sparql_text import insert_values
+
+    text = 'CONSTRUCT { ?s ?p "{" } WHERE { ?s ?p ?o FILTER(?o < 3) }'
+    assert insert_values(text, {"s": NamedNode(EX + "a")}) == (
+        f'CONSTRUCT {{ ?s ?p "{{" }} WHERE {{ VALUES (?s) {{ (<{EX}a>) }}  ?s ?p ?o FILTER(?o < 3) }}')
+    with pytest.raises(QueryError, match="short form"):
+        insert_values("CONSTRUCT WHERE { ?s ?p ?o }", {"s": NamedNode(EX + "a")})
+    with pytest.raises(QueryError, match="Invalid variable name"):
+        insert_values("SELECT * { ?s ?p ?o }", {"s) } DROP ALL": Literal("x")})
