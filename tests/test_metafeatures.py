@@ -104,7 +104,8 @@ def test_statistical_agrees_with_pymfe(shared: Path, name: str, target: str) -> 
     if target not in df.columns:
         target = df.columns[-1]
     X = df.drop(columns=[target]).select_dtypes("number").dropna(axis=1)
-    ours = compute_metafeatures(pd.concat([X, df[target]], axis=1), target, task_type="regression")
+    ours = compute_metafeatures(pd.concat([X, df[target]], axis=1), target, task_type="regression",
+                                groups=("simple", "statistical"))  # the compared ones only
     mfe = mfe_mod.MFE(features=["skewness", "kurtosis", "cor", "nr_inst", "nr_attr"],
                       summary=["mean"])
     with warnings.catch_warnings():
@@ -126,7 +127,7 @@ def test_info_theory_agrees_with_pymfe_on_nominal_tables(shared: Path, name: str
     X = df.drop(columns=[target])
     X = X[[c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]]
     ours = compute_metafeatures(pd.concat([X, df[target]], axis=1), target,
-                                task_type="classification")
+                                task_type="classification", groups=("info-theory",))
     mfe = mfe_mod.MFE(groups=["info-theory"], summary=["mean"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
