@@ -486,6 +486,12 @@ class KnowledgeGraph:
             self.store.dump(path)
             return validate_with_pyshacl(path.read_bytes())
 
+    def learning_stamp(self) -> str:
+        """A cheap version of what recommenders learn from: how many runs, meta-feature values
+        and run statuses the graph holds (it changes with every run logged or finished)."""
+        statuses = self.store.select("SELECT (COUNT(?s) AS ?n) WHERE { ?r mkg:status ?s }")[0]["n"]
+        return f"{self.count('mls:Run')}-{self.count('mls:DatasetCharacteristic')}-{statuses}"
+
     def count(self, rdf_class: str) -> int:
         """How many nodes have a class, e.g. ``count("mls:Run")``."""
         from metakg.kg.vocabulary import PREFIXES

@@ -41,13 +41,8 @@ _FORMAT = "25"
 
 
 def graph_stamp(graph: KnowledgeGraph) -> str:
-    """A cheap version of the graph's learning data: counts of runs, datasets and qualities."""
-    row = graph.store.select(
-        """SELECT (COUNT(?r) AS ?runs) WHERE { ?r a mls:Run }""")[0]
-    q = graph.store.select(
-        """SELECT (COUNT(?q) AS ?n) WHERE { ?q a mls:DatasetCharacteristic }""")[0]
-    s = graph.store.select("""SELECT (COUNT(?s) AS ?n) WHERE { ?r mkg:status ?s }""")[0]
-    return f"{row['runs']}-{q['n']}-{s['n']}"
+    """A cheap version of the graph's learning data (:meth:`KnowledgeGraph.learning_stamp`)."""
+    return graph.learning_stamp()
 
 
 def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
