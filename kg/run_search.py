@@ -45,7 +45,7 @@ _TOKEN = re.compile(
         (?P<op><=|>=|!=|=|<|>|\bI?LIKE\b)\s*
         (?P<val>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?
                |\btrue\b|\bfalse\b)
-        \s*(?P<and>\bAND\b|$)""", re.IGNORECASE | re.VERBOSE)
+        \s*(?P<and>\bAND\b)?""", re.IGNORECASE | re.VERBOSE)
 _COMPARE = ("=", "!=", "<", "<=", ">", ">=")
 _TEXT = ("=", "!=", "LIKE", "ILIKE")
 #: Which operators each kind of key takes.
@@ -146,6 +146,27 @@ def _check(kind: str, key: str, op: str, value: Any, raw: str) -> Any:
     return value
 
 
+_KEY = re.compile(r"\s*[A-Za-z_][\w.\-]*\s*")
+_OP = re.compile(r"(?:<=|>=|!=|=|<|>|\bI?LIKE\b)\s*", re.IGNORECASE)
+
+
+def _explain(text: str, pos: int) -> None:
+    """Raise with the exact place where a condition stops making sense, when it can be told."""
+    key = _KEY.match(text, pos)
+    if key is None:
+        return
+    op = _OP.match(text, key.end())
+    if op is None:
+        raise InvalidData(f"Expected an operator (= != < <= > >= LIKE ILIKE) at character "
+                          f"{key.end()} of the filter: {text[key.end():key.end() + 30]!r}.")
+    if text[op.end():op.end() + 1] in ("=", "<", ">", "!"):
+        raise InvalidData(f"Unknown operator {text[op.start():op.end() + 1].strip()!r} at "
+                          f"character {op.start()} of the filter; use = != < <= > >= LIKE "
+                          "ILIKE.")
+    raise InvalidData(f"Expected a value at character {op.end()} of the filter: a number, "
+                      f"true, false or a quoted string, not {text[op.end():op.end() + 30]!r}.")
+
+
 def parse_filter(text: str) -> list[Condition]:
     """Parse a filter string (see the module docstring).
 
@@ -160,6 +181,7 @@ def parse_filter(text: str) -> list[Condition]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m:
+            _explain(text, pos)
             raise InvalidData(
                 f"Cannot read the filter at character {pos}: {text[pos:pos + 40]!r}. Use "
                 "KEY OP VALUE joined by 'and', e.g. metrics.roc_auc > 0.8 and "
@@ -172,6 +194,9 @@ def parse_filter(text: str) -> list[Condition]:
         pos = m.end()
         if not m.group("and") and pos < len(text):
             raise InvalidData(f"Expected 'and' at character {pos} of the filter.")
+        if m.group("and") and pos >= len(text):
+            raise InvalidData(f"The filter ends with 'and' at character {m.start('and')}; "
+                              "add a condition after it or remove it.")
     return out
 
 

@@ -129,7 +129,8 @@ ROUTES = [("get", "/datasets", "read"), ("get", "/datasets/search?q=x", "read"),
           ("post", "/recommendations/metafeatures/query", "read"), ("post", "/runs", "write"),
           ("post", "/runs/batch", "write"), ("get", "/runs", "read"),
           ("get", "/sparql?query=ASK{}", "read"), ("post", "/sparql", "read"),
-          ("get", "/export", "read")]
+          ("get", "/export", "read"), ("get", "/runs/abc", "read"), ("get", "/keys", "admin"),
+          ("post", "/keys", "admin"), ("delete", "/keys/read-user", "admin")]
 
 
 @pytest.mark.parametrize("method,path,role", ROUTES)
@@ -142,9 +143,10 @@ def test_auth_on_every_route(client: TestClient, method: str, path: str, role: s
                             (H(client, "revoked"), 401)]:
         r = getattr(client, method)(url, headers=headers)
         assert r.status_code == status, (headers, r.text)
-    if role == "write":
-        r = getattr(client, method)(url, headers=H(client, "read"))
-        assert r.status_code == 403 and "needs 'write'" in r.json()["detail"]
+    lower = {"write": ["read"], "admin": ["read", "write"]}.get(role, [])
+    for weaker in lower:
+        r = getattr(client, method)(url, headers=H(client, weaker))
+        assert r.status_code == 403 and f"needs {role!r}" in r.json()["detail"]
     assert count() == before
 
 
