@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -128,16 +130,24 @@ def test_recommenders_follow_similar_datasets(kg: KnowledgeGraph, shared: Path, 
     either kind gets that family first. (Two lone surrogates without the family probe gaps:
     here scores follow frac_cat alone, and on ten tables the gaps are a spurious signal it
     can pick up; the portfolio's first pick never reads them.)"""
-    from metakg.metalearner.metafeatures import compute_metafeatures
-
     meta = load_metadata(kg, "classification", "roc_auc")
     rec = make().fit(meta)  # type: ignore[operator]
+    for values, family in _query_metafeatures(shared):
+        top = rec.score(Query(dict(values))).sort_values(ascending=False).index[0]
+        assert meta.families[top] == family
+
+
+@functools.cache
+def _query_metafeatures(shared: Path) -> tuple[tuple[tuple[tuple[str, float | None], ...], str], ...]:
+    """The two new tables' meta-features (computed once for every recommender) and the family
+    that should come first for each."""
     cat_table, num_table = _tables(shared)
+    out = []
     for table, family in [(cat_table, "linear"), (num_table, "knn")]:
         target = table.columns[-1]
-        q = Query(compute_metafeatures(table, target, task_type="classification").values)
-        top = rec.score(q).sort_values(ascending=False).index[0]
-        assert meta.families[top] == family
+        values = compute_metafeatures(table, target, task_type="classification").values
+        out.append((tuple(values.items()), family))
+    return tuple(out)
 
 
 def test_a_bagged_surrogate_predicts_the_mean_of_its_seeds_models(kg: KnowledgeGraph, shared: Path) -> None:
@@ -1124,19 +1134,33 @@ def test_cli_recommend_through_the_warm_worker(kg: KnowledgeGraph, tmp_path: Pat
         shutil.rmtree(sockets, ignore_errors=True)
 
 
-def _regression_graph(shared: Path, *, with_r2: bool) -> KnowledgeGraph:
-    """Five regression tables whose configuration i has RMSE (0.3 + 0.05 i) × the target's
-    standard deviation on each of them (with the matching R² when ``with_r2``)."""
+@functools.cache
+def _regression_tables(shared: Path) -> tuple[bytes, tuple[tuple[str, float], ...]]:
+    """Five regression tables with their tasks, characterised once for the tests below: the
+    graph's N-Quads, and each task's id and target standard deviation."""
     rows = {r["name"]: r for r in read_manifest(shared / "manifest.csv")}
     graph = KnowledgeGraph(MemoryStore())
+    tasks = []
     for name in ("autompg", "bodyfat", "fishcatch", "housing", "machine.cpu"):
         df = read_table(shared / rows[name]["file"])
         target = rows[name]["target"]
         ds = graph.add_dataset(df, name=name, target=target)
         characterise(graph, ds, df, target, "regression", text=False)
         task = graph.add_task(ds, target=target, task_type="regression", folds=3)
-        sd = float(df[target].std(ddof=0))  # each table's RMSEs in its own units
-        graph.log_runs([RunInput(task_id=task.id, config=cfg, fold_scores={
+        tasks.append((task.id, float(df[target].std(ddof=0))))
+    with tempfile.TemporaryDirectory() as folder:
+        graph.store.dump(Path(folder) / "tables.nq")
+        return (Path(folder) / "tables.nq").read_bytes(), tuple(tasks)
+
+
+def _regression_graph(shared: Path, *, with_r2: bool) -> KnowledgeGraph:
+    """Five regression tables whose configuration i has RMSE (0.3 + 0.05 i) × the target's
+    standard deviation on each of them (with the matching R² when ``with_r2``)."""
+    tables, tasks = _regression_tables(shared)
+    graph = KnowledgeGraph(MemoryStore())
+    graph.store.add_nquads(tables)
+    for task_id, sd in tasks:  # each table's RMSEs in its own units
+        graph.log_runs([RunInput(task_id=task_id, config=cfg, fold_scores={
             "rmse": [sd * (0.3 + 0.05 * i)] * 3,
             **({"r2": [1 - (0.3 + 0.05 * i) ** 2] * 3} if with_r2 else {})})
             for i, cfg in enumerate(CONFIGS[:8])])
