@@ -1,8 +1,8 @@
 """Build the seed knowledge graph: a portfolio evaluated on every shared dataset.
 
-Resumable: results go into an embedded store as each fold finishes; the store is exported to
-``data/seed.trig.xz`` periodically and at the end, and a new build imports that file first, so
-a later session continues where the last one stopped.
+Resumable: results go into an embedded store as each fold finishes, checkpointed to the work
+directory periodically and exported to ``data/seed.trig.xz`` at the end; a new build starts
+from the work store, else the checkpoint, else that file, so it continues where the last stopped.
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def build_seed(
         output: the exported seed graph; a build with an empty work store starts from it.
         settings: the protocol (folds, subsample, seed, portfolio size, time limit, repeats).
         jobs: worker processes.
-        export_every: seconds between exports of ``output``.
+        export_every: seconds between checkpoints (``work_dir/checkpoint.nq.gz``).
         names: only these datasets of the manifest.
         progress: show progress bars.
         retry_failed: evaluate failed runs again.
@@ -235,8 +235,14 @@ def build_seed(
     store = OxigraphStore(work / "store")
     graph = KnowledgeGraph(store)
     output = Path(output)
-    if len(store) == 0 and output.exists():
-        store.load(output)
+    # Checkpoints are gzipped N-Quads in the work directory (a minute to write); the compact
+    # seed file (TriG, xz: about ten minutes for the full graph) is written once, at the end.
+    checkpoint_file = work / "checkpoint.nq.gz"
+    if len(store) == 0:
+        for start in (checkpoint_file, output):
+            if start.exists():
+                store.load(start)
+                break
     # brought to the current layout and marked so: the exported seed carries the marker, and
     # open_graph, loading it into an empty store, need not migrate (about 10 s)
     migrate_once(store)
@@ -252,7 +258,7 @@ def build_seed(
 
     def checkpoint(_: object) -> None:
         if time.monotonic() - last[0] >= export_every:
-            store.dump(output)
+            store.dump(checkpoint_file)
             last[0] = time.monotonic()
 
     try:
