@@ -25,6 +25,11 @@ STORE_MODES = ["memory", "embedded", pytest.param("remote", marks=pytest.mark.se
 HEAVY_KINDS = ("server", "ray", "stress", "timelimit", "seed", "subprocess")
 
 os.environ.setdefault("METAKG_SEED", "")  # tests never load the shipped seed implicitly
+# One thread per maths library, read when each loads (OpenMP with scikit-learn, later than
+# this): on a busy two-core machine OpenMP's spinning threads made a 240-row gradient boosting
+# fit take 20 s instead of 0.3 s. The runner's pool workers already run single-threaded.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 os.environ.setdefault("METAKG_WARM", "0")  # CLI subprocesses start no warm worker unless asked
 # caches (run index, fitted recommenders, prepared task data) stay out of the user's own
 os.environ.setdefault("METAKG_CACHE", tempfile.mkdtemp(prefix="metakg-test-cache-"))
