@@ -2,25 +2,41 @@
 
 from __future__ import annotations
 
-from pyoxigraph import DefaultGraph, Quad, RdfFormat, serialize
+from pyoxigraph import NamedNode, RdfFormat, Triple, serialize
 
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.vocabulary import PREFIXES
 
 __all__ = ["export_graph"]
 
-_NEIGHBOURHOOD = """CONSTRUCT { ?s ?p ?o } WHERE {
-  { BIND(?d AS ?s) ?s ?p ?o }
-  UNION { ?d mkg:hasColumn ?s . ?s ?p ?o }
-  UNION { ?d mls:hasQuality ?s . ?s ?p ?o }
-  UNION { ?s mls:definedOn ?d . ?s ?p ?o }
-  UNION { ?t mls:definedOn ?d . ?s mls:achieves ?t . ?s ?p ?o }
-  UNION { ?t mls:definedOn ?d . ?r mls:achieves ?t ; mls:hasOutput ?s . ?s ?p ?o }
-  UNION { ?t mls:definedOn ?d . ?r mls:achieves ?t ; mkg:configuration ?s . ?s ?p ?o } }"""
+# A dataset's neighbourhood, one query per part. Each starts from the dataset and follows its
+# links, so the store reads only this dataset's triples; one query with a UNION of the parts
+# had each part read for every dataset of the graph (minutes on the seed graph). The runs'
+# configurations (shared by many runs) are listed once, then read by their IRIs.
+_CONFIGS = """SELECT DISTINCT ?c WHERE { ?t mls:definedOn ?d . ?r mls:achieves ?t ;
+                 mkg:configuration ?c }"""
+_CONFIG_PARTS = ("CONSTRUCT {{ ?c ?p ?o }} WHERE {{ VALUES ?c {{ {values} }} ?c ?p ?o }}",
+                 """CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?c {{ {values} }}
+                      ?c mkg:param ?s . ?s ?p ?o }}""")
+_PARTS = (
+    "CONSTRUCT { ?d ?p ?o } WHERE { ?d ?p ?o }",
+    "CONSTRUCT { ?s ?p ?o } WHERE { ?d mkg:hasColumn ?s . ?s ?p ?o }",
+    "CONSTRUCT { ?s ?p ?o } WHERE { ?d mls:hasQuality ?s . ?s ?p ?o }",
+    "CONSTRUCT { ?s ?p ?o } WHERE { ?s mls:definedOn ?d . ?s ?p ?o }",
+    "CONSTRUCT { ?s ?p ?o } WHERE { ?t mls:definedOn ?d . ?s mls:achieves ?t . ?s ?p ?o }",
+    """CONSTRUCT { ?s ?p ?o } WHERE { ?t mls:definedOn ?d . ?r mls:achieves ?t ;
+         mls:hasOutput ?s . ?s ?p ?o }""",
+)
 
 
 def export_graph(graph: KnowledgeGraph, *, fmt: str = "nquads", dataset: str | None = None) -> tuple[bytes, str]:
     """Return (bytes, media type) of the graph or of a dataset's neighbourhood.
+
+    Args:
+        graph: the graph.
+        fmt: ``nquads`` or ``turtle``.
+        dataset: id, content hash or name of a dataset: only it, its columns, meta-features,
+            tasks, runs with their evaluations, and the runs' configurations.
 
     Raises:
         DatasetNotFound: unknown dataset.
@@ -29,11 +45,17 @@ def export_graph(graph: KnowledgeGraph, *, fmt: str = "nquads", dataset: str | N
     media = "text/turtle" if fmt == "turtle" else "application/n-quads"
     if dataset is None:
         return graph.store._dump(rdf_format), media
-    from pyoxigraph import NamedNode
-
-    node = NamedNode(graph.get_dataset(dataset).iri)
-    triples = graph.store.construct(_NEIGHBOURHOOD, {"d": node})
+    node = NamedNode(graph.get_dataset(dataset, schema=False).iri)
+    triples: dict[Triple, None] = {}
+    for part in _PARTS:
+        triples.update(dict.fromkeys(graph.store.construct(part, {"d": node})))
+    configs = [row["c"] for row in graph.store.select(_CONFIGS, {"d": node})]
+    for start in range(0, len(configs), 500):
+        # IRIs the store returned, written as N-Triples terms by pyoxigraph
+        values = " ".join(str(NamedNode(c)) for c in configs[start:start + 500])
+        for part in _CONFIG_PARTS:
+            triples.update(dict.fromkeys(graph.store.construct(part.format(values=values))))
     if rdf_format == RdfFormat.TURTLE:
-        return serialize(triples, format=rdf_format, prefixes=dict(PREFIXES)), media
-    return serialize([Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in triples],
-                     format=rdf_format), media
+        return serialize(list(triples), format=rdf_format, prefixes=dict(PREFIXES)), media
+    # N-Triples lines are N-Quads lines in the default graph
+    return serialize(list(triples), format=RdfFormat.N_TRIPLES), media
