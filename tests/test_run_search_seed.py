@@ -1,0 +1,95 @@
+"""Run search, dataset export and the whole API at the real graph's scale: the full seed graph
+behind a real `metakg serve` (the session's ``seed_server`` fixture, tests/conftest.py)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.seed]
+
+GOAL_P50_S, GOAL_P99_S, GOAL_EXPORT_S = 0.100, 0.500, 2.0
+README_FILTER = ("metrics.roc_auc > 0.8 and params.family = 'lightgbm' and tags.team = 'risk'",
+                 "metrics.roc_auc DESC")
+LIGHTGBM_FILTER = ("params.family = 'lightgbm' and metrics.roc_auc > 0.99", None)
+
+
+def _times(http: httpx.Client, text: str, order: str | None, repeats: int = 20) -> list[float]:
+    params = {"filter": text, **({"order_by": order} if order else {})}
+    http.get("/runs", params=params).raise_for_status()
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        http.get("/runs", params=params).raise_for_status()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+@pytest.fixture(scope="module")
+def http(seed_server) -> httpx.Client:  # type: ignore[no-untyped-def]
+    with httpx.Client(base_url=seed_server.url, headers={"X-API-Key": seed_server.key},
+                      timeout=60) as c:
+        yield c
+
+
+def test_readme_filter_meets_the_goal(http: httpx.Client) -> None:
+    times = _times(http, *README_FILTER)
+    assert statistics.median(times) <= GOAL_P50_S and max(times) <= GOAL_P99_S, times
+
+
+@pytest.mark.xfail(strict=False, reason=(
+    "measured ~0.3 s p50 on 2 shared cores: each lightgbm run's mean scores are two joins "
+    "away (run -> mkg:meanEvaluation -> measure, value); see docs/benchmarks-run-search.md"))
+def test_lightgbm_filter_meets_the_goal(http: httpx.Client) -> None:
+    times = _times(http, *LIGHTGBM_FILTER)
+    assert statistics.median(times) <= GOAL_P50_S and max(times) <= GOAL_P99_S, times
+
+
+def test_search_results_are_right_at_scale(http: httpx.Client) -> None:
+    runs = http.get("/runs", params={"filter": LIGHTGBM_FILTER[0], "order_by": "metrics.roc_auc DESC",
+                                     "limit": 50}).json()
+    assert len(runs) == 50 and all(r["family"] == "lightgbm" for r in runs)
+    scores = [r["metrics"]["roc_auc"] for r in runs]
+    assert scores == sorted(scores, reverse=True) and min(scores) > 0.99
+    page2 = http.get("/runs", params={"filter": LIGHTGBM_FILTER[0], "order_by": "metrics.roc_auc DESC",
+                                      "limit": 50, "offset": 50}).json()
+    assert not {r["id"] for r in page2} & {r["id"] for r in runs}
+    one = http.get(f"/runs/{runs[0]['id']}").json()
+    assert one == runs[0]
+
+
+def test_export_of_a_dataset_meets_the_goal(http: httpx.Client) -> None:
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        r = http.get("/export", params={"dataset": "credit.g"})
+        times.append(time.perf_counter() - t0)
+        assert r.status_code == 200 and "mls#Run" in r.text
+    assert statistics.median(times) <= GOAL_EXPORT_S, times
+
+
+@pytest.fixture(scope="module")
+def seed_schema(seed_server):  # type: ignore[no-untyped-def]
+    """The OpenAPI schema of the seed server, for schemathesis."""
+    return schemathesis.openapi.from_url(seed_server.url + "/openapi.json")
+
+
+schemathesis = pytest.importorskip("schemathesis")
+lazy_schema = schemathesis.pytest.from_fixture("seed_schema")
+
+
+@lazy_schema.parametrize()
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+def test_schemathesis_finds_no_server_error(case, seed_server) -> None:  # type: ignore[no-untyped-def]
+    """Generated requests with an admin key: no 5xx, and every response matches the schema
+    (405's Allow header is left out: Starlette lists one route's methods when several share
+    a path)."""
+    from schemathesis.specs.openapi.checks import allow_header_conformance, unsupported_method
+
+    case.headers = {**(case.headers or {}), "X-API-Key": seed_server.key}
+    case.call_and_validate(excluded_checks=[unsupported_method, allow_header_conformance],
+                           timeout=60)
