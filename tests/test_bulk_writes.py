@@ -132,6 +132,7 @@ def test_journal_replays_an_interrupted_bulk_write(tmp_path: Path) -> None:
     reopened.close()
 
 
+@pytest.mark.stress
 def test_readers_never_see_half_a_bulk_write(tmp_path: Path) -> None:
     graph = KnowledgeGraph(OxigraphStore(tmp_path / "s"))
     task = _task(graph)

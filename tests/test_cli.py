@@ -284,6 +284,7 @@ _HOLD = ("import sys, time; from pyoxigraph import Store; s = Store(sys.argv[1])
          "print('held', flush=True); time.sleep(60)")
 
 
+@pytest.mark.subprocess
 def test_read_commands_work_while_another_process_holds_the_store(
         shared: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """query, export and recommend open a held store read-only and say so; metafeatures needs

@@ -72,6 +72,7 @@ def test_awkward_tables() -> None:
     assert mf.values["nr_class"] is None and "regression" in mf.reasons["nr_class"]
 
 
+@pytest.mark.stress
 def test_wide_and_long_tables() -> None:
     rng = np.random.default_rng(1)
     wide = pd.DataFrame(rng.normal(size=(200, 1200)), columns=[f"c{i}" for i in range(1200)])
