@@ -137,6 +137,11 @@ def test_recommenders_follow_similar_datasets(kg: KnowledgeGraph, shared: Path, 
         assert meta.families[top] == family
 
 
+def _query_values(shared: Path, which: int) -> dict[str, float | None]:
+    """The meta-features of ``_tables(shared)[which]`` (0: categorical, 1: numeric), a fresh copy."""
+    return dict(_query_metafeatures(shared)[which][0])
+
+
 @functools.cache
 def _query_metafeatures(shared: Path) -> tuple[tuple[tuple[tuple[str, float | None], ...], str], ...]:
     """The two new tables' meta-features (computed once for every recommender) and the family
@@ -152,11 +157,9 @@ def _query_metafeatures(shared: Path) -> tuple[tuple[tuple[tuple[str, float | No
 
 def test_a_bagged_surrogate_predicts_the_mean_of_its_seeds_models(kg: KnowledgeGraph, shared: Path) -> None:
     """Bag ``b`` is the single model with seed ``random_state + b``; the bag predicts their mean."""
-    from metakg.metalearner.metafeatures import compute_metafeatures
 
     meta = load_metadata(kg, "classification", "roc_auc")
-    table = _tables(shared)[0]
-    q = Query(compute_metafeatures(table, table.columns[-1], task_type="classification").values)
+    q = Query(_query_values(shared, 0))
     bag = SurrogateRecommender(n_bags=3, random_state=4).fit(meta)
     singles = [SurrogateRecommender(random_state=4 + b, n_bags=1).fit(meta).score(q) for b in range(3)]
     assert len(bag.models_) == 3 and bag.model_ is bag.models_[0]
@@ -176,8 +179,7 @@ def test_the_surrogate_scores_with_its_compiled_forest_or_else_its_boosters(
     from metakg.metalearner.recommenders.landmark_contrasts import query_contrasts
 
     meta = load_metadata(kg, "classification", "roc_auc")
-    table = _tables(shared)[0]
-    values = compute_metafeatures(table, table.columns[-1], task_type="classification").values
+    values = _query_values(shared, 0)
     params = {"n_bags": 2, "n_estimators": 30, "contrast_metrics": ("roc_auc",),
               "probe_metrics": (), "family_probe_metrics": ()}
     compiled = SurrogateRecommender(**params).fit(meta)
@@ -221,7 +223,6 @@ def test_surrogate_learns_landmark_contrasts_for_its_contrast_metrics(kg: Knowle
 
     import pandas as pd
 
-    from metakg.metalearner.metafeatures import compute_metafeatures
     from metakg.metalearner.recommenders import LANDMARK_CONTRASTS, landmark_contrasts
     from metakg.metalearner.recommenders.landmark_contrasts import LANDMARKERS
     from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES
@@ -238,8 +239,7 @@ def test_surrogate_learns_landmark_contrasts_for_its_contrast_metrics(kg: Knowle
     by_hand = SurrogateRecommender(n_bags=2, contrast_metrics=(), probe_metrics=(), family_probe_metrics=(),
                                    features=DEFAULT_FEATURES + LANDMARK_CONTRASTS
                                    ).fit(replace(meta, metafeatures=pd.concat([mf, extra], axis=1)))
-    table = _tables(shared)[1]
-    values = compute_metafeatures(table, table.columns[-1], task_type="classification").values
+    values = _query_values(shared, 1)
     with_contrasts = {**values, **dict(zip(LANDMARK_CONTRASTS, landmark_contrasts(
         np.array([[values.get(n, np.nan) for n in LANDMARKERS]], dtype=float))[0], strict=True))}
     np.testing.assert_allclose(on.score(Query(values)).to_numpy(),
@@ -267,7 +267,6 @@ def test_surrogate_learns_probes_for_its_probe_metrics(kg: KnowledgeGraph, share
 
     import pandas as pd
 
-    from metakg.metalearner.metafeatures import compute_metafeatures
     from metakg.metalearner.metafeatures.probing import PROBES
     from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES
     from metakg.metalearner.recommenders.probe_contrasts import PROBE_FEATURES, table_probe_features
@@ -282,8 +281,7 @@ def test_surrogate_learns_probes_for_its_probe_metrics(kg: KnowledgeGraph, share
     by_hand = SurrogateRecommender(n_bags=2, probe_metrics=(), family_probe_metrics=(),
                                    features=DEFAULT_FEATURES + PROBE_FEATURES,
                                    ).fit(replace(meta, metafeatures=pd.concat([mf, extra], axis=1)))
-    table = _tables(shared)[1]
-    values = compute_metafeatures(table, table.columns[-1], task_type="classification").values
+    values = _query_values(shared, 1)
     with_probes = {**values, **table_probe_features(pd.DataFrame([values])).drop(
         columns=list(PROBES)).iloc[0].to_dict()}
     np.testing.assert_allclose(on.score(Query(values)).to_numpy(),
@@ -329,7 +327,6 @@ def test_family_gap_columns_split_the_gap_by_probe_group() -> None:
 def test_surrogate_learns_each_configuration_s_family_probe_gap(kg: KnowledgeGraph, shared: Path) -> None:
     """For ROC AUC (the default) the surrogate reads the configuration's family probe gap on
     the table, shared and split by probe group; it predicts from exactly those inputs."""
-    from metakg.metalearner.metafeatures import compute_metafeatures
     from metakg.metalearner.metafeatures.probing import PROBES
     from metakg.metalearner.recommenders import FAMILY_PROBE_GROUPS, family_gap_columns, family_probe_gaps
     from metakg.metalearner.recommenders.probe_contrasts import query_probe_features
@@ -346,8 +343,7 @@ def test_surrogate_learns_each_configuration_s_family_probe_gap(kg: KnowledgeGra
     unprobed = replace(meta, metafeatures=meta.metafeatures.drop(columns=list(PROBES)))
     assert not SurrogateRecommender(n_bags=1).fit(unprobed).family_probes_  # nothing to learn
     assert not SurrogateRecommender(n_bags=1, family_probe_metrics=("log_loss",)).fit(meta).family_probes_
-    table = _tables(shared)[1]
-    values = compute_metafeatures(table, table.columns[-1], task_type="classification").values
+    values = _query_values(shared, 1)
     m = np.concatenate([[values.get(f) for f in on.features_], query_probe_features(values)]).astype(float)
     families = [meta.configs[c]["family"] for c in on.config_ids_]
     gap = family_probe_gaps(np.array([[values[p] for p in PROBES]], dtype=float), families)[0]
@@ -363,13 +359,11 @@ def test_first_pick_comes_from_the_surrogate_without_family_probe_gaps(kg: Knowl
     """By default the first configuration is chosen as a portfolio over a surrogate without the
     family probe gaps would choose it; the rest follow the profile of the one with them (here
     without the probe hedge, which picks after the first by the probes: tested above)."""
-    from metakg.metalearner.metafeatures import compute_metafeatures
 
     meta = load_metadata(kg, "classification", "roc_auc")
     rec = SurrogatePortfolioRecommender(hedges=0, surrogate=SurrogateRecommender(n_bags=2)).fit(meta)
     assert rec.surrogate_.family_probes_ and not rec.first_surrogate_.family_probes_
-    table = _tables(shared)[1]
-    query = Query(compute_metafeatures(table, table.columns[-1], task_type="classification").values)
+    query = Query(_query_values(shared, 1))
     plain = SurrogatePortfolioRecommender(surrogate=SurrogateRecommender(
         n_bags=2, family_probe_metrics=())).fit(meta)
     gaps_too = SurrogatePortfolioRecommender(first_family_gaps=True, surrogate=SurrogateRecommender(
@@ -1311,8 +1305,7 @@ def test_surrogate_learns_regime_probes_for_its_regime_metrics(kg: KnowledgeGrap
     by_hand = SurrogateRecommender(regime_metrics=(), features=DEFAULT_FEATURES + REGIME_FEATURES,
                                    **plain).fit(replace(meta, metafeatures=with_regime_contrasts(meta.metafeatures)))
     assert not by_hand.regimes_
-    table = _tables(shared)[1]
-    values = compute_metafeatures(table, table.columns[-1], task_type="classification").values
+    values = _query_values(shared, 1)
     assert all(values[p] is not None for p in REGIME_PROBES)
     np.testing.assert_allclose(on.score(Query(values)).to_numpy(),
                                by_hand.score(Query(with_regime_contrasts(
