@@ -14,10 +14,25 @@ import pytest
 from metakg.kg import InvalidData, KnowledgeGraph, read_table, table_hash
 from metakg.kg.ingest import ingest_file, read_manifest
 
+# A cross-section for the fast tier: '?' and '-' values, only nominal columns, a target named
+# with hyphens, a two-column table, a numeric regression table.
+VARIED = ("anneal", "audiology", "solar.flare1", "analcatdata_chall101", "cpu.small")
 
+
+def test_varied_shared_arffs_read_with_their_targets(shared: Path) -> None:
+    _check_shared(shared, VARIED)
+
+
+@pytest.mark.slow
 def test_every_shared_arff_reads_with_its_target(shared: Path) -> None:
+    _check_shared(shared)
+
+
+def _check_shared(shared: Path, only: tuple[str, ...] | None = None) -> None:
     rows = read_manifest(shared / "manifest.csv")
     assert len(rows) == 110
+    rows = [r for r in rows if only is None or r["name"] in only]
+    assert only is None or len(rows) == len(only)
     for row in rows:
         df = read_table(shared / row["file"])
         assert row["target"] in df.columns, row["name"]
