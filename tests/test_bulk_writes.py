@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from pyoxigraph import RdfFormat, parse
+from pyoxigraph import DefaultGraph, Quad, RdfFormat, parse
 
 from metakg.kg import InvalidData, KnowledgeGraph, MemoryStore, OxigraphStore, RunInput, Task
 from metakg.kg import entities as E
@@ -164,8 +164,10 @@ def test_migration_adds_mean_links_to_old_data() -> None:
     task = _task(graph)
     graph.log_runs(_batch(task, 5))
     # Simulate a graph written before the mkg:meanEvaluation shortcut existed.
-    graph.store._update("PREFIX mkg: <https://w3id.org/metakg/ns#> "
-                        "DELETE WHERE { ?r mkg:meanEvaluation ?e }")
+    links = graph.store.construct("CONSTRUCT { ?r mkg:meanEvaluation ?e } "
+                                  "WHERE { ?r mkg:meanEvaluation ?e }")
+    assert links
+    graph.store.remove([Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in links])
     assert all(not r.scores for r in graph.runs())
     assert migrate_once(graph.store)
     assert all(r.scores["roc_auc"] > 0.5 for r in graph.runs())
