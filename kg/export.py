@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pyoxigraph import NamedNode, RdfFormat, Triple, serialize
 
+from metakg.kg.errors import DatasetNotFound, MetaKGError
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.vocabulary import PREFIXES
 
@@ -45,7 +46,13 @@ def export_graph(graph: KnowledgeGraph, *, fmt: str = "nquads", dataset: str | N
     media = "text/turtle" if fmt == "turtle" else "application/n-quads"
     if dataset is None:
         return graph.store._dump(rdf_format), media
-    node = NamedNode(graph.get_dataset(dataset, schema=False).iri)
+    try:
+        node = NamedNode(graph.get_dataset(dataset, schema=False).iri)
+    except MetaKGError:
+        raise
+    except ValueError:  # a reference that cannot be part of an IRI names no dataset
+        raise DatasetNotFound(f"No dataset {dataset!r} in the graph; list datasets with "
+                              "GET /datasets.") from None
     triples: dict[Triple, None] = {}
     for part in _PARTS:
         triples.update(dict.fromkeys(graph.store.construct(part, {"d": node})))

@@ -8,7 +8,6 @@ import time
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.seed]
 
@@ -72,24 +71,17 @@ def test_export_of_a_dataset_meets_the_goal(http: httpx.Client) -> None:
     assert statistics.median(times) <= GOAL_EXPORT_S, times
 
 
-@pytest.fixture(scope="module")
-def seed_schema(seed_server):  # type: ignore[no-untyped-def]
-    """The OpenAPI schema of the seed server, for schemathesis."""
-    return schemathesis.openapi.from_url(seed_server.url + "/openapi.json")
+def test_schemathesis_finds_no_server_error(seed_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """schemathesis's generated requests, with an admin key: no 5xx from any route."""
+    import shutil
+    import subprocess
 
-
-schemathesis = pytest.importorskip("schemathesis")
-lazy_schema = schemathesis.pytest.from_fixture("seed_schema")
-
-
-@lazy_schema.parametrize()
-@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
-def test_schemathesis_finds_no_server_error(case, seed_server) -> None:  # type: ignore[no-untyped-def]
-    """Generated requests with an admin key: no 5xx, and every response matches the schema
-    (405's Allow header is left out: Starlette lists one route's methods when several share
-    a path)."""
-    from schemathesis.specs.openapi.checks import allow_header_conformance, unsupported_method
-
-    case.headers = {**(case.headers or {}), "X-API-Key": seed_server.key}
-    case.call_and_validate(excluded_checks=[unsupported_method, allow_header_conformance],
-                           timeout=60)
+    exe = shutil.which("schemathesis")
+    if exe is None:
+        pytest.skip("schemathesis is not installed")
+    report = subprocess.run(
+        [exe, "run", seed_server.url + "/openapi.json", "--checks", "not_a_server_error",
+         "--max-examples", "5", "--phases", "examples,fuzzing", "--request-timeout", "120",
+         "-H", f"X-API-Key: {seed_server.key}"],
+        capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    assert report.returncode == 0, report.stdout[-4000:] + report.stderr[-2000:]

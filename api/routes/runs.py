@@ -9,20 +9,31 @@ from fastapi import APIRouter, Path, Query
 
 from metakg.api.deps import GraphDep, ReaderDep, WriterDep
 from metakg.api.schemas import FoundRunOut, RunIn, RunOut, RunsIn
-from metakg.kg.errors import DatasetNotFound, NotFound
+from metakg.kg.errors import DatasetNotFound, MetaKGError, NotFound
 from metakg.kg.graph import KnowledgeGraph, task_for_run
-from metakg.kg.records import Run, RunInput
+from metakg.kg.records import Run, RunInput, Task
 from metakg.kg.run_search import get_run as find_run
 from metakg.kg.run_search import search_runs as find_runs
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 
 
-def _input(graph: KnowledgeGraph, body: RunIn, principal: str, memo: dict | None = None) -> RunInput:
+def _task(graph: KnowledgeGraph, body: RunIn, memo: dict | None) -> Task:
     try:
-        task = task_for_run(graph, task_id=body.task_id, dataset=body.dataset,
+        return task_for_run(graph, task_id=body.task_id, dataset=body.dataset,
                             target=body.target, task_type=body.task_type, folds=body.folds,
                             memo=memo)
+    except MetaKGError:
+        raise
+    except ValueError:  # an id that cannot be part of an IRI names no task or dataset
+        if body.task_id:
+            raise NotFound(f"No task {body.task_id!r} in the graph.") from None
+        raise DatasetNotFound(f"No dataset {body.dataset!r} in the graph.") from None
+
+
+def _input(graph: KnowledgeGraph, body: RunIn, principal: str, memo: dict | None = None) -> RunInput:
+    try:
+        task = _task(graph, body, memo)
     except DatasetNotFound:
         raise DatasetNotFound(
             f"No dataset {body.dataset!r} in the graph (looked up by id, content hash and "
