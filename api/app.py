@@ -44,8 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            # closing must not start (or wait for) the seed fill
-            getattr(app.state.graph, "unfilled_store", app.state.graph.store).close()
+            app.state.graph.close()  # without starting (or waiting for) a seed fill
 
     app = FastAPI(title="metakg", version="0.1.0", lifespan=lifespan,
                   description="Meta-learning knowledge graph: log runs, query the graph, get "

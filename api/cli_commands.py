@@ -70,7 +70,7 @@ def recommend(
                 rec_json["observed_score"] = scores.get(rec.config_id)
             out["runs_written"] = report.completed + report.failed
     finally:
-        graph.store.close()
+        graph.close()
     if as_json:
         print_json(out)
         return

@@ -78,10 +78,12 @@ class SeededGraph(KnowledgeGraph):
         """The seed file not loaded yet (``None`` once loaded, or with no seed)."""
         return self._pending
 
-    @property
-    def unfilled_store(self) -> Store:
-        """The store as it is now, without filling it (e.g. to close it)."""
-        return self._store
+    def __repr__(self) -> str:
+        return f"SeededGraph({self._store!r}, pending={self._pending})"
+
+    def close(self) -> None:
+        """Release the store without filling it first."""
+        self._store.close()
 
     @property
     def holds_runs(self) -> bool:

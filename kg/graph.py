@@ -45,6 +45,10 @@ class KnowledgeGraph:
     def __repr__(self) -> str:
         return f"KnowledgeGraph({self.store!r})"
 
+    def close(self) -> None:
+        """Release the store; the graph must not be used afterwards."""
+        self.store.close()
+
     # ----- writing -------------------------------------------------------------------------
     def write(self, quads: list[Quad]) -> None:
         """Validate quads against the shapes and add them atomically.
