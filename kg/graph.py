@@ -283,8 +283,11 @@ class KnowledgeGraph:
         Raises:
             DatasetNotFound: nothing matches; the message says how to list datasets.
         """
-        node = _as_iri("dataset", ref)
-        props = self._dataset_properties(node)  # by id or IRI: no separate existence check
+        try:
+            node: NamedNode | None = _as_iri("dataset", ref)
+        except NotFound:  # not an id (e.g. a name with a space): by hash or name below
+            node = None
+        props = self._dataset_properties(node) if node is not None else {}  # by id or IRI
         if MLS.Dataset.value not in props.get("type", []):
             found = self._dataset_by_hash_or_name(ref)
             if found is None:
@@ -507,7 +510,15 @@ class KnowledgeGraph:
 
 
 def _as_iri(kind: str, ref: str) -> NamedNode:
-    return NamedNode(ref) if ref.startswith(("http://", "https://")) else entity(kind, ref)
+    """The IRI of an entity given by id or IRI.
+
+    Raises:
+        NotFound: ``ref`` cannot be part of an IRI (e.g. it has a space), so no entity has it.
+    """
+    try:
+        return NamedNode(ref) if ref.startswith(("http://", "https://")) else entity(kind, ref)
+    except ValueError:
+        raise NotFound(f"No {kind} {ref!r} in the graph: that is not a valid {kind} id.") from None
 
 
 def _principal_name(iri: str | None) -> str | None:

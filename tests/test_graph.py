@@ -260,3 +260,14 @@ def test_typed_checks_of_the_whole_graph(small_kg: KnowledgeGraph) -> None:
     assert not small_kg.has_runs(task_type="regression", metric="roc_auc")
     conforms, report = small_kg.check_shapes()
     assert conforms, report
+
+
+def test_ids_that_cannot_be_part_of_an_iri_are_not_found(small_kg: KnowledgeGraph) -> None:
+    from metakg.kg import DatasetNotFound, NotFound
+
+    with pytest.raises(DatasetNotFound, match="'no such table'"):
+        small_kg.get_dataset("no such table")  # a name with spaces: looked up as a name
+    with pytest.raises(NotFound, match="not a valid task id"):
+        small_kg.get_task("a b")
+    with pytest.raises(NotFound, match="not a valid config id"):
+        small_kg.get_configuration("{bad}")
