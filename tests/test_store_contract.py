@@ -100,6 +100,27 @@ class TestStoreContract:
                             'SELECT ?s WHERE { ?s ex:name ?n FILTER(?n != "}") }', {"n": "x { # }"})
         assert rows == [{"s": EX + "a"}]
 
+    def test_bounded_queries_may_not_make_the_server_send_requests(self, store: Store) -> None:
+        import socket
+
+        from metakg.kg.errors import QuerySyntaxError
+
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.5)
+        port = listener.getsockname()[1]
+        query = f"SELECT * WHERE {{\n  SERVICE <http://127.0.0.1:{port}/x> {{ ?s ?p ?o }} }}"
+        with pytest.raises(QuerySyntaxError, match="SERVICE") as err:
+            store.query_bounded(query)
+        assert (err.value.line, err.value.column) == (2, 3)
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nothing was sent
+        listener.close()
+        # the word inside a string, an IRI or a comment is no federated query
+        store.query_bounded('SELECT * WHERE { ?s <http://e.org/SERVICE> "SERVICE" } # SERVICE',
+                            limits=QueryLimits(timeout_s=120))  # a worker may start slowly on a busy machine
+
     def test_bounded_query_formats_and_row_cap(self, store: Store) -> None:
         store.add([q(f"s{i}", "p", str(i)) for i in range(5)])
         select = "SELECT ?s ?o WHERE { ?s <http://example.org/p> ?o } ORDER BY ?o"

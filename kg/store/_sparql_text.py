@@ -20,7 +20,7 @@ from pyoxigraph import Variable
 
 from metakg.kg.errors import QueryError, QuerySyntaxError
 
-__all__ = ["QUERY_FORMS", "UPDATE_FORMS", "insert_values", "query_form", "syntax_error"]
+__all__ = ["QUERY_FORMS", "UPDATE_FORMS", "check_untrusted", "insert_values", "query_form", "syntax_error"]
 
 QUERY_FORMS = frozenset({"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"})
 UPDATE_FORMS = frozenset({"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE",
@@ -88,6 +88,24 @@ def query_form(query: str) -> str:
     for _, tok in _after_prologue(query):
         return tok.upper() if _WORD.fullmatch(tok) else ""
     return ""
+
+
+def check_untrusted(query: str) -> None:
+    """Refuse what an untrusted query must not do before it is evaluated.
+
+    ``SERVICE`` would make the store send HTTP requests to any host the server can reach
+    (pyoxigraph follows it and has no switch to turn it off): a federated query from a client
+    must not use the server as a proxy into its network.
+
+    Raises:
+        QuerySyntaxError: the query uses ``SERVICE`` (outside strings, IRIs and comments).
+    """
+    for offset, tok in _tokens(query):
+        if tok.upper() == "SERVICE":
+            line = query.count("\n", 0, offset) + 1
+            column = offset - query.rfind("\n", 0, offset)
+            raise QuerySyntaxError("SERVICE (federated queries) is not allowed here: the server does not "
+                                   "send requests to other endpoints; query them yourself.", line, column)
 
 
 def syntax_error(exc: SyntaxError, query: str, *, line_offset: int = 0) -> QuerySyntaxError:

@@ -46,7 +46,7 @@ from pyoxigraph import (
 )
 
 from metakg.kg.errors import QueryError
-from metakg.kg.store._sparql_text import insert_values, query_form
+from metakg.kg.store._sparql_text import check_untrusted, insert_values, query_form
 from metakg.kg.vocabulary import PREFIXES
 
 if TYPE_CHECKING:
@@ -275,6 +275,7 @@ class Store(ABC):
             QuerySyntaxError: the query is malformed or an update.
             QueryLimitExceeded: the query ran past its time or memory limit.
         """
+        check_untrusted(query)
         import time
 
         from metakg.kg.sparql_protocol import QueryDataset, QueryLimits, encode_results

@@ -13,7 +13,7 @@ from pyoxigraph import Store as OxStore
 from metakg.kg.errors import StoreError, StoreLocked
 from metakg.kg.store._bulk_gate import BulkGate
 from metakg.kg.store._journal import WriteAheadJournal
-from metakg.kg.store._sparql_text import syntax_error
+from metakg.kg.store._sparql_text import check_untrusted, syntax_error
 from metakg.kg.store.base import QueryResult, Store, _serialize_data
 from metakg.kg.vocabulary import PREFIXES
 
@@ -244,6 +244,7 @@ class OxigraphStore(_PyOxigraphStore):
         kept warm, and one that sees a newer version of the store than it opened reopens it.
         See :meth:`Store.query_bounded` for the arguments and errors.
         """
+        check_untrusted(query)
         from metakg.kg.sparql_protocol import QueryDataset, QueryLimits
 
         if os.name != "posix":  # the worker pool needs POSIX pipes

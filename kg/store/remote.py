@@ -29,7 +29,7 @@ from pyoxigraph import (
 )
 
 from metakg.kg.errors import QueryError, QueryLimitExceeded, StoreError
-from metakg.kg.store._sparql_text import UPDATE_FORMS, syntax_error
+from metakg.kg.store._sparql_text import UPDATE_FORMS, check_untrusted, syntax_error
 from metakg.kg.store.base import QueryResult, Store, _serialize_data, query_form
 from metakg.kg.vocabulary import PREFIXES
 
@@ -143,6 +143,7 @@ class SparqlEndpointStore(Store):
 
         See :meth:`Store.query_bounded` for the arguments and errors.
         """
+        check_untrusted(query)
         import httpx
 
         from metakg.kg.sparql_protocol import QueryDataset, QueryLimits, encode_results
