@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,25 +27,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from metakg.kg.default_graph import open_graph
 
         s = settings or get_settings()
-        app.state.graph = open_graph(s.store)
-        # /sparql's worker processes start with the service, not at its first query (unless
-        # the seed graph is still to be loaded: reading .store would load it now; they then
-        # start at the first query)
-        if getattr(app.state.graph, "seed_pending", None) is not None:
-            # fill the store with the seed graph in the background: recommendations are
-            # answered by the recommenders shipped with the seed meanwhile, and requests that
-            # need the store wait for the fill
-            import threading
+        graph = app.state.graph = open_graph(s.store)
 
-            threading.Thread(target=app.state.graph.fill, name="metakg-seed-fill", daemon=True).start()
-        else:
-            start_workers = getattr(app.state.graph.store, "start_query_workers", None)
+        def prepare() -> None:
+            # reading .store fills a fresh store with the seed graph first; /sparql's worker
+            # processes start after that, so they open the filled store
+            start_workers = getattr(graph.store, "start_query_workers", None)
             if start_workers is not None:
                 start_workers(s.sparql_concurrency)
+
+        filling = None
+        if getattr(graph, "seed_pending", None) is not None:
+            # in the background: recommendations are answered by the recommenders shipped
+            # with the seed meanwhile, and requests that need the store wait for the fill
+            import threading
+
+            filling = threading.Thread(target=prepare, name="metakg-seed-fill", daemon=True)
+            filling.start()
+        else:
+            prepare()
         try:
             yield
         finally:
-            app.state.graph.close()  # without starting (or waiting for) a seed fill
+            if filling is not None and filling.is_alive():
+                # closing under the bulk loader would break it; an unfinished fill has no
+                # marker and is repeated (idempotently) at the next start
+                print("metakg: stopping while the seed graph is loading; it resumes at the next start",
+                      file=sys.stderr)
+            else:
+                graph.close()  # without starting (or waiting for) a seed fill
 
     app = FastAPI(title="metakg", version="0.1.0", lifespan=lifespan,
                   description="Meta-learning knowledge graph: log runs, query the graph, get "

@@ -9,11 +9,14 @@ for a store that holds nothing else without touching it.
 
 from __future__ import annotations
 
+import gzip
+import lzma
 import os
 import threading
 from importlib import resources
 from pathlib import Path
 
+from metakg.kg.errors import StoreError
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.migrations import SCHEMA_VERSION, migrate, migrate_once, version_marker
 from metakg.kg.store import Store, open_store
@@ -60,11 +63,15 @@ class SeededGraph(KnowledgeGraph):
         self._holds_runs = holds_runs
         self._progress = progress
         self._fill_lock = threading.Lock()
+        self._fill_error: Exception | None = None
         super().__init__(store)
 
     @property
     def store(self) -> Store:  # type: ignore[override]
         """The store, filled with the seed graph first if that is still pending."""
+        if self._fill_error is not None:
+            raise StoreError(f"Loading the seed graph into the store failed ({self._fill_error}); fix the "
+                             "cause and open the store again (the load resumes).")
         if self._pending is not None:
             self.fill()
         return self._store
@@ -100,7 +107,11 @@ class SeededGraph(KnowledgeGraph):
         with self._fill_lock:
             if self._pending is None:
                 return
-            load_seed(self._store, self._pending, progress=self._progress)
+            try:
+                load_seed(self._store, self._pending, progress=self._progress)
+            except Exception as exc:  # recorded: later users get this error, not a second load
+                self._fill_error = exc
+                raise
             self._pending = None
             self._holds_runs = True
 
@@ -176,8 +187,9 @@ def load_seed(store: Store, path: Path, *, progress: bool = True) -> None:
                     store.load_stream(fh, seed_format(path))
             else:
                 store.load(path)
-        except SyntaxError as exc:
-            raise InvalidData(f"{path.name}: not valid RDF: {exc}") from None
+        except (SyntaxError, EOFError, lzma.LZMAError, gzip.BadGzipFile) as exc:
+            raise InvalidData(f"{path}: not valid RDF or a damaged file ({exc}); reinstall metakg or "
+                              "point METAKG_SEED at a good seed file.") from None
     # A seed exported by `metakg seed build` records its layout: loaded into an empty store,
     # that is the store's layout. Otherwise migrate (seconds on the seed graph).
     if not (was_empty and store.ask("ASK { ?s mkg:schemaVersion ?v }", {"v": SCHEMA_VERSION})):

@@ -9,6 +9,7 @@ same graph always gives the same bytes and a re-export that changed nothing chan
 from __future__ import annotations
 
 import hashlib
+import io
 import lzma
 import os
 from collections.abc import Callable, Iterator
@@ -68,25 +69,40 @@ def write_seed(nquads: bytes, path: str | Path) -> int:
     return len(lines)
 
 
-class _CountingReader:
-    """A binary file wrapper that reports how many bytes of the underlying file were read."""
+class _CountingReader(io.RawIOBase):
+    """A binary file that reports how many bytes of it were read; closing it closes the file."""
 
     def __init__(self, raw: IO[bytes], report: Callable[[int], None]) -> None:
+        super().__init__()
         self._raw = raw
         self._report = report
 
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        self._report(self._raw.tell())
-        return data
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
         self._report(self._raw.tell())
         return n
 
     def readable(self) -> bool:
         return True
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _Decompressed(io.BufferedReader):
+    """Decompressed bytes of a file; closing them closes the file too (lzma.open and
+    gzip.open leave a file object they were given open)."""
+
+    def __init__(self, stream: IO[bytes], underlying: IO[bytes]) -> None:
+        super().__init__(stream)  # type: ignore[arg-type]
+        self._underlying = underlying
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._underlying.close()
 
 
 def open_seed(path: str | Path, progress: Callable[[int], None] | None = None) -> IO[bytes]:
@@ -97,7 +113,7 @@ def open_seed(path: str | Path, progress: Callable[[int], None] | None = None) -
         progress: called with how many bytes of the (compressed) file were read so far.
 
     Returns:
-        A binary file object; close it when done.
+        A binary file object; closing it closes the file.
     """
     import gzip
 
@@ -106,9 +122,9 @@ def open_seed(path: str | Path, progress: Callable[[int], None] | None = None) -
     if progress is not None:
         raw = _CountingReader(raw, progress)  # type: ignore[assignment]
     if path.suffix == ".xz":
-        return lzma.open(raw, "rb")  # type: ignore[return-value]
+        return _Decompressed(lzma.open(raw, "rb"), raw)  # type: ignore[arg-type]
     if path.suffix == ".gz":
-        return gzip.open(raw, "rb")  # type: ignore[return-value]
+        return _Decompressed(gzip.open(raw, "rb"), raw)  # type: ignore[arg-type]
     return raw
 
 

@@ -169,19 +169,51 @@ def test_first_recommendation_on_a_fresh_install_needs_no_seed_load(tmp_path: Pa
     store.close()
 
 
-def test_the_server_fills_a_fresh_store_in_the_background(seed: Path, tmp_path: Path) -> None:
+def test_the_server_answers_while_it_fills_a_fresh_store_in_the_background(
+        seed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
     from fastapi.testclient import TestClient
 
     from metakg.api.app import create_app
     from metakg.api.settings import Settings
+    from metakg.kg import default_graph
 
+    release = threading.Event()
+    real_load = default_graph.load_seed
+
+    def slow_load(*args: object, **kwargs: object) -> None:
+        release.wait(60)
+        real_load(*args, **kwargs)
+
+    monkeypatch.setattr(default_graph, "load_seed", slow_load)
     app = create_app(Settings(store=str(tmp_path / "store"), public_reads=True))
     with TestClient(app) as client:
-        assert client.get("/health").json() == {"status": "ok"}  # serving while it fills
-        graph = app.state.graph
-        assert isinstance(graph, SeededGraph)
-        deadline = time.monotonic() + 60
-        while graph.seed_pending is not None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert graph.seed_pending is None, "the background fill did not finish in 60 s"
-        assert len(graph.store.select("SELECT ?r WHERE { ?r a mls:Run }")) == 20
+        answer: dict[str, object] = {}
+        query = "SELECT (COUNT(?r) AS ?n) WHERE { ?r a mls:Run }"
+        waiting = threading.Thread(target=lambda: answer.update(
+            r=client.get("/sparql", params={"query": query}, headers={"Accept": "text/csv"})))
+        waiting.start()
+        time.sleep(0.5)
+        assert client.get("/health").json() == {"status": "ok"}  # the event loop is free
+        assert waiting.is_alive() and isinstance(app.state.graph, SeededGraph)  # the query waits
+        release.set()
+        waiting.join(120)
+        r = answer["r"]
+        assert r.status_code == 200, r.text  # type: ignore[attr-defined]
+        assert r.text.splitlines() == ["n", "20"]  # type: ignore[attr-defined]
+
+
+def test_a_failed_fill_is_reported_not_repeated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from metakg.kg import InvalidData, StoreError
+
+    broken = tmp_path / "seed.trig.xz"
+    write_seed(_nquads(_quads()), broken)
+    broken.write_bytes(broken.read_bytes()[:200])  # cut short
+    monkeypatch.setenv("METAKG_SEED", str(broken))
+    graph = open_graph(str(tmp_path / "store"), progress=False)
+    with pytest.raises((InvalidData, StoreError)):
+        graph.store  # noqa: B018 - the first use fills
+    with pytest.raises(StoreError, match="Loading the seed graph into the store failed"):
+        graph.store  # noqa: B018
+    graph.close()

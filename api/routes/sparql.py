@@ -18,7 +18,6 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Annotated
 from urllib.parse import parse_qs
 
@@ -29,7 +28,7 @@ from fastapi.responses import JSONResponse, Response
 from metakg.api.deps import GraphDep, ReaderDep, SettingsDep
 from metakg.api.settings import Settings
 from metakg.kg.errors import QueryError, QueryLimitExceeded, QuerySyntaxError
-from metakg.kg.sparql_protocol import GRAPH_TYPES, RESULT_TYPES, QueryDataset, QueryLimits
+from metakg.kg.sparql_protocol import GRAPH_TYPES, RESULT_TYPES, ProtocolAnswer, QueryDataset, QueryLimits
 
 router = APIRouter(tags=["sparql"])
 
@@ -121,8 +120,13 @@ async def _answer(request: Request, graph: GraphDep, who: ReaderDep, settings: S
         # the wait for a slot counts against the query's time
         left = QueryLimits(max(0.01, limits.timeout_s - (time.monotonic() - start)), limits.max_rows,
                            limits.memory_mb)
-        run = partial(graph.store.query_bounded, query, accept=request.headers.get("accept", ""),
-                      limits=left, dataset=dataset)
+        accept = request.headers.get("accept", "")
+
+        def run() -> ProtocolAnswer:
+            # .store is read in the worker thread: it waits there while a seed graph is still
+            # being loaded, never on the event loop
+            return graph.store.query_bounded(query, accept=accept, limits=left, dataset=dataset)
+
         try:
             answer = await anyio.to_thread.run_sync(run, limiter=gate.threads)
         except QuerySyntaxError as exc:

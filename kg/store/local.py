@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
@@ -43,6 +44,7 @@ class _PyOxigraphStore(Store):
 
     def _open_gate(self) -> None:
         self._gate = BulkGate()
+        self._pool_lock = threading.Lock()
 
     def _add(self, quads: list[Quad]) -> None:
         if len(quads) < BULK_MIN_QUADS:
@@ -249,7 +251,10 @@ class OxigraphStore(_PyOxigraphStore):
 
         if os.name != "posix":  # the worker pool needs POSIX pipes
             return super().query_bounded(query, accept=accept, limits=limits, dataset=dataset)
-        pool = getattr(self, "_query_pool", None) or self.start_query_workers(self.query_workers)
+        pool = getattr(self, "_query_pool", None)
+        if pool is None:
+            with self._pool_lock:  # two first queries at once start one pool, not two
+                pool = getattr(self, "_query_pool", None) or self.start_query_workers(self.query_workers)
         return pool.run(query, accept=accept, limits=limits or QueryLimits(),
                         dataset=dataset or QueryDataset(), version=self.local_version)
 
