@@ -493,6 +493,10 @@ class KnowledgeGraph:
             self.store.dump(path)
             return validate_with_pyshacl(path.read_bytes())
 
+    def has_loaded_seed(self, digest: str) -> bool:
+        """Whether the seed file with this SHA-256 was loaded into the store."""
+        return self.store.ask("ASK { ?s mkg:seededFrom ?h }", {"h": digest})
+
     def learning_stamp(self) -> str:
         """A cheap version of what recommenders learn from: how many runs, meta-feature values
         and run statuses the graph holds (it changes with every run logged or finished)."""

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from metakg.kg.default_graph import SeededGraph
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.progress import spinner
 from metakg.kg.store.base import store_token as _token
@@ -61,8 +62,8 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
     import time
 
     params = params or {}
-    pending = getattr(graph, "seed_pending", None)
-    if pending is not None and not graph.holds_runs:  # type: ignore[attr-defined]
+    pending = graph.seed_pending if isinstance(graph, SeededGraph) else None
+    if pending is not None and not graph.holds_runs:
         # the store is empty and will hold the seed graph: the seed's own recommenders apply
         shipped = _shipped_for_seed(pending, task_type, metric, factory, params)
         if shipped is not None:
@@ -83,7 +84,7 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
     if key in _MEMORY:
         return _remember(_LOCAL, local, _MEMORY[key])
     shipped = load_shipped(fmt=_FORMAT, task_type=task_type, metric=metric, factory=factory.__name__,
-                           params=params, stamp=stamp)
+                           params=params, stamp=stamp, loaded_seed=graph.has_loaded_seed)
     if shipped is not None:  # the graph is the shipped seed graph, unchanged
         _remember(_MEMORY, key, shipped)
         return _remember(_LOCAL, local, shipped)

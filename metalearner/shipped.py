@@ -13,11 +13,16 @@ Anything else (new runs, another seed, another format) fits anew, as before.
 from __future__ import annotations
 
 import json
+import logging
 import lzma
 import pickle
+import warnings
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 __all__ = ["MANIFEST", "SHIPPED_METRICS", "load_shipped", "shipped_dir", "write_shipped"]
 
@@ -47,18 +52,21 @@ def _entry_key(task_type: str, metric: str, factory: str, params: dict[str, Any]
 
 
 def load_shipped(*, fmt: str, task_type: str, metric: str, factory: str, params: dict[str, Any],
-                 seed_digest: str | None = None, stamp: str | None = None) -> tuple[Any, Any] | None:
+                 seed_digest: str | None = None, stamp: str | None = None,
+                 loaded_seed: Callable[[str], bool] | None = None) -> tuple[Any, Any] | None:
     """The shipped (views, fitted recommender) for a graph, or ``None`` when none matches.
 
     Args:
         fmt: the cache format of this code; a manifest of another format does not match.
         task_type, metric, factory, params: what the caller would fit.
         seed_digest: SHA-256 of the seed file the (not yet filled) store will hold.
-        stamp: the learning stamp of a filled store.
+        stamp: the learning stamp of a filled store; it matches only together with
+            ``loaded_seed``, which says whether the store has loaded a seed file (by SHA-256).
+        loaded_seed: see ``stamp``.
 
     Returns:
-        ``(meta, recommender)``, or ``None`` (nothing shipped, a mismatch, or a file that no
-        longer unpickles with the installed libraries: the caller then fits).
+        ``(meta, recommender)``, or ``None`` (nothing shipped, a mismatch, libraries of another
+        minor version than the fit's, or a file that no longer unpickles: the caller then fits).
     """
     folder = shipped_dir()
     if folder is None:
@@ -69,17 +77,39 @@ def load_shipped(*, fmt: str, task_type: str, metric: str, factory: str, params:
         return None
     if manifest.get("format") != fmt:
         return None
-    if not ((seed_digest is not None and manifest.get("seed_sha256") == seed_digest)
-            or (stamp is not None and manifest.get("graph_stamp") == stamp)):
+    digest = manifest.get("seed_sha256", "")
+    if not ((seed_digest is not None and digest == seed_digest)
+            or (stamp is not None and manifest.get("graph_stamp") == stamp
+                and loaded_seed is not None and loaded_seed(digest))):
         return None
+    if manifest.get("libraries") != _libraries():
+        return None  # fitted objects are not guaranteed across library versions: refit
     entry = manifest.get("models", {}).get(_entry_key(task_type, metric, factory, params))
     if entry is None:
         return None
     try:
-        with lzma.open(folder / entry, "rb") as fh:
+        with lzma.open(folder / entry, "rb") as fh, warnings.catch_warnings():
+            warnings.simplefilter("error")  # e.g. scikit-learn's InconsistentVersionWarning
             return pickle.load(fh)  # written by the seed build, shipped with the code
-    except Exception:  # any unpickling failure (e.g. a changed library) means refit
+    except Exception as exc:  # any unpickling failure means refit
+        log.debug("shipped recommender %s not used: %s", entry, exc)
         return None
+
+
+#: Libraries whose fitted objects the shipped files hold, compared by major.minor version.
+_LIBRARIES = ("scikit-learn", "lightgbm", "numpy", "pandas")
+
+
+def _libraries() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {}
+    for lib in _LIBRARIES:
+        try:
+            out[lib] = ".".join(md.version(lib).split(".")[:2])
+        except md.PackageNotFoundError:
+            continue
+    return out
 
 
 def write_shipped(folder: Path, *, fmt: str, seed_digest: str, stamp: str,
@@ -96,8 +126,6 @@ def write_shipped(folder: Path, *, fmt: str, seed_digest: str, stamp: str,
     Returns:
         The manifest's path.
     """
-    import importlib.metadata as md
-
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.pkl.xz"):
         old.unlink()
@@ -107,14 +135,8 @@ def write_shipped(folder: Path, *, fmt: str, seed_digest: str, stamp: str,
         with lzma.open(folder / name, "wb", preset=6) as fh:
             pickle.dump(fitted, fh, protocol=pickle.HIGHEST_PROTOCOL)
         entries[_entry_key(task_type, metric, factory, params)] = name
-    libraries = {}
-    for lib in ("scikit-learn", "lightgbm", "numpy", "pandas"):
-        try:
-            libraries[lib] = md.version(lib)
-        except md.PackageNotFoundError:
-            continue
     manifest = {"format": fmt, "seed_sha256": seed_digest, "graph_stamp": stamp,
-                "libraries": libraries, "models": entries}
+                "libraries": _libraries(), "models": entries}
     path = folder / MANIFEST
     path.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return path

@@ -114,16 +114,23 @@ def test_shipped_recommenders_answer_an_unfilled_store_without_filling_it(
 
 def test_shipped_recommenders_serve_a_filled_store_until_the_graph_changes(
         seed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    filled = KnowledgeGraph(MemoryStore())
-    filled.store.load(seed)
+    filled = open_graph(str(tmp_path / "store"), progress=False)
+    filled.store  # noqa: B018 - fills it with the seed
     folder = tmp_path / "models"
     _ship(folder, seed, stamp=graph_stamp(filled), fitted=("views", "fitted"))
     monkeypatch.setenv("METAKG_SHIPPED_MODELS", str(folder))
     assert cached_recommender(filled, "classification", "roc_auc", EnsembleRecommender,
                               before_fit=_no_fit) == ("views", "fitted")
+    # the same counts in a store that never loaded this seed are another graph
+    lookalike = KnowledgeGraph(MemoryStore())
+    lookalike.store.load(seed)
+    assert graph_stamp(lookalike) == graph_stamp(filled)
+    with pytest.raises(_NoFit):
+        cached_recommender(lookalike, "classification", "roc_auc", EnsembleRecommender, before_fit=_no_fit)
     filled.store.add(_quads(21)[-4:])  # one more run: the shipped fit is stale
     with pytest.raises(_NoFit):
         cached_recommender(filled, "classification", "roc_auc", EnsembleRecommender, before_fit=_no_fit)
+    filled.close()
 
 
 def test_a_shipped_model_for_another_seed_or_format_is_not_used(seed: Path, tmp_path: Path) -> None:
@@ -134,11 +141,17 @@ def test_a_shipped_model_for_another_seed_or_format_is_not_used(seed: Path, tmp_
         args = {"task_type": "classification", "metric": "roc_auc", "factory": "EnsembleRecommender",
                 "params": {}}
         assert load_shipped(fmt=_FORMAT, seed_digest=file_digest(seed), **args) == ("views", "fitted")
-        assert load_shipped(fmt=_FORMAT, stamp="s", **args) == ("views", "fitted")
+        assert load_shipped(fmt=_FORMAT, stamp="s", loaded_seed=lambda d: True, **args) == ("views", "fitted")
+        assert load_shipped(fmt=_FORMAT, stamp="s", **args) is None  # the seed must be loaded
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["libraries"]["scikit-learn"] = "0.1"  # fitted with another scikit-learn
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        assert load_shipped(fmt=_FORMAT, seed_digest=file_digest(seed), **args) is None
+        _ship(folder, seed, stamp="s", fitted=("views", "fitted"))
         assert load_shipped(fmt=_FORMAT, seed_digest="0" * 64, **args) is None
         assert load_shipped(fmt="other", seed_digest=file_digest(seed), **args) is None
         (folder / "classification-roc_auc.pkl.xz").write_bytes(b"broken")
-        assert load_shipped(fmt=_FORMAT, stamp="s", **args) is None  # unreadable: fit instead
+        assert load_shipped(fmt=_FORMAT, seed_digest=file_digest(seed), **args) is None  # unreadable
     finally:
         del os.environ["METAKG_SHIPPED_MODELS"]
 
