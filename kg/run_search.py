@@ -35,6 +35,7 @@ from metakg.kg.entities import principal_iri
 from metakg.kg.errors import InvalidData, NotFound
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.measures import MEASURES
+from metakg.kg.run_nquads import MEAN_PREDICATES, mean_predicate
 from metakg.kg.vocabulary import XSD, entity
 
 __all__ = ["Condition", "FoundRun", "Ordering", "get_run", "parse_filter", "parse_order",
@@ -281,9 +282,8 @@ class _Query:
 
     def _path(self, i: int, c: Condition) -> tuple[str, str]:
         """The subject and the path from it to the value of condition ``i``."""
-        if c.kind == "metrics":
-            return "?r", (f"mkg:meanEvaluation ?e{i} . ?e{i} mls:specifiedBy "
-                          f"{self.var(f'm{i}', entity('measure', c.key))} ; mls:hasValue")
+        if c.kind == "metrics":  # one triple: the run's mkg:mean_<measure> value
+            return "?r", self.var(f"m{i}", mean_predicate(c.key))
         if c.kind == "params" and c.key == "family":
             return "?c", "mkg:family"
         if c.kind == "params":
@@ -311,8 +311,7 @@ class _Query:
         if same is not None:  # ordered on a value the filter already reads
             return f"ORDER BY {'DESC' if o.descending else 'ASC'}(?v{same})"
         if o.kind == "metrics":
-            pattern = (f"?r mkg:meanEvaluation ?oe . ?oe mls:specifiedBy "
-                       f"{self.var('om', entity('measure', o.key))} ; mls:hasValue ?ov .")
+            pattern = f"?r {self.var('om', mean_predicate(o.key))} ?ov ."
         elif o.kind == "params" and o.key != "family":
             pattern = (f"?c mkg:param ?op . ?op mkg:paramName {self.var('on', o.key)} ; "
                        "mkg:paramValue ?ov .")
@@ -460,8 +459,9 @@ _HEADERS = """SELECT ?r ?t ?d ?c ?fam ?json ?status WHERE {{ VALUES ?r {{ {value
   ?t mls:definedOn ?d . ?c mkg:family ?fam ; mkg:json ?json }}"""
 _EXTRAS = """SELECT ?r ?p ?o WHERE {{ VALUES ?r {{ {values} }} ?r ?p ?o
   FILTER(?p IN (prov:wasAssociatedWith, mkg:source, prov:startedAtTime, mkg:tag)) }}"""
-_SCORES = """SELECT ?r ?m ?v WHERE {{ VALUES ?r {{ {values} }}
-  ?r mkg:meanEvaluation ?e . ?e mls:specifiedBy ?m ; mls:hasValue ?v }}"""
+_SCORES = """SELECT ?r ?p ?v WHERE {{ VALUES ?r {{ {values} }} ?r ?p ?v
+  FILTER(?p IN ({predicates})) }}"""
+_MEASURE_OF = {p.value: m for m, p in MEAN_PREDICATES.items()}
 _TITLES = """SELECT ?d ?title WHERE {{ VALUES ?d {{ {values} }} ?d dcterms:title ?title }}"""
 _EXTRA_KEYS = {"http://www.w3.org/ns/prov#wasAssociatedWith": "principal",
                "https://w3id.org/metakg/ns#source": "source",
@@ -496,9 +496,11 @@ def _details(graph: KnowledgeGraph, ids: list[str]) -> list[FoundRun]:
             else:
                 k, _, v = row["o"].partition("=")
                 entry["tags"][k] = v
-        for row in graph.store.select(_SCORES.format(values=values)):
+        scores = _SCORES.format(values=values, predicates=", ".join(
+            str(p) for p in MEAN_PREDICATES.values()))
+        for row in graph.store.select(scores):
             if row["r"] in out:
-                out[row["r"]]["metrics"][_tail(row["m"])] = row["v"]
+                out[row["r"]]["metrics"][_MEASURE_OF[row["p"]]] = row["v"]
     datasets = sorted({e["dataset"] for e in out.values()})
     titles: dict[str, str] = {}
     for row in graph.store.select(_TITLES.format(values=_terms(datasets))) if datasets else []:

@@ -8,11 +8,12 @@ from itertools import chain
 
 import pandas as pd
 import pytest
-from pyoxigraph import NamedNode
+from pyoxigraph import DefaultGraph, NamedNode, Quad
 
 from metakg.kg import InvalidData, KnowledgeGraph, MemoryStore, NotFound
 from metakg.kg.migrations import migrate_once
 from metakg.kg.records import RunInput
+from metakg.kg.run_nquads import MEAN_PREDICATES
 from metakg.kg.run_search import (
     get_run,
     parse_filter,
@@ -209,3 +210,46 @@ def test_parameters_are_written_as_triples_and_migrated(graph: KnowledgeGraph) -
     assert values == {"C": 2, "kernel": "rbf", "extra": "[1,2]"}  # null values are not written
     assert len(old.store) == n_before + 3 * 4 + 1  # four quads a parameter, one marker
     assert not migrate_once(old.store)
+
+
+MEASURE_OF = {p.value: m for m, p in MEAN_PREDICATES.items()}
+
+
+def test_metrics_are_one_triple_from_the_run_and_migrated(graph: KnowledgeGraph) -> None:
+    # every mean evaluation has the same value one triple from its run, and nothing else does
+    evaluations = {(r["r"], r["m"].rsplit("/", 1)[-1]): r["v"] for r in graph.store.select(
+        "SELECT ?r ?m ?v WHERE { ?r mkg:meanEvaluation ?e . ?e mls:specifiedBy ?m ; "
+        "mls:hasValue ?v }")}
+    shortcuts = {(r["r"], MEASURE_OF[r["p"]]): r["v"] for r in graph.store.select(
+        "SELECT ?r ?p ?v WHERE { ?r ?p ?v FILTER(STRSTARTS(STR(?p), STR(mkg:mean_))) }")}
+    assert shortcuts == evaluations and len(shortcuts) == 11
+    # metric conditions and ordering read that triple, never the evaluation nodes
+    conds = parse_filter("metrics.roc_auc > 0.8 and metrics.accuracy != 0.1")
+    for missing in (False, True):
+        query, bind = search_query(conds, parse_order("metrics.rmse DESC"), missing=missing)
+        assert "meanEvaluation" not in query and "specifiedBy" not in query
+        assert NamedNode("https://w3id.org/metakg/ns#mean_rmse") in bind.values()
+    expected = {
+        ("metrics.roc_auc > 0.99", None): ["run1", "run2"],
+        ("metrics.roc_auc > 0.8", "metrics.roc_auc DESC"): ["run2", "run1", "run0"],
+        ("metrics.accuracy != 0.55", None): ["run5", "run6"],  # lacking the key: matched
+        ("params.family = 'knn'", "metrics.rmse DESC"): ["run6", "run5"],  # lacking it: last
+    }
+    for (text, order), runs in expected.items():
+        found = ids(graph, text, order)
+        assert (found if order else sorted(found)) == runs, (text, order)
+    # a store written before the triples existed (layout 3) gets them from the migration
+    old = KnowledgeGraph(MemoryStore())
+    old.store.add(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in
+                  graph.store.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }"))
+    old.store._update("PREFIX mkg: <https://w3id.org/metakg/ns#> DELETE { ?r ?p ?v } WHERE { "
+                      "?r ?p ?v FILTER(STRSTARTS(STR(?p), STR(mkg:mean_))) }")
+    old.store._update("PREFIX mkg: <https://w3id.org/metakg/ns#> INSERT DATA { "
+                      "<https://w3id.org/metakg/id/store/this> mkg:schemaVersion 3 }")
+    assert ids(old, "metrics.roc_auc > 0.8") == []
+    n_before = len(old.store)
+    assert migrate_once(old.store)
+    assert len(old.store) == n_before + 11 + 1  # one triple per mean evaluation, one marker
+    for (text, order), runs in expected.items():
+        found = ids(old, text, order)
+        assert (found if order else sorted(found)) == runs, (text, order)
