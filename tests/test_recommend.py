@@ -462,7 +462,7 @@ def test_cli_recommend_json_contract(kg: KnowledgeGraph, tmp_path: Path) -> None
     env = {**__import__("os").environ, "METAKG_STORE": str(tmp_path / "store"),
            "METAKG_SEED": str(seed)}
     root = Path(__file__).resolve().parent.parent
-    r = subprocess.run([sys.executable, "-m", "api", "recommend",
+    r = subprocess.run([sys.executable, "-m", "metakg.api", "recommend",
                         str(root / "data" / "samples" / "credit-g.csv"), "--target", "class",
                         "--k", "3", "--json"], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
@@ -470,7 +470,7 @@ def test_cli_recommend_json_contract(kg: KnowledgeGraph, tmp_path: Path) -> None
     assert doc["task"]["task_type"] == "classification" and doc["metric"] == "roc_auc"
     assert [x["rank"] for x in doc["recommendations"]] == [1, 2, 3]
     assert all({"config", "expected_score", "evidence"} <= set(x) for x in doc["recommendations"])
-    bad = subprocess.run([sys.executable, "-m", "api", "recommend",
+    bad = subprocess.run([sys.executable, "-m", "metakg.api", "recommend",
                           str(root / "data" / "samples" / "credit-g.csv"), "--target", "nope"],
                          capture_output=True, text=True, env=env)
     assert bad.returncode != 0 and bad.stderr.startswith("error: Column 'nope'")
@@ -484,9 +484,10 @@ def test_cli_recommend_run_writes_runs_back(kg: KnowledgeGraph, tmp_path: Path) 
     env = {**__import__("os").environ, "METAKG_STORE": str(tmp_path / "store"), "METAKG_SEED": str(seed),
            "METAKG_CACHE": str(tmp_path / "cache")}
     root = Path(__file__).resolve().parent.parent
-    r = subprocess.run([sys.executable, "-m", "api", "recommend", str(root / "data" / "samples" / "credit-g.csv"),
-                        "--target", "class", "--k", "2", "--family", "linear", "--family", "knn", "--run",
-                        "--json"], capture_output=True, text=True, env=env)
+    r = subprocess.run([sys.executable, "-m", "metakg.api", "recommend",
+                        str(root / "data" / "samples" / "credit-g.csv"), "--target", "class", "--k", "2",
+                        "--family", "linear", "--family", "knn", "--run", "--json"],
+                       capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["runs_written"] == 2
@@ -1087,7 +1088,7 @@ def test_cli_recommend_through_the_warm_worker(kg: KnowledgeGraph, tmp_path: Pat
     table = str(root / "data" / "samples" / "credit-g.csv")
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "api", *args], capture_output=True, text=True,
+        return subprocess.run([sys.executable, "-m", "metakg.api", *args], capture_output=True, text=True,
                               env=env, cwd=tmp_path)
 
     def drop_timings(doc: dict) -> dict:

@@ -83,7 +83,7 @@ def test_malformed_files_give_clear_errors(shared: Path, index: int,
 
 
 def test_malformed_file_exits_non_zero_from_cli(shared: Path, tmp_path: Path) -> None:
-    r = subprocess.run([sys.executable, "-m", "api", "ingest",
+    r = subprocess.run([sys.executable, "-m", "metakg.api", "ingest",
                         str(shared / "malformed" / "bank8FM.arff.gz"), "--store",
                         str(tmp_path / "s")], capture_output=True, text=True)
     assert r.returncode != 0
