@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -457,15 +458,23 @@ def get_run(graph: KnowledgeGraph, run_id: str) -> FoundRun:
 _HEADERS = """SELECT ?r ?t ?d ?c ?fam ?json ?status WHERE {{ VALUES ?r {{ {values} }}
   ?r mls:achieves ?t ; mkg:configuration ?c ; mkg:status ?status .
   ?t mls:definedOn ?d . ?c mkg:family ?fam ; mkg:json ?json }}"""
+# A run's own values, tags and mean scores in one scan of its triples.
 _EXTRAS = """SELECT ?r ?p ?o WHERE {{ VALUES ?r {{ {values} }} ?r ?p ?o
-  FILTER(?p IN (prov:wasAssociatedWith, mkg:source, prov:startedAtTime, mkg:tag)) }}"""
-_SCORES = """SELECT ?r ?p ?v WHERE {{ VALUES ?r {{ {values} }} ?r ?p ?v
-  FILTER(?p IN ({predicates})) }}"""
-_MEASURE_OF = {p.value: m for m, p in MEAN_PREDICATES.items()}
+  FILTER(?p IN (prov:wasAssociatedWith, mkg:source, prov:startedAtTime, mkg:tag, {means})) }}"""
+_MEANS = ", ".join(str(p) for p in MEAN_PREDICATES.values())
 _TITLES = """SELECT ?d ?title WHERE {{ VALUES ?d {{ {values} }} ?d dcterms:title ?title }}"""
 _EXTRA_KEYS = {"http://www.w3.org/ns/prov#wasAssociatedWith": "principal",
                "https://w3id.org/metakg/ns#source": "source",
-               "http://www.w3.org/ns/prov#startedAtTime": "started"}
+               "http://www.w3.org/ns/prov#startedAtTime": "started",
+               "https://w3id.org/metakg/ns#tag": "tags",
+               **{p.value: m for m, p in MEAN_PREDICATES.items()}}
+
+
+def _lexical(graph: KnowledgeGraph, query: str, names: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+    """Each row of ``query`` as the lexical values of ``names`` (all bound): converting
+    every term as :meth:`Store.select` does costs as much as the queries on a page of runs."""
+    for row in graph.store.query(query):
+        yield tuple(row[n].value for n in names)  # type: ignore[index]
 
 
 def _terms(iris: list[str]) -> str:
@@ -478,29 +487,27 @@ def _details(graph: KnowledgeGraph, ids: list[str]) -> list[FoundRun]:
     out: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), 500):
         values = _terms(ids[start:start + 500])
-        for row in graph.store.select(_HEADERS.format(values=values)):
-            out.setdefault(row["r"], {
-                "id": _tail(row["r"]), "task": _tail(row["t"]), "dataset": row["d"],
-                "dataset_name": "", "config": json.loads(row["json"]),
-                "config_id": _tail(row["c"]), "family": row["fam"], "status": row["status"],
-                "tags": {}, "metrics": {}})
-        for row in graph.store.select(_EXTRAS.format(values=values)):
-            entry = out.get(row["r"])
+        for r, t, d, c, fam, text, status in _lexical(
+                graph, _HEADERS.format(values=values),
+                ("r", "t", "d", "c", "fam", "json", "status")):
+            out.setdefault(r, {
+                "id": _tail(r), "task": _tail(t), "dataset": d, "dataset_name": "",
+                "config": json.loads(text), "config_id": _tail(c), "family": fam,
+                "status": status, "tags": {}, "metrics": {}})
+        for r, p, o in _lexical(graph, _EXTRAS.format(values=values, means=_MEANS),
+                                ("r", "p", "o")):
+            entry, key = out.get(r), _EXTRA_KEYS[p]
             if entry is None:
                 continue
-            key = _EXTRA_KEYS.get(row["p"])
             if key == "principal":
-                entry[key] = unquote(_tail(row["o"]))
-            elif key is not None:
-                entry[key] = row["o"]
-            else:
-                k, _, v = row["o"].partition("=")
+                entry[key] = unquote(_tail(o))
+            elif key == "tags":
+                k, _, v = o.partition("=")
                 entry["tags"][k] = v
-        scores = _SCORES.format(values=values, predicates=", ".join(
-            str(p) for p in MEAN_PREDICATES.values()))
-        for row in graph.store.select(scores):
-            if row["r"] in out:
-                out[row["r"]]["metrics"][_MEASURE_OF[row["p"]]] = row["v"]
+            elif key in MEAN_PREDICATES:
+                entry["metrics"][key] = float(o)  # xsd:double: NaN, INF and -INF included
+            else:
+                entry[key] = o
     datasets = sorted({e["dataset"] for e in out.values()})
     titles: dict[str, str] = {}
     for row in graph.store.select(_TITLES.format(values=_terms(datasets))) if datasets else []:

@@ -40,9 +40,6 @@ def test_readme_filter_meets_the_goal(http: httpx.Client) -> None:
     assert statistics.median(times) <= GOAL_P50_S and max(times) <= GOAL_P99_S, times
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "measured ~0.3 s p50 on 2 shared cores: each lightgbm run's mean scores are two joins "
-    "away (run -> mkg:meanEvaluation -> measure, value); see docs/benchmarks-run-search.md"))
 def test_lightgbm_filter_meets_the_goal(http: httpx.Client) -> None:
     times = _times(http, *LIGHTGBM_FILTER)
     assert statistics.median(times) <= GOAL_P50_S and max(times) <= GOAL_P99_S, times
