@@ -12,7 +12,7 @@ import typer
 
 from metakg.api.cli_support import JsonOpt, StoreOpt, fail, open_cli_graph, print_json, usage_error
 
-__all__ = ["export_graph", "import_graph", "ingest", "query", "seed_build", "validate"]
+__all__ = ["export_graph", "import_graph", "ingest", "query", "seed_build", "seed_models", "validate"]
 
 
 def ingest(
@@ -142,7 +142,8 @@ def seed_build(
         min=0, help="Also evaluate a sample of this many rows (stratified) of every binary table, "
                     "shared or derived, of at least twice as many rows (0: none).")] = 0,
 ) -> None:
-    """Evaluate the portfolio on every shared dataset (resumable) and export data/seed.trig.xz.
+    """Evaluate the portfolio on every shared dataset (resumable), export data/seed.trig.xz and
+    fit the recommenders shipped beside it (`seed models`).
 
     Resumes from the work directory's store, or from OUTPUT when that store is empty (a new
     session): only (task, configuration, fold) triples not yet in the graph are evaluated.
@@ -161,3 +162,26 @@ def seed_build(
                                    derived_splits=derived_splits, small_binary=small_binary))
     typer.echo(f"completed {report.completed}, failed {report.failed}, already done "
                f"{report.skipped}; seed graph in {output}")
+    seed_models(output, folder=output.parent / "seed-models", work_dir=work_dir / "seed-models")
+
+
+def seed_models(
+    seed: Annotated[Path, typer.Argument(help="The seed file.")] = Path("data/seed.trig.xz"),
+    folder: Annotated[Path, typer.Option(help="Where the fitted recommenders go.")] = Path("data/seed-models"),
+    work_dir: Annotated[Path, typer.Option(help="An empty folder for the temporary store.")] = Path(
+        ".metakg-build/seed-models"),
+) -> None:
+    """Fit the default recommender on a seed file for each primary metric and write them beside it.
+
+    A fresh install answers its first recommendations with them (they are used only while the
+    graph is exactly that seed graph). `seed build` runs this at its end.
+    """
+    import shutil
+
+    from metakg.metalearner.shipped import build_shipped
+
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True)
+    manifest = build_shipped(seed, folder, work_dir=work_dir)
+    shutil.rmtree(work_dir, ignore_errors=True)
+    typer.echo(f"recommenders fitted on {seed} written to {manifest.parent}")

@@ -156,8 +156,6 @@ def build_shipped(seed: Path, folder: Path, *, work_dir: Path) -> Path:
     Returns:
         The manifest's path.
     """
-    import os
-
     from metakg.kg.default_graph import load_seed
     from metakg.kg.graph import KnowledgeGraph
     from metakg.kg.seed_file import file_digest
@@ -165,13 +163,14 @@ def build_shipped(seed: Path, folder: Path, *, work_dir: Path) -> Path:
     from metakg.metalearner.cache import _FORMAT, cached_recommender, graph_stamp
     from metakg.metalearner.recommenders import EnsembleRecommender
 
-    os.environ["METAKG_SHIPPED_MODELS"] = ""  # fit for real, never answer from older files
     store = open_store(str(work_dir / "store"))
     load_seed(store, seed)
     graph = KnowledgeGraph(store)
     stamp = graph_stamp(graph)
     models = {}
     for task_type, metric in SHIPPED_METRICS:
+        if not graph.has_runs(task_type=task_type, metric=metric):
+            continue  # e.g. a partial seed without regression tables
         fitted = cached_recommender(graph, task_type, metric, EnsembleRecommender,
                                     cache_dir=work_dir / "cache")
         models[(task_type, metric, EnsembleRecommender.__name__)] = ({}, fitted)

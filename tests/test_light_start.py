@@ -156,6 +156,17 @@ def test_a_shipped_model_for_another_seed_or_format_is_not_used(seed: Path, tmp_
         del os.environ["METAKG_SHIPPED_MODELS"]
 
 
+def test_the_shipped_recommenders_belong_to_the_shipped_seed() -> None:
+    """A seed rebuilt without `metakg seed models` would silently lose the fast first call."""
+    from metakg.kg.default_graph import SEED_NAME
+    from metakg.metalearner.shipped import SHIPPED_METRICS
+
+    manifest = json.loads((ROOT / "data" / "seed-models" / "manifest.json").read_text())
+    assert manifest["seed_sha256"] == file_digest(ROOT / "data" / SEED_NAME), "run `metakg seed models`"
+    assert manifest["format"] == _FORMAT, "the cache format changed: run `metakg seed models`"
+    assert {k.rsplit("/", 2)[0] for k in manifest["models"]} == {f"{t}/{m}" for t, m in SHIPPED_METRICS}
+
+
 @pytest.mark.seed
 @pytest.mark.subprocess
 def test_first_recommendation_on_a_fresh_install_needs_no_seed_load(tmp_path: Path) -> None:
