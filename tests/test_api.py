@@ -129,7 +129,8 @@ ROUTES = [("get", "/datasets", "read"), ("get", "/datasets/search?q=x", "read"),
           ("post", "/recommendations/metafeatures/query", "read"), ("post", "/runs", "write"),
           ("post", "/runs/batch", "write"), ("get", "/runs", "read"),
           ("get", "/sparql?query=ASK{}", "read"), ("post", "/sparql", "read"),
-          ("get", "/export", "read"), ("get", "/runs/abc", "read"), ("get", "/keys", "admin"),
+          ("get", "/export", "admin"), ("get", "/export?dataset={ds}", "read"), ("get", "/runs/abc", "read"),
+          ("get", "/keys", "admin"),
           ("post", "/keys", "admin"), ("delete", "/keys/read-user", "admin")]
 
 

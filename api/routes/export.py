@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 
 from metakg.api.deps import GraphDep, ReaderDep
@@ -17,6 +17,11 @@ router = APIRouter(prefix="/export", tags=["export"])
 def export(graph: GraphDep, who: ReaderDep,
            format: Annotated[str, Query(pattern="^(turtle|nquads)$")] = "nquads",
            dataset: Annotated[str | None, Query(description="Only this dataset's neighbourhood")] = None) -> Response:
-    """The graph (or a dataset with its tasks, runs and configurations) as Turtle or N-Quads."""
+    """A dataset with its tasks, runs and configurations (read key), or the whole graph (admin
+    key: it is built in memory, gigabytes on a large graph), as Turtle or N-Quads."""
+    if dataset is None and not who.can("admin"):
+        raise HTTPException(403, f"The key of {who.name!r} has role {who.role!r}; exporting the whole graph "
+                                 "needs 'admin'. Export one dataset with ?dataset=NAME, or run `metakg export "
+                                 "FILE` where the graph is stored.")
     body, media = export_graph(graph, fmt=format, dataset=dataset)
     return Response(body, media_type=media)
