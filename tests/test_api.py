@@ -117,6 +117,7 @@ def test_recommendations_and_registration(client: TestClient, shared: Path) -> N
 
 
 def test_export_neighbourhood(client: TestClient) -> None:
+    assert client.post("/runs", headers=H(client, "write"), json=run_body(client)).status_code == 201
     r = client.get("/export", params={"dataset": client.dataset, "format": "turtle"},  # type: ignore[attr-defined]
                    headers=H(client, "read"))
     assert r.status_code == 200 and "mls:Dataset" in r.text and "mls:Run" in r.text
