@@ -385,6 +385,11 @@ def search_query(conditions: list[Condition], ordering: Ordering | None = None, 
     anchor = not any(c.op != "!=" for c in conditions) or any(
         c.kind == "params" for c in conditions) or (ordering is not None
                                                     and ordering.kind == "params")
+    if (anchor and not missing and ordering is not None and ordering.kind == "metrics"
+            and not any(c.kind == "params" for c in conditions)):
+        # Only negations, if anything: the order's triple lists the runs that have the key
+        # (one index scan) instead of a lookup for each run of the graph.
+        anchor = False
     if anchor and (not steps or steps[0][1].op == "!="):
         q.patterns.append("?r mkg:configuration ?c .")
     for n, (i, c) in enumerate(steps):

@@ -229,6 +229,11 @@ def test_metrics_are_one_triple_from_the_run_and_migrated(graph: KnowledgeGraph)
         query, bind = search_query(conds, parse_order("metrics.rmse DESC"), missing=missing)
         assert "meanEvaluation" not in query and "specifiedBy" not in query
         assert NamedNode("https://w3id.org/metakg/ns#mean_rmse") in bind.values()
+    # ordering every run by a metric starts from that triple, not from every run's lookup;
+    # the runs lacking it still come from every run
+    assert "mkg:configuration" not in search_query([], parse_order("metrics.rmse DESC"))[0]
+    assert "mkg:configuration" in search_query([], parse_order("metrics.rmse DESC"),
+                                               missing=True)[0]
     expected = {
         ("metrics.roc_auc > 0.99", None): ["run1", "run2"],
         ("metrics.roc_auc > 0.8", "metrics.roc_auc DESC"): ["run2", "run1", "run0"],
