@@ -37,6 +37,7 @@ QUERIES = [
     ("dataset = 'credit.g'", "metrics.roc_auc DESC"),
     ("params.num_leaves > 30", None),
     ("", None),
+    ("", "metrics.roc_auc DESC"),
 ]
 GOAL_P50_S, GOAL_P99_S, GOAL_EXPORT_S = 0.100, 0.500, 2.0
 
