@@ -18,7 +18,7 @@ from pathlib import Path
 
 from metakg.kg.errors import StoreError
 from metakg.kg.graph import KnowledgeGraph
-from metakg.kg.migrations import SCHEMA_VERSION, migrate, migrate_once, version_marker
+from metakg.kg.migrations import migrate, migrate_once, version_marker
 from metakg.kg.store import Store, open_store
 
 __all__ = ["SEED_NAME", "SeededGraph", "open_graph", "seed_file"]
@@ -177,7 +177,9 @@ def load_seed(store: Store, path: Path, *, progress: bool = True) -> None:
     if store.ask("ASK { ?s mkg:seededFrom ?h }", {"h": digest}):
         store.add([seen])
         return
-    was_empty = len(store) == 0
+    # nothing a migration step changes (runs, configurations) is there yet: keys or datasets
+    # registered before the first fill do not count
+    fresh = not store.ask("ASK { { ?x a mls:Run } UNION { ?x a mkg:Configuration } }")
     size = path.stat().st_size
     with progress_bar(f"loading the seed graph {path.name} into the store (once)", size,
                        progress) as advance:
@@ -190,9 +192,12 @@ def load_seed(store: Store, path: Path, *, progress: bool = True) -> None:
         except (SyntaxError, EOFError, lzma.LZMAError, gzip.BadGzipFile) as exc:
             raise InvalidData(f"{path}: not valid RDF or a damaged file ({exc}); reinstall metakg or "
                               "point METAKG_SEED at a good seed file.") from None
-    # A seed exported by `metakg seed build` records its layout: loaded into an empty store,
-    # that is the store's layout. Otherwise migrate (seconds on the seed graph).
-    if not (was_empty and store.ask("ASK { ?s mkg:schemaVersion ?v }", {"v": SCHEMA_VERSION})):
+    # A seed records its layout (kg.migrations.version_marker). Loaded into a fresh store,
+    # the store holds that layout and needs only the later steps (each step can take tens of
+    # seconds on the seed graph); loaded beside other runs, every step runs.
+    if fresh:
+        migrate_once(store)
+    else:
         migrate(store)
     # written last: an interrupted load has no marker and is repeated
     store.add([marker, seen, version_marker()])

@@ -187,7 +187,7 @@ def test_first_use_seeds_once_and_takes_a_grown_seed(tmp_path: Path, monkeypatch
 
     calls: list[object] = []
     real = kg_migrations.migrate
-    monkeypatch.setattr(kg_migrations, "migrate", lambda store: calls.append(store) or real(store))
+    monkeypatch.setattr(kg_migrations, "migrate", lambda store, **kw: calls.append(store) or real(store, **kw))
     monkeypatch.setattr("metakg.kg.default_graph.migrate", kg_migrations.migrate)
     g = open_graph(str(tmp_path / "store"))
     n = len(g.store)
