@@ -90,6 +90,7 @@ def main() -> None:
     if args.baseline:
         base = Path(args.baseline).resolve()
         codes.insert(0, Install("baseline", args.baseline_python, base, "api", str(base)))
+    load_before = os.getloadavg()[0]
     rows: dict[str, list[dict[str, dict[str, float]]]] = {c.label: [] for c in codes}
     for _ in range(args.rounds):
         for code in codes:
@@ -98,7 +99,8 @@ def main() -> None:
                        for call in CALLS} for label, runs in rows.items()}
     result: dict[str, object] = {
         "command": "python bench/first_call.py " + " ".join(sys.argv[1:]), "rounds": args.rounds,
-        "cores": os.cpu_count(), "medians": medians, "raw": rows,
+        "cores": os.cpu_count(), "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "medians": medians, "raw": rows,
         "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=args.root, capture_output=True,
                                  text=True).stdout.strip()}
     if args.baseline:
