@@ -111,7 +111,7 @@ MEMBERS = {
         lambda: SurrogatePortfolioRecommender(first="portfolio", surrogate=shared())),
     "surrogate portfolio, one surrogate model": (
         lambda: SurrogatePortfolioRecommender(surrogate=shared(n_bags=1))),
-    "surrogate portfolio, one surrogate model, first by the weighted portfolio (session 13 default)": (
+    "surrogate portfolio, one surrogate model, first by the weighted portfolio": (
         lambda: SurrogatePortfolioRecommender(regime_choice={}, first="portfolio",
                                               surrogate=shared(n_bags=1))),
     "surrogate portfolio, first by the surrogate, margin 0.2": (
@@ -120,17 +120,17 @@ MEMBERS = {
         lambda: SurrogatePortfolioRecommender(blend=0.25, surrogate=shared())),
     "surrogate portfolio, first blend 0.75": (
         lambda: SurrogatePortfolioRecommender(blend=0.75, surrogate=shared())),
-    "surrogate portfolio, no prediction row in the greedy step (binary: session 21 default)": (
+    "surrogate portfolio, no prediction row in the greedy step": (
         lambda: SurrogatePortfolioRecommender(regime_choice={}, prediction_weight=0.0, hedges=0,
                                               surrogate=shared())),
-    "surrogate portfolio, no RMSE family probe gaps nor RMSE prediction row (session 22 default)": (
+    "surrogate portfolio, no RMSE family probe gaps nor RMSE prediction row": (
         lambda: SurrogatePortfolioRecommender(regime_choice={}, prediction_weight={"roc_auc": 0.2},
                                               hedges=0, surrogate=shared(family_probe_metrics=("roc_auc",)))),
-    "surrogate portfolio, no probe hedge (session 23 default)": (
+    "surrogate portfolio, no probe hedge": (
         lambda: SurrogatePortfolioRecommender(regime_choice={}, hedges=0, surrogate=shared())),
-    "surrogate portfolio, no regime choice (session 26 default)": (
+    "surrogate portfolio, no regime choice": (
         lambda: SurrogatePortfolioRecommender(regime_choice={}, surrogate=shared())),
-    "surrogate portfolio, no regime probes (session 25 default)": (
+    "surrogate portfolio, no regime probes": (
         lambda: SurrogatePortfolioRecommender(regime_choice={}, surrogate=shared(regime_metrics=()))),
     "surrogate portfolio, no HGB-default guard": (
         lambda: SurrogatePortfolioRecommender(incumbent=None, surrogate=shared())),
@@ -138,15 +138,15 @@ MEMBERS = {
         lambda: SurrogatePortfolioRecommender(max_collapse_risk=None, surrogate=shared())),
     "surrogate portfolio, no auxiliary datasets": (
         lambda: SurrogatePortfolioRecommender(auxiliary=False, surrogate=shared())),
-    "surrogate portfolio, no probes (session 18 default)": (
+    "surrogate portfolio, no probes": (
         lambda: SurrogatePortfolioRecommender(regime_choice={}, hedges=0, surrogate=shared(
             probe_metrics=(), family_probe_metrics=()))),
     "surrogate portfolio, first pick with the family probe gaps too": (
         lambda: SurrogatePortfolioRecommender(first_family_gaps=True, surrogate=shared())),
-    "surrogate portfolio, one family probe gap column, not split by group (session 20 default)": (
+    "surrogate portfolio, one family probe gap column, not split by group": (
         lambda: SurrogatePortfolioRecommender(regime_choice={}, hedges=0,
                                               surrogate=shared(split_family_gaps=False))),
-    "surrogate portfolio, no family probe gaps (session 19 default)": (
+    "surrogate portfolio, no family probe gaps": (
         lambda: SurrogatePortfolioRecommender(regime_choice={}, hedges=0,
                                               surrogate=shared(family_probe_metrics=()))),
     "surrogate portfolio tau=0": lambda: SurrogatePortfolioRecommender(tau=0, surrogate=shared()),

@@ -234,7 +234,7 @@ for _delta in (0.003, 0.005, 0.01, 0.02):
             probe_hedge={"roc_auc": 0.005, "rmse": 0.005, "log_loss": d},
             surrogate=SharedSurrogate(random_state=s)))
 # probes of hyperparameter regimes (bench/regime_probes.py; need --extra on a seed without them)
-VARIANTS["no regime probes (session 25 default)"] = lambda s: SurrogatePortfolioRecommender(
+VARIANTS["no regime probes"] = lambda s: SurrogatePortfolioRecommender(
     regime_choice={}, surrogate=SharedSurrogate(random_state=s, regime_metrics=()))
 VARIANTS["regime probes and contrasts as features"] = lambda s: _default(
     s, features=DEFAULT_FEATURES + REGIME_FEATURES)
@@ -249,7 +249,7 @@ VARIANTS["regime and forest regime probes as features"] = lambda s: _default(
     s, features=DEFAULT_FEATURES + REGIME_FEATURES + FOREST_FEATURES)
 # each pick's configuration re-chosen within its family by the regime probes (the default for
 # ROC AUC and RMSE; the forest probes need --extra on a seed of meta-feature version 3 or older)
-VARIANTS["no regime choice (session 26 default)"] = lambda s: SurrogatePortfolioRecommender(
+VARIANTS["no regime choice"] = lambda s: SurrogatePortfolioRecommender(
     regime_choice={}, surrogate=SharedSurrogate(random_state=s))
 for _sigma in (0.01, 0.02, 0.05):
     VARIANTS[f"regime choice sigma={_sigma}"] = lambda s, g=_sigma: SurrogatePortfolioRecommender(
@@ -257,7 +257,7 @@ for _sigma in (0.01, 0.02, 0.05):
 for _rows in (100, 300, 1000):
     VARIANTS[f"size-scaled probe hedge rows={_rows}"] = lambda s, r=_rows: type(
         "SizeScaled", (SizeScaledHedge,), {"rows": float(r)})(surrogate=SharedSurrogate(random_state=s))
-VARIANTS["no probe hedge (session 23 default)"] = lambda s: SurrogatePortfolioRecommender(
+VARIANTS["no probe hedge"] = lambda s: SurrogatePortfolioRecommender(
     regime_choice={}, hedges=0, surrogate=SharedSurrogate(random_state=s))
 VARIANTS["probe hedge after the greedy second pick"] = lambda s: HedgeAfterSecond(
     surrogate=SharedSurrogate(random_state=s))
@@ -267,7 +267,7 @@ for _sigma in (0.01, 0.02, 0.05, 0.1):
         "ProbeKernel", (ProbeKernelWeights,), {"sigma": g})(surrogate=SharedSurrogate(random_state=s))
 # RMSE's family probe gaps and prediction row (the default), and without them
 _SESSION_22 = {"roc_auc": 0.2}
-VARIANTS["session 22 default (no RMSE family probe gaps, no RMSE prediction row)"] = (
+VARIANTS["no RMSE family probe gaps, no RMSE prediction row"] = (
     lambda s: SurrogatePortfolioRecommender(regime_choice={}, prediction_weight=_SESSION_22, hedges=0,
                                             surrogate=SharedSurrogate(random_state=s,
                                                                       family_probe_metrics=("roc_auc",))))
