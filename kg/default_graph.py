@@ -166,7 +166,7 @@ def load_seed(store: Store, path: Path, *, progress: bool = True) -> None:
     from pyoxigraph import DefaultGraph, Literal, Quad
 
     from metakg.kg.errors import InvalidData
-    from metakg.kg.progress import progress_bar
+    from metakg.kg.progress import progress_bar, spinner
     from metakg.kg.seed_file import file_digest, file_signature, open_seed, seed_format
     from metakg.kg.vocabulary import MKG, entity
 
@@ -195,9 +195,10 @@ def load_seed(store: Store, path: Path, *, progress: bool = True) -> None:
     # A seed records its layout (kg.migrations.version_marker). Loaded into a fresh store,
     # the store holds that layout and needs only the later steps (each step can take tens of
     # seconds on the seed graph); loaded beside other runs, every step runs.
-    if fresh:
-        migrate_once(store)
-    else:
-        migrate(store)
+    with spinner("bringing the store to the current layout", progress):
+        if fresh:
+            migrate_once(store)
+        else:
+            migrate(store)
     # written last: an interrupted load has no marker and is repeated
     store.add([marker, seen, version_marker()])
