@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["DatasetOut", "FoundRunOut", "KeyCreatedOut", "KeyIn", "KeyOut", "MetaFeaturesIn",
+__all__ = ["DatasetOut", "KeyCreatedOut", "KeyIn", "KeyOut", "MetaFeaturesIn",
            "RecommendIn", "RunIn", "RunOut", "RunsIn"]
 
 
@@ -91,24 +91,6 @@ class RunOut(BaseModel):
     status: str
     scores: dict[str, float]
     principal: str | None = None
-
-
-class FoundRunOut(BaseModel):
-    """A run as search and GET /runs/{id} return it."""
-
-    id: str
-    task: str
-    dataset: str
-    dataset_name: str
-    config: dict[str, Any]
-    config_id: str
-    family: str
-    status: str
-    principal: str | None = None
-    source: str | None = None
-    started: str | None = None
-    tags: dict[str, str] = {}
-    metrics: dict[str, float] = {}
 
 
 class KeyIn(BaseModel):

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from metakg.api.deps import GraphDep, ReaderDep, WriterDep
-from metakg.api.schemas import FoundRunOut, RunIn, RunOut, RunsIn
+from metakg.api.schemas import RunIn, RunOut, RunsIn
 from metakg.kg.errors import DatasetNotFound, MetaKGError, NotFound
 from metakg.kg.graph import KnowledgeGraph, task_for_run
 from metakg.kg.records import Run, RunInput, Task
+from metakg.kg.run_search import FoundRun
 from metakg.kg.run_search import get_run as find_run
 from metakg.kg.run_search import search_runs as find_runs
 
@@ -70,7 +70,7 @@ def log_runs(body: RunsIn, graph: GraphDep, who: WriterDep) -> list[RunOut]:
     return [_out(r) for r in graph.log_runs([_input(graph, b, who.name, memo) for b in body.runs])]
 
 
-@router.get("", response_model=list[FoundRunOut])
+@router.get("", response_model=list[FoundRun])
 def search_runs(graph: GraphDep, who: ReaderDep,
                 filter: Annotated[str, Query(max_length=2000, description=(
                     "Conditions joined by 'and', e.g. metrics.roc_auc > 0.8 and "
@@ -81,15 +81,14 @@ def search_runs(graph: GraphDep, who: ReaderDep,
                     "KEY [ASC|DESC], e.g. metrics.roc_auc DESC; runs without the key "
                     "come last"))] = None,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[FoundRunOut]:
+                offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> list[FoundRun]:
     """Search runs by metrics, params, tags, dataset, principal, status and time; the store
     filters, orders and pages them (a malformed filter gives 422 saying where)."""
-    return [FoundRunOut(**asdict(r))
-            for r in find_runs(graph, filter, order_by=order_by, limit=limit, offset=offset)]
+    return find_runs(graph, filter, order_by=order_by, limit=limit, offset=offset)
 
 
-@router.get("/{run_id}", response_model=FoundRunOut)
+@router.get("/{run_id}", response_model=FoundRun)
 def get_run(graph: GraphDep, who: ReaderDep,
-            run_id: Annotated[str, Path(max_length=200, description="The run's id")]) -> FoundRunOut:
+            run_id: Annotated[str, Path(max_length=200, description="The run's id")]) -> FoundRun:
     """One run with its configuration, tags and mean scores (404 if unknown)."""
-    return FoundRunOut(**asdict(find_run(graph, run_id)))
+    return find_run(graph, run_id)
