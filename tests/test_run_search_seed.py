@@ -69,7 +69,11 @@ def test_export_of_a_dataset_meets_the_goal(http: httpx.Client) -> None:
 
 
 def test_schemathesis_finds_no_server_error(seed_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """schemathesis's generated requests, with an admin key: no 5xx from any route."""
+    """schemathesis's generated requests, with an admin key: no 5xx from any route.
+
+    Key management is left out here: with an admin key, schemathesis revokes and rotates the
+    keys it finds, which the other tests on this shared server use (tests/test_api_schema.py
+    covers those routes on their own app)."""
     import shutil
     import subprocess
 
@@ -79,6 +83,6 @@ def test_schemathesis_finds_no_server_error(seed_server, tmp_path) -> None:  # t
     report = subprocess.run(
         [exe, "run", seed_server.url + "/openapi.json", "--checks", "not_a_server_error",
          "--max-examples", "5", "--phases", "examples,fuzzing", "--request-timeout", "120",
-         "-H", f"X-API-Key: {seed_server.key}"],
+         "--exclude-path-regex", "^/keys", "-H", f"X-API-Key: {seed_server.key}"],
         capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert report.returncode == 0, report.stdout[-4000:] + report.stderr[-2000:]
