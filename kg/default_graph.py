@@ -37,10 +37,7 @@ def seed_file() -> Path | None:
         folder = Path(str(resources.files("metakg.data")))
     except ModuleNotFoundError:
         return None
-    for name in (SEED_NAME, "seed.nq.gz"):  # the older N-Quads seed where no TriG one exists
-        if (folder / name).exists():
-            return folder / name
-    return None
+    return folder / SEED_NAME if (folder / SEED_NAME).exists() else None
 
 
 class SeededGraph(KnowledgeGraph):
