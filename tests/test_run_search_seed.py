@@ -68,6 +68,7 @@ def test_export_of_a_dataset_meets_the_goal(http: httpx.Client) -> None:
     assert statistics.median(times) <= GOAL_EXPORT_S, times
 
 
+@pytest.mark.timeout(960)  # schemathesis itself is given 900 s
 def test_schemathesis_finds_no_server_error(seed_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """schemathesis's generated requests, with an admin key: no 5xx from any route.
 
