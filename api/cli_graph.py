@@ -12,7 +12,8 @@ import typer
 
 from metakg.api.cli_support import JsonOpt, StoreOpt, fail, open_cli_graph, print_json, usage_error
 
-__all__ = ["export_graph", "import_graph", "ingest", "query", "seed_build", "seed_models", "validate"]
+__all__ = ["export_graph", "import_graph", "ingest", "query", "seed_build", "seed_models", "seed_published",
+           "validate"]
 
 
 def ingest(
@@ -163,6 +164,43 @@ def seed_build(
     typer.echo(f"completed {report.completed}, failed {report.failed}, already done "
                f"{report.skipped}; seed graph in {output}")
     seed_models(output, folder=output.parent / "seed-models", work_dir=work_dir / "seed-models")
+
+
+def seed_published(
+    manifest: Annotated[Path, typer.Option(help="Manifest of the shared datasets.")] = Path(
+        "../shared/datasets/manifest.csv"),
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    time_limit: Annotated[float, typer.Option(
+        help="Seconds per fit (published configurations are larger than the portfolio's: "
+             "CatBoost's default grows 1,000 trees).")] = 300.0,
+    work_dir: Path = Path(".metakg-build/published"),
+    output: Path = Path("data/seed-published.trig.xz"),
+    name: Annotated[list[str] | None, typer.Option(
+        help="Only this published configuration, by name (repeat the option for several; "
+             "the names are in kg/resources/published_configurations.json).")] = None,
+    dataset: Annotated[list[str] | None, typer.Option(
+        help="Only this manifest dataset (repeat the option for several).")] = None,
+) -> None:
+    """Evaluate the published configurations (library defaults, meta-tuned defaults, zero-shot
+    portfolios) on every shared dataset with the seed protocol; export OUTPUT, the seed
+    graph's extension (resumable: a new call continues where the last stopped).
+    """
+    from metakg.kg.published import published_configurations
+    from metakg.runner.candidates import evaluate_published
+    from metakg.runner.seed import SeedSettings
+
+    chosen = published_configurations()
+    if name:
+        known = {p.name for p in chosen}
+        unknown = sorted(set(name) - known)
+        if unknown:
+            fail(f"unknown published configuration {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
+        chosen = [p for p in chosen if p.name in set(name)]
+    report = evaluate_published(manifest, chosen, work_dir=work_dir, output=output, jobs=jobs,
+                                names=dataset or None,
+                                settings=SeedSettings(time_limit=time_limit))
+    typer.echo(f"completed {report.completed}, failed {report.failed}, already done "
+               f"{report.skipped}; published configurations' runs in {output}")
 
 
 def seed_models(

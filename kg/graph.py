@@ -6,7 +6,7 @@ import math
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse, serialize
@@ -22,6 +22,9 @@ from metakg.kg.shapes import check_quads
 from metakg.kg.store.base import Store
 from metakg.kg.tables import column_kind
 from metakg.kg.vocabulary import MLS, entity, entity_key
+
+if TYPE_CHECKING:
+    from metakg.kg.published import PublishedConfiguration
 
 __all__ = ["KnowledgeGraph", "make_configuration", "missing_column_message", "task_for_run"]
 
@@ -177,6 +180,22 @@ class KnowledgeGraph:
         """
         record = make_configuration(config)
         self.write(E.configuration_quads(record))
+        return record
+
+    def add_published_configuration(self, published: PublishedConfiguration) -> Configuration:
+        """Add a published configuration with its name and source (``prov:wasDerivedFrom``).
+
+        Args:
+            published: one of :func:`kg.published.published_configurations`.
+
+        Returns:
+            The configuration record (the same id as the plain configuration).
+        """
+        from metakg.kg.published import published_quads
+
+        record = make_configuration(published.config)
+        self.write(E.configuration_quads(record)
+                   + published_quads(published, entity("config", record.id)))
         return record
 
     def log_run(self, run: RunInput) -> Run:

@@ -18,7 +18,14 @@ __all__ = ["FAMILIES", "Param", "Space", "default_configuration", "portfolio",
 class Param:
     """One hyperparameter: a numeric range (``low``/``high``, optionally log scale and
     integer) or a list of ``choices``; ``condition`` names another parameter and the values
-    for which this one is active."""
+    for which this one is active.
+
+    ``low``/``high`` is the search range: portfolios draw from it and tuners search it.
+    ``valid`` widens what a configuration may hold (a published configuration or a library
+    default outside the search range, e.g. CatBoost's 1,000 iterations). A parameter with
+    ``sampled=False`` is never drawn: it exists so that such configurations can be written
+    down, and leaving it out of the draws keeps every portfolio drawn before it the same.
+    """
 
     name: str
     low: float | None = None
@@ -28,6 +35,8 @@ class Param:
     choices: tuple[Any, ...] | None = None
     default: Any = None
     condition: tuple[str, tuple[Any, ...]] | None = None
+    valid: tuple[float, float] | None = None
+    sampled: bool = True
 
     def sample(self, rng: np.random.Generator) -> Any:
         """Draw a value."""
@@ -49,8 +58,9 @@ class Param:
         if self.integer and not float(value).is_integer():
             return "must be an integer"
         assert self.low is not None and self.high is not None
-        if not self.low <= value <= self.high:
-            return f"must be in [{self.low:g}, {self.high:g}]"
+        low, high = self.valid or (self.low, self.high)
+        if not low <= value <= high:
+            return f"must be in [{low:g}, {high:g}]"
         return None
 
 
@@ -77,6 +87,8 @@ class Space:
         """A random configuration (conditions respected)."""
         values: dict[str, Any] = {}
         for p in self.params:
+            if not p.sampled:
+                continue
             if p.condition and values.get(p.condition[0]) not in p.condition[1]:
                 continue
             values[p.name] = p.sample(rng)
@@ -84,8 +96,8 @@ class Space:
 
 
 def _p(name: str, low: float, high: float, default: Any, *, log: bool = False,
-       integer: bool = False) -> Param:
-    return Param(name, low, high, log=log, integer=integer, default=default)
+       integer: bool = False, valid: tuple[float, float] | None = None) -> Param:
+    return Param(name, low, high, log=log, integer=integer, default=default, valid=valid)
 
 
 def _c(name: str, choices: tuple[Any, ...], default: Any,
@@ -93,42 +105,95 @@ def _c(name: str, choices: tuple[Any, ...], default: Any,
     return Param(name, choices=choices, default=default, condition=condition)
 
 
-_LR = _p("learning_rate", 0.01, 0.3, 0.1, log=True)
+def _fixed(name: str, low: float, high: float, *, log: bool = False,
+           integer: bool = False) -> Param:
+    """A parameter that configurations may set and portfolios never draw (no default: the
+    library's own applies when it is left out)."""
+    return Param(name, low, high, log=log, integer=integer, sampled=False)
+
+
+def _fixed_choice(name: str, choices: tuple[Any, ...]) -> Param:
+    return Param(name, choices=choices, sampled=False)
+
+
+#: Early stopping on an inner validation split (``runner.early_stopping``): the number of
+#: rounds without improvement after which boosting stops; the tree count is then a cap.
+_ROUNDS = _fixed("early_stopping_rounds", 1, 1000, integer=True)
+_VALIDATION = _fixed("validation_fraction", 0.05, 0.5)
+_MANY = (1, 100_000)  # tree counts a configuration may hold (early stopping makes them caps)
+_ANY_LR = (1e-4, 1.0)
+_REG = (0.0, 1e4)
+#: scikit-learn's split criteria (classification: gini, entropy, log_loss; regression: the rest)
+_CRITERION = _fixed_choice("criterion", ("gini", "entropy", "log_loss", "squared_error",
+                                         "absolute_error", "friedman_mse", "poisson"))
+
+
+_LR = _p("learning_rate", 0.01, 0.3, 0.1, log=True, valid=_ANY_LR)
+_FRACTION = (0.01, 1.0)
 FAMILIES: dict[str, Space] = {s.family: s for s in (
     Space("hist_gradient_boosting", (
-        _LR, _p("max_iter", 50, 500, 100, integer=True, log=True),
-        _p("max_leaf_nodes", 8, 128, 31, integer=True, log=True),
-        _p("min_samples_leaf", 2, 100, 20, integer=True, log=True),
-        _p("l2_regularization", 1e-6, 10.0, 1e-6, log=True),
-        _p("max_features", 0.3, 1.0, 1.0))),
+        _LR, _p("max_iter", 50, 500, 100, integer=True, log=True, valid=_MANY),
+        _p("max_leaf_nodes", 8, 128, 31, integer=True, log=True, valid=(2, 65_536)),
+        _p("min_samples_leaf", 2, 100, 20, integer=True, log=True, valid=(1, 10_000)),
+        _p("l2_regularization", 1e-6, 10.0, 1e-6, log=True, valid=_REG),
+        _p("max_features", 0.3, 1.0, 1.0, valid=_FRACTION),
+        _fixed("max_depth", 1, 64, integer=True),
+        _fixed_choice("early_stopping", ("auto", True, False)),
+        _fixed("n_iter_no_change", 1, 1000, integer=True), _VALIDATION)),
     Space("lightgbm", (
-        _LR, _p("n_estimators", 50, 500, 100, integer=True, log=True),
-        _p("num_leaves", 8, 256, 31, integer=True, log=True),
-        _p("min_child_samples", 2, 100, 20, integer=True, log=True),
-        _p("subsample", 0.5, 1.0, 1.0), _p("colsample_bytree", 0.3, 1.0, 1.0),
-        _p("reg_lambda", 1e-6, 10.0, 1e-6, log=True)), gpu=False),
+        _LR, _p("n_estimators", 50, 500, 100, integer=True, log=True, valid=_MANY),
+        _p("num_leaves", 8, 256, 31, integer=True, log=True, valid=(2, 131_072)),
+        _p("min_child_samples", 2, 100, 20, integer=True, log=True, valid=(1, 10_000)),
+        _p("subsample", 0.5, 1.0, 1.0, valid=_FRACTION),
+        _p("colsample_bytree", 0.3, 1.0, 1.0, valid=_FRACTION),
+        _p("reg_lambda", 1e-6, 10.0, 1e-6, log=True, valid=_REG),
+        _fixed("reg_alpha", 0.0, 1e4, log=True), _fixed("max_bin", 3, 1023, integer=True),
+        _fixed("max_depth", -1, 64, integer=True),
+        _fixed("min_child_weight", 0.0, 1e3, log=True),
+        _fixed("subsample_freq", 0, 100, integer=True), _fixed_choice("extra_trees", (True, False)),
+        _ROUNDS, _VALIDATION), gpu=False),
     Space("xgboost", (
-        _p("learning_rate", 0.01, 0.3, 0.3, log=True),
-        _p("n_estimators", 50, 500, 100, integer=True, log=True),
-        _p("max_depth", 2, 10, 6, integer=True),
-        _p("min_child_weight", 0.5, 20.0, 1.0, log=True),
-        _p("subsample", 0.5, 1.0, 1.0), _p("colsample_bytree", 0.3, 1.0, 1.0),
-        _p("reg_lambda", 1e-3, 10.0, 1.0, log=True)), gpu=True),
+        _p("learning_rate", 0.01, 0.3, 0.3, log=True, valid=_ANY_LR),
+        _p("n_estimators", 50, 500, 100, integer=True, log=True, valid=_MANY),
+        _p("max_depth", 2, 10, 6, integer=True, valid=(0, 64)),
+        _p("min_child_weight", 0.5, 20.0, 1.0, log=True, valid=(0.0, 1e4)),
+        _p("subsample", 0.5, 1.0, 1.0, valid=_FRACTION),
+        _p("colsample_bytree", 0.3, 1.0, 1.0, valid=_FRACTION),
+        _p("reg_lambda", 1e-3, 10.0, 1.0, log=True, valid=_REG),
+        _fixed("reg_alpha", 0.0, 1e4, log=True), _fixed("colsample_bylevel", 0.01, 1.0),
+        _fixed("max_leaves", 0, 131_072, integer=True),
+        _fixed_choice("grow_policy", ("depthwise", "lossguide")),
+        _fixed("max_bin", 3, 1023, integer=True), _fixed("gamma", 0.0, 1e3, log=True),
+        _ROUNDS, _VALIDATION), gpu=True),
     Space("catboost", (
-        _p("learning_rate", 0.02, 0.3, 0.1, log=True),
-        _p("iterations", 50, 300, 200, integer=True, log=True),
-        _p("depth", 3, 8, 6, integer=True),
-        _p("l2_leaf_reg", 1.0, 10.0, 3.0, log=True)), gpu=True),
+        _p("learning_rate", 0.02, 0.3, 0.1, log=True, valid=_ANY_LR),
+        _p("iterations", 50, 300, 200, integer=True, log=True, valid=_MANY),
+        _p("depth", 3, 8, 6, integer=True, valid=(1, 16)),
+        _p("l2_leaf_reg", 1.0, 10.0, 3.0, log=True, valid=(0.0, 1e4)),
+        _fixed("border_count", 1, 1024, integer=True),
+        _fixed("random_strength", 0.0, 100.0), _fixed("bagging_temperature", 0.0, 100.0),
+        _fixed("one_hot_max_size", 0, 255, integer=True),
+        _fixed("max_ctr_complexity", 1, 8, integer=True),
+        _fixed_choice("grow_policy", ("SymmetricTree", "Depthwise", "Lossguide")),
+        _fixed("leaf_estimation_iterations", 1, 100, integer=True),
+        _fixed_choice("boosting_type", ("Plain", "Ordered")),
+        _fixed_choice("bootstrap_type", ("Bayesian", "Bernoulli", "MVS", "No")),
+        _fixed("subsample", 0.05, 1.0), _ROUNDS, _VALIDATION),
+        gpu=True),
     Space("random_forest", (
-        _p("n_estimators", 50, 300, 100, integer=True, log=True),
-        _p("max_features", 0.05, 1.0, 0.5),
-        _p("min_samples_leaf", 1, 20, 1, integer=True, log=True),
-        _c("bootstrap", (True, False), True))),
+        _p("n_estimators", 50, 300, 100, integer=True, log=True, valid=(1, 5000)),
+        _p("max_features", 0.05, 1.0, 0.5, valid=(0.001, 1.0)),
+        _p("min_samples_leaf", 1, 20, 1, integer=True, log=True, valid=(1, 10_000)),
+        _c("bootstrap", (True, False), True),
+        _fixed("max_leaf_nodes", 2, 1_000_000, integer=True),
+        _fixed("max_depth", 1, 1000, integer=True), _CRITERION)),
     Space("extra_trees", (
-        _p("n_estimators", 50, 300, 100, integer=True, log=True),
-        _p("max_features", 0.05, 1.0, 0.5),
-        _p("min_samples_leaf", 1, 20, 1, integer=True, log=True),
-        _c("bootstrap", (True, False), False))),
+        _p("n_estimators", 50, 300, 100, integer=True, log=True, valid=(1, 5000)),
+        _p("max_features", 0.05, 1.0, 0.5, valid=(0.001, 1.0)),
+        _p("min_samples_leaf", 1, 20, 1, integer=True, log=True, valid=(1, 10_000)),
+        _c("bootstrap", (True, False), False),
+        _fixed("max_leaf_nodes", 2, 1_000_000, integer=True),
+        _fixed("max_depth", 1, 1000, integer=True), _CRITERION)),
     Space("linear", (
         _p("C", 1e-4, 1e3, 1.0, log=True),
         _p("l1_ratio", 0.0, 1.0, 0.0),

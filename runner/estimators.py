@@ -32,18 +32,32 @@ def uses_gpu(config: dict[str, Any]) -> bool:
 
 
 def _model(family: str, p: dict[str, Any], task: str, device: str, seed: int) -> Any:
+    """The family's model; a booster with ``early_stopping_rounds`` is wrapped in
+    :class:`~runner.early_stopping.EarlyStopped` (its ``validation_fraction``, default 0.2)."""
+    rounds = p.pop("early_stopping_rounds", None)
+    fraction = p.pop("validation_fraction", 0.2) if family != "hist_gradient_boosting" else None
+    model = _library_model(family, p, task, device, seed)
+    if rounds is None:
+        return model
+    from metakg.runner.early_stopping import EarlyStopped
+
+    return EarlyStopped(model, rounds=int(rounds), validation_fraction=float(fraction or 0.2),
+                        classification=task == "classification", random_state=seed)
+
+
+def _library_model(family: str, p: dict[str, Any], task: str, device: str, seed: int) -> Any:
     clf = task == "classification"
     if family == "hist_gradient_boosting":
         from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
         cls = HistGradientBoostingClassifier if clf else HistGradientBoostingRegressor
-        return cls(random_state=seed, early_stopping="auto", **p)
+        return cls(random_state=seed, **{"early_stopping": "auto", **p})
     if family == "lightgbm":
         import lightgbm as lgb
 
         cls = lgb.LGBMClassifier if clf else lgb.LGBMRegressor
         extra = {"subsample_freq": 1} if p.get("subsample", 1.0) < 1.0 else {}
-        return cls(random_state=seed, n_jobs=1, verbose=-1, **extra, **p)
+        return cls(random_state=seed, n_jobs=1, verbose=-1, **{**extra, **p})
     if family == "xgboost":
         import xgboost as xgb
 

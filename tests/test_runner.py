@@ -68,7 +68,7 @@ def test_every_family_fits_raw_frames_for_each_task(family: str) -> None:
 def test_configuration_errors_are_explained() -> None:
     with pytest.raises(ConfigurationError, match="Unknown family 'lgbm'"):
         build_estimator({"family": "lgbm"})
-    with pytest.raises(ConfigurationError, match=r"num_leaves=1 must be in \[8, 256\]"):
+    with pytest.raises(ConfigurationError, match=r"num_leaves=1 must be in \[2, 131072\]"):
         validate_configuration({"family": "lightgbm", "params": {"num_leaves": 1}})
     with pytest.raises(ConfigurationError, match="unknown parameter 'depth'"):
         validate_configuration({"family": "lightgbm", "params": {"depth": 3}})

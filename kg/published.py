@@ -1,0 +1,107 @@
+"""Published configurations: library defaults, meta-tuned defaults and zero-shot portfolios.
+
+Practitioners try these first (CatBoost's own default, pytabkit's tuned defaults, FLAML's and
+AutoGluon's zero-shot portfolios), so the recommender must have them among its candidates
+and the seed matrix must hold their scores. Each is written down in our configuration
+spaces (:mod:`kg.spaces`) in ``resources/published_configurations.json`` with the source it
+was taken from; in the graph the configuration is ``prov:wasDerivedFrom`` that source.
+Only the configurations are taken from those projects, never their code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from metakg.kg.errors import ConfigurationError
+from metakg.kg.spaces import validate_configuration
+from metakg.kg.vocabulary import DCT, MKG, PROV, A, entity, resource_path
+
+__all__ = ["PublishedConfiguration", "PublishedSource", "published_configurations",
+           "published_quads"]
+
+TASK_TYPES = ("classification", "regression")
+
+
+@dataclass(frozen=True)
+class PublishedSource:
+    """Where configurations were published: a package (with its version) or a document."""
+
+    key: str
+    title: str
+    url: str
+    version: str = ""
+
+
+@dataclass(frozen=True)
+class PublishedConfiguration:
+    """A configuration as published, in the project's spaces.
+
+    ``task_types`` are those it was published for (a tuned default differs between
+    classification and regression); ``note`` says how it was written down where the
+    source's parameters needed translating.
+    """
+
+    name: str
+    config: dict[str, Any]
+    task_types: tuple[str, ...]
+    source: PublishedSource
+    note: str = ""
+
+
+@cache
+def _load() -> tuple[PublishedConfiguration, ...]:
+    raw = json.loads(resource_path("published_configurations.json").read_text())
+    sources = {k: PublishedSource(k, **v) for k, v in raw["sources"].items()}
+    out, names = [], set()
+    for entry in raw["configurations"]:
+        name = entry["name"]
+        if name in names:
+            raise ConfigurationError(f"published configuration {name!r} is listed twice")
+        names.add(name)
+        config = {"family": entry["family"], "params": entry.get("params", {})}
+        try:
+            validate_configuration(config)
+        except ConfigurationError as err:
+            raise ConfigurationError(f"published configuration {name!r}: {err}") from None
+        kinds = tuple(entry.get("task_types", TASK_TYPES))
+        if not set(kinds) <= set(TASK_TYPES) or entry["source"] not in sources:
+            raise ConfigurationError(f"published configuration {name!r}: unknown task type "
+                                     f"or source ({kinds}, {entry['source']!r})")
+        out.append(PublishedConfiguration(name, config, kinds, sources[entry["source"]],
+                                          entry.get("note", "")))
+    return tuple(out)
+
+
+def published_configurations(task_type: str | None = None) -> list[PublishedConfiguration]:
+    """The published configurations, in the file's order (strongest defaults first).
+
+    Args:
+        task_type: only those published for ``classification`` or ``regression``.
+
+    Returns:
+        The configurations with their sources.
+
+    Raises:
+        ConfigurationError: the shipped file holds an invalid configuration (a packaging bug).
+    """
+    return [p for p in _load() if task_type is None or task_type in p.task_types]
+
+
+def published_quads(published: PublishedConfiguration, config_iri: Any) -> list[Any]:
+    """Quads saying where a configuration was published: ``config prov:wasDerivedFrom
+    source``, the source's title, address and version, and the configuration's name."""
+    from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad
+
+    src = entity("source", published.source.key)
+    g = DefaultGraph()
+    quads = [Quad(config_iri, PROV.wasDerivedFrom, src, g),
+             Quad(config_iri, DCT.title, Literal(published.name), g),
+             Quad(src, A, PROV.Entity, g),
+             Quad(src, DCT.title, Literal(published.source.title), g),
+             Quad(src, DCT.source, NamedNode(published.source.url), g)]
+    if published.source.version:
+        quads.append(Quad(src, MKG.version, Literal(published.source.version), g))
+    return quads

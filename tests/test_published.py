@@ -1,0 +1,120 @@
+"""Published configurations as candidates: wider spaces, early stopping, sources in the graph."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metakg.kg import ConfigurationError, KnowledgeGraph, MemoryStore
+from metakg.kg.published import published_configurations
+from metakg.kg.spaces import FAMILIES, portfolio, validate_configuration
+from metakg.runner import build_estimator
+from metakg.runner.early_stopping import EarlyStopped
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: ``portfolio(120)`` as the seed graph was built with: parameters added for published
+#: configurations are never drawn, so the seed's configurations stay the same.
+SEED_PORTFOLIO_SHA256 = "a8fa38dfa7bf908ac3950a03d50859826cbabb967c527a32c9db7decd6400da1"
+
+
+def _frame(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(rng.normal(size=(n, 5)), columns=[f"x{i}" for i in range(5)])
+    X["colour"] = rng.choice(["red", "green", "blue"], size=n)
+    label = np.where(X.x0 + 0.5 * rng.normal(size=n) > 0, "yes", "no")
+    return X, pd.Series(label), X.x0 * 2 + X.x1 ** 2 + rng.normal(size=n)
+
+
+def test_the_seed_portfolio_is_unchanged_by_the_wider_spaces() -> None:
+    digest = hashlib.sha256(json.dumps(portfolio(120), sort_keys=True).encode()).hexdigest()
+    assert digest == SEED_PORTFOLIO_SHA256
+
+
+def test_strong_library_defaults_are_valid_configurations() -> None:
+    validate_configuration({"family": "catboost", "params": {"iterations": 1000}})
+    validate_configuration({"family": "lightgbm", "params": {
+        "n_estimators": 5000, "learning_rate": 0.05, "early_stopping_rounds": 100}})
+    with pytest.raises(ConfigurationError, match=r"n_estimators=200000 must be in \[1, 100000\]"):
+        validate_configuration({"family": "xgboost", "params": {"n_estimators": 200_000}})
+    # what portfolios draw is still the search range
+    assert FAMILIES["catboost"].by_name["iterations"].high == 300
+
+
+@pytest.mark.parametrize("family,count", [("lightgbm", "n_estimators"), ("xgboost", "n_estimators"),
+                                          ("catboost", "iterations")])
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_early_stopping_stops_long_before_the_cap(family: str, count: str, task: str) -> None:
+    X, label, value = _frame()
+    y = label if task == "classification" else value
+    config = {"family": family, "params": {count: 5000, "learning_rate": 0.2,
+                                           "early_stopping_rounds": 20}}
+    est = build_estimator(config, task=task).fit(X[:450], y[:450])
+    model = est.pipeline_[-1]
+    assert isinstance(model, EarlyStopped)
+    booster = model.estimator_
+    used = (getattr(booster, "best_iteration_", None) or getattr(booster, "best_iteration", None)
+            or booster.get_best_iteration())
+    assert 1 <= used < 1000
+    pred = est.predict(X[450:])
+    if task == "classification":
+        assert set(pred) <= {"yes", "no"} and (pred == y[450:]).mean() > 0.7
+    else:
+        assert np.corrcoef(pred, y[450:])[0, 1] > 0.7
+
+
+def test_early_stopping_keeps_every_class_in_the_part_it_learns_from() -> None:
+    X, label, _ = _frame(300)
+    y = label.copy()
+    y.iloc[0] = "rare"  # a class with a single row must still be learnt
+    est = build_estimator({"family": "xgboost", "params": {"n_estimators": 200,
+                                                           "early_stopping_rounds": 10}},
+                          task="classification").fit(X, y)
+    assert set(est.classes_) == {"no", "rare", "yes"}
+    assert est.predict_proba(X[:5]).shape == (5, 3)
+
+
+def test_every_published_configuration_is_valid_and_sourced() -> None:
+    published = published_configurations()
+    names = [p.name for p in published]
+    assert len(names) == len(set(names)) and len(published) >= 60
+    assert names[0] == "catboost-default"
+    assert published[0].config == {"family": "catboost", "params": {"iterations": 1000}}
+    by_name = {p.name: p for p in published}
+    td = by_name["lightgbm-td-classification"]
+    assert td.task_types == ("classification",) and td.source.key == "pytabkit"
+    assert td.config["params"]["num_leaves"] == 50 and td.config["params"]["learning_rate"] == 0.04
+    assert {p.source.key for p in published} == {"catboost", "pytabkit", "autogluon", "flaml"}
+    for p in published:
+        validate_configuration(p.config)
+        assert p.source.url.startswith("https://")
+    assert all("regression" in p.task_types for p in published_configurations("regression"))
+
+
+def test_the_shipped_file_is_what_the_generator_writes() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "make_published_configurations.py"),
+                           "--check"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_published_configuration_enters_the_graph_with_its_source() -> None:
+    graph = KnowledgeGraph(MemoryStore())
+    published = published_configurations()[1]
+    record = graph.add_published_configuration(published)
+    assert record.family == published.config["family"]
+    rows = graph.store.select(
+        "SELECT ?name ?title ?url ?version WHERE { ?c prov:wasDerivedFrom ?s ; dcterms:title ?name . "
+        "?s a prov:Entity ; dcterms:title ?title ; dcterms:source ?url ; mkg:version ?version }")
+    assert rows == [{"name": published.name, "title": published.source.title,
+                     "url": published.source.url, "version": published.source.version}]
+    # the same configuration added plainly (as a run does) keeps its source
+    graph.add_configuration(published.config)
+    assert len(graph.store.select("SELECT ?s WHERE { ?c prov:wasDerivedFrom ?s }")) == 1
