@@ -179,7 +179,9 @@ def recommend_for_query(
                 else None)
     explain = _Explainer(meta, neighbours, query.target_sd, modelled,
                          getattr(model, "n_datasets_", 0))
-    return [explain(i + 1, c) for i, c in enumerate(chosen)], similar
+    # why each one is at its place (the portfolio's reasons), where the recommender says
+    why = rec.reasons(query, list(chosen)) if hasattr(rec, "reasons") else {}
+    return [explain(i + 1, c, why.get(c)) for i, c in enumerate(chosen)], similar
 
 
 def _memo(meta: MetaData, name: str) -> dict[Any, Any]:
@@ -264,7 +266,7 @@ class _Explainer:
         col = values[:, position[c]]
         return np.where(rows >= 0, col[np.maximum(rows, 0)], np.nan)
 
-    def __call__(self, rank: int, c: str) -> Recommendation:
+    def __call__(self, rank: int, c: str, why: str | None = None) -> Recommendation:
         meta, ids = self.meta, self.ids
         raw = self._column("raw", self.raw_rows, c)
         on_this_scale = raw * self.rescale  # unchanged unless in the target's units
@@ -311,7 +313,8 @@ class _Explainer:
             exp = ""
         return Recommendation(rank=rank, config=meta.configs[c], config_id=c,
                               family=meta.families[c], expected_score=expected, interval=interval,
-                              evidence=evidence, reason=f"{meta.families[c]}: {where}{exp}.")
+                              evidence=evidence,
+                              reason=f"{meta.families[c]}: {why + '; ' if why else ''}{where}{exp}.")
 
 
 def _groups_read_for(metric: str) -> tuple[str, ...]:

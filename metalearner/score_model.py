@@ -1,27 +1,32 @@
-"""A learned model of a configuration's score on a new table, with an interval.
+"""A learned model of a configuration's score on a new table, with an interval that adapts to it.
 
 Without this model, a recommendation's expected score is the similarity-weighted mean of the
-configuration's scores on the most similar datasets, and its interval their range. For log
-loss that transfers poorly: a table's log loss depends on its number of classes, their balance and how
-separable they are, which its neighbours share only in part. This model learns the score
-itself from meta-features (with the landmark contrasts, which say how separable the table
-is) and the configuration's features, so a table's own characteristics set the level.
+configuration's scores on the most similar datasets, and its interval their range. That
+transfers poorly: a table's log loss depends on its number of classes, their balance and how
+separable they are, which its neighbours share only in part. This model learns the score itself
+from meta-features (with the landmark contrasts, which say how separable the table is) and the
+configuration's features, so a table's own characteristics set the level.
 
-The interval comes from split-conformal residuals: out-of-fold errors on training datasets
-(folds of datasets, a derived task always in its source's fold) of configurations above
-their dataset's median (the kind a recommendation is) on datasets not derived from another
-(the kind a query is), their lower and upper ``(1 - coverage) / 2`` quantiles around the
-prediction.
+The interval is normalised (locally weighted) split-conformal. Out-of-fold residuals ``r`` of
+the score model on training datasets (folds of datasets, a derived task always in its source's
+fold) train a second, small model ``σ̂(x)`` of how large the error is (of ``log |r|``, from the
+same features and the out-of-fold prediction), itself cross-fitted over the same folds so that
+no calibration residual is scored by a ``σ̂`` that saw it. The conformity score is
+``|r| / σ̂(x)`` over configurations above their dataset's median (the kind a recommendation is)
+on datasets not derived from another (the kind a query is); ``q`` is its
+``⌈(n + 1) coverage⌉ / n`` empirical quantile and the interval ``inverse(p ± q σ̂(x))``: wide
+where the model errs much (a kind of table, a family, a level of score), narrow where it does
+not, instead of one band for every table.
 
-An RMSE is learnt as a share of its target's standard deviation (``MetaData.target_sd``) and
+Scores are learnt in a transformed space (:data:`_TRANSFORMS`): log loss and RMSE in logs (they
+span orders of magnitude and are positive), ROC AUC and accuracy as ``log((1 - s) / s)``
+(bounded scores: good ones, near 1, spread out, and any prediction maps back into (0, 1)). An
+RMSE is learnt as a share of its target's standard deviation (``MetaData.target_sd``) and
 predicted as that share times the new table's (``Query.target_sd``; without it, no prediction).
 
-Measured by ``bench/interval_coverage.py`` (leave-one-dataset-out over the seed graph, against
-the neighbours' mean and range on the same recommendations; figures in docs/benchmarks.md): for
-multiclass log loss and regression RMSE it errs less, with narrower intervals that hold the
-true score a little less often than the neighbours' range. On binary ROC AUC it does not help
-(a smaller median error but a larger mean one), so the neighbours' mean stays there: only the
-metrics in ``metrics`` use it.
+Measured by ``bench/interval_coverage.py`` (held-out datasets never trained on, against
+today's global conformal band and the neighbours' range on the same recommendations; figures
+in ``bench/results/interval_coverage.json``).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from metakg.metalearner.characterise import characterise
 from metakg.metalearner.evaluation import lodo, summarise
 from metakg.metalearner.metafeatures import compute_metafeatures
 from metakg.metalearner.recommend import recommend_from_metafeatures
+from metakg.metalearner.recommender import MetaRecommender
 from metakg.runner import build_estimator, portfolio
 
 BINARY = ["breast.cancer", "kr.vs.kp", "credit.g", "tic.tac.toe", "mushroom", "sick",
@@ -123,8 +124,9 @@ def _tables(shared: Path) -> tuple[object, object]:
     lambda: SurrogateRecommender(n_bags=3),
     lambda: SurrogatePortfolioRecommender(),
     lambda: SurrogatePortfolioRecommender(first="blend", surrogate=SurrogateRecommender(n_bags=2)),
+    lambda: MetaRecommender(),
 ], ids=["nearest", "surrogate", "surrogate-rank-target", "surrogate-bagged", "surrogate-portfolio",
-        "surrogate-portfolio-blend-first"])
+        "surrogate-portfolio-blend-first", "meta-recommender"])
 def test_recommenders_follow_similar_datasets(kg: KnowledgeGraph, shared: Path, make: object) -> None:
     """Linear models won on the categorical tables, kNN on the numeric ones: a new table of
     either kind gets that family first. (Two lone surrogates without the family probe gaps:

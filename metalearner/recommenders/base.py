@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from metakg.kg.errors import InvalidData
 from metakg.metalearner.knowledge import MetaData
@@ -32,9 +33,9 @@ class Query:
     target_sd: float | None = None
 
 
-class BaseRecommender(ABC):
-    """scikit-learn style: ``__init__`` stores arguments, ``fit`` validates and learns,
-    fitted attributes end in ``_``, ``fit`` returns ``self``."""
+class BaseRecommender(BaseEstimator, ABC):
+    """A scikit-learn estimator: ``__init__`` stores arguments, ``fit`` validates and learns,
+    fitted attributes end in ``_``, ``fit`` returns ``self``, ``clone`` works."""
 
     def fit(self, meta: MetaData) -> BaseRecommender:
         """Learn from the graph's views.
@@ -81,14 +82,6 @@ class BaseRecommender(ABC):
     def neighbours(self, query: Query) -> pd.Series:
         """Training datasets most similar to the query, id → similarity in [0, 1]."""
         return pd.Series(dtype=float)
-
-    def get_params(self) -> dict[str, object]:
-        """Constructor arguments (scikit-learn convention)."""
-        return {k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")}
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
 
 
 def neighbour_weights(sim: pd.Series, norm: pd.DataFrame) -> pd.Series:

@@ -1,0 +1,196 @@
+"""Portfolio: one greedy best-of-k step with generic constraints.
+
+A ranker's favourite is one guess; the next trials should cover the cases where it is wrong.
+The training tables are weighted by how much their real performance profile resembles the
+ranker's predicted profile for the new table (``exp(tau × Spearman)``), and configurations
+are chosen greedily to raise the weighted mean, over those tables, of the best relative score
+reached so far. The constraints, each a policy setting:
+
+- first pick: the best mix of the weighted tables' mean relative score and the ranker's own
+  prediction (``first_blend``: the tables' share);
+- incumbent: a default a team would try anyway keeps the first place unless another is
+  expected to beat it by ``margin`` (relative scale);
+- collapse risk: a configuration that collapsed (a whole median-to-best gap or more below
+  the median) on more than ``max_collapse_risk`` of the weighted tables is not first;
+- the query itself: the ranker's prediction joins the tables as one more row of weight
+  ``prediction_weight``;
+- family cover: the first ``cover_families`` picks come from distinct families;
+- filters: only the allowed configurations are chosen (families, time budget).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from metakg.metalearner.recommenders._greedy import greedy_order
+
+__all__ = ["Portfolio"]
+
+
+class Portfolio(BaseEstimator):
+    """The greedy best-of-k step (see the module docstring for the constraints).
+
+    Args:
+        size: configurations ordered greedily (the rest follow by the ranker's prediction).
+        tau, first_blend, prediction_weight, incumbent, margin, max_collapse_risk,
+        cover_families: the policy's constraints.
+
+    Fitted attributes: ``relative_`` (tables × configurations, floored at −1, 0 where not
+    run), ``profile_ranks_``, ``collapsed_``, ``families_``, ``incumbent_``.
+    """
+
+    def __init__(self, *, size: int = 25, tau: float = 10.0, first_blend: float = 0.5,
+                 prediction_weight: float = 0.0, incumbent: int | None = None,
+                 margin: float = 0.3, max_collapse_risk: float | None = 0.02,
+                 cover_families: int = 0) -> None:
+        self.size = size
+        self.tau = tau
+        self.first_blend = first_blend
+        self.prediction_weight = prediction_weight
+        self.incumbent = incumbent
+        self.margin = margin
+        self.max_collapse_risk = max_collapse_risk
+        self.cover_families = cover_families
+
+    def fit(self, relative: pd.DataFrame, families: list[str]) -> Portfolio:
+        """Learn the training tables' relative scores and profiles.
+
+        Args:
+            relative: tables × candidate configurations (1 = the table's best, 0 = its
+                median; NaN where not run).
+            families: each candidate's family.
+
+        Returns:
+            ``self``.
+        """
+        values = relative.to_numpy(dtype=float)
+        # a configuration not run on a table is unknown there (its median), not a collapse
+        self.relative_ = np.nan_to_num(np.maximum(values, -1.0), nan=0.0)
+        self.collapsed_ = (values <= -1.0).astype(float)
+        self.profile_ranks_ = _centred_ranks(np.nan_to_num(values, nan=0.0))
+        self.profile_norms_ = np.linalg.norm(self.profile_ranks_, axis=1)
+        self.table_ids_ = list(relative.index)
+        self.families_ = list(families)
+        return self
+
+    def weights(self, predicted: np.ndarray) -> np.ndarray:
+        """Training table weights (summing to 1) for a predicted profile (one relative score
+        per candidate, NaN = worst)."""
+        q = _centred_ranks(np.nan_to_num(predicted, nan=np.nanmin(predicted))[None, :])[0]
+        denom = self.profile_norms_ * np.linalg.norm(q)
+        corr = np.divide(self.profile_ranks_ @ q, denom, out=np.zeros(len(denom)),
+                         where=denom > 0)
+        w = np.exp(self.tau * (corr - corr.max()))
+        return w / w.sum()
+
+    def select(self, predicted: np.ndarray, allowed: np.ndarray | None = None) -> list[int]:
+        """The ordered picks (positions among the candidates): the first by the constraints,
+        then greedy, then the rest of ``allowed`` by the prediction.
+
+        Args:
+            predicted: the ranker's relative score of every candidate.
+            allowed: positions that may be chosen (``None``: all).
+        """
+        n = len(self.families_)
+        allowed = np.arange(n) if allowed is None else np.asarray(allowed, dtype=np.intp)
+        weights = self.weights(predicted)
+        first = self.first(predicted, weights, allowed)
+        rows, row_weights = self.relative_, weights
+        if self.prediction_weight > 0:
+            own = np.clip(np.nan_to_num(predicted, nan=-1.0), -1.0, 1.0)
+            rows = np.vstack([rows, own])
+            row_weights = np.append((1.0 - self.prediction_weight) * weights, self.prediction_weight)
+        start = [first, *self._covering(first, rows, row_weights, allowed)]
+        at = {int(c): j for j, c in enumerate(allowed)}
+        chosen = greedy_order(rows[:, allowed], self.size, weights=row_weights,
+                              first=[at[c] for c in start])
+        picks = [int(allowed[j]) for j in chosen]
+        taken = set(picks)
+        by_prediction = allowed[np.argsort(-np.nan_to_num(predicted[allowed], nan=-np.inf),
+                                           kind="stable")]
+        return picks + [int(j) for j in by_prediction if j not in taken]
+
+    def first(self, predicted: np.ndarray, weights: np.ndarray, allowed: np.ndarray) -> int:
+        """Position of the first pick among ``allowed``."""
+        value = np.full(len(predicted), np.nan)
+        mix = (self.first_blend * (weights @ self.relative_)
+               + (1.0 - self.first_blend) * np.nan_to_num(predicted, nan=-1.0))
+        value[allowed] = mix[allowed]
+        if self.max_collapse_risk is not None:
+            risk = weights @ self.collapsed_
+            safe = np.where(risk <= self.max_collapse_risk, value, np.nan)
+            if not np.isnan(safe).all():
+                value = safe
+        best = int(np.nanargmax(value))
+        h = self.incumbent
+        if h is None or h == best or np.isnan(value[h]):
+            return best
+        return h if value[best] - value[h] < self.margin else best
+
+    def reasons(self, predicted: np.ndarray, picks: list[int], names: list[str]) -> list[str]:
+        """Why each pick is where it is, in words (the first by the constraints, the next ones
+        by the tables they cover).
+
+        Args:
+            predicted: the ranker's relative score of every candidate.
+            picks: positions in rank order (as :meth:`select` returns them).
+            names: the training tables' names, in ``table_ids_`` order.
+        """
+        weights = self.weights(predicted)
+        out: list[str] = []
+        best = np.full(len(weights), -np.inf)
+        for i, j in enumerate(picks):
+            if i == 0:
+                out.append(self._first_reason(predicted, weights, j))
+            else:
+                better = self.relative_[:, j] > best + 1e-9
+                share = float(weights[better].sum())
+                if share >= 0.01:
+                    top = np.argsort(-(weights * better))[:2]
+                    like = ", ".join(names[t] for t in top if better[t])
+                    out.append(f"covers where the picks above fall short: better than them on "
+                               f"tables holding {share:.0%} of the similarity weight ({like})")
+                else:
+                    out.append("next by its expected score on this table")
+            best = np.maximum(best, self.relative_[:, j])
+        return out
+
+    def _first_reason(self, predicted: np.ndarray, weights: np.ndarray, j: int) -> str:
+        mix = (self.first_blend * (weights @ self.relative_)
+               + (1.0 - self.first_blend) * np.nan_to_num(predicted, nan=-1.0))
+        top = int(np.nanargmax(mix))
+        if top != j and j == self.incumbent:
+            return ("first: the default a team would try anyway; no other is expected to beat "
+                    f"it by {self.margin:g} of the median-to-best gap")
+        if (top != j and self.max_collapse_risk is not None
+                and float(weights @ self.collapsed_[:, top]) > self.max_collapse_risk):
+            return ("first: the best expected among those that never collapsed on similar "
+                    "tables (a higher-rated one did)")
+        return "first: the highest expected relative score on tables like this one"
+
+    def _covering(self, first: int, rows: np.ndarray, weights: np.ndarray,
+                  allowed: np.ndarray) -> list[int]:
+        """Picks 2..``cover_families``, each the configuration of a family not yet chosen
+        that most raises the weighted best-so-far."""
+        picks: list[int] = []
+        best = rows[:, first].copy()
+        seen = {self.families_[first]}
+        while len(picks) + 1 < self.cover_families:
+            options = np.array([j for j in allowed if self.families_[j] not in seen], dtype=np.intp)
+            if options.size == 0:
+                break
+            gain = weights @ np.maximum(rows[:, options], best[:, None])
+            j = int(options[int(np.argmax(gain))])
+            picks.append(j)
+            seen.add(self.families_[j])
+            best = np.maximum(best, rows[:, j])
+        return picks
+
+
+def _centred_ranks(values: np.ndarray) -> np.ndarray:
+    """Row-wise ranks minus their mean: the dot product of two rows over their norms is
+    Spearman's correlation."""
+    ranks = pd.DataFrame(values).rank(axis=1).to_numpy()
+    return ranks - ranks.mean(axis=1, keepdims=True)

@@ -1,0 +1,146 @@
+"""MetaRecommender: FeatureBuilder → Ranker → Portfolio, with the evidence an Explainer shows.
+
+The default recommender, in four readable steps:
+
+1. :class:`~metalearner.features.FeatureBuilder` turns the training tables and the query
+   into rows (table features, configuration features, pair features), by one path.
+2. :class:`~metalearner.ranker.Ranker` learns a configuration's relative score on a table
+   (1 = the table's best, 0 = its median) and predicts it for the query.
+3. :class:`~metalearner.portfolio_step.Portfolio` chooses the top k greedily over the
+   training tables that behave like the prediction, under the policy's constraints.
+4. The explanation (expected score, interval, evidence) is built from the neighbours and the
+   :class:`~metalearner.score_model.ScoreModel` in :mod:`metalearner.recommend`.
+
+What differs between metrics is a policy file (:mod:`metalearner.policy`), not a branch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from metakg.metalearner.features import FeatureBuilder
+from metakg.metalearner.knowledge import MetaData, relative_scores
+from metakg.metalearner.policy import Policy, load_policy
+from metakg.metalearner.portfolio_step import Portfolio
+from metakg.metalearner.ranker import Ranker
+from metakg.metalearner.recommenders.base import BaseRecommender, Query
+from metakg.metalearner.recommenders.nearest import NearestDatasetsRecommender
+from metakg.metalearner.score_model import ScoreModel
+
+__all__ = ["MetaRecommender"]
+
+
+class MetaRecommender(BaseRecommender):
+    """The default recommender (see the module docstring).
+
+    Args:
+        policy: the policy to follow (``None``: the fitted metric's file,
+            :func:`~metalearner.policy.load_policy`).
+        random_state: seed of the ranker's first model.
+
+    Fitted attributes: ``policy_``, ``features_``, ``ranker_``, ``portfolio_``, ``nearest_``
+    (the evidence shown with a recommendation), ``score_model_`` (expected scores and
+    intervals where the metric has one), ``table_ids_`` (the training tables).
+    """
+
+    def __init__(self, *, policy: Policy | None = None, random_state: int = 0) -> None:
+        self.policy = policy
+        self.random_state = random_state
+
+    def _fit(self, meta: MetaData) -> None:
+        metric = _metric(meta)
+        self.policy_ = self.policy or load_policy(metric)
+        p = self.policy_
+        meta = _dense(meta, p.portfolio.min_coverage)
+        tables = meta.metafeatures.reindex(index=meta.norm.index)
+        configs = {c: meta.configs[c] for c in self.config_ids_}
+        self.features_ = FeatureBuilder(p.features).fit(tables, configs)
+        relative = relative_scores(meta, floor=-1.0).reindex(columns=self.config_ids_)
+        cells = relative.stack().dropna()
+        table_rows = relative.index.get_indexer(cells.index.get_level_values(0))
+        config_rows = relative.columns.get_indexer(cells.index.get_level_values(1))
+        X = self.features_.rows(tables, table_rows, config_rows)
+        r = p.ranker
+        self.ranker_ = Ranker(temperature=r.temperature, n_bags=r.n_bags,
+                              n_estimators=r.n_estimators, learning_rate=r.learning_rate,
+                              num_leaves=r.num_leaves, random_state=self.random_state
+                              ).fit(X, cells.to_numpy())
+        q = p.portfolio
+        self.portfolio_ = Portfolio(tau=q.tau, first_blend=q.first_blend,
+                                    prediction_weight=q.prediction_weight,
+                                    incumbent=self._incumbent(q.incumbent), margin=q.margin,
+                                    max_collapse_risk=q.max_collapse_risk,
+                                    cover_families=q.cover_families
+                                    ).fit(relative, self.features_.families_)
+        self.table_ids_ = list(relative.index)
+        self.nearest_ = NearestDatasetsRecommender().fit(meta)
+        self.score_model_ = self._fit_score_model(meta)
+
+    def _fit_score_model(self, meta: MetaData) -> ScoreModel:
+        """The expected-score model the explanations read (a benchmark of the ranking alone
+        may skip it)."""
+        return ScoreModel().fit(meta)
+
+    def _incumbent(self, family: str | None) -> int | None:
+        if family is None:
+            return None
+        from metakg.kg.graph import make_configuration
+        from metakg.kg.spaces import default_configuration
+
+        config_id = make_configuration(default_configuration(family)).id
+        return self.config_ids_.index(config_id) if config_id in self.config_ids_ else None
+
+    def predicted(self, query: Query) -> np.ndarray:
+        """The ranker's relative score of every candidate on the query (``config_ids_`` order)."""
+        return self.ranker_.predict(self.features_.query_rows(query.metafeatures))
+
+    def score(self, query: Query) -> pd.Series:
+        return self._ranked(query, None)
+
+    def score_among(self, query: Query, candidates: pd.Index) -> pd.Series:
+        """The portfolio chosen among ``candidates`` only (e.g. one family for a tuner): each
+        next pick covers what the candidates chosen before it miss."""
+        position = {c: i for i, c in enumerate(self.config_ids_)}
+        allowed = np.array([position[c] for c in candidates if c in position], dtype=np.intp)
+        if allowed.size == 0:
+            return pd.Series(np.nan, index=candidates)
+        return self._ranked(query, allowed).reindex(candidates)
+
+    def _ranked(self, query: Query, allowed: np.ndarray | None) -> pd.Series:
+        order = self.portfolio_.select(self.predicted(query), allowed)
+        values = np.full(len(self.config_ids_), np.nan)
+        values[order] = (len(order) - np.arange(len(order))) / len(order)
+        return pd.Series(values, index=self.config_index_)
+
+    def neighbours(self, query: Query) -> pd.Series:
+        return self.nearest_.neighbours(query)
+
+    def reasons(self, query: Query, chosen: list[str]) -> dict[str, str]:
+        """Why each chosen configuration is at its place (configuration id → reason), for
+        the top k as the recommendation shows it.
+
+        Args:
+            query: the new task.
+            chosen: configuration ids in rank order.
+        """
+        position = {c: i for i, c in enumerate(self.config_ids_)}
+        picks = [position[c] for c in chosen if c in position]
+        names = [self.meta_.names.get(d, d) for d in self.table_ids_]
+        text = self.portfolio_.reasons(self.predicted(query), picks, names)
+        return {self.config_ids_[j]: t for j, t in zip(picks, text, strict=True)}
+
+
+def _metric(meta: MetaData) -> str:
+    """The metric of the training tables (their most common one)."""
+    metrics = pd.Series(meta.metric).reindex(meta.datasets).dropna()
+    return str(metrics.mode().iloc[0]) if len(metrics) else "*"
+
+
+def _dense(meta: MetaData, min_coverage: float) -> MetaData:
+    """``meta`` without the tables on which fewer than ``min_coverage`` of the candidates were
+    run (a team's few logged runs: their median and best say little). Unchanged when no
+    table is that complete."""
+    covered = meta.norm.notna().mean(axis=1)
+    sparse = set(covered.index[covered < min_coverage])
+    return meta if len(sparse) == len(covered) else meta.drop(sparse)

@@ -1,0 +1,118 @@
+"""One common-check suite over every recommender: scikit-learn conventions and the contract
+the recommendation code relies on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from metakg.kg.graph import make_configuration
+from metakg.kg.spaces import portfolio
+from metakg.metalearner import recommenders as R
+from metakg.metalearner.knowledge import MetaData, normalise_scores
+from metakg.metalearner.policy import Policy, load_policy
+from metakg.metalearner.recommender import MetaRecommender
+
+RECOMMENDERS = [
+    MetaRecommender, R.NearestDatasetsRecommender, R.SurrogateRecommender,
+    R.SurrogatePortfolioRecommender, R.GreedyPortfolioRecommender, R.SingleBestRecommender,
+    R.LocalPortfolioRecommender, R.GraphRecommender, R.TextSimilarityRecommender,
+    R.EnsembleRecommender,
+]
+
+
+def synthetic_meta(n_tables: int = 30, seed: int = 0) -> MetaData:
+    """Binary tables where linear models win when most columns are categorical and k-NN
+    wins otherwise."""
+    rng = np.random.default_rng(seed)
+    configs = {make_configuration(c).id: c for c in portfolio(24)}
+    ids = [f"d{i}" for i in range(n_tables)]
+    frac_cat = rng.random(n_tables)
+    mf = pd.DataFrame({"frac_cat": frac_cat, "log_nr_inst": rng.uniform(5, 9, n_tables),
+                       "lm_1nn": rng.uniform(0.6, 0.9, n_tables),
+                       "lm_stump": rng.uniform(0.6, 0.9, n_tables)}, index=ids)
+    raw = pd.DataFrame(0.7 + 0.02 * rng.random((n_tables, len(configs))), index=ids,
+                       columns=list(configs))
+    for c, cfg in configs.items():
+        if cfg["family"] == "linear":
+            raw[c] += np.where(frac_cat > 0.5, 0.2, -0.1)
+        if cfg["family"] == "knn":
+            raw[c] += np.where(frac_cat <= 0.5, 0.2, -0.1)
+    higher = pd.Series(True, index=ids)
+    return MetaData(task_type="classification", datasets=ids, names={d: d for d in ids},
+                    raw=raw, norm=normalise_scores(raw, higher), metric=dict.fromkeys(ids, "roc_auc"),
+                    higher=dict.fromkeys(ids, True), configs=configs,
+                    families={c: cfg["family"] for c, cfg in configs.items()}, metafeatures=mf)
+
+
+@pytest.fixture(scope="module")
+def meta() -> MetaData:
+    return synthetic_meta()
+
+
+@pytest.mark.parametrize("cls", RECOMMENDERS, ids=lambda c: c.__name__)
+def test_recommenders_follow_scikit_learn(cls: type, meta: MetaData) -> None:
+    rec = cls()
+    params = rec.get_params()
+    twin = clone(rec)
+    assert twin.get_params() == params and twin is not rec
+    assert not [k for k in vars(rec) if k.endswith("_")]  # no work in __init__
+    assert rec.fit(meta) is rec
+    query = R.Query({"frac_cat": 0.9, "log_nr_inst": 7.0, "lm_1nn": 0.7, "lm_stump": 0.8})
+    scores = rec.score(query)
+    assert list(scores.index) == list(meta.norm.columns)
+    some = pd.Index(list(meta.norm.columns[:5]))
+    among = rec.score_among(query, some)
+    assert list(among.index) == list(some)
+    assert clone(rec).get_params() == params  # a fitted estimator clones unfitted
+    assert not [k for k in vars(clone(rec)) if k.endswith("_")]
+
+
+def test_the_meta_recommender_ranks_the_winning_family_first(meta: MetaData) -> None:
+    rec = MetaRecommender().fit(meta)
+    for frac_cat, family in ((0.9, "linear"), (0.1, "knn")):
+        query = R.Query({"frac_cat": frac_cat, "log_nr_inst": 7.0, "lm_1nn": 0.7, "lm_stump": 0.8})
+        top = rec.score(query).idxmax()
+        assert meta.families[top] == family
+    assert rec.policy_.metric == "roc_auc" and "probes" in rec.policy_.features
+
+
+def test_policies_are_data_and_refuse_unknown_settings(tmp_path) -> None:
+    for metric in ("roc_auc", "log_loss", "rmse"):
+        policy = load_policy(metric)
+        assert policy.metric == metric and policy.chosen_by
+    assert load_policy("accuracy").features == ("base",)  # any other metric: the default file
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"metric": "roc_auc", "portfolio": {"tua": 3}}')
+    with pytest.raises(ValueError, match=r"unknown portfolio setting\(s\) \['tua'\]"):
+        load_policy("roc_auc", bad)
+    with pytest.raises(ValueError, match="features must include 'base'"):
+        Policy(features=("probes",))
+
+
+def test_the_portfolio_keeps_the_incumbent_unless_beaten_by_the_margin(meta: MetaData) -> None:
+    from metakg.metalearner.portfolio_step import Portfolio
+
+    families = [meta.families[c] for c in meta.norm.columns]
+    rel = pd.DataFrame(np.zeros((3, len(families))), columns=meta.norm.columns)
+    step = Portfolio(tau=0.0, first_blend=0.0, incumbent=2, margin=0.3).fit(rel, families)
+    predicted = np.zeros(len(families))
+    predicted[0] = 0.2  # better than the incumbent, by less than the margin
+    assert step.select(predicted)[0] == 2
+    predicted[0] = 0.5
+    assert step.select(predicted)[0] == 0
+    covering = Portfolio(tau=0.0, first_blend=0.0, cover_families=3).fit(rel, families)
+    picks = covering.select(predicted)
+    assert len({families[j] for j in picks[:3]}) == 3
+
+
+def test_each_pick_says_why_it_is_at_its_place(meta: MetaData) -> None:
+    rec = MetaRecommender().fit(meta)
+    query = R.Query({"frac_cat": 0.9, "log_nr_inst": 7.0, "lm_1nn": 0.7, "lm_stump": 0.8})
+    chosen = list(rec.score(query).sort_values(ascending=False).index[:5])
+    why = rec.reasons(query, chosen)
+    assert list(why) == chosen
+    assert why[chosen[0]].startswith("first: ")
+    assert all(not text.startswith("first") for text in list(why.values())[1:])
