@@ -10,7 +10,15 @@ from typing import Annotated, Any
 
 import typer
 
-from metakg.api.cli_support import JsonOpt, StoreOpt, fail, open_cli_graph, print_json, usage_error
+from metakg.api.cli_support import (
+    JsonOpt,
+    StoreOpt,
+    fail,
+    open_cli_graph,
+    print_json,
+    stop_on_terminate,
+    usage_error,
+)
 
 __all__ = ["export_graph", "import_graph", "ingest", "query", "seed_build", "seed_models", "seed_published",
            "validate"]
@@ -153,14 +161,15 @@ def seed_build(
     from metakg.metalearner.characterise import characterise_if_stale
     from metakg.runner import seed
 
-    report = seed.build_seed(
-        manifest, work_dir=work_dir, output=output, jobs=jobs, retry_failed=retry_failed,
-        names=dataset or None, characterise=characterise_if_stale,
-        settings=seed.SeedSettings(folds=folds, subsample_rows=subsample, seed=0,
-                                   portfolio_size=portfolio_size, time_limit=time_limit,
-                                   repeats=repeats, small_repeats=small_repeats,
-                                   small_rows=small_rows, derived_binary=derived_binary,
-                                   derived_splits=derived_splits, small_binary=small_binary))
+    with stop_on_terminate():
+        report = seed.build_seed(
+            manifest, work_dir=work_dir, output=output, jobs=jobs, retry_failed=retry_failed,
+            names=dataset or None, characterise=characterise_if_stale,
+            settings=seed.SeedSettings(folds=folds, subsample_rows=subsample, seed=0,
+                                       portfolio_size=portfolio_size, time_limit=time_limit,
+                                       repeats=repeats, small_repeats=small_repeats,
+                                       small_rows=small_rows, derived_binary=derived_binary,
+                                       derived_splits=derived_splits, small_binary=small_binary))
     typer.echo(f"completed {report.completed}, failed {report.failed}, already done "
                f"{report.skipped}; seed graph in {output}")
     seed_models(output, folder=output.parent / "seed-models", work_dir=work_dir / "seed-models")
@@ -196,9 +205,10 @@ def seed_published(
         if unknown:
             fail(f"unknown published configuration {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
         chosen = [p for p in chosen if p.name in set(name)]
-    report = evaluate_published(manifest, chosen, work_dir=work_dir, output=output, jobs=jobs,
-                                names=dataset or None,
-                                settings=SeedSettings(time_limit=time_limit))
+    with stop_on_terminate():
+        report = evaluate_published(manifest, chosen, work_dir=work_dir, output=output, jobs=jobs,
+                                    names=dataset or None,
+                                    settings=SeedSettings(time_limit=time_limit))
     typer.echo(f"completed {report.completed}, failed {report.failed}, already done "
                f"{report.skipped}; published configurations' runs in {output}")
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -27,6 +29,23 @@ TaskOpt = Annotated[str | None, typer.Option(
 FAILURE = 1
 #: Exit status of a command line that cannot be run as given (click's and the shells' usage).
 USAGE = 2
+
+
+@contextmanager
+def stop_on_terminate() -> Iterator[None]:
+    """Within the block, SIGTERM (``kill``, a scheduler stopping a job) stops a long job as
+    Ctrl-C does: what finished is kept and exported. A job started in the background by a
+    shell ignores SIGINT, so this is how such a job is stopped cleanly."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def fail(message: str, code: int = FAILURE) -> NoReturn:

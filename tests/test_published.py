@@ -118,3 +118,44 @@ def test_a_published_configuration_enters_the_graph_with_its_source() -> None:
     # the same configuration added plainly (as a run does) keeps its source
     graph.add_configuration(published.config)
     assert len(graph.store.select("SELECT ?s WHERE { ?c prov:wasDerivedFrom ?s }")) == 1
+
+
+def test_published_configurations_are_evaluated_on_the_seed_tasks_and_exported(
+        shared: Path, tmp_path: Path) -> None:
+    """The extension holds the published configurations' runs on the very tasks of the seed
+    graph's first repeat (same identities), with their sources; a second call resumes."""
+    import csv
+
+    from metakg.kg.published import PublishedConfiguration
+    from metakg.runner.candidates import evaluate_published
+    from metakg.runner.seed import SeedSettings, ingest_manifest_tasks
+
+    with open(shared / "manifest.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["name"] in ("analcatdata_boxing1", "veteran")]
+    manifest = tmp_path / "manifest.csv"
+    with open(manifest, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({**r, "file": str(shared / r["file"])})
+    chosen = [p for p in published_configurations()
+              if p.name in ("random-forest-autogluon-r195", "lightgbm-td-regression")]
+    cheap = [PublishedConfiguration(p.name, {**p.config, "params": {
+        **p.config["params"], **({"n_estimators": 20} if "n_estimators" in p.config["params"] else {})}},
+        p.task_types, p.source, p.note) for p in chosen]
+    output = tmp_path / "seed-published.trig.xz"
+    report = evaluate_published(manifest, cheap, work_dir=tmp_path / "work", output=output,
+                                progress=False)
+    assert report.completed == 3 and report.failed == 0  # the forest on both, TD on veteran
+    again = evaluate_published(manifest, cheap, work_dir=tmp_path / "work", output=output,
+                               progress=False)
+    assert again.completed == 0 and again.skipped == 3
+    graph = KnowledgeGraph(MemoryStore())
+    graph.store.load(output)
+    seed_like = KnowledgeGraph(MemoryStore())
+    tasks = ingest_manifest_tasks(seed_like, manifest, tmp_path / "seed-work", SeedSettings(),
+                                  progress=False)
+    assert {r.task_id for r in graph.runs()} == {t.id for t, _ in tasks}
+    sources = graph.store.select("SELECT DISTINCT ?name WHERE { ?c prov:wasDerivedFrom ?s ; "
+                                 "dcterms:title ?name }")
+    assert {r["name"] for r in sources} == {p.name for p in cheap}
