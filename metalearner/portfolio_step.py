@@ -15,7 +15,10 @@ reached so far. The constraints, each a policy setting:
 - the query itself: the ranker's prediction joins the tables as one more row of weight
   ``prediction_weight``;
 - family cover: the first ``cover_families`` picks come from distinct families;
-- filters: only the allowed configurations are chosen (families, time budget).
+- filters: only the allowed configurations are chosen (families, time budget);
+- auxiliary tables (the task type's tables scored by its other metric, e.g. multiclass log
+  loss for a binary ROC AUC query) may join the weighted tables; the collapse risk is read on
+  the query's own metric only.
 """
 
 from __future__ import annotations
@@ -54,13 +57,16 @@ class Portfolio(BaseEstimator):
         self.max_collapse_risk = max_collapse_risk
         self.cover_families = cover_families
 
-    def fit(self, relative: pd.DataFrame, families: list[str]) -> Portfolio:
+    def fit(self, relative: pd.DataFrame, families: list[str], *,
+            primary: int | None = None) -> Portfolio:
         """Learn the training tables' relative scores and profiles.
 
         Args:
             relative: tables × candidate configurations (1 = the table's best, 0 = its
                 median; NaN where not run).
             families: each candidate's family.
+            primary: the first ``primary`` rows are scored by the query's metric (the rest
+                are auxiliary tables); ``None``: all.
 
         Returns:
             ``self``.
@@ -68,7 +74,11 @@ class Portfolio(BaseEstimator):
         values = relative.to_numpy(dtype=float)
         # a configuration not run on a table is unknown there (its median), not a collapse
         self.relative_ = np.nan_to_num(np.maximum(values, -1.0), nan=0.0)
-        self.collapsed_ = (values <= -1.0).astype(float)
+        # an overconfident model's log loss on a multiclass table says nothing of its ROC AUC
+        collapsed = values <= -1.0
+        if primary is not None:
+            collapsed[primary:] = False
+        self.collapsed_ = collapsed.astype(float)
         self.profile_ranks_ = _centred_ranks(np.nan_to_num(values, nan=0.0))
         self.profile_norms_ = np.linalg.norm(self.profile_ranks_, axis=1)
         self.table_ids_ = list(relative.index)

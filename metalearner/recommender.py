@@ -51,12 +51,30 @@ class MetaRecommender(BaseRecommender):
     def _fit(self, meta: MetaData) -> None:
         metric = _metric(meta)
         self.policy_ = self.policy or load_policy(metric)
+        meta = _dense(meta, self.policy_.portfolio.min_coverage)
+        relative = relative_scores(meta, floor=-1.0).reindex(columns=self.config_ids_)
+        self._fit_ranker(meta, relative)
+        q = self.policy_.portfolio
+        rows = relative
+        if q.auxiliary and meta.auxiliary is not None:
+            extra = relative_scores(_dense(meta.auxiliary, q.min_coverage), floor=-1.0)
+            rows = pd.concat([relative, extra.reindex(columns=self.config_ids_)])
+        self.portfolio_ = Portfolio(tau=q.tau, first_blend=q.first_blend,
+                                    prediction_weight=q.prediction_weight,
+                                    incumbent=self._incumbent(q.incumbent), margin=q.margin,
+                                    max_collapse_risk=q.max_collapse_risk,
+                                    cover_families=q.cover_families
+                                    ).fit(rows, self.features_.families_, primary=len(relative))
+        self.table_ids_ = list(rows.index)
+        self.nearest_ = NearestDatasetsRecommender().fit(meta)
+        self.score_model_ = self._fit_score_model(meta)
+
+    def _fit_ranker(self, meta: MetaData, relative: pd.DataFrame) -> None:
+        """Fit ``features_`` and ``ranker_`` on every (table, configuration) score."""
         p = self.policy_
-        meta = _dense(meta, p.portfolio.min_coverage)
-        tables = meta.metafeatures.reindex(index=meta.norm.index)
+        tables = meta.metafeatures.reindex(index=relative.index)
         configs = {c: meta.configs[c] for c in self.config_ids_}
         self.features_ = FeatureBuilder(p.features).fit(tables, configs)
-        relative = relative_scores(meta, floor=-1.0).reindex(columns=self.config_ids_)
         cells = relative.stack().dropna()
         table_rows = relative.index.get_indexer(cells.index.get_level_values(0))
         config_rows = relative.columns.get_indexer(cells.index.get_level_values(1))
@@ -66,16 +84,6 @@ class MetaRecommender(BaseRecommender):
                               n_estimators=r.n_estimators, learning_rate=r.learning_rate,
                               num_leaves=r.num_leaves, random_state=self.random_state
                               ).fit(X, cells.to_numpy())
-        q = p.portfolio
-        self.portfolio_ = Portfolio(tau=q.tau, first_blend=q.first_blend,
-                                    prediction_weight=q.prediction_weight,
-                                    incumbent=self._incumbent(q.incumbent), margin=q.margin,
-                                    max_collapse_risk=q.max_collapse_risk,
-                                    cover_families=q.cover_families
-                                    ).fit(relative, self.features_.families_)
-        self.table_ids_ = list(relative.index)
-        self.nearest_ = NearestDatasetsRecommender().fit(meta)
-        self.score_model_ = self._fit_score_model(meta)
 
     def _fit_score_model(self, meta: MetaData) -> ScoreModel:
         """The expected-score model the explanations read (a benchmark of the ranking alone
