@@ -1,5 +1,6 @@
 """metakg meta-learner: meta-features, recommenders, their evaluation and exports."""
 
+from metakg.metalearner.features import FeatureBuilder
 from metakg.metalearner.knowledge import (
     MetaData,
     load_metadata,
@@ -8,6 +9,9 @@ from metakg.metalearner.knowledge import (
     scale_anchors,
     with_auxiliary,
 )
+from metakg.metalearner.policy import Policy, load_policy
+from metakg.metalearner.portfolio_step import Portfolio
+from metakg.metalearner.ranker import Ranker
 from metakg.metalearner.recommend import (
     Evidence,
     Recommendation,
@@ -15,6 +19,7 @@ from metakg.metalearner.recommend import (
     recommend,
     recommend_for_query,
 )
+from metakg.metalearner.recommender import MetaRecommender
 from metakg.metalearner.recommenders import (
     EnsembleRecommender,
     GraphRecommender,
@@ -32,12 +37,17 @@ from metakg.metalearner.score_model import ScoreModel
 __all__ = [
     "EnsembleRecommender",
     "Evidence",
+    "FeatureBuilder",
     "GraphRecommender",
     "GreedyPortfolioRecommender",
     "LocalPortfolioRecommender",
     "MetaData",
+    "MetaRecommender",
     "NearestDatasetsRecommender",
+    "Policy",
+    "Portfolio",
     "Query",
+    "Ranker",
     "Recommendation",
     "RecommendationSet",
     "ScoreModel",
@@ -46,6 +56,7 @@ __all__ = [
     "SurrogateRecommender",
     "TextSimilarityRecommender",
     "load_metadata",
+    "load_policy",
     "normalise_scores",
     "recommend",
     "recommend_for_query",
