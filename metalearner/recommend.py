@@ -37,12 +37,12 @@ class Evidence:
 class Recommendation:
     """One ranked configuration.
 
-    ``expected_score`` is the similarity-weighted mean of the configuration's scores on the
-    most similar datasets, ``interval`` their lowest and highest (on held-out datasets it
-    contained the true score of a top-5 configuration 98% of the time for ROC AUC, README).
-    For the metrics of the default recommender's :class:`~metalearner.score_model.ScoreModel`
-    (log loss, RMSE), both come from that model instead (held out: smaller errors, narrower
-    intervals, 88% / 91% inside, README). A measure in the target's units (RMSE, MAE) travels
+    ``expected_score`` and ``interval`` come from the default recommender's
+    :class:`~metalearner.score_model.ScoreModel` for its metrics (ROC AUC, log loss, RMSE: a
+    normalised conformal interval at nominal 90%; held-out coverage and widths in
+    docs/benchmarks.md); for other metrics they are the similarity-weighted mean of the
+    configuration's scores on the most similar datasets and their lowest and highest. A
+    measure in the target's units (RMSE, MAE) travels
     as a share of each dataset's target standard deviation, times this table's
     (:attr:`Query.target_sd`); both are ``None`` where that spread is unknown and where no
     similar dataset ran the configuration.
