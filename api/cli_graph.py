@@ -189,6 +189,10 @@ def seed_published(
              "the names are in kg/resources/published_configurations.json).")] = None,
     dataset: Annotated[list[str] | None, typer.Option(
         help="Only this manifest dataset (repeat the option for several).")] = None,
+    derived_binary: Annotated[bool, typer.Option(
+        help="Also the binary tables derived from the regression and multiclass ones (the "
+             "seed's first split), after the shared tables: the recommender learns from them "
+             "too.")] = True,
 ) -> None:
     """Evaluate the published configurations (library defaults, meta-tuned defaults, zero-shot
     portfolios) on every shared dataset with the seed protocol; export OUTPUT, the seed
@@ -208,7 +212,8 @@ def seed_published(
     with stop_on_terminate():
         report = evaluate_published(manifest, chosen, work_dir=work_dir, output=output, jobs=jobs,
                                     names=dataset or None,
-                                    settings=SeedSettings(time_limit=time_limit))
+                                    settings=SeedSettings(time_limit=time_limit,
+                                                          derived_binary=derived_binary))
     typer.echo(f"completed {report.completed}, failed {report.failed}, already done "
                f"{report.skipped}; published configurations' runs in {output}")
 

@@ -4,7 +4,8 @@ The published configurations (library defaults, meta-tuned defaults, zero-shot p
 :mod:`kg.published`) are evaluated on every table of the manifest, on the same tasks as the
 seed graph's first repeat (same folds, same subsample), one configuration after another, so
 that at any moment the finished part is complete columns of the datasets × configurations
-matrix. Results go into their own embedded store as each fold finishes (a killed run resumes
+matrix (the shared tables first, then the binary tables derived from them, which the
+recommender's views also need). Results go into their own embedded store as each fold finishes (a killed run resumes
 where it stopped) and are exported as a seed extension (``data/seed-published.trig.xz``):
 the same dataset and task identities as the seed, so loading both gives one matrix.
 """
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from metakg.kg.dataset_index import dataset_derivations
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.published import PublishedConfiguration
 from metakg.kg.store import OxigraphStore
@@ -37,16 +39,17 @@ def evaluate_published(
     progress: bool = True,
     **execute_kwargs: Any,
 ) -> BatchReport:
-    """Evaluate published configurations on every manifest table (first repeat of the seed
-    protocol; no derived tables), configuration-major, and export the result.
+    """Evaluate published configurations on every manifest table (the first repeat of the
+    seed protocol, with the derived binary tables when ``settings`` has them),
+    configuration-major, and export the result.
 
     Args:
         manifest: CSV of the shared datasets.
         configurations: what to evaluate, in this order (each on the task types it names).
         work_dir: the embedded store and the prepared task data (resumable).
         output: the exported extension (TriG, xz); ``None``: not exported.
-        settings: the seed protocol (folds, subsample, seed, time limit); its repeats and
-            derived tables are not used.
+        settings: the seed protocol (folds, subsample, seed, time limit, derived tables);
+            only its first repeat is used.
         jobs: worker processes.
         names: only these datasets of the manifest.
         export_every: seconds between exports while it runs.
@@ -64,10 +67,13 @@ def evaluate_published(
     work = Path(work_dir)
     store = OxigraphStore(work / "store")
     graph = KnowledgeGraph(store)
-    protocol = replace(settings, repeats=1, small_repeats=0, derived_binary=False,
-                       small_binary=0)
+    protocol = replace(settings, repeats=1, small_repeats=0, small_binary=0)
     tasks = ingest_manifest_tasks(graph, manifest, work, protocol, names=names,
                                   progress=progress)
+    # the shared tables first, then the derived ones: the figures on the shared tables come
+    # first, and the recommender's views need the derived ones too
+    derived = set(dataset_derivations(graph))
+    tasks.sort(key=lambda ts: ts[0].dataset_id in derived)
     for published in configurations:
         graph.add_published_configuration(published)
     items = [WorkItem(task, spec, published.config) for published in configurations
