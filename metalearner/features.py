@@ -105,6 +105,13 @@ class FeatureBuilder(BaseEstimator):
             parts.append(family_gap_columns(gaps, [self.families_[c] for c in config_positions]))
         return np.column_stack(parts)
 
+    def family_gaps(self, metafeatures: Mapping[str, float | None]) -> np.ndarray:
+        """For each candidate: how far its family's probe trails the best probe on this table
+        (0 = its family's probe is the best; NaN where the family has no probe or the table
+        was not probed)."""
+        probes = tables_frame(metafeatures).reindex(columns=list(PROBES)).to_numpy(dtype=float)
+        return family_probe_gaps(probes, self.families_)[0]
+
     def query_rows(self, metafeatures: Mapping[str, float | None]) -> np.ndarray:
         """The rows of one table against every candidate configuration."""
         n = len(self.config_ids_)

@@ -43,6 +43,7 @@ class PortfolioPolicy:
     max_collapse_risk: float | None = 0.02
     min_coverage: float = 0.5
     cover_families: int = 0
+    cover_within: float | None = None
     auxiliary: bool = False
 
 

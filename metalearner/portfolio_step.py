@@ -14,7 +14,10 @@ reached so far. The constraints, each a policy setting:
   the median) on more than ``max_collapse_risk`` of the weighted tables is not first;
 - the query itself: the ranker's prediction joins the tables as one more row of weight
   ``prediction_weight``;
-- family cover: the first ``cover_families`` picks come from distinct families;
+- family cover: the first ``cover_families`` picks come from distinct family groups (the
+  families a probe stands for: boosted trees, forests, linear, SVM, k-NN, MLP); with
+  ``cover_within``, only the groups whose probe on the table is within that much of the best
+  probe, closest first (the table's own cheap models say they are in the running);
 - filters: only the allowed configurations are chosen (families, time budget);
 - auxiliary tables (the task type's tables scored by its other metric, e.g. multiclass log
   loss for a binary ROC AUC query) may join the weighted tables; the collapse risk is read on
@@ -47,7 +50,7 @@ class Portfolio(BaseEstimator):
     def __init__(self, *, size: int = 25, tau: float = 10.0, first_blend: float = 0.5,
                  prediction_weight: float = 0.0, incumbent: int | None = None,
                  margin: float = 0.3, max_collapse_risk: float | None = 0.02,
-                 cover_families: int = 0) -> None:
+                 cover_families: int = 0, cover_within: float | None = None) -> None:
         self.size = size
         self.tau = tau
         self.first_blend = first_blend
@@ -56,6 +59,7 @@ class Portfolio(BaseEstimator):
         self.margin = margin
         self.max_collapse_risk = max_collapse_risk
         self.cover_families = cover_families
+        self.cover_within = cover_within
 
     def fit(self, relative: pd.DataFrame, families: list[str], *,
             primary: int | None = None) -> Portfolio:
@@ -83,6 +87,10 @@ class Portfolio(BaseEstimator):
         self.profile_norms_ = np.linalg.norm(self.profile_ranks_, axis=1)
         self.table_ids_ = list(relative.index)
         self.families_ = list(families)
+        from metakg.metalearner.recommenders.probe_contrasts import FAMILY_PROBES
+
+        # a family's cover group: the probe that stands for it (families without one alone)
+        self.groups_ = [FAMILY_PROBES.get(f, (f,)) for f in self.families_]
         return self
 
     def weights(self, predicted: np.ndarray) -> np.ndarray:
@@ -95,13 +103,16 @@ class Portfolio(BaseEstimator):
         w = np.exp(self.tau * (corr - corr.max()))
         return w / w.sum()
 
-    def select(self, predicted: np.ndarray, allowed: np.ndarray | None = None) -> list[int]:
+    def select(self, predicted: np.ndarray, allowed: np.ndarray | None = None,
+               gaps: np.ndarray | None = None) -> list[int]:
         """The ordered picks (positions among the candidates): the first by the constraints,
         then greedy, then the rest of ``allowed`` by the prediction.
 
         Args:
             predicted: the ranker's relative score of every candidate.
             allowed: positions that may be chosen (``None``: all).
+            gaps: each candidate's family probe gap on the table (``cover_within``); ``None``
+                or NaN: unknown (no probe-informed cover).
         """
         n = len(self.families_)
         allowed = np.arange(n) if allowed is None else np.asarray(allowed, dtype=np.intp)
@@ -112,7 +123,7 @@ class Portfolio(BaseEstimator):
             own = np.clip(np.nan_to_num(predicted, nan=-1.0), -1.0, 1.0)
             rows = np.vstack([rows, own])
             row_weights = np.append((1.0 - self.prediction_weight) * weights, self.prediction_weight)
-        start = [first, *self._covering(first, rows, row_weights, allowed)]
+        start = [first, *self._covering(first, rows, row_weights, allowed, gaps)]
         at = {int(c): j for j, c in enumerate(allowed)}
         chosen = greedy_order(rows[:, allowed], self.size, weights=row_weights,
                               first=[at[c] for c in start])
@@ -181,21 +192,38 @@ class Portfolio(BaseEstimator):
         return "first: the highest expected relative score on tables like this one"
 
     def _covering(self, first: int, rows: np.ndarray, weights: np.ndarray,
-                  allowed: np.ndarray) -> list[int]:
-        """Picks 2..``cover_families``, each the configuration of a family not yet chosen
-        that most raises the weighted best-so-far."""
+                  allowed: np.ndarray, gaps: np.ndarray | None) -> list[int]:
+        """Picks 2..``cover_families``, each the configuration of a family group not yet
+        chosen that most raises the weighted best-so-far; with ``cover_within``, only groups
+        whose probe is that close to the best, closest first."""
         picks: list[int] = []
+        if self.cover_families <= 1:
+            return picks
         best = rows[:, first].copy()
-        seen = {self.families_[first]}
-        while len(picks) + 1 < self.cover_families:
-            options = np.array([j for j in allowed if self.families_[j] not in seen], dtype=np.intp)
-            if options.size == 0:
-                break
-            gain = weights @ np.maximum(rows[:, options], best[:, None])
-            j = int(options[int(np.argmax(gain))])
-            picks.append(j)
-            seen.add(self.families_[j])
-            best = np.maximum(best, rows[:, j])
+        seen = {self.groups_[first]}
+        queue: list[tuple[str, ...] | None] = [None]  # None: any group not seen yet
+        if self.cover_within is not None:
+            if gaps is None or np.isnan(gaps[allowed]).all():
+                return picks  # no probes on this table: nothing says which groups to cover
+            near: dict[tuple[str, ...], float] = {}
+            for j in allowed:
+                if np.isfinite(gaps[j]) and gaps[j] >= -self.cover_within:
+                    near[self.groups_[j]] = float(gaps[j])
+            queue = sorted(near, key=lambda g: -near[g])
+        for group in queue:
+            while len(picks) + 1 < self.cover_families:
+                options = np.array([j for j in allowed if self.groups_[j] not in seen
+                                    and (group is None or self.groups_[j] == group)],
+                                   dtype=np.intp)
+                if options.size == 0:
+                    break
+                gain = weights @ np.maximum(rows[:, options], best[:, None])
+                j = int(options[int(np.argmax(gain))])
+                picks.append(j)
+                seen.add(self.groups_[j])
+                best = np.maximum(best, rows[:, j])
+                if group is not None:
+                    break
         return picks
 
 

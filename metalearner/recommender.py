@@ -63,7 +63,8 @@ class MetaRecommender(BaseRecommender):
                                     prediction_weight=q.prediction_weight,
                                     incumbent=self._incumbent(q.incumbent), margin=q.margin,
                                     max_collapse_risk=q.max_collapse_risk,
-                                    cover_families=q.cover_families
+                                    cover_families=q.cover_families,
+                                    cover_within=q.cover_within
                                     ).fit(rows, self.features_.families_, primary=len(relative))
         self.table_ids_ = list(rows.index)
         self.nearest_ = NearestDatasetsRecommender().fit(meta)
@@ -116,7 +117,8 @@ class MetaRecommender(BaseRecommender):
         return self._ranked(query, allowed).reindex(candidates)
 
     def _ranked(self, query: Query, allowed: np.ndarray | None) -> pd.Series:
-        order = self.portfolio_.select(self.predicted(query), allowed)
+        gaps = self.features_.family_gaps(query.metafeatures)
+        order = self.portfolio_.select(self.predicted(query), allowed, gaps)
         values = np.full(len(self.config_ids_), np.nan)
         values[order] = (len(order) - np.arange(len(order))) / len(order)
         return pd.Series(values, index=self.config_index_)

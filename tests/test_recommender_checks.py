@@ -116,3 +116,23 @@ def test_each_pick_says_why_it_is_at_its_place(meta: MetaData) -> None:
     assert list(why) == chosen
     assert why[chosen[0]].startswith("first: ")
     assert all(not text.startswith("first") for text in list(why.values())[1:])
+
+
+def test_the_cover_follows_the_probes_that_put_families_in_the_running(meta: MetaData) -> None:
+    """With ``cover_within``, the picks after the first cover the family groups whose probe
+    on the table is close to the best one, closest first, and no other."""
+    from metakg.metalearner.portfolio_step import Portfolio
+
+    families = [meta.families[c] for c in meta.norm.columns]
+    rel = pd.DataFrame(np.zeros((3, len(families))), columns=meta.norm.columns)
+    predicted = np.zeros(len(families))
+    first = families.index("linear")
+    predicted[first] = 1.0
+    gaps = np.array([{"knn": -0.002, "random_forest": -0.001, "linear": 0.0}.get(f, -0.2)
+                     for f in families])
+    step = Portfolio(tau=0.0, first_blend=0.0, cover_families=3, cover_within=0.005).fit(rel, families)
+    picks = step.select(predicted, gaps=gaps)
+    assert [families[j] for j in picks[:3]] == ["linear", "random_forest", "knn"]
+    # groups: the forests' probe stands for both forests; without probes, no probe-led cover
+    assert step.groups_[families.index("extra_trees")] == step.groups_[families.index("random_forest")]
+    assert families[step.select(predicted, gaps=np.full(len(families), np.nan))[0]] == "linear"
