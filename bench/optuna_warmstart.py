@@ -63,8 +63,12 @@ def default_datasets() -> str:
 
 
 def distributions() -> dict:
+    """The standard LightGBM space cold TPE searches: the family's drawn parameters (those a
+    published configuration may set besides are not searched)."""
     d = {}
     for p in FAMILIES["lightgbm"].params:
+        if not p.sampled:
+            continue
         if p.integer:
             d[p.name] = optuna.distributions.IntDistribution(int(p.low), int(p.high), log=p.log)
         else:
@@ -90,7 +94,9 @@ def tune(X, y, spec, metric, trials, warm: list[dict] | None, seed: int = 0
     study = optuna.create_study(direction="maximize" if higher else "minimize",
                                 sampler=optuna.samplers.TPESampler(seed=seed))
     if warm:
-        optuna_enqueue(study, warm, dists)
+        # warm and cold search the same space: what a recommendation sets beyond it is dropped
+        # (with a warning), as a user's own space would make it
+        optuna_enqueue(study, warm, dists, strict=False)
 
     def objective(trial: optuna.Trial) -> float:
         params = {}
