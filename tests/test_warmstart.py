@@ -330,7 +330,9 @@ def test_flaml_learner_starts_from_the_recommendations(family: str, table: Any) 
         _assert_same(space.config(point), want)
     name = f"metakg_{family}"
     automl = AutoML()
-    automl.add_learner(name, flaml_learner(space))
+    from metakg.runner.estimators import build_estimator
+
+    automl.add_learner(name, flaml_learner(space, build_estimator))
     X, y = table
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

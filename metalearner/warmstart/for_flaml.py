@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from metakg.metalearner.warmstart.space import (
@@ -52,20 +52,21 @@ def flaml_search_space(space: TunerSpace) -> dict[str, dict[str, Any]]:
     return out
 
 
-def flaml_learner(space: TunerSpace, *, device: str = "cpu") -> type:
+def flaml_learner(space: TunerSpace, build_estimator: Callable[..., Any], *,
+                  device: str = "cpu") -> type:
     """A FLAML estimator class for ``AutoML.add_learner`` that searches metakg's space and fits
     ``build_estimator`` of each configuration (raw DataFrames, any label type).
 
     Args:
         space: from :func:`family_space`.
+        build_estimator: :func:`metakg.runner.build_estimator` (passed in: the meta-learner
+            does not import the runner, which sits beside it).
         device: ``build_estimator``'s device (``cpu``, ``cuda``, ``auto``).
 
     Returns:
         The class; its ``metakg_config`` attribute (per instance) is the configuration fitted.
     """
     from flaml.automl.model import SKLearnEstimator
-
-    from metakg.runner.estimators import build_estimator
 
     class MetakgLearner(SKLearnEstimator):
         metakg_space = space
