@@ -274,6 +274,44 @@ def lodo_families() -> list[str]:
     return out
 
 
+def lodo_paired() -> list[str]:
+    d = load("lodo_paired")
+    if not d:
+        return []
+    ref = d["reference"]
+    out = ["## One recommender: paired comparison", "",
+           *command("python bench/lodo_paired.py --candidates " + ",".join(d["candidates"])
+                    + " --seeds 0,5,10 --jobs 2"),
+           f"Leave-one-dataset-out as above, each candidate against today's default (`{ref}`) on the "
+           "same held-out datasets with the same seeds: the mean per-dataset difference of best@k "
+           "(seeds averaged per dataset first) and its 95% bootstrap interval over datasets. "
+           "`new+X` is `MetaRecommender` (decision 0011) under its metric's policy with "
+           "`bench/policies/X.json` over it (`same`: the policy as shipped). A change is adopted "
+           "when its gain's interval excludes zero; a simplification when its loss's interval "
+           f"includes zero ({d['seconds'] / 60:.0f} min).", ""]
+    ks = d["ks"]
+    for metric, g in d["groups"].items():
+        out += [f"**{g['task_type']} / {metric}** ({g['datasets']} held-out datasets, seeds "
+                + ", ".join(map(str, g["seeds"])) + "):", "",
+                "| candidate | " + " | ".join(f"best@{k}" for k in ks) + " | s / fit |",
+                "|---|" + "---|" * (len(ks) + 1)]
+        for name, c in g["candidates"].items():
+            out.append(f"| {name} | " + " | ".join(f"{c['mean'][f'best@{k}']:.3f}" for k in ks)
+                       + f" | {c['seconds_per_fit']:.1f} |")
+        out += ["", "| difference | " + " | ".join(f"best@{k}" for k in ks) + " |",
+                "|---|" + "---|" * len(ks)]
+        for pair, cells in g["pairs"].items():
+            out.append(f"| {pair} | " + " | ".join(
+                f"{c['mean']:+.3f} [{c['interval_95'][0]:+.3f}, {c['interval_95'][1]:+.3f}]"
+                + (" ✗" if c["verdict"] == "loss" else " ✓" if c["verdict"] == "gain" else "")
+                for c in (cells[f"best@{k}"] for k in ks)) + " |")
+        out.append("")
+    out += ["✗: a loss beyond the noise (interval below zero); ✓: a gain beyond it. The "
+            "variants after the first differ only in the portfolio step and share its ranker "
+            "fit (about 0.1 s each).", ""]
+    return out
+
+
 def interval_coverage() -> list[str]:
     d = load("interval_coverage")
     if not d:
@@ -372,7 +410,7 @@ def page() -> str:
              "machine (CPU only); times are medians. Raw results: `bench/results/*.json`. "
              "`bash bench/run_all.sh` reruns them all in sequence on a quiet machine and rewrites this page; "
              "`python bench/report.py` alone rewrites it from the recorded results.", ""]
-    body = [*lodo(), *lodo_families(), *interval_coverage(), *noise_ceiling(), *optuna(),
+    body = [*lodo(), *lodo_families(), *lodo_paired(), *interval_coverage(), *noise_ceiling(), *optuna(),
             *speed(), *first_call(), *metafeatures(), *store(), *runner()]
     return "\n".join([*intro, *body]).rstrip() + "\n"
 
