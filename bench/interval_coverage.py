@@ -3,11 +3,11 @@
 Three ways of giving a recommendation an expected score and interval, on the same
 recommendations of the same held-out datasets, at nominal coverage 90%:
 
-* ``today``: the score model before issue 36: the score learnt from meta-features and
+* ``today``: a global conformal band: the score learnt from meta-features and
   configuration alone (:class:`TodayScoreModel`, no landmark level) and one global pair of
   out-of-fold residual quantiles (the 5th and 95th percentiles) around every prediction, in
   the transformed space. Its code path lives here (:func:`global_conformal`), not in the
-  library. For ROC AUC the library had no model before issue 36: this row is that model and
+  library. For ROC AUC the library had no such model: this row is that model and
   band with the new ROC AUC transform, for reference, and what a ROC AUC recommendation showed
   was ``neighbours``.
 * ``neighbours``: the similarity-weighted mean and the range (min-max) of the configuration's
@@ -116,7 +116,7 @@ def load_groups(metrics: list[str], store: str | None, seed: str) -> dict[str, d
 
 
 class TodayScoreModel(ScoreModel):
-    """The score model as it was before issue 36: no reference level from the table's
+    """A score model without the reference level from the table's
     landmarkers (the score itself is learnt)."""
 
     def _level(self, landmarks: np.ndarray) -> np.ndarray:
@@ -124,7 +124,7 @@ class TodayScoreModel(ScoreModel):
 
 
 def global_conformal(model: ScoreModel, query: Query, config_ids: list[str]) -> pd.DataFrame:
-    """Today's interval (before issue 36): the model's prediction with one global pair of
+    """A global conformal band: the model's prediction with one global pair of
     out-of-fold residual quantiles, ``(1 - coverage) / 2`` and ``1 - (1 - coverage) / 2``,
     added in the transformed space, for every table and configuration alike."""
     index = pd.Index(config_ids)

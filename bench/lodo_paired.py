@@ -136,10 +136,8 @@ def _variant(name: str, seed: int) -> BaseRecommender:
     override = json.loads(path.read_text())
 
     class Variant(MetaRecommender):
-        def _fit(self, meta: MetaData) -> None:
-            metric = pd.Series(meta.metric).mode().iloc[0]
-            self.policy = Policy.from_dict(_merged(asdict(load_policy(metric)), override))
-            super()._fit(meta)
+        def _policy_for(self, metric: str) -> Policy:
+            return Policy.from_dict(_merged(asdict(load_policy(metric)), override))
 
         def _fit_ranker(self, meta: MetaData, relative: pd.DataFrame) -> None:
             key = (self.policy_.features, self.policy_.ranker, self.random_state,

@@ -174,7 +174,7 @@ def build() -> dict[str, Any]:
                              "tabular/src/autogluon/tabular/configs/zeroshot/zeroshot_portfolio_2023.py",
                       "version": "1.6.2"},
         "flaml": {"title": "FLAML zero-shot portfolios (flaml/default/<learner>/<task>.json)",
-                  "url": "https://github.com/microsoft/FLAML/tree/main/flaml/default",
+                  "url": f"https://pypi.org/project/FLAML/{fl['version']}/",
                   "version": fl["version"]},
     }
     configs = [{"name": "catboost-default", "family": "catboost", "source": "catboost",

@@ -331,14 +331,29 @@ def interval_coverage() -> list[str]:
     names = {"new": "new", "today": "global band", "neighbours": "neighbours"}
     for g in d["groups"]:
         recs = g["recommendations"]
+        # what recommendations showed before: the neighbours' range for ROC AUC, which had
+        # no score model, the global band for the others
+        before = recs["neighbours" if g["metric"] == "roc_auc" else "today"]
         for key, name in names.items():
             r = recs[key]
             ratio = f"×{r['median_high_over_low']:.2f}" if "median_high_over_low" in r else "–"
-            out.append(f"| {g['task_type']} / {g['metric']} | {name} | {r['coverage']:.1%} "
-                       f"({r['coverage_top1']:.1%}) | {f(r['median_width'])} | {ratio} | "
+            covered = f"{r['coverage']:.1%}"
+            width = f(r["median_width"])
+            if key == "new":  # the goals: coverage at nominal, half the previous width
+                covered += " ✓" if r["coverage"] >= g["nominal"] else " ✗"
+                if "median_high_over_low" in r:
+                    ratio += (" ✓" if r["median_high_over_low"] - 1
+                              <= 0.5 * (before["median_high_over_low"] - 1) else " ✗")
+                else:
+                    width += " ✓" if r["median_width"] <= 0.5 * before["median_width"] else " ✗"
+            out.append(f"| {g['task_type']} / {g['metric']} | {name} | {covered} "
+                       f"({r['coverage_top1']:.1%}) | {width} | {ratio} | "
                        f"{f(r['median_abs_error'])} |")
-    out += ["", "RMSE widths are in each target's own units (a median over tables of different "
-            "scales); its high / low ratio is the comparable figure.", ""]
+    out += ["", "✓ / ✗: the goal met or missed (coverage at least the nominal 90%; median width "
+            "at most half of what recommendations showed before: the neighbours' range for ROC "
+            "AUC, the global band for log loss and RMSE, for RMSE its high / low ratio's "
+            "distance from 1). RMSE widths are in each target's own units (a median over tables "
+            "of different scales); its high / low ratio is the comparable figure.", ""]
     return out
 
 def noise_ceiling() -> list[str]:

@@ -4,7 +4,8 @@ Practitioners try these first (CatBoost's own default, pytabkit's tuned defaults
 AutoGluon's zero-shot portfolios), so the recommender must have them among its candidates
 and the seed matrix must hold their scores. Each is written down in our configuration
 spaces (:mod:`kg.spaces`) in ``resources/published_configurations.json`` with the source it
-was taken from; in the graph the configuration is ``prov:wasDerivedFrom`` that source.
+was taken from; in the graph the configuration is ``prov:wasDerivedFrom`` its named publication, which is
+``dcterms:isPartOf`` that source.
 Only the configurations are taken from those projects, never their code.
 """
 
@@ -14,6 +15,8 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+
+from pyoxigraph import NamedNode, Quad
 
 from metakg.kg.errors import ConfigurationError
 from metakg.kg.spaces import validate_configuration
@@ -90,15 +93,28 @@ def published_configurations(task_type: str | None = None) -> list[PublishedConf
     return [p for p in _load() if task_type is None or task_type in p.task_types]
 
 
-def published_quads(published: PublishedConfiguration, config_iri: Any) -> list[Any]:
-    """Quads saying where a configuration was published: ``config prov:wasDerivedFrom
-    source``, the source's title, address and version, and the configuration's name."""
-    from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad
+def published_quads(published: PublishedConfiguration, config_iri: NamedNode) -> list[Quad]:
+    """Quads saying where a configuration was published: ``config prov:wasDerivedFrom pub``,
+    where ``pub`` is the named publication (its ``dcterms:title``) and is ``dcterms:isPartOf``
+    the source (a ``prov:Entity`` with its title, address and version). One configuration
+    published under two names (FLAML lists some in two task types) has one node per name.
+
+    Args:
+        published: the published configuration.
+        config_iri: the configuration's node.
+
+    Returns:
+        The quads (default graph).
+    """
+    from pyoxigraph import DefaultGraph, Literal
 
     src = entity("source", published.source.key)
+    pub = entity("publication", published.name)
     g = DefaultGraph()
-    quads = [Quad(config_iri, PROV.wasDerivedFrom, src, g),
-             Quad(config_iri, DCT.title, Literal(published.name), g),
+    quads = [Quad(config_iri, PROV.wasDerivedFrom, pub, g),
+             Quad(pub, A, PROV.Entity, g),
+             Quad(pub, DCT.title, Literal(published.name), g),
+             Quad(pub, DCT.isPartOf, src, g),
              Quad(src, A, PROV.Entity, g),
              Quad(src, DCT.title, Literal(published.source.title), g),
              Quad(src, DCT.source, NamedNode(published.source.url), g)]

@@ -35,6 +35,15 @@ from metakg.metalearner.recommenders._greedy import greedy_order
 __all__ = ["Portfolio"]
 
 
+_FIRST_REASONS = {
+    "best": "first: the highest expected relative score on tables like this one",
+    "collapse": ("first: the best expected among those that never collapsed on similar tables "
+                 "(a higher-rated one did)"),
+    "incumbent": ("first: the default a team would try anyway; no other is expected to beat it "
+                  "by {margin:g} of the median-to-best gap"),
+}
+
+
 class Portfolio(BaseEstimator):
     """The greedy best-of-k step (see the module docstring for the constraints).
 
@@ -44,7 +53,8 @@ class Portfolio(BaseEstimator):
         cover_families: the policy's constraints.
 
     Fitted attributes: ``relative_`` (tables × configurations, floored at −1, 0 where not
-    run), ``profile_ranks_``, ``collapsed_``, ``families_``, ``incumbent_``.
+    run), ``profile_ranks_``, ``collapsed_`` (on the query's own metric only), ``table_ids_``,
+    ``families_`` and ``groups_`` (each candidate's family cover group).
     """
 
     def __init__(self, *, size: int = 25, tau: float = 10.0, first_blend: float = 0.5,
@@ -105,24 +115,23 @@ class Portfolio(BaseEstimator):
 
     def select(self, predicted: np.ndarray, allowed: np.ndarray | None = None,
                gaps: np.ndarray | None = None) -> list[int]:
-        """The ordered picks (positions among the candidates): the first by the constraints,
-        then greedy, then the rest of ``allowed`` by the prediction.
+        """The ordered picks: the first by the constraints, then greedy, then the rest of
+        ``allowed`` by the prediction.
 
         Args:
             predicted: the ranker's relative score of every candidate.
             allowed: positions that may be chosen (``None``: all).
             gaps: each candidate's family probe gap on the table (``cover_within``); ``None``
                 or NaN: unknown (no probe-informed cover).
+
+        Returns:
+            Positions among the candidates, every allowed one, best first.
         """
         n = len(self.families_)
         allowed = np.arange(n) if allowed is None else np.asarray(allowed, dtype=np.intp)
         weights = self.weights(predicted)
         first = self.first(predicted, weights, allowed)
-        rows, row_weights = self.relative_, weights
-        if self.prediction_weight > 0:
-            own = np.clip(np.nan_to_num(predicted, nan=-1.0), -1.0, 1.0)
-            rows = np.vstack([rows, own])
-            row_weights = np.append((1.0 - self.prediction_weight) * weights, self.prediction_weight)
+        rows, row_weights = self._rows(predicted, weights)
         start = [first, *self._covering(first, rows, row_weights, allowed, gaps)]
         at = {int(c): j for j, c in enumerate(allowed)}
         chosen = greedy_order(rows[:, allowed], self.size, weights=row_weights,
@@ -135,40 +144,61 @@ class Portfolio(BaseEstimator):
 
     def first(self, predicted: np.ndarray, weights: np.ndarray, allowed: np.ndarray) -> int:
         """Position of the first pick among ``allowed``."""
+        return self._first(predicted, weights, allowed)[0]
+
+    def _first(self, predicted: np.ndarray, weights: np.ndarray,
+               allowed: np.ndarray) -> tuple[int, str]:
+        """The first pick and what decided it: ``best``, ``collapse`` (a better-rated one
+        collapsed on similar tables) or ``incumbent`` (kept within the margin)."""
         value = np.full(len(predicted), np.nan)
         mix = (self.first_blend * (weights @ self.relative_)
                + (1.0 - self.first_blend) * np.nan_to_num(predicted, nan=-1.0))
         value[allowed] = mix[allowed]
+        cause = "best"
         if self.max_collapse_risk is not None:
             risk = weights @ self.collapsed_
             safe = np.where(risk <= self.max_collapse_risk, value, np.nan)
             if not np.isnan(safe).all():
+                if int(np.nanargmax(safe)) != int(np.nanargmax(value)):
+                    cause = "collapse"
                 value = safe
         best = int(np.nanargmax(value))
         h = self.incumbent
         if h is None or h == best or np.isnan(value[h]):
-            return best
-        return h if value[best] - value[h] < self.margin else best
+            return best, cause
+        return (h, "incumbent") if value[best] - value[h] < self.margin else (best, cause)
 
-    def reasons(self, predicted: np.ndarray, picks: list[int], names: list[str]) -> list[str]:
-        """Why each pick is where it is, in words (the first by the constraints, the next ones
-        by the tables they cover).
+    def reasons(self, predicted: np.ndarray, picks: list[int], names: list[str],
+                allowed: np.ndarray | None = None, gaps: np.ndarray | None = None) -> list[str]:
+        """Why each pick is where it is, in words.
 
         Args:
             predicted: the ranker's relative score of every candidate.
-            picks: positions in rank order (as :meth:`select` returns them).
+            picks: positions in the order shown (the top k, as :meth:`select` ordered them).
             names: the training tables' names, in ``table_ids_`` order.
+            allowed: the positions the picks were chosen among (``None``: all).
+            gaps: each candidate's family probe gap on the table, as given to :meth:`select`.
+
+        Returns:
+            One reason per pick.
         """
+        allowed = np.arange(len(self.families_)) if allowed is None else np.asarray(allowed)
         weights = self.weights(predicted)
+        first, cause = self._first(predicted, weights, allowed)
+        covering = set(self._covering(first, *self._rows(predicted, weights), allowed, gaps))
         out: list[str] = []
         best = np.full(len(weights), -np.inf)
         for i, j in enumerate(picks):
-            if i == 0:
-                out.append(self._first_reason(predicted, weights, j))
+            if i == 0 and j == first:
+                out.append(_FIRST_REASONS[cause].format(margin=self.margin))
+            elif j in covering:
+                out.append("covers a family group the picks above leave out"
+                           + (" (its probe on this table is close to the best)"
+                              if self.cover_within is not None else ""))
             else:
                 better = self.relative_[:, j] > best + 1e-9
                 share = float(weights[better].sum())
-                if share >= 0.01:
+                if i < self.size and share >= 0.01:
                     top = np.argsort(-(weights * better))[:2]
                     like = ", ".join(names[t] for t in top if better[t])
                     out.append(f"covers where the picks above fall short: better than them on "
@@ -178,18 +208,14 @@ class Portfolio(BaseEstimator):
             best = np.maximum(best, self.relative_[:, j])
         return out
 
-    def _first_reason(self, predicted: np.ndarray, weights: np.ndarray, j: int) -> str:
-        mix = (self.first_blend * (weights @ self.relative_)
-               + (1.0 - self.first_blend) * np.nan_to_num(predicted, nan=-1.0))
-        top = int(np.nanargmax(mix))
-        if top != j and j == self.incumbent:
-            return ("first: the default a team would try anyway; no other is expected to beat "
-                    f"it by {self.margin:g} of the median-to-best gap")
-        if (top != j and self.max_collapse_risk is not None
-                and float(weights @ self.collapsed_[:, top]) > self.max_collapse_risk):
-            return ("first: the best expected among those that never collapsed on similar "
-                    "tables (a higher-rated one did)")
-        return "first: the highest expected relative score on tables like this one"
+    def _rows(self, predicted: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The greedy step's rows and their weights: the training tables, and with
+        ``prediction_weight`` the ranker's prediction for the query as one more row."""
+        if self.prediction_weight <= 0:
+            return self.relative_, weights
+        own = np.clip(np.nan_to_num(predicted, nan=-1.0), -1.0, 1.0)
+        return (np.vstack([self.relative_, own]),
+                np.append((1.0 - self.prediction_weight) * weights, self.prediction_weight))
 
     def _covering(self, first: int, rows: np.ndarray, weights: np.ndarray,
                   allowed: np.ndarray, gaps: np.ndarray | None) -> list[int]:

@@ -180,7 +180,7 @@ def recommend_for_query(
     explain = _Explainer(meta, neighbours, query.target_sd, modelled,
                          getattr(model, "n_datasets_", 0))
     # why each one is at its place (the portfolio's reasons), where the recommender says
-    why = rec.reasons(query, list(chosen)) if hasattr(rec, "reasons") else {}
+    why = rec.reasons(query, list(chosen), candidates) if hasattr(rec, "reasons") else {}
     return [explain(i + 1, c, why.get(c)) for i, c in enumerate(chosen)], similar
 
 

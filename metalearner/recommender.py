@@ -1,6 +1,6 @@
 """MetaRecommender: FeatureBuilder → Ranker → Portfolio, with the evidence an Explainer shows.
 
-The default recommender, in four readable steps:
+The recommender meant to become the default (decision 0011), in four readable steps:
 
 1. :class:`~metalearner.features.FeatureBuilder` turns the training tables and the query
    into rows (table features, configuration features, pair features), by one path.
@@ -32,7 +32,8 @@ __all__ = ["MetaRecommender"]
 
 
 class MetaRecommender(BaseRecommender):
-    """The default recommender (see the module docstring).
+    """FeatureBuilder → Ranker → Portfolio under a per-metric policy (see the module docstring;
+    not the default yet: decision 0011).
 
     Args:
         policy: the policy to follow (``None``: the fitted metric's file,
@@ -49,8 +50,7 @@ class MetaRecommender(BaseRecommender):
         self.random_state = random_state
 
     def _fit(self, meta: MetaData) -> None:
-        metric = _metric(meta)
-        self.policy_ = self.policy or load_policy(metric)
+        self.policy_ = self._policy_for(_metric(meta))
         meta = _dense(meta, self.policy_.portfolio.min_coverage)
         relative = relative_scores(meta, floor=-1.0).reindex(columns=self.config_ids_)
         self._fit_ranker(meta, relative)
@@ -85,6 +85,10 @@ class MetaRecommender(BaseRecommender):
                               n_estimators=r.n_estimators, learning_rate=r.learning_rate,
                               num_leaves=r.num_leaves, random_state=self.random_state
                               ).fit(X, cells.to_numpy())
+
+    def _policy_for(self, metric: str) -> Policy:
+        """The policy followed for ``metric``: ``policy`` if given, else the metric's file."""
+        return self.policy or load_policy(metric)
 
     def _fit_score_model(self, meta: MetaData) -> ScoreModel:
         """The expected-score model the explanations read (a benchmark of the ranking alone
@@ -126,18 +130,26 @@ class MetaRecommender(BaseRecommender):
     def neighbours(self, query: Query) -> pd.Series:
         return self.nearest_.neighbours(query)
 
-    def reasons(self, query: Query, chosen: list[str]) -> dict[str, str]:
+    def reasons(self, query: Query, chosen: list[str],
+                candidates: pd.Index | None = None) -> dict[str, str]:
         """Why each chosen configuration is at its place (configuration id → reason), for
         the top k as the recommendation shows it.
 
         Args:
             query: the new task.
             chosen: configuration ids in rank order.
+            candidates: the configurations they were chosen among (``None``: all).
+
+        Returns:
+            Configuration id → reason.
         """
         position = {c: i for i, c in enumerate(self.config_ids_)}
         picks = [position[c] for c in chosen if c in position]
+        allowed = (None if candidates is None else
+                   np.array([position[c] for c in candidates if c in position], dtype=np.intp))
         names = [self.meta_.names.get(d, d) for d in self.table_ids_]
-        text = self.portfolio_.reasons(self.predicted(query), picks, names)
+        text = self.portfolio_.reasons(self.predicted(query), picks, names, allowed,
+                                       self.features_.family_gaps(query.metafeatures))
         return {self.config_ids_[j]: t for j, t in zip(picks, text, strict=True)}
 
 

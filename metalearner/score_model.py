@@ -29,7 +29,8 @@ RMSE is learnt as a share of its target's standard deviation (``MetaData.target_
 predicted as that share times the new table's (``Query.target_sd``; without it, no prediction).
 
 Measured by ``bench/interval_coverage.py`` (held-out datasets never trained on, against
-today's global conformal band and the neighbours' range on the same recommendations; figures
+a global conformal band (one pair of residual quantiles for every table) and the
+neighbours' range on the same recommendations; figures
 in ``bench/results/interval_coverage.json``).
 """
 
@@ -94,7 +95,9 @@ def _baseline(metric: str, best_landmarker: np.ndarray) -> np.ndarray:
 
 
 class ScoreModel:
-    """Predict a configuration's score on a new table, with a normalised conformal interval.
+    """Predict a configuration's score on a new table, with a cross-fitted, approximately
+    normalised conformal interval (the calibration rows are (table, configuration) pairs, many
+    per table, so the nominal level is a target the benchmark checks, not a guarantee).
 
     Args:
         metrics: metrics the model is fitted for; for others it stays inactive (``active_``

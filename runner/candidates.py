@@ -5,14 +5,16 @@ The published configurations (library defaults, meta-tuned defaults, zero-shot p
 seed graph's first repeat (same folds, same subsample), one configuration after another, so
 that at any moment the finished part is complete columns of the datasets × configurations
 matrix (the shared tables first, then the binary tables derived from them, which the
-recommender's views also need). Results go into their own embedded store as each fold finishes (a killed run resumes
-where it stopped) and are exported as a seed extension (``data/seed-published.trig.xz``):
+recommender's views also need). Results go into their own embedded store as each fold
+finishes (a killed run resumes where it stopped) and are exported as a seed extension
+(``data/seed-published.trig.xz``):
 the same dataset and task identities as the seed, so loading both gives one matrix.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -62,8 +64,6 @@ def evaluate_published(
     Raises:
         InvalidData: a manifest row or table is broken.
     """
-    from dataclasses import replace
-
     work = Path(work_dir)
     store = OxigraphStore(work / "store")
     graph = KnowledgeGraph(store)

@@ -59,28 +59,33 @@ class EarlyStopped(BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
+        """The early-stopped model's predictions."""
         return self.estimator_.predict(X)
 
     def predict_proba(self, X: Any) -> np.ndarray:
+        """The early-stopped model's class probabilities (classification)."""
         return self.estimator_.predict_proba(X)
 
 
 def _split(n: int, y: np.ndarray | None, fraction: float, seed: int,
            ) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the kept and held-out rows. Classification: the rows of a class with a
-    single row stay in the kept part (every class must be learnt), the rest is split
-    stratified when the held-out part can hold every class, else plain."""
+    """Indices of the kept and held-out rows. Classification: one row of every class always
+    stays in the kept part (every class must be learnt, and a booster refuses labels it did
+    not learn); the rest is split stratified when the held-out part can hold every class
+    that has rows left, else plain."""
     idx = np.arange(n)
-    fixed = np.array([], dtype=int)
-    strat = None
-    if y is not None:
-        _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
-        single = counts[inverse] < 2
-        fixed, idx = idx[single], idx[~single]
-        if round(len(idx) * fraction) >= int((counts >= 2).sum()):
-            strat = y[idx]
-    train, valid = train_test_split(idx, test_size=fraction, random_state=seed, stratify=strat)
-    return np.sort(np.concatenate([train, fixed])), np.sort(valid)
+    if y is None:
+        train, valid = train_test_split(idx, test_size=fraction, random_state=seed)
+        return np.sort(train), np.sort(valid)
+    _, first = np.unique(y, return_index=True)
+    rest = np.setdiff1d(idx, first)
+    if rest.size < 2:
+        return idx, rest
+    _, counts = np.unique(y[rest], return_counts=True)
+    held = max(1, round(rest.size * fraction))
+    strat = y[rest] if counts.min() >= 2 and held >= counts.size else None
+    train, valid = train_test_split(rest, test_size=held, random_state=seed, stratify=strat)
+    return np.sort(np.concatenate([train, first])), np.sort(valid)
 
 
 def _rows(X: Any, idx: np.ndarray) -> Any:

@@ -111,8 +111,9 @@ def test_a_published_configuration_enters_the_graph_with_its_source() -> None:
     record = graph.add_published_configuration(published)
     assert record.family == published.config["family"]
     rows = graph.store.select(
-        "SELECT ?name ?title ?url ?version WHERE { ?c prov:wasDerivedFrom ?s ; dcterms:title ?name . "
-        "?s a prov:Entity ; dcterms:title ?title ; dcterms:source ?url ; mkg:version ?version }")
+        "SELECT ?name ?title ?url ?version WHERE { ?c prov:wasDerivedFrom ?p . ?p dcterms:title ?name ; "
+        "dcterms:isPartOf ?s . ?s a prov:Entity ; dcterms:title ?title ; dcterms:source ?url ; "
+        "mkg:version ?version }")
     assert rows == [{"name": published.name, "title": published.source.title,
                      "url": published.source.url, "version": published.source.version}]
     # the same configuration added plainly (as a run does) keeps its source
@@ -156,6 +157,24 @@ def test_published_configurations_are_evaluated_on_the_seed_tasks_and_exported(
     tasks = ingest_manifest_tasks(seed_like, manifest, tmp_path / "seed-work", SeedSettings(),
                                   progress=False)
     assert {r.task_id for r in graph.runs()} == {t.id for t, _ in tasks}
-    sources = graph.store.select("SELECT DISTINCT ?name WHERE { ?c prov:wasDerivedFrom ?s ; "
-                                 "dcterms:title ?name }")
+    sources = graph.store.select("SELECT DISTINCT ?name WHERE { ?c prov:wasDerivedFrom ?p . "
+                                 "?p dcterms:title ?name }")
     assert {r["name"] for r in sources} == {p.name for p in cheap}
+
+
+def test_early_stopping_keeps_every_class_of_a_table_with_many_small_classes() -> None:
+    """40 classes of 3 rows: too few rows for a stratified held-out part; every class must
+    still be learnt (a booster refuses labels it never saw)."""
+    from metakg.runner.early_stopping import _split
+
+    y = np.repeat(np.arange(40), 3)
+    for seed in range(5):
+        kept, held = _split(len(y), y, 0.2, seed)
+        assert set(y[kept]) == set(range(40)) and len(held) > 0
+        assert not set(kept) & set(held) and len(kept) + len(held) == len(y)
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(120, 3)), columns=["a", "b", "c"])
+    est = build_estimator({"family": "lightgbm", "params": {"n_estimators": 50,
+                                                            "early_stopping_rounds": 5}},
+                          task="classification").fit(X, pd.Series(y).astype(str))
+    assert est.predict_proba(X[:3]).shape == (3, 40)

@@ -136,3 +136,14 @@ def test_the_cover_follows_the_probes_that_put_families_in_the_running(meta: Met
     # groups: the forests' probe stands for both forests; without probes, no probe-led cover
     assert step.groups_[families.index("extra_trees")] == step.groups_[families.index("random_forest")]
     assert families[step.select(predicted, gaps=np.full(len(families), np.nan))[0]] == "linear"
+
+
+def test_reasons_follow_the_filter_the_picks_were_made_under(meta: MetaData) -> None:
+    """Among one family's configurations the first pick is the best of them; its reason
+    does not blame a collapse or an incumbent that the filter left out."""
+    rec = MetaRecommender().fit(meta)
+    query = R.Query({"frac_cat": 0.9, "log_nr_inst": 7.0, "lm_1nn": 0.7, "lm_stump": 0.8})
+    knn = pd.Index([c for c in meta.norm.columns if meta.families[c] == "knn"])
+    chosen = list(rec.score_among(query, knn).sort_values(ascending=False).index[:3])
+    why = rec.reasons(query, chosen, knn)
+    assert why[chosen[0]] == "first: the highest expected relative score on tables like this one"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -480,3 +481,31 @@ def test_metakg_space_built_without_the_recommendations_is_strict_too() -> None:
         point = ray_tune_points([published], plain, strict=False)[0]
     assert len(caught) == 1 and point["n_estimators"] == 500
     assert ray_tune_points([published], family_space("lightgbm", [published]))[0]["n_estimators"] == 10000
+
+
+@pytest.mark.seed
+@pytest.mark.subprocess
+def test_the_readme_quickstart_warm_starts_optuna_as_written(tmp_path: Path) -> None:
+    """The README's tuner quickstart, run as written (two trials) on a shipped sample table,
+    from an empty store: the study's first trials are the five recommendations."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    section = readme[readme.index("## Quickstart: warm-starting a tuner"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    code = code.replace("n_trials=30", "n_trials=7")
+    script = ("import pandas as pd\ndf = pd.read_csv('data/samples/credit-g.csv')\n" + code
+              + "\nassert len(study.trials) == 7\n"
+              "assert all('metakg_expected_score' in t.user_attrs for t in study.trials[:5])\n"
+              "assert all(t.value is not None for t in study.trials)\n")
+    env = {**os.environ, "METAKG_STORE": str(tmp_path / "store"),
+           "METAKG_CACHE": str(tmp_path / "cache"), "METAKG_WARM": "0"}
+    env.pop("METAKG_SEED", None)  # the tests' own setting: the shipped seed here
+    env.pop("METAKG_SHIPPED_MODELS", None)
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]

@@ -46,7 +46,9 @@ def config_features(config: dict[str, Any]) -> dict[str, float]:
         if isinstance(value, bool):
             v = float(value)
         elif isinstance(value, int | float):
-            v = math.log(value) if (p is not None and p.log and value > 0) else float(value)
+            # log scale where the space says so; a 0 there (no regularisation) is far below
+            # every positive value, not log(1) = 0
+            v = (math.log(max(value, 1e-12)) if p is not None and p.log else float(value))
         else:
             v = float(p.choices.index(value)) if p is not None and p.choices and value in p.choices else np.nan
         out[f"{fam}.{name}"] = v
