@@ -48,7 +48,8 @@ def evaluate_published(
     Args:
         manifest: CSV of the shared datasets.
         configurations: what to evaluate, in this order (each on the task types it names).
-        work_dir: the embedded store and the prepared task data (resumable).
+        work_dir: the embedded store and the prepared task data (resumable; an empty store
+            starts from ``output`` when it exists).
         output: the exported extension (TriG, xz); ``None``: not exported.
         settings: the seed protocol (folds, subsample, seed, time limit, derived tables);
             only its first repeat is used.
@@ -66,6 +67,8 @@ def evaluate_published(
     """
     work = Path(work_dir)
     store = OxigraphStore(work / "store")
+    if len(store) == 0 and output is not None and Path(output).exists():
+        store.load(output)  # a new machine: resume from the committed extension
     graph = KnowledgeGraph(store)
     protocol = replace(settings, repeats=1, small_repeats=0, small_binary=0)
     tasks = ingest_manifest_tasks(graph, manifest, work, protocol, names=names,

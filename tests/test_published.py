@@ -178,3 +178,24 @@ def test_early_stopping_keeps_every_class_of_a_table_with_many_small_classes() -
                                                             "early_stopping_rounds": 5}},
                           task="classification").fit(X, pd.Series(y).astype(str))
     assert est.predict_proba(X[:3]).shape == (3, 40)
+
+
+def test_an_empty_work_store_resumes_from_the_exported_extension(shared: Path, tmp_path: Path) -> None:
+    """A new machine (no work store) continues from the committed extension: nothing reruns."""
+    import csv
+
+    from metakg.runner.candidates import evaluate_published
+
+    with open(shared / "manifest.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["name"] == "analcatdata_boxing1"]
+    manifest = tmp_path / "manifest.csv"
+    with open(manifest, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerow({**rows[0], "file": str(shared / rows[0]["file"])})
+    forest = next(p for p in published_configurations() if p.name == "random-forest-autogluon-r195")
+    output = tmp_path / "seed-published.trig.xz"
+    first = evaluate_published(manifest, [forest], work_dir=tmp_path / "a", output=output, progress=False)
+    assert first.completed == 1
+    again = evaluate_published(manifest, [forest], work_dir=tmp_path / "b", output=output, progress=False)
+    assert again.completed == 0 and again.skipped == 1
