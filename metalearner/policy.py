@@ -112,6 +112,4 @@ def load_policy(metric: str, path: str | Path | None = None) -> Policy:
     folder = resources.files("metakg.metalearner") / "policies"
     own = folder / f"{metric}.json"
     chosen = own if own.is_file() else folder / "default.json"
-    policy = Policy.from_dict(json.loads(chosen.read_text()))
-    return policy if policy.metric == metric else Policy.from_dict(
-        {**json.loads(chosen.read_text()), "metric": metric})
+    return Policy.from_dict({**json.loads(chosen.read_text()), "metric": metric})
