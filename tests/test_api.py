@@ -123,6 +123,17 @@ def test_export_neighbourhood(client: TestClient) -> None:
     assert r.status_code == 200 and "mls:Dataset" in r.text and "mls:Run" in r.text
 
 
+def test_whole_graph_export_streams_every_quad(client: TestClient) -> None:
+    from pyoxigraph import RdfFormat, parse
+
+    n = client.get("/sparql", headers=H(client, "admin"), params={  # type: ignore[attr-defined]
+        "query": "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"}
+                   ).json()["results"]["bindings"][0]["n"]["value"]
+    r = client.get("/export", headers=H(client, "admin"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/n-quads")
+    assert len(set(parse(r.content, format=RdfFormat.N_QUADS))) == int(n) > 500
+
+
 ROUTES = [("get", "/datasets", "read"), ("get", "/datasets/search?q=x", "read"),
           ("get", "/datasets/{ds}", "read"), ("post", "/datasets", "write"),
           ("post", "/datasets/metafeatures", "write"), ("post", "/recommendations", "read"),

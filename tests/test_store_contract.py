@@ -193,6 +193,20 @@ class TestStoreContract:
         assert store.load(tmp_path / "g.nq") == 0
         assert len(store) == len(quads)
 
+    def test_streamed_dump_is_one_document_in_every_format(self, store: Store) -> None:
+        from pyoxigraph import RdfFormat, parse
+
+        named = Quad(NamedNode(EX + "n"), NamedNode(EX + "p"), Literal("in a graph"), NamedNode(EX + "g"))
+        quads = [q(f"s{i}", "p", str(i)) for i in range(7)] + [named]
+        store.add(quads)
+        for fmt in (RdfFormat.N_QUADS, RdfFormat.TRIG, RdfFormat.N_TRIPLES, RdfFormat.TURTLE):
+            chunks = list(store.stream_dump(fmt, chunk_quads=3))
+            got = set(parse(b"".join(chunks), format=fmt))
+            if fmt in (RdfFormat.N_QUADS, RdfFormat.TRIG):
+                assert got == set(quads), fmt
+            else:  # triple formats carry the default graph only
+                assert {Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in got} == set(quads[:-1]), fmt
+
     def test_persistence(self, store: Store, tmp_path: Path) -> None:
         if not store.persistent:
             pytest.skip("back-end is not persistent")

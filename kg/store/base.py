@@ -28,7 +28,7 @@ import gzip
 import itertools
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -150,6 +150,23 @@ class Store(ABC):
     @abstractmethod
     def _dump(self, fmt: RdfFormat) -> bytes:
         """Serialise every quad (default graph only for triple formats)."""
+
+    def stream_dump(self, fmt: RdfFormat, chunk_quads: int = 50_000) -> Iterator[bytes]:
+        """Serialise every quad as consecutive byte chunks (default graph only for triple
+        formats); joined, they are one valid document.
+
+        Back-ends that can read a snapshot lazily yield chunks of ``chunk_quads`` quads, so
+        a whole-graph export is sent while it is read instead of being built in memory; the
+        default yields ``_dump`` in one piece.
+
+        Args:
+            fmt: N-Quads, TriG, N-Triples or Turtle.
+            chunk_quads: quads per chunk where the back-end streams.
+
+        Returns:
+            An iterator over the document's bytes.
+        """
+        yield self._dump(fmt)
 
     @abstractmethod
     def _load(self, data: bytes, fmt: RdfFormat) -> None:
