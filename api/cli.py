@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from metakg.api import cli_commands, cli_graph
+from metakg.api import cli_commands, cli_feedback, cli_graph, cli_openml, cli_sync
 from metakg.kg.errors import MetaKGError
 
 __all__ = ["app", "main"]
@@ -48,11 +48,14 @@ seed_app = typer.Typer(no_args_is_help=True, help="Build the seed knowledge grap
 keys_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
 app.add_typer(seed_app, name="seed")
 app.add_typer(keys_app, name="keys")
+sync_app = typer.Typer(no_args_is_help=True, help="Sync runs from other experiment trackers.")
+app.add_typer(sync_app, name="sync")
+sync_app.command("mlflow")(cli_sync.sync_mlflow)
 
 app.command()(cli_graph.ingest)
 app.command()(cli_graph.query)
 app.command("export")(cli_graph.export_graph)
-app.command("import")(cli_graph.import_graph)
+app.add_typer(cli_openml.import_group(cli_graph.import_graph), name="import")
 app.command()(cli_graph.validate)
 seed_app.command("build")(cli_graph.seed_build)
 seed_app.command("models")(cli_graph.seed_models)
@@ -63,6 +66,7 @@ app.command("run")(cli_commands.run_configs)
 app.command()(cli_commands.serve)
 app.command()(cli_commands.warm)
 app.command()(cli_commands.log)
+app.command()(cli_feedback.feedback)
 keys_app.command("create")(cli_commands.keys_create)
 keys_app.command("list")(cli_commands.keys_list)
 keys_app.command("revoke")(cli_commands.keys_revoke)

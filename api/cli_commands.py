@@ -54,7 +54,7 @@ def recommend(
     try:  # closed at the end: a warm worker must not keep other writers out between calls
         result = do_recommend(df, target=target, k=k, task_type=task, metric=metric,
                               families=family, max_fit_seconds=max_fit_seconds, graph=graph,
-                              name=data.name)
+                              name=data.name, principal=os.environ.get("USER", "cli"))
         result.timings = {"read": t_read, **result.timings}
         out = result.to_json()
         if run:
@@ -64,8 +64,12 @@ def recommend(
             task_rec, report = evaluate_on_table(graph, df, configs, target=target,
                                                  task_type=result.task["task_type"],
                                                  name=data.name, jobs=jobs, progress=not as_json)
-            scores = {r.configuration_id: r.scores.get(result.metric)
-                      for r in graph.runs(task=task_rec.id)}
+            runs = graph.runs(task=task_rec.id)
+            scores = {r.configuration_id: r.scores.get(result.metric) for r in runs}
+            if result.id:  # the runs are the outcomes of the recommendation's ranks
+                from metakg.kg.recommendations import record_run_outcomes
+
+                record_run_outcomes(graph, result.id, runs)
             for rec_json, rec in zip(out["recommendations"], result.recommendations, strict=True):
                 rec_json["observed_score"] = scores.get(rec.config_id)
             out["runs_written"] = report.completed + report.failed
@@ -88,6 +92,11 @@ def recommend(
             exp += f" (got {r['observed_score']:.4g})"
         table.add_row(str(r["rank"]), r["family"], exp, json.dumps(r["config"]["params"]), r["reason"])
     console.print(table)
+    if out["id"]:
+        console.print(f"recommendation {out['id']}: say what happened with `metakg feedback "
+                      f"{out['id']} --used RANK --score S` (or --skipped / --rejected RANK)")
+    else:
+        console.print(f"recommendation {out['not_stored']}")
     if verbose:
         from metakg.api.warm import serving
 

@@ -135,6 +135,103 @@ class Client:
         """A read-only SPARQL query; W3C JSON results."""
         return self._check(self._http.post("/sparql", data={"query": query}))
 
+    def get_recommendation(self, rec_id: str) -> dict[str, Any]:
+        """A stored recommendation (query, recommender version, ranked configurations) with
+        the feedback on it.
+
+        Raises:
+            NotFound: no recommendation has this id.
+        """
+        from urllib.parse import quote
+
+        return self._check(self._http.get(f"/recommendations/{quote(rec_id, safe='')}"))
+
+    def feedback(self, rec_id: str, *, rank: int, verdict: str, score: float | None = None,
+                 reason: str = "") -> dict[str, Any]:
+        """Record what happened to the configuration at ``rank`` of a recommendation (the
+        ``id`` of :meth:`recommend`'s answer); needs a key that can write.
+
+        Args:
+            rec_id: the recommendation's id.
+            rank: the configuration's rank (1-based).
+            verdict: ``used``, ``skipped`` or ``rejected``.
+            score: the outcome by the recommendation's metric (with ``used``).
+            reason: why (required for ``rejected``).
+
+        Returns:
+            The recorded feedback (with ``run_id`` where the outcome was logged as a run).
+
+        Raises:
+            NotFound: no recommendation has this id.
+            InvalidData: a rank out of range, a bad verdict or score, a rejection without a
+                reason.
+            MetaKGError: HTTP 403 when this client's key can only read.
+        """
+        from urllib.parse import quote
+
+        body: dict[str, Any] = {"rank": rank, "verdict": verdict, "reason": reason}
+        if score is not None:
+            body["score"] = score
+        return self._check(self._http.post(f"/recommendations/{quote(rec_id, safe='')}/feedback",
+                                           json=body))
+
+    def sync_mlflow(self, *, tracking_uri: str, experiment: str, metric_step: str = "last",
+                    folds: int = 5, page_size: int = 1000,
+                    timeout: float = 600.0) -> dict[str, Any]:
+        """Have the server sync an MLflow experiment (``POST /sync/mlflow``); needs an admin
+        key. Idempotent: runs synced before are counted as duplicates, never added twice.
+
+        Args:
+            tracking_uri: the MLflow tracking server as the metakg server reaches it
+                (``http(s)://`` only).
+            experiment: its name or id.
+            metric_step: ``last`` or ``best``: which step of a metric logged at several.
+            folds: folds of tasks made for runs that name none.
+            page_size: runs per MLflow page.
+            timeout: seconds to wait for the answer (a large experiment takes a while).
+
+        Returns:
+            ``{"added", "duplicates", "skipped", "unfinished", "seen", "skipped_runs": [{"run_id",
+            "run_name", "reason"}], ...}``.
+
+        Raises:
+            InvalidData: no such experiment, or a tracking URI that is not http(s).
+            MetaKGError: HTTP 403 when this client's key is not an admin's; MLflow unreachable.
+        """
+        body = {"tracking_uri": tracking_uri, "experiment": experiment,
+                "metric_step": metric_step, "folds": folds, "page_size": page_size}
+        return self._check(self._http.post("/sync/mlflow", json=body, timeout=timeout))
+
+    def import_openml(self, *, tasks: list[int] | None = None, study: int | None = None,
+                      max_runs: int = 100, download_data: bool = True, unknown_flows: str = "keep",
+                      timeout: float = 600.0) -> dict[str, Any]:
+        """Have the server import the runs of OpenML tasks or of a study
+        (``POST /import/openml``); needs an admin key. Idempotent: runs imported before are
+        listed under ``already``, never added twice.
+
+        Args:
+            tasks: OpenML task ids.
+            study: an OpenML study (its runs) or benchmark suite (the runs of its tasks) id.
+            max_runs: the most runs listed per task (or per study).
+            download_data: download each dataset's table and compute its meta-features
+                (``False``: meta-features mapped from OpenML's data qualities).
+            unknown_flows: ``keep`` a run whose flow matches no family (family
+                ``openml:<flow>``) or ``skip`` it.
+            timeout: seconds to wait for the answer (a large import takes a while).
+
+        Returns:
+            ``{"tasks", "added", "already", "skipped": [{"run_id", "reason"}], "datasets",
+            "families"}`` (OpenML run ids).
+
+        Raises:
+            InvalidData: no tasks and no study, or a bad id or option.
+            NotFound: OpenML has no such task or study.
+            MetaKGError: HTTP 403 when this client's key is not an admin's; OpenML unreachable.
+        """
+        body = {"tasks": list(tasks or []), "study": study, "max_runs": max_runs,
+                "download_data": download_data, "unknown_flows": unknown_flows}
+        return self._check(self._http.post("/import/openml", json=body, timeout=timeout))
+
 
 def evaluate_and_log(client: Client, estimator: Any, df: pd.DataFrame, *, target: str,
                      dataset: str, task_type: str, config: dict[str, Any], folds: int = 5,

@@ -117,3 +117,109 @@ class KeyCreatedOut(KeyOut):
     """A new key: shown only in this response; only its hash is stored."""
 
     key: str
+
+
+class FeedbackIn(BaseModel):
+    """What happened to one configuration of a recommendation. The principal comes from the
+    API key, never from the body."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"rank": 2, "verdict": "used", "score": 0.81},
+        {"rank": 3, "verdict": "rejected", "reason": "too slow to fit on our data"}]})
+
+    rank: int = Field(ge=1, le=1000, description="The configuration's rank (1-based).")
+    verdict: str = Field(pattern="^(used|skipped|rejected)$")
+    score: float | None = Field(default=None, description=(
+        "The outcome by the recommendation's metric (with 'used'); on a table in the graph "
+        "it is also logged as a run, which the recommender learns from."))
+    reason: str = Field(default="", max_length=4000, description="Why (required for 'rejected').")
+
+
+class FeedbackOut(BaseModel):
+    """Recorded feedback."""
+
+    id: str
+    recommendation_id: str
+    rank: int
+    config_id: str
+    verdict: str
+    created: str
+    reason: str = ""
+    score: float | None = None
+    run_id: str | None = None
+    principal: str | None = None
+
+
+class MlflowSyncIn(BaseModel):
+    """Sync an MLflow experiment: its finished runs that the graph lacks are added."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "tracking_uri": "http://mlflow.internal:5000", "experiment": "churn-models",
+        "metric_step": "last"}]})
+
+    tracking_uri: str = Field(
+        max_length=2000, pattern=r"^https?://\S+$",
+        description="The MLflow tracking server (http or https: the server reads no local "
+                    "store of its own machine on a request's behalf).")
+    experiment: str = Field(min_length=1, max_length=500, description="Name or id.")
+    metric_step: str = Field(default="last", pattern="^(last|best)$",
+                             description="A metric logged at several steps counts by its last "
+                                         "step or its best one.")
+    folds: int = Field(default=5, ge=2, le=100,
+                       description="Folds of tasks made for runs that name none.")
+    page_size: int = Field(default=1000, ge=1, le=50_000, description="Runs per MLflow page.")
+
+
+class MlflowSkippedRunOut(BaseModel):
+    """A finished MLflow run that was not synced, and why."""
+
+    run_id: str
+    run_name: str
+    reason: str
+
+
+class MlflowSyncOut(BaseModel):
+    """What a sync did: runs added, already there (duplicates), skipped (listed), unfinished."""
+
+    tracking_uri: str
+    experiment: str
+    experiment_id: str
+    seen: int
+    added: int
+    duplicates: int
+    skipped: int
+    unfinished: int
+    skipped_runs: list[MlflowSkippedRunOut]
+
+
+class OpenMLImportIn(BaseModel):
+    """OpenML tasks or a study whose runs to import (see ``metakg import openml``)."""
+
+    tasks: list[int] = Field(default_factory=list, max_length=1000, description="OpenML task ids.")
+    study: int | None = Field(default=None, ge=1, description="OpenML study or benchmark suite id.")
+    max_runs: int = Field(default=100, ge=1, le=100_000, description="Most runs listed per task "
+                                                                     "(or per study).")
+    download_data: bool = Field(default=True, description="Download each dataset's table and "
+                                "compute its meta-features (false: OpenML's qualities, mapped).")
+    unknown_flows: str = Field(default="keep", pattern="^(keep|skip)$",
+                               description="A run whose flow matches no family: keep it (family "
+                                           "openml:<flow>) or skip it.")
+
+
+class OpenMLSkippedRunOut(BaseModel):
+    """An OpenML run that was not imported, and why."""
+
+    run_id: int
+    reason: str
+
+
+class OpenMLImportOut(BaseModel):
+    """What an OpenML import did: OpenML run ids added, already in the graph, skipped."""
+
+    tasks: list[int]
+    added: list[int]
+    already: list[int]
+    skipped: list[OpenMLSkippedRunOut]
+    datasets: dict[str, str] = Field(description="Graph dataset id → how its meta-features were "
+                                                 "obtained (computed, openml qualities, none).")
+    families: dict[str, int] = Field(description="Family → runs added with it.")

@@ -16,6 +16,7 @@ from metakg.kg.measures import HIGHER_IS_BETTER, IN_TARGET_UNITS, check_measure,
 from metakg.kg.records import Dataset
 from metakg.kg.tables import infer_task_type
 from metakg.metalearner.knowledge import MetaData
+from metakg.metalearner.recommended import keep_recommendation, metafeatures_digest
 from metakg.metalearner.recommenders import BaseRecommender, EnsembleRecommender, Query
 
 __all__ = ["Evidence", "Recommendation", "RecommendationSet", "recommend",
@@ -60,17 +61,25 @@ class Recommendation:
 
 @dataclass
 class RecommendationSet:
-    """The answer: task, metric, ranked recommendations, similar datasets, timings."""
+    """The answer: task, metric, ranked recommendations, similar datasets, timings.
+
+    ``id`` names the recommendation stored in the graph (:mod:`kg.recommendations`), to
+    record what happened to it (``metakg feedback ID``); it is ``None`` where it was not
+    stored, and ``not_stored`` then says why.
+    """
 
     task: dict[str, Any]
     metric: str
     recommendations: list[Recommendation]
     similar_datasets: list[Evidence] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    id: str | None = None
+    not_stored: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The JSON contract of ``metakg recommend --json`` (see DESIGN.md)."""
         return {
+            "id": self.id, "not_stored": self.not_stored,
             "task": self.task, "metric": self.metric,
             "higher_is_better": HIGHER_IS_BETTER[self.metric],
             "recommendations": [{
@@ -348,6 +357,8 @@ def recommend(
     name: str = "new table",
     description: str = "",
     text: bool | None = None,
+    record: bool = True,
+    principal: str | None = None,
 ) -> RecommendationSet:
     """Recommend ``k`` warm-start configurations for a table.
 
@@ -365,6 +376,9 @@ def recommend(
         name, description: used for the text similarity signal.
         text: compute the text embedding (default: when the default recommender weighs text
             and the model is installed; loading the model costs seconds per process).
+        record: store the recommendation in the graph (when it accepts writes) and return
+            its id, to record what happened to it (see :mod:`kg.recommendations`).
+        principal: who asked (stored with the recommendation).
 
     Returns:
         A :class:`RecommendationSet` (``.to_json()`` gives the CLI/API contract).
@@ -418,15 +432,22 @@ def recommend(
     timings["ranking"] = time.perf_counter() - t2
     task = {"target": target, "task_type": task_type, "rows": len(df),
             "columns": int(df.shape[1]), "n_classes": n_classes}
-    return RecommendationSet(task, metric, recs, similar, timings)
+    from metakg.kg.identity import table_hash
+
+    result = RecommendationSet(task, metric, recs, similar, timings)
+    return keep_recommendation(graph, result, meta, record=record, principal=principal,
+                               target=target, digest=lambda: table_hash(df), families=families)
 
 
 def recommend_for_dataset(
     graph: KnowledgeGraph, dataset: str, *, task_type: str | None = None,
     n_classes: int | None = None, k: int = 5, metric: str | None = None,
-    families: list[str] | None = None,
+    families: list[str] | None = None, record: bool = True, principal: str | None = None,
 ) -> RecommendationSet:
     """Recommend for a dataset already in the graph (its stored meta-features and text).
+
+    ``record`` and ``principal``: as in :func:`recommend` (outcomes reported on this
+    recommendation become runs on the dataset's task).
 
     Raises:
         DatasetNotFound: unknown dataset.
@@ -461,8 +482,9 @@ def recommend_for_dataset(
                                         families=families, rows=ds.rows, recommender=rec)
     task = {"dataset": ds.id, "name": ds.name, "task_type": task_type, "rows": ds.rows,
             "columns": ds.columns, "n_classes": n_classes}
-    return RecommendationSet(task, metric, recs, similar,
-                             {"ranking": time.perf_counter() - t0})
+    result = RecommendationSet(task, metric, recs, similar, {"ranking": time.perf_counter() - t0})
+    return keep_recommendation(graph, result, meta, record=record, principal=principal,
+                               dataset_id=ds.id, families=families)
 
 
 def _stored_metafeatures(graph: KnowledgeGraph, ds: Dataset) -> dict[str, float | None]:
@@ -495,6 +517,7 @@ def recommend_from_metafeatures(
     graph: KnowledgeGraph, metafeatures: dict[str, float | None], *, task_type: str,
     n_classes: int | None = None, k: int = 5, metric: str | None = None,
     families: list[str] | None = None, target_sd: float | None = None,
+    record: bool = True, principal: str | None = None,
 ) -> RecommendationSet:
     """Recommend from meta-features alone (e.g. sent by a client that keeps its data).
 
@@ -504,6 +527,8 @@ def recommend_from_metafeatures(
         task_type, n_classes, k, metric, families: as in :func:`recommend`.
         target_sd: a regression target's standard deviation (without it, an RMSE has no
             expected value: the similar datasets' are in their own targets' units).
+        record, principal: as in :func:`recommend` (the query is stored as a hash of the
+            meta-features).
 
     Returns:
         A :class:`RecommendationSet`.
@@ -520,5 +545,9 @@ def recommend_from_metafeatures(
     recs, similar = recommend_for_query(meta, Query(dict(metafeatures), target_sd=target_sd),
                                         k=k, families=families,
                                         rows=int(rows) if rows else None, recommender=rec)
-    return RecommendationSet({"task_type": task_type, "n_classes": n_classes}, metric, recs,
-                             similar, {"ranking": time.perf_counter() - t0})
+    result = RecommendationSet({"task_type": task_type, "n_classes": n_classes}, metric, recs,
+                               similar, {"ranking": time.perf_counter() - t0})
+    doc = {"metafeatures": metafeatures, "task_type": task_type, "n_classes": n_classes,
+           "target_sd": target_sd}
+    return keep_recommendation(graph, result, meta, record=record, principal=principal,
+                               digest=lambda: metafeatures_digest(doc), families=families)

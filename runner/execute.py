@@ -1,8 +1,10 @@
 """Execute (task, configuration, fold) jobs locally or on Ray and write every result back.
 
-Each finished fold is written to the graph at once; a run's header is written with its first
-fold (status ``running``) and its status and mean scores when its last fold arrives. A killed
-batch resumes where it stopped: folds already in the graph are not repeated.
+The local back-end runs a process pool here; the Ray back-end (:mod:`runner.ray_backend`)
+runs the folds on any node of a cluster. Each finished fold is written to the graph at once;
+a run's header is written with its first fold (status ``running``) and its status and mean
+scores when its last fold arrives. A killed batch resumes where it stopped: folds already in
+the graph are not repeated.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ class BatchReport:
     skipped: int = 0
     folds_run: int = 0
     run_ids: list[str] = field(default_factory=list)
+    #: Ray node id → folds it evaluated (empty for the local back-end)
+    nodes: dict[str, int] = field(default_factory=dict)
 
 
 def software_versions() -> dict[str, str]:
@@ -59,7 +63,9 @@ def software_versions() -> dict[str, str]:
 
 # ----- worker side -------------------------------------------------------------------------
 @lru_cache(maxsize=8)
-def _load(path: str) -> Any:
+def load_task_data(path: str) -> Any:
+    """A task's prepared ``(X, y)``, as :func:`write_task_data` pickled it (the last few are
+    kept in memory)."""
     with open(path, "rb") as fh:
         return pickle.load(fh)
 
@@ -76,7 +82,8 @@ def _alarm(signum: int, frame: Any) -> None:
     raise _TimeLimit()
 
 
-def _worker_init() -> None:
+def worker_init() -> None:
+    """Make a worker single-threaded (maths libraries, torch) and quiet."""
     import os
     import warnings
 
@@ -96,8 +103,15 @@ def _worker_init() -> None:
 
 def run_job(spec: TaskSpec, config: dict[str, Any], config_id: str, fold: int, device: str,
             time_limit: float) -> FoldResult:
-    """Evaluate one fold in a worker, with a soft time limit (SIGALRM)."""
-    X, y = _load(spec.data_path)
+    """Evaluate one fold in a local worker, its data read from ``spec.data_path``."""
+    X, y = load_task_data(spec.data_path)
+    return run_fold(X, y, spec, config, config_id, fold, device, time_limit)
+
+
+def run_fold(X: Any, y: Any, spec: TaskSpec, config: dict[str, Any], config_id: str, fold: int,
+             device: str, time_limit: float) -> FoldResult:
+    """Evaluate one fold of ``(X, y)`` with a soft time limit (SIGALRM); a fit over it is a
+    failed fold (``TimeLimitExceeded``)."""
     use_alarm = time_limit > 0 and hasattr(signal, "setitimer")
     _ALARM_FIRED[0] = False
     if use_alarm:
@@ -127,6 +141,7 @@ def execute(
     backend: str = "local",
     address: str | None = None,
     device: str = "auto",
+    gpus_per_task: float = 1.0,
     time_limit: float = 120.0,
     principal: str | None = None,
     source: str = "runner",
@@ -142,7 +157,11 @@ def execute(
         jobs: worker processes (local back-end).
         backend: ``local`` (process pool) or ``ray``.
         address: Ray cluster address (``None`` starts or joins a local one).
-        device: ``auto``, ``cpu`` or ``cuda``.
+        device: ``auto``, ``cpu`` or ``cuda``; resolved here for the local back-end, on each
+            worker for Ray.
+        gpus_per_task: GPUs a fold of a GPU-capable family asks Ray for when the cluster has
+            GPUs (a fraction in (0, 1] shares a GPU between folds); ignored by the local
+            back-end.
         time_limit: seconds per fit; a fold over it is recorded as failed.
         principal: who runs the batch (PROV).
         source: recorded on each run.
@@ -152,10 +171,21 @@ def execute(
 
     Returns:
         A :class:`BatchReport`.
-    """
-    from metakg.runner.devices import resolve_device
 
-    dev = resolve_device(device)
+    Raises:
+        ValueError: an unknown back-end or device, ``cuda`` where there is none (here for the
+            local back-end, in the cluster for Ray), a bad ``gpus_per_task``.
+    """
+    from metakg.runner.devices import check_device, resolve_device
+
+    if backend not in ("local", "ray"):
+        raise ValueError(f"Unknown backend {backend!r}; use 'local' or 'ray'.")
+    # the local workers share this machine's devices; Ray's workers resolve their own
+    dev = resolve_device(device) if backend == "local" else check_device(device)
+    if backend == "ray":
+        from metakg.runner.ray_backend import check_gpus_per_task
+
+        check_gpus_per_task(gpus_per_task)
     report = BatchReport()
     existing = run_states(graph, (i.task.id for i in items))
     versions = software_versions()
@@ -180,9 +210,11 @@ def execute(
         if len(st["folds"]) == st["item"].spec.folds:
             _finish(graph, st, report)
 
-    def handle(result: FoldResult) -> None:
+    def handle(result: FoldResult, node: str | None = None) -> None:
         st = runs[(result.task_id, result.config_id)]
         report.folds_run += 1
+        if node is not None:
+            report.nodes[node] = report.nodes.get(node, 0) + 1
         start = None
         if not st["header"]:
             start = RunStart(task=st["item"].task, config=st["cfg"], principal=principal,
@@ -197,12 +229,14 @@ def execute(
         if len(st["folds"]) == st["item"].spec.folds:
             _finish(graph, st, report)
 
-    if pending:
-        runner = _run_ray if backend == "ray" else _run_local
-        if backend not in ("local", "ray"):
-            raise ValueError(f"Unknown backend {backend!r}; use 'local' or 'ray'.")
-        runner(pending, handle, jobs=jobs, address=address, device=dev, time_limit=time_limit,
-               progress=progress, report=report)
+    if pending and backend == "ray":
+        from metakg.runner.ray_backend import run_ray
+
+        run_ray(pending, handle, jobs=jobs, address=address, device=dev, time_limit=time_limit,
+                progress=progress, gpus_per_task=gpus_per_task)
+    elif pending:
+        _run_local(pending, handle, jobs=jobs, device=dev, time_limit=time_limit,
+                   progress=progress)
     return report
 
 
@@ -222,7 +256,8 @@ def _finish(graph: KnowledgeGraph, st: dict, report: BatchReport) -> None:
         report.completed += 1
 
 
-def _progress(total: int, enabled: bool) -> Any:
+def progress_bar(total: int, enabled: bool) -> Any:
+    """A progress bar over a batch's folds (rich), with the count of failed ones."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -238,8 +273,7 @@ def _progress(total: int, enabled: bool) -> Any:
 
 
 def _run_local(pending: list, handle: Callable[[FoldResult], None], *, jobs: int,
-               address: str | None, device: str, time_limit: float, progress: bool,
-               report: BatchReport) -> None:
+               device: str, time_limit: float, progress: bool) -> None:
     import multiprocessing
     from concurrent.futures import TimeoutError as FutureTimeout
     from concurrent.futures import as_completed
@@ -250,10 +284,10 @@ def _run_local(pending: list, handle: Callable[[FoldResult], None], *, jobs: int
     # not ``with ProcessPool(...)``: pebble's ``__exit__`` closes the pool, which waits for every
     # scheduled job, so an interrupted batch (Ctrl-C, a failed write) would go on evaluating the
     # whole backlog with nobody recording the results; on an error the pool is stopped instead
-    pool = ProcessPool(max_workers=max(1, jobs), initializer=_worker_init,
+    pool = ProcessPool(max_workers=max(1, jobs), initializer=worker_init,
                        context=multiprocessing.get_context("forkserver"))
     try:
-        with _progress(len(pending), progress) as bar:
+        with progress_bar(len(pending), progress) as bar:
             tid = bar.add_task("folds", total=len(pending), failed=0)
             futures = {}
             for item, cfg, _run, fold in pending:
@@ -286,48 +320,11 @@ def _run_local(pending: list, handle: Callable[[FoldResult], None], *, jobs: int
     pool.join()
 
 
-def _run_ray(pending: list, handle: Callable[[FoldResult], None], *, jobs: int,
-             address: str | None, device: str, time_limit: float, progress: bool,
-             report: BatchReport) -> None:
-    import ray
-
-    from metakg.runner.estimators import uses_gpu
-
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 **({} if address else {"num_cpus": max(1, jobs)}))
-    remote = ray.remote(_ray_job)
-    refs = {}
-    for item, cfg, _run, fold in pending:
-        gpus = 1 if device.startswith("cuda") and uses_gpu(item.config) else 0
-        ref = remote.options(num_cpus=1, num_gpus=gpus).remote(
-            item.spec, item.config, cfg.id, fold, device if gpus else "cpu", time_limit)
-        refs[ref] = (item, cfg, fold)
-    failed = 0
-    with _progress(len(refs), progress) as bar:
-        tid = bar.add_task("folds", total=len(refs), failed=0)
-        remaining = list(refs)
-        while remaining:
-            done, remaining = ray.wait(remaining, num_returns=1)
-            item, cfg, fold = refs[done[0]]
-            try:
-                result = ray.get(done[0])
-            except Exception as exc:
-                result = FoldResult(item.task.id, cfg.id, fold,
-                                    error=f"WorkerCrashed: {type(exc).__name__}: {exc}")
-            failed += bool(result.error)
-            handle(result)
-            bar.update(tid, advance=1, failed=failed)
-
-
-def _ray_job(spec: TaskSpec, config: dict[str, Any], config_id: str, fold: int, device: str,
-             time_limit: float) -> FoldResult:
-    _worker_init()
-    return run_job(spec, config, config_id, fold, device, time_limit)
-
-
 def write_task_data(X: Any, y: Any, directory: str | Path, task_id: str) -> str:
-    """Pickle a task's prepared (X, y) for workers; return the path."""
+    """Pickle a task's prepared (X, y) for the driver and the local workers; return the path.
+
+    The Ray back-end reads it on the driver only and ships the data through Ray's object
+    store, so a cluster needs no shared folder."""
     path = Path(directory) / f"{task_id}.pkl"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -59,7 +59,9 @@ def _out(r: Run) -> RunOut:
 @router.post("", status_code=201, response_model=RunOut)
 def log_run(body: RunIn, graph: GraphDep, who: WriterDep) -> RunOut:
     """Log one run with its per-fold scores; it lands whole or not at all. A dataset the
-    graph does not know gives 404: register it with POST /datasets first."""
+    graph does not know gives 404: register it with POST /datasets first. A run tagged
+    ``recommendation=<id>`` whose configuration that recommendation ranked records the
+    outcome of that rank (an unknown id gives 404 and logs nothing)."""
     return _out(graph.log_run(_input(graph, body, who.name)))
 
 
