@@ -160,7 +160,10 @@ def run_configs(
     jobs: Annotated[int, typer.Option(help="Worker processes (local back-end).")] = 1,
     backend: Annotated[str, typer.Option(help="local or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda (auto: resolved where each fold runs).")] = "auto",
+    gpus_per_task: Annotated[float, typer.Option(
+        help="Ray: GPUs a fold of a GPU-capable family asks for when the cluster has GPUs "
+             "(a fraction in (0, 1] shares one).")] = 1.0,
     time_limit: Annotated[float, typer.Option(help="Seconds per fit.")] = 300.0,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
@@ -185,18 +188,21 @@ def run_configs(
     task_rec, report = evaluate_on_table(graph, df, config_list, target=target, task_type=task,
                                          name=data.name, folds=folds, seed=seed, jobs=jobs,
                                          backend=backend, address=address, device=device,
+                                         gpus_per_task=gpus_per_task,
                                          time_limit=time_limit, progress=not as_json,
                                          principal=os.environ.get("USER", "cli"))
     runs = graph.runs(task=task_rec.id)
     if as_json:
         print_json({"task": task_rec.id, "metric": task_rec.metric, "completed": report.completed,
-                     "failed": report.failed, "skipped": report.skipped,
+                     "failed": report.failed, "skipped": report.skipped, "nodes": dict(report.nodes),
                      "runs": [{"run": r.id, "config": r.configuration_id, "status": r.status,
                                "score": r.scores.get(task_rec.metric), "error": r.error}
                               for r in runs]})
     else:
         typer.echo(f"completed {report.completed}, failed {report.failed}, already in the graph "
                    f"{report.skipped}; metric {task_rec.metric}")
+        if len(report.nodes) > 1:
+            typer.echo("folds per Ray node: " + ", ".join(f"{n[:12]} {c}" for n, c in sorted(report.nodes.items())))
         for r in sorted(runs, key=lambda r: r.scores.get(task_rec.metric, float("nan")) or 0):
             typer.echo(f"  {r.configuration_id}  {r.status:9s} {r.scores.get(task_rec.metric, '')}")
 
