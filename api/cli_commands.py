@@ -54,7 +54,8 @@ def recommend(
     try:  # closed at the end: a warm worker must not keep other writers out between calls
         result = do_recommend(df, target=target, k=k, task_type=task, metric=metric,
                               families=family, max_fit_seconds=max_fit_seconds, graph=graph,
-                              name=data.name, principal=os.environ.get("USER", "cli"))
+                              name=data.name, record=True,
+                              principal=os.environ.get("USER", "cli"))
         result.timings = {"read": t_read, **result.timings}
         out = result.to_json()
         if run:
@@ -66,10 +67,11 @@ def recommend(
                                                  name=data.name, jobs=jobs, progress=not as_json)
             runs = graph.runs(task=task_rec.id)
             scores = {r.configuration_id: r.scores.get(result.metric) for r in runs}
-            if result.id:  # the runs are the outcomes of the recommendation's ranks
+            if result.id:  # the runs this call wrote are the outcomes of the recommendation's ranks
                 from metakg.kg.recommendations import record_run_outcomes
 
-                record_run_outcomes(graph, result.id, runs)
+                written = set(report.run_ids)
+                record_run_outcomes(graph, result.id, [r for r in runs if r.id in written])
             for rec_json, rec in zip(out["recommendations"], result.recommendations, strict=True):
                 rec_json["observed_score"] = scores.get(rec.config_id)
             out["runs_written"] = report.completed + report.failed

@@ -196,11 +196,16 @@ class Client:
 
         Raises:
             InvalidData: no such experiment, or a tracking URI that is not http(s).
-            MetaKGError: HTTP 403 when this client's key is not an admin's; MLflow unreachable.
+            MetaKGError: HTTP 403 when this client's key is not an admin's; MLflow unreachable;
+                the metakg server did not answer (a watch retries at its next poll).
         """
         body = {"tracking_uri": tracking_uri, "experiment": experiment,
                 "metric_step": metric_step, "folds": folds, "page_size": page_size}
-        return self._check(self._http.post("/sync/mlflow", json=body, timeout=timeout))
+        try:
+            return self._check(self._http.post("/sync/mlflow", json=body, timeout=timeout))
+        except httpx.HTTPError as exc:  # a watch retries these at its next poll
+            raise MetaKGError(f"The metakg server at {self.url} did not answer the sync "
+                              f"({type(exc).__name__}: {exc}).") from None
 
     def import_openml(self, *, tasks: list[int] | None = None, study: int | None = None,
                       max_runs: int = 100, download_data: bool = True, unknown_flows: str = "keep",

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from metakg.kg.errors import (
+    AlreadyRunning,
     ConfigurationError,
     InvalidData,
     MetaKGError,
@@ -41,7 +42,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 def _status(exc: MetaKGError) -> int:
     if isinstance(exc, NotFound):
         return 404
-    if isinstance(exc, StoreLocked):
+    if isinstance(exc, StoreLocked | AlreadyRunning):
         return 409
     if isinstance(exc, InvalidData | ConfigurationError | QueryError):
         return 422

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     #: /sparql: seconds a query may wait for a free slot before it is answered 503.
     sparql_queue_s: float = 2.0
     max_upload_mb: int = 200
+    #: POST /sync/mlflow: the tracking servers the server may read on a request's behalf,
+    #: comma-separated ``host`` or ``host:port`` (none by default: the route refuses).
+    mlflow_hosts: str = ""
 
 
 @lru_cache(maxsize=1)

@@ -8,6 +8,7 @@ where, and how to fix it.
 from __future__ import annotations
 
 __all__ = [
+    "AlreadyRunning",
     "ConfigurationError",
     "DatasetNotFound",
     "InvalidData",
@@ -81,3 +82,7 @@ class StoreError(MetaKGError, OSError):
 
 class StoreLocked(StoreError):
     """The embedded store is already opened for writing by another process."""
+
+
+class AlreadyRunning(MetaKGError):
+    """The same long operation (a sync of one experiment) is under way; try again after it."""

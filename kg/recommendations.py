@@ -47,13 +47,15 @@ if TYPE_CHECKING:
     from metakg.kg.records import Run, RunInput
     from metakg.kg.store.base import Store
 
-__all__ = ["RECOMMENDATION_TAG", "VERDICTS", "Feedback", "RankedConfiguration",
+__all__ = ["REASON_TAG", "RECOMMENDATION_TAG", "VERDICTS", "Feedback", "RankedConfiguration",
            "RecommendationQuery", "StoredRecommendation", "accepts_writes", "find_query_task",
            "get_recommendation", "list_feedback", "outcome_quads", "record_feedback",
            "record_run_outcomes", "write_recommendation"]
 
 #: The run tag that links a run to the recommendation it followed (``recommendation=<id>``).
 RECOMMENDATION_TAG = "recommendation"
+#: The tag that carries a feedback's reason on the run that records its outcome.
+REASON_TAG = "feedback_reason"
 #: What can happen to a recommended configuration.
 VERDICTS = ("used", "skipped", "rejected")
 
@@ -400,10 +402,10 @@ def record_feedback(graph: KnowledgeGraph, rec_id: str, *, rank: int, verdict: s
 
         # the run's tag makes log_run record this feedback with it, in one write
         config = graph.get_configuration(item.config_id).config
+        tags = {RECOMMENDATION_TAG: rec.id} | ({REASON_TAG: reason} if reason else {})
         run = graph.log_run(RunInput(task_id=task_id, config=config,
                                      fold_scores={rec.query.metric: [float(score)]},  # type: ignore[arg-type]
-                                     principal=principal, source=source,
-                                     tags={RECOMMENDATION_TAG: rec.id}))
+                                     principal=principal, source=source, tags=tags))
         return next(f for f in list_feedback(graph, rec.id) if f.run_id == run.id)
     fb_id, quads = _feedback_quads(rec, item, verdict=verdict, reason=reason, score=score,
                                    run_id=None, principal=principal)
@@ -518,7 +520,8 @@ def outcome_quads(graph: KnowledgeGraph, runs: Sequence[tuple[RunInput, Run]]) -
         if item is None:
             continue
         score = run.scores.get(rec.query.metric) if run.status == "completed" else None
-        reason = "" if run.status == "completed" else f"the run failed: {run.error or 'no error text'}"
+        reason = (given.tags.get(REASON_TAG, "") if run.status == "completed"
+                  else f"the run failed: {run.error or 'no error text'}")
         quads += _feedback_quads(rec, item, verdict="used", reason=reason, score=score,
                                  run_id=run.id, principal=run.principal)[1]
     return quads

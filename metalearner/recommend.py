@@ -357,7 +357,7 @@ def recommend(
     name: str = "new table",
     description: str = "",
     text: bool | None = None,
-    record: bool = True,
+    record: bool = False,
     principal: str | None = None,
 ) -> RecommendationSet:
     """Recommend ``k`` warm-start configurations for a table.
@@ -442,7 +442,7 @@ def recommend(
 def recommend_for_dataset(
     graph: KnowledgeGraph, dataset: str, *, task_type: str | None = None,
     n_classes: int | None = None, k: int = 5, metric: str | None = None,
-    families: list[str] | None = None, record: bool = True, principal: str | None = None,
+    families: list[str] | None = None, record: bool = False, principal: str | None = None,
 ) -> RecommendationSet:
     """Recommend for a dataset already in the graph (its stored meta-features and text).
 
@@ -517,7 +517,7 @@ def recommend_from_metafeatures(
     graph: KnowledgeGraph, metafeatures: dict[str, float | None], *, task_type: str,
     n_classes: int | None = None, k: int = 5, metric: str | None = None,
     families: list[str] | None = None, target_sd: float | None = None,
-    record: bool = True, principal: str | None = None,
+    record: bool = False, principal: str | None = None,
 ) -> RecommendationSet:
     """Recommend from meta-features alone (e.g. sent by a client that keeps its data).
 

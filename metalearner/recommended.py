@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["NOT_RECORDED", "keep_recommendation", "metafeatures_digest", "recommender_version"]
 
 #: Why a recommendation made with ``record=False`` has no id.
-NOT_RECORDED = "not stored: asked not to (record=False)"
+NOT_RECORDED = "not stored: record=False (pass record=True to store it and get an id for feedback)"
 
 
 def recommender_version() -> str:

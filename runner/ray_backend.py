@@ -111,8 +111,9 @@ def plan_submissions(pending: Sequence[tuple[Any, Any, str, int]], *, put: Calla
         gpus = gpu_request(item.config, device=device, cluster_gpus=cluster_gpus,
                            gpus_per_task=gpus_per_task)
         # a fold without a GPU of its own runs on the CPU even on a node that has one, so it
-        # never takes a GPU that Ray gave to another task
-        worker_device = device if gpus else "cpu"
+        # never takes a GPU that Ray gave to another task; Ray shows a task only the GPUs it
+        # was given, numbered from 0, so ``cuda:N`` becomes ``cuda`` there
+        worker_device = ("cuda" if device.startswith("cuda") else device) if gpus else "cpu"
         out.append(RaySubmission(
             args=(refs[spec.task_id], dataclasses.replace(spec, data_path=""), item.config,
                   cfg.id, fold, worker_device, time_limit),
@@ -172,7 +173,8 @@ def run_ray(pending: list, handle: Callable[[FoldResult, str | None], None], *, 
         gpus_per_task: what a GPU-capable fold asks for when the cluster has GPUs.
 
     Raises:
-        ValueError: a bad device or GPU request, or ``cuda`` on a cluster without GPUs.
+        ValueError: a bad device or GPU request, ``cuda`` on a cluster without GPUs, or more
+            GPUs per fold than any node has; nothing is submitted.
     """
     import ray
 
@@ -186,6 +188,12 @@ def run_ray(pending: list, handle: Callable[[FoldResult, str | None], None], *, 
     submissions = plan_submissions(pending, put=ray.put, device=device,
                                    cluster_gpus=float(ray.cluster_resources().get("GPU", 0)),
                                    gpus_per_task=gpus_per_task, time_limit=time_limit)
+    node_gpus = max((float(n.get("Resources", {}).get("GPU", 0)) for n in ray.nodes() if n.get("Alive")),
+                    default=0.0)
+    if any(sub.num_gpus > node_gpus for sub in submissions):
+        # Ray would wait forever for a node that does not exist
+        raise ValueError(f"gpus_per_task={gpus_per_task:g} is more than any node of the Ray cluster "
+                         f"has (at most {node_gpus:g}); ask for at most that, or a fraction.")
     remote = ray.remote(fold_on_worker)
     refs = {}
     for (item, cfg, _run, fold), sub in zip(pending, submissions, strict=True):
@@ -196,15 +204,19 @@ def run_ray(pending: list, handle: Callable[[FoldResult, str | None], None], *, 
     with progress_bar(len(refs), progress) as bar:
         tid = bar.add_task("folds", total=len(refs), failed=0)
         remaining = list(refs)
-        while remaining:
-            done, remaining = ray.wait(remaining, num_returns=1)
-            item, cfg, fold = refs.pop(done[0])
-            node = None
-            try:
-                result, node = ray.get(done[0])
-            except Exception as exc:  # a crashed or lost worker is one failed fold
-                result = FoldResult(item.task.id, cfg.id, fold,
-                                    error=f"WorkerCrashed: {type(exc).__name__}: {exc}")
-            failed += bool(result.error)
-            handle(result, node)
-            bar.update(tid, advance=1, failed=failed)
+        try:
+            while remaining:
+                done, remaining = ray.wait(remaining, num_returns=1)
+                item, cfg, fold = refs.pop(done[0])
+                node = None
+                try:
+                    result, node = ray.get(done[0])
+                except Exception as exc:  # a crashed or lost worker is one failed fold
+                    result = FoldResult(item.task.id, cfg.id, fold,
+                                        error=f"WorkerCrashed: {type(exc).__name__}: {exc}")
+                failed += bool(result.error)
+                handle(result, node)
+                bar.update(tid, advance=1, failed=failed)
+        finally:  # Ctrl-C or a failed write: the folds not handled stop using the cluster
+            for ref in remaining:
+                ray.cancel(ref, force=True)

@@ -79,7 +79,7 @@ def test_a_recommendation_is_stored_with_its_query_recommender_and_ranked_config
         kg: KnowledgeGraph) -> None:
     ds, task = _table(kg, "query", 0.9, 5000.0, 50)
     stamp = kg.learning_stamp()
-    res = recommend_for_dataset(kg, ds.id, k=3, principal="alice")
+    res = recommend_for_dataset(kg, ds.id, k=3, record=True, principal="alice")
     doc = res.to_json()
     assert doc["id"] == res.id and len(res.id) == 32 and doc["not_stored"] is None
     rec = get_recommendation(kg, res.id)
@@ -100,9 +100,9 @@ def test_a_recommendation_is_stored_with_its_query_recommender_and_ranked_config
                                                                           "d": NamedNode(ds.iri)})
     # the same answer for the same query and person is the same recommendation: nothing new
     size = len(kg.store)
-    assert recommend_for_dataset(kg, ds.id, k=3, principal="alice").id == res.id
+    assert recommend_for_dataset(kg, ds.id, k=3, record=True, principal="alice").id == res.id
     assert len(kg.store) == size
-    assert recommend_for_dataset(kg, ds.id, k=3, principal="bob").id != res.id
+    assert recommend_for_dataset(kg, ds.id, k=3, record=True, principal="bob").id != res.id
     # storing recommendations does not change what the recommender learns from (its caches)
     assert kg.learning_stamp() == stamp
 
@@ -118,7 +118,7 @@ def test_a_recommendation_that_cannot_or_may_not_be_stored_says_so(kg: Knowledge
     disk.close()
     read_only = KnowledgeGraph(OxigraphStore(tmp_path / "store", read_only=True))
     try:
-        res = recommend_for_dataset(read_only, ds.id, k=2, principal="alice")
+        res = recommend_for_dataset(read_only, ds.id, k=2, record=True, principal="alice")
         assert res.id is None and res.to_json()["not_stored"] == "not stored: the store is open read-only"
         assert len(res.recommendations) == 2
         assert not read_only.store.ask("ASK { ?r a mkg:Recommendation }")
@@ -129,11 +129,13 @@ def test_a_recommendation_that_cannot_or_may_not_be_stored_says_so(kg: Knowledge
 # ----- feedback through the library --------------------------------------------------------------
 def test_feedback_records_used_skipped_rejected_and_outcomes_become_runs(kg: KnowledgeGraph) -> None:
     ds, task = _table(kg, "query", 0.9, 5000.0, 50)
-    res = recommend_for_dataset(kg, ds.id, k=3, principal="alice")
+    res = recommend_for_dataset(kg, ds.id, k=3, record=True, principal="alice")
     skipped = record_feedback(kg, res.id, rank=1, verdict="skipped", principal="bob")
     rejected = record_feedback(kg, res.id, rank=3, verdict="rejected", reason="too slow for us",
                                principal="bob")
-    used = record_feedback(kg, res.id, rank=2, verdict="used", score=0.81, principal="bob")
+    used = record_feedback(kg, res.id, rank=2, verdict="used", score=0.81, principal="bob",
+                           reason="fit in 2 h on prod")
+    assert used.reason == "fit in 2 h on prod"  # kept when the outcome becomes a run
     assert (skipped.verdict, skipped.rank, skipped.score, skipped.run_id) == ("skipped", 1, None, None)
     assert rejected.reason == "too slow for us" and rejected.config_id == res.recommendations[2].config_id
     assert used.score == pytest.approx(0.81) and used.principal == "bob" and used.run_id
@@ -149,7 +151,7 @@ def test_feedback_records_used_skipped_rejected_and_outcomes_become_runs(kg: Kno
 def test_feedback_that_names_nothing_or_breaks_a_rule_is_refused_and_writes_nothing(
         kg: KnowledgeGraph) -> None:
     ds, _ = _table(kg, "query", 0.9, 5000.0, 50)
-    res = recommend_for_dataset(kg, ds.id, k=3)
+    res = recommend_for_dataset(kg, ds.id, k=3, record=True)
     size = len(kg.store)
     with pytest.raises(NotFound, match="No recommendation 'nope' in the graph; use the id printed"):
         record_feedback(kg, "nope", rank=1, verdict="used", score=0.8)
@@ -173,7 +175,7 @@ def test_feedback_that_names_nothing_or_breaks_a_rule_is_refused_and_writes_noth
 def test_a_run_logged_with_the_recommendation_records_the_outcome_of_its_rank(
         kg: KnowledgeGraph) -> None:
     ds, task = _table(kg, "query", 0.9, 5000.0, 50)
-    res = recommend_for_dataset(kg, ds.id, k=2, principal="alice")
+    res = recommend_for_dataset(kg, ds.id, k=2, record=True, principal="alice")
     second = res.recommendations[1]
     run = kg.log_run(RunInput(task_id=task.id, config=second.config, principal="carol",
                               fold_scores={"roc_auc": [0.7, 0.74]}, tags={"recommendation": res.id}))
@@ -199,7 +201,7 @@ def test_runs_already_logged_can_be_recorded_as_the_outcomes_once(kg: KnowledgeG
     from metakg.kg.recommendations import record_run_outcomes
 
     ds, task = _table(kg, "query", 0.9, 5000.0, 50)
-    res = recommend_for_dataset(kg, ds.id, k=2)
+    res = recommend_for_dataset(kg, ds.id, k=2, record=True)
     runs = kg.log_runs([RunInput(task_id=task.id, config=r.config, fold_scores={"roc_auc": [s]})
                         for r, s in zip(res.recommendations, (0.9, 0.8), strict=True)])
     got = record_run_outcomes(kg, res.id, runs)
@@ -210,7 +212,7 @@ def test_runs_already_logged_can_be_recorded_as_the_outcomes_once(kg: KnowledgeG
 
 
 def test_an_outcome_on_a_table_not_in_the_graph_is_kept_as_feedback_only(kg: KnowledgeGraph) -> None:
-    res = recommend_from_metafeatures(kg, _metafeatures(0.9, 5000.0, 50), task_type="classification",
+    res = recommend_from_metafeatures(kg, _metafeatures(0.9, 5000.0, 50), task_type="classification", record=True,
                                       n_classes=2, k=2, principal="alice")
     rec = get_recommendation(kg, res.id)
     assert rec.query.dataset_id is None and len(rec.query.query_digest) == 64
@@ -230,15 +232,15 @@ def test_a_teams_bad_outcomes_move_a_configuration_down_for_the_next_similar_tab
     first, _ = _table(kg, "big0", 0.9, 20000.0, 100)
     tables = [_table(kg, f"team{j}", 0.9, 20000.0 + 500 * j, 200 + j)[0] for j in range(4)]
     nxt, _ = _table(kg, "big1", 0.9, 21000.0, 300)
-    assert _rank_of(recommend_for_dataset(kg, first.id, k=4, principal="alice"), linear) == 1
-    team = [recommend_for_dataset(kg, t.id, k=4, principal="team") for t in tables]
-    assert _rank_of(recommend_for_dataset(kg, nxt.id, k=4), linear) == 1  # nothing learnt yet
+    assert _rank_of(recommend_for_dataset(kg, first.id, k=4, record=True, principal="alice"), linear) == 1
+    team = [recommend_for_dataset(kg, t.id, k=4, record=True, principal="team") for t in tables]
+    assert _rank_of(recommend_for_dataset(kg, nxt.id, k=4, record=True), linear) == 1  # nothing learnt yet
     rng = np.random.default_rng(1)
     for res in team:
         for r in res.recommendations:
             record_feedback(kg, res.id, rank=r.rank, verdict="used", principal="team",
                             score=0.55 if r.config_id == linear else 0.85 + 0.01 * rng.random())
-    after = recommend_for_dataset(kg, nxt.id, k=4)
+    after = recommend_for_dataset(kg, nxt.id, k=4, record=True)
     assert _rank_of(after, linear) > 2, [(r.rank, r.family) for r in after.recommendations]
 
 
@@ -325,7 +327,7 @@ def test_cli_feedback(kg: KnowledgeGraph, tmp_path: Path, capsys: pytest.Capture
     from metakg.api.cli import main
 
     ds, _ = _table(kg, "query", 0.9, 5000.0, 50)
-    rec_id = recommend_for_dataset(kg, ds.id, k=3).id
+    rec_id = recommend_for_dataset(kg, ds.id, k=3, record=True).id
     kg.store.dump(tmp_path / "g.nq")
     store = OxigraphStore(tmp_path / "store")
     store.load(tmp_path / "g.nq")

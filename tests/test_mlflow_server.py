@@ -201,7 +201,7 @@ def test_a_large_experiment_on_a_real_tracking_server(mlflow_server: tuple[str, 
     assert f"mlflow-{fresh[0]}" in {r.id for r in graph.runs()}
 
     # the HTTP API (admin) and the Python client, on a server's own graph
-    app = create_app(Settings(store="memory:"))
+    app = create_app(Settings(store="memory:", mlflow_hosts="127.0.0.1"))
     with TestClient(app) as tc:
         _add_churn(app.state.graph)
         key = create_key(app.state.graph, "root", "admin")

@@ -92,7 +92,8 @@ def _tags(graph: KnowledgeGraph, run_id: str) -> dict[str, str]:
 
 def test_a_sync_adds_finished_runs_with_the_last_step_and_their_provenance(mlflow_store: Mlflow) -> None:
     graph = _graph()
-    rid = _lgbm(mlflow_store, "lgbm-a", [0.80, 0.86, 0.83], tags={"team": "risk"})
+    rid = _lgbm(mlflow_store, "lgbm-a", [0.80, 0.86, 0.83],
+                tags={"team": "risk", "DB_PASSWORD": "hunter2", "hf_token": "abc"})
     report = sync_mlflow_experiment(graph, EXPERIMENT, tracking_uri=mlflow_store.uri, synced_by="ops")
     assert (report.added, report.duplicates, report.skipped, report.seen) == (1, 0, (), 1)
     [run] = graph.runs()
@@ -105,7 +106,8 @@ def test_a_sync_adds_finished_runs_with_the_last_step_and_their_provenance(mlflo
     assert tags == {"team": "risk", "mlflow_run": rid, "mlflow_experiment": EXPERIMENT,
                     "mlflow_experiment_id": mlflow_store.experiment_id,
                     "mlflow_tracking_uri": mlflow_store.uri, "mlflow_metric_step": "last",
-                    "synced_by": "ops"}
+                    "synced_by": "ops", "mlflow_redacted": "DB_PASSWORD,hf_token"}
+    assert not graph.store.ask('ASK { ?s ?p ?o FILTER(CONTAINS(STR(?o), "hunter2")) }')
     started = graph.store.select("SELECT ?t WHERE { ?r prov:startedAtTime ?t }")[0]["t"]
     assert "2023-11-14" in str(started)  # MLflow's start time, not the time of the sync
 
@@ -315,6 +317,47 @@ def test_http_route_is_for_admins_and_http_tracking_servers() -> None:
         r = tc.post("/sync/mlflow", json={**body, "tracking_uri": "sqlite:////etc/x.db"},
                     headers={"X-API-Key": admin})
         assert r.status_code == 422 and "tracking_uri" in json.dumps(r.json())
+        # the server reads only the hosts its admin listed (none by default): no fetch at all
+        r = tc.post("/sync/mlflow", json=body, headers={"X-API-Key": admin})
+        assert r.status_code == 422 and "METAKG_MLFLOW_HOSTS (now: none)" in r.json()["detail"]
+
+
+def test_the_route_fetches_only_listed_hosts_and_repeats_no_remote_answer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import http.server
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from metakg.api.app import create_app
+    from metakg.api.keys import create_key
+    from metakg.api.settings import Settings
+
+    (tmp_path / "secret.txt").write_text("INTERNAL-SECRET-TOKEN=abc123")
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path))  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    try:
+        app = create_app(Settings(store="memory:", mlflow_hosts=f"mlflow.internal,127.0.0.1:{port}"))
+        with TestClient(app) as tc:
+            admin = {"X-API-Key": create_key(app.state.graph, "root", "admin")}
+            for uri, says in [(f"http://127.0.0.1:{port}/secret.txt?x=", "without credentials, query"),
+                              (f"http://u:p@127.0.0.1:{port}/", "without credentials, query"),
+                              ("http://169.254.169.254/", "not '169.254.169.254'")]:
+                r = tc.post("/sync/mlflow", json={"tracking_uri": uri, "experiment": "e"}, headers=admin)
+                assert r.status_code == 422 and says in r.json()["detail"], r.text
+            # a listed host whose answer is not MLflow's: an error that repeats none of it
+            r = tc.post("/sync/mlflow", json={"tracking_uri": f"http://127.0.0.1:{port}/secret.txt#",
+                                              "experiment": "e"}, headers=admin)
+            assert r.status_code == 422
+            r = tc.post("/sync/mlflow", json={"tracking_uri": f"http://127.0.0.1:{port}/secret.txt",
+                                              "experiment": "e"}, headers=admin)
+            assert r.status_code == 400 and "SECRET" not in r.text, r.text
+            assert "could not be reached or refused a request" in r.json()["detail"]
+    finally:
+        server.shutdown()
 
 
 def test_cli_has_a_server_sync(monkeypatch: pytest.MonkeyPatch,
@@ -348,3 +391,27 @@ def test_cli_has_a_server_sync(monkeypatch: pytest.MonkeyPatch,
     assert "added 2, already synced 0, skipped 1" in out and "skipped abc (r): no 'metakg" in out
     assert asked == [{"tracking_uri": "http://mlflow:5000", "experiment": EXPERIMENT,
                       "metric_step": "best", "folds": 5, "page_size": 1000}]
+
+
+def test_a_second_sync_of_the_same_experiment_waits_for_the_first_and_transport_errors_are_ours(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from metakg.api.app import create_app
+    from metakg.api.client import Client
+    from metakg.api.keys import create_key
+    from metakg.api.settings import Settings
+    from metakg.kg.errors import MetaKGError
+    from metakg.kg.importers import mlflow_sync
+
+    app = create_app(Settings(store="memory:", mlflow_hosts="mlflow.internal"))
+    with TestClient(app) as tc:
+        admin = {"X-API-Key": create_key(app.state.graph, "root", "admin")}
+        monkeypatch.setattr(mlflow_sync, "_SERVER_SYNCS", {("http://mlflow.internal:5000", "churn")})
+        r = tc.post("/sync/mlflow", json={"tracking_uri": "http://mlflow.internal:5000/",
+                                          "experiment": "churn"}, headers=admin)
+        assert r.status_code == 409 and "is under way on this server" in r.json()["detail"]
+    # a server that does not answer is a MetaKGError, which a watch reports and retries
+    with Client("http://127.0.0.1:9", "key") as c, pytest.raises(MetaKGError, match="did not answer"):
+        c.sync_mlflow(tracking_uri="http://mlflow.internal:5000", experiment="churn", timeout=2)
+

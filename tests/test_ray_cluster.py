@@ -145,6 +145,28 @@ def test_the_worker_resolves_auto_on_its_own_node(monkeypatch: pytest.MonkeyPatc
     assert len(seen) == 2
 
 
+def test_a_gpu_request_no_node_can_meet_is_refused_and_cuda_n_is_cuda_on_the_worker(
+        shared: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ray
+
+    from metakg.runner.ray_backend import run_ray
+
+    graph = KnowledgeGraph(MemoryStore())
+    pending = _pending(graph, _credit(shared, 60), [default_configuration("xgboost")])
+    # two nodes of one GPU each: two GPUs in the cluster, but no node with two
+    monkeypatch.setattr(ray, "is_initialized", lambda: True)
+    monkeypatch.setattr(ray, "put", _FakePut())
+    monkeypatch.setattr(ray, "cluster_resources", lambda: {"CPU": 2.0, "GPU": 2.0})
+    monkeypatch.setattr(ray, "nodes", lambda: [{"Alive": True, "Resources": {"GPU": 1.0}}] * 2)
+    monkeypatch.setattr(ray, "remote", lambda f: pytest.fail("submitted a task no node can run"))
+    with pytest.raises(ValueError, match="more than any node of the Ray cluster has"):
+        run_ray(pending, lambda *a: None, jobs=1, address=None, device="auto", time_limit=1,
+                progress=False, gpus_per_task=2)
+    subs = plan_submissions(pending, put=_FakePut(), device="cuda:1", cluster_gpus=2,
+                            gpus_per_task=1, time_limit=1)
+    assert {s.args[5] for s in subs} == {"cuda"}  # Ray numbers a task's GPUs from 0
+
+
 def test_bad_ray_settings_are_refused_before_anything_runs(shared: Path) -> None:
     graph = KnowledgeGraph(MemoryStore())
     pending = _pending(graph, _credit(shared, 60), CHEAP[:1])

@@ -200,12 +200,41 @@ class TestStoreContract:
         quads = [q(f"s{i}", "p", str(i)) for i in range(7)] + [named]
         store.add(quads)
         for fmt in (RdfFormat.N_QUADS, RdfFormat.TRIG, RdfFormat.N_TRIPLES, RdfFormat.TURTLE):
-            chunks = list(store.stream_dump(fmt, chunk_quads=3))
+            chunks = list(store.stream_dump(fmt))
             got = set(parse(b"".join(chunks), format=fmt))
             if fmt in (RdfFormat.N_QUADS, RdfFormat.TRIG):
                 assert got == set(quads), fmt
             else:  # triple formats carry the default graph only
                 assert {Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in got} == set(quads[:-1]), fmt
+
+    def test_a_stalled_export_blocks_neither_bulk_writes_nor_queries(
+            self, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+        import threading
+
+        from pyoxigraph import RdfFormat
+
+        from metakg.kg.store import _streamed_dump
+
+        monkeypatch.setattr(_streamed_dump, "CHUNK_BYTES", 1024)  # a small graph fills the queue
+        monkeypatch.setattr(_streamed_dump, "MAX_CHUNKS", 2)
+        store.add([q(f"s{i}", "p", str(i)) for i in range(3000)])  # about 30 writes of 8 KB
+        export = store.stream_dump(RdfFormat.N_QUADS)
+        next(export)  # a client that reads one chunk, then nothing
+        done = threading.Event()
+
+        def write_and_query() -> None:
+            store.add([q(f"bulk{i}", "p", str(i)) for i in range(5000)])  # the bulk path
+            store.select("SELECT ?s WHERE { ?s ?p ?o } LIMIT 1")
+            done.set()
+
+        worker = threading.Thread(target=write_and_query, daemon=True)
+        worker.start()
+        try:
+            assert done.wait(30), "a stalled export held the store's read gate"
+        finally:
+            export.close()
+        worker.join(30)
+        assert len(store) == 8000
 
     def test_persistence(self, store: Store, tmp_path: Path) -> None:
         if not store.persistent:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -221,7 +222,11 @@ def _task(ctx: RunContext, run: Any, scores: dict[str, list[float]]) -> Task:
         raise MlflowRunSkipped(str(exc).rstrip(".")) from None
 
 
-def _check_recommendation_tag(ctx: RunContext, tags: dict[str, str]) -> None:
+#: Parameters and tags whose names say they hold a credential are not copied into the graph.
+_SECRET = re.compile(r"(?i)(password|passwd|secret|token|api[_-]?key|credential|private[_-]?key)")
+
+
+def _check_recommendation_tag(ctx: RunContext, tags: Mapping[str, str]) -> None:
     """A run tagged ``recommendation=<id>`` records that recommendation's outcome when it is
     logged; a tag naming no recommendation of this graph (made by another metakg server, or
     mistyped) skips the run instead of failing its whole batch."""
@@ -260,20 +265,25 @@ def mlflow_run_input(ctx: RunContext, run: Any) -> RunInput:
         logged = ", ".join(sorted(run.data.metrics)) or "none"
         raise MlflowRunSkipped(f"no metric metakg knows (logged: {logged}); log one of "
                                f"{', '.join(m for m in MEASURES if m in _CLASSIFICATION | _REGRESSION)}")
+    _check_recommendation_tag(ctx, run.data.tags)  # before _task, which may add a task
     task = _task(ctx, run, scores)
-    params = {k: v for k, v in run.data.params.items() if not k.startswith("metakg.") and k != "family"}
+    redacted = sorted(k for k in {**run.data.params, **run.data.tags} if _SECRET.search(k))
+    params = {k: v for k, v in run.data.params.items()
+              if not k.startswith("metakg.") and k != "family" and not _SECRET.search(k)}
     name = info.run_name or info.run_id
     config = mlflow_configuration(
         params, run_name=name,
         family=run.data.params.get("family") or run.data.tags.get("metakg.family"),
         estimator=run.data.tags.get("estimator_class") or run.data.tags.get("estimator_name"))
-    tags = {k: v for k, v in run.data.tags.items() if not k.startswith(("mlflow.", "metakg."))}
+    tags = {k: v for k, v in run.data.tags.items()
+            if not k.startswith(("mlflow.", "metakg.")) and not _SECRET.search(k)}
+    if redacted:  # every read key can read the graph: credentials logged in MLflow stay there
+        tags["mlflow_redacted"] = ",".join(redacted)
     tags |= {"mlflow_run": info.run_id, "mlflow_experiment": ctx.experiment,
              "mlflow_experiment_id": ctx.experiment_id, "mlflow_tracking_uri": ctx.tracking_uri,
              "mlflow_metric_step": ctx.metric_step}
     if ctx.synced_by:
         tags["synced_by"] = ctx.synced_by
-    _check_recommendation_tag(ctx, tags)
     started = (datetime.fromtimestamp(info.start_time / 1000, UTC)
                if info.start_time else None)
     return RunInput(

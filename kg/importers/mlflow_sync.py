@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from metakg.kg.errors import InvalidData, MetaKGError
+from metakg.kg.errors import AlreadyRunning, InvalidData, MetaKGError
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.importers.mlflow_runs import (
     METRIC_STEPS,
@@ -35,7 +35,8 @@ from metakg.kg.importers.mlflow_runs import (
 from metakg.kg.progress import progress_bar
 
 __all__ = ["MlflowSyncReport", "SkippedMlflowRun", "WatchState", "import_mlflow_experiment",
-           "sync_mlflow_experiment", "synced_mlflow_runs", "watch_mlflow_experiment"]
+           "sync_mlflow_experiment", "sync_mlflow_for_server", "synced_mlflow_runs",
+           "watch_mlflow_experiment"]
 
 #: Runs per page asked of the tracking server (MLflow's own default and usual maximum).
 PAGE_SIZE = 1000
@@ -261,6 +262,68 @@ def sync_mlflow_experiment(
                             experiment_id=ctx.experiment_id, added=len(added),
                             duplicates=duplicates, skipped=tuple(skipped),
                             unfinished=unfinished, seen=len(runs), added_runs=tuple(added))
+
+
+#: Syncs under way in this server process, by (tracking URI, experiment): a second request for
+#: the same one (a client that timed out and polls again) is refused instead of racing it.
+_SERVER_SYNCS: set[tuple[str, str]] = set()
+_SERVER_SYNCS_LOCK = threading.Lock()
+
+
+def sync_mlflow_for_server(graph: KnowledgeGraph, experiment: str, *, tracking_uri: str,
+                           allowed_hosts: str, **options: Any) -> MlflowSyncReport:
+    """:func:`sync_mlflow_experiment` on a request's behalf: the server reads only tracking
+    servers its admin listed, and repeats no remote answer to the caller.
+
+    A request could otherwise make the server fetch from any host it can reach (internal
+    services, cloud metadata addresses) and read the answer back through the error message.
+
+    Args:
+        graph: destination.
+        experiment: the experiment's name (or id).
+        tracking_uri: an ``http(s)://host[:port][/path]`` URI, no credentials, query or fragment.
+        allowed_hosts: comma-separated ``host`` or ``host:port`` entries (``METAKG_MLFLOW_HOSTS``).
+        **options: passed to :func:`sync_mlflow_experiment`.
+
+    Returns:
+        The sync's report.
+
+    Raises:
+        InvalidData: the URI is malformed or its host is not allowed; nothing is fetched.
+        AlreadyRunning: a sync of this experiment is under way in this process.
+        MetaKGError: the tracking server could not be reached or refused a request.
+    """
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(tracking_uri)
+    allowed = {h.strip().lower() for h in allowed_hosts.split(",") if h.strip()}
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username \
+            or parts.password or "?" in tracking_uri or "#" in tracking_uri:
+        raise InvalidData(f"tracking_uri must be http(s)://host[:port][/path], without credentials, "
+                          f"query or fragment; got {public_tracking_uri(tracking_uri)!r}.")
+    host = parts.hostname.lower()
+    if host not in allowed and f"{host}:{parts.port}" not in allowed:
+        listed = ", ".join(sorted(allowed)) or "none"
+        raise InvalidData(f"This server syncs only from the MLflow hosts its admin listed in "
+                          f"METAKG_MLFLOW_HOSTS (now: {listed}), not {host!r}; ask for it to be "
+                          "added, or run `metakg sync mlflow` where the tracking server is reachable.")
+    key = (tracking_uri.rstrip("/"), experiment)
+    with _SERVER_SYNCS_LOCK:
+        if key in _SERVER_SYNCS:
+            raise AlreadyRunning(f"A sync of experiment {experiment!r} from {host} is under way "
+                                 "on this server; its runs are added when it ends. Try again after it.")
+        _SERVER_SYNCS.add(key)
+    try:
+        return sync_mlflow_experiment(graph, experiment, tracking_uri=tracking_uri, **options)
+    except (InvalidData, AlreadyRunning):
+        raise
+    except MetaKGError:
+        raise MetaKGError(f"The MLflow tracking server at {host} could not be reached or refused a "
+                          "request; run `metakg sync mlflow` from the command line to see its "
+                          "answer.") from None
+    finally:
+        with _SERVER_SYNCS_LOCK:
+            _SERVER_SYNCS.discard(key)
 
 
 def import_mlflow_experiment(graph: KnowledgeGraph, experiment: str, *,

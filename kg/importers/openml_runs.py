@@ -475,9 +475,9 @@ def _run_input(run: Any, flow: Any, target: _TaskInGraph, *, unknown_flows: str)
     fold_scores = {}
     for theirs, ours in target.measures.items():
         per_fold = (run.fold_evaluations or {}).get(theirs)
-        if per_fold:
-            fold_scores[ours] = [float(per_fold[rep][fold]) for rep in sorted(per_fold)
-                                 for fold in sorted(per_fold[rep])]
+        if per_fold:  # the first repeat: the task's folds, as the graph's task declares them
+            first = per_fold[min(per_fold)]
+            fold_scores[ours] = [float(first[fold]) for fold in sorted(first)]
     if not fold_scores:
         return SkippedOpenMLRun(run.run_id, "no per-fold evaluation of "
                           + " or ".join(target.measures) + " (an unfinished or failed run?)")

@@ -151,17 +151,16 @@ class Store(ABC):
     def _dump(self, fmt: RdfFormat) -> bytes:
         """Serialise every quad (default graph only for triple formats)."""
 
-    def stream_dump(self, fmt: RdfFormat, chunk_quads: int = 50_000) -> Iterator[bytes]:
+    def stream_dump(self, fmt: RdfFormat) -> Iterator[bytes]:
         """Serialise every quad as consecutive byte chunks (default graph only for triple
         formats); joined, they are one valid document.
 
-        Back-ends that can read a snapshot lazily yield chunks of ``chunk_quads`` quads, so
-        a whole-graph export is sent while it is read instead of being built in memory; the
-        default yields ``_dump`` in one piece.
+        Back-ends that can read a snapshot lazily yield it in chunks (pyoxigraph's: about
+        1 MB each) while it is read, so a whole-graph export is never built in memory; the
+        default yields ``_dump`` in one piece. Stopping early (``close()``) ends the read.
 
         Args:
             fmt: N-Quads, TriG, N-Triples or Turtle.
-            chunk_quads: quads per chunk where the back-end streams.
 
         Returns:
             An iterator over the document's bytes.

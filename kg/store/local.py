@@ -145,14 +145,21 @@ class _PyOxigraphStore(Store):
 
         return self._store.dump(format=fmt, from_graph=DefaultGraph(), prefixes=_prefixes(fmt))
 
-    def stream_dump(self, fmt: RdfFormat, chunk_quads: int = 50_000) -> Iterator[bytes]:
+    def stream_dump(self, fmt: RdfFormat) -> Iterator[bytes]:
         # pyoxigraph's own serialiser writes into a bounded queue from a thread: native speed
         # (serialising chunks of Python quads took twice as long) and bounded memory. Its
-        # reader sees the snapshot taken when the dump starts, under the gate.
+        # reader takes a snapshot when the dump starts: the gate is held until the first chunk
+        # is written, not while a slow client reads (a bulk write, and every query behind it,
+        # would wait for that client).
+        from contextlib import ExitStack
+
         from metakg.kg.store._streamed_dump import stream_from_writer
 
+        gate = ExitStack()
+
         def dump(out: IO[bytes]) -> None:
-            with self._gate.reading():
+            with gate:
+                gate.enter_context(self._gate.reading())
                 if fmt in (RdfFormat.N_QUADS, RdfFormat.TRIG):
                     self._store.dump(out, format=fmt, prefixes=_prefixes(fmt))
                 else:
@@ -160,7 +167,7 @@ class _PyOxigraphStore(Store):
 
                     self._store.dump(out, format=fmt, from_graph=DefaultGraph(), prefixes=_prefixes(fmt))
 
-        return stream_from_writer(dump)
+        return stream_from_writer(dump, started=gate.close)
 
     def _load(self, data: bytes, fmt: RdfFormat) -> None:
         if fmt == RdfFormat.N_QUADS:
