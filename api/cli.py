@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from metakg.api import cli_commands, cli_feedback, cli_graph, cli_openml, cli_sync
+from metakg.api import cli_active, cli_commands, cli_feedback, cli_graph, cli_openml, cli_sync
 from metakg.kg.errors import MetaKGError
 
 __all__ = ["app", "main"]
@@ -66,6 +66,8 @@ app.command("run")(cli_commands.run_configs)
 app.command()(cli_commands.serve)
 app.command()(cli_commands.warm)
 app.command()(cli_commands.log)
+app.command("next")(cli_active.next_runs)
+app.command()(cli_active.improve)
 app.command()(cli_feedback.feedback)
 keys_app.command("create")(cli_commands.keys_create)
 keys_app.command("list")(cli_commands.keys_list)

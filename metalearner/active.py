@@ -1,0 +1,208 @@
+"""Active learning: which missing (dataset, configuration) runs would teach the recommender most.
+
+The default recommender ranks configurations with a bagged surrogate
+(:class:`~metalearner.recommenders.SurrogateRecommender`: several gradient-boosted models
+fitted with different seeds). Where its members disagree about a configuration on a
+dataset, the graph does not know that configuration's score there; a run answers it. A
+disagreement matters only if the answer can change what is recommended, so each missing
+pair is scored by
+
+``utility = disagreement × chance it enters the dataset's top k``
+
+where the disagreement is the spread (standard deviation) of the members' predicted
+relative scores (0 = the dataset's median configuration, 1 = its best) and the chance is
+that of a normal with the members' mean and spread lying above the dataset's k-th best run
+so far. A pair the members agree on, or one that cannot reach the top k, teaches little.
+``bench/active_learning_curve.py`` measures what acquiring runs in this order is worth.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr
+
+from metakg.kg.errors import InvalidData
+from metakg.metalearner.knowledge import MetaData, relative_scores
+from metakg.metalearner.recommenders import (
+    BaseRecommender,
+    EnsembleRecommender,
+    Query,
+    SurrogatePortfolioRecommender,
+    SurrogateRecommender,
+)
+
+__all__ = ["Candidate", "acquisition", "member_predictions", "missing_pairs", "propose",
+           "surrogate_of"]
+
+#: The top k whose membership a run can change (best@5 is the benchmarks' main figure).
+DEFAULT_K = 5
+#: Smallest spread used for the chance (members that agree exactly are not certain).
+MIN_SPREAD = 1e-3
+#: Threshold when a dataset has fewer than k runs: the relative scores' floor, so any
+#: configuration can enter its top k.
+FLOOR = -1.0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A missing run, scored.
+
+    Attributes:
+        dataset_id, dataset: the dataset's id and name.
+        config_id, family: the configuration.
+        utility: ``disagreement × chance``; higher first.
+        disagreement: spread of the members' predicted relative scores.
+        chance: probability (under the members' spread) that it enters the top k.
+        predicted: the members' mean predicted relative score.
+        threshold: the dataset's k-th best relative score so far.
+        reason: one sentence saying why.
+    """
+
+    dataset_id: str
+    dataset: str
+    config_id: str
+    family: str
+    utility: float
+    disagreement: float
+    chance: float
+    predicted: float
+    threshold: float
+    reason: str
+
+
+def surrogate_of(recommender: BaseRecommender) -> SurrogateRecommender:
+    """The bagged surrogate inside a fitted recommender (the default's, or one given alone).
+
+    Args:
+        recommender: an :class:`EnsembleRecommender` with a surrogate portfolio member, a
+            :class:`SurrogatePortfolioRecommender` or a :class:`SurrogateRecommender`.
+
+    Returns:
+        The fitted surrogate.
+
+    Raises:
+        InvalidData: the recommender has no bagged surrogate (nothing to disagree).
+    """
+    found: BaseRecommender | None = recommender
+    if isinstance(found, EnsembleRecommender):
+        found = found.members_.get("surrogate portfolio") or found.members_.get("surrogate")
+    if isinstance(found, SurrogatePortfolioRecommender):
+        found = found.surrogate_
+    if not isinstance(found, SurrogateRecommender) or getattr(found, "target", None) != "top":
+        raise InvalidData(f"{type(recommender).__name__} has no bagged surrogate of the 'top' "
+                          "target to measure disagreement with; use the default recommender.")
+    return found
+
+
+def member_predictions(surrogate: SurrogateRecommender, metafeatures: Mapping[str, float | None]
+                       ) -> np.ndarray:
+    """Each bagged member's predicted relative score of every configuration on a table.
+
+    Each member predicts through the surrogate's own :meth:`~SurrogateRecommender.score`
+    (a shallow copy holding that member alone), so the features are built exactly as for a
+    recommendation; the members' mean on the target's scale is the surrogate's score.
+
+    Args:
+        surrogate: a fitted surrogate with the ``top`` target.
+        metafeatures: the table's meta-features.
+
+    Returns:
+        members × configurations (``surrogate.config_ids_`` order), relative scale.
+    """
+    query = Query(metafeatures=dict(metafeatures))
+    out = []
+    for model in surrogate.models_:
+        one = copy.copy(surrogate)
+        one.models_, one.forest_ = [model], None
+        out.append(surrogate.relative(one.score(query).to_numpy(dtype=float)))
+    return np.vstack(out)
+
+
+def acquisition(members: np.ndarray, observed: np.ndarray, k: int = DEFAULT_K
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Utility of running each configuration on one dataset.
+
+    Args:
+        members: members × configurations of predicted relative scores.
+        observed: per configuration, its relative score on the dataset (NaN: not run).
+        k: the top k a run must be able to enter.
+
+    Returns:
+        (utility, disagreement, chance, mean, threshold): arrays per configuration (utility
+        NaN where the configuration was run) and the dataset's k-th best score so far.
+    """
+    seen = np.sort(observed[~np.isnan(observed)])[::-1]
+    threshold = float(seen[k - 1]) if len(seen) >= k else FLOOR
+    mean = members.mean(axis=0)
+    spread = members.std(axis=0)
+    chance = ndtr((mean - threshold) / np.maximum(spread, MIN_SPREAD))
+    utility = np.where(np.isnan(observed), spread * chance, np.nan)
+    return utility, spread, chance, mean, threshold
+
+
+def missing_pairs(meta: MetaData) -> pd.DataFrame:
+    """Which (dataset, configuration) pairs have no run in the views (failed runs count as
+    run: their answer is known)."""
+    return meta.raw.isna() & meta.norm.isna()
+
+
+def _reason(c: str, family: str, dataset: str, spread: float, chance: float, mean: float,
+            threshold: float, k: int) -> str:
+    where = ("it is predicted within the top" if mean >= threshold
+             else f"a {chance:.0%} chance it enters the top")
+    return (f"surrogate members disagree by {spread:.2f} on {family} {c[:8]} for {dataset} "
+            f"(predicted {mean:+.2f}, the {k}th best run so far {threshold:+.2f}); {where} {k}")
+
+
+def propose(meta: MetaData, surrogate: SurrogateRecommender, *, budget: int = 10,
+            datasets: Sequence[str] | None = None, k: int = DEFAULT_K) -> list[Candidate]:
+    """The missing runs expected to improve the recommendations most, best first.
+
+    Args:
+        meta: the views the surrogate was fitted on.
+        surrogate: the fitted bagged surrogate (:func:`surrogate_of`).
+        budget: how many to return.
+        datasets: only these dataset ids (default: every dataset of the views).
+        k: the top k a run must be able to enter.
+
+    Returns:
+        Up to ``budget`` candidates, by utility (ties: dataset, then configuration id).
+
+    Raises:
+        InvalidData: ``budget`` below 1, or a dataset id not in the views.
+    """
+    if budget < 1:
+        raise InvalidData(f"budget must be at least 1, got {budget}.")
+    chosen = list(meta.datasets) if datasets is None else list(datasets)
+    unknown = [d for d in chosen if d not in meta.raw.index]
+    if unknown:
+        raise InvalidData(f"No {meta.task_type} runs of dataset(s) {', '.join(unknown)} in the "
+                          "graph's views; run at least one configuration on it first.")
+    missing = missing_pairs(meta)
+    relative = relative_scores(meta, floor=FLOOR, datasets=chosen)
+    configs = list(surrogate.config_ids_)
+    out: list[Candidate] = []
+    for d in chosen:
+        gaps = missing.loc[d].reindex(configs, fill_value=False).to_numpy()
+        if not gaps.any():
+            continue
+        members = member_predictions(surrogate, meta.metafeatures.loc[d].to_dict())
+        observed = relative.loc[d].reindex(configs).to_numpy(dtype=float)
+        observed = np.where(gaps, np.nan, np.nan_to_num(observed, nan=FLOOR))
+        utility, spread, chance, mean, threshold = acquisition(members, observed, k)
+        name = meta.names.get(d, d)
+        for j in np.flatnonzero(gaps):
+            c = configs[j]
+            family = meta.families.get(c, "")
+            out.append(Candidate(
+                dataset_id=d, dataset=name, config_id=c, family=family,
+                utility=float(utility[j]), disagreement=float(spread[j]), chance=float(chance[j]),
+                predicted=float(mean[j]), threshold=threshold,
+                reason=_reason(c, family, name, spread[j], chance[j], mean[j], threshold, k)))
+    out.sort(key=lambda c: (-c.utility, c.dataset_id, c.config_id))
+    return out[:budget]

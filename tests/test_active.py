@@ -1,0 +1,248 @@
+"""Active learning: proposals ranked with reasons, stored as PROV entities, `metakg next`,
+`metakg improve` draining the queue (resumable, Ctrl-C safe), and bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metakg.api.cli_active import drain, make_proposals, parse_duration
+from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore, RunInput, read_table
+from metakg.kg.errors import DatasetNotFound, InvalidData
+from metakg.kg.proposals import (
+    NewProposal,
+    RecommenderVersion,
+    get_proposal,
+    list_proposals,
+    mark_done,
+    write_proposals,
+)
+from metakg.metalearner import SurrogateRecommender, load_metadata
+from metakg.metalearner.active import acquisition, member_predictions, propose
+from metakg.metalearner.metafeatures.extract import EXTRACTOR
+from metakg.metalearner.recommenders import Query
+from metakg.runner import portfolio
+
+CONFIGS = portfolio(12, families=["linear", "knn", "hist_gradient_boosting"])
+#: datasets whose runs are only partly in the graph (the others have every configuration)
+PARTIAL = ("t6", "t7")
+VERSION = RecommenderVersion("test recommender", "1")
+
+
+def _table(i: int, rng: np.random.Generator) -> pd.DataFrame:
+    """A small synthetic binary table; odd tables have a linear signal, even ones a local one."""
+    X = rng.normal(size=(150, 4))
+    signal = X[:, 0] + X[:, 1] if i % 2 else np.sin(3 * X[:, 0]) * np.cos(3 * X[:, 1])
+    y = np.where(signal + 0.3 * rng.normal(size=150) > np.median(signal), "yes", "no")
+    return pd.DataFrame(X, columns=[f"x{j}" for j in range(4)]).assign(y=y)
+
+
+def _score(i: int, config: dict, rng: np.random.Generator) -> float:
+    good = {"linear": i % 2 == 1, "knn": i % 2 == 0, "hist_gradient_boosting": True}[config["family"]]
+    return 0.7 + (0.15 if good else 0.0) + 0.05 * rng.random()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(seed dump of a small graph, manifest of its tables): 8 tables, every configuration run
+    on six of them and a third on the other two."""
+    folder = tmp_path_factory.mktemp("active")
+    rng = np.random.default_rng(0)
+    graph = KnowledgeGraph(MemoryStore())
+    rows = []
+    for i in range(8):
+        name = f"t{i}"
+        path = folder / f"{name}.csv"
+        _table(i, rng).to_csv(path, index=False)
+        rows.append({"name": name, "file": path.name, "task": "classification", "target": "y",
+                     "description": "synthetic"})
+        df = read_table(path)
+        ds = graph.add_dataset(df, name=name, target="y")
+        values = {"log_nr_inst": float(np.log(150)), "log_nr_attr": float(np.log(4)),
+                  "frac_cat": 0.0, "lm_1nn": 0.6 + 0.2 * (i % 2 == 0) + 0.01 * i,
+                  "lm_ridge": 0.6 + 0.2 * (i % 2 == 1) - 0.01 * i, "cor.mean": 0.1 * i}
+        graph.set_metafeatures(ds.id, values, extractor=EXTRACTOR)
+        task = graph.add_task(ds, target="y", task_type="classification", n_classes=2, folds=3)
+        configs = CONFIGS[::3] if name in PARTIAL else CONFIGS
+        runs = []
+        for cfg in configs:
+            s = _score(i, cfg, rng)
+            runs.append(RunInput(task_id=task.id, config=cfg,
+                                 fold_scores={"roc_auc": [s - 0.01, s, s + 0.01]}))
+        graph.log_runs(runs)
+    manifest = folder / "manifest.csv"
+    with open(manifest, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    dump = folder / "graph.nq.gz"
+    graph.store.dump(dump)
+    return dump, manifest
+
+
+def _graph(world: tuple[Path, Path]) -> KnowledgeGraph:
+    graph = KnowledgeGraph(MemoryStore())
+    graph.store.load(world[0])
+    return graph
+
+
+def _surrogate(graph: KnowledgeGraph) -> tuple[object, SurrogateRecommender]:
+    meta = load_metadata(graph, "classification", "roc_auc", cache=False)
+    return meta, SurrogateRecommender(n_bags=3, n_estimators=40, family_probe_metrics=()).fit(meta)
+
+
+def test_acquisition_weighs_disagreement_by_the_chance_of_entering_the_top_k() -> None:
+    members = np.array([[0.9, 0.2, -0.8, 0.5], [0.7, 0.0, -0.2, 0.5], [0.5, 0.4, -0.5, 0.5]])
+    observed = np.array([np.nan, np.nan, np.nan, 0.6])
+    utility, spread, chance, _, threshold = acquisition(members, observed, k=1)
+    assert threshold == pytest.approx(0.6)  # the best run so far
+    assert np.isnan(utility[3])  # already run: nothing to learn
+    # the same spread: the one predicted near the top wins; far below the top k teaches little
+    assert spread[0] == pytest.approx(spread[1])
+    assert utility[0] > utility[1] > utility[2] >= 0
+    assert chance[0] > 0.5 > chance[1] > chance[2]
+    # fewer runs than k: anything can enter the top k
+    _, _, chance_few, _, floor = acquisition(members, observed, k=5)
+    assert floor == -1.0 and chance_few[0] > 0.99
+
+
+def test_proposals_are_missing_runs_ranked_by_utility_with_reasons(world: tuple[Path, Path]) -> None:
+    graph = _graph(world)
+    meta, surrogate = _surrogate(graph)
+    # each member's prediction, averaged on the target's scale, is the surrogate's own score
+    d = meta.datasets[0]
+    members = member_predictions(surrogate, meta.metafeatures.loc[d].to_dict())
+    top = np.exp(surrogate.temperature * (members - 1.0)).mean(axis=0)
+    expected = surrogate.score(Query(metafeatures=meta.metafeatures.loc[d].to_dict()))
+    np.testing.assert_allclose(top, expected.to_numpy(), rtol=1e-9)
+
+    found = propose(meta, surrogate, budget=6)
+    assert len(found) == 6
+    assert [c.utility for c in found] == sorted((c.utility for c in found), reverse=True)
+    names = {meta.names[d]: d for d in meta.datasets}
+    for c in found:  # only runs the graph lacks
+        assert c.dataset in PARTIAL and np.isnan(meta.raw.loc[names[c.dataset], c.config_id])
+        assert c.utility == pytest.approx(c.disagreement * c.chance)
+        assert f"disagree by {c.disagreement:.2f}" in c.reason and c.dataset in c.reason
+        assert "top 5" in c.reason
+    only = propose(meta, surrogate, budget=50, datasets=[names["t7"]])
+    assert {c.dataset for c in only} == {"t7"} and len(only) == len(CONFIGS) - len(CONFIGS[::3])
+    with pytest.raises(InvalidData, match="No classification runs of dataset"):
+        propose(meta, surrogate, datasets=["nope"])
+
+
+def test_proposals_are_entities_generated_by_the_recommender_version(world: tuple[Path, Path]) -> None:
+    graph = _graph(world)
+    meta, surrogate = _surrogate(graph)
+    stamp = graph.learning_stamp()
+    news = [NewProposal(c.dataset_id, c.config_id, c.utility, c.reason, "classification", "roc_auc")
+            for c in propose(meta, surrogate, budget=4)]
+    stored = write_proposals(graph, news, generated_by=VERSION)
+    assert [p.rank for p in stored] == [1, 2, 3, 4] and {p.status for p in stored} == {"open"}
+    assert graph.learning_stamp() == stamp  # the fitted recommenders stay cached
+    rows = graph.store.select(
+        """SELECT ?p ?name ?v ?d WHERE { ?p a mkg:Proposal , prov:Entity ;
+             prov:wasGeneratedBy ?act ; mkg:proposedDataset ?d .
+             ?act a prov:Activity ; prov:wasAssociatedWith ?agent .
+             ?agent a prov:SoftwareAgent ; dcterms:title ?name ; mkg:version ?v .
+             ?d a mls:Dataset }""")
+    assert len(rows) == 4 and {(r["name"], r["v"]) for r in rows} == {("test recommender", "1")}
+    assert [p.id for p in list_proposals(graph, status="open")] == [p.id for p in stored]
+    assert get_proposal(graph, stored[0].id).reason == news[0].reason
+    # a new queue replaces the open one
+    again = write_proposals(graph, news[2:], generated_by=RecommenderVersion("test recommender", "2"))
+    assert [p.id for p in list_proposals(graph, status="open")] == [p.id for p in again]
+
+
+def test_a_proposal_for_a_deleted_dataset_is_a_clear_error_and_changes_nothing(
+        world: tuple[Path, Path]) -> None:
+    graph = _graph(world)
+    meta, surrogate = _surrogate(graph)
+    found = propose(meta, surrogate, budget=2)
+    before = len(graph.store)
+    bad = [NewProposal(found[0].dataset_id, found[0].config_id, 0.1, "x", "classification", "roc_auc"),
+           NewProposal("0" * 32, found[1].config_id, 0.1, "x", "classification", "roc_auc")]
+    with pytest.raises(DatasetNotFound, match=r"not in the graph \(deleted\?\); nothing was written"):
+        write_proposals(graph, bad, generated_by=VERSION)
+    assert len(graph.store) == before
+    # a queued proposal whose dataset is deleted afterwards: improve stops on it, runs nothing
+    stored = write_proposals(graph, bad[:1], generated_by=VERSION)
+    node = f"<https://w3id.org/metakg/id/dataset/{found[0].dataset_id}>"
+    gone = [q for q in graph.store.query(f"CONSTRUCT {{ {node} ?p ?o }} WHERE {{ {node} ?p ?o }}")]
+    from pyoxigraph import DefaultGraph, Quad
+
+    graph.store.remove([Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in gone])
+    runs = len(graph.runs())
+    with pytest.raises(DatasetNotFound, match="no longer in the graph; nothing was run or changed"):
+        drain(graph, budget_s=60, manifest=world[1], progress=False)
+    assert get_proposal(graph, stored[0].id).status == "open" and len(graph.runs()) == runs
+
+
+def test_next_json_prints_and_stores_the_ranked_queue(world: tuple[Path, Path], tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from metakg.api.cli import main
+
+    store = tmp_path / "store"
+    with OxigraphStore(store) as s:
+        s.load(world[0])
+    main(["next", "--budget", "3", "--json", "--store", str(store)])
+    doc = json.loads(capsys.readouterr().out)
+    assert [p["rank"] for p in doc["proposals"]] == [1, 2, 3]
+    assert all(p["dataset"] in PARTIAL and p["status"] == "open" and "disagree" in p["reason"]
+               for p in doc["proposals"])
+    graph = KnowledgeGraph(OxigraphStore(store))
+    assert [p.id for p in list_proposals(graph, status="open")] == [p["id"] for p in doc["proposals"]]
+    graph.close()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["next", "--dataset", "no-such-table", "--store", str(store)])
+    assert exit_info.value.code == 2
+    assert "no-such-table" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # two batches of the runner's process pool: about 20 s on two busy cores
+def test_improve_runs_the_top_proposal_marks_it_done_and_resumes(world: tuple[Path, Path]) -> None:
+    graph = _graph(world)
+    queue = make_proposals(graph, budget=2)
+    first = drain(graph, budget_s=600, manifest=world[1], max_runs=1, progress=False)
+    assert first.done == [queue[0].id] and first.remaining == 1
+    done = get_proposal(graph, queue[0].id)
+    run = next(r for r in graph.runs(dataset=queue[0].dataset_id, configuration=queue[0].config_id))
+    assert done.status == "done" and done.run_id == run.id
+    assert run.status == "completed" and 0.0 <= run.scores["roc_auc"] <= 1.0 and run.source == "active"
+    second = drain(graph, budget_s=600, manifest=world[1], progress=False)  # continues the queue
+    assert second.done == [queue[1].id] and second.remaining == 0 and second.stopped == "queue empty"
+    with pytest.raises(InvalidData, match="already done"):
+        mark_done(graph, queue[0].id, run.id)
+
+
+@pytest.mark.slow  # two batches of the runner's process pool: about 20 s on two busy cores
+def test_improve_interrupted_loses_no_fold_and_the_next_call_finishes_the_run(
+        world: tuple[Path, Path]) -> None:
+    graph = _graph(world)
+    queue = make_proposals(graph, budget=1)
+
+    def stop(result: object) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        drain(graph, budget_s=600, manifest=world[1], progress=False, on_result=stop)
+    assert get_proposal(graph, queue[0].id).status == "open"
+    partial = graph.runs(dataset=queue[0].dataset_id, configuration=queue[0].config_id)
+    assert len(partial) == 1 and partial[0].status == "running"
+    report = drain(graph, budget_s=600, manifest=world[1], progress=False)
+    assert report.done == [queue[0].id]
+    assert get_proposal(graph, queue[0].id).run_id == partial[0].id  # the same run, resumed
+
+
+def test_durations() -> None:
+    assert parse_duration("30m") == 1800 and parse_duration("1h30m") == 5400
+    assert parse_duration("90s") == 90 and parse_duration("45") == 45
+    import typer
+
+    with pytest.raises(typer.BadParameter, match="not a duration"):
+        parse_duration("soon")
