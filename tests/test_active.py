@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metakg.api.cli_active import drain, make_proposals, parse_duration
+from metakg.api.active_runs import drain, make_proposals
+from metakg.api.cli_active import parse_duration
 from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore, RunInput, read_table
 from metakg.kg.errors import DatasetNotFound, InvalidData
 from metakg.kg.proposals import (

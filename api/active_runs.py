@@ -1,0 +1,225 @@
+"""What ``metakg next`` and ``metakg improve`` do: the graph's proposals made and run.
+
+``make_proposals`` scores every missing (dataset, configuration) run of the graph's views with
+:func:`metakg.metalearner.active.propose` (the default recommender's bagged surrogate: its
+members' disagreement × the chance the configuration enters the dataset's top 5) and writes
+the best as proposals (:mod:`metakg.kg.proposals`), replacing the open queue. ``drain`` runs
+the open queue in order until its time budget is spent: each proposal is run with the runner
+on its dataset's task (the seed protocol's folds), written back fold by fold, and marked done
+as soon as its run finishes; a second call continues where the last stopped.
+
+It lives in the top layer because it joins the meta-learner (which proposes) and the runner
+(which runs), which do not import each other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ImproveReport", "drain", "find_table", "make_proposals"]
+
+
+def _groups(graph: Any) -> list[tuple[str, str]]:
+    """(task type, metric) of every group of tasks the graph holds runs of."""
+    from metakg.kg.views import task_table
+
+    tasks = task_table(graph)
+    pairs = sorted({(t, m) for t, m in zip(tasks["task_type"], tasks["metric"], strict=True)})
+    return [(t, m) for t, m in pairs if graph.has_runs(task_type=t, metric=m)]
+
+
+def make_proposals(graph: Any, *, budget: int = 10, dataset: str | None = None) -> list[Any]:
+    """Score the missing runs of every group with the default recommender and write the best
+    ``budget`` as the open queue (replacing the open proposals: all of them, or the
+    dataset's).
+
+    Args:
+        graph: the graph (written).
+        budget: how many proposals.
+        dataset: only runs on this dataset (name or id).
+
+    Returns:
+        The stored proposals, best first.
+
+    Raises:
+        DatasetNotFound: ``dataset`` is not in the graph.
+        InvalidData: ``budget`` below 1, or no missing run to propose.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    from metakg.kg.errors import InvalidData
+    from metakg.kg.proposals import NewProposal, RecommenderVersion, write_proposals
+    from metakg.metalearner.active import propose, surrogate_of
+    from metakg.metalearner.cache import cached_recommender
+    from metakg.metalearner.recommenders import EnsembleRecommender
+
+    if budget < 1:
+        raise InvalidData(f"--budget must be at least 1, got {budget}.")
+    only = graph.get_dataset(dataset, schema=False).id if dataset else None
+    found: dict[tuple[str, str], tuple[Any, str, str]] = {}
+    for task_type, metric in _groups(graph):
+        meta, rec = cached_recommender(graph, task_type, metric, EnsembleRecommender)
+        if only is not None and only not in meta.raw.index:
+            continue
+        for c in propose(meta, surrogate_of(rec), budget=budget,
+                         datasets=[only] if only else None):
+            key = (c.dataset_id, c.config_id)  # one run answers every group it belongs to
+            if key not in found or found[key][0].utility < c.utility:
+                found[key] = (c, task_type, metric)
+    if not found:
+        where = f" on dataset {dataset}" if dataset else ""
+        raise InvalidData(f"No missing run to propose{where}: every configuration of the "
+                          "recommender's views has a run there.")
+    chosen = sorted(found.values(), key=lambda x: (-x[0].utility, x[0].dataset_id, x[0].config_id))
+    chosen = chosen[:budget]
+    try:
+        package = version("metakg")
+    except PackageNotFoundError:
+        package = "unknown"
+    made_by = RecommenderVersion("EnsembleRecommender",
+                                 f"metakg {package}; graph {graph.learning_stamp()}")
+    news = [NewProposal(c.dataset_id, c.config_id, c.utility, c.reason, task_type, metric)
+            for c, task_type, metric in chosen]
+    return write_proposals(graph, news, generated_by=made_by, replace_open=True, dataset_id=only)
+
+
+def find_table(graph: Any, dataset_id: str, manifest: Path) -> Any:
+    """The table of a dataset of the graph, read from the manifest (a derived binary table is
+    derived again from its source's). The content must hash to the dataset's id.
+
+    Returns:
+        The table (pandas DataFrame), or ``None`` when the manifest has no table for it.
+    """
+    from metakg.kg.derived import SPLITS, binary_variant, split_index
+    from metakg.kg.identity import table_hash
+    from metakg.kg.ingest import read_manifest
+    from metakg.kg.tables import read_table
+
+    ds = graph.get_dataset(dataset_id, schema=False)
+    rows = {r["name"]: r for r in read_manifest(manifest)}
+    if ds.name in rows:
+        df = read_table(manifest.parent / rows[ds.name]["file"])
+    elif ds.derived_from is not None:
+        source = graph.get_dataset(ds.derived_from, schema=False)
+        split = split_index(ds.name)
+        if source.name not in rows or split is None:
+            return None
+        row = rows[source.name]
+        src = read_table(manifest.parent / row["file"])
+        df = binary_variant(src, row["target"], row["task"], split=SPLITS[row["task"]][split]).frame
+    else:
+        return None
+    return df if table_hash(df)[:32] == ds.id else None
+
+
+def _task_for(graph: Any, proposal: Any) -> Any:
+    """The dataset's task the run goes to: one of the proposal's task type, its metric's
+    first, lowest seed first (the seed protocol's first repeat); a new one with the seed
+    protocol (3 folds, 5,000 rows at most, seed 0) if it has none."""
+    tasks = [t for t in graph.tasks(proposal.dataset_id) if t.task_type == proposal.task_type]
+    tasks.sort(key=lambda t: (t.metric != proposal.metric, t.seed, t.id))
+    return tasks[0] if tasks else None
+
+
+@dataclass
+class ImproveReport:
+    """What ``improve`` did."""
+
+    done: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    remaining: int = 0
+    seconds: float = 0.0
+    stopped: str = "queue empty"
+
+
+def drain(graph: Any, *, budget_s: float, manifest: Path, jobs: int = 1, backend: str = "local",
+          address: str | None = None, time_limit: float = 300.0, progress: bool = True,
+          max_runs: int | None = None, on_result: Any = None) -> ImproveReport:
+    """Run the open proposals in order until ``budget_s`` seconds are spent (a run started
+    before the end finishes), writing each run back and marking its proposal done (or failed)
+    at once. Resumable: the runner skips the folds already in the graph.
+
+    Args:
+        graph: the graph (read and written).
+        budget_s: seconds; no proposal is started after them.
+        manifest: where the datasets' tables are found (:func:`find_table`).
+        jobs, backend, address, time_limit, progress, on_result: passed to
+            :func:`metakg.runner.execute.execute`.
+        max_runs: stop after this many proposals (``None``: only the time budget counts).
+
+    Returns:
+        What was done, what failed, how many stay open, and why it stopped.
+
+    Raises:
+        DatasetNotFound: the next proposal's dataset is no longer in the graph (nothing is
+            run or changed for it; `metakg next` replaces the queue).
+    """
+    from metakg.kg.measures import target_scale
+    from metakg.kg.proposals import check_proposal, list_proposals, mark_done, mark_failed
+    from metakg.kg.user_cache import cache_dir
+    from metakg.runner.execute import WorkItem, execute, write_task_data
+    from metakg.runner.protocol import TaskSpec, prepare_data
+    from metakg.runner.seed import SeedSettings
+
+    report = ImproveReport()
+    start = time.monotonic()
+    while True:
+        queue = list_proposals(graph, status="open")
+        if not queue:
+            break
+        if time.monotonic() - start >= budget_s:
+            report.stopped = "time budget spent"
+            break
+        if max_runs is not None and len(report.done) + len(report.failed) >= max_runs:
+            report.stopped = f"{max_runs} run(s) done"
+            break
+        p = queue[0]
+        check_proposal(graph, p)
+        df = find_table(graph, p.dataset_id, manifest)
+        if df is None:
+            mark_failed(graph, p.id, f"no table for dataset {p.dataset!r} in {manifest}")
+            report.failed.append(p.id)
+            continue
+        task = _task_for(graph, p)
+        if task is None:
+            protocol = SeedSettings()
+            sub = protocol.subsample_rows if len(df) > protocol.subsample_rows else None
+            ds = graph.get_dataset(p.dataset_id, schema=False)
+            task = graph.add_task(ds, target=ds.default_target, task_type=p.task_type,
+                                  n_classes=int(df[ds.default_target].nunique())
+                                  if p.task_type == "classification" else None,
+                                  folds=protocol.folds, seed=protocol.seed, subsample_rows=sub,
+                                  target_sd=target_scale(df[ds.default_target])
+                                  if p.task_type == "regression" else None)
+        spec = TaskSpec(task.id, "", task.target, task.task_type, task.folds, task.seed,
+                        task.subsample_rows)
+        X, y = prepare_data(df, spec)
+        path = write_task_data(X, y, cache_dir() / "tasks", task.id)
+        spec = TaskSpec(task.id, path, task.target, task.task_type, task.folds, task.seed,
+                        task.subsample_rows)
+        config = graph.get_configuration(p.config_id)
+        execute(graph, [WorkItem(task, spec, json.loads(config.json))], jobs=jobs, backend=backend,
+                address=address, time_limit=time_limit, progress=progress, source="active",
+                principal=os.environ.get("USER", "cli"), on_result=on_result)
+        runs = [r for r in graph.runs(task=task.id, configuration=p.config_id)
+                if r.status in ("completed", "failed")]
+        if not runs:  # nothing finished (cannot happen without an exception): keep it open
+            break
+        run = runs[0]
+        # the same run answers the open proposals of every group it belongs to
+        for q in list_proposals(graph, status="open", dataset_id=p.dataset_id):
+            if q.config_id == p.config_id:
+                if run.status == "completed":
+                    mark_done(graph, q.id, run.id)
+                    report.done.append(q.id)
+                else:
+                    mark_failed(graph, q.id, f"run {run.id} failed: {run.error}")
+                    report.failed.append(q.id)
+    report.remaining = len(list_proposals(graph, status="open"))
+    report.seconds = round(time.monotonic() - start, 1)
+    return report
