@@ -53,10 +53,12 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     # no job runner (its seven consumer processes are of no use here), and a session of its
     # own so that stopping it stops the web server it starts too
     env = os.environ | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    proc = subprocess.Popen(
-        [exe, "server", "--backend-store-uri", f"sqlite:///{db}", "--default-artifact-root",
-         str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    log = root / "server.log"  # a file, not a pipe: a pipe nobody reads fills and blocks the server
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [exe, "server", "--backend-store-uri", f"sqlite:///{db}", "--default-artifact-root",
+             str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_S
     while True:
@@ -68,7 +70,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
         if time.monotonic() > deadline or proc.poll() is not None:
             _stop(proc)
             pytest.fail(f"mlflow server did not answer /health within {START_S} s: "
-                        f"{proc.stderr.read().decode()[-800:]}")  # type: ignore[union-attr]
+                        f"{log.read_text(errors='replace')[-800:]}")
         time.sleep(0.25)
     yield url, db
     _stop(proc)
