@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from metakg.kg.recommendations import Feedback
+
 __all__ = ["DatasetOut", "KeyCreatedOut", "KeyIn", "KeyOut", "MetaFeaturesIn",
            "RecommendIn", "RunIn", "RunOut", "RunsIn"]
 
@@ -135,19 +137,8 @@ class FeedbackIn(BaseModel):
     reason: str = Field(default="", max_length=4000, description="Why (required for 'rejected').")
 
 
-class FeedbackOut(BaseModel):
-    """Recorded feedback."""
-
-    id: str
-    recommendation_id: str
-    rank: int
-    config_id: str
-    verdict: str
-    created: str
-    reason: str = ""
-    score: float | None = None
-    run_id: str | None = None
-    principal: str | None = None
+#: Recorded feedback: the library's record, as the route returns it.
+FeedbackOut = Feedback
 
 
 class MlflowSyncIn(BaseModel):

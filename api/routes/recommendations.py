@@ -92,10 +92,7 @@ def post_feedback(rec_id: Annotated[str, PathParam(max_length=200)], body: Feedb
     skipped, or rejected with a reason. An outcome on a table in the graph is also logged as a
     run (the recommender learns from it). 404: unknown recommendation; 422: a rank out of
     range or a bad verdict; a read key gets 403; nothing is written then."""
-    from dataclasses import asdict
-
     from metakg.kg.recommendations import record_feedback
 
-    fb = record_feedback(graph, rec_id, rank=body.rank, verdict=body.verdict, score=body.score,
-                         reason=body.reason, principal=who.name, source="api")
-    return FeedbackOut(**asdict(fb))
+    return record_feedback(graph, rec_id, rank=body.rank, verdict=body.verdict, score=body.score,
+                           reason=body.reason, principal=who.name, source="api")
