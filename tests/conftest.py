@@ -8,7 +8,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,6 +144,23 @@ SEED_BUILD_TIMEOUT_S = 1200
 SEED_START_TIMEOUT_S = 120
 
 
+def wait_for_health(url: str, proc: subprocess.Popen, timeout_s: float, log: Path,
+                    stop: Callable[[], None], name: str) -> None:
+    """Wait until ``url`` answers 200; else stop the server and fail with its log's tail."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            stop()
+            pytest.fail(f"{name} did not answer {url} within {timeout_s} s: "
+                        f"{log.read_text(errors='replace')[-1500:]}")
+        time.sleep(0.2)
+
+
 @dataclass(frozen=True)
 class SeedServer:
     """A running `metakg serve` on the full seed graph.
@@ -206,19 +223,12 @@ def seed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedServer
         proc = subprocess.Popen([*cmd, "serve", "--store", str(store), "--host", "127.0.0.1", "--port",
                                  str(port)], env=server_env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SEED_START_TIMEOUT_S
-    while True:
-        try:
-            if httpx.get(url + "/health", timeout=1.0).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            proc.wait(timeout=10)
-            pytest.fail(f"metakg serve did not start within {SEED_START_TIMEOUT_S} s: "
-                        f"{log.read_text(errors='replace')[-1500:]}")
-        time.sleep(0.2)
+
+    def stop() -> None:
+        proc.kill()
+        proc.wait(timeout=10)
+
+    wait_for_health(url + "/health", proc, SEED_START_TIMEOUT_S, log, stop, "metakg serve")
     try:
         yield SeedServer(url, keys[0], tuple(keys[1:]), store, proc.pid, dict(SEED_SERVER_ENV))
     finally:

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pandas as pd
 import pytest
+from conftest import wait_for_health
 
 from metakg.kg import KnowledgeGraph, MemoryStore
 from metakg.kg.importers import sync_mlflow_experiment, watch_mlflow_experiment
@@ -60,18 +60,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
              str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
             stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_S
-    while True:
-        try:
-            if httpx.get(url + "/health", timeout=1.0).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            _stop(proc)
-            pytest.fail(f"mlflow server did not answer /health within {START_S} s: "
-                        f"{log.read_text(errors='replace')[-800:]}")
-        time.sleep(0.25)
+    wait_for_health(url + "/health", proc, START_S, log, lambda: _stop(proc), "mlflow server")
     yield url, db
     _stop(proc)
 
