@@ -312,6 +312,127 @@ def lodo_paired() -> list[str]:
     return out
 
 
+def active_learning() -> list[str]:
+    """bench/active_learning_curve.py: active against random acquisition of runs."""
+    d = load("active_learning")
+    if not d or not d["groups"]:
+        return []
+    p = d["protocol"]
+    names = {"active": "active", "mixed": "mixed (half active, half random)", "random": "random"}
+    out = ["## Active learning: which runs to add", "",
+           *command("nice python bench/active_learning_curve.py --groups "
+                    + ",".join(g["group"] for g in d["groups"])
+                    + f" --seeds {','.join(str(s) for s in p['seeds'])}"
+                    + (f" --strategies {','.join(d['groups'][0]['strategies'])}" if "strategies" in d["groups"][0] else "")),
+           f"Leave-one-dataset-out on the seed matrix: the recommender learns from {p['start_share']:.0%} of the "
+           f"training datasets' (dataset, configuration) cells, drawn at random, then acquires runs in "
+           f"{p['steps']} equal steps of {p['step_share']:.0%} of the cells, chosen by `metakg next`'s "
+           f"acquisition function ({p['acquisition']}) or at random, each acquired run's score read from the "
+           f"matrix. Recommender: {p['recommender']}. After each step it is refitted and scored by best@5 on "
+           "the held-out dataset (0 = its median configuration, 1 = its best); means over held-out datasets "
+           "(seeds averaged per dataset first) with 95% bootstrap intervals over held-out datasets."
+           + ("" if d.get("complete") else " **Partial results: the run had not finished.**"), ""]
+    for g in d["groups"]:
+        strategies = g.get("strategies", ["active", "random"])
+        out += [f"**{g['group']}**: {g['held_out']} held-out datasets, seeds {', '.join(map(str, g['seeds']))}, "
+                f"{g['training_cells_mean']:.0f} training cells on average.", "",
+                "| runs acquired (share of cells) | " + " | ".join(f"{names.get(s, s)} best@5" for s in strategies)
+                + " | " + " | ".join(f"{s} − random" for s in strategies if s != "random") + " |",
+                "|---|" + "---|" * (2 * len(strategies) - 1)]
+        for e in g["steps"]:
+            b = e["best@5"]
+            cells = [f"{b[s]['mean']:.3f} [{b[s]['interval_95'][0]:.3f}, {b[s]['interval_95'][1]:.3f}]"
+                     for s in strategies]
+            diffs = [f"{b[f'{s}_minus_random']['mean']:+.3f} [{b[f'{s}_minus_random']['interval_95'][0]:+.3f}, "
+                     f"{b[f'{s}_minus_random']['interval_95'][1]:+.3f}]" for s in strategies if s != "random"]
+            out.append(f"| {e['acquired_share']:.0%} | " + " | ".join(cells + diffs) + " |")
+        goal = g["goal"]
+        first, last = g["steps"][0]["best@5"]["random"]["mean"], g["steps"][-1]["best@5"]["random"]["mean"]
+        out += ["", f"Random acquisition moves best@5 by {last - first:+.3f} from the start to its last step "
+                f"(its steps range over {min(e['best@5']['random']['mean'] for e in g['steps']):.3f}–"
+                f"{max(e['best@5']['random']['mean'] for e in g['steps']):.3f}); where that is smaller than the "
+                "intervals above, reaching its final value is within the noise, whichever strategy reaches it.", ""]
+        for s in strategies:
+            if s == "random" or s not in goal:
+                continue
+            r = goal[s]
+            reach = ("never reaches it" if r["share_of_random_runs"] is None else
+                     f"reaches it with {r['share_of_random_runs']:.0%} of random's runs")
+            out.append(f"- Goal (reach random's final best@5, {goal['random_final_best@5']:.3f}, with at most "
+                       f"{p['goal_share']:.0%} of its runs), {names.get(s, s)}: {reach}: "
+                       f"**{'met' if r['met'] else 'missed'}**.")
+        out.append("")
+    return out
+
+
+def weak_supervision() -> list[str]:
+    """bench/weak_supervision.py: weak runs as equals or with a reliability weight (40% of the
+    cells seed runs, then, where recorded, 10%)."""
+    return [*_weak_supervision("weak_supervision", ""), *_weak_supervision("weak_supervision_scarce", "scarce")]
+
+
+def _weak_supervision(name: str, variant: str) -> list[str]:
+    d = load(name)
+    if not d or not d["groups"]:
+        return []
+    p = d["protocol"]
+    if variant:
+        return _weak_table(d, ["### When seed runs are scarce", "",
+                               *command("nice python bench/weak_supervision.py --groups "
+                                        + ",".join(g["group"] for g in d["groups"])
+                                        + f" --seeds {','.join(str(s) for s in p['seeds'])} --strong-share "
+                                        f"{p['strong_share']} --out bench/results/{name}.json "
+                                        f"--rows .metakg-build/{name}.jsonl"),
+                               f"The same with only {p['strong_share']:.0%} of the training cells seed runs."
+                               + ("" if d.get("complete") else " **Partial results: the run had not finished.**"),
+                               ""])
+    sc = p["scenarios"]
+    out = ["## Runs of mixed quality: the reliability weight", "",
+           *command("nice python bench/weak_supervision.py --groups "
+                    + ",".join(g["group"] for g in d["groups"]) + f" --seeds {','.join(str(s) for s in p['seeds'])}"),
+           f"Leave-one-dataset-out on the seed matrix: of the training datasets' (dataset, configuration) cells "
+           f"{p['strong_share']:.0%}, drawn at random, stay seed runs ({p['task_folds']}-fold cross-validation, "
+           "reliability 1) and the rest become weak runs: *one fold* (a hand-logged single score: one fold's "
+           f"score of the cell's seed run; weight {sc['one_fold']['weight']:.2f}) or *another protocol* (a "
+           "mean over as many folds from elsewhere, e.g. MLflow: the cell's mean plus a bias per dataset and "
+           "one per (dataset, family), each normal with the dataset's between-fold standard deviation, median "
+           f"{next(iter(p['fold_sd_median'].values())):.3f}; weight {sc['other_protocol']['weight']:.2f}). "
+           "The weights are `kg/reliability.py`'s rule; *weighted* shrinks each weak cell towards its "
+           "configuration's score on the other datasets as `load_metadata` does (`shrink_to_prior`, "
+           "keeping the share `w (1 + κ) / (w + κ)` of its distance from that prior, κ = 0.23); the "
+           f"κ = ∞ row keeps the share `w`. Recommender: {p['recommender']}. Scored by best@k on the held-out dataset "
+           "(0 = its median configuration, 1 = its best); means over held-out datasets (seeds averaged per "
+           "dataset first) with 95% bootstrap intervals over held-out datasets."
+           + ("" if d.get("complete") else " **Partial results: the run had not finished.**"), ""]
+    return _weak_table(d, out)
+
+
+def _weak_table(d: dict, out: list[str]) -> list[str]:
+    names = {"all_strong": "every cell a seed run (ceiling)", "strong_only": "seed runs only (without the weak ones)",
+             "equal": "weak runs as equals", "weighted": "weak runs with their reliability weight (default)",
+             "weighted_plain": "weak runs with the weight itself as the share kept (κ = ∞)"}
+    titles = {"one_fold": "one fold", "other_protocol": "another protocol"}
+    for g in d["groups"]:
+        out += [f"**{g['group']}**: {g['held_out']} held-out datasets, seeds {', '.join(map(str, g['seeds']))}; "
+                f"{g['strong_cells_mean']:.0f} seed cells and {g['weak_cells_mean']:.0f} weak ones per fit on "
+                "average.", "",
+                "| weak runs | learning from | best@1 | best@5 |", "|---|---|---|---|"]
+        for scenario, e in g["scenarios"].items():
+            for c in ("all_strong", "strong_only", "equal", "weighted", "weighted_plain"):
+                if c in e["best@5"]:
+                    out.append(f"| {titles.get(scenario, scenario)} | {names[c]} | "
+                               + " | ".join(f"{e[f'best@{k}'][c]['mean']:.3f} [{e[f'best@{k}'][c]['interval_95'][0]:.3f}, "
+                                            f"{e[f'best@{k}'][c]['interval_95'][1]:.3f}]" for k in (1, 5)) + " |")
+            for diff in ("weighted_minus_equal", "weighted_minus_strong_only", "equal_minus_strong_only",
+                         "weighted_minus_weighted_plain"):
+                if diff in e["best@5"]:
+                    out.append(f"| {titles.get(scenario, scenario)} | difference: {diff.replace('_minus_', ' − ')} | "
+                               + " | ".join(f"{e[f'best@{k}'][diff]['mean']:+.3f} [{e[f'best@{k}'][diff]['interval_95'][0]:+.3f}, "
+                                            f"{e[f'best@{k}'][diff]['interval_95'][1]:+.3f}]" for k in (1, 5)) + " |")
+        out.append("")
+    return out
+
+
 def interval_coverage() -> list[str]:
     d = load("interval_coverage")
     if not d:
@@ -425,7 +546,7 @@ def page() -> str:
              "machine (CPU only); times are medians. Raw results: `bench/results/*.json`. "
              "`bash bench/run_all.sh` reruns them all in sequence on a quiet machine and rewrites this page; "
              "`python bench/report.py` alone rewrites it from the recorded results.", ""]
-    body = [*lodo(), *lodo_families(), *lodo_paired(), *interval_coverage(), *noise_ceiling(), *optuna(),
+    body = [*lodo(), *lodo_families(), *lodo_paired(), *active_learning(), *weak_supervision(), *interval_coverage(), *noise_ceiling(), *optuna(),
             *speed(), *first_call(), *metafeatures(), *store(), *runner()]
     return "\n".join([*intro, *body]).rstrip() + "\n"
 

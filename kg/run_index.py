@@ -8,6 +8,11 @@ the runs that are new or whose status changed (one cheap query lists every run's
 about 1 ms per new run after that). Embedded stores keep their index on disk in the user
 cache, so a new process starts from it too.
 
+Beside each run's task and configuration the index keeps what its reliability weight needs
+(:mod:`kg.reliability`): its source, how many folds its means are over, and its
+``reliability`` tag if one was set. Counting the folds reads every fold evaluation once, in
+the full read only.
+
 A run id names one run: runs are appended (the seed build, ``log_runs``, ``--run``) and may
 change status (running -> completed) or be removed, all of which the refresh sees. Writing a
 different run under an id already indexed is not detected; ``log_runs`` gives each run a
@@ -27,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 from pyoxigraph import NamedNode
 
+from metakg.kg.reliability import OUTCOME_TAG, RELIABILITY_TAG
 from metakg.kg.store.base import Store, store_token
 
 __all__ = ["FULL_READ_MIN_RUNS", "RunIndex", "index_path", "run_index"]
@@ -35,9 +41,9 @@ __all__ = ["FULL_READ_MIN_RUNS", "RunIndex", "index_path", "run_index"]
 #: reading them one by one (about 1 ms a run).
 FULL_READ_MIN_RUNS = 3000
 #: Bump when the index's layout changes, so old files are rebuilt.
-_FORMAT = 1
+_FORMAT = 2
 
-_RUN_COLUMNS = ["run", "task", "config", "status"]
+_RUN_COLUMNS = ["run", "task", "config", "status", "source", "folds", "reliability_tag", "outcome"]
 _SCORE_COLUMNS = ["run", "measure", "value"]
 _STATUS = "SELECT ?r ?s WHERE { ?r mkg:status ?s }"
 _ALL_RUNS = "SELECT ?r ?t ?c WHERE { ?r mls:achieves ?t ; mkg:configuration ?c }"
@@ -45,6 +51,17 @@ _ALL_SCORES = """SELECT ?r ?m ?v WHERE { ?r mkg:meanEvaluation ?e .
                    ?e mls:hasValue ?v ; mls:specifiedBy ?m }"""
 _ONE_RUN = """SELECT ?t ?c ?m ?v WHERE { ?r mls:achieves ?t ; mkg:configuration ?c .
                 OPTIONAL { ?r mkg:meanEvaluation ?e . ?e mls:hasValue ?v ; mls:specifiedBy ?m } }"""
+# what the reliability weight needs: every run's source, its fold evaluations (all measures
+# together; divided by its number of measures), a ``reliability=<w>`` tag and whether it is a
+# recommendation's outcome (a ``recommendation=<id>`` tag)
+_SOURCES = "SELECT ?r ?s WHERE { ?r mkg:status ?x ; mkg:source ?s }"
+_FOLD_COUNTS = "SELECT ?r (COUNT(?f) AS ?n) WHERE { ?r mls:hasOutput ?e . ?e mkg:fold ?f } GROUP BY ?r"
+_TAGS = """SELECT ?r ?v WHERE { ?r mkg:tag ?v
+            FILTER(STRSTARTS(STR(?v), "reliability=") || STRSTARTS(STR(?v), "recommendation=")) }"""
+_ONE_SOURCE = "SELECT ?s WHERE { ?r mkg:source ?s }"
+_ONE_FOLD_COUNT = "SELECT (COUNT(?f) AS ?n) WHERE { ?r mls:hasOutput ?e . ?e mkg:fold ?f }"
+_ONE_TAG = """SELECT ?v WHERE { ?r mkg:tag ?v
+               FILTER(STRSTARTS(STR(?v), "reliability=") || STRSTARTS(STR(?v), "recommendation=")) }"""
 
 
 @dataclass(frozen=True)
@@ -53,7 +70,11 @@ class RunIndex:
 
     Attributes:
         runs: one row per run: run, task, config, status (``completed``, ``failed`` or
-            ``running``; several statuses of one run are joined by ``|``).
+            ``running``; several statuses of one run are joined by ``|``), source (its
+            ``mkg:source``, ``None`` if it has none), folds (how many folds its means are
+            over, ``None`` if no fold is recorded), reliability_tag (the value of its
+            ``reliability=<w>`` tag, ``None`` if it has none), outcome (whether it is a
+            recommendation's outcome: tagged ``recommendation=<id>``).
         scores: one row per run and measure of its mean evaluations: run, measure (the
             measure's id, e.g. ``roc_auc``, ``fit_time``), value.
     """
@@ -183,8 +204,50 @@ def _read_all(store: Store, status: pd.Series) -> RunIndex:
     scores = pd.DataFrame({"run": _tail(scores["r"]), "measure": _tail(scores["m"]),
                            "value": pd.to_numeric(scores["v"], errors="coerce")})
     scores = scores[scores["run"].isin(status.index)]
+    runs = _with_provenance(store, runs, scores)
     return RunIndex(runs.reset_index(drop=True)[_RUN_COLUMNS],
                     scores.reset_index(drop=True)[_SCORE_COLUMNS])
+
+
+def _by_run(rows: list[dict], value: str) -> pd.Series:
+    """Run id (local) -> the first ``value`` of ``rows`` with ``r``, sorted for a stable pick."""
+    df = pd.DataFrame(rows, columns=["r", value])
+    if df.empty:
+        return pd.Series(dtype=object)
+    df = df.assign(r=_tail(df["r"])).sort_values(["r", value], key=lambda c: c.astype(str))
+    return df.drop_duplicates("r").set_index("r")[value]
+
+
+def _fold_count(evaluations: pd.Series, scores: pd.DataFrame, runs: pd.Series) -> list[int | None]:
+    """Folds per run: its fold evaluations over its number of measures (``None``: none)."""
+    measures = scores.groupby("run")["measure"].nunique()
+    out: list[int | None] = []
+    for run in runs:
+        n, m = evaluations.get(run), measures.get(run)
+        out.append(round(float(n) / int(m)) if n is not None and m and float(n) > 0 else None)
+    return out
+
+
+def _tag_values(tags: list[str]) -> tuple[str | None, bool]:
+    """A run's ``reliability`` tag value (the first in sorted order) and whether it has a
+    ``recommendation`` tag, from its tags of those two keys."""
+    values = sorted(t.split("=", 1)[1] for t in tags if t.startswith(f"{RELIABILITY_TAG}="))
+    return (values[0] if values else None), any(t.startswith(f"{OUTCOME_TAG}=") for t in tags)
+
+
+def _with_provenance(store: Store, runs: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with the source, folds and reliability tag of every run (full read)."""
+    source = _by_run(store.select(_SOURCES), "s")
+    evaluations = pd.to_numeric(_by_run(store.select(_FOLD_COUNTS), "n"), errors="coerce")
+    tag_rows = pd.DataFrame(store.select(_TAGS), columns=["r", "v"])
+    tags = (tag_rows.assign(r=_tail(tag_rows["r"])).groupby("r")["v"].agg(list)
+            if not tag_rows.empty else pd.Series(dtype=object))
+    ids = runs["run"]
+    pairs = [_tag_values(tags.get(r, [])) for r in ids]
+    return runs.assign(
+        source=[source.get(r) for r in ids],
+        folds=_fold_count(evaluations, scores, ids),
+        reliability_tag=[p[0] for p in pairs], outcome=[p[1] for p in pairs])
 
 
 def _read_runs(store: Store, run_ids: list[str], status: pd.Series
@@ -195,7 +258,17 @@ def _read_runs(store: Store, run_ids: list[str], status: pd.Series
     for run in run_ids:
         rows = store.select(_ONE_RUN, {"r": NamedNode(entity("run", run).value)})
         pairs = {(r["t"], r["c"]) for r in rows}
-        runs += [{"run": run, "task": t, "config": c, "status": status[run]} for t, c in pairs]
+        node = {"r": NamedNode(entity("run", run).value)}
+        source = sorted(str(r["s"]) for r in store.select(_ONE_SOURCE, node))
+        counted = store.select(_ONE_FOLD_COUNT, node)
+        tag, outcome = _tag_values([str(r["v"]) for r in store.select(_ONE_TAG, node)])
+        measures = {r["m"] for r in rows if "m" in r}
+        n = float(counted[0].get("n", 0)) if counted else 0.0
+        extra = {"source": source[0] if source else None,
+                 "folds": round(n / len(measures)) if n > 0 and measures else None,
+                 "reliability_tag": tag, "outcome": outcome}
+        runs += [{"run": run, "task": t, "config": c, "status": status[run], **extra}
+                 for t, c in pairs]
         scores += [{"run": run, "measure": r["m"], "value": r["v"]} for r in rows if "m" in r]
     runs_df = pd.DataFrame(runs, columns=_RUN_COLUMNS)
     scores_df = pd.DataFrame(scores, columns=_SCORE_COLUMNS).drop_duplicates()

@@ -13,6 +13,7 @@ import pandas as pd
 
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.measures import HIGHER_IS_BETTER, check_measure
+from metakg.kg.reliability import run_weight
 from metakg.kg.run_index import RunIndex, run_index
 
 __all__ = ["bipartite_graph", "metafeature_matrix", "performance_table", "similarity_graph",
@@ -35,14 +36,17 @@ def performance_table(graph: KnowledgeGraph, *, metric: str | None = None,
             ``task_type``), so several tables of one fit read them once (default: read here).
 
     Returns:
-        Columns dataset, task, task_type, metric, config, family, json, value; several runs
-        of one pair are averaged.
+        Columns dataset, task, task_type, metric, config, family, json, value, weight,
+        reliability. Several runs of one pair are averaged, weighted by their reliability
+        (:func:`kg.reliability.run_weight`; runs of equal weight: the plain mean); weight is
+        the sum of their weights, reliability ``min(1, weight)`` (1 for the seed protocol).
 
     Raises:
         InvalidData: ``metric`` is not a known measure.
     """
     measure = check_measure(metric) if metric else None
-    cols = ["dataset", "task", "task_type", "metric", "config", "family", "json", "value"]
+    cols = ["dataset", "task", "task_type", "metric", "config", "family", "json", "value",
+            "weight", "reliability"]
     index = index if index is not None else run_index(graph.store)
     runs = index.with_status("completed")
     tasks = tasks if tasks is not None else task_table(graph, task_type)
@@ -57,8 +61,35 @@ def performance_table(graph: KnowledgeGraph, *, metric: str | None = None,
     df = df[df["measure"] == df["metric"]] if measure is None else df.assign(metric=measure)
     if df.empty:
         return pd.DataFrame(columns=cols)
-    df = df.groupby(cols[:-1], as_index=False)["value"].mean()
-    return df[cols]
+    folds = pd.DataFrame(graph.store.select("SELECT ?t ?n WHERE { ?t a mls:Task ; mkg:folds ?n }"),
+                         columns=["t", "n"])
+    task_folds = dict(zip(folds["t"].str.rsplit("/", n=1).str[-1], folds["n"], strict=True))
+    df = df.assign(task_folds=df["task"].map(task_folds))
+    return _weighted_cells(df, cols[:-3])[cols]
+
+
+def _weighted_cells(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """One row per ``keys`` of the runs of ``df`` (columns value, source, folds,
+    reliability_tag, task_folds, outcome): their reliability-weighted mean, the sum of their weights and
+    ``min(1, sum)``. A cell whose runs weigh the same gets their plain mean, bit for bit."""
+    seen: dict[tuple, float] = {}
+    weights = []
+    for kind in zip(df["source"], df["folds"], df["reliability_tag"], df["task_folds"],
+                    df["outcome"], strict=True):
+        key = tuple(None if pd.isna(v) else v for v in kind)
+        if key not in seen:
+            seen[key] = run_weight(*key[:4], outcome=bool(key[4]))
+        weights.append(seen[key])
+    df = df.assign(w=np.asarray(weights, dtype=float))
+    valued = df["value"].notna()
+    df = df.assign(wv=(df["w"] * df["value"]).where(valued, 0.0),
+                   wn=df["w"].where(valued, 0.0))
+    out = df.groupby(keys, as_index=False).agg(
+        value=("value", "mean"), wv=("wv", "sum"), wn=("wn", "sum"), weight=("w", "sum"),
+        lo=("w", "min"), hi=("w", "max"))
+    mixed = (out["lo"] != out["hi"]) & (out["wn"] > 0)
+    out.loc[mixed, "value"] = out.loc[mixed, "wv"] / out.loc[mixed, "wn"]
+    return out.assign(reliability=out["weight"].clip(upper=1.0))
 
 
 def task_table(graph: KnowledgeGraph, task_type: str | None = None) -> pd.DataFrame:

@@ -14,13 +14,14 @@ from metakg.kg.dataset_index import dataset_derivations, dataset_rows, dataset_t
 from metakg.kg.derived import split_index
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.measures import HIGHER_IS_BETTER, IN_TARGET_UNITS
+from metakg.kg.reliability import shrinkage
 from metakg.kg.run_index import RunIndex, run_index
 from metakg.kg.views import metafeature_matrix, performance_table, task_table
 from metakg.metalearner.metafeatures import EXTRACTOR
 
 __all__ = ["AUXILIARY_METRIC", "MetaData", "derived_by_later_splits", "feature_columns",
-           "load_metadata", "normalise_scores", "relative_scores", "scale_anchors", "target_spread",
-           "with_auxiliary"]
+           "load_metadata", "normalise_scores", "relative_scores", "scale_anchors",
+           "shrink_to_prior", "target_spread", "with_auxiliary"]
 
 #: Per task type, the metric every dataset of that type is scored by: the source of auxiliary
 #: datasets for a metric that only some of them have (ROC AUC: binary tasks only).
@@ -67,12 +68,61 @@ def relative_scores(meta: MetaData, *, floor: float | None = None,
         datasets × configurations; failed runs count as the dataset's worst score, NaN where
         a configuration was not run. A dataset whose best equals its median scores 1 throughout.
     """
-    raw, values, (med, best) = _scale(meta, datasets)
+    weak = _weak_cells(meta)
+    raw, values, (med, best) = _scale(meta, None if weak is not None else datasets)
     with np.errstate(all="ignore"):
         rel = np.where(best == med, np.where(np.isnan(values), np.nan, 1.0),
                        (values - med) / (best - med))
     out = pd.DataFrame(rel, index=raw.index, columns=raw.columns)
+    if weak is not None:  # the prior needs every dataset; on the learners' scale (floor -1)
+        out = shrink_to_prior(out, weak, prior_of=out.clip(lower=-1.0))
+        out = out if datasets is None else out.loc[datasets]
     return out if floor is None else out.clip(lower=floor)
+
+
+def shrink_to_prior(scores: pd.DataFrame, reliability: pd.DataFrame, *,
+                    prior_of: pd.DataFrame | None = None,
+                    noise_ratio: float | None = None) -> pd.DataFrame:
+    """Move each weak cell towards its configuration's score elsewhere.
+
+    ``b·score + (1 − b)·prior``, the prior being the configuration's mean score over the
+    *other* datasets, weighted by their cells' reliability ``w``, and ``b`` the empirical-Bayes
+    factor of :func:`kg.reliability.shrinkage`, ``w (1 + κ) / (w + κ)``: a hand-logged single
+    score on a 3-fold task (``w = 0.5 × 1/3``) keeps about half of its distance from the
+    prior, a cell of reliability 1 is returned unchanged.
+
+    Args:
+        scores: datasets × configurations (NaN: not run).
+        reliability: the same shape (reindexed; missing cells count as 1), values in (0, 1].
+        prior_of: the scores the prior is the mean of (default: ``scores``), e.g. clipped.
+        noise_ratio: κ (``None``: :data:`kg.reliability.NOISE_RATIO`; ``inf``: ``b = w``).
+
+    Returns:
+        A copy of ``scores``; a weak cell whose configuration has no score on another
+        dataset keeps its own.
+    """
+    rho = reliability.reindex(index=scores.index, columns=scores.columns).fillna(1.0)
+    rho = rho.clip(lower=0.0, upper=1.0).to_numpy(dtype=float)
+    values = scores.to_numpy(dtype=float)
+    base = (scores if prior_of is None else prior_of).to_numpy(dtype=float)
+    seen = ~np.isnan(base)
+    w = np.where(seen, rho, 0.0)
+    wv = np.where(seen, rho * np.nan_to_num(base), 0.0)
+    with np.errstate(all="ignore"):  # leave-one-dataset-out sums per configuration
+        prior = (wv.sum(axis=0)[None, :] - wv) / (w.sum(axis=0)[None, :] - w)
+    prior = np.where(np.isfinite(prior), prior, values)
+    b = shrinkage(rho, noise_ratio)
+    shrunk = np.where(rho < 1.0, b * values + (1.0 - b) * prior, values)
+    return pd.DataFrame(shrunk, index=scores.index, columns=scores.columns)
+
+
+def _weak_cells(meta: MetaData) -> pd.DataFrame | None:
+    """``meta``'s cell reliabilities when some cell of its rows is below 1, else ``None``."""
+    rel = meta.reliability
+    if rel is None:
+        return None
+    rel = rel.reindex(index=meta.raw.index, columns=meta.raw.columns)
+    return rel if bool((rel < 1.0).to_numpy().any()) else None
 
 
 def scale_anchors(meta: MetaData, *, datasets: list[str] | None = None) -> pd.DataFrame:
@@ -138,6 +188,11 @@ class MetaData:
             (``mkg:targetSd``) or else read from its regression runs (:func:`target_spread`);
             only when the scores are in the target's units (RMSE, MAE), to put one dataset's
             score on another's scale.
+        reliability: datasets × configurations of each cell's reliability in (0, 1]
+            (:mod:`kg.reliability`: the sum of its runs' weights, at most 1; NaN or missing
+            cells count as 1). ``norm`` and :func:`relative_scores` already shrink a weak
+            cell towards its configuration's score elsewhere (:func:`shrink_to_prior`);
+            ``raw`` is as measured. ``None``: every cell is of the seed protocol (1).
     """
 
     task_type: str
@@ -157,6 +212,7 @@ class MetaData:
     auxiliary: MetaData | None = None
     derived_from: dict[str, str] = field(default_factory=dict)
     target_sd: dict[str, float] = field(default_factory=dict)
+    reliability: pd.DataFrame | None = None
 
     @property
     def originals(self) -> list[str]:
@@ -188,6 +244,7 @@ class MetaData:
         aux = self.auxiliary
         return replace(self, datasets=keep, raw=self.raw.loc[keep], norm=self.norm.loc[keep],
                        auxiliary=None if aux is None else aux.drop(gone),
+                       reliability=None if self.reliability is None else self.reliability.reindex(keep),
                        metafeatures=self.metafeatures.reindex(keep),
                        fit_time=None if self.fit_time is None else self.fit_time.reindex(keep),
                        embeddings={k: v for k, v in self.embeddings.items() if k not in gone})
@@ -196,6 +253,8 @@ class MetaData:
         """A copy with only some configurations (family or time filters)."""
         aux = self.auxiliary
         return replace(self, raw=self.raw[config_ids], norm=self.norm[config_ids],
+                       reliability=None if self.reliability is None else self.reliability.reindex(
+                           columns=config_ids),
                        auxiliary=None if aux is None else aux.restrict(
                            [c for c in config_ids if c in aux.raw.columns]),
                        fit_time=None if self.fit_time is None else self.fit_time.reindex(
@@ -230,6 +289,7 @@ def with_auxiliary(meta: MetaData, other: MetaData) -> MetaData:
                   metafeatures=other.metafeatures.reindex(extra),
                   fit_time=None if other.fit_time is None else other.fit_time.reindex(extra),
                   embeddings={k: v for k, v in other.embeddings.items() if k in keep},
+                  reliability=None if other.reliability is None else other.reliability.reindex(extra),
                   run_ids={}, auxiliary=None).restrict(configs)
     return replace(meta, auxiliary=aux)
 
@@ -309,6 +369,7 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
     index, tasks = run_index(graph.store), task_table(graph, task_type)
     perf = performance_table(graph, metric=metric, task_type=task_type, index=index, tasks=tasks)
     raw = perf.pivot_table(index="dataset", columns="config", values="value", aggfunc="mean")
+    raw, reliability = _weighted(perf, raw)
     metric_of = perf.groupby("dataset")["metric"].first().to_dict()
     higher = {d: HIGHER_IS_BETTER[m] for d, m in metric_of.items()}
     failed = _pairs(index, tasks, "failed")
@@ -316,6 +377,8 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
     for d, c in failed:
         if d in norm.index and c in norm.columns and np.isnan(raw.loc[d, c]):
             norm.loc[d, c] = 0.0
+    if reliability is not None:  # weak cells move towards the configuration's usual score
+        norm = shrink_to_prior(norm, reliability)
     cfg = perf.drop_duplicates("config").set_index("config")
     mf = metafeature_matrix(graph, extractor=EXTRACTOR).reindex(raw.index)
     ft = performance_table(graph, metric="fit_time", task_type=task_type, index=index,
@@ -349,7 +412,7 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
         families={c: cfg.loc[c, "family"] for c in raw.columns}, metafeatures=mf,
         embeddings=emb, rows={d: rows.get(d, 0) for d in raw.index}, fit_time=fit_time,
         run_ids=run_ids, derived_from={d: s for d, s in derived_from.items() if d in raw.index},
-        target_sd={d: v for d, v in target_sd.items() if d in raw.index})
+        target_sd={d: v for d, v in target_sd.items() if d in raw.index}, reliability=reliability)
     if derived_splits is not None:
         later = derived_by_later_splits(data, derived_splits)
         if later:
@@ -359,6 +422,28 @@ def load_metadata(graph: KnowledgeGraph, task_type: str, metric: str | None = No
         _CACHE.clear()
         _CACHE[key] = data
     return data
+
+
+def _weighted(perf: pd.DataFrame, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The datasets × configurations scores of :func:`kg.views.performance_table`'s rows (one
+    per task) weighted by their runs' reliability, and the cells' reliability
+    (``min(1, Σ weight)``); ``raw`` (the plain mean over tasks) and ``None`` when every cell
+    is fully reliable and its tasks weigh the same, as on a graph of the seed protocol."""
+    if perf.empty:
+        return raw, None
+    cells = perf.assign(wv=perf["weight"] * perf["value"]).groupby(["dataset", "config"]).agg(
+        wv=("wv", "sum"), weight=("weight", "sum"), lo=("weight", "min"), hi=("weight", "max"))
+    reliability = cells["weight"].clip(upper=1.0).unstack().reindex_like(raw)
+    mixed = cells["lo"] != cells["hi"]
+    if not bool(mixed.any()) and not bool((reliability < 1.0).to_numpy().any()):
+        return raw, None
+    out = raw.copy()
+    if bool(mixed.any()):
+        values = (cells["wv"] / cells["weight"])[mixed]
+        for (d, c), v in values.items():
+            out.loc[d, c] = v
+    weak = bool((reliability < 1.0).to_numpy().any())
+    return out, reliability if weak else None
 
 
 def target_spread(rmse: pd.DataFrame, r2: pd.DataFrame) -> dict[str, float]:

@@ -1,0 +1,356 @@
+"""Runs of mixed quality: do weak runs help the recommender, as equals or with a reliability weight?
+
+What it measures: leave-one-dataset-out on a group of the seed graph. For each held-out
+dataset, the training datasets' (dataset, configuration) cells are split at random: 40% stay
+cross-validated runs of the seed protocol (reliability 1) and the other 60% become weak runs,
+in one of two scenarios:
+
+- ``one_fold``: a hand-logged single score, one fold's score of the cell's seed run (read from
+  the seed graph's per-fold evaluations; a cell whose folds are not found gets its mean plus
+  noise with the dataset's between-fold spread). Weight 0.5 (not this project's protocol) ×
+  1/3 (one fold of the seed tasks' three) ≈ 0.17.
+- ``other_protocol``: a mean over as many folds, measured by another protocol (MLflow,
+  OpenML): the cell's mean plus a bias per dataset and a bias per (dataset, family), each
+  normal with the dataset's between-fold standard deviation (other splits and preprocessing
+  shift a table's scores, and favour some families). Weight 0.5.
+
+Three ways to learn from them, scored on the held-out dataset by best@k (the normalised score
+of the best of the recommender's top k: 0 = the dataset's median configuration, 1 = its best,
+as ``bench/lodo.py`` defines it):
+
+- ``strong_only``: without the weak runs (their cells not run);
+- ``equal``: the weak runs as equals of the seed runs;
+- ``weighted``: the weak runs with their reliability ``w`` (:mod:`metakg.kg.reliability`),
+  shrunk towards the configuration's score on the other datasets as ``load_metadata`` does
+  (:func:`metakg.metalearner.knowledge.shrink_to_prior`), by the empirical-Bayes factor
+  ``w (1 + κ) / (w + κ)`` with the library's κ (``NOISE_RATIO``);
+- ``weighted_plain``: the same with the factor ``w`` itself (κ = ∞): the reliability weight
+  as the share of the measured score.
+
+``all_strong`` (every cell a seed run: the seed matrix itself) is the ceiling.
+
+The recommender is the lighter stand-in for the default one that ``bench/active_learning_curve.py``
+uses: the default's bagged surrogate (:class:`SurrogateRecommender`, five members) with 100
+trees per member instead of 300, recommending its top 5 by score (not the default's portfolio
+step), so that it can be refitted many times.
+
+Protocol: ``bench/lodo.py``'s views (rank normalisation, configurations run on at least 95% of
+the datasets), cached by ``bench/lodo_paired.py`` under ``.metakg-build/bench-cache/``; a
+held-out dataset leaves the training views with what was derived from it and with the same
+table under another target; the second derived split and the auxiliary datasets are left
+out. The cell split and the weak values are drawn per (dataset, seed), shared by the
+conditions. Per condition: the mean over held-out datasets (seeds averaged per dataset first)
+with a 95% percentile bootstrap interval over held-out datasets (10,000 resamples), and the
+paired differences weighted − equal, weighted − strong_only, equal − strong_only.
+
+Every finished (group, dataset, seed) is appended to ``.metakg-build/weak_supervision.jsonl``
+and the report rewritten, so a run can be stopped and resumed and the report holds partial
+results (``"complete": false``) while it runs.
+
+With ``--strong-share 0.1 --out bench/results/weak_supervision_scarce.json --rows
+.metakg-build/weak_supervision_scarce.jsonl``: the same where seed runs are scarce (10% of the
+cells).
+
+Usage: nice python bench/weak_supervision.py [--groups roc_auc] [--seeds 0,1,2] [--limit N]
+       [--strong-share 0.4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import lzma
+import math
+import os
+import pickle
+import re
+import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# bench/lodo_paired.py and bench/lodo.py, beside this script
+from lodo_paired import CACHE, NORMALISATION, bootstrap_interval, load_views, views_key
+
+from metakg.kg import reliability as reliability_rule
+from metakg.kg.reliability import FULL_FOLDS, run_weight
+from metakg.metalearner.evaluation import normalised_against_median
+from metakg.metalearner.knowledge import MetaData, normalise_scores, shrink_to_prior
+from metakg.metalearner.recommenders import Query, SurrogateRecommender
+
+STRONG_SHARE = 0.40
+KS = (1, 5)
+N_ESTIMATORS = 100
+ROWS = Path(".metakg-build/weak_supervision.jsonl")
+#: scenario -> (source, folds) of its weak runs, read by :func:`kg.reliability.run_weight`
+#: (folds ``None``: all of the task's)
+SCENARIOS: dict[str, tuple[str, int | None]] = {"one_fold": ("cli", 1),
+                                                "other_protocol": (f"mlflow:{'0' * 32}", None)}
+CONDITIONS = ("all_strong", "strong_only", "equal", "weighted", "weighted_plain")
+_FOLD_LINE = re.compile(r'^run:([0-9a-f]+)\\/e\\/([a-z_0-9]+)\\/(\d+) a mls:ModelEvaluation')
+_VALUE_LINE = re.compile(r'^\s*mls:hasValue "([^"]+)"')
+
+
+def fold_scores(metric: str, meta: MetaData, seed_path: str, key: str) -> dict[str, list[float]]:
+    """Run id -> its per-fold scores of ``metric``, for the runs of ``meta.run_ids``, read once
+    from the seed graph's text (minutes) and cached beside the views."""
+    path = CACHE / key / f"{metric}_folds.pkl"
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    want = set(meta.run_ids.values())
+    out: dict[str, dict[int, float]] = {}
+    t0 = time.perf_counter()
+    current: tuple[str, int] | None = None
+    with lzma.open(seed_path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            if current is not None:
+                hit = _VALUE_LINE.match(line)
+                if hit:
+                    out.setdefault(current[0], {})[current[1]] = float(hit.group(1))
+                    current = None
+                    continue
+            if line.startswith("run:") and f"\\/e\\/{metric}\\/" in line:
+                m = _FOLD_LINE.match(line)
+                current = (m.group(1), int(m.group(3))) if m and m.group(1) in want else None
+    folds = {r: [v[k] for k in sorted(v)] for r, v in out.items()}
+    path.write_bytes(pickle.dumps(folds))
+    print(f"  {metric}: folds of {len(folds)} runs read in {time.perf_counter() - t0:.0f} s", flush=True)
+    return folds
+
+
+def fold_spread(meta: MetaData, folds: dict[str, list[float]]) -> pd.Series:
+    """Per dataset, the median over its configurations of the between-fold standard deviation."""
+    sds: dict[str, list[float]] = {}
+    for (d, _c), run in meta.run_ids.items():
+        v = folds.get(run)
+        if v is not None and len(v) > 1:
+            sds.setdefault(d, []).append(float(np.std(v, ddof=1)))
+    return pd.Series({d: float(np.median(v)) for d, v in sds.items()}, dtype=float)
+
+
+def weak_values(scenario: str, train: MetaData, folds: dict[str, list[float]], spread: pd.Series,
+                rng: np.random.Generator) -> pd.DataFrame:
+    """The weak runs' scores of every training cell under ``scenario``."""
+    raw = train.raw
+    sd = spread.reindex(raw.index).fillna(float(spread.median())).to_numpy()[:, None]
+    if scenario == "one_fold":
+        out = raw.to_numpy(dtype=float).copy()
+        noise = rng.normal(size=out.shape) * sd
+        for i, d in enumerate(raw.index):
+            for j, c in enumerate(raw.columns):
+                v = folds.get(train.run_ids.get((d, c), ""))
+                out[i, j] = v[rng.integers(len(v))] if v else out[i, j] + noise[i, j]
+        return pd.DataFrame(out, index=raw.index, columns=raw.columns)
+    fams = pd.Series(train.families).reindex(raw.columns).fillna("?").to_numpy()
+    uniq = {f: k for k, f in enumerate(sorted(set(fams)))}
+    per_family = rng.normal(size=(len(raw.index), len(uniq))) * sd
+    bias = rng.normal(size=(len(raw.index), 1)) * sd + per_family[:, [uniq[f] for f in fams]]
+    return raw + bias
+
+
+def views(train: MetaData, values: pd.DataFrame, reliability: pd.DataFrame | None) -> MetaData:
+    """Training views of these raw scores (NaN: not run), as ``load_metadata`` builds them."""
+    norm = normalise_scores(values, pd.Series(train.higher), NORMALISATION)
+    if reliability is not None:
+        norm = shrink_to_prior(norm, reliability)
+    return replace(train, raw=values, norm=norm, reliability=reliability)
+
+
+def best_at(meta: MetaData, seed: int, query: Query, truth: pd.Series) -> dict[str, float]:
+    """best@k of the stand-in recommender fitted on ``meta``."""
+    model = SurrogateRecommender(n_estimators=N_ESTIMATORS, random_state=seed).fit(meta)
+    ranked = model.score(query).reindex(truth.index).dropna().sort_values(
+        ascending=False, kind="stable").index
+    return {f"best@{k}": float(truth[ranked[:k]].max()) for k in KS}
+
+
+@contextmanager
+def _noise_ratio(value: float) -> Iterator[None]:
+    """:data:`metakg.kg.reliability.NOISE_RATIO` (κ) set to ``value`` inside: for ``norm`` and
+    for the relative scores the surrogate learns from (:func:`relative_scores`)."""
+    old = reliability_rule.NOISE_RATIO
+    reliability_rule.NOISE_RATIO = value
+    try:
+        yield
+    finally:
+        reliability_rule.NOISE_RATIO = old
+
+
+def task_folds(folds: dict[str, list[float]]) -> int:
+    """The seed tasks' number of folds: the most common length of the runs' fold lists."""
+    lengths = pd.Series([len(v) for v in folds.values()])
+    return int(lengths.mode().iloc[0]) if len(lengths) else FULL_FOLDS
+
+
+def weight(scenario: str, n_task_folds: int) -> float:
+    """The reliability :func:`kg.reliability.run_weight` gives the scenario's weak runs."""
+    source, n = SCENARIOS[scenario]
+    return run_weight(source, n_task_folds if n is None else n, task_folds=n_task_folds)
+
+
+def one(state: dict, d: str, seed: int, folds: dict, spread: pd.Series) -> list[dict]:
+    """Every condition of one held-out dataset and seed."""
+    meta, related, second = state["meta"], state["related"], state["second"]
+    train = replace(meta.without(d, *related.get(d, [])).drop(second), auxiliary=None,
+                    reliability=None)
+    truth = normalised_against_median(meta, d)
+    query = Query(metafeatures=meta.metafeatures.loc[d].to_dict())
+    rng = np.random.default_rng([seed, meta.datasets.index(d)])
+    seen = train.raw.notna().to_numpy()
+    strong = seen & (rng.random(seen.shape) < state.get("strong_share", STRONG_SHARE))
+    weak = seen & ~strong
+    base = {"group": state["metric"], "dataset": d, "seed": seed,
+            "strong_cells": int(strong.sum()), "weak_cells": int(weak.sum())}
+    rows = [{**base, "scenario": "-", "condition": "all_strong", **best_at(train, seed, query, truth)},
+            {**base, "scenario": "-", "condition": "strong_only",
+             **best_at(views(train, train.raw.where(strong), None), seed, query, truth)}]
+    for scenario in SCENARIOS:
+        values = train.raw.where(strong, weak_values(scenario, train, folds, spread, rng)).where(seen)
+        w = weight(scenario, task_folds(folds))
+        rel = pd.DataFrame(np.where(weak, w, 1.0), index=values.index, columns=values.columns)
+        for condition, r in (("equal", None), ("weighted", rel)):
+            rows.append({**base, "scenario": scenario, "condition": condition, "weight": w,
+                         **best_at(views(train, values, r), seed, query, truth)})
+        with _noise_ratio(math.inf):  # the factor b = w itself: the reliability as the weight
+            rows.append({**base, "scenario": scenario, "condition": "weighted_plain", "weight": w,
+                         **best_at(views(train, values, rel), seed, query, truth)})
+    return rows
+
+
+def _cached_key(key: str, metrics: list[str]) -> str:
+    """``key``, or when its views are not cached, the newest cached folder that has every
+    group: views cached before a change of ``metalearner/knowledge.py`` that leaves the seed
+    graph's views as they were (a graph of seed-protocol runs has no weak cell), rather than
+    minutes of reading the graph again."""
+    if all((CACHE / key / f"{m}.pkl").exists() for m in metrics):
+        return key
+    found = sorted((p for p in CACHE.glob("*") if all((p / f"{m}.pkl").exists() for m in metrics)),
+                   key=lambda p: p.stat().st_mtime)
+    if not found:
+        return key
+    print(f"views of key {key} not cached; reading those of {found[-1].name}", flush=True)
+    return found[-1].name
+
+
+def _rounded(values: list[float]) -> list[float]:
+    return [round(x, 4) for x in values]
+
+
+def _summary(values: np.ndarray) -> dict:
+    return {"mean": round(float(values.mean()), 4), "held_out": len(values),
+            "interval_95": _rounded(bootstrap_interval(values))}
+
+
+def group_report(rows: pd.DataFrame) -> dict:
+    """Per scenario and k: each condition's mean best@k and the paired differences."""
+    per = rows.groupby(["dataset", "scenario", "condition"], as_index=False).mean(numeric_only=True)
+    shared = per[per["scenario"] == "-"]
+    out: dict = {"group": str(rows["group"].iloc[0]), "held_out": int(per["dataset"].nunique()),
+                 "seeds": sorted(int(s) for s in rows["seed"].unique()),
+                 "strong_cells_mean": round(float(rows["strong_cells"].mean()), 1),
+                 "weak_cells_mean": round(float(rows["weak_cells"].mean()), 1), "scenarios": {}}
+    for scenario in SCENARIOS:
+        part = pd.concat([shared, per[per["scenario"] == scenario]])
+        if part[part["scenario"] == scenario].empty:
+            continue
+        table = part.pivot_table(index="dataset", columns="condition", values=[f"best@{k}" for k in KS])
+        entry: dict = {"weight": float(rows.loc[rows["scenario"] == scenario, "weight"].iloc[0])}
+        for k in KS:
+            col = f"best@{k}"
+            t = table[col].dropna()
+            entry[col] = {c: _summary(t[c].to_numpy()) for c in CONDITIONS if c in t}
+            for a, b in (("weighted", "equal"), ("weighted", "strong_only"), ("equal", "strong_only"),
+                         ("weighted", "weighted_plain")):
+                if a in t and b in t:
+                    entry[col][f"{a}_minus_{b}"] = _summary((t[a] - t[b]).to_numpy())
+        out["scenarios"][scenario] = entry
+    return out
+
+
+def write_report(out: Path, rows: list[dict], args: argparse.Namespace, planned: dict[str, int],
+                 spreads: dict[str, float], n_folds: int, seconds: float) -> dict:
+    frame = pd.DataFrame(rows)
+    groups = [] if frame.empty else [group_report(p) for _, p in frame.groupby("group", sort=False)]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    finished = {(r["group"], r["dataset"], r["seed"]) for r in rows}
+    report = {
+        "protocol": {"strong_share": args.strong_share, "normalisation": NORMALISATION, "coverage": 0.95,
+                     "recommender": (f"the default's bagged surrogate (5 members, {N_ESTIMATORS} "
+                                     "trees each instead of 300), top k by its score"),
+                     "task_folds": n_folds,
+                     "scenarios": {s: {"source": src, "folds": n_folds if n is None else n,
+                                       "weight": round(weight(s, n_folds), 4)}
+                                   for s, (src, n) in SCENARIOS.items()},
+                     "fold_sd_median": spreads, "seeds": seeds, "held_out_limit": args.limit},
+        "planned_held_out": planned,
+        "complete": all(len({d for g, d, s in finished if g == grp and s == seed}) == n
+                        for grp, n in planned.items() for seed in seeds),
+        "groups": groups, "seconds": round(seconds, 1)}
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=1))
+    tmp.replace(out)
+    return report
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--store", default=None)
+    ap.add_argument("--seed", default="data/seed.trig.xz")
+    ap.add_argument("--groups", default="roc_auc", help="comma-separated metrics of the groups")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--limit", type=int, default=None, help="only the first N held-out datasets per group")
+    ap.add_argument("--out", default="bench/results/weak_supervision.json")
+    ap.add_argument("--rows", default=str(ROWS))
+    ap.add_argument("--report-only", action="store_true", help="rebuild the report from --rows")
+    ap.add_argument("--strong-share", type=float, default=STRONG_SHARE,
+                    help="share of the training cells that stay seed runs (the rest: weak runs)")
+    ap.add_argument("--views-key", default=None,
+                    help="the folder of .metakg-build/bench-cache/ to read the views from")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    metrics = args.groups.split(",")
+    key = args.views_key or _cached_key(views_key(args.store, args.seed), metrics)
+    groups = load_views(metrics, args.store, args.seed, key)
+    rows_path = Path(args.rows)
+    rows_path.parent.mkdir(parents=True, exist_ok=True)
+    rows = ([json.loads(line) for line in rows_path.read_text().splitlines() if line.strip()]
+            if rows_path.exists() else [])
+    done = {(r["group"], r["dataset"], r["seed"]) for r in rows}
+    seeds = [int(s) for s in args.seeds.split(",")]
+    planned = {m: len(groups[m]["holdout"][:args.limit]) for m in metrics}
+    folds = {m: fold_scores(m, groups[m]["meta"], args.seed, key) for m in metrics}
+    spread = {m: fold_spread(groups[m]["meta"], folds[m]) for m in metrics}
+    spreads = {m: round(float(s.median()), 5) for m, s in spread.items()}
+    n_folds = task_folds(folds[metrics[0]])
+    t0 = time.perf_counter()
+    for m in [] if args.report_only else metrics:
+        state = {**groups[m], "strong_share": args.strong_share}
+        for seed in seeds:  # every dataset of one seed first: a stopped run still covers them all
+            for d in state["holdout"][:args.limit]:
+                if (m, d, seed) in done:
+                    continue
+                t1 = time.perf_counter()
+                new = one(state, d, seed, folds[m], spread[m])
+                with rows_path.open("a") as fh:
+                    fh.writelines(json.dumps(r) + "\n" for r in new)
+                rows += new
+                write_report(Path(args.out), rows, args, planned, spreads, n_folds,
+                             time.perf_counter() - t0)
+                print(f"{m} {d} seed {seed}: best@5 " + " ".join(
+                    f"{r['scenario']}/{r['condition']}={r['best@5']:.3f}" for r in new)
+                    + f" ({time.perf_counter() - t1:.0f} s)", flush=True)
+    report = write_report(Path(args.out), rows, args, planned, spreads, n_folds,
+                          time.perf_counter() - t0)
+    for g in report["groups"]:
+        print(json.dumps(g["scenarios"], indent=1))
+    print(f"complete: {report['complete']}")
+
+
+if __name__ == "__main__":
+    main()
