@@ -28,6 +28,7 @@ def _check(mf: object) -> None:
 VARIED = ("anneal", "hepatitis", "analcatdata_chall101", "autompg")
 
 
+@pytest.mark.seed  # characterises four real tables whole
 def test_varied_shared_datasets(shared: Path) -> None:
     _check_shared(shared, VARIED)
 

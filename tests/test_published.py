@@ -121,6 +121,7 @@ def test_a_published_configuration_enters_the_graph_with_its_source() -> None:
     assert len(graph.store.select("SELECT ?s WHERE { ?c prov:wasDerivedFrom ?s }")) == 1
 
 
+@pytest.mark.seed  # evaluates configurations on real seed tasks
 def test_published_configurations_are_evaluated_on_the_seed_tasks_and_exported(
         shared: Path, tmp_path: Path) -> None:
     """The extension holds the published configurations' runs on the very tasks of the seed
@@ -180,6 +181,7 @@ def test_early_stopping_keeps_every_class_of_a_table_with_many_small_classes() -
     assert est.predict_proba(X[:3]).shape == (3, 40)
 
 
+@pytest.mark.seed  # evaluates configurations on real seed tasks
 def test_an_empty_work_store_resumes_from_the_exported_extension(shared: Path, tmp_path: Path) -> None:
     """A new machine (no work store) continues from the committed extension: nothing reruns."""
     import csv

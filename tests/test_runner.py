@@ -129,6 +129,7 @@ def test_batch_writes_every_fold_and_records_failures(shared: Path, tmp_path: Pa
     assert (again.skipped, again.folds_run) == (5, 0)
 
 
+@pytest.mark.slow  # evaluates four configurations on a real table, twice
 def test_killed_batch_resumes_without_repeating(shared: Path, tmp_path: Path) -> None:
     df = _small(shared)
     ref = KnowledgeGraph(MemoryStore())
