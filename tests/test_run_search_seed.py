@@ -75,7 +75,10 @@ def test_schemathesis_finds_no_server_error(seed_server, tmp_path) -> None:  # t
     Key management is left out here: with an admin key, schemathesis revokes and rotates the
     keys it finds, which the other tests on this shared server use (tests/test_api_schema.py
     covers those routes on their own app). The import and sync routes reach a remote service
-    named in the request: no network in tests (their own tests cover them)."""
+    named in the request: no network in tests (their own tests cover them). ``/export`` without
+    a dataset streams the whole graph (1.7 GB, about a minute on a quiet machine), which can
+    pass schemathesis's 120 s limit per request on a loaded one; the dataset export is timed
+    above and the whole-graph stream is tested on its own app (tests/test_api.py)."""
     import shutil
     import subprocess
 
@@ -85,6 +88,8 @@ def test_schemathesis_finds_no_server_error(seed_server, tmp_path) -> None:  # t
     report = subprocess.run(
         [exe, "run", seed_server.url + "/openapi.json", "--checks", "not_a_server_error",
          "--max-examples", "5", "--phases", "examples,fuzzing", "--request-timeout", "120",
-         "--exclude-path-regex", "^/(keys|import/|sync/)", "-H", f"X-API-Key: {seed_server.key}"],
+         "--exclude-path-regex", "^/(keys|import/|sync/|export)", "-H", f"X-API-Key: {seed_server.key}"],
         capture_output=True, text=True, timeout=900, cwd=tmp_path)
-    assert report.returncode == 0, report.stdout[-4000:] + report.stderr[-2000:]
+    # the errors' section, not only the tail (the tail is mostly progress output)
+    errors = report.stdout[report.stdout.find("ERRORS"):][:4000] if "ERRORS" in report.stdout else ""
+    assert report.returncode == 0, errors + report.stdout[-3000:] + report.stderr[-2000:]
