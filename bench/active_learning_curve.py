@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 # bench/lodo_paired.py and bench/lodo.py, beside this script
-from lodo_paired import NORMALISATION, bootstrap_interval, load_views, views_key
+from lodo_paired import NORMALISATION, bootstrap_interval, load_views, views_key, write_json
 
 from metakg.metalearner.active import DEFAULT_K, propose
 from metakg.metalearner.evaluation import normalised_against_median
@@ -215,9 +215,7 @@ def write_report(out: Path, rows: list[dict], args: argparse.Namespace, planned:
             len({d for gg, d, st in finished if gg == g and st == s}) == n
             for g, n in planned.items() for s in want),
         "groups": groups, "seconds": round(seconds, 1)}
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=1))
-    tmp.replace(out)
+    write_json(out, report)
     return report
 
 

@@ -235,6 +235,13 @@ _STATE: dict = {}  # the group being evaluated, inherited by forked workers
 _HELD_OUT: dict = {}  # this process's last held-out dataset: (train, truth, query)
 
 
+def write_json(path: Path, data: dict) -> None:
+    """Write a results file whole, then rename it: a kill never leaves half a file."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(path)
+
+
 def held_out(d: str) -> tuple:
     """(training views, true normalised scores, query) for held-out dataset ``d``, exactly as
     bench/lodo.py's ``_evaluate_one`` builds them."""
@@ -506,7 +513,7 @@ def main() -> None:
     rep = report(results, candidates=labels, seeds=seeds, metrics=metrics, datasets=evaluated, views=key)
     rep["seconds"] = round(time.perf_counter() - t0, 1)
     print_report(rep)
-    Path(args.out).write_text(json.dumps(rep, indent=1))
+    write_json(Path(args.out), rep)
 
 
 if __name__ == "__main__":

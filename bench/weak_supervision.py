@@ -75,7 +75,7 @@ import numpy as np
 import pandas as pd
 
 # bench/lodo_paired.py and bench/lodo.py, beside this script
-from lodo_paired import CACHE, NORMALISATION, bootstrap_interval, load_views, views_key
+from lodo_paired import CACHE, NORMALISATION, bootstrap_interval, load_views, views_key, write_json
 
 from metakg.kg import reliability as reliability_rule
 from metakg.kg.reliability import FULL_FOLDS, run_weight
@@ -291,9 +291,7 @@ def write_report(out: Path, rows: list[dict], args: argparse.Namespace, planned:
         "complete": all(len({d for g, d, s in finished if g == grp and s == seed}) == n
                         for grp, n in planned.items() for seed in seeds),
         "groups": groups, "seconds": round(seconds, 1)}
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=1))
-    tmp.replace(out)
+    write_json(out, report)
     return report
 
 
