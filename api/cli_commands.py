@@ -68,7 +68,7 @@ def recommend(
             runs = graph.runs(task=task_rec.id)
             scores = {r.configuration_id: r.scores.get(result.metric) for r in runs}
             if result.id:  # the runs this call wrote are the outcomes of the recommendation's ranks
-                from metakg.kg.recommendations import record_run_outcomes
+                from metakg.kg.feedback import record_run_outcomes
 
                 written = set(report.run_ids)
                 record_run_outcomes(graph, result.id, [r for r in runs if r.id in written])

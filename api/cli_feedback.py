@@ -72,7 +72,8 @@ def feedback(
                 out = client.feedback(rec_id, rank=chosen[1], verdict=chosen[0], score=score,
                                       reason=reason)
     else:
-        from metakg.kg.recommendations import get_recommendation, list_feedback, record_feedback
+        from metakg.kg.feedback import list_feedback, record_feedback
+        from metakg.kg.recommendations import get_recommendation
 
         graph = open_cli_graph(store, read=chosen is None)
         try:

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from metakg.kg.recommendations import Feedback
+from metakg.kg.feedback import Feedback
 
 __all__ = ["DatasetOut", "KeyCreatedOut", "KeyIn", "KeyOut", "MetaFeaturesIn",
            "RecommendIn", "RunIn", "RunOut", "RunsIn"]

@@ -246,10 +246,10 @@ class KnowledgeGraph:
         # guard on the template (see kg/run_nquads.py); the store parses all of the text.
         first = list(parse(texts[0].encode(), format=RdfFormat.N_QUADS))
         # runs tagged recommendation=<id> record the outcome of the rank they ran, in this
-        # same write (kg/recommendations.py; an unknown id raises before anything is written)
+        # same write (kg/feedback.py; an unknown id raises before anything is written)
         linked = [(r, o) for r, o in zip(runs, out, strict=True) if "recommendation" in r.tags]
         if linked:
-            from metakg.kg.recommendations import outcome_quads
+            from metakg.kg.feedback import outcome_quads
 
             config_quads = config_quads + outcome_quads(self, linked)
         check_quads(config_quads + first)

@@ -13,12 +13,9 @@ from fastapi.testclient import TestClient
 from pyoxigraph import NamedNode
 
 from metakg.kg import InvalidData, KnowledgeGraph, MemoryStore, NotFound, OxigraphStore, RunInput
+from metakg.kg.feedback import list_feedback, record_feedback
 from metakg.kg.identity import configuration_id
-from metakg.kg.recommendations import (
-    get_recommendation,
-    list_feedback,
-    record_feedback,
-)
+from metakg.kg.recommendations import get_recommendation
 from metakg.kg.records import Dataset, Task
 from metakg.kg.spaces import portfolio
 from metakg.kg.vocabulary import entity
@@ -198,7 +195,7 @@ def test_a_run_logged_with_the_recommendation_records_the_outcome_of_its_rank(
 
 def test_runs_already_logged_can_be_recorded_as_the_outcomes_once(kg: KnowledgeGraph) -> None:
     """What ``metakg recommend --run`` does with the runs the runner wrote."""
-    from metakg.kg.recommendations import record_run_outcomes
+    from metakg.kg.feedback import record_run_outcomes
 
     ds, task = _table(kg, "query", 0.9, 5000.0, 50)
     res = recommend_for_dataset(kg, ds.id, k=2, record=True)

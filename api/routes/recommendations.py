@@ -79,8 +79,8 @@ def get_recommendation(rec_id: Annotated[str, PathParam(max_length=200)], graph:
     feedback on it (404 if unknown)."""
     from dataclasses import asdict
 
+    from metakg.kg.feedback import list_feedback
     from metakg.kg.recommendations import get_recommendation as find
-    from metakg.kg.recommendations import list_feedback
 
     return {**asdict(find(graph, rec_id)), "feedback": [asdict(f) for f in list_feedback(graph, rec_id)]}
 
@@ -92,7 +92,7 @@ def post_feedback(rec_id: Annotated[str, PathParam(max_length=200)], body: Feedb
     skipped, or rejected with a reason. An outcome on a table in the graph is also logged as a
     run (the recommender learns from it). 404: unknown recommendation; 422: a rank out of
     range or a bad verdict; a read key gets 403; nothing is written then."""
-    from metakg.kg.recommendations import record_feedback
+    from metakg.kg.feedback import record_feedback
 
     return record_feedback(graph, rec_id, rank=body.rank, verdict=body.verdict, score=body.score,
                            reason=body.reason, principal=who.name, source="api")

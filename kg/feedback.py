@@ -1,0 +1,263 @@
+"""What happened to a recommendation's configurations: feedback and outcomes.
+
+Feedback (a ``mkg:Feedback``) says what happened to one ranked configuration of a stored
+recommendation (:mod:`kg.recommendations`): ``used``, ``skipped`` or ``rejected`` (with a
+reason), and for a used one the outcome score. An outcome on a table in the graph is also
+logged as a run of that configuration on the table's task, tagged ``recommendation=<id>``, so
+the recommender learns from it like from any run; and a run logged with that tag (API, CLI,
+library) records the outcome of the rank whose configuration it ran (:func:`outcome_quads`,
+called by :meth:`kg.graph.KnowledgeGraph.log_runs` in the same atomic write).
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pyoxigraph import DefaultGraph, Quad
+
+from metakg.kg.errors import InvalidData, NotFound
+from metakg.kg.recommendations import (
+    RECOMMENDATION_TAG,
+    RankedConfiguration,
+    StoredRecommendation,
+    dataset_with_hash,
+    find_query_task,
+    get_recommendation,
+    not_found_message,
+    now_literal,
+    principal_name,
+    principal_node,
+    raw_store,
+    recommendation_node,
+)
+from metakg.kg.shapes import check_quads
+from metakg.kg.vocabulary import MKG, PROV, A, entity, entity_key, lit
+
+if TYPE_CHECKING:
+    from metakg.kg.graph import KnowledgeGraph
+    from metakg.kg.records import Run, RunInput
+
+__all__ = ["REASON_TAG", "VERDICTS", "Feedback", "list_feedback", "outcome_quads",
+           "record_feedback", "record_run_outcomes"]
+
+#: The tag that carries a feedback's reason on the run that records its outcome.
+REASON_TAG = "feedback_reason"
+#: What can happen to a recommended configuration.
+VERDICTS = ("used", "skipped", "rejected")
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What happened to one ranked configuration of a recommendation."""
+
+    id: str
+    recommendation_id: str
+    rank: int
+    config_id: str
+    verdict: str
+    created: str
+    reason: str = ""
+    score: float | None = None
+    run_id: str | None = None
+    principal: str | None = None
+
+
+def _feedback_quads(rec: StoredRecommendation, item: RankedConfiguration, *, verdict: str,
+                    reason: str, score: float | None, run_id: str | None,
+                    principal: str | None) -> tuple[str, list[Quad]]:
+    fb_id = uuid.uuid4().hex
+    node, g = entity("feedback", fb_id), DefaultGraph()
+    quads = [Quad(node, A, MKG.Feedback, g), Quad(node, A, PROV.Entity, g),
+             Quad(node, MKG.aboutRecommendation, entity("recommendation", rec.id), g),
+             Quad(node, MKG.rank, lit(int(item.rank)), g),
+             Quad(node, MKG.ofConfiguration, entity("config", item.config_id), g),
+             Quad(node, MKG.verdict, lit(verdict), g), Quad(node, PROV.generatedAtTime, now_literal(), g)]
+    if reason:
+        quads.append(Quad(node, MKG.reason, lit(reason), g))
+    if score is not None:
+        quads.append(Quad(node, MKG.outcomeScore, lit(float(score)), g))
+    if run_id:
+        quads.append(Quad(node, MKG.outcomeRun, entity("run", run_id), g))
+    if principal:
+        quads.append(Quad(node, PROV.wasAttributedTo, principal_node(principal), g))
+    return fb_id, quads
+
+
+def _check_feedback(verdict: str, reason: str, score: float | None) -> None:
+    if verdict not in VERDICTS:
+        raise InvalidData(f"Feedback must be one of {', '.join(VERDICTS)}, not {verdict!r}.")
+    if verdict == "rejected" and not reason.strip():
+        raise InvalidData("Say why the configuration was rejected (--reason / reason).")
+    if score is not None:
+        if verdict != "used":
+            raise InvalidData(f"A score is the outcome of running a configuration; give it with "
+                              f"'used', not {verdict!r}.")
+        if not math.isfinite(score):
+            raise InvalidData(f"The outcome score must be a finite number, not {score!r}.")
+
+
+def record_feedback(graph: KnowledgeGraph, rec_id: str, *, rank: int, verdict: str,
+                    score: float | None = None, reason: str = "",
+                    principal: str | None = None, source: str = "feedback") -> Feedback:
+    """Record what happened to the configuration at ``rank`` of a recommendation.
+
+    An outcome ``score`` of a used configuration on a table that is in the graph (the
+    recommendation's task, or a task of its target on the dataset with its content hash) is
+    logged as a run of that configuration on that task, tagged ``recommendation=<id>``: the
+    recommender learns from it. Without such a task only the feedback is stored.
+
+    Args:
+        graph: the knowledge graph.
+        rec_id: the recommendation's id.
+        rank: the configuration's rank (1-based).
+        verdict: ``used``, ``skipped`` or ``rejected``.
+        score: the outcome by the recommendation's metric (``used`` only).
+        reason: why (required for ``rejected``).
+        principal: who says so.
+        source: what logged it (the outcome run's ``source``).
+
+    Returns:
+        The stored feedback.
+
+    Raises:
+        NotFound: no recommendation has this id.
+        InvalidData: an unknown verdict, a rank out of range, a score that is not a finite
+            number or given without ``used``, or a rejection without a reason; nothing is
+            written.
+    """
+    _check_feedback(verdict, reason, score)
+    rec = get_recommendation(graph, rec_id)
+    item = rec.at_rank(rank)
+    task_id = _outcome_task(graph, rec) if score is not None else None
+    if task_id is not None:
+        from metakg.kg.records import RunInput
+
+        # the run's tag makes log_run record this feedback with it, in one write
+        config = graph.get_configuration(item.config_id).config
+        tags = {RECOMMENDATION_TAG: rec.id} | ({REASON_TAG: reason} if reason else {})
+        run = graph.log_run(RunInput(task_id=task_id, config=config,
+                                     fold_scores={rec.query.metric: [float(score)]},  # type: ignore[arg-type]
+                                     principal=principal, source=source, tags=tags))
+        return next(f for f in list_feedback(graph, rec.id) if f.run_id == run.id)
+    fb_id, quads = _feedback_quads(rec, item, verdict=verdict, reason=reason, score=score,
+                                   run_id=None, principal=principal)
+    check_quads(quads)
+    raw_store(graph).add(quads)
+    return next(f for f in list_feedback(graph, rec.id) if f.id == fb_id)
+
+
+def _outcome_task(graph: KnowledgeGraph, rec: StoredRecommendation) -> str | None:
+    """The task an outcome of ``rec`` is a run of: its own, or one found now on the dataset
+    with its query's content hash (ingested since), of its target and type."""
+    q = rec.query
+    if q.task_id:
+        return q.task_id
+    dataset_id = q.dataset_id or (dataset_with_hash(graph, q.query_digest) if q.query_digest else None)
+    if dataset_id is None or q.target is None:
+        return None
+    return find_query_task(graph, dataset_id=dataset_id, task_type=q.task_type, metric=q.metric,
+                           target=q.target)
+
+
+def list_feedback(graph: KnowledgeGraph, rec_id: str) -> list[Feedback]:
+    """The feedback on a recommendation, oldest first.
+
+    Raises:
+        NotFound: no recommendation has this id.
+    """
+    node = recommendation_node(rec_id)
+    store = raw_store(graph)
+    if not store.ask("ASK { ?r a mkg:Recommendation }", {"r": node}):
+        raise NotFound(not_found_message(rec_id))
+    rows = store.select(
+        """SELECT ?f ?rank ?c ?verdict ?at ?reason ?score ?run ?who WHERE {
+             ?f mkg:aboutRecommendation ?r ; a mkg:Feedback ; mkg:rank ?rank ;
+                mkg:ofConfiguration ?c ; mkg:verdict ?verdict ; prov:generatedAtTime ?at .
+             OPTIONAL { ?f mkg:reason ?reason } OPTIONAL { ?f mkg:outcomeScore ?score }
+             OPTIONAL { ?f mkg:outcomeRun ?run } OPTIONAL { ?f prov:wasAttributedTo ?who } }
+           ORDER BY ?at ?f""", {"r": node})
+    return [Feedback(id=entity_key(r["f"]), recommendation_id=entity_key(node), rank=int(r["rank"]),
+                     config_id=entity_key(r["c"]), verdict=r["verdict"], created=str(r["at"]),
+                     reason=r.get("reason", ""), score=r.get("score"),
+                     run_id=entity_key(r["run"]) if r.get("run") else None,
+                     principal=principal_name(r.get("who")))
+            for r in rows]
+
+
+def record_run_outcomes(graph: KnowledgeGraph, rec_id: str, runs: Sequence[Run]) -> list[Feedback]:
+    """Record runs already in the graph (e.g. written by the runner for ``metakg recommend
+    --run``) as the outcomes of the ranks whose configurations they ran; a run already
+    recorded for this recommendation, or of a configuration it did not rank, is passed over.
+
+    Returns:
+        The new feedback.
+
+    Raises:
+        NotFound: no recommendation has this id.
+    """
+    rec = get_recommendation(graph, rec_id)
+    done = {f.run_id for f in list_feedback(graph, rec.id)}
+    by_config = {r.config_id: r for r in rec.ranked}
+    quads: list[Quad] = []
+    ids: list[str] = []
+    for run in runs:
+        item = by_config.get(run.configuration_id)
+        if item is None or run.id in done:
+            continue
+        failed = run.status != "completed"
+        fb_id, more = _feedback_quads(
+            rec, item, verdict="used", score=None if failed else run.scores.get(rec.query.metric),
+            reason=f"the run failed: {run.error or 'no error text'}" if failed else "",
+            run_id=run.id, principal=run.principal)
+        quads += more
+        ids.append(fb_id)
+        done.add(run.id)
+    if quads:
+        check_quads(quads)
+        raw_store(graph).add(quads)
+    return [f for f in list_feedback(graph, rec.id) if f.id in set(ids)]
+
+
+def outcome_quads(graph: KnowledgeGraph, runs: Sequence[tuple[RunInput, Run]]) -> list[Quad]:
+    """Feedback quads for runs tagged ``recommendation=<id>``: the outcome (``used``, the
+    run's mean score by the recommendation's metric, the run) of the rank whose configuration
+    the run executed. A run of a configuration the recommendation did not rank is logged
+    without feedback.
+
+    Args:
+        graph: the knowledge graph.
+        runs: (what was logged, the run record) pairs, before they are written.
+
+    Returns:
+        The quads to write with the runs.
+
+    Raises:
+        NotFound: a run names a recommendation that is not in the graph; nothing is written.
+    """
+    quads: list[Quad] = []
+    memo: dict[str, StoredRecommendation] = {}
+    for given, run in runs:
+        rec_id = given.tags.get(RECOMMENDATION_TAG)
+        if not rec_id:
+            continue
+        if rec_id not in memo:
+            try:
+                memo[rec_id] = get_recommendation(graph, rec_id)
+            except NotFound:
+                raise NotFound(f"A run is tagged {RECOMMENDATION_TAG}={rec_id!r}, but the graph "
+                               f"has no recommendation {rec_id!r}; fix the tag (the `id` printed "
+                               "by `metakg recommend`) or drop it. No run was logged.") from None
+        rec = memo[rec_id]
+        item = next((r for r in rec.ranked if r.config_id == run.configuration_id), None)
+        if item is None:
+            continue
+        score = run.scores.get(rec.query.metric) if run.status == "completed" else None
+        reason = (given.tags.get(REASON_TAG, "") if run.status == "completed"
+                  else f"the run failed: {run.error or 'no error text'}")
+        quads += _feedback_quads(rec, item, verdict="used", reason=reason, score=score,
+                                 run_id=run.id, principal=run.principal)[1]
+    return quads
