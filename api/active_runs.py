@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ImproveReport", "drain", "find_table", "make_proposals"]
+__all__ = ["ImproveReport", "drain", "find_table", "list_queue", "make_proposals"]
 
 
 def _groups(graph: Any) -> list[tuple[str, str]]:
@@ -86,6 +86,30 @@ def make_proposals(graph: Any, *, budget: int = 10, dataset: str | None = None) 
     news = [NewProposal(c.dataset_id, c.config_id, c.utility, c.reason, task_type, metric)
             for c, task_type, metric in chosen]
     return write_proposals(graph, news, generated_by=made_by, replace_open=True, dataset_id=only)
+
+
+def list_queue(graph: Any, *, status: str | None = "open", dataset: str | None = None,
+               limit: int | None = None) -> list[Any]:
+    """The stored proposals: open ones first by rank, then done and failed ones.
+
+    Args:
+        graph: the graph.
+        status: only ``open``, ``done`` or ``failed`` ones (``None``: all).
+        dataset: only those on this dataset (name or id).
+        limit: at most this many.
+
+    Returns:
+        The proposals (:class:`metakg.kg.proposals.Proposal`).
+
+    Raises:
+        DatasetNotFound: ``dataset`` is not in the graph.
+        InvalidData: an unknown status.
+    """
+    from metakg.kg.proposals import list_proposals
+
+    dataset_id = graph.get_dataset(dataset, schema=False).id if dataset else None
+    found = list_proposals(graph, status=status, dataset_id=dataset_id)
+    return found if limit is None else found[:limit]
 
 
 def find_table(graph: Any, dataset_id: str, manifest: Path) -> Any:

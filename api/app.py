@@ -9,7 +9,17 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from metakg.api.errors import ERROR_RESPONSES, install_error_handlers
-from metakg.api.routes import datasets, export, keys, mlflow_sync, openml_import, recommendations, runs, sparql
+from metakg.api.routes import (
+    datasets,
+    export,
+    keys,
+    mlflow_sync,
+    openml_import,
+    proposals,
+    recommendations,
+    runs,
+    sparql,
+)
 from metakg.api.settings import Settings, get_settings
 
 __all__ = ["create_app"]
@@ -63,7 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
-    for module in (datasets, recommendations, runs, sparql, export, keys, mlflow_sync, openml_import):
+    for module in (datasets, recommendations, proposals, runs, sparql, export, keys, mlflow_sync,
+                   openml_import):
         app.include_router(module.router, responses=ERROR_RESPONSES)
 
     @app.get("/health", tags=["health"])

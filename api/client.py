@@ -175,6 +175,46 @@ class Client:
         return self._check(self._http.post(f"/recommendations/{quote(rec_id, safe='')}/feedback",
                                            json=body))
 
+    def propose(self, *, budget: int = 10, dataset: str | None = None) -> list[dict[str, Any]]:
+        """Ask the graph which runs would improve its recommendations most, and store them as
+        the open queue (``metakg next``); needs a key that can write.
+
+        Args:
+            budget: how many runs to propose.
+            dataset: only runs on this dataset (name or id).
+
+        Returns:
+            The proposals, best first, each with its dataset, configuration, utility and reason.
+
+        Raises:
+            NotFound: ``dataset`` is not in the graph.
+            InvalidData: no missing run to propose.
+            MetaKGError: HTTP 403 when this client's key can only read.
+        """
+        body: dict[str, Any] = {"budget": budget}
+        if dataset is not None:
+            body["dataset"] = dataset
+        return self._check(self._http.post("/proposals", json=body))["proposals"]
+
+    def proposals(self, *, status: str | None = "open", dataset: str | None = None,
+                  limit: int = 100) -> list[dict[str, Any]]:
+        """The stored proposals (open ones first by rank).
+
+        Args:
+            status: ``open``, ``done``, ``failed`` or ``None`` for all.
+            dataset: only those on this dataset (name or id).
+            limit: at most this many.
+
+        Raises:
+            NotFound: ``dataset`` is not in the graph.
+        """
+        params: dict[str, Any] = {"limit": limit}
+        if status is not None:
+            params["status"] = status
+        if dataset is not None:
+            params["dataset"] = dataset
+        return self._check(self._http.get("/proposals", params=params))["proposals"]
+
     def sync_mlflow(self, *, tracking_uri: str, experiment: str, metric_step: str = "last",
                     folds: int = 5, page_size: int = 1000,
                     timeout: float = 600.0) -> dict[str, Any]:

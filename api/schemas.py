@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from metakg.kg.feedback import Feedback
 
 __all__ = ["DatasetOut", "KeyCreatedOut", "KeyIn", "KeyOut", "MetaFeaturesIn",
-           "RecommendIn", "RunIn", "RunOut", "RunsIn"]
+           "ProposalOut", "ProposalsIn", "ProposalsOut", "RecommendIn", "RunIn", "RunOut",
+           "RunsIn"]
 
 
 class DatasetOut(BaseModel):
@@ -214,3 +215,36 @@ class OpenMLImportOut(BaseModel):
     datasets: dict[str, str] = Field(description="Graph dataset id → how its meta-features were "
                                                  "obtained (computed, openml qualities, none).")
     families: dict[str, int] = Field(description="Family → runs added with it.")
+
+
+class ProposalsIn(BaseModel):
+    """Ask for the runs that would improve the recommendations most (see ``metakg next``)."""
+
+    budget: int = Field(default=10, ge=1, le=1000, description="How many runs to propose.")
+    dataset: str | None = Field(default=None, max_length=200,
+                                description="Only runs on this dataset (name or id).")
+
+
+class ProposalOut(BaseModel):
+    """A proposed run: which configuration on which dataset, why, and what became of it."""
+
+    id: str
+    rank: int = Field(description="Place in the queue (1 first).")
+    dataset_id: str
+    dataset: str
+    config_id: str
+    task_type: str
+    metric: str
+    utility: float = Field(description="Members' disagreement × chance of entering the top 5.")
+    reason: str
+    status: str = Field(description="open, done or failed.")
+    generated_by: str = Field(description="Id of the recommender version that proposed it.")
+    created: str
+    run_id: str | None = Field(default=None, description="The run that answered it (done).")
+    error: str | None = Field(default=None, description="Why it failed (failed).")
+
+
+class ProposalsOut(BaseModel):
+    """Proposed runs, best first."""
+
+    proposals: list[ProposalOut]

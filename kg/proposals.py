@@ -158,12 +158,13 @@ def write_proposals(graph: KnowledgeGraph, proposals: Sequence[NewProposal], *,
                 and (dataset_id is None or q.dataset_id == dataset_id)] if replace_open else []
     remove = _quads_of(graph, withdraw)
     g = DefaultGraph()
-    now = datetime.now(UTC).replace(microsecond=0)
+    # the lexical form the store reads back (xsd:dateTime in UTC ends in Z)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     activity = entity("proposing", hashlib.sha256(
-        f"{generated_by.id}|{now.isoformat()}".encode()).hexdigest()[:32])
+        f"{generated_by.id}|{now}".encode()).hexdigest()[:32])
     agent = entity("recommender", generated_by.id)
     add = [Quad(activity, A, PROV.Activity, g), Quad(activity, PROV.wasAssociatedWith, agent, g),
-           Quad(activity, PROV.endedAtTime, Literal(now.isoformat(), datatype=XSD.dateTime), g),
+           Quad(activity, PROV.endedAtTime, Literal(now, datatype=XSD.dateTime), g),
            Quad(agent, A, PROV.SoftwareAgent, g), Quad(agent, DCT.title, lit(generated_by.name), g),
            Quad(agent, MKG.version, lit(generated_by.version), g)]
     out: list[Proposal] = []
@@ -186,12 +187,12 @@ def write_proposals(graph: KnowledgeGraph, proposals: Sequence[NewProposal], *,
                 Quad(node, MKG.reason, lit(p.reason), g),
                 Quad(node, MKG.proposalStatus, lit("open"), g),
                 Quad(node, PROV.wasGeneratedBy, activity, g),
-                Quad(node, PROV.generatedAtTime, Literal(now.isoformat(), datatype=XSD.dateTime), g)]
+                Quad(node, PROV.generatedAtTime, Literal(now, datatype=XSD.dateTime), g)]
         ids.append(pid)
         out.append(Proposal(id=pid, dataset_id=p.dataset_id, dataset=names[p.dataset_id],
                             config_id=p.config_id, task_type=p.task_type, metric=p.metric,
                             utility=float(p.utility), rank=rank, reason=p.reason, status="open",
-                            generated_by=generated_by.id, created=now.isoformat()))
+                            generated_by=generated_by.id, created=now))
     if not ids:
         add = []
     graph.store.replace(remove, add)
