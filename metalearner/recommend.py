@@ -15,6 +15,13 @@ from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.measures import HIGHER_IS_BETTER, IN_TARGET_UNITS, check_measure, primary_metric, target_scale
 from metakg.kg.records import Dataset
 from metakg.kg.tables import infer_task_type
+from metakg.metalearner.explanations import (
+    anchors,
+    order_clauses,
+    relative_standing,
+    standings,
+    table_scale,
+)
 from metakg.metalearner.knowledge import MetaData
 from metakg.metalearner.recommended import keep_recommendation, metafeatures_digest
 from metakg.metalearner.recommenders import BaseRecommender, EnsembleRecommender, Query
@@ -25,13 +32,25 @@ __all__ = ["Evidence", "Recommendation", "RecommendationSet", "recommend",
 
 @dataclass(frozen=True)
 class Evidence:
-    """A similar dataset and what the configuration scored there."""
+    """A similar dataset and what the configuration scored there.
+
+    ``score`` is the run's own score, in that dataset's units. ``score_here`` puts it on this
+    table's scale: the configuration's relative standing on that dataset, ``(score −
+    median) / (best − median)`` of its configurations (0 = its median, 1 = its best, floored
+    at −1), placed between this table's expected median and best score, ``median +
+    standing × (best − median)``; those two are the median and the best of the score
+    model's expected scores of every configuration on this table, or without a score model
+    the similar datasets' medians and bests, similarity-weighted (for a measure in the
+    target's units, on this target's scale). ``None`` where there is no score or no scale
+    (:mod:`metalearner.explanations`).
+    """
 
     dataset_id: str
     dataset: str
     similarity: float
     score: float | None
     run_id: str | None
+    score_here: float | None = None
 
 
 @dataclass(frozen=True)
@@ -157,7 +176,9 @@ def recommend_for_query(
     """Rank configurations for an already-characterised task.
 
     ``coverage`` weighs complementarity in the top k (see :func:`select_top_k`; 0 = plain
-    ranking); its default is chosen by ``bench/lodo.py``.
+    ranking); its default is chosen by ``bench/lodo.py``. Where the rank order departs from
+    the expected scores, each reason says why (:func:`~metalearner.explanations.order_clauses`),
+    and each evidence row carries its score on this table's scale (:class:`Evidence`).
 
     Raises:
         InvalidData: the filters leave no configuration.
@@ -184,13 +205,21 @@ def recommend_for_query(
     similar = [Evidence(d, meta.names.get(d, d), round(float(s), 4), None, None)
                for d, s in neighbours.items()]
     model = getattr(rec, "score_model_", None)
-    modelled = (model.predict(query, list(chosen)) if model is not None and model.active_
-                else None)
+    # every configuration's expected score: the chosen ones', and this table's scale (the
+    # median and best of them) on which the evidence and the order's reasons are given
+    modelled = (model.predict(query, list(meta.norm.columns))
+                if model is not None and model.active_ else None)
     explain = _Explainer(meta, neighbours, query.target_sd, modelled,
                          getattr(model, "n_datasets_", 0))
     # why each one is at its place (the portfolio's reasons), where the recommender says
     why = rec.reasons(query, list(chosen), candidates) if hasattr(rec, "reasons") else {}
-    return [explain(i + 1, c, why.get(c)) for i, c in enumerate(chosen)], similar
+    recs = [explain(i + 1, c, why.get(c)) for i, c in enumerate(chosen)]
+    # where the order departs from the expected scores, the reason says why, from the runs
+    order = explain.order_clauses(recs)
+    if any(order):
+        recs = [explain(r.rank, r.config_id, "; ".join(p for p in (why.get(r.config_id), o) if p)
+                        or None) for r, o in zip(recs, order, strict=True)]
+    return recs, similar
 
 
 def _memo(meta: MetaData, name: str) -> dict[Any, Any]:
@@ -263,6 +292,13 @@ class _Explainer:
                 self.no_scale_why = "this table's target spread is unknown"
             elif np.isnan(theirs).all():
                 self.no_scale_why = "the similar datasets' runs have no R² to give their targets' spread"
+        self.higher = HIGHER_IS_BETTER.get(self.metric, True)
+        self.scale = table_scale(meta, higher=self.higher,
+                                 expected=None if modelled is None else modelled["expected"],
+                                 neighbours=neighbours, rescale=self.rescale)
+        ends = anchors(meta).reindex(self.ids)
+        self.medians = ends["median"].to_numpy(dtype=float)
+        self.bests = ends["best"].to_numpy(dtype=float)
 
     def _rows(self, which: str) -> np.ndarray:
         at = _row_positions(self.meta, which)
@@ -274,6 +310,22 @@ class _Explainer:
             return np.full(len(rows), np.nan)
         col = values[:, position[c]]
         return np.where(rows >= 0, col[np.maximum(rows, 0)], np.nan)
+
+    def _here(self, raw: np.ndarray) -> np.ndarray:
+        """The neighbours' scores placed on this table's scale (NaN: no score or no scale)."""
+        if self.scale is None:
+            return np.full(len(raw), np.nan)
+        rel = relative_standing(raw, self.medians, self.bests)
+        return np.asarray(self.scale.place(rel), dtype=float)
+
+    def order_clauses(self, recs: list[Recommendation]) -> list[str | None]:
+        """Per recommendation, why its rank departs from the expected scores (``None``: it
+        does not), read from its and the others' runs on the most similar datasets
+        (:func:`~metalearner.explanations.order_clauses`)."""
+        rel = standings(self.meta, self.ids, [r.config_id for r in recs])
+        names = [self.meta.names.get(d, d) for d in self.ids]
+        return order_clauses([r.expected_score for r in recs], rel, names,
+                             higher=self.higher, scale=self.scale)
 
     def __call__(self, rank: int, c: str, why: str | None = None) -> Recommendation:
         meta, ids = self.meta, self.ids
@@ -295,9 +347,11 @@ class _Explainer:
         # the runs that back the reason first (where it was best or nearly), then the nearest
         shown = (strong + [d for d in ids if d not in strong])[:3]
         at = self.at
+        here = self._here(raw)
         evidence = tuple(
             Evidence(d, meta.names.get(d, d), round(float(self.sims[at[d]]), 4),
-                     None if np.isnan(raw[at[d]]) else float(raw[at[d]]), meta.run_ids.get((d, c)))
+                     None if np.isnan(raw[at[d]]) else float(raw[at[d]]), meta.run_ids.get((d, c)),
+                     None if np.isnan(here[at[d]]) else float(here[at[d]]))
             for d in shown)
         top = [meta.names.get(d, d) for d in strong]
         where = (f"best or within 5% of the best on {len(top)} of the {len(ids)} most "
