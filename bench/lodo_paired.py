@@ -70,6 +70,7 @@ from metakg.metalearner.evaluation import normalised_against_median, same_table
 from metakg.metalearner.knowledge import MetaData, derived_by_later_splits, feature_columns
 from metakg.metalearner.recommenders import (
     BaseRecommender,
+    GreedyPortfolioRecommender,
     Query,
     SurrogatePortfolioRecommender,
     SurrogateRecommender,
@@ -101,11 +102,19 @@ def _new(seed: int) -> BaseRecommender:
     return MetaRecommender(random_state=seed)
 
 
+def _portfolio(seed: int) -> BaseRecommender:
+    """The greedy portfolio (best-of-k over the training datasets, no meta-features):
+    ``bench/lodo.py``'s "portfolio" row, the baseline a meta-learner must beat (deterministic:
+    every seed gives the same ranking)."""
+    return GreedyPortfolioRecommender()
+
+
 #: name -> (seed -> unfitted recommender). Add a candidate here; a label "name#tag" on the
 #: command line runs ``name``'s factory under another label.
 CANDIDATES: dict[str, Callable[[int], BaseRecommender]] = {
     "current": _current,
     "new": _new,
+    "portfolio": _portfolio,
 }
 #: Ablation variants of the new recommender are policy files, not constructor flags: the
 #: label ``new+NAME`` follows the metric's own policy with ``bench/policies/NAME.json``
@@ -495,6 +504,10 @@ def main() -> None:
     ap.add_argument("--out", default="bench/results/lodo_paired.json",
                     help="report (JSON); results are appended to the same path with .jsonl")
     ap.add_argument("--limit", type=int, default=None, help="only the first N held-out datasets per group")
+    ap.add_argument("--views", default=None,
+                    help="the key of views already cached under .metakg-build/bench-cache/ to use "
+                         "instead of the seed's or store's own (results made before a code change "
+                         "that left the views identical stay comparable)")
     args = ap.parse_args()
     labels = _labels(args.candidates)
     for label in dict.fromkeys(labels):
@@ -502,7 +515,9 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     metrics = args.groups.split(",")
     warnings.filterwarnings("ignore")
-    key = views_key(args.store, args.seed)
+    key = args.views or views_key(args.store, args.seed)
+    if args.views and not (CACHE / key).is_dir():
+        raise SystemExit(f"No cached views {key!r} under {CACHE}; drop --views to compute them.")
     t0 = time.perf_counter()
     states = load_views(metrics, args.store, args.seed, key)
     print(f"views ready in {time.perf_counter() - t0:.0f} s", flush=True)

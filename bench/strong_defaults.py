@@ -1,0 +1,148 @@
+"""The recommender against the strong single defaults a practitioner tries first, in LODO.
+
+What it measures: for each held-out dataset of a group (binary ROC AUC, multiclass log loss,
+regression RMSE), the recommender fitted without that dataset (its top 10, as
+``bench/lodo_paired.py`` recorded them in ``bench/results/lodo_paired.jsonl``, per surrogate
+seed) against the strong defaults evaluated on the same task with the seed protocol (same
+folds):
+
+* CatBoost's own default (1,000 iterations), pytabkit's tuned defaults (LightGBM-TD,
+  XGBoost-TD, CatBoost-TD, for the task type), from the published configurations' runs
+  (``metakg seed published``; their work store, opened read-only);
+* scikit-learn's HistGradientBoosting default, a configuration of the seed portfolio.
+
+Per held-out dataset and seed: is the recommender's top 1 at least as good as CatBoost's
+default, and is the best of its top 5 at least as good as the best of the strong defaults
+(only where every strong default of the task type has a run there)? Scores are the tasks'
+mean cross-validated scores in the metric's units; "at least as good" follows the metric's
+direction. Seeds are averaged per dataset first; the share over held-out datasets comes with a
+95% percentile bootstrap interval (10,000 resamples over datasets).
+
+No fits: the recommender's picks are read from the paired benchmark's rows and every score
+from the graph. The goal (issue 36): top 1 >= CatBoost's default on >= 60% of tables; best of
+5 >= the best strong default on >= 90%.
+
+Usage: python bench/strong_defaults.py [--published .metakg-build/published/store]
+       [--candidates current,new+cover3] [--out bench/results/strong_defaults.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# bench/lodo_paired.py, beside this script
+from lodo_paired import CACHE, bootstrap_interval, read_rows, write_json
+
+from metakg.kg import KnowledgeGraph, OxigraphStore, make_configuration
+from metakg.kg.identity import configuration_id
+from metakg.kg.measures import HIGHER_IS_BETTER, at_least_as_good
+from metakg.kg.published import published_configurations
+from metakg.kg.spaces import default_configuration
+from metakg.kg.views import performance_table
+
+ROWS = Path("bench/results/lodo_paired.jsonl")
+#: The strong defaults by task type: the published configurations' names, and the seed
+#: portfolio's HistGradientBoosting default.
+STRONG = {"classification": ("catboost-default", "lightgbm-td-classification",
+                             "xgboost-td-classification", "catboost-td-classification"),
+          "regression": ("catboost-default", "lightgbm-td-regression", "xgboost-td-regression",
+                         "catboost-td-regression")}
+HGB = "hist_gradient_boosting default"
+GOALS = {"top1_vs_catboost_default": 0.60, "best5_vs_best_strong_default": 0.90}
+
+
+def published_scores(store: Path) -> pd.DataFrame:
+    """Mean score of each published configuration on each (dataset, metric), by name."""
+    graph = KnowledgeGraph(OxigraphStore(store, read_only=True))
+    names = {configuration_id(p.config): p.name for p in published_configurations()}
+    runs = performance_table(graph)
+    runs = runs.assign(name=runs["config"].map(names)).dropna(subset=["name"])
+    return runs.groupby(["metric", "dataset", "name"])["value"].mean().unstack("name")
+
+
+def one_group(rows: pd.DataFrame, meta, metric: str, task_type: str, published: pd.DataFrame,
+              hgb: str) -> dict:
+    """Per candidate: the shares of held-out datasets (seeds averaged) where the top 1 is at
+    least as good as CatBoost's default and the best of 5 as the best strong default."""
+    strong = STRONG[task_type]
+    mine = published.loc[metric] if metric in published.index.get_level_values(0) else pd.DataFrame()
+    out: dict = {}
+    for cand, part in rows.groupby("candidate"):
+        per: dict[str, dict[str, list[float]]] = {}
+        for r in part.itertuples():
+            d = r.dataset
+            raw = meta.raw.loc[d]
+            picks = [c for c in r.top if c in raw.index and np.isfinite(raw[c])]
+            if not picks:
+                continue
+            top1 = float(raw[picks[0]])
+            higher = HIGHER_IS_BETTER[metric]
+            best5 = (max if higher else min)(float(raw[c]) for c in picks[:5])
+            defaults = {n: float(mine.loc[d, n]) for n in strong
+                        if d in mine.index and n in mine.columns and np.isfinite(mine.loc[d, n])}
+            if hgb in raw.index and np.isfinite(raw[hgb]):
+                defaults[HGB] = float(raw[hgb])
+            entry = per.setdefault(d, {"top1": [], "best5": [], "top1_hgb": []})
+            if "catboost-default" in defaults:
+                entry["top1"].append(float(at_least_as_good(top1, defaults["catboost-default"], metric)))
+            if HGB in defaults:
+                entry["top1_hgb"].append(float(at_least_as_good(top1, defaults[HGB], metric)))
+            if len(defaults) == len(strong) + 1:  # every strong default has a run here
+                best_default = (max if higher else min)(defaults.values())
+                entry["best5"].append(float(at_least_as_good(best5, best_default, metric)))
+        res = {}
+        for key, label in (("top1", "top1_vs_catboost_default"), ("top1_hgb", "top1_vs_hgb_default"),
+                           ("best5", "best5_vs_best_strong_default")):
+            vals = np.array([np.mean(v[key]) for v in per.values() if v[key]])
+            res[label] = {"share": round(float(vals.mean()), 3) if len(vals) else None,
+                          "held_out": len(vals),
+                          "interval_95": [round(x, 3) for x in bootstrap_interval(vals)] if len(vals) else None}
+            if label in GOALS:
+                res[label]["goal"] = GOALS[label]
+                res[label]["met"] = bool(len(vals) and vals.mean() >= GOALS[label])
+        res["seeds"] = sorted(int(s) for s in part["seed"].unique())
+        out[str(cand)] = res
+    coverage = {n: int(mine[n].notna().sum()) if n in mine.columns else 0 for n in strong}
+    return {"metric": metric, "task_type": task_type, "held_out": int(rows["dataset"].nunique()),
+            "strong_default_runs": coverage, "candidates": out}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--published", type=Path, default=Path(".metakg-build/published/store"))
+    p.add_argument("--rows", type=Path, default=ROWS)
+    p.add_argument("--candidates", default="current,new+cover3")
+    p.add_argument("--out", type=Path, default=Path("bench/results/strong_defaults.json"))
+    args = p.parse_args()
+    warnings.filterwarnings("ignore")
+    wanted = args.candidates.split(",")
+    rows = pd.DataFrame(read_rows(args.rows))
+    rows = rows[rows["candidate"].isin(wanted)]
+    published = published_scores(args.published)
+    hgb = make_configuration(default_configuration("hist_gradient_boosting")).id
+    groups = []
+    for (metric, views), part in rows.groupby(["group", "views"], sort=False):
+        state = pickle.loads((CACHE / views / f"{metric}.pkl").read_bytes())
+        groups.append(one_group(part, state["meta"], metric, state["task_type"], published, hgb))
+        g = groups[-1]
+        for cand, res in g["candidates"].items():
+            print(f"{metric:8s} {cand:12s} " + "  ".join(
+                f"{k}: {v['share']} ({v['held_out']}) {v['interval_95']}" for k, v in res.items()
+                if isinstance(v, dict)))
+    write_json(args.out, {
+        "protocol": ("LODO top 10 per (held-out dataset, surrogate seed) from "
+                     f"{args.rows}; strong defaults' and HGB default's mean scores on the same "
+                     "tasks (seed protocol, same folds); seeds averaged per dataset; 95% "
+                     "bootstrap interval over held-out datasets"),
+        "strong_defaults": {k: [*list(v), HGB] for k, v in STRONG.items()},
+        "groups": groups})
+
+
+if __name__ == "__main__":
+    main()
