@@ -235,7 +235,8 @@ class ProposalOut(BaseModel):
     config_id: str
     task_type: str
     metric: str
-    utility: float = Field(description="Members' disagreement × chance of entering the top 5.")
+    utility: float = Field(description="Members' disagreement × chance of entering the top 5, "
+                                       "divided by the largest on its dataset.")
     reason: str
     status: str = Field(description="open, done or failed.")
     generated_by: str = Field(description="Id of the recommender version that proposed it.")

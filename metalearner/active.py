@@ -13,7 +13,16 @@ where the disagreement is the spread (standard deviation) of the members' predic
 relative scores (0 = the dataset's median configuration, 1 = its best) and the chance is
 that of a normal with the members' mean and spread lying above the dataset's k-th best run
 so far. A pair the members agree on, or one that cannot reach the top k, teaches little.
-``bench/active_learning_curve.py`` measures what acquiring runs in this order is worth.
+
+Each utility is then divided by the largest of its dataset (``per_dataset``), so that each
+dataset's most useful missing runs come first whatever the scale of the members'
+disagreement there; ranked on the raw utility, the proposals gather on the datasets where
+the members disagree most. The recommender is judged on new datasets, and in
+``bench/active_learning_curve.py`` (which measures what acquiring runs in either order is
+worth against acquiring them at random, from 5% of the seed matrix's runs) the per-dataset
+order reached random acquisition's final best@5 with fewer runs than the raw order in the
+groups where either reached it, and scored above it on average over the steps in every
+group. From sparser starts (2%) neither order beat random acquisition.
 """
 
 from __future__ import annotations
@@ -55,12 +64,15 @@ class Candidate:
     Attributes:
         dataset_id, dataset: the dataset's id and name.
         config_id, family: the configuration.
-        utility: ``disagreement × chance``; higher first.
+        utility: ``disagreement × chance`` (divided by the largest on its dataset when
+            proposed ``per_dataset``: 1 = the dataset's most useful missing run); higher first.
         disagreement: spread of the members' predicted relative scores.
         chance: probability (under the members' spread) that it enters the top k.
         predicted: the members' mean predicted relative score.
         threshold: the dataset's k-th best relative score so far.
         reason: one sentence saying why.
+        raw_utility: ``disagreement × chance`` itself, whichever the order (NaN where a
+            candidate is built without it).
     """
 
     dataset_id: str
@@ -73,6 +85,7 @@ class Candidate:
     predicted: float
     threshold: float
     reason: str
+    raw_utility: float = float("nan")
 
 
 def surrogate_of(recommender: BaseRecommender) -> SurrogateRecommender:
@@ -160,7 +173,8 @@ def _reason(c: str, family: str, dataset: str, spread: float, chance: float, mea
 
 
 def propose(meta: MetaData, surrogate: SurrogateRecommender, *, budget: int = 10,
-            datasets: Sequence[str] | None = None, k: int = DEFAULT_K) -> list[Candidate]:
+            datasets: Sequence[str] | None = None, k: int = DEFAULT_K,
+            per_dataset: bool = True) -> list[Candidate]:
     """The missing runs expected to improve the recommendations most, best first.
 
     Args:
@@ -169,9 +183,12 @@ def propose(meta: MetaData, surrogate: SurrogateRecommender, *, budget: int = 10
         budget: how many to return.
         datasets: only these dataset ids (default: every dataset of the views).
         k: the top k a run must be able to enter.
+        per_dataset: rank by the utility divided by the largest of its dataset (each
+            dataset's most useful runs first; the default); ``False``: by the raw utility.
 
     Returns:
-        Up to ``budget`` candidates, by utility (ties: dataset, then configuration id).
+        Up to ``budget`` candidates, by utility (ties: raw utility, dataset, then
+        configuration id).
 
     Raises:
         InvalidData: ``budget`` below 1, or a dataset id not in the views.
@@ -195,14 +212,19 @@ def propose(meta: MetaData, surrogate: SurrogateRecommender, *, budget: int = 10
         observed = relative.loc[d].reindex(configs).to_numpy(dtype=float)
         observed = np.where(gaps, np.nan, np.nan_to_num(observed, nan=FLOOR))
         utility, spread, chance, mean, threshold = acquisition(members, observed, k)
+        top = float(np.nanmax(utility[gaps]))
+        scale = top if per_dataset and top > 0 else 1.0
         name = meta.names.get(d, d)
         for j in np.flatnonzero(gaps):
             c = configs[j]
             family = meta.families.get(c, "")
             out.append(Candidate(
                 dataset_id=d, dataset=name, config_id=c, family=family,
-                utility=float(utility[j]), disagreement=float(spread[j]), chance=float(chance[j]),
-                predicted=float(mean[j]), threshold=threshold,
-                reason=_reason(c, family, name, spread[j], chance[j], mean[j], threshold, k)))
-    out.sort(key=lambda c: (-c.utility, c.dataset_id, c.config_id))
+                utility=float(utility[j]) / scale, disagreement=float(spread[j]),
+                chance=float(chance[j]), predicted=float(mean[j]), threshold=threshold,
+                reason=_reason(c, family, name, spread[j], chance[j], mean[j], threshold, k)
+                + (f"; {utility[j] / scale:.0%} of the most useful missing run's utility there"
+                   if per_dataset else ""),
+                raw_utility=float(utility[j])))
+    out.sort(key=lambda c: (-c.utility, -c.raw_utility, c.dataset_id, c.config_id))
     return out[:budget]

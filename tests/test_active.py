@@ -128,13 +128,38 @@ def test_proposals_are_missing_runs_ranked_by_utility_with_reasons(world: tuple[
     names = {meta.names[d]: d for d in meta.datasets}
     for c in found:  # only runs the graph lacks
         assert c.dataset in PARTIAL and np.isnan(meta.raw.loc[names[c.dataset], c.config_id])
-        assert c.utility == pytest.approx(c.disagreement * c.chance)
+        assert c.raw_utility == pytest.approx(c.disagreement * c.chance)
+        assert 0 <= c.utility <= 1  # relative to its dataset's most useful missing run
         assert f"disagree by {c.disagreement:.2f}" in c.reason and c.dataset in c.reason
         assert "top 5" in c.reason
     only = propose(meta, surrogate, budget=50, datasets=[names["t7"]])
     assert {c.dataset for c in only} == {"t7"} and len(only) == len(CONFIGS) - len(CONFIGS[::3])
     with pytest.raises(InvalidData, match="No classification runs of dataset"):
         propose(meta, surrogate, datasets=["nope"])
+
+
+def test_proposals_put_each_datasets_most_useful_run_first(world: tuple[Path, Path]) -> None:
+    graph = _graph(world)
+    meta, surrogate = _surrogate(graph)
+    raw = propose(meta, surrogate, budget=1000, per_dataset=False)
+    scaled = propose(meta, surrogate, budget=1000)
+    assert len(raw) == len(scaled) == 2 * (len(CONFIGS) - len(CONFIGS[::3]))
+    # the raw order ranks by disagreement x chance across datasets
+    assert [c.utility for c in raw] == sorted((c.utility for c in raw), reverse=True)
+    assert all(c.utility == pytest.approx(c.raw_utility) for c in raw)
+    # per dataset: the same candidates, each utility divided by the largest of its dataset
+    top = {d: max(c.utility for c in raw if c.dataset_id == d) for d in {c.dataset_id for c in raw}}
+    assert {(c.dataset_id, c.config_id) for c in scaled} == {(c.dataset_id, c.config_id) for c in raw}
+    for c in scaled:
+        assert c.utility == pytest.approx(c.raw_utility / top[c.dataset_id])
+        assert "of the most useful missing run's utility there" in c.reason
+    # so a budget of one run per dataset proposes each dataset's most useful run
+    first = propose(meta, surrogate, budget=len(PARTIAL))
+    assert {c.dataset for c in first} == set(PARTIAL)
+    assert all(c.utility == pytest.approx(1.0) for c in first)
+    assert {(c.dataset_id, c.config_id) for c in first} == {
+        max(((c.dataset_id, c.config_id, c.utility) for c in raw if c.dataset_id == d), key=lambda x: x[2])[:2]
+        for d in top}
 
 
 def test_proposals_are_entities_generated_by_the_recommender_version(world: tuple[Path, Path]) -> None:
