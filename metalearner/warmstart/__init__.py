@@ -22,6 +22,12 @@ configurations' fixed settings) are searched too when a recommendation sets them
 that some recommendation leaves unset (the library's default then applies) is *optional*: a
 companion choice ``<name>__set`` (``False``/``True``) says whether the configuration sets it, so
 leaving it unset is reproduced exactly as well.
+
+Beyond evaluated configurations (:mod:`~metalearner.warmstart.transfer`):
+:func:`transferred_space` narrows a family's space to the bounding box of the configurations
+that did best on the most similar tables (:func:`best_on_similar`), to hand a tuner beside the
+points; :func:`ranked_configurations` proposes configurations of the family's continuous space
+scored by the recommender's surrogate (:func:`score_configurations`).
 """
 
 from metakg.metalearner.warmstart.for_flaml import (
@@ -50,6 +56,13 @@ from metakg.metalearner.warmstart.space import (
     family_space,
     map_config,
 )
+from metakg.metalearner.warmstart.transfer import (
+    best_on_similar,
+    ranked_configurations,
+    sample_configurations,
+    score_configurations,
+    transferred_space,
+)
 
 __all__ = [
     "FLAML_NAMES",
@@ -58,6 +71,7 @@ __all__ = [
     "Dim",
     "TunerSpace",
     "WarmStartError",
+    "best_on_similar",
     "family_space",
     "flaml_learner",
     "flaml_points",
@@ -71,10 +85,14 @@ __all__ = [
     "optuna_config",
     "optuna_distributions",
     "optuna_enqueue",
+    "ranked_configurations",
     "ray_tune_points",
     "ray_tune_space",
+    "sample_configurations",
+    "score_configurations",
     "smac_configspace",
     "smac_configurations",
     "syne_tune_points",
     "syne_tune_space",
+    "transferred_space",
 ]
