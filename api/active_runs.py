@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +34,23 @@ def _groups(graph: Any) -> list[tuple[str, str]]:
     return [(t, m) for t, m in pairs if graph.has_runs(task_type=t, metric=m)]
 
 
+def _queue_order(item: tuple[Any, str, str]) -> tuple:
+    """Best first: the utility (normalised per dataset), then the raw utility (which dataset's
+    best run teaches more), then ids for a stable order."""
+    c = item[0]
+    return (-c.utility, -c.raw_utility, c.dataset_id, c.config_id)
+
+
+#: Graphs whose proposals are being made (one at a time per graph: each request fits every
+#: group's recommender and then replaces the open queue).
+_PROPOSING: set[int] = set()
+_PROPOSING_LOCK = threading.Lock()
+
+
 def make_proposals(graph: Any, *, budget: int = 10, dataset: str | None = None) -> list[Any]:
     """Score the missing runs of every group with the default recommender and write the best
     ``budget`` as the open queue (replacing the open proposals: all of them, or the
-    dataset's).
+    dataset's); one request at a time per graph.
 
     Args:
         graph: the graph (written).
@@ -47,9 +61,28 @@ def make_proposals(graph: Any, *, budget: int = 10, dataset: str | None = None) 
         The stored proposals, best first.
 
     Raises:
+        AlreadyRunning: proposals for this graph are being made; nothing is written.
         DatasetNotFound: ``dataset`` is not in the graph.
-        InvalidData: ``budget`` below 1, or no missing run to propose.
+        InvalidData: ``budget`` below 1, no missing run to propose, or a dataset without
+            runs yet.
     """
+    from metakg.kg.errors import AlreadyRunning
+
+    with _PROPOSING_LOCK:
+        if id(graph) in _PROPOSING:
+            raise AlreadyRunning("Proposals for this graph are being made; the queue is replaced "
+                                 "when they are written. Try again after it (`GET /proposals` "
+                                 "or `metakg next` lists it).")
+        _PROPOSING.add(id(graph))
+    try:
+        return _make_proposals(graph, budget=budget, dataset=dataset)
+    finally:
+        with _PROPOSING_LOCK:
+            _PROPOSING.discard(id(graph))
+
+
+def _make_proposals(graph: Any, *, budget: int, dataset: str | None) -> list[Any]:
+    """:func:`make_proposals` without its one-at-a-time guard."""
     from importlib.metadata import PackageNotFoundError, version
 
     from metakg.kg.errors import InvalidData
@@ -62,20 +95,26 @@ def make_proposals(graph: Any, *, budget: int = 10, dataset: str | None = None) 
         raise InvalidData(f"--budget must be at least 1, got {budget}.")
     only = graph.get_dataset(dataset, schema=False).id if dataset else None
     found: dict[tuple[str, str], tuple[Any, str, str]] = {}
+    in_views = False
     for task_type, metric in _groups(graph):
         meta, rec = cached_recommender(graph, task_type, metric, EnsembleRecommender)
         if only is not None and only not in meta.raw.index:
             continue
+        in_views = True
         for c in propose(meta, surrogate_of(rec), budget=budget,
                          datasets=[only] if only else None):
             key = (c.dataset_id, c.config_id)  # one run answers every group it belongs to
             if key not in found or found[key][0].utility < c.utility:
                 found[key] = (c, task_type, metric)
     if not found:
+        if only is not None and not in_views:
+            raise InvalidData(f"Dataset {dataset} has no runs the recommender learns from yet, so "
+                              "there is nothing to compare a proposal with; start it with "
+                              "`metakg recommend TABLE --run` (or log a few runs), then ask again.")
         where = f" on dataset {dataset}" if dataset else ""
         raise InvalidData(f"No missing run to propose{where}: every configuration of the "
                           "recommender's views has a run there.")
-    chosen = sorted(found.values(), key=lambda x: (-x[0].utility, x[0].dataset_id, x[0].config_id))
+    chosen = sorted(found.values(), key=_queue_order)
     chosen = chosen[:budget]
     try:
         package = version("metakg")

@@ -175,35 +175,44 @@ class Client:
         return self._check(self._http.post(f"/recommendations/{quote(rec_id, safe='')}/feedback",
                                            json=body))
 
-    def propose(self, *, budget: int = 10, dataset: str | None = None) -> list[dict[str, Any]]:
+    def propose(self, *, budget: int = 10, dataset: str | None = None,
+                timeout: float = 600.0) -> list[dict[str, Any]]:
         """Ask the graph which runs would improve its recommendations most, and store them as
-        the open queue (``metakg next``); needs a key that can write.
+        the open queue (``metakg next``); needs a key that can write. The server fits the
+        recommender of every group first: minutes on a large graph after it changed.
 
         Args:
             budget: how many runs to propose.
             dataset: only runs on this dataset (name or id).
+            timeout: seconds to wait for the answer.
 
         Returns:
             The proposals, best first, each with its dataset, configuration, utility and reason.
 
         Raises:
             NotFound: ``dataset`` is not in the graph.
-            InvalidData: no missing run to propose.
-            MetaKGError: HTTP 403 when this client's key can only read.
+            InvalidData: no missing run to propose, or a dataset without runs yet.
+            MetaKGError: HTTP 403 when this client's key can only read; HTTP 409 while
+                proposals for this graph are being made.
         """
         body: dict[str, Any] = {"budget": budget}
         if dataset is not None:
             body["dataset"] = dataset
-        return self._check(self._http.post("/proposals", json=body))["proposals"]
+        return self._check(self._http.post("/proposals", json=body, timeout=timeout))["proposals"]
 
     def proposals(self, *, status: str | None = "open", dataset: str | None = None,
                   limit: int = 100) -> list[dict[str, Any]]:
-        """The stored proposals (open ones first by rank).
+        """The stored proposals, open ones first by rank (``GET /proposals``).
 
         Args:
-            status: ``open``, ``done``, ``failed`` or ``None`` for all.
+            status: ``open`` (the default here: the queue), ``done``, ``failed``, or ``None``
+                for all of them (the route's default).
             dataset: only those on this dataset (name or id).
             limit: at most this many.
+
+        Returns:
+            The proposals, each with its dataset, configuration, utility, reason, status and,
+            once done, its run.
 
         Raises:
             NotFound: ``dataset`` is not in the graph.

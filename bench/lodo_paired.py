@@ -516,8 +516,11 @@ def main() -> None:
     metrics = args.groups.split(",")
     warnings.filterwarnings("ignore")
     key = args.views or views_key(args.store, args.seed)
-    if args.views and not (CACHE / key).is_dir():
-        raise SystemExit(f"No cached views {key!r} under {CACHE}; drop --views to compute them.")
+    if args.views:
+        missing = [m for m in metrics if not (CACHE / key / f"{m}.pkl").is_file()]
+        if missing:
+            raise SystemExit(f"No cached views {key!r} of {', '.join(missing)} under {CACHE}; "
+                             "drop --views to compute them from the seed.")
     t0 = time.perf_counter()
     states = load_views(metrics, args.store, args.seed, key)
     print(f"views ready in {time.perf_counter() - t0:.0f} s", flush=True)

@@ -87,6 +87,11 @@ def one_group(rows: pd.DataFrame, meta, metric: str, task_type: str, published: 
         for r in part.itertuples():
             d = r.dataset
             raw = meta.raw.loc[d]
+            # a failed run counts as the dataset's worst score (as bench/lodo_paired.py scores
+            # it), so a failed pick is a loss, not skipped in favour of the next one
+            failed = raw.isna() & (meta.norm.loc[d] == 0)
+            worst = raw.min() if HIGHER_IS_BETTER[metric] else raw.max()
+            raw = raw.where(~failed, worst)
             picks = [c for c in r.top if c in raw.index and np.isfinite(raw[c])]
             if not picks:
                 continue

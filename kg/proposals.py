@@ -120,7 +120,11 @@ def _dataset_name(graph: KnowledgeGraph, dataset_id: str) -> str | None:
 def write_proposals(graph: KnowledgeGraph, proposals: Sequence[NewProposal], *,
                     generated_by: RecommenderVersion, replace_open: bool = True,
                     dataset_id: str | None = None) -> list[Proposal]:
-    """Write a ranked queue of proposals (rank = position in ``proposals``), atomically.
+    """Write a ranked queue of proposals, atomically.
+
+    The rank is the position in the open queue: ``proposals`` in their order; where open
+    proposals are kept (those of other datasets after a write scoped to ``dataset_id``), the
+    two are merged by utility (the new ones first on ties) and the kept ones renumbered.
 
     Args:
         graph: the graph.
@@ -131,7 +135,7 @@ def write_proposals(graph: KnowledgeGraph, proposals: Sequence[NewProposal], *,
         dataset_id: withdraw only the open proposals of this dataset.
 
     Returns:
-        The stored proposals, by rank. One already done or failed (same recommender version,
+        The stored proposals, in the order given. One already done or failed (same recommender version,
         dataset, configuration and metric) is returned as it is, not reopened.
 
     Raises:
@@ -157,6 +161,7 @@ def write_proposals(graph: KnowledgeGraph, proposals: Sequence[NewProposal], *,
     withdraw = [q.id for q in existing.values() if q.status == "open" and q.id not in again
                 and (dataset_id is None or q.dataset_id == dataset_id)] if replace_open else []
     remove = _quads_of(graph, withdraw)
+    add_ranks: list[Quad] = []
     g = DefaultGraph()
     # the lexical form the store reads back (xsd:dateTime in UTC ends in Z)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -167,9 +172,25 @@ def write_proposals(graph: KnowledgeGraph, proposals: Sequence[NewProposal], *,
            Quad(activity, PROV.endedAtTime, Literal(now, datatype=XSD.dateTime), g),
            Quad(agent, A, PROV.SoftwareAgent, g), Quad(agent, DCT.title, lit(generated_by.name), g),
            Quad(agent, MKG.version, lit(generated_by.version), g)]
+    # one queue: the open proposals kept from earlier writes (other datasets' after a scoped
+    # write) and the new ones are ranked together by utility, the new ones first on ties
+    kept = sorted((q for q in existing.values() if q.status == "open" and q.id not in again
+                   and q.id not in set(withdraw)), key=lambda q: q.rank)
+    order = sorted([(-float(p.utility), 0, i) for i, p in enumerate(proposals)]
+                   + [(-q.utility, 1, i) for i, q in enumerate(kept)])
+    new_rank = {i: i + 1 for i in range(len(proposals))}
+    if kept:
+        for r, (_, kind, i) in enumerate(order, start=1):
+            if kind == 0:
+                new_rank[i] = r
+            elif kept[i].rank != r:
+                node = entity("proposal", kept[i].id)
+                remove.append(Quad(node, MKG.rank, lit(kept[i].rank), DefaultGraph()))
+                add_ranks.append(Quad(node, MKG.rank, lit(r), DefaultGraph()))
     out: list[Proposal] = []
     ids: list[str] = []
-    for rank, p in enumerate(proposals, start=1):
+    for i, p in enumerate(proposals):
+        rank = new_rank[i]
         pid = _proposal_id(generated_by, p.dataset_id, p.config_id, p.metric)
         old = existing.get(pid)
         if old is not None and old.status != "open":
@@ -195,7 +216,7 @@ def write_proposals(graph: KnowledgeGraph, proposals: Sequence[NewProposal], *,
                             generated_by=generated_by.id, created=now))
     if not ids:
         add = []
-    graph.store.replace(remove, add)
+    graph.store.replace(remove, add + add_ranks)
     return out
 
 

@@ -107,18 +107,21 @@ class StoredRecommendation:
 
 
 def principal_node(name: str) -> NamedNode:
+    """The node of a principal (who asked or said), by name."""
     from metakg.kg.entities import principal_iri
 
     return principal_iri(name)
 
 
 def principal_name(iri: str | None) -> str | None:
+    """A principal's name from its node (``None`` stays ``None``)."""
     from urllib.parse import unquote
 
     return unquote(entity_key(iri)) if iri else None
 
 
 def now_literal() -> Literal:
+    """The current time as an ``xsd:dateTime`` literal (UTC)."""
     return Literal(datetime.now(UTC).isoformat(), datatype=XSD.dateTime)
 
 
@@ -256,6 +259,7 @@ def recommendation_node(rec_id: str) -> NamedNode:
 
 
 def not_found_message(rec_id: str) -> str:
+    """What to say when no recommendation has ``rec_id``, and where to find the right id."""
     return (f"No recommendation {rec_id!r} in the graph; use the id printed by `metakg "
             "recommend` (JSON field `id`), which is null where the recommendation was not stored "
             "(a read-only store or a read key).")

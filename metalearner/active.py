@@ -17,12 +17,9 @@ so far. A pair the members agree on, or one that cannot reach the top k, teaches
 Each utility is then divided by the largest of its dataset (``per_dataset``), so that each
 dataset's most useful missing runs come first whatever the scale of the members'
 disagreement there; ranked on the raw utility, the proposals gather on the datasets where
-the members disagree most. The recommender is judged on new datasets, and in
-``bench/active_learning_curve.py`` (which measures what acquiring runs in either order is
-worth against acquiring them at random, from 5% of the seed matrix's runs) the per-dataset
-order reached random acquisition's final best@5 with fewer runs than the raw order in the
-groups where either reached it, and scored above it on average over the steps in every
-group. From sparser starts (2%) neither order beat random acquisition.
+the members disagree most, while the recommender is judged on new datasets.
+``bench/active_learning_curve.py`` measures what acquiring runs in either order is worth
+against acquiring them at random (docs/guide/active.md has the figures).
 """
 
 from __future__ import annotations

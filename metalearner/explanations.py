@@ -112,14 +112,15 @@ def table_scale(meta: MetaData, *, higher: bool, expected: pd.Series | None,
 
     Returns:
         The scale, or ``None`` where neither source gives one (e.g. an RMSE without this
-        target's spread).
+        target's spread) or the one it gives has no width (best = median).
     """
     if expected is not None:
         values = expected.to_numpy(dtype=float)
         values = values[np.isfinite(values)]
         if values.size >= 2:
             best = float(values.max() if higher else values.min())
-            return TableScale(float(np.median(values)), best, "model")
+            if best != float(np.median(values)):  # a zero-width scale says nothing
+                return TableScale(float(np.median(values)), best, "model")
     ends = anchors(meta).reindex([str(d) for d in neighbours.index])
     w = neighbours.to_numpy(dtype=float)
     med = ends["median"].to_numpy(dtype=float) * rescale
@@ -128,8 +129,9 @@ def table_scale(meta: MetaData, *, higher: bool, expected: pd.Series | None,
     if not known.any():
         return None
     weights = w[known] + 1e-12
-    return TableScale(float(np.average(med[known], weights=weights)),
-                      float(np.average(best[known], weights=weights)), "neighbours")
+    median, top = (float(np.average(med[known], weights=weights)),
+                   float(np.average(best[known], weights=weights)))
+    return TableScale(median, top, "neighbours") if top != median else None
 
 
 def _shown(x: float) -> float:
@@ -242,9 +244,11 @@ def _below(i: int, rel: np.ndarray, names: list[str], n_tables: int,
         return "the similar datasets hold no run of it and of the picks above it together"
     gain = np.maximum(rel[known, i] - above[known], 0.0)
     helped = [names[t] for t, g in zip(np.flatnonzero(known), gain, strict=True) if g > 1e-9]
+    used = int(known.sum())
+    over = (f"the {n_tables} most similar datasets" if used == n_tables else
+            f"the {used} of the {n_tables} most similar datasets that ran them all")
     if not helped:
-        return (f"the picks above it do at least as well on each of the {n_tables} most "
-                "similar datasets that ran it")
+        return f"the picks above it do at least as well on each of {over}"
     return (f"adds {_amount(float(gain.mean()), scale)} on average{units} to the best of the "
-            f"picks above it over the {n_tables} most similar datasets, beating them all on "
-            f"{len(helped)} ({', '.join(helped[:3])})")
+            f"picks above it over {over}, beating them all on {len(helped)} "
+            f"({', '.join(helped[:3])})")

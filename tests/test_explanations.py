@@ -151,3 +151,17 @@ def test_a_pick_that_is_never_the_best_of_the_set_says_where_it_beats_the_better
                      "datasets by 0.5 of a median-to-best gap on average")
     assert second is not None and second.startswith("ranked below #1 (expected 0.7): adds 0.1 ")
     assert third is None
+
+
+def test_a_scale_without_width_is_no_scale() -> None:
+    from metakg.metalearner.explanations import table_scale
+
+    views = _views()
+    flat = pd.Series([0.7, 0.7, 0.7], index=["A", "B", "C"])
+    # the model's scale has no width and no neighbour is known: no scale, so the reasons fall
+    # back to median-to-best gaps instead of "0 worse on this table's scale"
+    assert table_scale(views, higher=True, expected=flat, neighbours=pd.Series(dtype=float),
+                       rescale=np.array([])) is None
+    scale = table_scale(views, higher=False, expected=pd.Series([0.3, 0.2, 0.5]),
+                        neighbours=pd.Series(dtype=float), rescale=np.array([]))
+    assert scale is not None and (scale.median, scale.best) == (0.3, 0.2)  # lower is better

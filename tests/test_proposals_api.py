@@ -83,3 +83,34 @@ def test_client_proposes_and_lists(api: TestClient) -> None:
     api.headers.update(_h(api, "read"))
     with pytest.raises(MetaKGError, match="403"):
         writer.propose()
+
+
+def test_the_routes_need_a_key(api: TestClient) -> None:
+    assert api.post("/proposals", json={"budget": 2}).status_code == 401
+    assert api.get("/proposals").status_code == 401
+
+
+def test_a_scoped_request_keeps_one_queue_ranked_1_to_n(api: TestClient) -> None:
+    h = _h(api, "write")
+    first = api.post("/proposals", json={"budget": 6}, headers=h).json()["proposals"]
+    scoped = api.post("/proposals", json={"budget": 2, "dataset": "t6"}, headers=h).json()["proposals"]
+    queue = api.get("/proposals", params={"status": "open"}, headers=h).json()["proposals"]
+    assert [p["rank"] for p in queue] == list(range(1, len(queue) + 1))
+    kept = {p["id"] for p in first if p["dataset"] != "t6"}
+    assert {p["id"] for p in queue} == kept | {p["id"] for p in scoped}
+    assert [p["utility"] for p in queue] == sorted((p["utility"] for p in queue), reverse=True)
+
+
+def test_proposals_of_several_groups_are_ordered_by_utility_then_raw_utility() -> None:
+    from types import SimpleNamespace
+
+    from metakg.api.active_runs import _queue_order
+
+    def cand(d: str, utility: float, raw: float) -> tuple:
+        return (SimpleNamespace(dataset_id=d, config_id="c", utility=utility, raw_utility=raw),
+                "classification", "roc_auc")
+
+    # every dataset's most useful run has utility 1 (normalised per dataset): the raw utility
+    # says which dataset's run teaches more, whatever the ids' order
+    found = [cand("a", 1.0, 0.01), cand("b", 1.0, 0.9), cand("c", 0.5, 2.0)]
+    assert [x[0].dataset_id for x in sorted(found, key=_queue_order)] == ["b", "a", "c"]
