@@ -76,6 +76,17 @@ def distributions() -> dict:
     return d
 
 
+def suggest(trial: optuna.Trial, dists: dict) -> dict:
+    """The LightGBM parameters a trial suggests in ``dists`` (integer or float ranges)."""
+    params = {}
+    for name, dist in dists.items():
+        if isinstance(dist, optuna.distributions.IntDistribution):
+            params[name] = trial.suggest_int(name, dist.low, dist.high, log=dist.log)
+        else:
+            params[name] = trial.suggest_float(name, dist.low, dist.high, log=dist.log)
+    return params
+
+
 def cv_score(X, y, spec: TaskSpec, config: dict, metric: str) -> float:
     vals = []
     for fold in range(spec.folds):
@@ -99,12 +110,7 @@ def tune(X, y, spec, metric, trials, warm: list[dict] | None, seed: int = 0
         optuna_enqueue(study, warm, dists, strict=False)
 
     def objective(trial: optuna.Trial) -> float:
-        params = {}
-        for name, dist in dists.items():
-            if isinstance(dist, optuna.distributions.IntDistribution):
-                params[name] = trial.suggest_int(name, dist.low, dist.high, log=dist.log)
-            else:
-                params[name] = trial.suggest_float(name, dist.low, dist.high, log=dist.log)
+        params = suggest(trial, dists)
         s = cv_score(X, y, spec, {"family": "lightgbm", "params": params}, metric)
         return s if np.isfinite(s) else (-1e9 if higher else 1e9)
 

@@ -53,6 +53,7 @@ from optuna_warmstart import (
     distributions,
     fresh_folds,
     fresh_score,
+    suggest,
 )
 
 from metakg.kg import read_table
@@ -162,12 +163,7 @@ def tune(X, y, spec, metric: str, trials: int, points: list[dict], known: list[f
             study.enqueue_trial(params)
 
     def objective(trial: optuna.Trial) -> float:
-        params = {}
-        for name, dist in dists.items():
-            if isinstance(dist, optuna.distributions.IntDistribution):
-                params[name] = trial.suggest_int(name, dist.low, dist.high, log=dist.log)
-            else:
-                params[name] = trial.suggest_float(name, dist.low, dist.high, log=dist.log)
+        params = suggest(trial, dists)
         s = cv_score(X, y, spec, {"family": "lightgbm", "params": params}, metric)
         return s if np.isfinite(s) else (-1e9 if higher else 1e9)
 

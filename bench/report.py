@@ -274,6 +274,15 @@ def lodo_families() -> list[str]:
     return out
 
 
+def _paired_rows(g: dict, ks: list[int]) -> list[str]:
+    """One table row per paired difference of a lodo_paired group: mean [95% interval] per
+    k, marked ✗ / ✓ where the interval is below / above zero."""
+    return [f"| {pair} | " + " | ".join(
+        f"{c['mean']:+.3f} [{c['interval_95'][0]:+.3f}, {c['interval_95'][1]:+.3f}]"
+        + (" ✗" if c["verdict"] == "loss" else " ✓" if c["verdict"] == "gain" else "")
+        for c in (cells[f"best@{k}"] for k in ks)) + " |" for pair, cells in g["pairs"].items()]
+
+
 def lodo_paired() -> list[str]:
     d = load("lodo_paired")
     if not d:
@@ -300,11 +309,7 @@ def lodo_paired() -> list[str]:
                        + f" | {c['seconds_per_fit']:.1f} |")
         out += ["", "| difference | " + " | ".join(f"best@{k}" for k in ks) + " |",
                 "|---|" + "---|" * len(ks)]
-        for pair, cells in g["pairs"].items():
-            out.append(f"| {pair} | " + " | ".join(
-                f"{c['mean']:+.3f} [{c['interval_95'][0]:+.3f}, {c['interval_95'][1]:+.3f}]"
-                + (" ✗" if c["verdict"] == "loss" else " ✓" if c["verdict"] == "gain" else "")
-                for c in (cells[f"best@{k}"] for k in ks)) + " |")
+        out += _paired_rows(g, ks)
         out.append("")
     out += ["✗: a loss beyond the noise (interval below zero); ✓: a gain beyond it. The "
             "variants after the first differ only in the portfolio step and share its ranker "
@@ -330,11 +335,7 @@ def lodo_vs_portfolio() -> list[str]:
                 "| | " + " | ".join(f"best@{k}" for k in ks) + " |", "|---|" + "---|" * len(ks)]
         for name, c in g["candidates"].items():
             out.append(f"| {name} | " + " | ".join(f"{c['mean'][f'best@{k}']:.3f}" for k in ks) + " |")
-        for pair, cells in g["pairs"].items():
-            out.append(f"| {pair} | " + " | ".join(
-                f"{c['mean']:+.3f} [{c['interval_95'][0]:+.3f}, {c['interval_95'][1]:+.3f}]"
-                + (" ✗" if c["verdict"] == "loss" else " ✓" if c["verdict"] == "gain" else "")
-                for c in (cells[f"best@{k}"] for k in ks)) + " |")
+        out += _paired_rows(g, ks)
         out.append("")
     return out
 
