@@ -114,3 +114,19 @@ def test_proposals_of_several_groups_are_ordered_by_utility_then_raw_utility() -
     # says which dataset's run teaches more, whatever the ids' order
     found = [cand("a", 1.0, 0.01), cand("b", 1.0, 0.9), cand("c", 0.5, 2.0)]
     assert [x[0].dataset_id for x in sorted(found, key=_queue_order)] == ["b", "a", "c"]
+
+
+def test_a_second_proposal_request_on_the_same_graph_is_refused_while_one_runs(
+        api: TestClient) -> None:
+    from metakg.api import active_runs
+
+    graph = api.graph  # type: ignore[attr-defined]
+    before = len(graph.store)
+    active_runs._PROPOSING.add(id(graph))  # as while a first request fits the recommenders
+    try:
+        r = api.post("/proposals", json={"budget": 2}, headers=_h(api, "write"))
+    finally:
+        active_runs._PROPOSING.discard(id(graph))
+    assert r.status_code == 409 and "being made" in r.json()["detail"]
+    assert len(graph.store) == before
+    assert api.post("/proposals", json={"budget": 2}, headers=_h(api, "write")).status_code == 201
