@@ -49,15 +49,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import numpy as np
 from optuna_warmstart import SHARED, cv_score, default_datasets, fresh_folds, fresh_score
-from optuna_warmstart_transfer import load_inputs
+from optuna_warmstart_transfer import held_out, load_inputs
 
-from metakg.kg import read_table
 from metakg.kg.ingest import read_manifest
 from metakg.kg.measures import HIGHER_IS_BETTER, at_least_as_good
-from metakg.metalearner.recommend import recommend_for_query
-from metakg.metalearner.recommenders import EnsembleRecommender, Query
 from metakg.metalearner.warmstart import flaml_starting_points
-from metakg.runner import TaskSpec, prepare_data
+from metakg.runner import TaskSpec
 
 #: FLAML's ``lgbm`` parameters that carry over to metakg's LightGBM family under the same name
 SAME_NAME = ("n_estimators", "num_leaves", "min_child_samples", "learning_rate",
@@ -308,15 +305,8 @@ def main() -> None:
         if not seeds:
             continue
         t0 = time.perf_counter()
-        info = inputs["tables"][name]
-        meta, task = inputs["groups"][info["group"]], info["task"]
-        train = meta.without(info["dataset_id"], *inputs["related"].get(info["dataset_id"], []))
-        rec = EnsembleRecommender().fit(train)
-        query = Query(metafeatures=meta.metafeatures.loc[info["dataset_id"]].to_dict())
-        lgbm, _ = recommend_for_query(train, query, k=5, families=["lightgbm"], recommender=rec)
-        spec = TaskSpec(task.id, "", task.target, task.task_type, task.folds, task.seed, task.subsample_rows)
-        table = read_table(SHARED / rows[name]["file"])
-        X, y = prepare_data(table, spec)
+        h = held_out(inputs, name, rows)
+        lgbm, task, spec, table, X, y = h.lgbm, h.task, h.spec, h.table, h.X, h.y
         points = starting_points([r.config for r in lgbm], task.task_type, X.shape)
         folds, memo = fresh_folds(table, task, args.fresh_repeats), {}
         for s in seeds:

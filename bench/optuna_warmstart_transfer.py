@@ -38,6 +38,7 @@ import pickle
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -59,6 +60,7 @@ from optuna_warmstart import (
 from metakg.kg import read_table
 from metakg.kg.ingest import read_manifest
 from metakg.kg.measures import HIGHER_IS_BETTER, at_least_as_good
+from metakg.metalearner.knowledge import MetaData
 from metakg.metalearner.recommend import recommend_for_query
 from metakg.metalearner.recommenders import EnsembleRecommender, Query
 from metakg.metalearner.warmstart import (
@@ -71,6 +73,37 @@ from metakg.runner import TaskSpec, prepare_data
 
 CACHE = Path(".metakg-build/bench-cache")
 VARIANTS = ("ranked", "ranked-box", "top5-box")
+
+
+@dataclass
+class HeldOut:
+    """One table held out: the recommender fitted without it and its LightGBM top 5, and the
+    table's task, spec and prepared data on the seed protocol's folds."""
+
+    train: MetaData
+    rec: EnsembleRecommender
+    query: Query
+    lgbm: list
+    task: object
+    spec: TaskSpec
+    table: object
+    X: object
+    y: object
+
+
+def held_out(inputs: dict, name: str, rows: dict) -> HeldOut:
+    """Fit the default recommender without table ``name`` (and its same-table relatives) and
+    prepare the table, as both warm-start benches need it."""
+    info = inputs["tables"][name]
+    meta, task = inputs["groups"][info["group"]], info["task"]
+    train = meta.without(info["dataset_id"], *inputs["related"].get(info["dataset_id"], []))
+    rec = EnsembleRecommender().fit(train)
+    query = Query(metafeatures=meta.metafeatures.loc[info["dataset_id"]].to_dict())
+    lgbm, _ = recommend_for_query(train, query, k=5, families=["lightgbm"], recommender=rec)
+    spec = TaskSpec(task.id, "", task.target, task.task_type, task.folds, task.seed, task.subsample_rows)
+    table = read_table(SHARED / rows[name]["file"])
+    X, y = prepare_data(table, spec)
+    return HeldOut(train, rec, query, lgbm, task, spec, table, X, y)
 
 
 def load_inputs(seed: str) -> dict:
@@ -215,16 +248,10 @@ def main() -> None:
         if not todo:
             continue
         t0 = time.perf_counter()
-        info = inputs["tables"][name]
-        meta, task = inputs["groups"][info["group"]], info["task"]
-        train = meta.without(info["dataset_id"], *inputs["related"].get(info["dataset_id"], []))
-        rec = EnsembleRecommender().fit(train)
-        query = Query(metafeatures=meta.metafeatures.loc[info["dataset_id"]].to_dict())
-        lgbm, _ = recommend_for_query(train, query, k=5, families=["lightgbm"], recommender=rec)
-        top5 = [_in_standard(r.config) for r in lgbm]
-        spec = TaskSpec(task.id, "", task.target, task.task_type, task.folds, task.seed, task.subsample_rows)
-        table = read_table(SHARED / rows[name]["file"])
-        X, y = prepare_data(table, spec)
+        h = held_out(inputs, name, rows)
+        train, rec, query, task, spec, table, X, y = (h.train, h.rec, h.query, h.task, h.spec,
+                                                      h.table, h.X, h.y)
+        top5 = [_in_standard(r.config) for r in h.lgbm]
         folds, memo = fresh_folds(table, task, baseline[name]["fresh_repeats"]), {}
         metric = task.metric
         for variant in todo:
