@@ -174,8 +174,9 @@ def write_proposals(graph: KnowledgeGraph, proposals: Sequence[NewProposal], *,
            Quad(agent, MKG.version, lit(generated_by.version), g)]
     # one queue: the open proposals kept from earlier writes (other datasets' after a scoped
     # write) and the new ones are ranked together by utility, the new ones first on ties
+    withdrawn = set(withdraw)
     kept = sorted((q for q in existing.values() if q.status == "open" and q.id not in again
-                   and q.id not in set(withdraw)), key=lambda q: q.rank)
+                   and q.id not in withdrawn), key=lambda q: q.rank)
     order = sorted([(-float(p.utility), 0, i) for i, p in enumerate(proposals)]
                    + [(-q.utility, 1, i) for i, q in enumerate(kept)])
     new_rank = {i: i + 1 for i in range(len(proposals))}
@@ -185,8 +186,8 @@ def write_proposals(graph: KnowledgeGraph, proposals: Sequence[NewProposal], *,
                 new_rank[i] = r
             elif kept[i].rank != r:
                 node = entity("proposal", kept[i].id)
-                remove.append(Quad(node, MKG.rank, lit(kept[i].rank), DefaultGraph()))
-                add_ranks.append(Quad(node, MKG.rank, lit(r), DefaultGraph()))
+                remove.append(Quad(node, MKG.rank, lit(kept[i].rank), g))
+                add_ranks.append(Quad(node, MKG.rank, lit(r), g))
     out: list[Proposal] = []
     ids: list[str] = []
     for i, p in enumerate(proposals):
