@@ -207,13 +207,18 @@ def groups(graph: KnowledgeGraph) -> list[tuple[str, str, list[str]]]:
     return [(tt, m, ds) for (tt, m), ds in sorted(by.items())]
 
 
-def open_bench_graph(store: str | None, seed: str) -> KnowledgeGraph:
+def open_bench_graph(store: str | None, seed: str, extensions: tuple[str, ...] = ()) -> KnowledgeGraph:
     """The graph a benchmark reads: an Oxigraph store opened read-only, or the seed file
-    loaded into memory."""
+    loaded into memory, with seed extensions (e.g. ``data/seed-published.trig.xz``) loaded
+    beside it (an extension needs the in-memory graph: a read-only store cannot take it)."""
     if store:
+        if extensions:
+            raise SystemExit("Seed extensions load into the in-memory seed: drop --store.")
         return KnowledgeGraph(OxigraphStore(store, read_only=True))
     graph = KnowledgeGraph(MemoryStore())
     graph.store.load(seed)
+    for path in extensions:
+        graph.store.load(path)
     return graph
 
 

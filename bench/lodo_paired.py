@@ -58,6 +58,7 @@ import pickle
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +68,12 @@ import pandas as pd
 from lodo import group_views, groups, open_bench_graph
 
 from metakg.metalearner.evaluation import normalised_against_median, same_table
-from metakg.metalearner.knowledge import MetaData, derived_by_later_splits, feature_columns
+from metakg.metalearner.knowledge import (
+    MetaData,
+    derived_by_later_splits,
+    feature_columns,
+    normalise_scores,
+)
 from metakg.metalearner.recommenders import (
     BaseRecommender,
     GreedyPortfolioRecommender,
@@ -170,7 +176,7 @@ _SHARED_RANKERS: dict = {}
 
 def factory(label: str) -> Callable[[int], BaseRecommender]:
     """The factory of a label (``name``, ``name#tag`` or ``new+VARIANT``)."""
-    name = label.split("#")[0]
+    name = label.split("#")[0].removesuffix(WITHOUT_PUBLISHED)
     if name.startswith("new+"):
         return lambda seed: _variant(name[4:], seed)
     return CANDIDATES[name]
@@ -178,31 +184,34 @@ def factory(label: str) -> Callable[[int], BaseRecommender]:
 
 # ---------------------------------------------------------------- views (cached per group)
 
-def views_key(store: str | None, seed: str) -> str:
-    """What identifies the views: the store's path, or the seed file's path, size and
-    modification time (a changed seed gets new views), with the protocol's settings and the
-    source of bench/lodo.py and ``metalearner/knowledge.py``."""
+def views_key(store: str | None, seed: str, extensions: tuple[str, ...] = ()) -> str:
+    """What identifies the views: the store's path, or the seed file's (and its extensions')
+    path, size and modification time (a changed seed gets new views), with the protocol's
+    settings and the source of bench/lodo.py and ``metalearner/knowledge.py``."""
     if store:
         source = f"store|{Path(store).resolve()}"
     else:
-        if not Path(seed).is_file():
-            raise SystemExit(f"No seed file at {seed}: give --seed FILE or --store STORE.")
-        st = Path(seed).stat()
-        source = f"seed|{Path(seed).resolve()}|{st.st_size}|{st.st_mtime_ns}"
+        source = "seed"
+        for path in (seed, *extensions):
+            if not Path(path).is_file():
+                raise SystemExit(f"No seed file at {path}: give --seed FILE or --store STORE.")
+            st = Path(path).stat()
+            source += f"|{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
     # and the code that builds them: pickled views of an older MetaData would be stale
     code = b"".join(Path(inspect.getsourcefile(f)).read_bytes() for f in (group_views, MetaData))
     text = f"{source}|{NORMALISATION}|{COVERAGE}|{hashlib.sha256(code).hexdigest()}"
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def load_views(metrics: list[str], store: str | None, seed: str, key: str) -> dict[str, dict]:
+def load_views(metrics: list[str], store: str | None, seed: str, key: str,
+               extensions: tuple[str, ...] = ()) -> dict[str, dict]:
     """metric -> {task_type, metric, meta, holdout, related, second} for the asked groups, from
     the cache or computed from the graph (then every group missing from the cache is computed
     and cached, since loading the graph costs more than all the groups' views)."""
     folder = CACHE / key
     missing = [m for m in metrics if not (folder / f"{m}.pkl").exists()]
     if missing:
-        _cache_groups(folder, store, seed)
+        _cache_groups(folder, store, seed, extensions)
     out = {}
     for m in metrics:
         path = folder / f"{m}.pkl"
@@ -212,12 +221,12 @@ def load_views(metrics: list[str], store: str | None, seed: str, key: str) -> di
     return out
 
 
-def _cache_groups(folder: Path, store: str | None, seed: str) -> None:
+def _cache_groups(folder: Path, store: str | None, seed: str, extensions: tuple[str, ...] = ()) -> None:
     """Load the graph once and pickle each group's views (bench/lodo.py's ``group_views``),
     held-out datasets, same-table relations and second derived split."""
     t0 = time.perf_counter()
     print(f"computing the views from {store or seed} (minutes; cached in {folder})", flush=True)
-    graph = open_bench_graph(store, seed)
+    graph = open_bench_graph(store, seed, extensions)
     related = same_table(feature_columns(graph))
     print(f"  graph loaded in {time.perf_counter() - t0:.0f} s", flush=True)
     folder.mkdir(parents=True, exist_ok=True)
@@ -273,10 +282,36 @@ def run_unit(unit: tuple[str, int, list[tuple[str, int]]]) -> list[dict]:
     return [run_one((d, seed, label, position)) for label, position in labelled]
 
 
+def without_published(meta: MetaData) -> MetaData:
+    """``meta`` without the published configurations (``kg/resources/
+    published_configurations.json``) as candidates, ranks recomputed over the rest: the views
+    of the seed alone, on the same held-out tables and truth as the views with them."""
+    from metakg.kg.identity import configuration_id
+    from metakg.kg.published import published_configurations
+
+    published = {configuration_id(p.config) for p in published_configurations()}
+    keep = [c for c in meta.raw.columns if c not in published]
+    if len(keep) == meta.raw.shape[1]:
+        return meta
+    out = meta.restrict(keep)
+    norm = normalise_scores(out.raw, pd.Series(out.higher), NORMALISATION)
+    failed = out.raw.isna() & (out.norm == 0)  # a failed run stays the dataset's worst
+    out = replace(out, norm=norm.mask(failed, 0.0))
+    if out.auxiliary is not None:
+        out = replace(out, auxiliary=without_published(out.auxiliary))
+    return out
+
+
+#: the label suffix of a candidate that chooses among the seed's configurations only
+WITHOUT_PUBLISHED = "/without-published"
+
+
 def run_one(unit: tuple[str, int, str, int]) -> dict:
     """Fit one candidate with one seed without one dataset; its best@k and seconds."""
     d, seed, label, position = unit
     train, truth, query = held_out(d)
+    if label.endswith(WITHOUT_PUBLISHED):
+        train = without_published(train)
     t0 = time.perf_counter()
     rec = factory(label)(seed).fit(train)
     t1 = time.perf_counter()
@@ -481,7 +516,7 @@ def _labels(names: str) -> list[str]:
     labels: list[str] = []
     for name in names.split(","):
         base = name.split("#")[0]
-        if base not in CANDIDATES and not base.startswith("new+"):
+        if base.removesuffix(WITHOUT_PUBLISHED) not in CANDIDATES and not base.startswith("new+"):
             raise SystemExit(f"Unknown candidate {base!r}; known: {', '.join(CANDIDATES)}, "
                              "and new+VARIANT for a policy override in bench/policies/.")
         label, n = name, 1
@@ -500,6 +535,10 @@ def main() -> None:
     ap.add_argument("--groups", default="roc_auc,log_loss,rmse", help="metrics of the groups to evaluate")
     ap.add_argument("--store", default=None, help="an Oxigraph store of the seed (read-only)")
     ap.add_argument("--seed", default="data/seed.trig.xz", help="else this seed, loaded in memory")
+    ap.add_argument("--extension", action="append", default=[],
+                    help="a seed extension loaded beside --seed (repeatable), e.g. "
+                         "data/seed-published.trig.xz: its configurations become candidates "
+                         f"(a label ending {WITHOUT_PUBLISHED} leaves the published ones out)")
     ap.add_argument("--jobs", type=int, default=1, help="processes over held-out datasets")
     ap.add_argument("--out", default="bench/results/lodo_paired.json",
                     help="report (JSON); results are appended to the same path with .jsonl")
@@ -515,14 +554,15 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     metrics = args.groups.split(",")
     warnings.filterwarnings("ignore")
-    key = args.views or views_key(args.store, args.seed)
+    extensions = tuple(args.extension)
+    key = args.views or views_key(args.store, args.seed, extensions)
     if args.views:
         missing = [m for m in metrics if not (CACHE / key / f"{m}.pkl").is_file()]
         if missing:
             raise SystemExit(f"No cached views {key!r} of {', '.join(missing)} under {CACHE}; "
                              "drop --views to compute them from the seed.")
     t0 = time.perf_counter()
-    states = load_views(metrics, args.store, args.seed, key)
+    states = load_views(metrics, args.store, args.seed, key, extensions)
     print(f"views ready in {time.perf_counter() - t0:.0f} s", flush=True)
     results = Path(args.out).with_suffix(".jsonl")
     results.parent.mkdir(parents=True, exist_ok=True)
