@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -217,8 +217,8 @@ def recommend_for_query(
     # where the order departs from the expected scores, the reason says why, from the runs
     order = explain.order_clauses(recs)
     if any(order):
-        recs = [explain(r.rank, r.config_id, "; ".join(p for p in (why.get(r.config_id), o) if p)
-                        or None) for r, o in zip(recs, order, strict=True)]
+        recs = [replace(r, reason=explain.reason(r.config_id, "; ".join(
+            p for p in (why.get(r.config_id), o) if p) or None)) for r, o in zip(recs, order, strict=True)]
     return recs, similar
 
 
@@ -299,6 +299,7 @@ class _Explainer:
         ends = anchors(meta).reindex(self.ids)
         self.medians = ends["median"].to_numpy(dtype=float)
         self.bests = ends["best"].to_numpy(dtype=float)
+        self.grounds: dict[str, str] = {}  # configuration -> its reason's evidence and expectation
 
     def _rows(self, which: str) -> np.ndarray:
         at = _row_positions(self.meta, which)
@@ -374,10 +375,15 @@ class _Explainer:
                    f"{self.no_scale_why}")
         else:
             exp = ""
+        self.grounds[c] = f"{where}{exp}"
         return Recommendation(rank=rank, config=meta.configs[c], config_id=c,
                               family=meta.families[c], expected_score=expected, interval=interval,
-                              evidence=evidence,
-                              reason=f"{meta.families[c]}: {why + '; ' if why else ''}{where}{exp}.")
+                              evidence=evidence, reason=self.reason(c, why))
+
+    def reason(self, c: str, why: str | None) -> str:
+        """The reason of configuration ``c`` (already explained) with ``why`` as its first
+        clause: why it is at its place."""
+        return f"{self.meta.families[c]}: {why + '; ' if why else ''}{self.grounds[c]}."
 
 
 def _groups_read_for(metric: str) -> tuple[str, ...]:
