@@ -33,7 +33,12 @@ class RankerPolicy:
 
 @dataclass(frozen=True)
 class PortfolioPolicy:
-    """The portfolio step's constraints (:class:`~metalearner.portfolio_step.Portfolio`)."""
+    """The portfolio step's constraints (:class:`~metalearner.portfolio_step.Portfolio`).
+
+    ``incumbent`` is the configuration kept first unless another is expected to beat it by
+    ``margin``: a family's default (``hist_gradient_boosting``) or a published configuration
+    by name (``catboost-default``), where it is a candidate.
+    """
 
     tau: float = 10.0
     first_blend: float = 0.5

@@ -95,13 +95,26 @@ class MetaRecommender(BaseRecommender):
         may skip it)."""
         return ScoreModel().fit(meta)
 
-    def _incumbent(self, family: str | None) -> int | None:
-        if family is None:
+    def _incumbent(self, name: str | None) -> int | None:
+        """Position of the policy's incumbent among the candidates: a family's default, or a
+        published configuration by its name (``catboost-default``); ``None`` when it is not a
+        candidate here."""
+        if name is None:
             return None
         from metakg.kg.graph import make_configuration
-        from metakg.kg.spaces import default_configuration
+        from metakg.kg.identity import configuration_id
+        from metakg.kg.published import published_configurations
+        from metakg.kg.spaces import FAMILIES, default_configuration
 
-        config_id = make_configuration(default_configuration(family)).id
+        if name in FAMILIES:
+            config_id = make_configuration(default_configuration(name)).id
+        else:
+            named = {p.name: configuration_id(p.config) for p in published_configurations()}
+            if name not in named:
+                raise ValueError(f"policy incumbent {name!r} is neither a family ({', '.join(FAMILIES)}) "
+                                 "nor a published configuration's name "
+                                 "(kg/resources/published_configurations.json).")
+            config_id = named[name]
         return self.config_ids_.index(config_id) if config_id in self.config_ids_ else None
 
     def predicted(self, query: Query) -> np.ndarray:

@@ -147,3 +147,24 @@ def test_reasons_follow_the_filter_the_picks_were_made_under(meta: MetaData) -> 
     chosen = list(rec.score_among(query, knn).sort_values(ascending=False).index[:3])
     why = rec.reasons(query, chosen, knn)
     assert why[chosen[0]] == "first: the highest expected relative score on tables like this one"
+
+
+def test_a_policy_names_a_published_configuration_as_its_incumbent(meta: MetaData) -> None:
+    from dataclasses import replace
+
+    from metakg.kg.published import published_configurations
+
+    catboost = next(p for p in published_configurations() if p.name == "catboost-default")
+    cid = make_configuration(catboost.config).id
+    with_it = replace(meta, raw=meta.raw.assign(**{cid: 0.95}), norm=meta.norm.assign(**{cid: 1.0}),
+                      configs={**meta.configs, cid: catboost.config},
+                      families={**meta.families, cid: "catboost"})
+    policy = load_policy("roc_auc")
+    first = replace(policy, portfolio=replace(policy.portfolio, incumbent="catboost-default"))
+    rec = MetaRecommender(policy=first).fit(with_it)
+    assert rec.portfolio_.incumbent == rec.config_ids_.index(cid)
+    # where it has no runs it is no candidate, and no incumbent
+    assert MetaRecommender(policy=first).fit(meta).portfolio_.incumbent is None
+    typo = replace(policy, portfolio=replace(policy.portfolio, incumbent="catbost-default"))
+    with pytest.raises(ValueError, match=r"neither a family .* nor a published configuration"):
+        MetaRecommender(policy=typo).fit(meta)
