@@ -172,7 +172,10 @@ def seed_build(
                                        derived_splits=derived_splits, small_binary=small_binary))
     typer.echo(f"completed {report.completed}, failed {report.failed}, already done "
                f"{report.skipped}; seed graph in {output}")
-    seed_models(output, folder=output.parent / "seed-models", work_dir=work_dir / "seed-models")
+    from metakg.kg.default_graph import with_extensions
+
+    seed_models(list(with_extensions(output)), folder=output.parent / "seed-models",
+                work_dir=work_dir / "seed-models")
 
 
 def seed_published(
@@ -219,22 +222,30 @@ def seed_published(
 
 
 def seed_models(
-    seed: Annotated[Path, typer.Argument(help="The seed file.")] = Path("data/seed.trig.xz"),
+    seed: Annotated[list[Path] | None, typer.Argument(
+        help="The seed's files, used as given: the seed, then its extensions (default: "
+             "data/seed.trig.xz and the data/seed-*.trig.xz beside it, as an install loads "
+             "them).")] = None,
     folder: Annotated[Path, typer.Option(help="Where the fitted recommenders go.")] = Path("data/seed-models"),
     work_dir: Annotated[Path, typer.Option(help="An empty folder for the temporary store.")] = Path(
         ".metakg-build/seed-models"),
 ) -> None:
-    """Fit the default recommender on a seed file for each primary metric and write them beside it.
+    """Fit the default recommender on a seed for each primary metric and write them beside it.
 
     A fresh install answers its first recommendations with them (they are used only while the
     graph is exactly that seed graph). `seed build` runs this at its end.
     """
     import shutil
 
+    from metakg.kg.default_graph import with_extensions
     from metakg.metalearner.shipped import build_shipped
 
+    files = list(seed) if seed else list(with_extensions(Path("data/seed.trig.xz")))
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        fail(f"no seed file at {', '.join(missing)}; build it with `metakg seed build`.")
     shutil.rmtree(work_dir, ignore_errors=True)
     work_dir.mkdir(parents=True)
-    manifest = build_shipped(seed, folder, work_dir=work_dir)
+    manifest = build_shipped(tuple(files), folder, work_dir=work_dir)
     shutil.rmtree(work_dir, ignore_errors=True)
-    typer.echo(f"recommenders fitted on {seed} written to {manifest.parent}")
+    typer.echo(f"recommenders fitted on {' + '.join(map(str, files))} written to {manifest.parent}")

@@ -176,7 +176,7 @@ _SHARED_RANKERS: dict = {}
 
 def factory(label: str) -> Callable[[int], BaseRecommender]:
     """The factory of a label (``name``, ``name#tag`` or ``new+VARIANT``)."""
-    name = label.split("#")[0].removesuffix(WITHOUT_PUBLISHED)
+    name = base_name(label).removesuffix(WITHOUT_PUBLISHED)
     if name.startswith("new+"):
         return lambda seed: _variant(name[4:], seed)
     return CANDIDATES[name]
@@ -284,8 +284,16 @@ def run_unit(unit: tuple[str, int, list[tuple[str, int]]]) -> list[dict]:
 
 def without_published(meta: MetaData) -> MetaData:
     """``meta`` without the published configurations (``kg/resources/
-    published_configurations.json``) as candidates, ranks recomputed over the rest: the views
-    of the seed alone, on the same held-out tables and truth as the views with them."""
+    published_configurations.json``) as candidates, ranks recomputed over the rest (in its
+    auxiliary views too): the views of the seed alone, on the same held-out tables and truth
+    as the views with them.
+
+    Args:
+        meta: training views that may hold published configurations.
+
+    Returns:
+        The same views with the seed's configurations only.
+    """
     from metakg.kg.identity import configuration_id
     from metakg.kg.published import published_configurations
 
@@ -293,24 +301,29 @@ def without_published(meta: MetaData) -> MetaData:
     keep = [c for c in meta.raw.columns if c not in published]
     if len(keep) == meta.raw.shape[1]:
         return meta
-    out = meta.restrict(keep)
+    if meta.reliability is not None:  # load_metadata shrinks weak cells after ranking
+        raise SystemExit("without_published re-ranks plain views; these carry reliability weights.")
+    aux = None if meta.auxiliary is None else without_published(meta.auxiliary)
+    out = replace(meta.restrict(keep), auxiliary=None)
     norm = normalise_scores(out.raw, pd.Series(out.higher), NORMALISATION)
     failed = out.raw.isna() & (out.norm == 0)  # a failed run stays the dataset's worst
-    out = replace(out, norm=norm.mask(failed, 0.0))
-    if out.auxiliary is not None:
-        out = replace(out, auxiliary=without_published(out.auxiliary))
-    return out
+    return replace(out, norm=norm.mask(failed, 0.0), auxiliary=aux)
 
 
 #: the label suffix of a candidate that chooses among the seed's configurations only
 WITHOUT_PUBLISHED = "/without-published"
 
 
+def base_name(label: str) -> str:
+    """A label's candidate (``current/without-published#2`` → ``current/without-published``)."""
+    return label.split("#")[0]
+
+
 def run_one(unit: tuple[str, int, str, int]) -> dict:
     """Fit one candidate with one seed without one dataset; its best@k and seconds."""
     d, seed, label, position = unit
     train, truth, query = held_out(d)
-    if label.endswith(WITHOUT_PUBLISHED):
+    if base_name(label).endswith(WITHOUT_PUBLISHED):
         train = without_published(train)
     t0 = time.perf_counter()
     rec = factory(label)(seed).fit(train)
@@ -515,7 +528,7 @@ def _labels(names: str) -> list[str]:
     """Candidate labels; a name given again gets ``#2``, ``#3``, ... (fitted again)."""
     labels: list[str] = []
     for name in names.split(","):
-        base = name.split("#")[0]
+        base = base_name(name)
         if base.removesuffix(WITHOUT_PUBLISHED) not in CANDIDATES and not base.startswith("new+"):
             raise SystemExit(f"Unknown candidate {base!r}; known: {', '.join(CANDIDATES)}, "
                              "and new+VARIANT for a policy override in bench/policies/.")

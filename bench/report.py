@@ -406,14 +406,23 @@ def strong_candidates() -> list[str]:
         out.append("")
     shares = load("strong_defaults_candidates")
     if shares:
-        out += ["Against the strong defaults (as in the section above, on these rows):", "",
-                "| group | candidates | top 1 ≥ CatBoost default | best of 5 ≥ best strong default |",
-                "|---|---|---|---|"]
+        out += ["Against the strong defaults (as in the section above, on these rows; the "
+                "difference is paired over held-out datasets, against the first row of the group):",
+                "", "| group | candidates | top 1 ≥ CatBoost default | difference | best of 5 ≥ best "
+                "strong default | difference |", "|---|---|---|---|---|---|"]
+
+        def diff(r: dict, label: str) -> str:
+            c = next((v for k, v in r.items() if k.startswith(label + "_minus_")), None)
+            return (f"{c['share_difference']:+.2f} [{c['interval_95'][0]:+.2f}, "
+                    f"{c['interval_95'][1]:+.2f}]" if c else "–")
+
         for g in shares["groups"]:
             for cand, r in g["candidates"].items():
                 out.append(f"| {g['task_type']} / {g['metric']} | {cand} | "
                            f"{_share(r['top1_vs_catboost_default'])} | "
-                           f"{_share(r['best5_vs_best_strong_default'])} |")
+                           f"{diff(r, 'top1_vs_catboost_default')} | "
+                           f"{_share(r['best5_vs_best_strong_default'])} | "
+                           f"{diff(r, 'best5_vs_best_strong_default')} |")
         out.append("")
     return out
 

@@ -153,10 +153,31 @@ def one_group(rows: pd.DataFrame, meta, metric: str, task_type: str, published: 
                 "share_difference": round(float(np.mean(both)), 3),
                 "interval_95": [round(x, 3) for x in bootstrap_interval(np.array(both))]}
         res["seeds"] = sorted(int(s) for s in part["seed"].unique())
+        res["_per_dataset"] = {key: {d: float(np.mean(v[key])) for d, v in per.items() if v[key]}
+                               for key in ("top1", "best5")}
         out[str(cand)] = res
+    _pair_candidates(out)
     coverage = {n: int(mine[n].notna().sum()) if n in mine.columns else 0 for n in strong}
     return {"metric": metric, "task_type": task_type, "held_out": int(rows["dataset"].nunique()),
             "strong_default_runs": coverage, "candidates": out}
+
+
+def _pair_candidates(out: dict) -> None:
+    """For each candidate after the first: the paired difference of its shares against the
+    first's (per held-out dataset, seeds averaged), with a 95% bootstrap interval."""
+    names = list(out)
+    first = out[names[0]]["_per_dataset"] if names else {}
+    for name in names[1:]:
+        mine = out[name]["_per_dataset"]
+        for key, label in (("top1", "top1_vs_catboost_default"), ("best5", "best5_vs_best_strong_default")):
+            both = sorted(set(first[key]) & set(mine[key]))
+            diff = np.array([mine[key][d] - first[key][d] for d in both])
+            if len(diff):
+                out[name][f"{label}_minus_{names[0]}"] = {
+                    "share_difference": round(float(diff.mean()), 3), "held_out": len(diff),
+                    "interval_95": [round(x, 3) for x in bootstrap_interval(diff)]}
+    for name in names:
+        del out[name]["_per_dataset"]
 
 
 def main() -> None:

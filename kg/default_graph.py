@@ -21,23 +21,63 @@ from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.migrations import migrate, migrate_once, version_marker
 from metakg.kg.store import Store, open_store
 
-__all__ = ["SEED_NAME", "SeededGraph", "open_graph", "seed_file"]
+__all__ = ["EXTENSION_PATTERN", "SEED_NAME", "SeededGraph", "load_seed", "load_seeds",
+           "open_graph", "seed_file", "seed_files", "with_extensions"]
 
 #: File name of the shipped seed graph (package data ``metakg.data``).
 SEED_NAME = "seed.trig.xz"
+#: Seed extensions shipped beside it (runs of more configurations on the same tasks, e.g.
+#: ``seed-published.trig.xz``), loaded after it in name order.
+EXTENSION_PATTERN = "seed-*.trig.xz"
 
 
-def seed_file() -> Path | None:
-    """The shipped seed graph: ``METAKG_SEED`` if set (empty: none), else the package's
-    ``metakg/data/seed.trig.xz``; ``None`` when absent."""
+def with_extensions(seed: Path) -> tuple[Path, ...]:
+    """A seed file and the extensions beside it (:data:`EXTENSION_PATTERN`, in name order),
+    as an install loads them.
+
+    Args:
+        seed: the seed file.
+
+    Returns:
+        ``seed`` first, then its extensions.
+    """
+    return (seed, *(p for p in sorted(seed.parent.glob(EXTENSION_PATTERN)) if p != seed))
+
+
+def seed_files() -> tuple[Path, ...]:
+    """The seed graph's files a store is filled with.
+
+    Returns:
+        ``METAKG_SEED``'s paths when it is set (separated by ``os.pathsep``; empty: none),
+        used exactly as given; else the package's ``metakg/data/seed.trig.xz`` and its
+        extensions (:func:`with_extensions`); empty when there is none.
+
+    Raises:
+        ConfigurationError: ``METAKG_SEED`` names a file that does not exist.
+    """
     env = os.environ.get("METAKG_SEED")
     if env is not None:
-        return Path(env) if env else None
+        paths = tuple(Path(p) for p in env.split(os.pathsep) if p)
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            from metakg.kg.errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"METAKG_SEED names {', '.join(missing)}, which is not a file; give the seed "
+                f"file and its extensions separated by {os.pathsep!r}, or set METAKG_SEED to "
+                "empty for no seed.")
+        return paths
     try:
         folder = Path(str(resources.files("metakg.data")))
     except ModuleNotFoundError:
-        return None
-    return folder / SEED_NAME if (folder / SEED_NAME).exists() else None
+        return ()
+    return with_extensions(folder / SEED_NAME) if (folder / SEED_NAME).exists() else ()
+
+
+def seed_file() -> Path | None:
+    """The seed graph's main file (:func:`seed_files`' first), ``None`` when there is none."""
+    files = seed_files()
+    return files[0] if files else None
 
 
 class SeededGraph(KnowledgeGraph):
@@ -49,14 +89,14 @@ class SeededGraph(KnowledgeGraph):
 
     Args:
         store: the back-end.
-        pending: the seed file still to load, or ``None``.
+        pending: the seed's files still to load (the seed, then its extensions), or ``None``.
         holds_runs: whether the store already held runs when opened.
         progress: show a progress bar while filling (on a terminal).
     """
 
-    def __init__(self, store: Store, *, pending: Path | None = None, holds_runs: bool = True,
-                 progress: bool = True) -> None:
-        self._pending = pending
+    def __init__(self, store: Store, *, pending: tuple[Path, ...] | None = None,
+                 holds_runs: bool = True, progress: bool = True) -> None:
+        self._pending = tuple(pending) if pending else None
         self._holds_runs = holds_runs
         self._progress = progress
         self._fill_lock = threading.Lock()
@@ -78,8 +118,8 @@ class SeededGraph(KnowledgeGraph):
         self._store = value
 
     @property
-    def seed_pending(self) -> Path | None:
-        """The seed file not loaded yet (``None`` once loaded, or with no seed)."""
+    def seed_pending(self) -> tuple[Path, ...] | None:
+        """The seed's files not loaded yet (``None`` once loaded, or with no seed)."""
         return self._pending
 
     def __repr__(self) -> str:
@@ -105,7 +145,7 @@ class SeededGraph(KnowledgeGraph):
             if self._pending is None:
                 return
             try:
-                load_seed(self._store, self._pending, progress=self._progress)
+                load_seeds(self._store, self._pending, progress=self._progress)
             except Exception as exc:  # recorded: later users get this error, not a second load
                 self._fill_error = exc
                 raise
@@ -134,12 +174,12 @@ def open_graph(location: str | None = None, *, seed: bool = True, read_only: boo
     store = open_store(location, read_only=read_only)
     if not seed or read_only or store.shared:
         return KnowledgeGraph(store)
-    path = seed_file()
-    if path is None or _has_seen(store, path):
+    paths = seed_files()
+    if all(_has_seen(store, p) for p in paths) and _has_seen_together(store, paths):
         migrate_once(store)
         return KnowledgeGraph(store)
     holds_runs = store.ask("ASK { ?r a mls:Run }")
-    return SeededGraph(store, pending=path, holds_runs=holds_runs, progress=progress)
+    return SeededGraph(store, pending=paths, holds_runs=holds_runs, progress=progress)
 
 
 def _has_seen(store: Store, path: Path) -> bool:
@@ -148,35 +188,80 @@ def _has_seen(store: Store, path: Path) -> bool:
     return store.ask("ASK { ?s mkg:seededFromFile ?f }", {"f": file_signature(path)})
 
 
+def _has_seen_together(store: Store, paths: tuple[Path, ...]) -> bool:
+    """Whether the store holds the several files as one seed (the combined marker that
+    shipped recommenders match); true for a single file."""
+    from metakg.kg.seed_file import file_signature
+
+    if len(paths) < 2:
+        return True
+    together = "+".join(file_signature(p) for p in paths)
+    return store.ask("ASK { ?s mkg:seededFromFile ?f }", {"f": together})
+
+
 def load_seed(store: Store, path: Path, *, progress: bool = True) -> None:
-    """Load a seed file into ``store`` unless it holds it already, then migrate and mark it.
+    """Load one seed file into ``store`` (:func:`load_seeds` with that file alone)."""
+    load_seeds(store, (path,), progress=progress)
+
+
+def load_seeds(store: Store, paths: tuple[Path, ...], *, progress: bool = True) -> None:
+    """Load a seed's files (the seed, then its extensions) into ``store``, each unless it
+    holds it already, then migrate once and mark them.
 
     Args:
         store: the store to fill.
-        path: the seed file (``.trig.xz``, or any RDF file ``metakg import`` reads).
+        paths: the seed files (``.trig.xz``, or any RDF file ``metakg import`` reads).
         progress: show a progress bar (on a terminal; one line otherwise).
 
     Raises:
-        InvalidData: the file is not valid RDF.
+        InvalidData: a file is not valid RDF.
         StoreError: the store could not be written.
     """
     from pyoxigraph import DefaultGraph, Literal, Quad
 
-    from metakg.kg.errors import InvalidData
-    from metakg.kg.progress import progress_bar, spinner
-    from metakg.kg.seed_file import file_digest, file_signature, open_seed, seed_format
+    from metakg.kg.seed_file import file_digest, file_signature, seed_digest
     from metakg.kg.vocabulary import MKG, entity
 
     this = entity("store", "this")
-    seen = Quad(this, MKG.seededFromFile, Literal(file_signature(path)), DefaultGraph())
-    digest = file_digest(path)
-    marker = Quad(this, MKG.seededFrom, Literal(digest), DefaultGraph())
-    if store.ask("ASK { ?s mkg:seededFrom ?h }", {"h": digest}):
-        store.add([seen])
-        return
+    markers = []
     # nothing a migration step changes (runs, configurations) is there yet: keys or datasets
     # registered before the first fill do not count
     fresh = not store.ask("ASK { { ?x a mls:Run } UNION { ?x a mkg:Configuration } }")
+    loaded = False
+    for path in paths:
+        digest = file_digest(path)
+        markers += [Quad(this, MKG.seededFromFile, Literal(file_signature(path)), DefaultGraph()),
+                    Quad(this, MKG.seededFrom, Literal(digest), DefaultGraph())]
+        if store.ask("ASK { ?s mkg:seededFrom ?h }", {"h": digest}):
+            continue
+        _load_file(store, path, progress)
+        loaded = True
+    if len(paths) > 1:  # the whole seed's identity, which shipped recommenders are stamped with
+        together = "+".join(file_signature(p) for p in paths)
+        markers += [Quad(this, MKG.seededFrom, Literal(seed_digest(paths)), DefaultGraph()),
+                    Quad(this, MKG.seededFromFile, Literal(together), DefaultGraph())]
+    if loaded:
+        from metakg.kg.progress import spinner
+
+        # A seed records its layout (kg.migrations.version_marker). Loaded into a fresh store,
+        # the store holds that layout and needs only the later steps (each step can take tens
+        # of seconds on the seed graph); loaded beside other runs, every step runs.
+        with spinner("bringing the store to the current layout", progress):
+            if fresh:
+                migrate_once(store)
+            else:
+                migrate(store)
+        markers.append(version_marker())
+    # written last: an interrupted load has no marker and is repeated
+    store.add(markers)
+
+
+def _load_file(store: Store, path: Path, progress: bool) -> None:
+    """Stream one seed file into the store, with a progress bar."""
+    from metakg.kg.errors import InvalidData
+    from metakg.kg.progress import progress_bar
+    from metakg.kg.seed_file import open_seed, seed_format
+
     size = path.stat().st_size
     with progress_bar(f"loading the seed graph {path.name} into the store (once)", size,
                        progress) as advance:
@@ -189,13 +274,3 @@ def load_seed(store: Store, path: Path, *, progress: bool = True) -> None:
         except (SyntaxError, EOFError, lzma.LZMAError, gzip.BadGzipFile) as exc:
             raise InvalidData(f"{path}: not valid RDF or a damaged file ({exc}); reinstall metakg or "
                               "point METAKG_SEED at a good seed file.") from None
-    # A seed records its layout (kg.migrations.version_marker). Loaded into a fresh store,
-    # the store holds that layout and needs only the later steps (each step can take tens of
-    # seconds on the seed graph); loaded beside other runs, every step runs.
-    with spinner("bringing the store to the current layout", progress):
-        if fresh:
-            migrate_once(store)
-        else:
-            migrate(store)
-    # written last: an interrupted load has no marker and is repeated
-    store.add([marker, seen, version_marker()])

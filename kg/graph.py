@@ -520,7 +520,8 @@ class KnowledgeGraph:
             return validate_with_pyshacl(path.read_bytes())
 
     def has_loaded_seed(self, digest: str) -> bool:
-        """Whether the seed file with this SHA-256 was loaded into the store."""
+        """Whether the seed with this digest was loaded into the store: a seed file's SHA-256,
+        or the combined digest of a seed and its extensions (:func:`kg.seed_file.seed_digest`)."""
         return self.store.ask("ASK { ?s mkg:seededFrom ?h }", {"h": digest})
 
     def learning_stamp(self) -> str:

@@ -18,7 +18,7 @@ from typing import IO
 
 from pyoxigraph import Quad, RdfFormat, parse, serialize
 
-__all__ = ["SEED_PREFIXES", "file_digest", "iter_seed_quads", "open_seed", "write_seed"]
+__all__ = ["SEED_PREFIXES", "file_digest", "iter_seed_quads", "open_seed", "seed_digest", "write_seed"]
 
 #: Prefixes of the dump: the vocabularies and the project's entity namespaces, so that most
 #: IRIs are written as short prefixed names.
@@ -149,6 +149,22 @@ def file_digest(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def seed_digest(paths: tuple[Path, ...] | list[Path]) -> str:
+    """The identity of a seed made of several files (the seed and its extensions): a single
+    file's own SHA-256, else the SHA-256 of the files' digests in order.
+
+    Args:
+        paths: the seed file first, then its extensions.
+
+    Returns:
+        A hex digest; recommenders shipped with a seed are stamped with it.
+    """
+    digests = [file_digest(p) for p in paths]
+    if len(digests) == 1:
+        return digests[0]
+    return hashlib.sha256("\n".join(digests).encode()).hexdigest()
 
 
 def file_signature(path: str | Path) -> str:

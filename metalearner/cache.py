@@ -121,13 +121,14 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
 _SEED_DIGESTS: dict[str, str] = {}
 
 
-def _shipped_for_seed(seed: Path, task_type: str, metric: str, factory: type[BaseRecommender],
+def _shipped_for_seed(seed: tuple[Path, ...], task_type: str, metric: str,
+                      factory: type[BaseRecommender],
                       params: dict[str, Any]) -> tuple[MetaData, BaseRecommender] | None:
-    """The shipped recommender fitted on the seed file ``seed``, if it matches (memoised)."""
-    from metakg.kg.seed_file import file_digest, file_signature
+    """The shipped recommender fitted on the seed's files ``seed``, if it matches (memoised)."""
+    from metakg.kg.seed_file import file_signature, seed_digest
 
-    signature = file_signature(seed)
-    digest = _SEED_DIGESTS.get(signature) or _SEED_DIGESTS.setdefault(signature, file_digest(seed))
+    signature = "+".join(file_signature(p) for p in seed)
+    digest = _SEED_DIGESTS.get(signature) or _SEED_DIGESTS.setdefault(signature, seed_digest(seed))
     key = ("seed", digest, task_type, metric, factory.__name__, repr(sorted(params.items())))
     if key in _LOCAL:
         return _LOCAL[key]

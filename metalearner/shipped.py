@@ -59,7 +59,8 @@ def load_shipped(*, fmt: str, task_type: str, metric: str, factory: str, params:
     Args:
         fmt: the cache format of this code; a manifest of another format does not match.
         task_type, metric, factory, params: what the caller would fit.
-        seed_digest: SHA-256 of the seed file the (not yet filled) store will hold.
+        seed_digest: the identity of the seed the (not yet filled) store will hold
+            (:func:`kg.seed_file.seed_digest`).
         stamp: the learning stamp of a filled store; it matches only together with
             ``loaded_seed``, which says whether the store has loaded a seed file (by SHA-256).
         loaded_seed: see ``stamp``.
@@ -119,7 +120,8 @@ def write_shipped(folder: Path, *, fmt: str, seed_digest: str, stamp: str,
     Args:
         folder: where to write (``data/seed-models`` for the shipped seed).
         fmt: the cache format of this code.
-        seed_digest: SHA-256 of the seed file they were fitted on.
+        seed_digest: the identity of the seed they were fitted on
+            (:func:`kg.seed_file.seed_digest`).
         stamp: the learning stamp of a store filled with that seed.
         models: ``(task type, metric, factory name) -> (params, (meta, recommender))``.
 
@@ -142,29 +144,32 @@ def write_shipped(folder: Path, *, fmt: str, seed_digest: str, stamp: str,
     return path
 
 
-def build_shipped(seed: Path, folder: Path, *, work_dir: Path) -> Path:
-    """Fit the default recommender on a seed file for each shipped metric and write them.
+def build_shipped(seed: Path | tuple[Path, ...], folder: Path, *, work_dir: Path) -> Path:
+    """Fit the default recommender on a seed for each shipped metric and write them.
 
     The seed is loaded into a fresh store exactly as a user's first fill does, so the stamp
     written is the one a user's filled store will have.
 
     Args:
-        seed: the seed file (e.g. ``data/seed.trig.xz``).
+        seed: the seed file (e.g. ``data/seed.trig.xz``), or its files: the seed, then its
+            extensions (``data/seed-published.trig.xz``), as :func:`kg.default_graph.seed_files`
+            finds them.
         folder: where to write (``data/seed-models``).
         work_dir: an empty folder for the temporary store and cache.
 
     Returns:
         The manifest's path.
     """
-    from metakg.kg.default_graph import load_seed
+    from metakg.kg.default_graph import load_seeds
     from metakg.kg.graph import KnowledgeGraph
-    from metakg.kg.seed_file import file_digest
+    from metakg.kg.seed_file import seed_digest
     from metakg.kg.store import open_store
     from metakg.metalearner.cache import _FORMAT, cached_recommender, graph_stamp
     from metakg.metalearner.recommenders import EnsembleRecommender
 
+    files = (seed,) if isinstance(seed, Path) else tuple(seed)
     store = open_store(str(work_dir / "store"))
-    load_seed(store, seed)
+    load_seeds(store, files)
     graph = KnowledgeGraph(store)
     stamp = graph_stamp(graph)
     models = {}
@@ -175,5 +180,5 @@ def build_shipped(seed: Path, folder: Path, *, work_dir: Path) -> Path:
                                     cache_dir=work_dir / "cache")
         models[(task_type, metric, EnsembleRecommender.__name__)] = ({}, fitted)
     store.close()
-    return write_shipped(folder, fmt=_FORMAT, seed_digest=file_digest(seed), stamp=stamp,
+    return write_shipped(folder, fmt=_FORMAT, seed_digest=seed_digest(files), stamp=stamp,
                          models=models)

@@ -192,11 +192,12 @@ def test_seed_build_passes_the_small_table_protocol(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(runner_seed, "build_seed", fake_build)
     from metakg.api import cli_graph
 
-    fitted: list[Path] = []
+    fitted: list[list[Path]] = []
     monkeypatch.setattr(cli_graph, "seed_models", lambda seed, **kw: fitted.append(seed))
     out = invoke("seed", "build", "--repeats", "2", "--small-repeats", "5", "--small-rows", "800",
                  "--dataset", "autompg")
-    assert fitted == [Path("data/seed.trig.xz")]  # the shipped recommenders follow the seed
+    # the shipped recommenders follow the seed and the extensions beside it
+    assert fitted == [[Path("data/seed.trig.xz"), *sorted(Path("data").glob("seed-*.trig.xz"))]]
     settings = seen["settings"]
     assert (settings.repeats, settings.small_repeats, settings.small_rows) == (2, 5, 800)
     assert settings.seeds_for(800) == [0, 1, 2, 3, 4] and settings.seeds_for(801) == [0, 1]

@@ -15,7 +15,7 @@ from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad
 
 from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore
 from metakg.kg.default_graph import SeededGraph, open_graph
-from metakg.kg.seed_file import file_digest, iter_seed_quads, write_seed
+from metakg.kg.seed_file import file_digest, iter_seed_quads, seed_digest, write_seed
 from metakg.metalearner.cache import _FORMAT, cached_recommender, graph_stamp
 from metakg.metalearner.recommenders import EnsembleRecommender
 from metakg.metalearner.shipped import load_shipped, write_shipped
@@ -74,7 +74,7 @@ def seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_the_store_is_filled_on_first_use_not_when_opened(seed: Path, tmp_path: Path) -> None:
     graph = open_graph(str(tmp_path / "store"), progress=False)
     assert isinstance(graph, SeededGraph)
-    assert graph.seed_pending == seed and not graph.holds_runs
+    assert graph.seed_pending == (seed,) and not graph.holds_runs
     assert len(graph._store) == 0  # opening wrote nothing
     assert len(graph.store.select("SELECT ?r WHERE { ?r a mls:Run }")) == 20  # first use fills
     assert graph.seed_pending is None and graph.holds_runs
@@ -82,6 +82,79 @@ def test_the_store_is_filled_on_first_use_not_when_opened(seed: Path, tmp_path: 
     again = open_graph(str(tmp_path / "store"), progress=False)
     assert not isinstance(again, SeededGraph)  # this seed was seen: nothing pending
     again.store.close()
+
+
+def test_a_seed_extension_loads_beside_the_seed_and_reaches_existing_stores(
+        seed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    extension = tmp_path / "seed-more.trig.xz"
+    write_seed(_nquads(_quads(25)[20 * 4:]), extension)  # five more runs
+    store = str(tmp_path / "store")
+    graph = open_graph(store, progress=False)  # the seed alone, as an older install had it
+    assert graph.count("mls:Run") == 20
+    graph.store.close()
+    monkeypatch.setenv("METAKG_SEED", os.pathsep.join([str(seed), str(extension)]))
+    grown = open_graph(store, progress=False)
+    assert isinstance(grown, SeededGraph) and grown.seed_pending == (seed, extension)
+    assert grown.count("mls:Run") == 25  # the extension only: the seed was not loaded twice
+    assert grown.has_loaded_seed(seed_digest((seed, extension)))
+    grown.store.close()
+    again = open_graph(store, progress=False)
+    assert not isinstance(again, SeededGraph) and again.count("mls:Run") == 25
+    again.store.close()
+
+
+def test_a_broken_extension_writes_no_marker_and_the_load_resumes(
+        seed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from metakg.kg import InvalidData
+
+    extension = tmp_path / "seed-more.trig.xz"
+    write_seed(_nquads(_quads(25)[20 * 4:]), extension)
+    good = extension.read_bytes()
+    extension.write_bytes(good[:120])  # cut short
+    monkeypatch.setenv("METAKG_SEED", os.pathsep.join([str(seed), str(extension)]))
+    graph = open_graph(str(tmp_path / "store"), progress=False)
+    with pytest.raises(InvalidData, match="seed-more.trig.xz"):
+        graph.fill()
+    graph.close()
+    extension.write_bytes(good)  # mended: the next opening loads what is missing, once
+    again = open_graph(str(tmp_path / "store"), progress=False)
+    assert isinstance(again, SeededGraph) and again.count("mls:Run") == 25
+    assert again.has_loaded_seed(seed_digest((seed, extension)))
+    again.store.close()
+
+
+def test_a_missing_seed_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from metakg.kg import ConfigurationError
+
+    monkeypatch.setenv("METAKG_SEED", os.pathsep.join(["", str(tmp_path / "nowhere.trig.xz")]))
+    with pytest.raises(ConfigurationError, match=r"METAKG_SEED names .*nowhere\.trig\.xz"):
+        open_graph(str(tmp_path / "store"), progress=False)
+
+
+def test_recommenders_shipped_with_a_seed_and_its_extension_answer_a_fresh_install(
+        seed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    extension = tmp_path / "seed-more.trig.xz"
+    write_seed(_nquads(_quads(27)[20 * 4:]), extension)
+    monkeypatch.setenv("METAKG_SEED", os.pathsep.join([str(seed), str(extension)]))
+    # fitted on the seed alone: a store that will hold the extension too needs its own fit
+    folder = tmp_path / "models"
+    write_shipped(folder, fmt=_FORMAT, seed_digest=seed_digest((seed,)), stamp="s",
+                  models={("classification", "roc_auc", "EnsembleRecommender"): ({}, "seed")})
+    monkeypatch.setenv("METAKG_SHIPPED_MODELS", str(folder))
+    graph = open_graph(str(tmp_path / "store"), progress=False)
+    with pytest.raises(_NoFit):
+        cached_recommender(graph, "classification", "roc_auc", EnsembleRecommender, before_fit=_no_fit)
+    # fitted on both files, in their order
+    both = tmp_path / "both"
+    write_shipped(both, fmt=_FORMAT, seed_digest=seed_digest((seed, extension)), stamp="s",
+                  models={("classification", "roc_auc", "EnsembleRecommender"): ({}, "both")})
+    monkeypatch.setenv("METAKG_SHIPPED_MODELS", str(both))
+    graph.store.close()
+    fresh = open_graph(str(tmp_path / "fresh"), progress=False)
+    assert cached_recommender(fresh, "classification", "roc_auc", EnsembleRecommender,
+                              before_fit=_no_fit) == "both"
+    assert fresh.seed_pending == (seed, extension)  # answered without loading either
+    fresh.close()
 
 
 def _ship(folder: Path, seed: Path, stamp: str, fitted: object) -> None:
@@ -105,7 +178,7 @@ def test_shipped_recommenders_answer_an_unfilled_store_without_filling_it(
     graph = open_graph(str(tmp_path / "store"), progress=False)
     got = cached_recommender(graph, "classification", "roc_auc", EnsembleRecommender, before_fit=_no_fit)
     assert got == ("views", "fitted")
-    assert graph.seed_pending == seed  # answered without loading the seed
+    assert graph.seed_pending == (seed,)  # answered without loading the seed
     # other metrics, parameters or recommenders were not shipped: they need a fit
     with pytest.raises(_NoFit):
         cached_recommender(graph, "regression", "rmse", EnsembleRecommender, before_fit=_no_fit)
@@ -158,11 +231,12 @@ def test_a_shipped_model_for_another_seed_or_format_is_not_used(seed: Path, tmp_
 
 def test_the_shipped_recommenders_belong_to_the_shipped_seed() -> None:
     """A seed rebuilt without `metakg seed models` would silently lose the fast first call."""
-    from metakg.kg.default_graph import SEED_NAME
+    from metakg.kg.default_graph import EXTENSION_PATTERN, SEED_NAME
     from metakg.metalearner.shipped import SHIPPED_METRICS
 
     manifest = json.loads((ROOT / "data" / "seed-models" / "manifest.json").read_text())
-    assert manifest["seed_sha256"] == file_digest(ROOT / "data" / SEED_NAME), "run `metakg seed models`"
+    files = (ROOT / "data" / SEED_NAME, *sorted((ROOT / "data").glob(EXTENSION_PATTERN)))
+    assert manifest["seed_sha256"] == seed_digest(files), "run `metakg seed models`"
     assert manifest["format"] == _FORMAT, "the cache format changed: run `metakg seed models`"
     assert {k.rsplit("/", 2)[0] for k in manifest["models"]} == {f"{t}/{m}" for t, m in SHIPPED_METRICS}
 
@@ -204,13 +278,13 @@ def test_the_server_answers_while_it_fills_a_fresh_store_in_the_background(
     from metakg.kg import default_graph
 
     release = threading.Event()
-    real_load = default_graph.load_seed
+    real_load = default_graph.load_seeds
 
     def slow_load(*args: object, **kwargs: object) -> None:
         release.wait(60)
         real_load(*args, **kwargs)
 
-    monkeypatch.setattr(default_graph, "load_seed", slow_load)
+    monkeypatch.setattr(default_graph, "load_seeds", slow_load)
     app = create_app(Settings(store=str(tmp_path / "store"), public_reads=True))
     with TestClient(app) as client:
         answer: dict[str, object] = {}
