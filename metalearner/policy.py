@@ -76,6 +76,16 @@ class Policy:
         if self.ranker.n_bags < 1 or p.tau < 0 or p.cover_families < 0:
             raise ValueError(f"policy for {self.metric}: n_bags >= 1, tau >= 0 and "
                              "cover_families >= 0 are required")
+        if p.incumbent is not None:
+            from metakg.kg.published import published_configurations
+            from metakg.kg.spaces import FAMILIES
+
+            if p.incumbent not in FAMILIES and p.incumbent not in {
+                    c.name for c in published_configurations()}:
+                raise ValueError(
+                    f"policy for {self.metric}: incumbent {p.incumbent!r} is neither a family "
+                    f"({', '.join(FAMILIES)}) nor a published configuration's name "
+                    "(kg/resources/published_configurations.json)")
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Policy:

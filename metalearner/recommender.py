@@ -108,13 +108,9 @@ class MetaRecommender(BaseRecommender):
 
         if name in FAMILIES:
             config_id = make_configuration(default_configuration(name)).id
-        else:
-            named = {p.name: configuration_id(p.config) for p in published_configurations()}
-            if name not in named:
-                raise ValueError(f"policy incumbent {name!r} is neither a family ({', '.join(FAMILIES)}) "
-                                 "nor a published configuration's name "
-                                 "(kg/resources/published_configurations.json).")
-            config_id = named[name]
+        else:  # a published configuration (the policy checked the name)
+            config_id = next(configuration_id(p.config) for p in published_configurations()
+                             if p.name == name)
         return self.config_ids_.index(config_id) if config_id in self.config_ids_ else None
 
     def predicted(self, query: Query) -> np.ndarray:

@@ -165,6 +165,5 @@ def test_a_policy_names_a_published_configuration_as_its_incumbent(meta: MetaDat
     assert rec.portfolio_.incumbent == rec.config_ids_.index(cid)
     # where it has no runs it is no candidate, and no incumbent
     assert MetaRecommender(policy=first).fit(meta).portfolio_.incumbent is None
-    typo = replace(policy, portfolio=replace(policy.portfolio, incumbent="catbost-default"))
     with pytest.raises(ValueError, match=r"neither a family .* nor a published configuration"):
-        MetaRecommender(policy=typo).fit(meta)
+        replace(policy, portfolio=replace(policy.portfolio, incumbent="catbost-default"))
