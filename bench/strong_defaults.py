@@ -75,14 +75,18 @@ def _scaled(value: float, median: float, best: float) -> float:
 
 
 def one_group(rows: pd.DataFrame, meta, metric: str, task_type: str, published: pd.DataFrame,
-              hgb: str) -> dict:
+              hgb: str, order: list[str]) -> dict:
     """Per candidate: the shares of held-out datasets (seeds averaged) where the top 1 is at
     least as good as CatBoost's default and the best of 5 as the best strong default."""
     strong = STRONG[task_type]
     anchors = scale_anchors(meta)
     mine = published.loc[metric] if metric in published.index.get_level_values(0) else pd.DataFrame()
     out: dict = {}
-    for cand, part in rows.groupby("candidate"):
+    # in the order the candidates were asked for: the first is the paired reference
+    for cand in order:
+        part = rows[rows["candidate"] == cand]
+        if part.empty:
+            continue
         per: dict[str, dict[str, list[float]]] = {}
         for r in part.itertuples():
             d = r.dataset
@@ -196,7 +200,7 @@ def main() -> None:
     groups = []
     for (metric, views), part in rows.groupby(["group", "views"], sort=False):
         state = pickle.loads((CACHE / views / f"{metric}.pkl").read_bytes())
-        groups.append(one_group(part, state["meta"], metric, state["task_type"], published, hgb))
+        groups.append(one_group(part, state["meta"], metric, state["task_type"], published, hgb, wanted))
         g = groups[-1]
         for cand, res in g["candidates"].items():
             print(f"{metric:8s} {cand:12s} " + "  ".join(

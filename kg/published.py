@@ -22,7 +22,7 @@ from metakg.kg.errors import ConfigurationError
 from metakg.kg.spaces import validate_configuration
 from metakg.kg.vocabulary import DCT, MKG, PROV, A, entity, resource_path
 
-__all__ = ["PublishedConfiguration", "PublishedSource", "published_configurations",
+__all__ = ["PublishedConfiguration", "PublishedSource", "published_by_id", "published_configurations",
            "published_quads"]
 
 TASK_TYPES = ("classification", "regression")
@@ -91,6 +91,22 @@ def published_configurations(task_type: str | None = None) -> list[PublishedConf
         ConfigurationError: the shipped file holds an invalid configuration (a packaging bug).
     """
     return [p for p in _load() if task_type is None or task_type in p.task_types]
+
+
+@cache
+def published_by_id() -> dict[str, PublishedConfiguration]:
+    """The published configurations by configuration id (the first name in the file's order
+    where one configuration is published under several).
+
+    Returns:
+        Configuration id (:func:`kg.identity.configuration_id`) -> its publication.
+    """
+    from metakg.kg.identity import configuration_id
+
+    out: dict[str, PublishedConfiguration] = {}
+    for p in _load():
+        out.setdefault(configuration_id(p.config), p)
+    return out
 
 
 def published_quads(published: PublishedConfiguration, config_iri: NamedNode) -> list[Quad]:

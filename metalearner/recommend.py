@@ -13,6 +13,7 @@ import pandas as pd
 from metakg.kg.errors import InvalidData
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.measures import HIGHER_IS_BETTER, IN_TARGET_UNITS, check_measure, primary_metric, target_scale
+from metakg.kg.published import published_by_id
 from metakg.kg.records import Dataset
 from metakg.kg.tables import infer_task_type
 from metakg.metalearner.explanations import (
@@ -381,9 +382,11 @@ class _Explainer:
                               evidence=evidence, reason=self.reason(c, why))
 
     def reason(self, c: str, why: str | None) -> str:
-        """The reason of configuration ``c`` (already explained) with ``why`` as its first
-        clause: why it is at its place."""
-        return f"{self.meta.families[c]}: {why + '; ' if why else ''}{self.grounds[c]}."
+        """The reason of configuration ``c`` (already explained): whose it is where it was
+        published (a strong default), then ``why`` it is at its place, then its evidence."""
+        published = published_by_id().get(c)
+        origin = f"{published.name}, published as {published.source.title}; " if published else ""
+        return f"{self.meta.families[c]}: {origin}{why + '; ' if why else ''}{self.grounds[c]}."
 
 
 def _groups_read_for(metric: str) -> tuple[str, ...]:

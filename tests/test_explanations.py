@@ -165,3 +165,17 @@ def test_a_scale_without_width_is_no_scale() -> None:
     scale = table_scale(views, higher=False, expected=pd.Series([0.3, 0.2, 0.5]),
                         neighbours=pd.Series(dtype=float), rescale=np.array([]))
     assert scale is not None and (scale.median, scale.best) == (0.3, 0.2)  # lower is better
+
+
+def test_a_published_strong_default_says_whose_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from metakg.kg.published import published_configurations
+
+    catboost = next(p for p in published_configurations() if p.name == "catboost-default")
+    # configuration "A" stands for CatBoost's default here
+    monkeypatch.setattr(sys.modules["metakg.metalearner.recommend"], "published_by_id",
+                        lambda: {"A": catboost})
+    recs = _recommend(("A", "B", "C"))
+    assert recs[0].reason.startswith("xgboost: catboost-default, published as CatBoost's own default")
+    assert "published as" not in recs[1].reason and "published as" not in recs[2].reason

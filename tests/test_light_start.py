@@ -113,7 +113,7 @@ def test_a_broken_extension_writes_no_marker_and_the_load_resumes(
     extension.write_bytes(good[:120])  # cut short
     monkeypatch.setenv("METAKG_SEED", os.pathsep.join([str(seed), str(extension)]))
     graph = open_graph(str(tmp_path / "store"), progress=False)
-    with pytest.raises(InvalidData, match="seed-more.trig.xz"):
+    with pytest.raises(InvalidData, match=r"seed-more\.trig\.xz"):
         graph.fill()
     graph.close()
     extension.write_bytes(good)  # mended: the next opening loads what is missing, once
