@@ -404,6 +404,17 @@ def strong_candidates() -> list[str]:
            "seeds and truth (each held-out table's scores of every configuration, published ones "
            "included): mean best@k and the paired difference with its 95% bootstrap interval.", ""]
     out += _group_tables(d)
+    switch = load("lodo_paired_strong_switch")
+    if switch:
+        out += ["The new recommender (`MetaRecommender`, decision 0011) on the same views, against "
+                "today's default with the strong defaults (`current`): with a three-family cover "
+                "(`new+cover3`), the same without the published configurations, and with "
+                "CatBoost's default as its incumbent (`new+cover3-catboost-first`: kept first "
+                "unless another is expected to beat it by the policy's margin).", "",
+                *command("python bench/lodo_paired.py --candidates current,new+cover3/without-published,"
+                         "new+cover3,new+cover3-catboost-first --extension data/seed-published.trig.xz "
+                         "--seeds 0,5,10 --jobs 2 --out bench/results/lodo_paired_strong.json"),
+                *_group_tables(switch)]
     shares = load("strong_defaults_candidates")
     if shares:
         out += ["Against the strong defaults (as in the section above, on these rows; the "
