@@ -48,6 +48,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).parent))
 
 import numpy as np
+from lodo_paired import write_json
 from optuna_warmstart import SHARED, cv_score, default_datasets, fresh_folds, fresh_score
 from optuna_warmstart_transfer import held_out, load_inputs
 
@@ -258,10 +259,7 @@ def write_summary(jsonl: Path, out: Path, optuna_path: Path, args: argparse.Name
                          "cold": "FLAML default start", "optuna_baseline": str(optuna_path),
                          "jsonl": str(jsonl)},
             "summary": summary, "per_run": rows}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(out)
+    write_json(out, data)
     return summary
 
 

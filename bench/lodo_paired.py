@@ -255,6 +255,7 @@ _HELD_OUT: dict = {}  # this process's last held-out dataset: (train, truth, que
 
 def write_json(path: Path, data: dict) -> None:
     """Write a results file whole, then rename it: a kill never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=1))
     tmp.replace(path)
@@ -294,10 +295,9 @@ def without_published(meta: MetaData) -> MetaData:
     Returns:
         The same views with the seed's configurations only.
     """
-    from metakg.kg.identity import configuration_id
-    from metakg.kg.published import published_configurations
+    from metakg.kg.published import published_by_id
 
-    published = {configuration_id(p.config) for p in published_configurations()}
+    published = published_by_id()
     keep = [c for c in meta.raw.columns if c not in published]
     if len(keep) == meta.raw.shape[1]:
         return meta

@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import numpy as np
 import optuna
+from lodo_paired import write_json
 from optuna_warmstart import (
     SHARED,
     checkpoints,
@@ -348,10 +349,7 @@ def write(results: dict, baseline: dict, path: Path, args: argparse.Namespace) -
     data = {"settings": {"baseline": args.baseline, "box_tables": args.box_tables,
                          "family": "lightgbm", "ranked_samples": 2000},
             "per_dataset": results, "summary": summary}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(path)
+    write_json(path, data)
     return summary
 
 
