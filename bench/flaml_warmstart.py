@@ -122,7 +122,7 @@ def flaml_search(X, y, task_type: str, metric: str, folds: int, max_iter: int, s
     """
     from flaml import AutoML
 
-    # LightGBM refuses column names with JSON characters (spambase's "char_freq_;"); the
+    # LightGBM refuses column names with JSON characters (spambase's "char_freq_["); the
     # search needs none of the names
     X = X.set_axis([f"x{i}" for i in range(X.shape[1])], axis=1)
     with tempfile.TemporaryDirectory() as tmp:

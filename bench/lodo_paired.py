@@ -463,7 +463,13 @@ def group_report(rows: pd.DataFrame, labels: list[str]) -> dict:
             iv = bootstrap_interval(per_dataset)
             cells[f"best@{k}"] = {"mean": float(per_dataset.mean()) if len(per_dataset) else float("nan"),
                                   "interval_95": iv, "seed_spread": _seed_spread(diff),
-                                  "verdict": verdict(iv, len(per_dataset))}
+                                  "verdict": verdict(iv, len(per_dataset)),
+                                  # a mean over 30-40 tables can be one or two of them: how many
+                                  # held-out datasets (seeds averaged) gain, lose or tie
+                                  "median": float(np.median(per_dataset)) if len(per_dataset) else float("nan"),
+                                  "wins": int((per_dataset > 1e-9).sum()),
+                                  "losses": int((per_dataset < -1e-9).sum()),
+                                  "ties": int((np.abs(per_dataset) <= 1e-9).sum())}
         out["pairs"][f"{label} - {first}"] = cells
     return out
 
