@@ -39,13 +39,12 @@ import pandas as pd
 
 # bench/, beside this script
 from lodo_paired import CACHE, bootstrap_interval, read_rows, write_json
-from strong_defaults import STRONG, published_scores
+from strong_defaults import STRONG, mean_scores, published_scores
 
 from metakg.kg import KnowledgeGraph, OxigraphStore, make_configuration
 from metakg.kg.measures import HIGHER_IS_BETTER, at_least_as_good
 from metakg.kg.published import published_configurations
 from metakg.kg.spaces import default_configuration
-from metakg.kg.views import performance_table
 from metakg.runner.execute import WorkItem, execute
 from metakg.runner.seed import SeedSettings, ingest_manifest_tasks
 
@@ -118,13 +117,6 @@ def run(args: argparse.Namespace) -> None:
         store.close()
 
 
-def _scores(store: Path) -> pd.DataFrame:
-    """(metric, dataset) × configuration id: mean full-size score."""
-    graph = KnowledgeGraph(OxigraphStore(store, read_only=True))
-    runs = performance_table(graph)
-    return runs.groupby(["metric", "dataset", "config"])["value"].mean().unstack("config")
-
-
 def _table_figures(raw: pd.Series, top: list[str], strong_ids: list[str], metric: str) -> dict | None:
     """One table, one size: top 1 >= CatBoost's default, best of 5 >= the best strong default
     (``None`` where a pick or a strong default has no score)."""
@@ -164,7 +156,7 @@ def report(args: argparse.Namespace) -> None:
     """Compare the 5,000-row and the full-size figures on the tables evaluated whole."""
     warnings.filterwarnings("ignore")
     picks = _picks(args.rows)
-    full = _scores(args.work / "store")
+    full = mean_scores(args.work / "store")
     small_published = published_scores(args.published)
     names = {p.name: make_configuration(p.config).id for p in published_configurations()}
     hgb = make_configuration(default_configuration("hist_gradient_boosting")).id

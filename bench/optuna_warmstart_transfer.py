@@ -107,22 +107,26 @@ def held_out(inputs: dict, name: str, rows: dict) -> HeldOut:
     return HeldOut(train, rec, query, lgbm, task, spec, table, X, y)
 
 
-def load_inputs(seed: str) -> dict:
-    """Per table: dataset id, seed-0 task and its group; per group the views the baseline fits
-    on (restricted to configurations run on 95% of the original tables); same-table relations.
-    Cached (keyed by the seed file's path, size and modification time): loading the seed takes
-    minutes."""
-    st = Path(seed).stat()
-    key = hashlib.sha256(f"{Path(seed).resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:12]
+def load_inputs(seed: str, extensions: tuple[str, ...] = ()) -> dict:
+    """Per table: dataset id, seed-0 task, its group and every configuration's score on that
+    task; per group the views the baseline fits on (restricted to configurations run on 95% of
+    the original tables); same-table relations. ``extensions`` (seed extensions) are loaded
+    after the seed. Cached (keyed by the files' paths, sizes and modification times): loading
+    the seed takes minutes."""
+    files = [seed, *extensions]
+    stamp = "|".join(f"{Path(f).resolve()}|{Path(f).stat().st_size}|{Path(f).stat().st_mtime_ns}" for f in files)
+    key = hashlib.sha256(f"task-scores|{stamp}".encode()).hexdigest()[:12]
     path = CACHE / f"optuna_warmstart_inputs_{key}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())
     from metakg.kg import KnowledgeGraph, MemoryStore
+    from metakg.kg.views import performance_table
     from metakg.metalearner.evaluation import same_table
     from metakg.metalearner.knowledge import feature_columns, load_metadata
 
     graph = KnowledgeGraph(MemoryStore())
-    graph.store.load(seed)
+    for f in files:
+        graph.store.load(f)
     tables, groups = {}, {}
     for name in default_datasets().split(","):
         ds = graph.get_dataset(name)
@@ -132,7 +136,9 @@ def load_inputs(seed: str) -> dict:
             meta = load_metadata(graph, task.task_type, task.metric, cache=False, auxiliary=True)
             keep = meta.raw.loc[meta.originals].notna().mean() >= 0.95
             groups[group] = meta.restrict(list(meta.raw.columns[keep]))
-        tables[name] = {"dataset_id": ds.id, "task": task, "group": group}
+        scores = performance_table(graph, metric=task.metric).query("task == @task.id")
+        tables[name] = {"dataset_id": ds.id, "task": task, "group": group,
+                        "scores": scores.set_index("config")["value"]}
     out = {"tables": tables, "groups": groups, "related": same_table(feature_columns(graph))}
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

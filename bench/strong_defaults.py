@@ -60,13 +60,18 @@ HGB = "hist_gradient_boosting default"
 GOALS = {"top1_vs_catboost_default": 0.60, "best5_vs_best_strong_default": 0.90}
 
 
+def mean_scores(store: Path) -> pd.DataFrame:
+    """(metric, dataset) × configuration id: the mean score of the runs in a store (read-only)."""
+    graph = KnowledgeGraph(OxigraphStore(store, read_only=True))
+    runs = performance_table(graph)
+    return runs.groupby(["metric", "dataset", "config"])["value"].mean().unstack("config")
+
+
 def published_scores(store: Path) -> pd.DataFrame:
     """Mean score of each published configuration on each (dataset, metric), by name."""
-    graph = KnowledgeGraph(OxigraphStore(store, read_only=True))
     names = {configuration_id(p.config): p.name for p in published_configurations()}
-    runs = performance_table(graph)
-    runs = runs.assign(name=runs["config"].map(names)).dropna(subset=["name"])
-    return runs.groupby(["metric", "dataset", "name"])["value"].mean().unstack("name")
+    scores = mean_scores(store)
+    return scores[[c for c in scores.columns if c in names]].rename(columns=names).rename_axis(columns="name")
 
 
 def _scaled(value: float, median: float, best: float) -> float:

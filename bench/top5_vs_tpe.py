@@ -39,15 +39,13 @@ import pandas as pd
 
 # bench/, beside this script
 from lodo_paired import bootstrap_interval, without_published, write_json
-from optuna_warmstart import default_datasets
+from optuna_warmstart import SHARED, default_datasets
+from optuna_warmstart_transfer import held_out, load_inputs
 
-from metakg.kg import KnowledgeGraph, MemoryStore
+from metakg.kg.ingest import read_manifest
 from metakg.kg.measures import HIGHER_IS_BETTER, at_least_as_good
-from metakg.kg.views import performance_table
-from metakg.metalearner.evaluation import same_table
-from metakg.metalearner.knowledge import MetaData, feature_columns, load_metadata
 from metakg.metalearner.recommend import recommend_for_query
-from metakg.metalearner.recommenders import EnsembleRecommender, Query
+from metakg.metalearner.recommenders import EnsembleRecommender
 
 ARMS = ("seed-only", "with-published")
 #: the stored cold searches this compares against: 5 TPE seeds of 20 trials
@@ -110,38 +108,29 @@ def main() -> None:
 
 def run_tables(args: argparse.Namespace, names: list[str], per_table: dict[str, dict]) -> None:
     """Recommend for each held-out table in both arms and score the picks; written per table."""
-    graph = KnowledgeGraph(MemoryStore())
-    graph.store.load(args.seed)
-    graph.store.load(args.extension)
+    inputs = load_inputs(args.seed, (args.extension,))
     cold = json.loads(Path(args.cold_from).read_text())["per_dataset"]
-    related = same_table(feature_columns(graph))
-    views: dict[tuple[str, str], MetaData] = {}
+    rows = {r["name"]: r for r in read_manifest(SHARED / "manifest.csv")}
     for name in names:
         if name not in cold:
             continue
         if cold[name].get("tpe_seeds") != TPE_SEEDS or str(TRIALS) not in cold[name]["cold_per_seed"]:
             raise SystemExit(f"{args.cold_from}: {name} has no {TPE_SEEDS}-seed, {TRIALS}-trial cold searches.")
-        ds = graph.get_dataset(name)
-        task = min(graph.tasks(ds.id), key=lambda t: t.seed)  # TPE searched the seed-0 folds
-        key = (task.task_type, task.metric)
-        if key not in views:
-            meta = load_metadata(graph, task.task_type, task.metric, cache=False, auxiliary=True)
-            views[key] = meta.restrict(list(meta.raw.columns[meta.raw.loc[meta.originals].notna().mean() >= 0.95]))
-        meta = views[key]
-        own = performance_table(graph, metric=task.metric).query("task == @task.id")
-        own = own.set_index("config")["value"]
-        query = Query(metafeatures=meta.metafeatures.loc[ds.id].to_dict())
+        h = held_out(inputs, name, rows)  # as the Optuna and FLAML benches hold it out
+        own = inputs["tables"][name]["scores"]
         tpe = [float(v) for v in cold[name]["cold_per_seed"][str(TRIALS)]]
-        entry: dict = {"metric": task.metric, "tpe_best_of_20_per_seed": tpe}
+        entry: dict = {"metric": h.task.metric, "tpe_best_of_20_per_seed": tpe}
         for arm in ARMS:
-            train = meta.without(ds.id, *related.get(ds.id, []))  # as bench/lodo.py holds it out
             if arm == "seed-only":
-                train = without_published(train)
-            recs, _ = recommend_for_query(train, query, k=5, recommender=EnsembleRecommender().fit(train))
-            best, scored = _best_of(recs, own, task.metric)
-            wins = [at_least_as_good(best, t, task.metric) for t in tpe]
+                train = without_published(h.train)
+                rec = EnsembleRecommender().fit(train)
+            else:
+                train, rec = h.train, h.rec
+            recs, _ = recommend_for_query(train, h.query, k=5, recommender=rec)
+            best, scored = _best_of(recs, own, h.task.metric)
+            wins = [at_least_as_good(best, t, h.task.metric) for t in tpe]
             entry[arm] = {"best_of_top5": best, "scored": scored, "top5": [r.config_id for r in recs],
-                          "vs_median_tpe": bool(at_least_as_good(best, float(np.median(tpe)), task.metric)),
+                          "vs_median_tpe": bool(at_least_as_good(best, float(np.median(tpe)), h.task.metric)),
                           "share_of_tpe_searches": float(np.mean(wins))}
         per_table[name] = entry
         print(name, {a: (entry[a]["vs_median_tpe"], entry[a]["share_of_tpe_searches"]) for a in ARMS},
