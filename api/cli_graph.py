@@ -221,6 +221,31 @@ def seed_published(
                f"{report.skipped}; published configurations' runs in {output}")
 
 
+def seed_published_export(
+    output: Annotated[Path, typer.Argument(help="The extension to write (TriG, xz).")] = Path(
+        "data/seed-published.trig.xz"),
+    work_dir: Annotated[Path, typer.Option(
+        help="The work folder of `metakg seed published`.")] = Path(".metakg-build/published"),
+) -> None:
+    """Write the published configurations' complete columns (a run on every task of their
+    task types) from the evaluation's work store as the seed extension, leaving out any still
+    part-way; the evaluation may go on meanwhile. Run `metakg seed models` after it.
+    """
+    from metakg.kg.published import published_configurations
+    from metakg.runner.candidates import export_complete_columns
+
+    if not (work_dir / "store").is_dir():
+        fail(f"no work store in {work_dir}: run `metakg seed published` first.")
+    done = export_complete_columns(work_dir, output, published_configurations())
+    typer.echo(f"{len(done.complete)} complete configurations, {done.quads} quads in {output}")
+    for name, (have, wanted) in done.partial.items():
+        if have:
+            typer.echo(f"left out {name}: {have} of {wanted} tasks")
+    untouched = sum(1 for have, _ in done.partial.values() if not have)
+    if untouched:
+        typer.echo(f"not started: {untouched} configurations")
+
+
 def seed_models(
     seed: Annotated[list[Path] | None, typer.Argument(
         help="The seed's files, used as given: the seed, then its extensions (default: "

@@ -176,7 +176,7 @@ _SHARED_RANKERS: dict = {}
 
 def factory(label: str) -> Callable[[int], BaseRecommender]:
     """The factory of a label (``name``, ``name#tag`` or ``new+VARIANT``)."""
-    name = base_name(label).removesuffix(WITHOUT_PUBLISHED)
+    name = split_without(label)[0]
     if name.startswith("new+"):
         return lambda seed: _variant(name[4:], seed)
     return CANDIDATES[name]
@@ -283,7 +283,7 @@ def run_unit(unit: tuple[str, int, list[tuple[str, int]]]) -> list[dict]:
     return [run_one((d, seed, label, position)) for label, position in labelled]
 
 
-def without_published(meta: MetaData) -> MetaData:
+def without_published(meta: MetaData, source: str = "published") -> MetaData:
     """``meta`` without the published configurations (``kg/resources/
     published_configurations.json``) as candidates, ranks recomputed over the rest (in its
     auxiliary views too): the views of the seed alone, on the same held-out tables and truth
@@ -291,27 +291,33 @@ def without_published(meta: MetaData) -> MetaData:
 
     Args:
         meta: training views that may hold published configurations.
+        source: ``published`` leaves all of them out; a source's key (``autogluon``,
+            ``flaml``, ...) only that source's.
 
     Returns:
-        The same views with the seed's configurations only.
+        The same views without those configurations.
     """
     from metakg.kg.published import published_by_id
 
-    published = published_by_id()
+    published = {cid: p for cid, p in published_by_id().items()
+                 if source == "published" or p.source.key == source}
     keep = [c for c in meta.raw.columns if c not in published]
     if len(keep) == meta.raw.shape[1]:
         return meta
     if meta.reliability is not None:  # load_metadata shrinks weak cells after ranking
         raise SystemExit("without_published re-ranks plain views; these carry reliability weights.")
-    aux = None if meta.auxiliary is None else without_published(meta.auxiliary)
+    aux = None if meta.auxiliary is None else without_published(meta.auxiliary, source)
     out = replace(meta.restrict(keep), auxiliary=None)
     norm = normalise_scores(out.raw, pd.Series(out.higher), NORMALISATION)
     failed = out.raw.isna() & (out.norm == 0)  # a failed run stays the dataset's worst
     return replace(out, norm=norm.mask(failed, 0.0), auxiliary=aux)
 
 
-#: the label suffix of a candidate that chooses among the seed's configurations only
-WITHOUT_PUBLISHED = "/without-published"
+#: the label suffix of a candidate that chooses without the published configurations:
+#: ``/without-published`` (the seed's own only) or ``/without-SOURCE`` (without one source's,
+#: e.g. ``/without-autogluon``)
+WITHOUT = "/without-"
+WITHOUT_PUBLISHED = WITHOUT + "published"
 
 
 def base_name(label: str) -> str:
@@ -319,12 +325,20 @@ def base_name(label: str) -> str:
     return label.split("#")[0]
 
 
+def split_without(label: str) -> tuple[str, str | None]:
+    """A label's recommender and the published source it leaves out, if any
+    (``current/without-autogluon#2`` → ``("current", "autogluon")``)."""
+    name, _, source = base_name(label).partition(WITHOUT)
+    return name, source or None
+
+
 def run_one(unit: tuple[str, int, str, int]) -> dict:
     """Fit one candidate with one seed without one dataset; its best@k and seconds."""
     d, seed, label, position = unit
     train, truth, query = held_out(d)
-    if base_name(label).endswith(WITHOUT_PUBLISHED):
-        train = without_published(train)
+    source = split_without(label)[1]
+    if source:
+        train = without_published(train, source)
     t0 = time.perf_counter()
     rec = factory(label)(seed).fit(train)
     t1 = time.perf_counter()
@@ -530,14 +544,24 @@ def print_report(rep: dict) -> None:
 
 # ---------------------------------------------------------------- command line
 
+def _published_sources() -> list[str]:
+    from metakg.kg.published import published_configurations
+
+    return sorted({p.source.key for p in published_configurations()})
+
+
 def _labels(names: str) -> list[str]:
     """Candidate labels; a name given again gets ``#2``, ``#3``, ... (fitted again)."""
     labels: list[str] = []
     for name in names.split(","):
         base = base_name(name)
-        if base.removesuffix(WITHOUT_PUBLISHED) not in CANDIDATES and not base.startswith("new+"):
+        name, source = split_without(base)
+        if name not in CANDIDATES and not name.startswith("new+"):
             raise SystemExit(f"Unknown candidate {base!r}; known: {', '.join(CANDIDATES)}, "
                              "and new+VARIANT for a policy override in bench/policies/.")
+        if source and source != "published" and source not in _published_sources():
+            raise SystemExit(f"Unknown published source {source!r} in {base!r}; known: "
+                             f"published (all), {', '.join(_published_sources())}.")
         label, n = name, 1
         while label in labels:
             n += 1
@@ -557,7 +581,8 @@ def main() -> None:
     ap.add_argument("--extension", action="append", default=[],
                     help="a seed extension loaded beside --seed (repeatable), e.g. "
                          "data/seed-published.trig.xz: its configurations become candidates "
-                         f"(a label ending {WITHOUT_PUBLISHED} leaves the published ones out)")
+                         f"(a label ending {WITHOUT_PUBLISHED} leaves the published ones out, "
+                         f"{WITHOUT}SOURCE one source's, e.g. {WITHOUT}autogluon)")
     ap.add_argument("--jobs", type=int, default=1, help="processes over held-out datasets")
     ap.add_argument("--out", default="bench/results/lodo_paired.json",
                     help="report (JSON); results are appended to the same path with .jsonl")

@@ -13,19 +13,22 @@ the same dataset and task identities as the seed, so loading both gives one matr
 
 from __future__ import annotations
 
+import tempfile
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from metakg.kg.dataset_index import dataset_derivations
 from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.identity import configuration_id
 from metakg.kg.published import PublishedConfiguration
-from metakg.kg.store import OxigraphStore
+from metakg.kg.run_progress import delete_run, run_states
+from metakg.kg.store import MemoryStore, OxigraphStore
 from metakg.runner.execute import BatchReport, WorkItem, execute
 from metakg.runner.seed import SeedSettings, ingest_manifest_tasks
 
-__all__ = ["evaluate_published"]
+__all__ = ["CompleteColumns", "evaluate_published", "export_complete_columns"]
 
 
 def evaluate_published(
@@ -96,3 +99,78 @@ def evaluate_published(
         export(force=True)
         store.close()
     return report
+
+
+@dataclass(frozen=True)
+class CompleteColumns:
+    """What :func:`export_complete_columns` wrote.
+
+    Attributes:
+        complete: the configurations with a finished or failed run on every task of their
+            task types, in the order asked for.
+        partial: configuration name → (tasks with a result, tasks of its task types), for
+            those left out.
+        quads: quads written.
+    """
+
+    complete: list[str]
+    partial: dict[str, tuple[int, int]]
+    quads: int
+
+
+def export_complete_columns(
+    work_dir: str | Path,
+    output: str | Path,
+    configurations: list[PublishedConfiguration],
+) -> CompleteColumns:
+    """Export the work store of :func:`evaluate_published` as a seed extension that holds only
+    complete columns: the runs of a configuration that is still part-way through its tasks
+    are left out (with a column of a few tables the recommender would rank the
+    configuration on those alone). Datasets, tasks, meta-features and every configuration's
+    description are kept.
+
+    Args:
+        work_dir: the evaluation's work folder (its ``store`` is opened read-only, so a run
+            in progress may go on).
+        output: the extension to write (TriG, xz), replaced atomically.
+        configurations: the published configurations to consider.
+
+    Returns:
+        Which configurations were complete and written, and how far the others are.
+
+    Raises:
+        StoreError: the work store cannot be opened.
+    """
+    source = OxigraphStore(Path(work_dir) / "store", read_only=True)
+    try:
+        graph = KnowledgeGraph(source)
+        tasks = graph.tasks()
+        states = run_states(graph, [t.id for t in tasks])
+        with tempfile.TemporaryDirectory() as tmp:
+            copy = Path(tmp) / "work.nq"
+            source.dump(copy)
+            memory = MemoryStore()
+            memory.load(copy)
+    finally:
+        source.close()
+    done: dict[str, set[str]] = {}
+    for (task_id, config_id), state in states.items():
+        if state.status in ("completed", "failed"):
+            done.setdefault(config_id, set()).add(task_id)
+    complete, partial, keep = [], {}, set()
+    for published in configurations:
+        cid = configuration_id(published.config)
+        wanted = {t.id for t in tasks if t.task_type in published.task_types}
+        have = done.get(cid, set()) & wanted
+        if wanted and have == wanted:
+            complete.append(published.name)
+            keep.add(cid)
+        else:
+            partial[published.name] = (len(have), len(wanted))
+    out = KnowledgeGraph(memory)
+    # a part-way column, and any run an interruption left unfinished, stay in the work store
+    for run in out.runs():
+        if run.configuration_id not in keep or run.status == "running":
+            delete_run(out, run.id)
+    quads = memory.dump(output)
+    return CompleteColumns(complete, partial, quads)

@@ -201,3 +201,50 @@ def test_an_empty_work_store_resumes_from_the_exported_extension(shared: Path, t
     assert first.completed == 1
     again = evaluate_published(manifest, [forest], work_dir=tmp_path / "b", output=output, progress=False)
     assert again.completed == 0 and again.skipped == 1
+
+
+@pytest.mark.seed  # evaluates configurations on real seed tasks
+def test_the_shipped_extension_holds_complete_columns_only(shared: Path, tmp_path: Path) -> None:
+    """A configuration evaluated on some of the tasks so far is left out of the exported
+    extension (runs and all), the complete ones are written whole, and the CLI says which."""
+    import csv
+
+    from typer.testing import CliRunner
+
+    from metakg.api.cli import app
+    from metakg.runner.candidates import evaluate_published, export_complete_columns
+
+    with open(shared / "manifest.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["name"] in ("analcatdata_boxing1", "veteran")]
+    manifest = tmp_path / "manifest.csv"
+    with open(manifest, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({**r, "file": str(shared / r["file"])})
+    by_name = {p.name: p for p in published_configurations()}
+    forest, extra = by_name["random-forest-autogluon-r195"], by_name["extra-trees-autogluon-r42"]
+    work = tmp_path / "work"
+    evaluate_published(manifest, [forest], work_dir=work, output=None, progress=False)
+    part = evaluate_published(manifest, [extra], work_dir=work, output=None, progress=False,
+                              names=["analcatdata_boxing1"])
+    assert part.completed == 1
+    output = tmp_path / "seed-published.trig.xz"
+    done = export_complete_columns(work, output, [forest, extra])
+    assert done.complete == [forest.name] and done.partial == {extra.name: (1, 2)}
+    graph = KnowledgeGraph(MemoryStore())
+    graph.store.load(output)
+    from metakg.kg.identity import configuration_id
+
+    assert {r.configuration_id for r in graph.runs()} == {configuration_id(forest.config)}
+    assert len(graph.runs()) == 2 and len(graph.tasks()) == 2
+    # the part-way configuration is still described, and still in the work store
+    graph.get_configuration(configuration_id(extra.config))
+    result = CliRunner().invoke(app, ["seed", "published-export", str(tmp_path / "cli.trig.xz"),
+                                      "--work-dir", str(work)])
+    assert result.exit_code == 0, result.output
+    assert "left out extra-trees-autogluon-r42: 1 of 2 tasks" in result.output
+    missing = CliRunner().invoke(app, ["seed", "published-export", str(tmp_path / "x.trig.xz"),
+                                       "--work-dir", str(tmp_path / "nowhere")])
+    assert missing.exit_code != 0 and "run `metakg seed published` first" in missing.output
+    assert not (tmp_path / "x.trig.xz").exists()
