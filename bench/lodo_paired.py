@@ -555,8 +555,8 @@ def _labels(names: str) -> list[str]:
     labels: list[str] = []
     for name in names.split(","):
         base = base_name(name)
-        name, source = split_without(base)
-        if name not in CANDIDATES and not name.startswith("new+"):
+        recommender, source = split_without(base)
+        if recommender not in CANDIDATES and not recommender.startswith("new+"):
             raise SystemExit(f"Unknown candidate {base!r}; known: {', '.join(CANDIDATES)}, "
                              "and new+VARIANT for a policy override in bench/policies/.")
         if source and source != "published" and source not in _published_sources():
