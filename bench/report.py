@@ -424,23 +424,56 @@ def strong_candidates() -> list[str]:
         out += ["Against the strong defaults (as in the section above, on these rows; the "
                 "difference is paired over held-out datasets, against the first row of the group; "
                 "a tie counts as at least as good, and with the published configurations among "
-                "the candidates CatBoost's default is often the top 1 itself):",
-                "", "| group | candidates | top 1 ≥ CatBoost default | difference | best of 5 ≥ best "
-                "strong default | difference |", "|---|---|---|---|---|---|"]
+                "the candidates CatBoost's default is often the top 1 itself):", "",
+                *_shares_table(shares)]
+    return out
 
-        def diff(r: dict, label: str) -> str:
-            c = next((v for k, v in r.items() if k.startswith(label + "_minus_")), None)
-            return (f"{c['share_difference']:+.2f} [{c['interval_95'][0]:+.2f}, "
-                    f"{c['interval_95'][1]:+.2f}]" if c else "–")
 
-        for g in shares["groups"]:
-            for cand, r in g["candidates"].items():
-                out.append(f"| {g['task_type']} / {g['metric']} | {cand} | "
-                           f"{_share(r['top1_vs_catboost_default'])} | "
-                           f"{diff(r, 'top1_vs_catboost_default')} | "
-                           f"{_share(r['best5_vs_best_strong_default'])} | "
-                           f"{diff(r, 'best5_vs_best_strong_default')} |")
-        out.append("")
+def _shares_table(shares: dict) -> list[str]:
+    """A strong_defaults.py report: per group and candidate, the two shares against the strong
+    defaults and their paired differences to the group's first candidate."""
+    out = ["| group | candidates | top 1 ≥ CatBoost default | difference | best of 5 ≥ best "
+           "strong default | difference |", "|---|---|---|---|---|---|"]
+
+    def diff(r: dict, label: str) -> str:
+        c = next((v for k, v in r.items() if k.startswith(label + "_minus_")), None)
+        return (f"{c['share_difference']:+.2f} [{c['interval_95'][0]:+.2f}, "
+                f"{c['interval_95'][1]:+.2f}]" if c else "–")
+
+    for g in shares["groups"]:
+        for cand, r in g["candidates"].items():
+            out.append(f"| {g['task_type']} / {g['metric']} | {cand} | "
+                       f"{_share(r['top1_vs_catboost_default'])} | "
+                       f"{diff(r, 'top1_vs_catboost_default')} | "
+                       f"{_share(r['best5_vs_best_strong_default'])} | "
+                       f"{diff(r, 'best5_vs_best_strong_default')} |")
+    return [*out, ""]
+
+
+def autogluon_candidates() -> list[str]:
+    d = load("lodo_paired_autogluon")
+    if not d:
+        return []
+    out = ["## AutoGluon's configurations as candidates", "",
+           *command("metakg seed published-export .metakg-build/seed-published-ag9.trig.xz",
+                    "python bench/lodo_paired.py --candidates current/without-autogluon,current "
+                    "--extension .metakg-build/seed-published-ag9.trig.xz --seeds 0,5,10 --jobs 2 "
+                    "--out bench/results/lodo_paired_autogluon.json",
+                    "python bench/strong_defaults.py --rows bench/results/lodo_paired_autogluon.jsonl "
+                    "--candidates current/without-autogluon,current --out "
+                    "bench/results/strong_defaults_autogluon.json"),
+           "The published configurations whose evaluation is complete on every task of the seed's "
+           "first repeat (`metakg seed published-export` writes only complete columns): the strong "
+           "defaults above and nine of AutoGluon's (its LightGBM, CatBoost and XGBoost defaults, "
+           "its LightGBM `-xt` and `-large` and the portfolio's LightGBM r131, r96, r188 and r130). "
+           "Today's default chooses with them (`current`) or without AutoGluon's "
+           "(`current/without-autogluon`: the strong defaults only, as shipped before), on the same "
+           "held-out datasets, seeds and truth (every complete column):", "",
+           "Beside each paired difference, in brackets: the held-out datasets (seeds averaged) "
+           "where it gains / loses / ties.", "", *_group_tables(d)]
+    shares = load("strong_defaults_autogluon")
+    if shares:
+        out += ["Against the strong defaults, on these rows:", "", *_shares_table(shares)]
     return out
 
 
@@ -833,7 +866,7 @@ def top5_vs_tpe() -> list[str]:
 
     for key, name in names.items():
         r = s[key]
-        dlt = r["with_minus_seed_only"]
+        dlt = r["with_minus_reference"]
         lo, hi = dlt["interval_95_points"]
         out.append(f"| {name} | {cell(r['seed-only'])} | {cell(r['with-published'])} | "
                    f"{dlt['points']:+.1f} [{lo:+.1f}, {hi:+.1f}] ({dlt['gains']}/{dlt['losses']}/{dlt['ties']}) |")
@@ -849,7 +882,7 @@ def page() -> str:
              "machine (CPU only); times are medians. Raw results: `bench/results/*.json`. "
              "`bash bench/run_all.sh` reruns them all in sequence on a quiet machine and rewrites this page; "
              "`python bench/report.py` alone rewrites it from the recorded results.", ""]
-    body = [*lodo(), *lodo_families(), *lodo_paired(), *lodo_vs_portfolio(), *strong_defaults(), *strong_candidates(), *full_size(), *active_learning(), *weak_supervision(), *interval_coverage(), *noise_ceiling(), *optuna(), *top5_vs_tpe(), *optuna_transfer(), *flaml_warmstart(),
+    body = [*lodo(), *lodo_families(), *lodo_paired(), *lodo_vs_portfolio(), *strong_defaults(), *strong_candidates(), *autogluon_candidates(), *full_size(), *active_learning(), *weak_supervision(), *interval_coverage(), *noise_ceiling(), *optuna(), *top5_vs_tpe(), *optuna_transfer(), *flaml_warmstart(),
             *speed(), *first_call(), *metafeatures(), *store(), *runner()]
     return "\n".join([*intro, *body]).rstrip() + "\n"
 

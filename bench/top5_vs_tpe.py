@@ -20,8 +20,13 @@ one search), and whether it is at least as good as the median search; the paired
 between the two candidate sets in percentage points, with a 95% bootstrap interval over tables
 and the tables where it gains, loses or ties. A rerun keeps the tables already in ``--out``.
 
+With ``--reference-without SOURCE`` the reference arm leaves out only that source's
+configurations (``without-autogluon``: the strong defaults without AutoGluon's), to measure what
+one source adds.
+
 Usage: python bench/top5_vs_tpe.py [--extension data/seed-published.trig.xz]
        [--cold-from bench/results/optuna_warmstart.json] [--out bench/results/top5_vs_tpe.json]
+       [--reference-without published]
 """
 
 from __future__ import annotations
@@ -47,23 +52,31 @@ from metakg.kg.measures import HIGHER_IS_BETTER, at_least_as_good
 from metakg.metalearner.recommend import recommend_for_query
 from metakg.metalearner.recommenders import EnsembleRecommender
 
-ARMS = ("seed-only", "with-published")
+WITH = "with-published"
 #: the stored cold searches this compares against: 5 TPE seeds of 20 trials
 TPE_SEEDS, TRIALS = 5, 20
 
 
-def _summary(per_table: dict[str, dict]) -> dict:
-    """Per figure and arm: tables counted, share and its interval; the paired difference in
-    percentage points with the tables where it gains / loses / ties."""
-    out: dict = {"tables": len(per_table)}
+def reference_arm(source: str) -> str:
+    """The arm without a published source's configurations: ``seed-only`` (none of them) or
+    ``without-SOURCE``."""
+    return "seed-only" if source == "published" else f"without-{source}"
+
+
+def _summary(per_table: dict[str, dict], reference: str) -> dict:
+    """Per figure and arm: tables counted, share and its interval; the paired difference
+    (``with-published`` minus ``reference``) in percentage points with the tables where it
+    gains / loses / ties."""
+    out: dict = {"tables": len(per_table), "reference": reference}
+    arms = (reference, WITH)
     for key in ("share_of_tpe_searches", "vs_median_tpe"):
-        vals = {a: np.array([float(e[a][key]) for e in per_table.values()]) for a in ARMS}
+        vals = {a: np.array([float(e[a][key]) for e in per_table.values()]) for a in arms}
         # per (table, TPE search) for the share of searches, per table for the median search
         per = TPE_SEEDS if key == "share_of_tpe_searches" else 1
         out[key] = {a: {"share": float(v.mean()), "count": f"{round(v.sum() * per)}/{len(v) * per}",
                         "interval_95": bootstrap_interval(v)} for a, v in vals.items()}
-        diff = vals["with-published"] - vals["seed-only"]
-        out[key]["with_minus_seed_only"] = {
+        diff = vals[WITH] - vals[reference]
+        out[key]["with_minus_reference"] = {
             "points": float(100 * diff.mean()), "interval_95_points": [100 * x for x in bootstrap_interval(diff)],
             "gains": int((diff > 0).sum()), "losses": int((diff < 0).sum()), "ties": int((diff == 0).sum())}
     return out
@@ -87,6 +100,9 @@ def main() -> None:
     ap.add_argument("--datasets", default=None, help="comma-separated (default: the Optuna bench's)")
     ap.add_argument("--out", default="bench/results/top5_vs_tpe.json")
     ap.add_argument("--summary-only", action="store_true", help="rebuild the summary from --out")
+    ap.add_argument("--reference-without", default="published", metavar="SOURCE",
+                    help="the reference arm leaves out this published source's configurations "
+                         "(published: all of them, the seed's own only; autogluon, flaml, ...)")
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     out = Path(args.out)
@@ -96,7 +112,7 @@ def main() -> None:
     names = [n for n in (args.datasets or default_datasets()).split(",") if n not in per_table]
     if names and not args.summary_only:
         run_tables(args, names, per_table)
-    summary = _summary(per_table)
+    summary = _summary(per_table, reference_arm(args.reference_without))
     print(json.dumps(summary, indent=1))
     write_json(out, {
         "protocol": ("LODO (today's default recommender, fitted without the table and its same-table "
@@ -120,9 +136,10 @@ def run_tables(args: argparse.Namespace, names: list[str], per_table: dict[str, 
         own = inputs["tables"][name]["scores"]
         tpe = [float(v) for v in cold[name]["cold_per_seed"][str(TRIALS)]]
         entry: dict = {"metric": h.task.metric, "tpe_best_of_20_per_seed": tpe}
-        for arm in ARMS:
-            if arm == "seed-only":
-                train = without_published(h.train)
+        reference = reference_arm(args.reference_without)
+        for arm in (reference, WITH):
+            if arm == reference:
+                train = without_published(h.train, args.reference_without)
                 rec = EnsembleRecommender().fit(train)
             else:
                 train, rec = h.train, h.rec
@@ -133,7 +150,7 @@ def run_tables(args: argparse.Namespace, names: list[str], per_table: dict[str, 
                           "vs_median_tpe": bool(at_least_as_good(best, float(np.median(tpe)), h.task.metric)),
                           "share_of_tpe_searches": float(np.mean(wins))}
         per_table[name] = entry
-        print(name, {a: (entry[a]["vs_median_tpe"], entry[a]["share_of_tpe_searches"]) for a in ARMS},
+        print(name, {a: (entry[a]["vs_median_tpe"], entry[a]["share_of_tpe_searches"]) for a in (reference, WITH)},
               flush=True)
         write_json(Path(args.out), {"per_dataset": per_table})
 
