@@ -186,7 +186,10 @@ def seed_published(
         help="Seconds per fit (published configurations are larger than the portfolio's: "
              "CatBoost's default grows 1,000 trees).")] = 300.0,
     work_dir: Path = Path(".metakg-build/published"),
-    output: Path = Path("data/seed-published.trig.xz"),
+    output: Annotated[Path, typer.Option(
+        help="Where the evaluation so far is exported while it runs (resumed from on a machine "
+             "without the work store); `seed published-export` writes the shipped extension "
+             "from it.")] = Path("data/published-progress.trig.xz"),
     name: Annotated[list[str] | None, typer.Option(
         help="Only this published configuration, by name (repeat the option for several; "
              "the names are in kg/resources/published_configurations.json).")] = None,
@@ -198,8 +201,9 @@ def seed_published(
              "too.")] = True,
 ) -> None:
     """Evaluate the published configurations (library defaults, meta-tuned defaults, zero-shot
-    portfolios) on every shared dataset with the seed protocol; export OUTPUT, the seed
-    graph's extension (resumable: a new call continues where the last stopped).
+    portfolios) on every shared dataset with the seed protocol and export the runs to OUTPUT
+    (resumable: a new call continues where the last stopped). `seed published-export` then
+    writes the complete configurations as the seed's extension.
     """
     from metakg.kg.published import published_configurations
     from metakg.runner.candidates import evaluate_published
@@ -224,20 +228,29 @@ def seed_published(
 def seed_published_export(
     output: Annotated[Path, typer.Argument(help="The extension to write (TriG, xz).")] = Path(
         "data/seed-published.trig.xz"),
-    work_dir: Annotated[Path, typer.Option(
-        help="The work folder of `metakg seed published`.")] = Path(".metakg-build/published"),
+    source: Annotated[Path, typer.Option(
+        help="The evaluation's export (`metakg seed published --output`).")] = Path(
+        "data/published-progress.trig.xz"),
+    force: Annotated[bool, typer.Option(
+        help="Replace OUTPUT even when it holds complete configurations SOURCE has not.")] = False,
 ) -> None:
     """Write the published configurations' complete columns (a run on every task of their
-    task types) from the evaluation's work store as the seed extension, leaving out any still
+    task types) from the evaluation's export as the seed extension, leaving out any still
     part-way; the evaluation may go on meanwhile. Run `metakg seed models` after it.
     """
     from metakg.kg.published import published_configurations
-    from metakg.runner.candidates import export_complete_columns
+    from metakg.runner.candidates import ColumnsWouldBeLost, export_complete_columns
 
-    if not (work_dir / "store").is_dir():
-        fail(f"no work store in {work_dir}: run `metakg seed published` first.")
-    done = export_complete_columns(work_dir, output, published_configurations())
-    typer.echo(f"{len(done.complete)} complete configurations, {done.quads} quads in {output}")
+    if not source.is_file():
+        fail(f"no evaluation export at {source}: run `metakg seed published --output {source}` "
+             "first, or name its file with --source.")
+    try:
+        done = export_complete_columns(source, output, published_configurations(), force=force)
+    except ColumnsWouldBeLost as err:
+        fail(str(err))
+    typer.echo(f"{len(done.complete)} complete configurations ({done.runs} runs) in {output}")
+    for name, count in done.failed.items():
+        typer.echo(f"  {name}: {count} failed runs (each counts as its task's worst score)")
     for name, (have, wanted) in done.partial.items():
         if have:
             typer.echo(f"left out {name}: {have} of {wanted} tasks")

@@ -175,7 +175,8 @@ _SHARED_RANKERS: dict = {}
 
 
 def factory(label: str) -> Callable[[int], BaseRecommender]:
-    """The factory of a label (``name``, ``name#tag`` or ``new+VARIANT``)."""
+    """The factory of a label (``name``, ``name#tag`` or ``new+VARIANT``, each optionally with
+    ``/without-SOURCE``, which changes the training views, not the recommender)."""
     name = split_without(label)[0]
     if name.startswith("new+"):
         return lambda seed: _variant(name[4:], seed)
@@ -283,30 +284,59 @@ def run_unit(unit: tuple[str, int, list[tuple[str, int]]]) -> list[dict]:
     return [run_one((d, seed, label, position)) for label, position in labelled]
 
 
-def without_published(meta: MetaData, source: str = "published") -> MetaData:
+def published_ids(source: str = "published") -> dict[str, str]:
+    """The published configurations of a source by configuration id (``published``: every
+    source's), with a name; an id published by several sources belongs to each of them.
+
+    Args:
+        source: ``published`` or a source's key (``autogluon``, ``flaml``, ...).
+
+    Returns:
+        Configuration id → a published name.
+
+    Raises:
+        SystemExit: no published configuration comes from ``source``.
+    """
+    from metakg.kg.identity import configuration_id
+    from metakg.kg.published import published_configurations
+
+    out = {configuration_id(p.config): p.name for p in published_configurations()
+           if source in ("published", p.source.key)}
+    if not out:
+        known = sorted({p.source.key for p in published_configurations()})
+        raise SystemExit(f"Unknown published source {source!r}; known: published (all), {', '.join(known)}.")
+    return out
+
+
+def without_published(meta: MetaData, source: str = "published", *, _top: bool = True) -> MetaData:
     """``meta`` without the published configurations (``kg/resources/
     published_configurations.json``) as candidates, ranks recomputed over the rest (in its
     auxiliary views too): the views of the seed alone, on the same held-out tables and truth
     as the views with them.
 
     Args:
-        meta: training views that may hold published configurations.
+        meta: training views that hold published configurations.
         source: ``published`` leaves all of them out; a source's key (``autogluon``,
             ``flaml``, ...) only that source's.
 
     Returns:
         The same views without those configurations.
-    """
-    from metakg.kg.published import published_by_id
 
-    published = {cid: p for cid, p in published_by_id().items()
-                 if source == "published" or p.source.key == source}
+    Raises:
+        SystemExit: the views hold none of them (both arms of a comparison would be the same
+            candidates: an extension not loaded, or a source not evaluated yet), or carry
+            reliability weights.
+    """
+    published = published_ids(source)
     keep = [c for c in meta.raw.columns if c not in published]
     if len(keep) == meta.raw.shape[1]:
+        if _top:
+            raise SystemExit(f"The views hold no configuration of {source!r}: load the seed extension "
+                             "that has them (--extension).")
         return meta
     if meta.reliability is not None:  # load_metadata shrinks weak cells after ranking
         raise SystemExit("without_published re-ranks plain views; these carry reliability weights.")
-    aux = None if meta.auxiliary is None else without_published(meta.auxiliary, source)
+    aux = None if meta.auxiliary is None else without_published(meta.auxiliary, source, _top=False)
     out = replace(meta.restrict(keep), auxiliary=None)
     norm = normalise_scores(out.raw, pd.Series(out.higher), NORMALISATION)
     failed = out.raw.isna() & (out.norm == 0)  # a failed run stays the dataset's worst
@@ -326,9 +356,20 @@ def base_name(label: str) -> str:
 
 
 def split_without(label: str) -> tuple[str, str | None]:
-    """A label's recommender and the published source it leaves out, if any
-    (``current/without-autogluon#2`` → ``("current", "autogluon")``)."""
-    name, _, source = base_name(label).partition(WITHOUT)
+    """A label's recommender and the published source it leaves out.
+
+    Args:
+        label: a candidate label (``current/without-autogluon#2``).
+
+    Returns:
+        The recommender's name and the source, or ``None`` (``("current", "autogluon")``).
+
+    Raises:
+        SystemExit: the label ends in ``/without-`` with no source.
+    """
+    name, cut, source = base_name(label).partition(WITHOUT)
+    if cut and not source:
+        raise SystemExit(f"{label!r}: name the source after {WITHOUT} (published, autogluon, ...).")
     return name, source or None
 
 
@@ -544,10 +585,18 @@ def print_report(rep: dict) -> None:
 
 # ---------------------------------------------------------------- command line
 
-def _published_sources() -> list[str]:
+def published_candidates(states: dict[str, dict]) -> dict[str, list[str]]:
+    """Source → the published configurations (by name, in the file's order) with a column in
+    any group's views."""
+    from metakg.kg.identity import configuration_id
     from metakg.kg.published import published_configurations
 
-    return sorted({p.source.key for p in published_configurations()})
+    columns = set().union(*(set(st["meta"].raw.columns) for st in states.values()))
+    out: dict[str, list[str]] = {}
+    for p in published_configurations():
+        if configuration_id(p.config) in columns:
+            out.setdefault(p.source.key, []).append(p.name)
+    return out
 
 
 def _labels(names: str) -> list[str]:
@@ -559,9 +608,8 @@ def _labels(names: str) -> list[str]:
         if recommender not in CANDIDATES and not recommender.startswith("new+"):
             raise SystemExit(f"Unknown candidate {base!r}; known: {', '.join(CANDIDATES)}, "
                              "and new+VARIANT for a policy override in bench/policies/.")
-        if source and source != "published" and source not in _published_sources():
-            raise SystemExit(f"Unknown published source {source!r} in {base!r}; known: "
-                             f"published (all), {', '.join(_published_sources())}.")
+        if source:
+            published_ids(source)  # an unknown source fails now
         label, n = name, 1
         while label in labels:
             n += 1
@@ -614,6 +662,9 @@ def main() -> None:
                  for m in metrics}
     rep = report(results, candidates=labels, seeds=seeds, metrics=metrics, datasets=evaluated, views=key)
     rep["seconds"] = round(time.perf_counter() - t0, 1)
+    rep["extensions"] = list(extensions)
+    # the published configurations among the candidates, by source: what the comparison adds
+    rep["published_candidates"] = published_candidates(states)
     print_report(rep)
     write_json(Path(args.out), rep)
 

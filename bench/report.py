@@ -451,6 +451,8 @@ def _shares_table(shares: dict) -> list[str]:
 
 
 def autogluon_candidates() -> list[str]:
+    """What AutoGluon's completed configurations change as candidates (paired LODO and the
+    strong-default shares)."""
     d = load("lodo_paired_autogluon")
     if not d:
         return []
@@ -463,12 +465,12 @@ def autogluon_candidates() -> list[str]:
                     "--candidates current/without-autogluon,current --out "
                     "bench/results/strong_defaults_autogluon.json"),
            "The published configurations whose evaluation is complete on every task of the seed's "
-           "first repeat (`metakg seed published-export` writes only complete columns): the strong "
-           "defaults above and nine of AutoGluon's (its LightGBM, CatBoost and XGBoost defaults, "
-           "its LightGBM `-xt` and `-large` and the portfolio's LightGBM r131, r96, r188 and r130). "
-           "Today's default chooses with them (`current`) or without AutoGluon's "
-           "(`current/without-autogluon`: the strong defaults only, as shipped before), on the same "
-           "held-out datasets, seeds and truth (every complete column):", "",
+           "first repeat (`metakg seed published-export` writes only complete columns), by source: "
+           + "; ".join(f"{src}: " + ", ".join(f"`{n}`" for n in names)
+                       for src, names in d.get("published_candidates", {}).items())
+           + ". Today's default chooses with all of them (`current`) or without AutoGluon's "
+           "(`current/without-autogluon`), on the same held-out datasets, seeds and truth (every "
+           "complete column):", "",
            "Beside each paired difference, in brackets: the held-out datasets (seeds averaged) "
            "where it gains / loses / ties.", "", *_group_tables(d)]
     shares = load("strong_defaults_autogluon")

@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 # bench/, beside this script
-from lodo_paired import bootstrap_interval, without_published, write_json
+from lodo_paired import bootstrap_interval, published_ids, without_published, write_json
 from optuna_warmstart import SHARED, default_datasets
 from optuna_warmstart_transfer import held_out, load_inputs
 
@@ -104,6 +104,7 @@ def main() -> None:
                     help="the reference arm leaves out this published source's configurations "
                          "(published: all of them, the seed's own only; autogluon, flaml, ...)")
     args = ap.parse_args()
+    published_ids(args.reference_without)  # an unknown source fails now
     warnings.filterwarnings("ignore")
     out = Path(args.out)
     # resumable: the tables already in --out are kept (valid while the recommender, the seed

@@ -13,22 +13,22 @@ the same dataset and task identities as the seed, so loading both gives one matr
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from metakg.kg.dataset_index import dataset_derivations
+from metakg.kg.errors import MetaKGError
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.identity import configuration_id
 from metakg.kg.published import PublishedConfiguration
-from metakg.kg.run_progress import delete_run, run_states
+from metakg.kg.run_progress import delete_run
 from metakg.kg.store import MemoryStore, OxigraphStore
 from metakg.runner.execute import BatchReport, WorkItem, execute
 from metakg.runner.seed import SeedSettings, ingest_manifest_tasks
 
-__all__ = ["CompleteColumns", "evaluate_published", "export_complete_columns"]
+__all__ = ["ColumnsWouldBeLost", "CompleteColumns", "evaluate_published", "export_complete_columns"]
 
 
 def evaluate_published(
@@ -106,71 +106,99 @@ class CompleteColumns:
     """What :func:`export_complete_columns` wrote.
 
     Attributes:
-        complete: the configurations with a finished or failed run on every task of their
+        complete: the configurations with a completed or failed run on every task of their
             task types, in the order asked for.
         partial: configuration name → (tasks with a result, tasks of its task types), for
-            those left out.
-        quads: quads written.
+            those left out (not yet started: 0 results).
+        failed: complete configuration name → its failed runs (a failed run is a result: the
+            recommenders count it as the task's worst score).
+        runs: runs written.
     """
 
     complete: list[str]
     partial: dict[str, tuple[int, int]]
-    quads: int
+    failed: dict[str, int]
+    runs: int
+
+
+class ColumnsWouldBeLost(MetaKGError):
+    """An export would drop configurations the existing extension holds complete."""
 
 
 def export_complete_columns(
-    work_dir: str | Path,
+    source: str | Path,
     output: str | Path,
     configurations: list[PublishedConfiguration],
+    *,
+    force: bool = False,
 ) -> CompleteColumns:
-    """Export the work store of :func:`evaluate_published` as a seed extension that holds only
-    complete columns: the runs of a configuration that is still part-way through its tasks
-    are left out (with a column of a few tables the recommender would rank the
-    configuration on those alone). Datasets, tasks, meta-features and every configuration's
-    description are kept.
+    """Write the published configurations' complete columns as a seed extension.
+
+    ``source`` is the evaluation's own export (:func:`evaluate_published`'s ``output``, written
+    atomically while it runs, so it can be read at any time). The runs of a configuration
+    that is part-way through its tasks are left out (the recommenders would rank it on those
+    tables alone), as are runs an interruption left unfinished. Datasets, tasks,
+    meta-features and every configuration's description are kept. Where two published names
+    share one configuration (FLAML lists some under two task types), the configuration is
+    complete when all its tasks have a result.
 
     Args:
-        work_dir: the evaluation's work folder (its ``store`` is opened read-only, so a run
-            in progress may go on).
+        source: the evaluation's export (TriG, xz).
         output: the extension to write (TriG, xz), replaced atomically.
         configurations: the published configurations to consider.
+        force: replace an existing ``output`` even when it holds complete configurations
+            that this export would drop.
 
     Returns:
-        Which configurations were complete and written, and how far the others are.
+        Which configurations were written, how far the others are, failed runs.
 
     Raises:
-        StoreError: the work store cannot be opened.
+        InvalidData: ``source`` is not a readable RDF file.
+        ColumnsWouldBeLost: ``output`` holds complete configurations that ``source`` has
+            not (nothing is written; pass ``force`` to drop them).
     """
-    source = OxigraphStore(Path(work_dir) / "store", read_only=True)
-    try:
-        graph = KnowledgeGraph(source)
-        tasks = graph.tasks()
-        states = run_states(graph, [t.id for t in tasks])
-        with tempfile.TemporaryDirectory() as tmp:
-            copy = Path(tmp) / "work.nq"
-            source.dump(copy)
-            memory = MemoryStore()
-            memory.load(copy)
-    finally:
-        source.close()
+    memory = MemoryStore()
+    memory.load(source)
+    graph = KnowledgeGraph(memory)
+    tasks = graph.tasks()
+    runs = graph.runs()
     done: dict[str, set[str]] = {}
-    for (task_id, config_id), state in states.items():
-        if state.status in ("completed", "failed"):
-            done.setdefault(config_id, set()).add(task_id)
-    complete, partial, keep = [], {}, set()
+    failed: dict[str, int] = {}
+    for run in runs:  # a pair is done when any of its runs is (a retried pair has several)
+        if run.status in ("completed", "failed"):
+            done.setdefault(run.configuration_id, set()).add(run.task_id)
+        if run.status == "failed":
+            failed[run.configuration_id] = failed.get(run.configuration_id, 0) + 1
+    wanted_by_id: dict[str, set[str]] = {}
+    for published in configurations:
+        wanted = {t.id for t in tasks if t.task_type in published.task_types}
+        wanted_by_id.setdefault(configuration_id(published.config), set()).update(wanted)
+    keep = {cid for cid, wanted in wanted_by_id.items() if wanted and wanted <= done.get(cid, set())}
+    complete, partial, failures = [], {}, {}
     for published in configurations:
         cid = configuration_id(published.config)
         wanted = {t.id for t in tasks if t.task_type in published.task_types}
-        have = done.get(cid, set()) & wanted
-        if wanted and have == wanted:
+        if cid in keep:
             complete.append(published.name)
-            keep.add(cid)
-        else:
-            partial[published.name] = (len(have), len(wanted))
-    out = KnowledgeGraph(memory)
-    # a part-way column, and any run an interruption left unfinished, stay in the work store
-    for run in out.runs():
+            if failed.get(cid):
+                failures[published.name] = failed[cid]
+        elif wanted:
+            partial[published.name] = (len(done.get(cid, set()) & wanted), len(wanted))
+    if Path(output).exists() and not force:
+        before = MemoryStore()
+        before.load(output)
+        held = {r.configuration_id for r in KnowledgeGraph(before).runs()}
+        names = {configuration_id(p.config): p.name for p in configurations}
+        lost = sorted(names.get(cid, cid) for cid in held - keep)
+        if lost:
+            raise ColumnsWouldBeLost(
+                f"{output} holds complete configurations that {source} has not: "
+                f"{', '.join(lost)}. Export from the evaluation that has them, or force the "
+                "replacement (--force) to drop them.")
+    # a part-way column, and any run an interruption left unfinished, stay out
+    for run in runs:
         if run.configuration_id not in keep or run.status == "running":
-            delete_run(out, run.id)
-    quads = memory.dump(output)
-    return CompleteColumns(complete, partial, quads)
+            delete_run(graph, run.id)
+    memory.dump(output)
+    written = sum(1 for r in runs if r.configuration_id in keep and r.status != "running")
+    return CompleteColumns(complete, partial, failures, written)

@@ -205,14 +205,17 @@ def test_an_empty_work_store_resumes_from_the_exported_extension(shared: Path, t
 
 @pytest.mark.seed  # evaluates configurations on real seed tasks
 def test_the_shipped_extension_holds_complete_columns_only(shared: Path, tmp_path: Path) -> None:
-    """A configuration evaluated on some of the tasks so far is left out of the exported
-    extension (runs and all), the complete ones are written whole, and the CLI says which."""
+    """A configuration evaluated on some of its tasks so far is left out of the exported
+    extension (runs and all), as is one published under two names where one name's tasks are
+    not done; the complete ones are written whole; an export never silently drops a complete
+    configuration the existing extension holds; the CLI says what it did."""
     import csv
 
     from typer.testing import CliRunner
 
     from metakg.api.cli import app
-    from metakg.runner.candidates import evaluate_published, export_complete_columns
+    from metakg.kg.identity import configuration_id
+    from metakg.runner.candidates import ColumnsWouldBeLost, evaluate_published, export_complete_columns
 
     with open(shared / "manifest.csv", newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r["name"] in ("analcatdata_boxing1", "veteran")]
@@ -224,27 +227,40 @@ def test_the_shipped_extension_holds_complete_columns_only(shared: Path, tmp_pat
             writer.writerow({**r, "file": str(shared / r["file"])})
     by_name = {p.name: p for p in published_configurations()}
     forest, extra = by_name["random-forest-autogluon-r195"], by_name["extra-trees-autogluon-r42"]
-    work = tmp_path / "work"
-    evaluate_published(manifest, [forest], work_dir=work, output=None, progress=False)
-    part = evaluate_published(manifest, [extra], work_dir=work, output=None, progress=False,
-                              names=["analcatdata_boxing1"])
-    assert part.completed == 1
+    # one configuration, published for multiclass (classification) and regression
+    twin_c, twin_r = by_name["flaml-xgboost-multiclass-1"], by_name["flaml-xgboost-regression-0"]
+    assert configuration_id(twin_c.config) == configuration_id(twin_r.config)
+    work, progress = tmp_path / "work", tmp_path / "published-progress.trig.xz"
+    evaluate_published(manifest, [forest], work_dir=work, output=progress, progress=False)
+    part = evaluate_published(manifest, [extra, twin_c], work_dir=work, output=progress,
+                              progress=False, names=["analcatdata_boxing1"])
+    assert part.completed == 2
     output = tmp_path / "seed-published.trig.xz"
-    done = export_complete_columns(work, output, [forest, extra])
-    assert done.complete == [forest.name] and done.partial == {extra.name: (1, 2)}
+    chosen = [forest, extra, twin_c, twin_r]
+    done = export_complete_columns(progress, output, chosen)
+    assert done.complete == [forest.name] and done.runs == 2 and done.failed == {}
+    assert done.partial == {extra.name: (1, 2), twin_c.name: (1, 1), twin_r.name: (0, 1)}
     graph = KnowledgeGraph(MemoryStore())
     graph.store.load(output)
-    from metakg.kg.identity import configuration_id
-
     assert {r.configuration_id for r in graph.runs()} == {configuration_id(forest.config)}
     assert len(graph.runs()) == 2 and len(graph.tasks()) == 2
-    # the part-way configuration is still described, and still in the work store
-    graph.get_configuration(configuration_id(extra.config))
+    graph.get_configuration(configuration_id(extra.config))  # still described
+    # an export from an evaluation without the forest would drop it: refused, file unchanged
+    other = tmp_path / "other"
+    evaluate_published(manifest, [extra], work_dir=other, output=tmp_path / "other.trig.xz",
+                       progress=False)
+    before = output.read_bytes()
+    with pytest.raises(ColumnsWouldBeLost, match="random-forest-autogluon-r195"):
+        export_complete_columns(tmp_path / "other.trig.xz", output, chosen)
+    assert output.read_bytes() == before
+    result = CliRunner().invoke(app, ["seed", "published-export", str(output), "--source",
+                                      str(tmp_path / "other.trig.xz")])
+    assert result.exit_code != 0 and "--force" in result.output
     result = CliRunner().invoke(app, ["seed", "published-export", str(tmp_path / "cli.trig.xz"),
-                                      "--work-dir", str(work)])
+                                      "--source", str(progress)])
     assert result.exit_code == 0, result.output
     assert "left out extra-trees-autogluon-r42: 1 of 2 tasks" in result.output
     missing = CliRunner().invoke(app, ["seed", "published-export", str(tmp_path / "x.trig.xz"),
-                                       "--work-dir", str(tmp_path / "nowhere")])
-    assert missing.exit_code != 0 and "run `metakg seed published` first" in missing.output
+                                       "--source", str(tmp_path / "nowhere.trig.xz")])
+    assert missing.exit_code != 0 and "run `metakg seed published --output" in missing.output
     assert not (tmp_path / "x.trig.xz").exists()
