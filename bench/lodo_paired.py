@@ -658,10 +658,13 @@ def main() -> None:
     print(f"views ready in {time.perf_counter() - t0:.0f} s", flush=True)
     results = Path(args.out).with_suffix(".jsonl")
     results.parent.mkdir(parents=True, exist_ok=True)
+    rows_before = len(read_rows(results))
     evaluated = {m: evaluate_group({**states[m], "views": key}, labels, seeds, args.limit, args.jobs, results)
                  for m in metrics}
     rep = report(results, candidates=labels, seeds=seeds, metrics=metrics, datasets=evaluated, views=key)
+    # this call's time and fits: a rerun over rows already there only rebuilds the report
     rep["seconds"] = round(time.perf_counter() - t0, 1)
+    rep["fits_this_call"] = len(read_rows(results)) - rows_before
     rep["extensions"] = list(extensions)
     # the published configurations among the candidates, by source: what the comparison adds
     rep["published_candidates"] = published_candidates(states)

@@ -457,7 +457,8 @@ def autogluon_candidates() -> list[str]:
     if not d:
         return []
     out = ["## AutoGluon's configurations as candidates", "",
-           *command("metakg seed published-export .metakg-build/seed-published-ag9.trig.xz",
+           *command("metakg seed published-export .metakg-build/seed-published-ag9.trig.xz "
+                    "--source .metakg-build/published-next.trig.xz",
                     "python bench/lodo_paired.py --candidates current/without-autogluon,current "
                     "--extension .metakg-build/seed-published-ag9.trig.xz --seeds 0,5,10 --jobs 2 "
                     "--out bench/results/lodo_paired_autogluon.json",
@@ -470,12 +471,21 @@ def autogluon_candidates() -> list[str]:
                        for src, names in d.get("published_candidates", {}).items())
            + ". Today's default chooses with all of them (`current`) or without AutoGluon's "
            "(`current/without-autogluon`), on the same held-out datasets, seeds and truth (every "
-           "complete column):", "",
+           "complete column). The evaluation's export then held these complete; later ones add "
+           "more.", "",
            "Beside each paired difference, in brackets: the held-out datasets (seeds averaged) "
            "where it gains / loses / ties.", "", *_group_tables(d)]
     shares = load("strong_defaults_autogluon")
     if shares:
         out += ["Against the strong defaults, on these rows:", "", *_shares_table(shares)]
+    tpe = load("top5_vs_tpe_autogluon")
+    if tpe and "summary" in tpe:
+        out += ["The best of the top 5 against 20 Optuna TPE trials on LightGBM, as in "
+                "[that section](#metakgs-top-5-against-20-tpe-trials-with-the-strong-defaults-as-candidates) "
+                "(in-sample, paired over its tables; `with-published` here has AutoGluon's too):", "",
+                *command("python bench/top5_vs_tpe.py --extension .metakg-build/seed-published-ag9.trig.xz "
+                         "--reference-without autogluon --out bench/results/top5_vs_tpe_autogluon.json"),
+                *_top5_table(tpe["summary"])]
     return out
 
 
@@ -844,8 +854,6 @@ def top5_vs_tpe() -> list[str]:
     if not d or "summary" not in d:
         return []
     s, o = d["summary"], (load("optuna_warmstart") or {}).get("summary", {})
-    names = {"share_of_tpe_searches": "best of top 5 ≥ a TPE search's best of 20 (table × TPE seed)",
-             "vs_median_tpe": "best of top 5 ≥ the median TPE search's best of 20 (tables)"}
     out = ["### metakg's top 5 against 20 TPE trials, with the strong defaults as candidates", "",
            *command("python bench/top5_vs_tpe.py"),
            "Issue 36 asks, on tables metakg has never seen, for the best of its top 5 at least as good "
@@ -860,7 +868,16 @@ def top5_vs_tpe() -> list[str]:
            "ones have no fresh-fold score yet. Choosing among the seed's configurations only (`seed-only`) or "
            f"with the published strong defaults (`with-published`), paired over {s['tables']} tables "
            "(difference in percentage points, 95% bootstrap interval, tables gaining / losing / tying):",
-           "", "| figure | seed-only | with-published | difference |", "|---|---|---|---|"]
+           "", *_top5_table(s)]
+    return out
+
+
+def _top5_table(s: dict) -> list[str]:
+    """A top5_vs_tpe.py summary as a table: both arms and their paired difference."""
+    ref = s.get("reference", "seed-only")
+    names = {"share_of_tpe_searches": "best of top 5 ≥ a TPE search's best of 20 (table × TPE seed)",
+             "vs_median_tpe": "best of top 5 ≥ the median TPE search's best of 20 (tables)"}
+    out = [f"| figure | {ref} | with-published | difference |", "|---|---|---|---|"]
 
     def cell(r: dict) -> str:
         lo, hi = r["interval_95"]
@@ -870,7 +887,7 @@ def top5_vs_tpe() -> list[str]:
         r = s[key]
         dlt = r["with_minus_reference"]
         lo, hi = dlt["interval_95_points"]
-        out.append(f"| {name} | {cell(r['seed-only'])} | {cell(r['with-published'])} | "
+        out.append(f"| {name} | {cell(r[ref])} | {cell(r['with-published'])} | "
                    f"{dlt['points']:+.1f} [{lo:+.1f}, {hi:+.1f}] ({dlt['gains']}/{dlt['losses']}/{dlt['ties']}) |")
     return [*out, ""]
 
