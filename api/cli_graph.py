@@ -248,11 +248,14 @@ def seed_published_export(
         done = export_complete_columns(source, output, published_configurations(), force=force)
     except ColumnsWouldBeLost as err:
         fail(str(err))
-    typer.echo(f"{len(done.complete)} complete configurations ({done.runs} runs) in {output}")
+    typer.echo(f"{len(done.complete)} complete published configurations ({done.runs} runs) in {output}")
     for name, count in done.failed.items():
-        typer.echo(f"  {name}: {count} failed runs (each counts as its task's worst score)")
+        typer.echo(f"  {name}: failed on {count} tasks (each counts as the task's worst score)")
     for name, (have, wanted) in done.partial.items():
-        if have:
+        if have == wanted:
+            typer.echo(f"left out {name}: its {wanted} tasks are done, but its configuration is "
+                       "also published under a name still part-way")
+        elif have:
             typer.echo(f"left out {name}: {have} of {wanted} tasks")
     untouched = sum(1 for have, _ in done.partial.values() if not have)
     if untouched:

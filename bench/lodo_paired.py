@@ -665,6 +665,10 @@ def main() -> None:
     # this call's time and fits: a rerun over rows already there only rebuilds the report
     rep["seconds"] = round(time.perf_counter() - t0, 1)
     rep["fits_this_call"] = len(read_rows(results)) - rows_before
+    out = Path(args.out)
+    if rep["fits_this_call"] == 0 and out.exists():  # keep what the fitting call cost
+        earlier = json.loads(out.read_text())
+        rep["seconds"], rep["fits_this_call"] = earlier.get("seconds"), earlier.get("fits_this_call")
     rep["extensions"] = list(extensions)
     # the published configurations among the candidates, by source: what the comparison adds
     rep["published_candidates"] = published_candidates(states)

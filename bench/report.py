@@ -458,7 +458,7 @@ def autogluon_candidates() -> list[str]:
         return []
     out = ["## AutoGluon's configurations as candidates", "",
            *command("metakg seed published-export .metakg-build/seed-published-ag9.trig.xz "
-                    "--source .metakg-build/published-next.trig.xz",
+                    "--source data/published-progress.trig.xz",
                     "python bench/lodo_paired.py --candidates current/without-autogluon,current "
                     "--extension .metakg-build/seed-published-ag9.trig.xz --seeds 0,5,10 --jobs 2 "
                     "--out bench/results/lodo_paired_autogluon.json",
@@ -471,8 +471,8 @@ def autogluon_candidates() -> list[str]:
                        for src, names in d.get("published_candidates", {}).items())
            + ". Today's default chooses with all of them (`current`) or without AutoGluon's "
            "(`current/without-autogluon`), on the same held-out datasets, seeds and truth (every "
-           "complete column). The evaluation's export then held these complete; later ones add "
-           "more.", "",
+           "complete column). The evaluation's export (`data/published-progress.trig.xz` as committed "
+           "with this measurement) held these complete; later exports add more.", "",
            "Beside each paired difference, in brackets: the held-out datasets (seeds averaged) "
            "where it gains / loses / ties.", "", *_group_tables(d)]
     shares = load("strong_defaults_autogluon")

@@ -109,7 +109,12 @@ def main() -> None:
     out = Path(args.out)
     # resumable: the tables already in --out are kept (valid while the recommender, the seed
     # and the stored TPE searches are unchanged)
-    per_table: dict[str, dict] = json.loads(out.read_text())["per_dataset"] if out.exists() else {}
+    before = json.loads(out.read_text()) if out.exists() else {}
+    per_table: dict[str, dict] = before.get("per_dataset", {})
+    reference = reference_arm(args.reference_without)
+    kept = before.get("summary", {}).get("reference", "seed-only") if per_table else reference
+    if kept != reference:
+        raise SystemExit(f"{out} holds the arm {kept!r}, not {reference!r}: use another --out.")
     names = [n for n in (args.datasets or default_datasets()).split(",") if n not in per_table]
     if names and not args.summary_only:
         run_tables(args, names, per_table)

@@ -6,9 +6,10 @@ seed graph's first repeat (same folds, same subsample), one configuration after 
 that at any moment the finished part is complete columns of the datasets × configurations
 matrix (the shared tables first, then the binary tables derived from them, which the
 recommender's views also need). Results go into their own embedded store as each fold
-finishes (a killed run resumes where it stopped) and are exported as a seed extension
-(``data/seed-published.trig.xz``):
-the same dataset and task identities as the seed, so loading both gives one matrix.
+finishes (a killed run resumes where it stopped) and are exported as they come
+(``data/published-progress.trig.xz``), with the same dataset and task identities as the seed.
+:func:`export_complete_columns` writes the seed extension (``data/seed-published.trig.xz``)
+from that export, complete columns only, so loading seed and extension gives one matrix.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def evaluate_published(
         configurations: what to evaluate, in this order (each on the task types it names).
         work_dir: the embedded store and the prepared task data (resumable; an empty store
             starts from ``output`` when it exists).
-        output: the exported extension (TriG, xz); ``None``: not exported.
+        output: the evaluation's export (TriG, xz; e.g. ``data/published-progress.trig.xz``),
+            rewritten as it goes; ``None``: not exported.
         settings: the seed protocol (folds, subsample, seed, time limit, derived tables);
             only its first repeat is used.
         jobs: worker processes.
@@ -71,7 +73,7 @@ def evaluate_published(
     work = Path(work_dir)
     store = OxigraphStore(work / "store")
     if len(store) == 0 and output is not None and Path(output).exists():
-        store.load(output)  # a new machine: resume from the committed extension
+        store.load(output)  # a new machine: resume from the committed export
     graph = KnowledgeGraph(store)
     protocol = replace(settings, repeats=1, small_repeats=0, small_binary=0)
     tasks = ingest_manifest_tasks(graph, manifest, work, protocol, names=names,
@@ -110,8 +112,8 @@ class CompleteColumns:
             task types, in the order asked for.
         partial: configuration name → (tasks with a result, tasks of its task types), for
             those left out (not yet started: 0 results).
-        failed: complete configuration name → its failed runs (a failed run is a result: the
-            recommenders count it as the task's worst score).
+        failed: complete configuration name → its tasks with a failed run and no completed
+            one (a failure is a result: the recommenders count it as the task's worst score).
         runs: runs written.
     """
 
@@ -154,8 +156,11 @@ def export_complete_columns(
 
     Raises:
         InvalidData: ``source`` is not a readable RDF file.
-        ColumnsWouldBeLost: ``output`` holds complete configurations that ``source`` has
-            not (nothing is written; pass ``force`` to drop them).
+        ColumnsWouldBeLost: ``output`` holds configurations with runs, or tasks, that
+            ``source`` has not complete (nothing is written; pass ``force`` to drop them):
+            completeness is judged on the tasks in ``source``, so an evaluation of a few
+            datasets must not replace an extension of all of them.
+        InvalidData: an existing ``output`` is not readable RDF.
     """
     memory = MemoryStore()
     memory.load(source)
@@ -163,12 +168,15 @@ def export_complete_columns(
     tasks = graph.tasks()
     runs = graph.runs()
     done: dict[str, set[str]] = {}
-    failed: dict[str, int] = {}
+    completed: set[tuple[str, str]] = set()
     for run in runs:  # a pair is done when any of its runs is (a retried pair has several)
         if run.status in ("completed", "failed"):
             done.setdefault(run.configuration_id, set()).add(run.task_id)
-        if run.status == "failed":
-            failed[run.configuration_id] = failed.get(run.configuration_id, 0) + 1
+        if run.status == "completed":
+            completed.add((run.configuration_id, run.task_id))
+    failed: dict[str, int] = {}
+    for cid, task_ids in done.items():
+        failed[cid] = sum((cid, t) not in completed for t in task_ids)
     wanted_by_id: dict[str, set[str]] = {}
     for published in configurations:
         wanted = {t.id for t in tasks if t.task_type in published.task_types}
@@ -187,14 +195,21 @@ def export_complete_columns(
     if Path(output).exists() and not force:
         before = MemoryStore()
         before.load(output)
-        held = {r.configuration_id for r in KnowledgeGraph(before).runs()}
+        previous = KnowledgeGraph(before)
+        held = {r.configuration_id for r in previous.runs()}
         names = {configuration_id(p.config): p.name for p in configurations}
         lost = sorted(names.get(cid, cid) for cid in held - keep)
         if lost:
             raise ColumnsWouldBeLost(
-                f"{output} holds complete configurations that {source} has not: "
+                f"{output} holds runs of configurations that {source} has not complete: "
                 f"{', '.join(lost)}. Export from the evaluation that has them, or force the "
                 "replacement (--force) to drop them.")
+        missing = {t.id for t in previous.tasks()} - {t.id for t in tasks}
+        if missing:
+            raise ColumnsWouldBeLost(
+                f"{output} holds {len(missing)} tasks that {source} has not (an evaluation of "
+                "fewer datasets?). Export from the evaluation of every dataset, or force the "
+                "replacement (--force).")
     # a part-way column, and any run an interruption left unfinished, stay out
     for run in runs:
         if run.configuration_id not in keep or run.status == "running":

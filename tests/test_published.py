@@ -256,10 +256,17 @@ def test_the_shipped_extension_holds_complete_columns_only(shared: Path, tmp_pat
     result = CliRunner().invoke(app, ["seed", "published-export", str(output), "--source",
                                       str(tmp_path / "other.trig.xz")])
     assert result.exit_code != 0 and "--force" in result.output
+    # an evaluation of fewer datasets would judge completeness on those alone: refused too
+    evaluate_published(manifest, [forest], work_dir=tmp_path / "few", output=tmp_path / "few.trig.xz",
+                       progress=False, names=["analcatdata_boxing1"])
+    with pytest.raises(ColumnsWouldBeLost, match="1 tasks that"):
+        export_complete_columns(tmp_path / "few.trig.xz", output, chosen)
+    assert output.read_bytes() == before
     result = CliRunner().invoke(app, ["seed", "published-export", str(tmp_path / "cli.trig.xz"),
                                       "--source", str(progress)])
     assert result.exit_code == 0, result.output
     assert "left out extra-trees-autogluon-r42: 1 of 2 tasks" in result.output
+    assert "left out flaml-xgboost-multiclass-1: its 1 tasks are done" in result.output
     missing = CliRunner().invoke(app, ["seed", "published-export", str(tmp_path / "x.trig.xz"),
                                        "--source", str(tmp_path / "nowhere.trig.xz")])
     assert missing.exit_code != 0 and "run `metakg seed published --output" in missing.output
