@@ -31,6 +31,21 @@ def _frame(n: int = 600, seed: int = 0) -> tuple[pd.DataFrame, pd.Series, pd.Ser
     return X, pd.Series(label), X.x0 * 2 + X.x1 ** 2 + rng.normal(size=n)
 
 
+def _manifest(shared: Path, tmp_path: Path, *names: str) -> Path:
+    """A manifest of these shared datasets only, with absolute file paths."""
+    import csv
+
+    with open(shared / "manifest.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["name"] in names]
+    manifest = tmp_path / "manifest.csv"
+    with open(manifest, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({**r, "file": str(shared / r["file"])})
+    return manifest
+
+
 def test_the_seed_portfolio_is_unchanged_by_the_wider_spaces() -> None:
     digest = hashlib.sha256(json.dumps(portfolio(120), sort_keys=True).encode()).hexdigest()
     assert digest == SEED_PORTFOLIO_SHA256
@@ -126,20 +141,11 @@ def test_published_configurations_are_evaluated_on_the_seed_tasks_and_exported(
         shared: Path, tmp_path: Path) -> None:
     """The extension holds the published configurations' runs on the very tasks of the seed
     graph's first repeat (same identities), with their sources; a second call resumes."""
-    import csv
-
     from metakg.kg.published import PublishedConfiguration
     from metakg.runner.candidates import evaluate_published
     from metakg.runner.seed import SeedSettings, ingest_manifest_tasks
 
-    with open(shared / "manifest.csv", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["name"] in ("analcatdata_boxing1", "veteran")]
-    manifest = tmp_path / "manifest.csv"
-    with open(manifest, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({**r, "file": str(shared / r["file"])})
+    manifest = _manifest(shared, tmp_path, "analcatdata_boxing1", "veteran")
     chosen = [p for p in published_configurations()
               if p.name in ("random-forest-autogluon-r195", "lightgbm-td-regression")]
     cheap = [PublishedConfiguration(p.name, {**p.config, "params": {
@@ -184,17 +190,9 @@ def test_early_stopping_keeps_every_class_of_a_table_with_many_small_classes() -
 @pytest.mark.seed  # evaluates configurations on real seed tasks
 def test_an_empty_work_store_resumes_from_the_exported_extension(shared: Path, tmp_path: Path) -> None:
     """A new machine (no work store) continues from the committed extension: nothing reruns."""
-    import csv
-
     from metakg.runner.candidates import evaluate_published
 
-    with open(shared / "manifest.csv", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["name"] == "analcatdata_boxing1"]
-    manifest = tmp_path / "manifest.csv"
-    with open(manifest, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerow({**rows[0], "file": str(shared / rows[0]["file"])})
+    manifest = _manifest(shared, tmp_path, "analcatdata_boxing1")
     forest = next(p for p in published_configurations() if p.name == "random-forest-autogluon-r195")
     output = tmp_path / "seed-published.trig.xz"
     first = evaluate_published(manifest, [forest], work_dir=tmp_path / "a", output=output, progress=False)
@@ -209,22 +207,13 @@ def test_the_shipped_extension_holds_complete_columns_only(shared: Path, tmp_pat
     extension (runs and all), as is one published under two names where one name's tasks are
     not done; the complete ones are written whole; an export never silently drops a complete
     configuration the existing extension holds; the CLI says what it did."""
-    import csv
-
     from typer.testing import CliRunner
 
     from metakg.api.cli import app
     from metakg.kg.identity import configuration_id
     from metakg.runner.candidates import ColumnsWouldBeLost, evaluate_published, export_complete_columns
 
-    with open(shared / "manifest.csv", newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["name"] in ("analcatdata_boxing1", "veteran")]
-    manifest = tmp_path / "manifest.csv"
-    with open(manifest, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({**r, "file": str(shared / r["file"])})
+    manifest = _manifest(shared, tmp_path, "analcatdata_boxing1", "veteran")
     by_name = {p.name: p for p in published_configurations()}
     forest, extra = by_name["random-forest-autogluon-r195"], by_name["extra-trees-autogluon-r42"]
     # one configuration, published for multiclass (classification) and regression
