@@ -232,7 +232,7 @@ def seed_published_export(
         help="The evaluation's export (`metakg seed published --output`).")] = Path(
         "data/published-progress.trig.xz"),
     force: Annotated[bool, typer.Option(
-        help="Replace OUTPUT even when it holds complete configurations SOURCE has not.")] = False,
+        help="Replace OUTPUT even when it holds configurations or tasks SOURCE has not complete.")] = False,
 ) -> None:
     """Write the published configurations' complete columns (a run on every task of their
     task types) from the evaluation's export as the seed extension, leaving out any still

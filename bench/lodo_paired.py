@@ -673,7 +673,7 @@ def main() -> None:
     # the published configurations among the candidates, by source: what the comparison adds
     rep["published_candidates"] = published_candidates(states)
     print_report(rep)
-    write_json(Path(args.out), rep)
+    write_json(out, rep)
 
 
 if __name__ == "__main__":

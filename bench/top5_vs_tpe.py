@@ -118,7 +118,7 @@ def main() -> None:
     names = [n for n in (args.datasets or default_datasets()).split(",") if n not in per_table]
     if names and not args.summary_only:
         run_tables(args, names, per_table)
-    summary = _summary(per_table, reference_arm(args.reference_without))
+    summary = _summary(per_table, reference)
     print(json.dumps(summary, indent=1))
     write_json(out, {
         "protocol": ("LODO (today's default recommender, fitted without the table and its same-table "
@@ -133,6 +133,7 @@ def run_tables(args: argparse.Namespace, names: list[str], per_table: dict[str, 
     inputs = load_inputs(args.seed, (args.extension,))
     cold = json.loads(Path(args.cold_from).read_text())["per_dataset"]
     rows = {r["name"]: r for r in read_manifest(SHARED / "manifest.csv")}
+    reference = reference_arm(args.reference_without)
     for name in names:
         if name not in cold:
             continue
@@ -142,7 +143,6 @@ def run_tables(args: argparse.Namespace, names: list[str], per_table: dict[str, 
         own = inputs["tables"][name]["scores"]
         tpe = [float(v) for v in cold[name]["cold_per_seed"][str(TRIALS)]]
         entry: dict = {"metric": h.task.metric, "tpe_best_of_20_per_seed": tpe}
-        reference = reference_arm(args.reference_without)
         for arm in (reference, WITH):
             if arm == reference:
                 train = without_published(h.train, args.reference_without)

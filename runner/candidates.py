@@ -124,7 +124,7 @@ class CompleteColumns:
 
 
 class ColumnsWouldBeLost(MetaKGError):
-    """An export would drop configurations the existing extension holds complete."""
+    """An export would drop configurations, or tasks, that the existing extension holds."""
 
 
 def export_complete_columns(
@@ -148,19 +148,18 @@ def export_complete_columns(
         source: the evaluation's export (TriG, xz).
         output: the extension to write (TriG, xz), replaced atomically.
         configurations: the published configurations to consider.
-        force: replace an existing ``output`` even when it holds complete configurations
+        force: replace an existing ``output`` even when it holds configurations or tasks
             that this export would drop.
 
     Returns:
         Which configurations were written, how far the others are, failed runs.
 
     Raises:
-        InvalidData: ``source`` is not a readable RDF file.
+        InvalidData: ``source``, or an existing ``output``, is not a readable RDF file.
         ColumnsWouldBeLost: ``output`` holds configurations with runs, or tasks, that
             ``source`` has not complete (nothing is written; pass ``force`` to drop them):
             completeness is judged on the tasks in ``source``, so an evaluation of a few
             datasets must not replace an extension of all of them.
-        InvalidData: an existing ``output`` is not readable RDF.
     """
     memory = MemoryStore()
     memory.load(source)
@@ -174,30 +173,28 @@ def export_complete_columns(
             done.setdefault(run.configuration_id, set()).add(run.task_id)
         if run.status == "completed":
             completed.add((run.configuration_id, run.task_id))
-    failed: dict[str, int] = {}
-    for cid, task_ids in done.items():
-        failed[cid] = sum((cid, t) not in completed for t in task_ids)
+    # (name, configuration id, the tasks of its task types), once per published name
+    columns = [(p.name, configuration_id(p.config),
+                {t.id for t in tasks if t.task_type in p.task_types}) for p in configurations]
     wanted_by_id: dict[str, set[str]] = {}
-    for published in configurations:
-        wanted = {t.id for t in tasks if t.task_type in published.task_types}
-        wanted_by_id.setdefault(configuration_id(published.config), set()).update(wanted)
+    for _, cid, wanted in columns:
+        wanted_by_id.setdefault(cid, set()).update(wanted)
     keep = {cid for cid, wanted in wanted_by_id.items() if wanted and wanted <= done.get(cid, set())}
     complete, partial, failures = [], {}, {}
-    for published in configurations:
-        cid = configuration_id(published.config)
-        wanted = {t.id for t in tasks if t.task_type in published.task_types}
+    for name, cid, wanted in columns:
         if cid in keep:
-            complete.append(published.name)
-            if failed.get(cid):
-                failures[published.name] = failed[cid]
+            complete.append(name)
+            failed = sum((cid, t) not in completed for t in done[cid])
+            if failed:
+                failures[name] = failed
         elif wanted:
-            partial[published.name] = (len(done.get(cid, set()) & wanted), len(wanted))
+            partial[name] = (len(done.get(cid, set()) & wanted), len(wanted))
     if Path(output).exists() and not force:
         before = MemoryStore()
         before.load(output)
         previous = KnowledgeGraph(before)
         held = {r.configuration_id for r in previous.runs()}
-        names = {configuration_id(p.config): p.name for p in configurations}
+        names = {cid: name for name, cid, _ in columns}
         lost = sorted(names.get(cid, cid) for cid in held - keep)
         if lost:
             raise ColumnsWouldBeLost(
