@@ -260,3 +260,44 @@ def test_the_shipped_extension_holds_complete_columns_only(shared: Path, tmp_pat
                                        "--source", str(tmp_path / "nowhere.trig.xz")])
     assert missing.exit_code != 0 and "run `metakg seed published --output" in missing.output
     assert not (tmp_path / "x.trig.xz").exists()
+
+
+def test_the_export_counts_failed_runs_and_drops_runs_left_running(tmp_path: Path) -> None:
+    """A failed run is a result (its configuration is complete, the failure is counted); a run
+    an interruption left ``running`` is not one: its pair still counts as not done, and the
+    run itself is never written to the extension."""
+    from metakg.kg import RunInput, RunStart, make_configuration, record_fold
+    from metakg.kg.identity import configuration_id
+    from metakg.runner.candidates import export_complete_columns
+
+    by_name = {p.name: p for p in published_configurations()}
+    forest, extra = by_name["random-forest-autogluon-r195"], by_name["extra-trees-autogluon-r42"]
+    graph = KnowledgeGraph(MemoryStore())
+    X, label, _ = _frame(60)
+    tasks = []
+    for seed in (0, 1):
+        ds = graph.add_dataset(X.assign(label=label.to_numpy()).iloc[seed:], name=f"t{seed}", target="label")
+        tasks.append(graph.add_task(ds, target="label", task_type="classification", n_classes=2,
+                                    metric="roc_auc", folds=2, seed=seed))
+    ok = {"roc_auc": [0.8, 0.9]}
+    graph.log_runs([RunInput(tasks[0].id, forest.config, ok),
+                    RunInput(tasks[1].id, forest.config, status="failed", error="timed out"),
+                    RunInput(tasks[0].id, extra.config, ok)])
+    # extra's second task: the first fold was written, then the evaluation was stopped
+    record_fold(graph, "stale", 0, {"roc_auc": 0.7},
+                start=RunStart(task=tasks[1], config=make_configuration(extra.config)))
+    source = tmp_path / "progress.trig.xz"
+    graph.store.dump(source)
+
+    done = export_complete_columns(source, tmp_path / "ext.trig.xz", [forest, extra])
+
+    assert done.complete == [forest.name]
+    assert done.failed == {forest.name: 1}
+    assert done.partial == {extra.name: (1, 2)}
+    assert done.runs == 2
+    written = KnowledgeGraph(MemoryStore())
+    written.store.load(tmp_path / "ext.trig.xz")
+    runs = written.runs()
+    assert {(r.configuration_id, r.status) for r in runs} == {
+        (configuration_id(forest.config), "completed"), (configuration_id(forest.config), "failed")}
+    assert all(r.status != "running" for r in runs)

@@ -1,0 +1,185 @@
+"""How far the candidates themselves reach against 20 trials of Optuna TPE on LightGBM.
+
+Issue 36 asks for the best of metakg's top 5 to be at least as good as TPE's best of 20 on 75%
+of tables. ``bench/top5_vs_tpe.py`` measures the recommender's top 5 (in-sample, the seed-0
+task's folds, 5 stored TPE searches per table). This asks what any choice among the same
+candidates could reach, on the same tables, folds and searches, so that a shortfall is
+attributed to the ranking or to the candidate set:
+
+* ``oracle``: the best candidate on the table (what a perfect ranker's top 1 would score; a
+  top 5 cannot do better), among the seed's configurations alone and among all of them
+  (the seed and every configuration of the extensions given);
+* ``strong 5``: the best of the five strong defaults (CatBoost's default, pytabkit's three TD
+  defaults of the task type, HistGradientBoosting's default), a fixed portfolio of five;
+* ``CatBoost default``: that one configuration;
+* ``fixed 5, other tables``: five configurations chosen greedily, without the table, to beat
+  the most TPE searches on the other tables (a portfolio learnt from them, the same for
+  every new table; only configurations with a score on every table take part);
+* ``metakg top 5``: read from ``bench/top5_vs_tpe.py``'s output (its ``with-published`` arm).
+
+Per table, the share of the 5 TPE searches whose best it is at least as good as; over tables
+the mean share with a 95% bootstrap interval, and each arm's paired difference against metakg's
+top 5 in percentage points. No fits: every score is read from the graph.
+
+Usage: python bench/tpe_ceiling.py [--extension data/seed-published.trig.xz ...]
+       [--top5 bench/results/top5_vs_tpe.json] [--out bench/results/tpe_ceiling.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# bench/, beside this script
+from lodo_paired import bootstrap_interval, published_ids, write_json
+from optuna_warmstart_transfer import load_inputs
+from strong_defaults import STRONG
+
+from metakg.kg import make_configuration
+from metakg.kg.identity import configuration_id
+from metakg.kg.measures import HIGHER_IS_BETTER, at_least_as_good
+from metakg.kg.published import published_configurations
+from metakg.kg.spaces import default_configuration
+
+TOP5 = "metakg top 5"
+FIXED = "fixed 5, other tables"
+
+
+def _best(scores: pd.Series, ids: list[str] | pd.Index, metric: str) -> float:
+    """The best finite score among ``ids`` on this task (NaN when none has one)."""
+    values = scores.reindex(ids).dropna()
+    values = values[np.isfinite(values)]
+    if values.empty:
+        return float("nan")
+    return float(values.max() if HIGHER_IS_BETTER[metric] else values.min())
+
+
+def arms_for_table(scores: pd.Series, task_type: str, metric: str, published: set[str],
+                   by_name: dict[str, str], hgb: str) -> dict[str, float]:
+    """Each arm's score on one table's task.
+
+    Args:
+        scores: configuration id -> mean score on the table's seed-0 task.
+        task_type: ``classification`` or ``regression`` (which TD defaults count).
+        metric: the task's metric (direction of "better").
+        published: ids of every published configuration (left out of the seed-only oracle).
+        by_name: published name -> configuration id.
+        hgb: HistGradientBoosting's default configuration id.
+
+    Returns:
+        Arm name -> score (NaN where the arm has no run on the task).
+    """
+    seed_only = [c for c in scores.index if c not in published]
+    strong = [by_name[n] for n in STRONG[task_type]] + [hgb]
+    return {"oracle, seed only": _best(scores, seed_only, metric),
+            "oracle, all candidates": _best(scores, scores.index, metric),
+            "strong 5": _best(scores, strong, metric),
+            "CatBoost default": _best(scores, [by_name["catboost-default"]], metric)}
+
+
+def fixed_portfolio(shares: pd.DataFrame, held_out: str, k: int = 5) -> list[str]:
+    """``k`` configurations chosen greedily to raise the mean, over every table but
+    ``held_out``, of the share of TPE searches their best beats.
+
+    Args:
+        shares: table × configuration × TPE search, as (table, search) rows × configuration
+            columns of 0/1 (the configuration is at least as good as that search's best).
+        held_out: the table left out of the choice.
+        k: how many to choose.
+
+    Returns:
+        The configuration ids, in the order chosen.
+    """
+    rows = shares.drop(index=held_out, level=0)
+    chosen: list[str] = []
+    covered = np.zeros(len(rows), dtype=bool)
+    for _ in range(k):
+        gain = (rows.to_numpy().astype(bool) | covered[:, None]).mean(axis=0)
+        gain[[rows.columns.get_loc(c) for c in chosen]] = -1.0
+        best = int(np.argmax(gain))  # ties: the first column, in a fixed (sorted) order
+        chosen.append(str(rows.columns[best]))
+        covered |= rows.iloc[:, best].to_numpy().astype(bool)
+    return chosen
+
+
+def search_wins(inputs: dict, top5: dict) -> pd.DataFrame:
+    """(table, TPE search) × configuration: 1 where the configuration's score on the table is at
+    least as good as that search's best of 20, for the configurations scored on every table."""
+    frames = []
+    for name, entry in top5.items():
+        table = inputs["tables"][name]
+        scores = table["scores"].groupby(level=0).mean().dropna()
+        metric = table["task"].metric
+        for i, t in enumerate(entry["tpe_best_of_20_per_seed"]):
+            frames.append(pd.Series([float(at_least_as_good(v, t, metric)) for v in scores.to_numpy()],
+                                    index=scores.index, name=(name, i)))
+    wins = pd.DataFrame(frames).dropna(axis=1)
+    return wins[sorted(wins.columns)]
+
+
+def summarise(per_table: dict[str, dict], arms: list[str]) -> dict:
+    """Per arm: the mean share of TPE searches it is at least as good as, its interval, and the
+    paired difference against metakg's top 5 (points, interval, tables gaining / losing)."""
+    out: dict = {"tables": len(per_table)}
+    shares = {a: np.array([e["share"][a] for e in per_table.values()]) for a in arms}
+    for a in arms:
+        v = shares[a]
+        out[a] = {"share": float(v.mean()), "count": f"{round(v.sum() * 5)}/{len(v) * 5}",
+                  "interval_95": bootstrap_interval(v)}
+        if a != TOP5:
+            diff = v - shares[TOP5]
+            out[a]["minus_top5_points"] = float(100 * diff.mean())
+            out[a]["minus_top5_interval_95_points"] = [100 * x for x in bootstrap_interval(diff)]
+            out[a]["tables_above_top5"] = int((diff > 0).sum())
+            out[a]["tables_below_top5"] = int((diff < 0).sum())
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seed", default="data/seed.trig.xz")
+    ap.add_argument("--extension", action="append", default=None,
+                    help="seed extensions to load after the seed (repeatable; default: the shipped one)")
+    ap.add_argument("--top5", default="bench/results/top5_vs_tpe.json")
+    ap.add_argument("--out", default="bench/results/tpe_ceiling.json")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    extensions = tuple(args.extension or ["data/seed-published.trig.xz"])
+    inputs = load_inputs(args.seed, extensions)
+    top5 = json.loads(Path(args.top5).read_text())["per_dataset"]
+    published = set(published_ids("published"))
+    by_name = {p.name: configuration_id(p.config) for p in published_configurations()}
+    hgb = make_configuration(default_configuration("hist_gradient_boosting")).id
+    wins = search_wins(inputs, top5)
+    per_table: dict[str, dict] = {}
+    for name, entry in top5.items():
+        table = inputs["tables"][name]
+        task = table["task"]
+        scores = table["scores"].groupby(level=0).mean()
+        arm_scores = arms_for_table(scores, task.task_type, task.metric, published, by_name, hgb)
+        arm_scores[TOP5] = float(entry["with-published"]["best_of_top5"])
+        fixed = fixed_portfolio(wins, name)
+        arm_scores[FIXED] = _best(scores, fixed, task.metric)
+        tpe = entry["tpe_best_of_20_per_seed"]
+        per_table[name] = {
+            "metric": task.metric, "scores": arm_scores,
+            "candidates": int(scores.notna().sum()), "fixed_5": fixed,
+            "share": {a: float(np.mean([at_least_as_good(s, t, task.metric) for t in tpe]))
+                      if np.isfinite(s) else 0.0 for a, s in arm_scores.items()}}
+    arms = [TOP5, "oracle, seed only", "oracle, all candidates", FIXED, "strong 5", "CatBoost default"]
+    summary = summarise(per_table, arms)
+    print(json.dumps(summary, indent=1))
+    write_json(Path(args.out), {
+        "protocol": ("seed-0 task's folds (in-sample), the 5 stored 20-trial TPE searches per table "
+                     f"from {args.top5}; candidates from {args.seed} and {', '.join(extensions)}; "
+                     "share of TPE searches at least as good as, 95% bootstrap interval over tables"),
+        "extensions": list(extensions), "summary": summary, "per_dataset": per_table})
+
+
+if __name__ == "__main__":
+    main()
