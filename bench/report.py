@@ -419,6 +419,17 @@ def strong_candidates() -> list[str]:
                          "new+cover3,new+cover3-catboost-first --extension data/seed-published.trig.xz "
                          "--seeds 0,5,10 --jobs 2 --out bench/results/lodo_paired_strong.json"),
                 *_group_tables(switch)]
+    regimes = load("lodo_paired_roc_regimes")
+    if regimes:
+        out += ["The binary group alone, with the regime contrasts among the ranker's table features "
+                "(`new+cover3-regimes`: small models at opposite ends of each family's space, which "
+                "today's default reads to re-choose a configuration within its family and the "
+                "log-loss policy already has), against today's default; the two reference rows "
+                "reproduce the table above:", "",
+                *command("python bench/lodo_paired.py --candidates current,new+cover3,new+cover3-regimes "
+                         "--groups roc_auc --extension data/seed-published.trig.xz --seeds 0,5,10 "
+                         "--jobs 2 --out bench/results/lodo_paired_roc_regimes.json"),
+                *_group_tables(regimes)]
     shares = load("strong_defaults_candidates")
     if shares:
         out += ["Against the strong defaults (as in the section above, on these rows; the "
