@@ -12,14 +12,15 @@ attributed to the ranking or to the candidate set:
 * ``strong 5``: the best of the five strong defaults (CatBoost's default, pytabkit's three TD
   defaults of the task type, HistGradientBoosting's default), a fixed portfolio of five;
 * ``CatBoost default``: that one configuration;
-* ``fixed 5, other tables``: five configurations chosen greedily, without the table, to beat
-  the most TPE searches on the other tables (a portfolio learnt from them, the same for
-  every new table; only configurations with a score on every table take part);
+* ``fixed 5, other tables``: five configurations chosen greedily, without the table and its
+  same-table relatives, to beat the most TPE searches on the other tables (a portfolio learnt
+  from them, the same for every new table; only configurations with a score on every table
+  take part, so not the task-type-specific TD defaults);
 * ``metakg top 5``: read from ``bench/top5_vs_tpe.py``'s output (its ``with-published`` arm).
 
-Per table, the share of the 5 TPE searches whose best it is at least as good as (and how
-many of the candidates are: five drawn at random would include one that often); over tables
-the mean share with a 95% bootstrap interval, and each arm's paired difference against metakg's
+Per table, the share of the 5 TPE searches whose best it is at least as good as, whether it
+is at least as good as the median search, and how many of the candidates are (and how often
+five drawn at random include one); over tables the mean share with a 95% bootstrap interval, and each arm's paired difference against metakg's
 top 5 in percentage points. No fits: every score is read from the graph.
 
 Usage: python bench/tpe_ceiling.py [--extension data/seed-published.trig.xz ...]
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import warnings
+from math import comb
 from pathlib import Path
 
 import numpy as np
@@ -83,20 +85,21 @@ def arms_for_table(scores: pd.Series, task_type: str, metric: str, published: se
             "CatBoost default": _best(scores, [by_name["catboost-default"]], metric)}
 
 
-def fixed_portfolio(shares: pd.DataFrame, held_out: str, k: int = 5) -> list[str]:
+def fixed_portfolio(shares: pd.DataFrame, held_out: list[str], k: int = 5) -> list[str]:
     """``k`` configurations chosen greedily to raise the mean, over every table but
     ``held_out``, of the share of TPE searches their best beats.
 
     Args:
         shares: table × configuration × TPE search, as (table, search) rows × configuration
             columns of 0/1 (the configuration is at least as good as that search's best).
-        held_out: the table left out of the choice.
+        held_out: the tables left out of the choice (the new table and its same-table
+            relatives, as the recommender's training views leave them out).
         k: how many to choose.
 
     Returns:
         The configuration ids, in the order chosen.
     """
-    rows = shares.drop(index=held_out, level=0)
+    rows = shares.drop(index=[t for t in held_out if t in shares.index.get_level_values(0)], level=0)
     chosen: list[str] = []
     covered = np.zeros(len(rows), dtype=bool)
     for _ in range(k):
@@ -109,8 +112,17 @@ def fixed_portfolio(shares: pd.DataFrame, held_out: str, k: int = 5) -> list[str
 
 
 def search_wins(inputs: dict, top5: dict) -> pd.DataFrame:
-    """(table, TPE search) × configuration: 1 where the configuration's score on the table is at
-    least as good as that search's best of 20, for the configurations scored on every table."""
+    """Which configurations beat which TPE searches.
+
+    Args:
+        inputs: ``optuna_warmstart_transfer.load_inputs``'s tables (scores per seed-0 task).
+        top5: ``bench/top5_vs_tpe.py``'s per-table entries (their stored TPE searches).
+
+    Returns:
+        (table, TPE search) rows × configuration columns: 1 where the configuration's score on
+        the table is at least as good as that search's best of 20, for the configurations
+        scored on every table (the task-type-specific TD defaults are not).
+    """
     frames = []
     for name, entry in top5.items():
         table = inputs["tables"][name]
@@ -123,15 +135,40 @@ def search_wins(inputs: dict, top5: dict) -> pd.DataFrame:
     return wins[sorted(wins.columns)]
 
 
+def random_five(wins: pd.DataFrame, k: int = 5) -> float:
+    """How often ``k`` candidates drawn at random (without replacement) include one at least as
+    good as a search's best, averaged over the searches (rows of one table's ``wins``)."""
+    n = wins.shape[1]
+    beating = wins.sum(axis=1).to_numpy().astype(int)
+    return float(np.mean([1.0 - comb(n - m, k) / comb(n, k) for m in beating]))
+
+
 def summarise(per_table: dict[str, dict], arms: list[str]) -> dict:
-    """Per arm: the mean share of TPE searches it is at least as good as, its interval, and the
-    paired difference against metakg's top 5 (points, interval, tables gaining / losing)."""
+    """Each arm's figures over the tables.
+
+    Args:
+        per_table: the per-table entries (``share``: arm -> share of the table's TPE searches
+            it is at least as good as; ``vs_median``: arm -> at least as good as the median
+            search).
+        arms: the arms, metakg's top 5 among them.
+
+    Returns:
+        Per arm: the mean share of searches (with its count and 95% bootstrap interval over
+        tables), the share of tables where it is at least as good as the median search, and
+        the paired difference of the first against metakg's top 5 (points, interval, tables
+        above / below).
+    """
     out: dict = {"tables": len(per_table)}
+    searches = sum(e["searches"] for e in per_table.values())
     shares = {a: np.array([e["share"][a] for e in per_table.values()]) for a in arms}
+    weights = np.array([e["searches"] for e in per_table.values()])
     for a in arms:
         v = shares[a]
-        out[a] = {"share": float(v.mean()), "count": f"{round(v.sum() * 5)}/{len(v) * 5}",
-                  "interval_95": bootstrap_interval(v)}
+        median = np.array([float(e["vs_median"][a]) for e in per_table.values()])
+        out[a] = {"share": float(v.mean()), "count": f"{round(float(v @ weights))}/{searches}",
+                  "interval_95": bootstrap_interval(v),
+                  "vs_median_search": {"share": float(median.mean()),
+                                       "count": f"{round(median.sum())}/{len(median)}"}}
         if a != TOP5:
             diff = v - shares[TOP5]
             out[a]["minus_top5_points"] = float(100 * diff.mean())
@@ -142,6 +179,7 @@ def summarise(per_table: dict[str, dict], arms: list[str]) -> dict:
 
 
 def main() -> None:
+    """Score every arm on every table of ``--top5`` and write the summary to ``--out``."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", default="data/seed.trig.xz")
     ap.add_argument("--extension", action="append", default=None,
@@ -157,26 +195,32 @@ def main() -> None:
     by_name = {p.name: configuration_id(p.config) for p in published_configurations()}
     hgb = make_configuration(default_configuration("hist_gradient_boosting")).id
     wins = search_wins(inputs, top5)
+    by_id = {t["dataset_id"]: n for n, t in inputs["tables"].items()}
     per_table: dict[str, dict] = {}
     for name, entry in top5.items():
         table = inputs["tables"][name]
         task = table["task"]
+        relatives = [by_id[d] for d in inputs["related"].get(table["dataset_id"], ()) if d in by_id]
         scores = table["scores"].groupby(level=0).mean()
         arm_scores = arms_for_table(scores, task.task_type, task.metric, published, by_name, hgb)
         arm_scores[TOP5] = float(entry["with-published"]["best_of_top5"])
-        fixed = fixed_portfolio(wins, name)
+        fixed = fixed_portfolio(wins, [name, *relatives])
         arm_scores[FIXED] = _best(scores, fixed, task.metric)
         tpe = entry["tpe_best_of_20_per_seed"]
         per_table[name] = {
             "metric": task.metric, "scores": arm_scores,
-            "candidates": int(scores.notna().sum()), "fixed_5": fixed,
-            # the share of the candidates (those scored on every table) at least as good as a search
+            "candidates": int(scores.notna().sum()), "fixed_5": fixed, "searches": len(tpe),
+            # of the candidates scored on every table: the share at least as good as a search
             "candidates_beating_a_search": float(wins.loc[name].mean(axis=1).mean()),
-            "random_5_beating_a_search": float((1 - (1 - wins.loc[name].mean(axis=1)) ** 5).mean()),
+            "random_5_beating_a_search": random_five(wins.loc[name]),
             "share": {a: float(np.mean([at_least_as_good(s, t, task.metric) for t in tpe]))
-                      if np.isfinite(s) else 0.0 for a, s in arm_scores.items()}}
+                      if np.isfinite(s) else 0.0 for a, s in arm_scores.items()},
+            "vs_median": {a: bool(np.isfinite(s) and at_least_as_good(s, float(np.median(tpe)), task.metric))
+                          for a, s in arm_scores.items()}}
     arms = [TOP5, "oracle, seed only", "oracle, all candidates", FIXED, "strong 5", "CatBoost default"]
     summary = summarise(per_table, arms)
+    summary["candidates_per_table"] = int(np.median([e["candidates"] for e in per_table.values()]))
+    summary["candidates_on_every_table"] = int(wins.shape[1])
     summary["median_share_of_candidates_beating_a_search"] = float(
         np.median([e["candidates_beating_a_search"] for e in per_table.values()]))
     summary["random_5_beating_a_search"] = float(
