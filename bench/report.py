@@ -468,42 +468,57 @@ def _shares_table(shares: dict) -> list[str]:
     return [*out, ""]
 
 
+#: AutoGluon's configurations measured as candidates, in the order measured: (results suffix,
+#: extension file, the commit whose data/published-progress.trig.xz it was exported from)
+AUTOGLUON_MEASUREMENTS = (("autogluon", "seed-published-ag9", "d62dc69"),
+                          ("autogluon17", "seed-published-ag17", None))
+
+
 def autogluon_candidates() -> list[str]:
-    """What AutoGluon's completed configurations change as candidates (paired LODO and the
-    strong-default shares)."""
-    d = load("lodo_paired_autogluon")
-    if not d:
-        return []
-    out = ["## AutoGluon's configurations as candidates", "",
-           *command("metakg seed published-export .metakg-build/seed-published-ag9.trig.xz "
-                    "--source data/published-progress.trig.xz",
-                    "python bench/lodo_paired.py --candidates current/without-autogluon,current "
-                    "--extension .metakg-build/seed-published-ag9.trig.xz --seeds 0,5,10 --jobs 2 "
-                    "--out bench/results/lodo_paired_autogluon.json",
-                    "python bench/strong_defaults.py --rows bench/results/lodo_paired_autogluon.jsonl "
-                    "--candidates current/without-autogluon,current --out "
-                    "bench/results/strong_defaults_autogluon.json"),
-           "The published configurations whose evaluation is complete on every task of the seed's "
-           "first repeat (`metakg seed published-export` writes only complete columns), by source: "
-           + "; ".join(f"{src}: " + ", ".join(f"`{n}`" for n in names)
-                       for src, names in d.get("published_candidates", {}).items())
-           + ". Today's default chooses with all of them (`current`) or without AutoGluon's "
-           "(`current/without-autogluon`), on the same held-out datasets, seeds and truth (every "
-           "complete column). The evaluation's export (`data/published-progress.trig.xz` as committed "
-           "with this measurement) held these complete; later exports add more.", "",
-           "Beside each paired difference, in brackets: the held-out datasets (seeds averaged) "
-           "where it gains / loses / ties.", "", *_group_tables(d)]
-    shares = load("strong_defaults_autogluon")
-    if shares:
-        out += ["Against the strong defaults, on these rows:", "", *_shares_table(shares)]
-    tpe = load("top5_vs_tpe_autogluon")
-    if tpe and "summary" in tpe:
-        out += ["The best of the top 5 against 20 Optuna TPE trials on LightGBM, as in "
-                "[that section](#metakgs-top-5-against-20-tpe-trials-with-the-strong-defaults-as-candidates) "
-                "(in-sample, paired over its tables; `with-published` here has AutoGluon's too):", "",
-                *command("python bench/top5_vs_tpe.py --extension .metakg-build/seed-published-ag9.trig.xz "
-                         "--reference-without autogluon --out bench/results/top5_vs_tpe_autogluon.json"),
-                *_top5_table(tpe["summary"])]
+    """What AutoGluon's completed configurations change as candidates (paired LODO, the
+    strong-default shares and the TPE comparison), per measurement."""
+    out: list[str] = []
+    for suffix, extension, commit in AUTOGLUON_MEASUREMENTS:
+        d = load(f"lodo_paired_{suffix}")
+        if not d:
+            continue
+        if not out:
+            out = ["## AutoGluon's configurations as candidates", ""]
+        names = d.get("published_candidates", {}).get("autogluon", [])
+        ext = f".metakg-build/{extension}.trig.xz"
+        progress = "data/published-progress.trig.xz"
+        source = [f"git show {commit}:{progress} > .metakg-build/progress-{commit}.trig.xz"] if commit else []
+        out += [f"### {len(names)} of AutoGluon's configurations", "",
+                *command(*source,
+                         f"metakg seed published-export {ext} --source "
+                         + (f".metakg-build/progress-{commit}.trig.xz" if commit else progress),
+                         f"python bench/lodo_paired.py --candidates current/without-autogluon,current "
+                         f"--extension {ext} --seeds 0,5,10 --jobs 2 --out bench/results/lodo_paired_{suffix}.json",
+                         f"python bench/strong_defaults.py --rows bench/results/lodo_paired_{suffix}.jsonl "
+                         f"--candidates current/without-autogluon,current --out "
+                         f"bench/results/strong_defaults_{suffix}.json"),
+                "The published configurations whose evaluation was complete on every task of the "
+                "seed's first repeat (`metakg seed published-export` writes only complete columns), "
+                "by source: "
+                + "; ".join(f"{src}: " + ", ".join(f"`{n}`" for n in ns)
+                            for src, ns in d.get("published_candidates", {}).items())
+                + ". Today's default chooses with all of them (`current`) or without AutoGluon's "
+                "(`current/without-autogluon`), on the same held-out datasets, seeds and truth (every "
+                "complete column). The evaluation's export, `" + progress + "`, "
+                + (f"as of commit {commit}." if commit else "as committed with this measurement."),
+                "", "Beside each paired difference, in brackets: the held-out datasets (seeds "
+                "averaged) where it gains / loses / ties.", "", *_group_tables(d)]
+        shares = load(f"strong_defaults_{suffix}")
+        if shares:
+            out += ["Against the strong defaults, on these rows:", "", *_shares_table(shares)]
+        tpe = load(f"top5_vs_tpe_{suffix}")
+        if tpe and "summary" in tpe:
+            out += ["The best of the top 5 against 20 Optuna TPE trials on LightGBM, as in "
+                    "[that section](#metakgs-top-5-against-20-tpe-trials-with-the-strong-defaults-as-candidates) "
+                    "(in-sample, paired over its tables; `with-published` here has AutoGluon's too):", "",
+                    *command(f"python bench/top5_vs_tpe.py --extension {ext} --reference-without "
+                             f"autogluon --out bench/results/top5_vs_tpe_{suffix}.json"),
+                    *_top5_table(tpe["summary"])]
     return out
 
 
@@ -892,16 +907,18 @@ def top5_vs_tpe() -> list[str]:
 
 def tpe_ceiling() -> list[str]:
     """How far any choice among the candidates reaches against 20 TPE trials."""
-    d, ag = load("tpe_ceiling"), load("tpe_ceiling_autogluon")
+    d, ag, ag17 = load("tpe_ceiling"), load("tpe_ceiling_autogluon"), load("tpe_ceiling_autogluon17")
     if not d:
         return []
     s = d["summary"]
-    s_ag = (ag or {}).get("summary", {})
+    s_ag, s_ag17 = (ag or {}).get("summary", {}), (ag17 or {}).get("summary", {})
     arms = [a for a in s if isinstance(s[a], dict) and "share" in s[a]]
     out = ["### How far the candidates reach against 20 TPE trials", "",
            *command("python bench/tpe_ceiling.py",
                     "python bench/tpe_ceiling.py --extension .metakg-build/seed-published-ag9.trig.xz "
-                    "--top5 bench/results/top5_vs_tpe_autogluon.json --out bench/results/tpe_ceiling_autogluon.json"),
+                    "--top5 bench/results/top5_vs_tpe_autogluon.json --out bench/results/tpe_ceiling_autogluon.json",
+                    "python bench/tpe_ceiling.py --extension .metakg-build/seed-published-ag17.trig.xz "
+                    "--top5 bench/results/top5_vs_tpe_autogluon17.json --out bench/results/tpe_ceiling_autogluon17.json"),
            "The same tables, folds and TPE searches as the section above, for choices that need no "
            "recommender: `oracle`, the best candidate on the table (what a perfect ranking's top 1 "
            "scores; no top 5 does better), among the seed's configurations or among all of them; "
@@ -909,9 +926,9 @@ def tpe_ceiling() -> list[str]:
            "on the other tables (a portfolio learnt without the table and its same-table relatives, "
            f"the same for every new one, from the {s['candidates_on_every_table']} candidates scored on "
            "every table); `strong 5`, the best of the five strong defaults; CatBoost's default alone; "
-           "metakg's top 5 choosing among the candidates of its column. The second column adds "
-           "AutoGluon's nine configurations (the extension written by the export command of the "
-           "AutoGluon section). All in-sample: the oracle is the best of the "
+           "metakg's top 5 choosing among the candidates of its column. The last two columns add "
+           "AutoGluon's nine and seventeen configurations (the extensions written by the export "
+           "commands of the AutoGluon section). All in-sample: the oracle is the best of the "
            f"{s['candidates_per_table']} (with AutoGluon's, {s_ag.get('candidates_per_table', '–')}) "
            "noisy scores on the table's folds, more optimistic than TPE's best of 20, so an upper "
            "bound. Share of the (table × TPE seed) searches each is at least as good as, the tables "
@@ -919,8 +936,9 @@ def tpe_ceiling() -> list[str]:
            "first against metakg's top 5 (percentage points, 95% bootstrap interval over "
            f"{s['tables']} tables, tables above / below it):", "",
            "| choice | searches, as shipped | tables vs the median search, as shipped | "
-           "searches, with AutoGluon's nine | difference to metakg's top 5 (as shipped) |",
-           "|---|---|---|---|---|"]
+           "difference to metakg's top 5 (as shipped) | searches, with AutoGluon's nine | "
+           "searches, with AutoGluon's seventeen | tables vs the median search, seventeen |",
+           "|---|---|---|---|---|---|---|"]
 
     def cell(r: dict | None) -> str:
         if not r:
@@ -936,7 +954,9 @@ def tpe_ceiling() -> list[str]:
             diff = (f"{r['minus_top5_points']:+.1f} [{lo:+.1f}, {hi:+.1f}] "
                     f"({r['tables_above_top5']}/{r['tables_below_top5']})")
         m = r["vs_median_search"]
-        out.append(f"| {a} | {cell(r)} | {m['count']} ({m['share']:.0%}) | {cell(s_ag.get(a))} | {diff} |")
+        m17 = (s_ag17.get(a) or {}).get("vs_median_search")
+        out.append(f"| {a} | {cell(r)} | {m['count']} ({m['share']:.0%}) | {diff} | {cell(s_ag.get(a))} | "
+                   f"{cell(s_ag17.get(a))} | " + (f"{m17['count']} ({m17['share']:.0%})" if m17 else "–") + " |")
     oracle, top5 = s["oracle, all candidates"], s["metakg top 5"]
     lo, hi = oracle["interval_95"]
     text = (f"A perfect ranking of today's candidates would beat {oracle['share']:.0%} [{lo:.0%}, "
@@ -952,6 +972,11 @@ def tpe_ceiling() -> list[str]:
         text += (f" AutoGluon's nine move the oracle from {oracle['share']:.0%} to {o_ag['share']:.0%} "
                  f"and metakg's top 5 from {top5['share']:.0%} to {t_ag['share']:.0%}: the lever is both "
                  "stronger candidates and a ranking that finds them.")
+    if s_ag17:
+        o17, t17 = s_ag17["oracle, all candidates"], s_ag17["metakg top 5"]
+        text += (f" With AutoGluon's seventeen the oracle beats the median search on "
+                 f"{o17['vs_median_search']['share']:.0%} of the tables ({o17['share']:.0%} of the searches), "
+                 f"and metakg's top 5 is at {t17['share']:.0%}.")
     return [*out, "", text, ""]
 
 
