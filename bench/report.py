@@ -471,7 +471,7 @@ def _shares_table(shares: dict) -> list[str]:
 #: AutoGluon's configurations measured as candidates, in the order measured: (results suffix,
 #: extension file, the commit whose data/published-progress.trig.xz it was exported from)
 AUTOGLUON_MEASUREMENTS = (("autogluon", "seed-published-ag9", "d62dc69"),
-                          ("autogluon17", "seed-published-ag17", None))
+                          ("autogluon17", "seed-published-ag17", "5dca677"))
 
 
 def autogluon_candidates() -> list[str]:
@@ -487,7 +487,8 @@ def autogluon_candidates() -> list[str]:
         names = d.get("published_candidates", {}).get("autogluon", [])
         ext = f".metakg-build/{extension}.trig.xz"
         progress = "data/published-progress.trig.xz"
-        source = [f"git show {commit}:{progress} > .metakg-build/progress-{commit}.trig.xz"] if commit else []
+        source = ["mkdir -p .metakg-build",
+                  f"git show {commit}:{progress} > .metakg-build/progress-{commit}.trig.xz"] if commit else []
         out += [f"### {len(names)} of AutoGluon's configurations", "",
                 *command(*source,
                          f"metakg seed published-export {ext} --source "
@@ -504,7 +505,7 @@ def autogluon_candidates() -> list[str]:
                             for src, ns in d.get("published_candidates", {}).items())
                 + ". Today's default chooses with all of them (`current`) or without AutoGluon's "
                 "(`current/without-autogluon`), on the same held-out datasets, seeds and truth (every "
-                "complete column). The evaluation's export, `" + progress + "`, "
+                "complete column). The evaluation's export was `" + progress + "` "
                 + (f"as of commit {commit}." if commit else "as committed with this measurement."),
                 "", "Beside each paired difference, in brackets: the held-out datasets (seeds "
                 "averaged) where it gains / loses / ties.", "", *_group_tables(d)]
@@ -925,11 +926,12 @@ def tpe_ceiling() -> list[str]:
            "`fixed 5, other tables`, five configurations chosen greedily to beat the most TPE searches "
            "on the other tables (a portfolio learnt without the table and its same-table relatives, "
            f"the same for every new one, from the {s['candidates_on_every_table']} candidates scored on "
-           "every table); `strong 5`, the best of the five strong defaults; CatBoost's default alone; "
-           "metakg's top 5 choosing among the candidates of its column. The last two columns add "
-           "AutoGluon's nine and seventeen configurations (the extensions written by the export "
-           "commands of the AutoGluon section). All in-sample: the oracle is the best of the "
-           f"{s['candidates_per_table']} (with AutoGluon's, {s_ag.get('candidates_per_table', '–')}) "
+           f"every table; {s_ag17.get('candidates_on_every_table', '–')} with AutoGluon's seventeen); `strong 5`, the best of the five strong defaults; CatBoost's default alone; "
+           "metakg's top 5 choosing among the candidates of its column. The last three columns add "
+           "AutoGluon's nine (searches) and seventeen (searches, tables) configurations (the "
+           "extensions written by the export commands of the AutoGluon section). All in-sample: the "
+           f"oracle is the best of the {s['candidates_per_table']} (with AutoGluon's nine, "
+           f"{s_ag.get('candidates_per_table', '–')}; seventeen, {s_ag17.get('candidates_per_table', '–')}) "
            "noisy scores on the table's folds, more optimistic than TPE's best of 20, so an upper "
            "bound. Share of the (table × TPE seed) searches each is at least as good as, the tables "
            "where it is at least as good as the median search, and the paired difference of the "
@@ -959,8 +961,9 @@ def tpe_ceiling() -> list[str]:
                    f"{cell(s_ag17.get(a))} | " + (f"{m17['count']} ({m17['share']:.0%})" if m17 else "–") + " |")
     oracle, top5 = s["oracle, all candidates"], s["metakg top 5"]
     lo, hi = oracle["interval_95"]
-    text = (f"A perfect ranking of today's candidates would beat {oracle['share']:.0%} [{lo:.0%}, "
-            f"{hi:.0%}] of the searches and the median search on {oracle['vs_median_search']['share']:.0%} "
+    text = (f"A perfect ranking of today's candidates would be at least as good as {oracle['share']:.0%} "
+            f"[{lo:.0%}, {hi:.0%}] of the searches and the median search on "
+            f"{oracle['vs_median_search']['share']:.0%} "
             "of the tables, against the issue's goal of 75% of tables (there on unseen ones); "
             f"metakg's top 5, at {top5['share']:.0%}, gets {top5['share'] / oracle['share']:.0%} of the "
             "way. The configurations that beat a search are few: on the median table "
@@ -974,9 +977,12 @@ def tpe_ceiling() -> list[str]:
                  "stronger candidates and a ranking that finds them.")
     if s_ag17:
         o17, t17 = s_ag17["oracle, all candidates"], s_ag17["metakg top 5"]
-        text += (f" With AutoGluon's seventeen the oracle beats the median search on "
+        text += (f" With AutoGluon's seventeen the oracle is at least as good as the median search on "
                  f"{o17['vs_median_search']['share']:.0%} of the tables ({o17['share']:.0%} of the searches), "
-                 f"and metakg's top 5 is at {t17['share']:.0%}.")
+                 f"metakg's top 5 on {t17['vs_median_search']['share']:.0%} of the tables "
+                 f"({t17['share']:.0%} of the searches): an in-sample upper bound that only just reaches "
+                 "the goal's 75% does not rule the goal out, and does not show that a ranking could meet "
+                 "it on unseen tables.")
     return [*out, "", text, ""]
 
 
