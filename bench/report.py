@@ -487,12 +487,10 @@ def autogluon_candidates() -> list[str]:
         names = d.get("published_candidates", {}).get("autogluon", [])
         ext = f".metakg-build/{extension}.trig.xz"
         progress = "data/published-progress.trig.xz"
-        source = ["mkdir -p .metakg-build",
-                  f"git show {commit}:{progress} > .metakg-build/progress-{commit}.trig.xz"] if commit else []
+        source = f".metakg-build/progress-{commit}.trig.xz"
         out += [f"### {len(names)} of AutoGluon's configurations", "",
-                *command(*source,
-                         f"metakg seed published-export {ext} --source "
-                         + (f".metakg-build/progress-{commit}.trig.xz" if commit else progress),
+                *command("mkdir -p .metakg-build", f"git show {commit}:{progress} > {source}",
+                         f"metakg seed published-export {ext} --source {source}",
                          f"python bench/lodo_paired.py --candidates current/without-autogluon,current "
                          f"--extension {ext} --seeds 0,5,10 --jobs 2 --out bench/results/lodo_paired_{suffix}.json",
                          f"python bench/strong_defaults.py --rows bench/results/lodo_paired_{suffix}.jsonl "
@@ -505,8 +503,7 @@ def autogluon_candidates() -> list[str]:
                             for src, ns in d.get("published_candidates", {}).items())
                 + ". Today's default chooses with all of them (`current`) or without AutoGluon's "
                 "(`current/without-autogluon`), on the same held-out datasets, seeds and truth (every "
-                "complete column). The evaluation's export was `" + progress + "` "
-                + (f"as of commit {commit}." if commit else "as committed with this measurement."),
+                f"complete column). The evaluation's export was `{progress}` as of commit {commit}.",
                 "", "Beside each paired difference, in brackets: the held-out datasets (seeds "
                 "averaged) where it gains / loses / ties.", "", *_group_tables(d)]
         shares = load(f"strong_defaults_{suffix}")
@@ -906,6 +903,14 @@ def top5_vs_tpe() -> list[str]:
     return out
 
 
+def _count_cell(r: dict | None) -> str:
+    """A share as "count (share [interval])", or a dash where there is none."""
+    if not r:
+        return "–"
+    lo, hi = r["interval_95"]
+    return f"{r['count']} ({r['share']:.0%} [{lo:.0%}, {hi:.0%}])"
+
+
 def tpe_ceiling() -> list[str]:
     """How far any choice among the candidates reaches against 20 TPE trials."""
     d, ag, ag17 = load("tpe_ceiling"), load("tpe_ceiling_autogluon"), load("tpe_ceiling_autogluon17")
@@ -926,7 +931,8 @@ def tpe_ceiling() -> list[str]:
            "`fixed 5, other tables`, five configurations chosen greedily to beat the most TPE searches "
            "on the other tables (a portfolio learnt without the table and its same-table relatives, "
            f"the same for every new one, from the {s['candidates_on_every_table']} candidates scored on "
-           f"every table; {s_ag17.get('candidates_on_every_table', '–')} with AutoGluon's seventeen); `strong 5`, the best of the five strong defaults; CatBoost's default alone; "
+           f"every table; {s_ag17.get('candidates_on_every_table', '–')} with AutoGluon's seventeen); "
+           "`strong 5`, the best of the five strong defaults; CatBoost's default alone; "
            "metakg's top 5 choosing among the candidates of its column. The last three columns add "
            "AutoGluon's nine (searches) and seventeen (searches, tables) configurations (the "
            "extensions written by the export commands of the AutoGluon section). All in-sample: the "
@@ -942,12 +948,6 @@ def tpe_ceiling() -> list[str]:
            "searches, with AutoGluon's seventeen | tables vs the median search, seventeen |",
            "|---|---|---|---|---|---|---|"]
 
-    def cell(r: dict | None) -> str:
-        if not r:
-            return "–"
-        lo, hi = r["interval_95"]
-        return f"{r['count']} ({r['share']:.0%} [{lo:.0%}, {hi:.0%}])"
-
     for a in arms:
         r = s[a]
         diff = "–"
@@ -957,8 +957,8 @@ def tpe_ceiling() -> list[str]:
                     f"({r['tables_above_top5']}/{r['tables_below_top5']})")
         m = r["vs_median_search"]
         m17 = (s_ag17.get(a) or {}).get("vs_median_search")
-        out.append(f"| {a} | {cell(r)} | {m['count']} ({m['share']:.0%}) | {diff} | {cell(s_ag.get(a))} | "
-                   f"{cell(s_ag17.get(a))} | " + (f"{m17['count']} ({m17['share']:.0%})" if m17 else "–") + " |")
+        out.append(f"| {a} | {_count_cell(r)} | {m['count']} ({m['share']:.0%}) | {diff} | {_count_cell(s_ag.get(a))} | "
+                   f"{_count_cell(s_ag17.get(a))} | " + (f"{m17['count']} ({m17['share']:.0%})" if m17 else "–") + " |")
     oracle, top5 = s["oracle, all candidates"], s["metakg top 5"]
     lo, hi = oracle["interval_95"]
     text = (f"A perfect ranking of today's candidates would be at least as good as {oracle['share']:.0%} "
@@ -993,15 +993,11 @@ def _top5_table(s: dict) -> list[str]:
              "vs_median_tpe": "best of top 5 ≥ the median TPE search's best of 20 (tables)"}
     out = [f"| figure | {ref} | with-published | difference |", "|---|---|---|---|"]
 
-    def cell(r: dict) -> str:
-        lo, hi = r["interval_95"]
-        return f"{r['count']} ({r['share']:.0%} [{lo:.0%}, {hi:.0%}])"
-
     for key, name in names.items():
         r = s[key]
         dlt = r["with_minus_reference"]
         lo, hi = dlt["interval_95_points"]
-        out.append(f"| {name} | {cell(r[ref])} | {cell(r['with-published'])} | "
+        out.append(f"| {name} | {_count_cell(r[ref])} | {_count_cell(r['with-published'])} | "
                    f"{dlt['points']:+.1f} [{lo:+.1f}, {hi:+.1f}] ({dlt['gains']}/{dlt['losses']}/{dlt['ties']}) |")
     return [*out, ""]
 

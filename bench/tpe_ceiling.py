@@ -20,8 +20,9 @@ attributed to the ranking or to the candidate set:
 
 Per table, the share of the 5 TPE searches whose best it is at least as good as, whether it
 is at least as good as the median search, and how many of the candidates are (and how often
-five drawn at random include one); over tables the mean share with a 95% bootstrap interval, and each arm's paired difference against metakg's
-top 5 in percentage points. No fits: every score is read from the graph.
+five drawn at random include one); over tables the mean share with a 95% bootstrap interval,
+and each arm's paired difference against metakg's top 5 in percentage points. No fits: every
+score is read from the graph.
 
 Usage: python bench/tpe_ceiling.py [--extension data/seed-published.trig.xz ...]
        [--top5 bench/results/top5_vs_tpe.json] [--out bench/results/tpe_ceiling.json]
@@ -39,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 # bench/, beside this script
-from lodo_paired import bootstrap_interval, published_ids, write_json
+from lodo_paired import bootstrap_interval, write_json
 from optuna_warmstart_transfer import load_inputs
 from strong_defaults import STRONG
 
@@ -100,22 +101,24 @@ def fixed_portfolio(shares: pd.DataFrame, held_out: list[str], k: int = 5) -> li
         The configuration ids, in the order chosen.
     """
     rows = shares.drop(index=[t for t in held_out if t in shares.index.get_level_values(0)], level=0)
-    chosen: list[str] = []
+    beats = rows.to_numpy().astype(bool)
+    chosen: list[int] = []
     covered = np.zeros(len(rows), dtype=bool)
     for _ in range(k):
-        gain = (rows.to_numpy().astype(bool) | covered[:, None]).mean(axis=0)
-        gain[[rows.columns.get_loc(c) for c in chosen]] = -1.0
+        gain = (beats | covered[:, None]).mean(axis=0)
+        gain[chosen] = -1.0
         best = int(np.argmax(gain))  # ties: the first column, in a fixed (sorted) order
-        chosen.append(str(rows.columns[best]))
-        covered |= rows.iloc[:, best].to_numpy().astype(bool)
-    return chosen
+        chosen.append(best)
+        covered |= beats[:, best]
+    return [str(rows.columns[i]) for i in chosen]
 
 
-def search_wins(inputs: dict, top5: dict) -> pd.DataFrame:
+def search_wins(scores: dict[str, pd.Series], metrics: dict[str, str], top5: dict) -> pd.DataFrame:
     """Which configurations beat which TPE searches.
 
     Args:
-        inputs: ``optuna_warmstart_transfer.load_inputs``'s tables (scores per seed-0 task).
+        scores: table -> configuration id -> mean score on its seed-0 task.
+        metrics: table -> its task's metric.
         top5: ``bench/top5_vs_tpe.py``'s per-table entries (their stored TPE searches).
 
     Returns:
@@ -125,12 +128,10 @@ def search_wins(inputs: dict, top5: dict) -> pd.DataFrame:
     """
     frames = []
     for name, entry in top5.items():
-        table = inputs["tables"][name]
-        scores = table["scores"].groupby(level=0).mean().dropna()
-        metric = table["task"].metric
+        scored = scores[name].dropna()
         for i, t in enumerate(entry["tpe_best_of_20_per_seed"]):
-            frames.append(pd.Series([float(at_least_as_good(v, t, metric)) for v in scores.to_numpy()],
-                                    index=scores.index, name=(name, i)))
+            frames.append(pd.Series([float(at_least_as_good(v, t, metrics[name])) for v in scored.to_numpy()],
+                                    index=scored.index, name=(name, i)))
     wins = pd.DataFrame(frames).dropna(axis=1)
     return wins[sorted(wins.columns)]
 
@@ -191,17 +192,19 @@ def main() -> None:
     extensions = tuple(args.extension or ["data/seed-published.trig.xz"])
     inputs = load_inputs(args.seed, extensions)
     top5 = json.loads(Path(args.top5).read_text())["per_dataset"]
-    published = set(published_ids("published"))
     by_name = {p.name: configuration_id(p.config) for p in published_configurations()}
+    published = set(by_name.values())
     hgb = make_configuration(default_configuration("hist_gradient_boosting")).id
-    wins = search_wins(inputs, top5)
+    # each table's mean score per configuration on its seed-0 task (a pair may have several runs)
+    scores_of = {name: inputs["tables"][name]["scores"].groupby(level=0).mean() for name in top5}
+    wins = search_wins(scores_of, {name: inputs["tables"][name]["task"].metric for name in top5}, top5)
     by_id = {t["dataset_id"]: n for n, t in inputs["tables"].items()}
     per_table: dict[str, dict] = {}
     for name, entry in top5.items():
         table = inputs["tables"][name]
         task = table["task"]
         relatives = [by_id[d] for d in inputs["related"].get(table["dataset_id"], ()) if d in by_id]
-        scores = table["scores"].groupby(level=0).mean()
+        scores = scores_of[name]
         arm_scores = arms_for_table(scores, task.task_type, task.metric, published, by_name, hgb)
         arm_scores[TOP5] = float(entry["with-published"]["best_of_top5"])
         fixed = fixed_portfolio(wins, [name, *relatives])
