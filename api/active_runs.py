@@ -89,7 +89,7 @@ def _make_proposals(graph: Any, *, budget: int, dataset: str | None) -> list[Any
     from metakg.kg.proposals import NewProposal, RecommenderVersion, write_proposals
     from metakg.metalearner.active import propose, surrogate_of
     from metakg.metalearner.cache import cached_recommender
-    from metakg.metalearner.recommenders import EnsembleRecommender
+    from metakg.metalearner.recommender import MetaRecommender
 
     if budget < 1:
         raise InvalidData(f"--budget must be at least 1, got {budget}.")
@@ -97,7 +97,7 @@ def _make_proposals(graph: Any, *, budget: int, dataset: str | None) -> list[Any
     found: dict[tuple[str, str], tuple[Any, str, str]] = {}
     in_views = False
     for task_type, metric in _groups(graph):
-        meta, rec = cached_recommender(graph, task_type, metric, EnsembleRecommender)
+        meta, rec = cached_recommender(graph, task_type, metric, MetaRecommender)
         if only is not None and only not in meta.raw.index:
             continue
         in_views = True
@@ -120,7 +120,7 @@ def _make_proposals(graph: Any, *, budget: int, dataset: str | None) -> list[Any
         package = version("metakg")
     except PackageNotFoundError:
         package = "unknown"
-    made_by = RecommenderVersion("EnsembleRecommender",
+    made_by = RecommenderVersion("MetaRecommender",
                                  f"metakg {package}; graph {graph.learning_stamp()}")
     news = [NewProposal(c.dataset_id, c.config_id, c.utility, c.reason, task_type, metric)
             for c, task_type, metric in chosen]

@@ -1,11 +1,12 @@
 """Active learning: which missing (dataset, configuration) runs would teach the recommender most.
 
-The default recommender ranks configurations with a bagged surrogate
-(:class:`~metalearner.recommenders.SurrogateRecommender`: several gradient-boosted models
-fitted with different seeds). Where its members disagree about a configuration on a
-dataset, the graph does not know that configuration's score there; a run answers it. A
-disagreement matters only if the answer can change what is recommended, so each missing
-pair is scored by
+The default recommender ranks configurations with a bagged ranker
+(:class:`~metalearner.ranker.Ranker` in :class:`~metalearner.recommender.MetaRecommender`:
+several gradient-boosted models fitted with different seeds; a
+:class:`~metalearner.recommenders.SurrogateRecommender` is such a bag too). Where its members
+disagree about a configuration on a dataset, the graph does not know that configuration's
+score there; a run answers it. A disagreement matters only if the answer can change what is
+recommended, so each missing pair is scored by
 
 ``utility = disagreement × chance it enters the dataset's top k``
 
@@ -34,6 +35,7 @@ from scipy.special import ndtr
 
 from metakg.kg.errors import InvalidData
 from metakg.metalearner.knowledge import MetaData, relative_scores
+from metakg.metalearner.recommender import MetaRecommender
 from metakg.metalearner.recommenders import (
     BaseRecommender,
     EnsembleRecommender,
@@ -85,19 +87,26 @@ class Candidate:
     raw_utility: float = float("nan")
 
 
-def surrogate_of(recommender: BaseRecommender) -> SurrogateRecommender:
-    """The bagged surrogate inside a fitted recommender (the default's, or one given alone).
+#: A fitted bag whose members can disagree: the default recommender, or a surrogate.
+Bagged = MetaRecommender | SurrogateRecommender
+
+
+def surrogate_of(recommender: BaseRecommender) -> Bagged:
+    """The bagged model inside a fitted recommender (the default itself, or a surrogate).
 
     Args:
-        recommender: an :class:`EnsembleRecommender` with a surrogate portfolio member, a
+        recommender: a :class:`MetaRecommender` (its ranker's bag), an
+            :class:`EnsembleRecommender` with a surrogate portfolio member, a
             :class:`SurrogatePortfolioRecommender` or a :class:`SurrogateRecommender`.
 
     Returns:
-        The fitted surrogate.
+        The fitted bag.
 
     Raises:
-        InvalidData: the recommender has no bagged surrogate (nothing to disagree).
+        InvalidData: the recommender has no bagged model (nothing to disagree).
     """
+    if isinstance(recommender, MetaRecommender):
+        return recommender
     found: BaseRecommender | None = recommender
     if isinstance(found, EnsembleRecommender):
         found = found.members_.get("surrogate portfolio") or found.members_.get("surrogate")
@@ -109,21 +118,24 @@ def surrogate_of(recommender: BaseRecommender) -> SurrogateRecommender:
     return found
 
 
-def member_predictions(surrogate: SurrogateRecommender, metafeatures: Mapping[str, float | None]
+def member_predictions(surrogate: Bagged, metafeatures: Mapping[str, float | None]
                        ) -> np.ndarray:
     """Each bagged member's predicted relative score of every configuration on a table.
 
-    Each member predicts through the surrogate's own :meth:`~SurrogateRecommender.score`
-    (a shallow copy holding that member alone), so the features are built exactly as for a
-    recommendation; the members' mean on the target's scale is the surrogate's score.
+    The default recommender's members are its ranker's models
+    (:meth:`~metalearner.recommender.MetaRecommender.bag_predictions`). A surrogate's member
+    predicts through the surrogate's own :meth:`~SurrogateRecommender.score` (a shallow copy
+    holding that member alone), so the features are built exactly as for a recommendation.
 
     Args:
-        surrogate: a fitted surrogate with the ``top`` target.
+        surrogate: the default recommender, or a fitted surrogate with the ``top`` target.
         metafeatures: the table's meta-features.
 
     Returns:
         members × configurations (``surrogate.config_ids_`` order), relative scale.
     """
+    if isinstance(surrogate, MetaRecommender):
+        return surrogate.bag_predictions(metafeatures)
     query = Query(metafeatures=dict(metafeatures))
     out = []
     for model in surrogate.models_:
@@ -169,7 +181,7 @@ def _reason(c: str, family: str, dataset: str, spread: float, chance: float, mea
             f"(predicted {mean:+.2f}, the {k}th best run so far {threshold:+.2f}); {where} {k}")
 
 
-def propose(meta: MetaData, surrogate: SurrogateRecommender, *, budget: int = 10,
+def propose(meta: MetaData, surrogate: Bagged, *, budget: int = 10,
             datasets: Sequence[str] | None = None, k: int = DEFAULT_K,
             per_dataset: bool = True) -> list[Candidate]:
     """The missing runs expected to improve the recommendations most, best first.

@@ -38,7 +38,7 @@ def _remember(cache: OrderedDict, key: Any, value: Any) -> Any:
     return value
 #: Bump when fitted objects change shape or a recommender's defaults change, so stale
 #: pickles are ignored.
-_FORMAT = "26"
+_FORMAT = "27"
 
 
 def graph_stamp(graph: KnowledgeGraph) -> str:

@@ -51,8 +51,8 @@ class FeatureBuilder(BaseEstimator):
             trails the best probe on the table).
 
     Fitted attributes: ``table_columns_`` (the table features present in the training
-    tables), ``config_ids_``, ``config_matrix_`` (configurations × configuration features),
-    ``families_``.
+    tables), ``config_ids_``, ``config_columns_`` (the configuration features),
+    ``config_matrix_`` (configurations × configuration features), ``families_``.
     """
 
     def __init__(self, groups: Sequence[str] = ("base",)) -> None:
@@ -71,8 +71,10 @@ class FeatureBuilder(BaseEstimator):
         frame = self._table_features(tables_frame(tables), columns=None)
         self.table_columns_ = [c for c in frame.columns if frame[c].notna().any()]
         self.config_ids_ = list(configs)
-        self.config_matrix_ = pd.DataFrame([config_features(configs[c]) for c in self.config_ids_],
-                                           index=self.config_ids_).to_numpy(dtype=float)
+        matrix = pd.DataFrame([config_features(configs[c]) for c in self.config_ids_],
+                              index=self.config_ids_)
+        self.config_columns_ = list(matrix.columns)
+        self.config_matrix_ = matrix.to_numpy(dtype=float)
         self.families_ = [configs[c].get("family", "") for c in self.config_ids_]
         # pair features only where some training table was probed
         self.pair_ = ("family_probe_gaps" in self.groups
@@ -116,6 +118,32 @@ class FeatureBuilder(BaseEstimator):
         """The rows of one table against every candidate configuration."""
         n = len(self.config_ids_)
         return self.rows(metafeatures, np.zeros(n, dtype=np.intp), np.arange(n))
+
+    def configuration_rows(self, metafeatures: Mapping[str, float | None],
+                           configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """The rows of one table against any configurations, candidates or not (a tuner's
+        draws from a family's space).
+
+        A parameter no candidate sets is not read; a family no candidate has gets no
+        indicator.
+
+        Args:
+            metafeatures: the table's meta-features.
+            configs: ``{"family", "params"}`` dicts.
+
+        Returns:
+            configurations × (table features, configuration features, pair features).
+        """
+        frame = tables_frame(metafeatures)
+        table = self._table_features(frame, columns=self.table_columns_).to_numpy(dtype=float)
+        encoded = pd.DataFrame([config_features(dict(c)) for c in configs])
+        parts = [np.repeat(table, len(configs), axis=0),
+                 encoded.reindex(columns=self.config_columns_).to_numpy(dtype=float)]
+        if self.pair_:
+            families = [c.get("family", "") for c in configs]
+            probes = frame.reindex(columns=list(PROBES)).to_numpy(dtype=float)
+            parts.append(family_gap_columns(family_probe_gaps(probes, families)[0], families))
+        return np.column_stack(parts)
 
     def _table_features(self, frame: pd.DataFrame, columns: list[str] | None) -> pd.DataFrame:
         base = [*DEFAULT_FEATURES]

@@ -25,7 +25,8 @@ from metakg.metalearner.explanations import (
 )
 from metakg.metalearner.knowledge import MetaData
 from metakg.metalearner.recommended import keep_recommendation, metafeatures_digest
-from metakg.metalearner.recommenders import BaseRecommender, EnsembleRecommender, Query
+from metakg.metalearner.recommender import MetaRecommender
+from metakg.metalearner.recommenders import BaseRecommender, Query
 
 __all__ = ["Evidence", "Recommendation", "RecommendationSet", "recommend",
            "recommend_for_query"]
@@ -130,7 +131,7 @@ def _fitted(graph: KnowledgeGraph, task_type: str, metric: str) -> tuple[MetaDat
             raise InvalidData(f"The graph has no {task_type} runs scored by {metric}; load the "
                               "seed graph (`metakg import data/seed.trig.xz`) or log runs first.")
 
-    return cached_recommender(graph, task_type, metric, EnsembleRecommender, before_fit=check_runs)
+    return cached_recommender(graph, task_type, metric, MetaRecommender, before_fit=check_runs)
 
 
 def _param_distance(a: dict[str, Any], b: dict[str, Any]) -> float:
@@ -193,7 +194,7 @@ def recommend_for_query(
                           "widen them.")
     from metakg.metalearner.selection import select_top_k
 
-    rec = recommender or EnsembleRecommender().fit(meta)
+    rec = recommender or MetaRecommender().fit(meta)
     # a filter (families, time budget) leaves candidates to choose among, not a subset of a
     # ranking made for all of them
     scores = rec.score_among(query, candidates).fillna(-np.inf)
@@ -390,19 +391,16 @@ class _Explainer:
 
 
 def _groups_read_for(metric: str) -> tuple[str, ...]:
-    """The meta-feature groups the default recommender reads for ``metric``: the probes
-    (about 0.3-1 s a table) only where its surrogate learns from them (as table features,
-    as family probe gaps or in the regime contrasts) or its top k hedges over them, and the
-    regime probes (about 0.5-2 s) only where its surrogate learns from them or its top k's
-    configurations are chosen within their families by them."""
+    """The meta-feature groups the default recommender reads for ``metric``, from its policy:
+    the probes (about 0.3-1 s a table) only where the ranker reads them (as table features or
+    as family probe gaps) or the regime contrasts need them, and the regime probes (about
+    0.5-2 s) only where the ranker reads the regime contrasts."""
     from metakg.metalearner.metafeatures import GROUPS
-    from metakg.metalearner.recommenders import SurrogateRecommender
-    from metakg.metalearner.recommenders.surrogate_portfolio import PROBE_HEDGE, REGIME_CHOICE
+    from metakg.metalearner.policy import load_policy
 
-    defaults = SurrogateRecommender()
-    regimes = metric in {*defaults.regime_metrics, *REGIME_CHOICE}
-    probed = regimes or metric in {*defaults.probe_metrics, *defaults.family_probe_metrics,
-                                   *PROBE_HEDGE}
+    features = set(load_policy(metric).features)
+    regimes = "regimes" in features
+    probed = regimes or bool(features & {"probes", "family_probe_gaps"})
     skip = {g for g, read in (("probing", probed), ("regime-probing", regimes)) if not read}
     return tuple(g for g in GROUPS if g not in skip)
 

@@ -23,14 +23,14 @@ def recommender_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     from metakg.metalearner.cache import _FORMAT
-    from metakg.metalearner.recommenders import EnsembleRecommender
+    from metakg.metalearner.recommender import MetaRecommender
 
     try:
         installed = version("metakg")
     except PackageNotFoundError:
         installed = "unknown"
 
-    return f"{EnsembleRecommender.__name__} (metakg {installed}, cache format {_FORMAT})"
+    return f"{MetaRecommender.__name__} (metakg {installed}, cache format {_FORMAT})"
 
 
 def metafeatures_digest(doc: dict[str, Any]) -> str:

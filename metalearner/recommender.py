@@ -1,6 +1,6 @@
 """MetaRecommender: FeatureBuilder → Ranker → Portfolio, with the evidence an Explainer shows.
 
-The recommender meant to become the default (decision 0011), in four readable steps:
+The default recommender (decision 0011), in four readable steps:
 
 1. :class:`~metalearner.features.FeatureBuilder` turns the training tables and the query
    into rows (table features, configuration features, pair features), by one path.
@@ -15,6 +15,9 @@ What differs between metrics is a policy file (:mod:`metalearner.policy`), not a
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,8 +35,8 @@ __all__ = ["MetaRecommender"]
 
 
 class MetaRecommender(BaseRecommender):
-    """FeatureBuilder → Ranker → Portfolio under a per-metric policy (see the module docstring;
-    not the default yet: decision 0011).
+    """FeatureBuilder → Ranker → Portfolio under a per-metric policy (see the module
+    docstring); the default recommender (decision 0011).
 
     Args:
         policy: the policy to follow (``None``: the fitted metric's file,
@@ -116,6 +119,29 @@ class MetaRecommender(BaseRecommender):
     def predicted(self, query: Query) -> np.ndarray:
         """The ranker's relative score of every candidate on the query (``config_ids_`` order)."""
         return self.ranker_.predict(self.features_.query_rows(query.metafeatures))
+
+    def bag_predictions(self, metafeatures: Mapping[str, float | None]) -> np.ndarray:
+        """Each of the ranker's models' relative score of every candidate on a table: bags ×
+        candidates (``config_ids_`` order). Where they disagree, the graph does not know the
+        configuration's score there (:mod:`metalearner.active`)."""
+        return self.ranker_.predict_bags(self.features_.query_rows(metafeatures))
+
+    def score_configurations(self, query: Query, configs: Sequence[Mapping[str, Any]]
+                             ) -> np.ndarray:
+        """The ranker's relative score of any configurations on the query, candidates or not
+        (a tuner's draws from a family's space, :mod:`metalearner.warmstart.transfer`).
+
+        Args:
+            query: the new task.
+            configs: ``{"family", "params"}`` dicts.
+
+        Returns:
+            One relative score per configuration (1 = as good as the table's best).
+        """
+        if not configs:
+            return np.empty(0)
+        return self.ranker_.predict(self.features_.configuration_rows(query.metafeatures,
+                                                                      configs))
 
     def score(self, query: Query) -> pd.Series:
         return self._ranked(query, None)

@@ -165,7 +165,7 @@ def build_shipped(seed: Path | tuple[Path, ...], folder: Path, *, work_dir: Path
     from metakg.kg.seed_file import seed_digest
     from metakg.kg.store import open_store
     from metakg.metalearner.cache import _FORMAT, cached_recommender, graph_stamp
-    from metakg.metalearner.recommenders import EnsembleRecommender
+    from metakg.metalearner.recommender import MetaRecommender
 
     files = (seed,) if isinstance(seed, Path) else tuple(seed)
     store = open_store(str(work_dir / "store"))
@@ -176,9 +176,9 @@ def build_shipped(seed: Path | tuple[Path, ...], folder: Path, *, work_dir: Path
     for task_type, metric in SHIPPED_METRICS:
         if not graph.has_runs(task_type=task_type, metric=metric):
             continue  # e.g. a partial seed without regression tables
-        fitted = cached_recommender(graph, task_type, metric, EnsembleRecommender,
+        fitted = cached_recommender(graph, task_type, metric, MetaRecommender,
                                     cache_dir=work_dir / "cache")
-        models[(task_type, metric, EnsembleRecommender.__name__)] = ({}, fitted)
+        models[(task_type, metric, MetaRecommender.__name__)] = ({}, fitted)
     store.close()
     return write_shipped(folder, fmt=_FORMAT, seed_digest=seed_digest(files), stamp=stamp,
                          models=models)

@@ -97,6 +97,32 @@ def _surrogate(graph: KnowledgeGraph) -> tuple[object, SurrogateRecommender]:
     return meta, SurrogateRecommender(n_bags=3, n_estimators=40, family_probe_metrics=()).fit(meta)
 
 
+def test_the_default_recommenders_members_are_its_rankers_bag(world: tuple[Path, Path]) -> None:
+    """Proposals read the default's own bag: each model's prediction, averaged on the target's
+    scale, is the ranker's prediction; the proposals are runs the graph lacks."""
+    from dataclasses import replace
+
+    from metakg.metalearner import MetaRecommender
+    from metakg.metalearner.active import surrogate_of
+    from metakg.metalearner.policy import RankerPolicy, load_policy
+
+    meta = load_metadata(_graph(world), "classification", "roc_auc", cache=False)
+    policy = replace(load_policy("roc_auc"), ranker=RankerPolicy(n_bags=3, n_estimators=40))
+    default = MetaRecommender(policy=policy).fit(meta)
+    assert surrogate_of(default) is default
+    mf = meta.metafeatures.loc[meta.datasets[0]].to_dict()
+    members = member_predictions(default, mf)
+    assert members.shape == (3, len(default.config_ids_))
+    top = np.exp(policy.ranker.temperature * (members - 1.0)).mean(axis=0)
+    predicted = default.predicted(Query(metafeatures=mf))
+    np.testing.assert_allclose(1.0 + np.log(top) / policy.ranker.temperature, predicted, rtol=1e-9)
+    assert np.ptp(members, axis=0).max() > 0  # the models disagree somewhere
+    found = propose(meta, default, budget=4)
+    names = {meta.names[d]: d for d in meta.datasets}
+    assert len(found) == 4 and all(
+        c.dataset in PARTIAL and np.isnan(meta.raw.loc[names[c.dataset], c.config_id]) for c in found)
+
+
 def test_acquisition_weighs_disagreement_by_the_chance_of_entering_the_top_k() -> None:
     members = np.array([[0.9, 0.2, -0.8, 0.5], [0.7, 0.0, -0.2, 0.5], [0.5, 0.4, -0.5, 0.5]])
     observed = np.array([np.nan, np.nan, np.nan, 0.6])

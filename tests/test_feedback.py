@@ -80,7 +80,7 @@ def test_a_recommendation_is_stored_with_its_query_recommender_and_ranked_config
     doc = res.to_json()
     assert doc["id"] == res.id and len(res.id) == 32 and doc["not_stored"] is None
     rec = get_recommendation(kg, res.id)
-    assert rec.principal == "alice" and rec.recommender.startswith("EnsembleRecommender (metakg ")
+    assert rec.principal == "alice" and rec.recommender.startswith("MetaRecommender (metakg ")
     assert (rec.query.dataset_id, rec.query.task_id, rec.query.metric) == (ds.id, task.id, "roc_auc")
     assert [(r.rank, r.config_id) for r in rec.ranked] == [
         (r.rank, r.config_id) for r in res.recommendations]

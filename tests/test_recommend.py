@@ -1254,16 +1254,18 @@ def test_target_spread_reads_the_targets_standard_deviation_from_rmse_and_r2(sha
 
 def test_a_new_table_is_probed_only_where_the_recommender_reads_probes() -> None:
     """Probing costs up to a second a table, the regime probes up to two: recommend() runs
-    the probes for binary ROC AUC (the surrogate's probe metric), RMSE (whose surrogate reads
-    the family probe gaps) and log loss (whose regime contrasts read the boosting probe), and
-    the regime probes for all three (log loss's surrogate learns from them; for ROC AUC and
-    RMSE they choose each pick's configuration within its family)."""
+    what the metric's policy reads. The probes for binary ROC AUC (probe features and family
+    probe gaps), RMSE (family probe gaps) and log loss (whose regime contrasts read the
+    boosting probe); the regime probes for log loss only; neither for a metric without a
+    policy of its own (its policy reads the base features)."""
     from metakg.metalearner.metafeatures import GROUPS
     from metakg.metalearner.recommend import _groups_read_for
 
-    assert _groups_read_for("roc_auc") == tuple(GROUPS)
-    assert _groups_read_for("rmse") == _groups_read_for("log_loss") == tuple(GROUPS)
     assert {"probing", "regime-probing"} <= set(GROUPS)
+    without_regimes = tuple(g for g in GROUPS if g != "regime-probing")
+    assert _groups_read_for("log_loss") == tuple(GROUPS)
+    assert _groups_read_for("roc_auc") == _groups_read_for("rmse") == without_regimes
+    assert _groups_read_for("accuracy") == tuple(g for g in without_regimes if g != "probing")
 
 
 def test_regime_contrasts_are_differences_of_regime_probes() -> None:

@@ -10,6 +10,7 @@ must reach Optuna as they are.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import optuna
@@ -18,7 +19,9 @@ import pytest
 
 from metakg.kg.graph import make_configuration
 from metakg.kg.spaces import portfolio
+from metakg.metalearner import MetaRecommender
 from metakg.metalearner.knowledge import MetaData, normalise_scores
+from metakg.metalearner.policy import RankerPolicy, load_policy
 from metakg.metalearner.recommenders import (
     NearestDatasetsRecommender,
     Query,
@@ -73,6 +76,13 @@ def meta() -> MetaData:
 def fitted(meta: MetaData) -> SurrogatePortfolioRecommender:
     surrogate = SurrogateRecommender(n_bags=2, n_estimators=100)
     return SurrogatePortfolioRecommender(surrogate=surrogate).fit(meta)
+
+
+@pytest.fixture(scope="module")
+def default(meta: MetaData) -> MetaRecommender:
+    """The default recommender, with a small ranker."""
+    policy = replace(load_policy("roc_auc"), ranker=RankerPolicy(n_bags=2, n_estimators=100))
+    return MetaRecommender(policy=policy).fit(meta)
 
 
 def _query(frac_cat: float) -> Query:
@@ -185,10 +195,25 @@ def test_the_surrogate_scores_unseen_configurations_as_evaluated_ones(
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
 
 
+def test_the_default_scores_unseen_configurations_as_its_candidates(
+        meta: MetaData, default: MetaRecommender) -> None:
+    query = _query(0.9)
+    ids = [c for c, cfg in meta.configs.items() if cfg["family"] == "lightgbm"]
+    positions = [default.config_ids_.index(c) for c in ids]
+    expected = default.predicted(query)[positions]
+    got = score_configurations(default, query, [meta.configs[c] for c in ids])
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+    with pytest.raises(WarmStartError, match="not fitted"):
+        score_configurations(MetaRecommender(), query, [meta.configs[ids[0]]])
+
+
 @pytest.mark.parametrize(("frac_cat", "fast"), [(0.9, True), (0.1, False)])
+@pytest.mark.parametrize("which", ["default", "surrogate portfolio"])
 def test_the_ranker_proposes_the_region_that_wins_on_such_tables(
-        fitted: SurrogatePortfolioRecommender, frac_cat: float, fast: bool) -> None:
-    points = ranked_configurations(fitted, _query(frac_cat), "lightgbm", n=5, samples=500,
+        fitted: SurrogatePortfolioRecommender, default: MetaRecommender, which: str,
+        frac_cat: float, fast: bool) -> None:
+    recommender = default if which == "default" else fitted
+    points = ranked_configurations(recommender, _query(frac_cat), "lightgbm", n=5, samples=500,
                                    min_distance=0.1)
     assert len(points) == 5
     rates = [p["params"]["learning_rate"] for p in points]

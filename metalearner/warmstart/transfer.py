@@ -212,29 +212,32 @@ def _surrogate_of(recommender: Any) -> Any:
             seen.append(r.surrogate_)
         seen.extend(getattr(r, "members_", {}).values())
     raise WarmStartError(f"{type(recommender).__name__} has no fitted surrogate to score "
-                         "configurations with (fit an EnsembleRecommender, a "
-                         "SurrogatePortfolioRecommender or a SurrogateRecommender first)")
+                         "configurations with (fit the default MetaRecommender, or a "
+                         "SurrogateRecommender, first)")
 
 
 def score_configurations(recommender: Any, query: Any, configs: Sequence[Mapping[str, Any]]
                          ) -> np.ndarray:
-    """The surrogate's predicted score of each configuration for the query (higher is
-    better), evaluated or not.
+    """The learnt model's predicted score of each configuration for the query (higher is
+    better), evaluated or not: the default recommender's ranker, or a surrogate.
 
-    A parameter the surrogate never saw set (no evaluated configuration sets it) is not read.
+    A parameter the model never saw set (no evaluated configuration sets it) is not read.
 
     Args:
-        recommender: a fitted recommender holding a surrogate (see :func:`_surrogate_of`).
+        recommender: the fitted default (:class:`~metalearner.recommender.MetaRecommender`)
+            or a fitted recommender holding a surrogate (see :func:`_surrogate_of`).
         query: the :class:`~metalearner.recommenders.Query` (its meta-features).
         configs: ``{"family", "params"}`` dicts.
 
     Returns:
-        One prediction per configuration, on the surrogate's target scale.
+        One prediction per configuration: the default's relative score (1 = the table's
+        best), or the surrogate's target scale.
 
     Raises:
-        WarmStartError: the recommender has no fitted surrogate.
+        WarmStartError: the recommender is not fitted or has no fitted surrogate.
     """
     from metakg.metalearner.metafeatures.probing import PROBES
+    from metakg.metalearner.recommender import MetaRecommender
     from metakg.metalearner.recommenders.landmark_contrasts import query_with_landmark_contrasts
     from metakg.metalearner.recommenders.probe_contrasts import (
         family_gap_columns,
@@ -244,6 +247,11 @@ def score_configurations(recommender: Any, query: Any, configs: Sequence[Mapping
     from metakg.metalearner.recommenders.regime_contrasts import query_with_regime_contrasts
     from metakg.metalearner.recommenders.surrogate import config_features
 
+    if isinstance(recommender, MetaRecommender):  # the default: its ranker scores them
+        if not hasattr(recommender, "ranker_"):
+            raise WarmStartError("The MetaRecommender is not fitted; fit it on the graph's "
+                                 "views first.")
+        return recommender.score_configurations(query, list(configs))
     s = _surrogate_of(recommender)
     if not configs:
         return np.empty(0)
