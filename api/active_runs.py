@@ -1,8 +1,8 @@
 """What ``metakg next`` and ``metakg improve`` do: the graph's proposals made and run.
 
 ``make_proposals`` scores every missing (dataset, configuration) run of the graph's views with
-:func:`metakg.metalearner.active.propose` (the default recommender's bagged surrogate: its
-members' disagreement × the chance the configuration enters the dataset's top 5) and writes
+:func:`metakg.metalearner.active.propose` (the default recommender's bagged ranker: its
+models' disagreement × the chance the configuration enters the dataset's top 5) and writes
 the best as proposals (:mod:`metakg.kg.proposals`), replacing the open queue. ``drain`` runs
 the open queue in order until its time budget is spent: each proposal is run with the runner
 on its dataset's task (the seed protocol's folds), written back fold by fold, and marked done

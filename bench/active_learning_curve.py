@@ -60,12 +60,13 @@ import numpy as np
 import pandas as pd
 
 # bench/lodo_paired.py and bench/lodo.py, beside this script
+from former_default import SurrogateRecommender
 from lodo_paired import NORMALISATION, bootstrap_interval, load_views, views_key, write_json
 
 from metakg.metalearner.active import DEFAULT_K, Candidate, propose
 from metakg.metalearner.evaluation import normalised_against_median
 from metakg.metalearner.knowledge import MetaData, normalise_scores
-from metakg.metalearner.recommenders import Query, SurrogateRecommender
+from metakg.metalearner.recommenders import Query
 
 #: the protocol's defaults: 5% of the cells to start, four steps of 5% (random acquisition's
 #: curve rises there; from 30% on it is flat within the noise); ``--start``, ``--step``, ``--steps``

@@ -22,7 +22,7 @@ model is fitted ``--folds`` times per group, not once per dataset: every held-ou
 held out exactly once, and the views a fold's datasets are scored with leave out all of that
 fold's datasets, what was derived from them and the same table under another target
 (``same_table``), and the second derived split (as ``recommend()`` fits them). For each held-out
-dataset, the default recommender (``EnsembleRecommender``) fitted on those views picks the top 5
+dataset, the default recommender (``MetaRecommender``) fitted on those views picks the top 5
 (``recommend_for_query``); each of the three gives those configurations an interval, read
 against the configuration's true score. The same three are also read on every configuration
 above the held-out dataset's median (rows ``above_median``; more scores, so a steadier coverage,
@@ -63,7 +63,8 @@ from metakg.kg.ingest import read_manifest
 from metakg.kg.measures import IN_TARGET_UNITS, target_scale
 from metakg.kg.tables import read_table
 from metakg.metalearner.recommend import _Explainer, recommend_for_query
-from metakg.metalearner.recommenders import EnsembleRecommender, Query
+from metakg.metalearner.recommender import MetaRecommender
+from metakg.metalearner.recommenders import Query
 from metakg.metalearner.score_model import _TRANSFORMS, ScoreModel
 
 SHARED = Path(os.environ.get("METAKG_SHARED", "../shared/datasets"))
@@ -156,7 +157,7 @@ def _fold(unit: tuple[str, int]) -> list[dict]:
     gone = {x for d in fold for x in (d, *related.get(d, []))}
     train = meta.without(*gone).drop(st["second"])
     t0 = time.perf_counter()
-    rec = EnsembleRecommender(score_model=False).fit(train)
+    rec = MetaRecommender().fit(train)
     model = ScoreModel(metrics=METRICS, coverage=COVERAGE).fit(train)
     before = TodayScoreModel(metrics=METRICS, coverage=COVERAGE).fit(train)
     seconds = time.perf_counter() - t0

@@ -11,9 +11,12 @@ zero-shot LightGBM (bench/flaml_zeroshot.py, same folds). For the default recomm
 95% bootstrap intervals over held-out datasets: with 30-41 datasets per group, a mean moves by
 several hundredths with another sample of datasets, and the goals are read against that.
 
-Two reference rows read the goals against the evaluation's own noise. "default, mean over 5
-surrogate seeds" refits the default with surrogate seeds 0-4 and averages: with 30-41 datasets
-a group mean moves by a few hundredths with the seed alone. "ceiling: weighted portfolio
+The default is :class:`~metalearner.recommender.MetaRecommender` (decision 0011); its
+variants are policy files, compared paired by ``bench/lodo_paired.py``. The former default
+(decision 0005) is kept as a reference row. Two reference rows read the goals against the
+evaluation's own noise. "default, mean over 3 bags of ranker seeds" refits the default with
+ranker seeds 5-9 and 10-14 too and averages: with 30-41 datasets a group mean moves by a few
+hundredths with the seed alone. "ceiling: weighted portfolio
 knowing the true profile" is not a recommender: it runs the default's greedy step with the
 training datasets weighted by their similarity to the held-out dataset's *true* performance
 profile, which bounds what a better similarity (meta-features, text, a learned metric) could
@@ -28,9 +31,6 @@ from the first derived split only, as ``recommend()`` does (``load_metadata(deri
 rows "..., no derived binary tasks" fit without any derived dataset, "..., with the second
 derived split" with the second split's too (``--derived-splits 2``: upper quartile, two most
 frequent classes).
-
-Members are fitted once per held-out dataset; ensembles are weighted sums of their
-per-query percentile ranks, so many blends are compared at the cost of one.
 
 Usage: python bench/lodo.py [--store .metakg-build/store | --seed data/seed.trig.xz] [--jobs 2]
 """
@@ -48,6 +48,9 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+# the former default (decision 0005), beside this script (its folder is on the path)
+from former_default import SurrogatePortfolioRecommender, SurrogateRecommender
+
 from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore
 from metakg.kg.graph import make_configuration
 from metakg.kg.spaces import FAMILIES, default_configuration
@@ -58,16 +61,14 @@ from metakg.metalearner.knowledge import (
     load_metadata,
     scale_anchors,
 )
+from metakg.metalearner.recommender import MetaRecommender
 from metakg.metalearner.recommenders import (
-    DEFAULT_WEIGHTS,
     GraphRecommender,
     GreedyPortfolioRecommender,
     LocalPortfolioRecommender,
     NearestDatasetsRecommender,
     Query,
     SingleBestRecommender,
-    SurrogatePortfolioRecommender,
-    SurrogateRecommender,
     TextSimilarityRecommender,
 )
 from metakg.metalearner.recommenders._greedy import greedy_order
@@ -99,57 +100,18 @@ class SharedSurrogate(SurrogateRecommender):
 shared = SharedSurrogate
 
 
+def _default(seed: int = 0) -> MetaRecommender:
+    """The default recommender (decision 0011), its ranker's bag seeded at ``seed``."""
+    return MetaRecommender(random_state=seed)
+
+
 MEMBERS = {
+    "default": _default,
+    "former default (surrogate portfolio, decision 0005)": (
+        lambda: SurrogatePortfolioRecommender(surrogate=shared())),
     "nearest": lambda: NearestDatasetsRecommender(),
     "nearest k=5": lambda: NearestDatasetsRecommender(k=5),
     "nearest, z-scores": lambda: NearestDatasetsRecommender(scaling="standard"),
-    "surrogate": lambda: shared(),
-    "surrogate, one model (no bagging)": lambda: shared(n_bags=1),
-    "surrogate, rank target": lambda: SurrogateRecommender(target="rank"),
-    "surrogate portfolio": lambda: SurrogatePortfolioRecommender(surrogate=shared()),
-    "surrogate portfolio, first by the weighted portfolio (previous default)": (
-        lambda: SurrogatePortfolioRecommender(first="portfolio", surrogate=shared())),
-    "surrogate portfolio, one surrogate model": (
-        lambda: SurrogatePortfolioRecommender(surrogate=shared(n_bags=1))),
-    "surrogate portfolio, one surrogate model, first by the weighted portfolio": (
-        lambda: SurrogatePortfolioRecommender(regime_choice={}, first="portfolio",
-                                              surrogate=shared(n_bags=1))),
-    "surrogate portfolio, first by the surrogate, margin 0.2": (
-        lambda: SurrogatePortfolioRecommender(first="surrogate", margin=0.2, surrogate=shared())),
-    "surrogate portfolio, first blend 0.25": (
-        lambda: SurrogatePortfolioRecommender(blend=0.25, surrogate=shared())),
-    "surrogate portfolio, first blend 0.75": (
-        lambda: SurrogatePortfolioRecommender(blend=0.75, surrogate=shared())),
-    "surrogate portfolio, no prediction row in the greedy step": (
-        lambda: SurrogatePortfolioRecommender(regime_choice={}, prediction_weight=0.0, hedges=0,
-                                              surrogate=shared())),
-    "surrogate portfolio, no RMSE family probe gaps nor RMSE prediction row": (
-        lambda: SurrogatePortfolioRecommender(regime_choice={}, prediction_weight={"roc_auc": 0.2},
-                                              hedges=0, surrogate=shared(family_probe_metrics=("roc_auc",)))),
-    "surrogate portfolio, no probe hedge": (
-        lambda: SurrogatePortfolioRecommender(regime_choice={}, hedges=0, surrogate=shared())),
-    "surrogate portfolio, no regime choice": (
-        lambda: SurrogatePortfolioRecommender(regime_choice={}, surrogate=shared())),
-    "surrogate portfolio, no regime probes": (
-        lambda: SurrogatePortfolioRecommender(regime_choice={}, surrogate=shared(regime_metrics=()))),
-    "surrogate portfolio, no HGB-default guard": (
-        lambda: SurrogatePortfolioRecommender(incumbent=None, surrogate=shared())),
-    "surrogate portfolio, no collapse veto": (
-        lambda: SurrogatePortfolioRecommender(max_collapse_risk=None, surrogate=shared())),
-    "surrogate portfolio, no auxiliary datasets": (
-        lambda: SurrogatePortfolioRecommender(auxiliary=False, surrogate=shared())),
-    "surrogate portfolio, no probes": (
-        lambda: SurrogatePortfolioRecommender(regime_choice={}, hedges=0, surrogate=shared(
-            probe_metrics=(), family_probe_metrics=()))),
-    "surrogate portfolio, first pick with the family probe gaps too": (
-        lambda: SurrogatePortfolioRecommender(first_family_gaps=True, surrogate=shared())),
-    "surrogate portfolio, one family probe gap column, not split by group": (
-        lambda: SurrogatePortfolioRecommender(regime_choice={}, hedges=0,
-                                              surrogate=shared(split_family_gaps=False))),
-    "surrogate portfolio, no family probe gaps": (
-        lambda: SurrogatePortfolioRecommender(regime_choice={}, hedges=0,
-                                              surrogate=shared(family_probe_metrics=()))),
-    "surrogate portfolio tau=0": lambda: SurrogatePortfolioRecommender(tau=0, surrogate=shared()),
     "graph": lambda: GraphRecommender(),
     "text": lambda: TextSimilarityRecommender(),
     "portfolio": lambda: GreedyPortfolioRecommender(),
@@ -158,40 +120,28 @@ MEMBERS = {
     "local portfolio s=2": lambda: LocalPortfolioRecommender(sharpness=2),
     "local portfolio s=8": lambda: LocalPortfolioRecommender(sharpness=8),
 }
-# The default refitted with other surrogate seeds (bags of seeds 5-9 and 10-14): with 30-41
+# The default refitted with other ranker seeds (bags of seeds 5-9 and 10-14): with 30-41
 # datasets a group's mean moves by a few hundredths with the seeds alone, so the goals are
-# also read on the seeds' average.
+# also read on the seeds' average. Its variants are policy files, measured paired by
+# bench/lodo_paired.py (decision 0011).
 SEEDS = (5, 10)
 for _s in SEEDS:
-    MEMBERS[f"surrogate portfolio, surrogate seeds {_s}-{_s + 4}"] = (
-        lambda s=_s: SurrogatePortfolioRecommender(surrogate=shared(random_state=s)))
-SEED_ROWS = ["surrogate portfolio"] + [f"surrogate portfolio, surrogate seeds {s}-{s + 4}" for s in SEEDS]
-SEED_MEAN = f"default, mean over {len(SEED_ROWS)} bags of surrogate seeds"
+    MEMBERS[f"default, ranker seeds {_s}-{_s + 4}"] = lambda s=_s: _default(s)
+SEED_ROWS = ["default"] + [f"default, ranker seeds {s}-{s + 4}" for s in SEEDS]
+SEED_MEAN = f"default, mean over {len(SEED_ROWS)} bags of ranker seeds"
 #: Fitted on the views without the derived datasets (binary tasks made from regression and
 #: multiclass tables): what those add.
 WITHOUT_DERIVED = {
-    "surrogate portfolio, no derived binary tasks": lambda: SurrogatePortfolioRecommender(surrogate=shared()),
+    "default, no derived binary tasks": _default,
     "portfolio, no derived binary tasks": lambda: GreedyPortfolioRecommender(),
 }
 #: Fitted with the second derived split too (upper quartile, two most frequent classes;
 #: ``--derived-splits 2``), which ``load_metadata`` leaves out by default: what it would add.
-#: Off by default: learning from it lowers binary best@1 (``--second-split`` adds the row).
-WITH_SECOND_SPLIT = {
-    "surrogate portfolio, with the second derived split": lambda: SurrogatePortfolioRecommender(surrogate=shared()),
-}
+#: Off by default (``--second-split`` adds the row).
+WITH_SECOND_SPLIT = {"default, with the second derived split": _default}
 #: Not a recommender: the default's greedy step with training datasets weighted by their
 #: similarity to the held-out dataset's *true* profile (which no recommender knows).
 CEILING = "ceiling: weighted portfolio knowing the true profile"
-BLENDS = {
-    "ensemble (default)": DEFAULT_WEIGHTS,
-    "blend: surrogate+portfolio (previous default)": {"surrogate": 1, "portfolio": 1},
-    "blend: nearest+surrogate": {"nearest": 1, "surrogate": 1},
-    "blend: all, text included": {"nearest": 1, "surrogate": 1, "graph": 0.5, "portfolio": 0.5, "text": 0.5},
-    "blend: nearest k=5+surrogate+portfolio": {"nearest k=5": 1, "surrogate": 1, "portfolio": 1},
-    "blend: nearest+surrogate+graph+portfolio": {"nearest": 1, "surrogate": 1, "graph": 0.5, "portfolio": 0.5},
-    "blend: surrogate+local portfolio s=2": {"surrogate": 1, "local portfolio s=2": 1},
-    "blend: surrogate portfolio+portfolio": {"surrogate portfolio": 1, "portfolio": 1},
-}
 
 
 def groups(graph: KnowledgeGraph) -> list[tuple[str, str, list[str]]]:
@@ -309,22 +259,17 @@ def _evaluate_one(d: str) -> tuple[list[dict], dict]:
         fitted.update({name: make().fit(everything) for name, make in WITH_SECOND_SPLIT.items()})
     scores = {name: rec.score(query).reindex(truth.index) for name, rec in fitted.items()}
     neighbours = fitted["nearest"].neighbours(query)
-    for name, weights in BLENDS.items():
-        total = pd.Series(0.0, index=truth.index)
-        for m, w in weights.items():
-            s = scores[m]
-            if w > 0 and s.nunique() > 1:
-                total += w * s.rank(pct=True).fillna(0.0)
-        scores[name] = total
     rankings = {name: s.dropna().sort_values(ascending=False, kind="stable").index.tolist()
                 for name, s in scores.items()}
-    sp = fitted["surrogate portfolio"]
-    profile = meta.norm.loc[d].reindex(sp.config_ids_).to_numpy(dtype=float)
-    chosen = greedy_order(sp.relative_, max(KS), weights=sp.weights_for(profile))
-    rankings[CEILING] = [c for c in (sp.config_ids_[j] for j in chosen) if c in truth.index]
-    for c in COVERAGES:  # the default blend, its top k chosen as a complementary set
-        rankings[f"ensemble (default), coverage {c:g}"] = select_top_k(
-            train, scores["ensemble (default)"].dropna(), neighbours, max(KS), coverage=c)
+    default = fitted["default"]
+    profile = meta.norm.loc[d].reindex(default.config_ids_).to_numpy(dtype=float)
+    steps = default.portfolio_
+    chosen = greedy_order(steps.relative_, max(KS), weights=steps.weights(profile))
+    rankings[CEILING] = [c for c in (default.config_ids_[j] for j in chosen)
+                         if c in truth.index]
+    for c in COVERAGES:  # the default's top k re-chosen as a complementary set
+        rankings[f"default, coverage {c:g}"] = select_top_k(
+            train, scores["default"].dropna(), neighbours, max(KS), coverage=c)
     for name, ranked in rankings.items():
         rows.append({"recommender": name, "dataset": d, **{f"best@{k}": float(truth[ranked[:k]].max()) for k in KS}})
         top1[(name, d)] = ranked[0] if ranked else None
@@ -391,7 +336,7 @@ def main() -> None:
             table = res.groupby("recommender")[[f"best@{k}" for k in KS]].agg(["mean", "median"]).round(3)
             wins: dict[str, float] = {}
             per_dataset: dict[str, list] = {}
-            mine = {d: top1[("ensemble (default)", d)] for d in holdout}
+            mine = {d: top1[("default", d)] for d in holdout}
             truth = {d: normalised_against_median(meta, d) for d in holdout}
             choices = {**{f"{f} default": (lambda d, c=c: c) for f, c in defaults.items()},
                        "single best": lambda d: top1[("single best", d)],
@@ -422,7 +367,7 @@ def main() -> None:
                 key: round(float(np.mean([top1_rates[r][key] for r in SEED_ROWS])), 3)
                 if all(top1_rates[r][key] is not None for r in SEED_ROWS) else None
                 for key in ("hgb_default", "flaml_zero_shot")}
-            mine_k = res[res["recommender"] == "ensemble (default)"].set_index("dataset")
+            mine_k = res[res["recommender"] == "default"].set_index("dataset")
             port_k = res[res["recommender"] == "portfolio"].set_index("dataset").reindex(mine_k.index)
             intervals = {
                 "best@k mean": {k: interval(mine_k[f"best@{k}"]) for k in KS},

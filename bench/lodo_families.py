@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from metakg.metalearner.evaluation import normalised_against_median
-from metakg.metalearner.recommenders import EnsembleRecommender, Query
+from metakg.metalearner.recommender import MetaRecommender
+from metakg.metalearner.recommenders import Query
 
 #: The families tuners are warm-started for (Optuna / FLAML / SMAC / Ray Tune searches).
 FAMILIES = ("lightgbm", "xgboost", "catboost", "hist_gradient_boosting", "random_forest",
@@ -45,7 +46,7 @@ def _one(d: str) -> list[dict]:
     train = meta.without(d, *related.get(d, [])).drop(second)
     truth = normalised_against_median(meta, d)
     query = Query(metafeatures=meta.metafeatures.loc[d].to_dict())
-    rec = EnsembleRecommender().fit(train)
+    rec = MetaRecommender().fit(train)
     everything = rec.score(query)
     rows = []
     rng = np.random.default_rng(0)

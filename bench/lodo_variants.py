@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 # bench/lodo.py, beside this script (its folder is on the path when run as a script)
+from former_default import SurrogatePortfolioRecommender
 from lodo import SharedSurrogate, flaml_normalised, group_views, groups, open_bench_graph
 
 from metakg.kg.graph import make_configuration
@@ -50,7 +51,6 @@ from metakg.metalearner.recommenders import (
     REGIME_CONTRASTS,
     REGIME_FEATURES,
     Query,
-    SurrogatePortfolioRecommender,
 )
 from metakg.metalearner.recommenders._greedy import _weighted_greedy, greedy_order
 from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES

@@ -46,7 +46,8 @@ from metakg.kg.views import performance_table
 from metakg.metalearner.evaluation import same_table
 from metakg.metalearner.knowledge import feature_columns, load_metadata
 from metakg.metalearner.recommend import recommend_for_query
-from metakg.metalearner.recommenders import EnsembleRecommender, Query
+from metakg.metalearner.recommender import MetaRecommender
+from metakg.metalearner.recommenders import Query
 from metakg.metalearner.warmstart import optuna_enqueue
 from metakg.runner import TaskSpec, evaluate_fold, prepare_data
 
@@ -204,7 +205,7 @@ def main() -> None:
         meta = load_metadata(graph, task.task_type, task.metric, cache=False, auxiliary=True)
         meta = meta.restrict(list(meta.raw.columns[meta.raw.loc[meta.originals].notna().mean() >= 0.95]))
         train = meta.without(ds.id, *related.get(ds.id, []))  # as bench/lodo.py holds it out
-        rec = EnsembleRecommender().fit(train)
+        rec = MetaRecommender().fit(train)
         query = Query(metafeatures=meta.metafeatures.loc[ds.id].to_dict())
         lgbm, _ = recommend_for_query(train, query, k=5, families=["lightgbm"], recommender=rec)
         top5, _ = recommend_for_query(train, query, k=5, recommender=rec)

@@ -63,7 +63,8 @@ from metakg.kg.ingest import read_manifest
 from metakg.kg.measures import HIGHER_IS_BETTER, at_least_as_good
 from metakg.metalearner.knowledge import MetaData
 from metakg.metalearner.recommend import recommend_for_query
-from metakg.metalearner.recommenders import EnsembleRecommender, Query
+from metakg.metalearner.recommender import MetaRecommender
+from metakg.metalearner.recommenders import Query
 from metakg.metalearner.warmstart import (
     best_on_similar,
     optuna_distributions,
@@ -82,7 +83,7 @@ class HeldOut:
     table's task, spec and prepared data on the seed protocol's folds."""
 
     train: MetaData
-    rec: EnsembleRecommender
+    rec: MetaRecommender
     query: Query
     lgbm: list
     task: object
@@ -98,7 +99,7 @@ def held_out(inputs: dict, name: str, rows: dict) -> HeldOut:
     info = inputs["tables"][name]
     meta, task = inputs["groups"][info["group"]], info["task"]
     train = meta.without(info["dataset_id"], *inputs["related"].get(info["dataset_id"], []))
-    rec = EnsembleRecommender().fit(train)
+    rec = MetaRecommender().fit(train)
     query = Query(metafeatures=meta.metafeatures.loc[info["dataset_id"]].to_dict())
     lgbm, _ = recommend_for_query(train, query, k=5, families=["lightgbm"], recommender=rec)
     spec = TaskSpec(task.id, "", task.target, task.task_type, task.folds, task.seed, task.subsample_rows)

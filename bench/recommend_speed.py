@@ -34,7 +34,8 @@ from metakg.kg import KnowledgeGraph, OxigraphStore
 from metakg.kg.spaces import portfolio
 from metakg.metalearner.knowledge import MetaData, normalise_scores
 from metakg.metalearner.recommend import recommend_for_dataset, recommend_for_query
-from metakg.metalearner.recommenders import EnsembleRecommender, Query
+from metakg.metalearner.recommender import MetaRecommender
+from metakg.metalearner.recommenders import Query
 
 
 def pct(xs: list[float]) -> dict[str, float]:
@@ -80,7 +81,7 @@ def synthetic(n_datasets: int = 2000, n_configs: int = 1000) -> dict:
                     families={c: cfg["family"] for c, cfg in zip(cids, cfg_list, strict=True)},
                     metafeatures=mf, rows=dict.fromkeys(ids, 1000))
     t = time.perf_counter()
-    rec = EnsembleRecommender().fit(meta)
+    rec = MetaRecommender().fit(meta)
     fit_s = time.perf_counter() - t
     xs = []
     for i in range(50):

@@ -34,6 +34,10 @@ def f(x: float | None, nd: int = 3) -> str:
     return "–" if x is None else f"{x:.{nd}g}" if abs(x) >= 1000 else f"{x:.{nd}f}".rstrip("0").rstrip(".")
 
 
+#: The default recommender's row in bench/results/lodo.json.
+DEFAULT_ROW = "default"
+
+
 def label(name: str) -> str:
     """A recommender's row name without notes about which default it once was."""
     return re.sub(r"\s*\((?:binary: )?(?:session \d+|previous) default\)", "", name)
@@ -178,7 +182,7 @@ def lodo() -> list[str]:
         mm = minmax.get((g["task_type"], g["metric"]))
         if mm:
             out += [f"(With min-max instead of rank normalisation, the default's best@5 mean on "
-                    f"{g['metric']} is {mm['best_at_k']['ensemble (default)']['best@5 mean']:.2f}; "
+                    f"{g['metric']} is {mm['best_at_k'][DEFAULT_ROW]['best@5 mean']:.2f}; "
                     f"all rows in bench/results/lodo.json.)", ""]
     out += lodo_goals(rank_groups)
     for g in rank_groups:
@@ -207,7 +211,7 @@ def lodo_goals(groups: list[dict]) -> list[str]:
         return []
     noise = {(g["task_type"], g["metric"]): g for g in (load("noise_ceiling") or {}).get("groups", [])}
     out = ["Goals for the default recommender (✗: missed, by how much; in brackets the 95% bootstrap interval over held-out datasets):", "",
-           "| group | best@5 mean (goal ≥ 0.90; noise ceiling; true-profile ceiling) | top-1 ≥ HGB default (goal ≥ 85%) | top-1 ≥ FLAML zero-shot (goal ≥ 75%) | the same three, mean over bags of surrogate seeds | beats the greedy portfolio at k = 1, 3, 5, 10, 25 |",
+           "| group | best@5 mean (goal ≥ 0.90; noise ceiling; true-profile ceiling) | top-1 ≥ HGB default (goal ≥ 85%) | top-1 ≥ FLAML zero-shot (goal ≥ 75%) | the same three, mean over bags of ranker seeds | beats the greedy portfolio at k = 1, 3, 5, 10, 25 |",
            "|---|---|---|---|---|---|"]
 
     def mark(v: float, goal: float, fmt: str, ci: list[float] | None = None) -> str:
@@ -215,7 +219,7 @@ def lodo_goals(groups: list[dict]) -> list[str]:
         return text + (f" [{ci[0]:{fmt}}, {ci[1]:{fmt}}]" if ci else "")
 
     for g in groups:
-        d, p = g["best_at_k"]["ensemble (default)"], g["best_at_k"]["portfolio"]
+        d, p = g["best_at_k"][DEFAULT_ROW], g["best_at_k"]["portfolio"]
         wins = g["win_rate_of_default_top1"]
         ci = g.get("intervals_95", {})
         fl = next((v for k, v in wins.items() if k.startswith("FLAML")), None)
@@ -241,12 +245,12 @@ def lodo_goals(groups: list[dict]) -> list[str]:
                    + f" | {mark(wins['hist_gradient_boosting default'], 0.85, '.1%', ci.get('top-1 >= hist_gradient_boosting default'))} | "
                    + (mark(fl, 0.75, ".1%", ci.get("top-1 >= FLAML zero-shot")) if fl is not None else "n/a")
                    + f" | {seeds} | {beats} |")
-    mean, port = _group_means(groups, "ensemble (default)"), _group_means(groups, "portfolio")
+    mean, port = _group_means(groups, DEFAULT_ROW), _group_means(groups, "portfolio")
     out += ["", "Mean over the groups, default / greedy portfolio: " + ", ".join(
         f"k={k} {mean[k]:.3f} / {port[k]:.3f}" for k in mean)
         + f". The goal is on this mean: best@5 {mean[5]:.3f} "
         + ("✓ (≥ 0.90)." if mean[5] >= 0.90 else f"✗ ({mean[5] - 0.90:+.3f} against 0.90).")
-        + " With 30 to 41 held-out datasets a group's mean moves by about ±0.02 with the surrogate's seeds "
+        + " With 30 to 41 held-out datasets a group's mean moves by about ±0.02 with the ranker's seeds "
           "alone, which is why the mean over bags of seeds is shown beside it.", ""]
     return out
 
@@ -308,7 +312,7 @@ def lodo_paired() -> list[str]:
     out = ["## One recommender: paired comparison", "",
            *command("python bench/lodo_paired.py --candidates " + ",".join(d["candidates"])
                     + " --seeds 0,5,10 --jobs 2"),
-           f"Leave-one-dataset-out as above, each candidate against today's default (`{ref}`) on the "
+           f"Leave-one-dataset-out as above, each candidate against the former default (`{ref}`) on the "
            "same held-out datasets with the same seeds: the mean per-dataset difference of best@k "
            "(seeds averaged per dataset first) and its 95% bootstrap interval over datasets. "
            "`new+X` is `MetaRecommender` (decision 0011) under its metric's policy with "
@@ -343,7 +347,7 @@ def lodo_vs_portfolio() -> list[str]:
                     "python -c \"import sys; sys.path.insert(0, 'bench'); from lodo_paired import report; "
                     "report('bench/results/lodo_paired.jsonl', candidates=['portfolio', 'current', 'new+cover3'])\""),
            "The same paired leave-one-dataset-out rows, read against the greedy portfolio (best-of-k "
-           "over the training datasets, no meta-features): today's default (`current`) and the new "
+           "over the training datasets, no meta-features): the former default (`current`) and the new "
            "recommender with a three-family cover (`new+cover3`, decision 0011), mean best@k and the "
            "paired difference with its 95% bootstrap interval over held-out datasets.", ""]
     out += _group_tables(d)
@@ -354,7 +358,7 @@ def strong_defaults() -> list[str]:
     d = load("strong_defaults")
     if not d:
         return []
-    names = {"current": "today's default", "new+cover3": "new recommender (cover3)"}
+    names = {"current": "the former default", "new+cover3": "the default (MetaRecommender, cover3)"}
     out = ["## Against the strong defaults", "",
            *command("python bench/strong_defaults.py"),
            "The leave-one-dataset-out picks above (per held-out dataset and surrogate seed) against "
@@ -401,7 +405,7 @@ def strong_candidates() -> list[str]:
                     "bench/results/strong_defaults_candidates.json"),
            "The seed graph with its extension (`data/seed-published.trig.xz`: CatBoost's default and "
            "pytabkit's three TD defaults of the task type, run on every task of the seed's first "
-           "repeat), read as one matrix. Today's default chooses among the seed's configurations "
+           "repeat), read as one matrix. The former default chooses among the seed's configurations "
            "(`current/without-published`, the published ones left out of its training views and "
            "ranks recomputed) or among all of them (`current`), on the same held-out datasets, "
            "seeds and truth (each held-out table's scores of every configuration, published ones "
@@ -411,7 +415,7 @@ def strong_candidates() -> list[str]:
     switch = load("lodo_paired_strong_switch")
     if switch:
         out += ["The new recommender (`MetaRecommender`, decision 0011) on the same views, against "
-                "today's default with the strong defaults (`current`): with a three-family cover "
+                "the former default with the strong defaults (`current`): with a three-family cover "
                 "(`new+cover3`), the same without the published configurations, and with "
                 "CatBoost's default as its incumbent (`new+cover3-catboost-first`: kept first "
                 "unless another is expected to beat it by the policy's margin).", "",
@@ -423,8 +427,8 @@ def strong_candidates() -> list[str]:
     if regimes:
         out += ["The binary group alone, with the regime contrasts among the ranker's table features "
                 "(`new+cover3-regimes`: small models at opposite ends of each family's space, which "
-                "today's default reads to re-choose a configuration within its family and the "
-                "log-loss policy already has), against today's default; the two reference rows "
+                "the former default reads to re-choose a configuration within its family and the "
+                "log-loss policy already has), against the former default; the two reference rows "
                 "reproduce the table above:", "",
                 *command("python bench/lodo_paired.py --candidates current,new+cover3,new+cover3-regimes "
                          "--groups roc_auc --extension data/seed-published.trig.xz --seeds 0,5,10 "
@@ -501,7 +505,7 @@ def autogluon_candidates() -> list[str]:
                 "by source: "
                 + "; ".join(f"{src}: " + ", ".join(f"`{n}`" for n in ns)
                             for src, ns in d.get("published_candidates", {}).items())
-                + ". Today's default chooses with all of them (`current`) or without AutoGluon's "
+                + ". The former default chooses with all of them (`current`) or without AutoGluon's "
                 "(`current/without-autogluon`), on the same held-out datasets, seeds and truth (every "
                 f"complete column). The evaluation's export was `{progress}` as of commit {commit}.",
                 "", "Beside each paired difference, in brackets: the held-out datasets (seeds "
@@ -531,7 +535,7 @@ def full_size() -> list[str]:
            "The seed protocol scores tables above 5,000 rows on a 5,000-row sample. Here the "
            f"{len(tables)} shared tables above that size are evaluated whole (3 folds, the seed "
            "protocol's first-repeat seed, 900 s per fit): the strong defaults and the recommender's "
-           "leave-one-dataset-out top 5 (today's default, surrogate seed 0). The shares are computed "
+           "leave-one-dataset-out top 5 (the former default, surrogate seed 0). The shares are computed "
            "as in the section above, at 5,000 rows (the graph's scores) and at full size, paired over "
            "tables (95% bootstrap interval of full − 5,000). The top 1 is "
            + ", ".join(f"{n} on {k}" for n, k in firsts.most_common()) + "; optdigits and page.blocks "
@@ -889,7 +893,7 @@ def top5_vs_tpe() -> list[str]:
            *command("python bench/top5_vs_tpe.py"),
            "Issue 36 asks, on tables metakg has never seen, for the best of its top 5 at least as good "
            "as TPE's best of 20 on ≥ 75% of them. Here the same on the Optuna bench's shared tables: "
-           "the best of today's default's top 5 (any family; fitted without the table and its "
+           "the best of the former default's top 5 (any family; fitted without the table and its "
            "same-table relatives) on the table's seed-0 folds, against the best of 20 Optuna TPE "
            "trials on LightGBM on the same folds (the cold searches above, 5 TPE seeds). Both are "
            "in-sample; for the seed's configurations the fresh-fold scores above move the count "
@@ -1002,6 +1006,17 @@ def _top5_table(s: dict) -> list[str]:
     return [*out, ""]
 
 
+#: Above a section whose results were measured before the default changed (decision 0011).
+FORMER = ("*Measured with the former default recommender (decision 0005), before "
+          "`MetaRecommender` became the default (decision 0011); the command above now measures "
+          "the default.*")
+
+
+def former(section: list[str]) -> list[str]:
+    """``section`` with the :data:`FORMER` note under its heading."""
+    return [*section[:2], FORMER, "", *section[2:]] if section else section
+
+
 def page() -> str:
     """The whole benchmarks page, from bench/results/*.json."""
     intro = ["# Benchmarks", "",
@@ -1011,8 +1026,12 @@ def page() -> str:
              "machine (CPU only); times are medians. Raw results: `bench/results/*.json`. "
              "`bash bench/run_all.sh` reruns them all in sequence on a quiet machine and rewrites this page; "
              "`python bench/report.py` alone rewrites it from the recorded results.", ""]
-    body = [*lodo(), *lodo_families(), *lodo_paired(), *lodo_vs_portfolio(), *strong_defaults(), *strong_candidates(), *autogluon_candidates(), *full_size(), *active_learning(), *weak_supervision(), *interval_coverage(), *noise_ceiling(), *optuna(), *top5_vs_tpe(), *tpe_ceiling(), *optuna_transfer(), *flaml_warmstart(),
-            *speed(), *first_call(), *metafeatures(), *store(), *runner()]
+    body = [*lodo(), *former(lodo_families()), *lodo_paired(), *lodo_vs_portfolio(),
+            *strong_defaults(), *strong_candidates(), *autogluon_candidates(), *full_size(),
+            *active_learning(), *weak_supervision(), *interval_coverage(), *noise_ceiling(),
+            *former(optuna()), *top5_vs_tpe(), *tpe_ceiling(), *former(optuna_transfer()),
+            *former(flaml_warmstart()), *former(speed()), *first_call(), *metafeatures(),
+            *store(), *runner()]
     return "\n".join([*intro, *body]).rstrip() + "\n"
 
 
@@ -1026,7 +1045,7 @@ def readme_table() -> str:
     rows = ["| held-out tables (leave-one-dataset-out) | best of top 5 | top-1 ≥ HistGradientBoosting default | "
             "top-1 ≥ FLAML zero-shot | greedy portfolio's best of top 5 |", "|---|---|---|---|---|"]
     for g in groups:
-        b, p = g["best_at_k"]["ensemble (default)"], g["best_at_k"]["portfolio"]
+        b, p = g["best_at_k"][DEFAULT_ROW], g["best_at_k"]["portfolio"]
         w = g["win_rate_of_default_top1"]
         fl = next((v for k, v in w.items() if k.startswith("FLAML")), None)
         rows.append(f"| {names.get(g['metric'], g['metric'])} ({g['held_out']}) | {b['best@5 mean']:.3f} | "

@@ -50,7 +50,7 @@ from optuna_warmstart_transfer import held_out, load_inputs
 from metakg.kg.ingest import read_manifest
 from metakg.kg.measures import HIGHER_IS_BETTER, at_least_as_good
 from metakg.metalearner.recommend import recommend_for_query
-from metakg.metalearner.recommenders import EnsembleRecommender
+from metakg.metalearner.recommender import MetaRecommender
 
 WITH = "with-published"
 #: the stored cold searches this compares against: 5 TPE seeds of 20 trials
@@ -146,7 +146,7 @@ def run_tables(args: argparse.Namespace, names: list[str], per_table: dict[str, 
         for arm in (reference, WITH):
             if arm == reference:
                 train = without_published(h.train, args.reference_without)
-                rec = EnsembleRecommender().fit(train)
+                rec = MetaRecommender().fit(train)
             else:
                 train, rec = h.train, h.rec
             recs, _ = recommend_for_query(train, h.query, k=5, recommender=rec)

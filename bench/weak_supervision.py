@@ -75,13 +75,14 @@ import numpy as np
 import pandas as pd
 
 # bench/lodo_paired.py and bench/lodo.py, beside this script
+from former_default import SurrogateRecommender
 from lodo_paired import CACHE, NORMALISATION, bootstrap_interval, load_views, views_key, write_json
 
 from metakg.kg import reliability as reliability_rule
 from metakg.kg.reliability import FULL_FOLDS, run_weight
 from metakg.metalearner.evaluation import normalised_against_median
 from metakg.metalearner.knowledge import MetaData, normalise_scores, shrink_to_prior
-from metakg.metalearner.recommenders import Query, SurrogateRecommender
+from metakg.metalearner.recommenders import Query
 
 STRONG_SHARE = 0.40
 KS = (1, 5)

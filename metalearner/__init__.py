@@ -21,21 +21,17 @@ from metakg.metalearner.recommend import (
 )
 from metakg.metalearner.recommender import MetaRecommender
 from metakg.metalearner.recommenders import (
-    EnsembleRecommender,
     GraphRecommender,
     GreedyPortfolioRecommender,
     LocalPortfolioRecommender,
     NearestDatasetsRecommender,
     Query,
     SingleBestRecommender,
-    SurrogatePortfolioRecommender,
-    SurrogateRecommender,
     TextSimilarityRecommender,
 )
 from metakg.metalearner.score_model import ScoreModel
 
 __all__ = [
-    "EnsembleRecommender",
     "Evidence",
     "FeatureBuilder",
     "GraphRecommender",
@@ -52,8 +48,6 @@ __all__ = [
     "RecommendationSet",
     "ScoreModel",
     "SingleBestRecommender",
-    "SurrogatePortfolioRecommender",
-    "SurrogateRecommender",
     "TextSimilarityRecommender",
     "load_metadata",
     "load_policy",

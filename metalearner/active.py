@@ -2,8 +2,7 @@
 
 The default recommender ranks configurations with a bagged ranker
 (:class:`~metalearner.ranker.Ranker` in :class:`~metalearner.recommender.MetaRecommender`:
-several gradient-boosted models fitted with different seeds; a
-:class:`~metalearner.recommenders.SurrogateRecommender` is such a bag too). Where its members
+several gradient-boosted models fitted with different seeds). Where its members
 disagree about a configuration on a dataset, the graph does not know that configuration's
 score there; a run answers it. A disagreement matters only if the answer can change what is
 recommended, so each missing pair is scored by
@@ -25,9 +24,9 @@ against acquiring them at random (docs/guide/active.md has the figures).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -36,13 +35,7 @@ from scipy.special import ndtr
 from metakg.kg.errors import InvalidData
 from metakg.metalearner.knowledge import MetaData, relative_scores
 from metakg.metalearner.recommender import MetaRecommender
-from metakg.metalearner.recommenders import (
-    BaseRecommender,
-    EnsembleRecommender,
-    Query,
-    SurrogatePortfolioRecommender,
-    SurrogateRecommender,
-)
+from metakg.metalearner.recommenders import BaseRecommender
 
 __all__ = ["Candidate", "acquisition", "member_predictions", "missing_pairs", "propose",
            "surrogate_of"]
@@ -87,62 +80,45 @@ class Candidate:
     raw_utility: float = float("nan")
 
 
-#: A fitted bag whose members can disagree: the default recommender, or a surrogate.
-Bagged = MetaRecommender | SurrogateRecommender
+class Bagged(Protocol):
+    """A fitted bag of models that rank the same candidates: the default recommender (or a
+    benchmark's stand-in with the same two members)."""
+
+    config_ids_: list[str]
+
+    def bag_predictions(self, metafeatures: Mapping[str, float | None]) -> np.ndarray: ...
 
 
-def surrogate_of(recommender: BaseRecommender) -> Bagged:
-    """The bagged model inside a fitted recommender (the default itself, or a surrogate).
+def surrogate_of(recommender: BaseRecommender) -> MetaRecommender:
+    """The bagged model whose members disagree: the fitted default recommender itself.
 
     Args:
-        recommender: a :class:`MetaRecommender` (its ranker's bag), an
-            :class:`EnsembleRecommender` with a surrogate portfolio member, a
-            :class:`SurrogatePortfolioRecommender` or a :class:`SurrogateRecommender`.
+        recommender: a fitted :class:`MetaRecommender` (its ranker is a bag of models).
 
     Returns:
-        The fitted bag.
+        The recommender.
 
     Raises:
-        InvalidData: the recommender has no bagged model (nothing to disagree).
+        InvalidData: the recommender has no bag of models (nothing to disagree).
     """
-    if isinstance(recommender, MetaRecommender):
-        return recommender
-    found: BaseRecommender | None = recommender
-    if isinstance(found, EnsembleRecommender):
-        found = found.members_.get("surrogate portfolio") or found.members_.get("surrogate")
-    if isinstance(found, SurrogatePortfolioRecommender):
-        found = found.surrogate_
-    if not isinstance(found, SurrogateRecommender) or getattr(found, "target", None) != "top":
-        raise InvalidData(f"{type(recommender).__name__} has no bagged surrogate of the 'top' "
-                          "target to measure disagreement with; use the default recommender.")
-    return found
+    if not isinstance(recommender, MetaRecommender) or not hasattr(recommender, "ranker_"):
+        raise InvalidData(f"{type(recommender).__name__} has no fitted bag of ranking models to "
+                          "measure disagreement with; use the default recommender.")
+    return recommender
 
 
-def member_predictions(surrogate: Bagged, metafeatures: Mapping[str, float | None]
-                       ) -> np.ndarray:
+def member_predictions(bag: Bagged, metafeatures: Mapping[str, float | None]) -> np.ndarray:
     """Each bagged member's predicted relative score of every configuration on a table.
 
-    The default recommender's members are its ranker's models
-    (:meth:`~metalearner.recommender.MetaRecommender.bag_predictions`). A surrogate's member
-    predicts through the surrogate's own :meth:`~SurrogateRecommender.score` (a shallow copy
-    holding that member alone), so the features are built exactly as for a recommendation.
-
     Args:
-        surrogate: the default recommender, or a fitted surrogate with the ``top`` target.
+        bag: a fitted bag of models with ``config_ids_`` and ``bag_predictions`` (the default
+            recommender, :meth:`~metalearner.recommender.MetaRecommender.bag_predictions`).
         metafeatures: the table's meta-features.
 
     Returns:
-        members × configurations (``surrogate.config_ids_`` order), relative scale.
+        members × configurations (``bag.config_ids_`` order), relative scale.
     """
-    if isinstance(surrogate, MetaRecommender):
-        return surrogate.bag_predictions(metafeatures)
-    query = Query(metafeatures=dict(metafeatures))
-    out = []
-    for model in surrogate.models_:
-        one = copy.copy(surrogate)
-        one.models_, one.forest_ = [model], None
-        out.append(surrogate.relative(one.score(query).to_numpy(dtype=float)))
-    return np.vstack(out)
+    return bag.bag_predictions(metafeatures)
 
 
 def acquisition(members: np.ndarray, observed: np.ndarray, k: int = DEFAULT_K
@@ -177,18 +153,18 @@ def _reason(c: str, family: str, dataset: str, spread: float, chance: float, mea
             threshold: float, k: int) -> str:
     where = ("it is predicted within the top" if mean >= threshold
              else f"a {chance:.0%} chance it enters the top")
-    return (f"surrogate members disagree by {spread:.2f} on {family} {c[:8]} for {dataset} "
+    return (f"the recommender's models disagree by {spread:.2f} on {family} {c[:8]} for {dataset} "
             f"(predicted {mean:+.2f}, the {k}th best run so far {threshold:+.2f}); {where} {k}")
 
 
-def propose(meta: MetaData, surrogate: Bagged, *, budget: int = 10,
+def propose(meta: MetaData, bag: Bagged, *, budget: int = 10,
             datasets: Sequence[str] | None = None, k: int = DEFAULT_K,
             per_dataset: bool = True) -> list[Candidate]:
     """The missing runs expected to improve the recommendations most, best first.
 
     Args:
-        meta: the views the surrogate was fitted on.
-        surrogate: the fitted bagged surrogate (:func:`surrogate_of`).
+        meta: the views the bag was fitted on.
+        bag: the fitted default recommender (:func:`surrogate_of`), or a bag like it.
         budget: how many to return.
         datasets: only these dataset ids (default: every dataset of the views).
         k: the top k a run must be able to enter.
@@ -211,13 +187,13 @@ def propose(meta: MetaData, surrogate: Bagged, *, budget: int = 10,
                           "graph's views; run at least one configuration on it first.")
     missing = missing_pairs(meta)
     relative = relative_scores(meta, floor=FLOOR, datasets=chosen)
-    configs = list(surrogate.config_ids_)
+    configs = list(bag.config_ids_)
     out: list[Candidate] = []
     for d in chosen:
         gaps = missing.loc[d].reindex(configs, fill_value=False).to_numpy()
         if not gaps.any():
             continue
-        members = member_predictions(surrogate, meta.metafeatures.loc[d].to_dict())
+        members = member_predictions(bag, meta.metafeatures.loc[d].to_dict())
         observed = relative.loc[d].reindex(configs).to_numpy(dtype=float)
         observed = np.where(gaps, np.nan, np.nan_to_num(observed, nan=FLOOR))
         utility, spread, chance, mean, threshold = acquisition(members, observed, k)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from metakg.metalearner.config_features import config_features
 from metakg.metalearner.metafeatures.probing import PROBES
 from metakg.metalearner.recommenders.landmark_contrasts import with_landmark_contrasts
 from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES
@@ -25,7 +26,6 @@ from metakg.metalearner.recommenders.probe_contrasts import (
     table_probe_features,
 )
 from metakg.metalearner.recommenders.regime_contrasts import REGIME_FEATURES, with_regime_contrasts
-from metakg.metalearner.recommenders.surrogate import config_features
 
 __all__ = ["FeatureBuilder", "tables_frame"]
 

@@ -398,9 +398,12 @@ def _groups_read_for(metric: str) -> tuple[str, ...]:
     from metakg.metalearner.metafeatures import GROUPS
     from metakg.metalearner.policy import load_policy
 
-    features = set(load_policy(metric).features)
+    policy = load_policy(metric)
+    features = set(policy.features)
     regimes = "regimes" in features
-    probed = regimes or bool(features & {"probes", "family_probe_gaps"})
+    # the portfolio's probe-informed cover reads the probes too
+    probed = (regimes or bool(features & {"probes", "family_probe_gaps"})
+              or policy.portfolio.cover_within is not None)
     skip = {g for g, read in (("probing", probed), ("regime-probing", regimes)) if not read}
     return tuple(g for g in GROUPS if g not in skip)
 
@@ -417,7 +420,7 @@ def recommend(
     graph: KnowledgeGraph | None = None,
     name: str = "new table",
     description: str = "",
-    text: bool | None = None,
+    text: bool = False,
     record: bool = False,
     principal: str | None = None,
 ) -> RecommendationSet:
@@ -435,8 +438,9 @@ def recommend(
         max_fit_seconds: skip configurations expected to fit slower than this on this table.
         graph: the knowledge graph (default: the user's, seeded on first use).
         name, description: used for the text similarity signal.
-        text: compute the text embedding (default: when the default recommender weighs text
-            and the model is installed; loading the model costs seconds per process).
+        text: compute the text embedding of the description when the model is installed
+            (default: no; the default recommender does not read it, and loading the model
+            costs seconds per process).
         record: store the recommendation in the graph (when it accepts writes) and return
             its id, to record what happened to it (see :mod:`kg.recommendations`).
         principal: who asked (stored with the recommendation).
@@ -472,10 +476,6 @@ def recommend(
     t1 = time.perf_counter()
     mf = compute_metafeatures(df, target, task_type=task_type, groups=_groups_read_for(metric))
     emb = None
-    if text is None:
-        from metakg.metalearner.recommenders import DEFAULT_WEIGHTS
-
-        text = DEFAULT_WEIGHTS.get("text", 0.0) > 0
     if text:
         from metakg.metalearner.metafeatures import describe, embed_texts, model_available
 

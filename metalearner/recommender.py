@@ -123,7 +123,9 @@ class MetaRecommender(BaseRecommender):
     def bag_predictions(self, metafeatures: Mapping[str, float | None]) -> np.ndarray:
         """Each of the ranker's models' relative score of every candidate on a table: bags ×
         candidates (``config_ids_`` order). Where they disagree, the graph does not know the
-        configuration's score there (:mod:`metalearner.active`)."""
+        configuration's score there (:mod:`metalearner.active`). Their mean on the relative
+        scale is a little below :meth:`predicted`, which averages on the sharpened target's
+        scale."""
         return self.ranker_.predict_bags(self.features_.query_rows(metafeatures))
 
     def score_configurations(self, query: Query, configs: Sequence[Mapping[str, Any]]

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from metakg.kg.measures import IN_TARGET_UNITS
+from metakg.metalearner.config_features import config_features
 from metakg.metalearner.knowledge import MetaData
 from metakg.metalearner.recommenders.base import Query
 from metakg.metalearner.recommenders.landmark_contrasts import (
@@ -50,7 +51,6 @@ from metakg.metalearner.recommenders.landmark_contrasts import (
     with_landmark_contrasts,
 )
 from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES
-from metakg.metalearner.recommenders.surrogate import config_features
 
 __all__ = ["ScoreModel"]
 

@@ -17,7 +17,7 @@ from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore
 from metakg.kg.default_graph import SeededGraph, open_graph
 from metakg.kg.seed_file import file_digest, iter_seed_quads, seed_digest, write_seed
 from metakg.metalearner.cache import _FORMAT, cached_recommender, graph_stamp
-from metakg.metalearner.recommenders import EnsembleRecommender
+from metakg.metalearner.recommender import MetaRecommender
 from metakg.metalearner.shipped import load_shipped, write_shipped
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,19 +139,19 @@ def test_recommenders_shipped_with_a_seed_and_its_extension_answer_a_fresh_insta
     # fitted on the seed alone: a store that will hold the extension too needs its own fit
     folder = tmp_path / "models"
     write_shipped(folder, fmt=_FORMAT, seed_digest=seed_digest((seed,)), stamp="s",
-                  models={("classification", "roc_auc", "EnsembleRecommender"): ({}, "seed")})
+                  models={("classification", "roc_auc", "MetaRecommender"): ({}, "seed")})
     monkeypatch.setenv("METAKG_SHIPPED_MODELS", str(folder))
     graph = open_graph(str(tmp_path / "store"), progress=False)
     with pytest.raises(_NoFit):
-        cached_recommender(graph, "classification", "roc_auc", EnsembleRecommender, before_fit=_no_fit)
+        cached_recommender(graph, "classification", "roc_auc", MetaRecommender, before_fit=_no_fit)
     # fitted on both files, in their order
     both = tmp_path / "both"
     write_shipped(both, fmt=_FORMAT, seed_digest=seed_digest((seed, extension)), stamp="s",
-                  models={("classification", "roc_auc", "EnsembleRecommender"): ({}, "both")})
+                  models={("classification", "roc_auc", "MetaRecommender"): ({}, "both")})
     monkeypatch.setenv("METAKG_SHIPPED_MODELS", str(both))
     graph.store.close()
     fresh = open_graph(str(tmp_path / "fresh"), progress=False)
-    assert cached_recommender(fresh, "classification", "roc_auc", EnsembleRecommender,
+    assert cached_recommender(fresh, "classification", "roc_auc", MetaRecommender,
                               before_fit=_no_fit) == "both"
     assert fresh.seed_pending == (seed, extension)  # answered without loading either
     fresh.close()
@@ -159,7 +159,7 @@ def test_recommenders_shipped_with_a_seed_and_its_extension_answer_a_fresh_insta
 
 def _ship(folder: Path, seed: Path, stamp: str, fitted: object) -> None:
     write_shipped(folder, fmt=_FORMAT, seed_digest=file_digest(seed), stamp=stamp,
-                  models={("classification", "roc_auc", "EnsembleRecommender"): ({}, fitted)})
+                  models={("classification", "roc_auc", "MetaRecommender"): ({}, fitted)})
 
 
 class _NoFit(Exception):
@@ -176,12 +176,12 @@ def test_shipped_recommenders_answer_an_unfilled_store_without_filling_it(
     _ship(folder, seed, stamp="not this graph", fitted=("views", "fitted"))
     monkeypatch.setenv("METAKG_SHIPPED_MODELS", str(folder))
     graph = open_graph(str(tmp_path / "store"), progress=False)
-    got = cached_recommender(graph, "classification", "roc_auc", EnsembleRecommender, before_fit=_no_fit)
+    got = cached_recommender(graph, "classification", "roc_auc", MetaRecommender, before_fit=_no_fit)
     assert got == ("views", "fitted")
     assert graph.seed_pending == (seed,)  # answered without loading the seed
     # other metrics, parameters or recommenders were not shipped: they need a fit
     with pytest.raises(_NoFit):
-        cached_recommender(graph, "regression", "rmse", EnsembleRecommender, before_fit=_no_fit)
+        cached_recommender(graph, "regression", "rmse", MetaRecommender, before_fit=_no_fit)
     graph.store.close()
 
 
@@ -192,17 +192,17 @@ def test_shipped_recommenders_serve_a_filled_store_until_the_graph_changes(
     folder = tmp_path / "models"
     _ship(folder, seed, stamp=graph_stamp(filled), fitted=("views", "fitted"))
     monkeypatch.setenv("METAKG_SHIPPED_MODELS", str(folder))
-    assert cached_recommender(filled, "classification", "roc_auc", EnsembleRecommender,
+    assert cached_recommender(filled, "classification", "roc_auc", MetaRecommender,
                               before_fit=_no_fit) == ("views", "fitted")
     # the same counts in a store that never loaded this seed are another graph
     lookalike = KnowledgeGraph(MemoryStore())
     lookalike.store.load(seed)
     assert graph_stamp(lookalike) == graph_stamp(filled)
     with pytest.raises(_NoFit):
-        cached_recommender(lookalike, "classification", "roc_auc", EnsembleRecommender, before_fit=_no_fit)
+        cached_recommender(lookalike, "classification", "roc_auc", MetaRecommender, before_fit=_no_fit)
     filled.store.add(_quads(21)[-4:])  # one more run: the shipped fit is stale
     with pytest.raises(_NoFit):
-        cached_recommender(filled, "classification", "roc_auc", EnsembleRecommender, before_fit=_no_fit)
+        cached_recommender(filled, "classification", "roc_auc", MetaRecommender, before_fit=_no_fit)
     filled.close()
 
 
@@ -211,7 +211,7 @@ def test_a_shipped_model_for_another_seed_or_format_is_not_used(seed: Path, tmp_
     _ship(folder, seed, stamp="s", fitted=("views", "fitted"))
     os.environ["METAKG_SHIPPED_MODELS"] = str(folder)
     try:
-        args = {"task_type": "classification", "metric": "roc_auc", "factory": "EnsembleRecommender",
+        args = {"task_type": "classification", "metric": "roc_auc", "factory": "MetaRecommender",
                 "params": {}}
         assert load_shipped(fmt=_FORMAT, seed_digest=file_digest(seed), **args) == ("views", "fitted")
         assert load_shipped(fmt=_FORMAT, stamp="s", loaded_seed=lambda d: True, **args) == ("views", "fitted")

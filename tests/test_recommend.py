@@ -16,12 +16,9 @@ import pytest
 from metakg.kg import InvalidData, KnowledgeGraph, MemoryStore, RunInput, read_table
 from metakg.kg.ingest import read_manifest
 from metakg.metalearner import (
-    EnsembleRecommender,
     GreedyPortfolioRecommender,
     NearestDatasetsRecommender,
     Query,
-    SurrogatePortfolioRecommender,
-    SurrogateRecommender,
     load_metadata,
     recommend,
 )
@@ -47,41 +44,6 @@ def synthetic_score(frac_cat: float, config: dict, rng: np.random.Generator) -> 
     if fam == "knn":
         base += 0.2 if frac_cat <= 0.5 else -0.1
     return min(base, 0.99)
-
-
-class _FixedSurrogate(SurrogateRecommender):
-    """A surrogate that predicts a fixed profile, whatever the query."""
-
-    def __init__(self, *, profile: dict[str, float] | None = None) -> None:
-        self.profile = profile
-
-    def _fit(self, meta: object) -> None:
-        pass
-
-    def score(self, query: Query) -> object:
-        import pandas as pd
-
-        return pd.Series(self.profile).reindex(self.config_ids_)
-
-
-class _TopSurrogate(SurrogateRecommender):
-    """A surrogate that predicts fixed relative scores, expressed in the 'top' target (T = 3)."""
-
-    def __init__(self, *, relative: dict[str, float] | None = None) -> None:
-        self.relative_scores = relative
-        self.target, self.temperature = "top", 3.0
-
-    def get_params(self, deep: bool = True) -> dict:
-        return {"relative": self.relative_scores}
-
-    def _fit(self, meta: object) -> None:
-        pass
-
-    def score(self, query: Query) -> object:
-        import pandas as pd
-
-        rel = pd.Series(self.relative_scores).reindex(self.config_ids_)
-        return np.exp(self.temperature * (rel - 1.0))
 
 
 @pytest.fixture(scope="module")
@@ -119,14 +81,8 @@ def _tables(shared: Path) -> tuple[object, object]:
 
 @pytest.mark.parametrize("make", [
     lambda: NearestDatasetsRecommender(k=3, features=("frac_cat", "frac_num", "nr_cat")),
-    lambda: SurrogateRecommender(family_probe_metrics=()),
-    lambda: SurrogateRecommender(target="rank", family_probe_metrics=()),
-    lambda: SurrogateRecommender(n_bags=3),
-    lambda: SurrogatePortfolioRecommender(),
-    lambda: SurrogatePortfolioRecommender(first="blend", surrogate=SurrogateRecommender(n_bags=2)),
     lambda: MetaRecommender(),
-], ids=["nearest", "surrogate", "surrogate-rank-target", "surrogate-bagged", "surrogate-portfolio",
-        "surrogate-portfolio-blend-first", "meta-recommender"])
+], ids=["nearest", "meta-recommender"])
 def test_recommenders_follow_similar_datasets(kg: KnowledgeGraph, shared: Path, make: object) -> None:
     """Linear models won on the categorical tables, kNN on the numeric ones: a new table of
     either kind gets that family first. (Two lone surrogates without the family probe gaps:
@@ -157,51 +113,6 @@ def _query_metafeatures(shared: Path) -> tuple[tuple[tuple[tuple[str, float | No
     return tuple(out)
 
 
-def test_a_bagged_surrogate_predicts_the_mean_of_its_seeds_models(kg: KnowledgeGraph, shared: Path) -> None:
-    """Bag ``b`` is the single model with seed ``random_state + b``; the bag predicts their mean."""
-
-    meta = load_metadata(kg, "classification", "roc_auc")
-    q = Query(_query_values(shared, 0))
-    bag = SurrogateRecommender(n_bags=3, random_state=4).fit(meta)
-    singles = [SurrogateRecommender(random_state=4 + b, n_bags=1).fit(meta).score(q) for b in range(3)]
-    assert len(bag.models_) == 3 and bag.model_ is bag.models_[0]
-    np.testing.assert_allclose(bag.score(q).to_numpy(), np.mean(singles, axis=0), rtol=1e-9)
-    assert not np.allclose(singles[0], singles[1])  # the seeds do differ
-    for bad in (0, 1.5):
-        with pytest.raises(ValueError, match="n_bags must be a positive integer"):
-            SurrogateRecommender(n_bags=bad).fit(meta)  # type: ignore[arg-type]
-
-
-def test_the_surrogate_scores_with_its_compiled_forest_or_else_its_boosters(
-        kg: KnowledgeGraph, shared: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The compiled forest gives the boosters' own mean prediction; boosters it cannot compile
-    (trees of more than 64 leaves: tests/test_candidate_forest.py) predict themselves, with
-    the same result."""
-    from metakg.metalearner.recommenders import CandidateForest
-    from metakg.metalearner.recommenders.landmark_contrasts import query_contrasts
-
-    meta = load_metadata(kg, "classification", "roc_auc")
-    values = _query_values(shared, 0)
-    params = {"n_bags": 2, "n_estimators": 30, "contrast_metrics": ("roc_auc",),
-              "probe_metrics": (), "family_probe_metrics": ()}
-    compiled = SurrogateRecommender(**params).fit(meta)
-
-    def too_wide(*args: object, **kwargs: object) -> CandidateForest:
-        raise ValueError("CandidateForest compiles trees of up to 64 leaves")
-
-    monkeypatch.setattr(CandidateForest, "compile", too_wide)
-    boosters = SurrogateRecommender(**params).fit(meta)
-    assert compiled.forest_ is not None and boosters.forest_ is None
-    m = np.array([np.nan if values.get(f) is None else values[f] for f in compiled.features_],
-                 dtype=float)
-    X = np.hstack([np.tile(np.concatenate([m, query_contrasts(values)]), (len(compiled.config_ids_), 1)),
-                   compiled.config_matrix_.to_numpy()])
-    expected = np.mean([model.predict(X) for model in compiled.models_], axis=0)
-    for surrogate in (compiled, boosters):
-        np.testing.assert_allclose(surrogate.score(Query(values)).to_numpy(), expected,
-                                   rtol=0, atol=1e-12)
-
-
 def test_landmark_contrasts_are_differences_of_the_cheap_models_scores() -> None:
     from metakg.metalearner.recommenders import LANDMARK_CONTRASTS, landmark_contrasts
     from metakg.metalearner.recommenders.landmark_contrasts import query_contrasts
@@ -217,37 +128,6 @@ def test_landmark_contrasts_are_differences_of_the_cheap_models_scores() -> None
     np.testing.assert_array_equal(q, landmark_contrasts(rows)[0])
 
 
-def test_surrogate_learns_landmark_contrasts_for_its_contrast_metrics(kg: KnowledgeGraph,
-                                                                     shared: Path) -> None:
-    """With contrasts on, the surrogate is the one fitted on the meta-features plus contrast
-    columns (training rows and queries get the same values); off for other metrics."""
-    from dataclasses import replace
-
-    import pandas as pd
-
-    from metakg.metalearner.recommenders import LANDMARK_CONTRASTS, landmark_contrasts
-    from metakg.metalearner.recommenders.landmark_contrasts import LANDMARKERS
-    from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES
-
-    meta = load_metadata(kg, "classification", "roc_auc")
-    assert not SurrogateRecommender().fit(meta).contrasts_  # the default: log loss only
-    on = SurrogateRecommender(n_bags=2, contrast_metrics=("roc_auc",), probe_metrics=(),
-                              family_probe_metrics=()).fit(meta)
-    assert on.contrasts_
-    assert on.model_.n_features_in_ == len(on.features_) + len(LANDMARK_CONTRASTS) + on.config_matrix_.shape[1]
-    mf = meta.metafeatures
-    extra = pd.DataFrame(landmark_contrasts(mf.reindex(columns=list(LANDMARKERS)).to_numpy(dtype=float)),
-                         index=mf.index, columns=list(LANDMARK_CONTRASTS))
-    by_hand = SurrogateRecommender(n_bags=2, contrast_metrics=(), probe_metrics=(), family_probe_metrics=(),
-                                   features=DEFAULT_FEATURES + LANDMARK_CONTRASTS
-                                   ).fit(replace(meta, metafeatures=pd.concat([mf, extra], axis=1)))
-    values = _query_values(shared, 1)
-    with_contrasts = {**values, **dict(zip(LANDMARK_CONTRASTS, landmark_contrasts(
-        np.array([[values.get(n, np.nan) for n in LANDMARKERS]], dtype=float))[0], strict=True))}
-    np.testing.assert_allclose(on.score(Query(values)).to_numpy(),
-                               by_hand.score(Query(with_contrasts)).to_numpy(), rtol=1e-12)
-
-
 def test_probe_features_are_the_probes_their_best_and_gaps() -> None:
     from metakg.metalearner.metafeatures.probing import PROBES
     from metakg.metalearner.recommenders.probe_contrasts import PROBE_FEATURES, probe_features, query_probe_features
@@ -260,34 +140,6 @@ def test_probe_features_are_the_probes_their_best_and_gaps() -> None:
     assert out["pr_linear-trees"] == pytest.approx(0.85 - 0.90)
     assert np.isnan(out["pr_naive_bayes"]) and np.isnan(out["pr_naive_bayes-pr_best"])
     assert np.isnan(probe_features(np.full((1, len(PROBES)), np.nan))).all()  # nothing made up
-
-
-def test_surrogate_learns_probes_for_its_probe_metrics(kg: KnowledgeGraph, shared: Path) -> None:
-    """With probes on (the default for ROC AUC), the surrogate is the one fitted on the
-    meta-features plus the probe features; off for other metrics."""
-    from dataclasses import replace
-
-    import pandas as pd
-
-    from metakg.metalearner.metafeatures.probing import PROBES
-    from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES
-    from metakg.metalearner.recommenders.probe_contrasts import PROBE_FEATURES, table_probe_features
-
-    meta = load_metadata(kg, "classification", "roc_auc")
-    on = SurrogateRecommender(n_bags=2, family_probe_metrics=()).fit(meta)
-    assert on.probes_ and not SurrogateRecommender(probe_metrics=("log_loss",)).fit(meta).probes_
-    assert on.model_.n_features_in_ == len(on.features_) + len(PROBE_FEATURES) + on.config_matrix_.shape[1]
-    mf = meta.metafeatures
-    assert mf["pr_boosting"].notna().all()  # the graph's tables were probed when characterised
-    extra = table_probe_features(mf).drop(columns=list(PROBES))  # the probes themselves: in mf
-    by_hand = SurrogateRecommender(n_bags=2, probe_metrics=(), family_probe_metrics=(),
-                                   features=DEFAULT_FEATURES + PROBE_FEATURES,
-                                   ).fit(replace(meta, metafeatures=pd.concat([mf, extra], axis=1)))
-    values = _query_values(shared, 1)
-    with_probes = {**values, **table_probe_features(pd.DataFrame([values])).drop(
-        columns=list(PROBES)).iloc[0].to_dict()}
-    np.testing.assert_allclose(on.score(Query(values)).to_numpy(),
-                               by_hand.score(Query(with_probes)).to_numpy(), rtol=1e-12)
 
 
 def test_family_probe_gaps_are_each_family_s_probe_against_the_best() -> None:
@@ -324,61 +176,6 @@ def test_family_gap_columns_split_the_gap_by_probe_group() -> None:
     np.testing.assert_array_equal(out, np.array(expected))
     with pytest.raises(ValueError, match="3 gaps but 2 families"):
         family_gap_columns(np.zeros(3), ["linear", "svm"])
-
-
-def test_surrogate_learns_each_configuration_s_family_probe_gap(kg: KnowledgeGraph, shared: Path) -> None:
-    """For ROC AUC (the default) the surrogate reads the configuration's family probe gap on
-    the table, shared and split by probe group; it predicts from exactly those inputs."""
-    from metakg.metalearner.metafeatures.probing import PROBES
-    from metakg.metalearner.recommenders import FAMILY_PROBE_GROUPS, family_gap_columns, family_probe_gaps
-    from metakg.metalearner.recommenders.probe_contrasts import query_probe_features
-
-    meta = load_metadata(kg, "classification", "roc_auc")
-    on = SurrogateRecommender(n_bags=2).fit(meta)
-    off = SurrogateRecommender(n_bags=2, family_probe_metrics=()).fit(meta)
-    assert on.family_probes_ and not off.family_probes_
-    shared_only = SurrogateRecommender(n_bags=1, split_family_gaps=False).fit(meta)
-    assert shared_only.model_.n_features_in_ == off.model_.n_features_in_ + 1
-    assert on.model_.n_features_in_ == off.model_.n_features_in_ + 1 + len(FAMILY_PROBE_GROUPS)
-    from dataclasses import replace
-
-    unprobed = replace(meta, metafeatures=meta.metafeatures.drop(columns=list(PROBES)))
-    assert not SurrogateRecommender(n_bags=1).fit(unprobed).family_probes_  # nothing to learn
-    assert not SurrogateRecommender(n_bags=1, family_probe_metrics=("log_loss",)).fit(meta).family_probes_
-    values = _query_values(shared, 1)
-    m = np.concatenate([[values.get(f) for f in on.features_], query_probe_features(values)]).astype(float)
-    families = [meta.configs[c]["family"] for c in on.config_ids_]
-    gap = family_probe_gaps(np.array([[values[p] for p in PROBES]], dtype=float), families)[0]
-    X = np.column_stack([np.tile(m, (len(gap), 1)), on.config_matrix_.to_numpy(),
-                         family_gap_columns(gap, families)])
-    expected = sum(model.predict(X) for model in on.models_) / 2
-    np.testing.assert_allclose(on.score(Query(values)).to_numpy(), expected, rtol=1e-12)
-    assert not np.allclose(on.score(Query(values)).to_numpy(), off.score(Query(values)).to_numpy())
-
-
-def test_first_pick_comes_from_the_surrogate_without_family_probe_gaps(kg: KnowledgeGraph,
-                                                                      shared: Path) -> None:
-    """By default the first configuration is chosen as a portfolio over a surrogate without the
-    family probe gaps would choose it; the rest follow the profile of the one with them (here
-    without the probe hedge, which picks after the first by the probes: tested above)."""
-
-    meta = load_metadata(kg, "classification", "roc_auc")
-    rec = SurrogatePortfolioRecommender(hedges=0, surrogate=SurrogateRecommender(n_bags=2)).fit(meta)
-    assert rec.surrogate_.family_probes_ and not rec.first_surrogate_.family_probes_
-    query = Query(_query_values(shared, 1))
-    plain = SurrogatePortfolioRecommender(surrogate=SurrogateRecommender(
-        n_bags=2, family_probe_metrics=())).fit(meta)
-    gaps_too = SurrogatePortfolioRecommender(first_family_gaps=True, surrogate=SurrogateRecommender(
-        n_bags=2)).fit(meta)
-    assert gaps_too.first_surrogate_ is gaps_too.surrogate_
-    order = rec.score(query).sort_values(ascending=False).index
-    assert order[0] == plain.score(query).idxmax()  # the first as without the gaps
-    predicted = rec.surrogate_.score(query).reindex(rec.config_index_).to_numpy()
-    from metakg.metalearner.recommenders._greedy import greedy_order
-
-    rest = greedy_order(rec.relative_, rec.size, weights=rec.weights_for(predicted),
-                        first=rec.config_ids_.index(order[0]))
-    assert list(order[:rec.size]) == [rec.config_ids_[i] for i in rest]  # the rest with them
 
 
 def test_default_recommendation(kg: KnowledgeGraph, shared: Path) -> None:
@@ -442,19 +239,6 @@ def test_portfolio_and_lodo_evaluation(kg: KnowledgeGraph) -> None:
     assert table.loc["nearest", ("best@1", "mean")] > table.loc["portfolio", ("best@1", "mean")]
     q = Query(metafeatures=meta.metafeatures.iloc[0].to_dict(), dataset_id=meta.datasets[0])
     assert meta.datasets[0] not in NearestDatasetsRecommender().fit(meta).neighbours(q).index
-
-
-def test_the_default_chooses_among_a_familys_configurations_as_its_portfolio_member_does(
-        kg: KnowledgeGraph) -> None:
-    meta = load_metadata(kg, "classification", "roc_auc")
-    rec = EnsembleRecommender().fit(meta)
-    q = Query(metafeatures=meta.metafeatures.iloc[0].to_dict())
-    linear = meta.norm.columns[[meta.families[c] == "linear" for c in meta.norm.columns]]
-    assert 1 < len(linear) < meta.norm.shape[1]
-    among = rec.score_among(q, linear)
-    member = rec.members_["surrogate portfolio"].score_among(q, linear)
-    assert among.index.equals(linear)
-    assert among.sort_values(kind="stable").index.equals(member.sort_values(kind="stable").index)
 
 
 @pytest.mark.subprocess
@@ -567,83 +351,6 @@ def test_relative_scores_put_the_median_at_0_and_the_best_at_1() -> None:
     assert anchors.loc["auc"].tolist() == [0.65, 0.9] and anchors.loc["rmse"].tolist() == [2.5, 1.0]
 
 
-def test_surrogate_portfolio_covers_the_datasets_that_behave_like_the_prediction() -> None:
-    """First the surrogate's favourite; next what complements it on datasets whose profile
-    resembles the prediction, not on the average dataset."""
-    import pandas as pd
-
-    from metakg.metalearner.knowledge import MetaData
-
-    # like the prediction (A, B strong; C, D weak): A or B wins
-    x = [{"A": 1.0, "B": 0.9, "C": 0.2, "D": 0.0, "E": 0.5},
-         {"A": 0.9, "B": 1.0, "C": 0.0, "D": 0.2, "E": 0.5}] * 2
-    # unlike it (the majority): C wins
-    y = [{"A": 0.6, "B": 0.0, "C": 1.0, "D": 0.3, "E": 0.5}] * 6
-    raw = pd.DataFrame(x + y, index=[f"x{i}" for i in range(4)] + [f"y{i}" for i in range(6)])
-    meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
-                    norm=raw.rank(axis=1, pct=True), metric={}, higher={},
-                    configs={}, families={}, metafeatures=pd.DataFrame(index=raw.index))
-    prediction = _FixedSurrogate(profile={"A": 0.9, "B": 0.8, "C": 0.1, "D": 0.2, "E": 0.4})
-    rec = SurrogatePortfolioRecommender(tau=10, surrogate=prediction).fit(meta)
-    weights = rec.profile_weights(Query())
-    assert weights[[f"x{i}" for i in range(4)]].sum() > 0.9
-    order = rec.score(Query()).sort_values(ascending=False).index.tolist()
-    assert order[:2] == ["A", "B"]
-    flat = SurrogatePortfolioRecommender(tau=0, surrogate=prediction).fit(meta)
-    assert flat.score(Query()).sort_values(ascending=False).index.tolist()[:2] == ["A", "C"]
-    assert rec.get_params()["tau"] == 10 and not hasattr(
-        SurrogatePortfolioRecommender(), "surrogate_")  # no work in __init__
-
-
-def test_prediction_weight_lets_the_surrogates_own_prediction_choose_the_next_trials() -> None:
-    """With ``prediction_weight`` the query's predicted relative scores join the greedy step
-    as one more row of that weight: a configuration predicted well above the first pick can
-    come next even where the similar datasets would rather cover their own odd case."""
-    from dataclasses import replace
-
-    import pandas as pd
-
-    from metakg.metalearner.knowledge import MetaData
-
-    # A is best on three datasets, where B comes second; only C rescues d4
-    raw = pd.DataFrame([{"A": 1.0, "B": 0.9, "C": 0.5, "D": 0.4, "E": 0.3}] * 3
-                       + [{"A": 0.3, "B": 0.4, "C": 1.0, "D": 0.5, "E": 0.6}],
-                       index=["d1", "d2", "d3", "d4"])
-    meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
-                    norm=raw.rank(axis=1, pct=True), metric={},
-                    higher=dict.fromkeys(raw.index, True), configs={}, families={},
-                    metafeatures=pd.DataFrame(index=raw.index))
-    predicted = {"A": 0.5, "B": 1.0, "C": -1.0, "D": 0.0, "E": 0.0}
-
-    def order(weight: float | dict[str, float] | None) -> list[str]:
-        rec = SurrogatePortfolioRecommender(tau=0, first="portfolio", incumbent=None,
-                                            prediction_weight=weight,
-                                            surrogate=_TopSurrogate(relative=predicted))
-        return rec.fit(meta).score(Query()).sort_values(ascending=False).index.tolist()
-
-    # relative scores: d1-d3 A 1, B 0.8, C 0, D -0.2, E -0.4; d4 A -0.4, B -0.2, C 1.
-    # After A: C gains (1 - w) / 4 x 1.4 on d4; B gains (1 - w) / 4 x 0.2 there, plus
-    # w x (1.0 - 0.5) on the query's own row. w = 0.3: C 0.245 > B 0.185; w = 0.5: B 0.275 > C 0.175
-    assert order(0.0)[:3] == ["A", "C", "B"]
-    assert order(0.3)[:3] == ["A", "C", "B"]
-    assert order(0.5)[:3] == ["A", "B", "C"]
-    # a weight per metric (the default: ROC AUC only); these views are ROC AUC ones
-    meta = replace(meta, metric=dict.fromkeys(raw.index, "roc_auc"))
-    assert order({"roc_auc": 0.5})[:3] == ["A", "B", "C"]
-    assert order({"rmse": 0.5})[:3] == ["A", "C", "B"]
-    assert order({"*": 0.5})[:3] == ["A", "B", "C"]
-    # the default (None): 0.2 for ROC AUC and RMSE, 0 for any other metric
-    assert order(None)[:3] == ["A", "C", "B"] and order({"roc_auc": 0.2})[:3] == ["A", "C", "B"]
-    default = SurrogatePortfolioRecommender(surrogate=_TopSurrogate(relative=predicted))
-    assert default.get_params()["prediction_weight"] is None
-    assert default.fit(meta).prediction_weight_ == 0.2
-    assert default.fit(replace(meta, metric=dict.fromkeys(raw.index, "rmse"))).prediction_weight_ == 0.2
-    assert default.fit(replace(meta, metric=dict.fromkeys(raw.index, "log_loss"))).prediction_weight_ == 0.0
-    for bad in (1.0, -0.1, {"roc_auc": 1.5}):
-        with pytest.raises(ValueError, match="prediction_weight must be at least 0 and below 1"):
-            SurrogatePortfolioRecommender(prediction_weight=bad).fit(meta)
-
-
 def test_near_best_probes_are_the_single_family_probes_close_to_the_best() -> None:
     from metakg.metalearner.recommenders import HEDGE_PROBES, near_best_probes
 
@@ -654,274 +361,6 @@ def test_near_best_probes_are_the_single_family_probes_close_to_the_best() -> No
     assert near_best_probes(values, 0.06) == ["pr_boosting", "pr_svm", "pr_forest"]
     assert near_best_probes(values, 0.0) == ["pr_boosting"]
     assert near_best_probes({"pr_lda": 0.9}, 0.1) == [] and near_best_probes({}, 0.1) == []
-
-
-def test_the_top_k_hedges_over_the_probe_groups_close_to_the_best_probe() -> None:
-    """Where another family group's probe is within ``probe_hedge`` of the best, a pick of that
-    group follows the first, though the similar datasets would rather have a forest next."""
-    from dataclasses import replace
-
-    import pandas as pd
-
-    from metakg.metalearner.knowledge import MetaData
-
-    families = {"B1": "lightgbm", "B2": "xgboost", "F1": "random_forest", "S1": "svm",
-                "K1": "knn", "M1": "mlp"}
-    raw = pd.DataFrame([{"B1": 1.0, "B2": 0.95, "F1": 0.9, "S1": 0.2, "K1": 0.1, "M1": 0.3},
-                        {"B1": 0.9, "B2": 1.0, "F1": 0.8, "S1": 0.3, "K1": 0.2, "M1": 0.1},
-                        {"B1": 0.5, "B2": 0.4, "F1": 1.0, "S1": 0.6, "K1": 0.3, "M1": 0.2}],
-                       index=["d1", "d2", "d3"])
-    meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
-                    norm=raw.rank(axis=1, pct=True), metric=dict.fromkeys(raw.index, "roc_auc"),
-                    higher=dict.fromkeys(raw.index, True),
-                    configs={c: {"family": f, "params": {}} for c, f in families.items()},
-                    families=families, metafeatures=pd.DataFrame(index=raw.index))
-    predicted = {"B1": 1.0, "B2": 0.9, "F1": 0.5, "S1": 0.0, "K1": -0.5, "M1": 0.0}
-    probes = Query(metafeatures={"pr_boosting": 0.90, "pr_svm": 0.897, "pr_forest": 0.85,
-                                 "pr_linear": 0.70, "pr_knn": 0.60})
-
-    def fitted(data: MetaData = meta, **kw: object) -> SurrogatePortfolioRecommender:
-        return SurrogatePortfolioRecommender(tau=0, first="surrogate", incumbent=None,
-                                             prediction_weight=0.0, **kw,
-                                             surrogate=_TopSurrogate(relative=predicted)).fit(data)
-
-    def order(rec: SurrogatePortfolioRecommender, query: Query = probes) -> list[str]:
-        return rec.score(query).sort_values(ascending=False).index.tolist()
-
-    plain = order(fitted(hedges=0))
-    assert plain[:3] == ["B1", "F1", "B2"]
-    default = fitted()
-    assert default.probe_hedge_ == 0.005 and default.hedges == 2
-    assert order(default)[:3] == ["B1", "S1", "F1"]  # the SVM probe is 0.003 from the best
-    assert sorted(order(default)) == sorted(plain)
-    # wider: the forest probe is close too, SVM (the better probe) first; one hedge at most
-    assert order(fitted(probe_hedge=0.06))[:3] == ["B1", "S1", "F1"]
-    assert order(fitted(probe_hedge={"roc_auc": 0.06}, hedges=1))[:3] == ["B1", "S1", "F1"]
-    assert order(fitted(probe_hedge=0.0)) == plain  # no other probe that close
-    assert order(default, Query()) == plain  # a query without probes is not hedged
-    # a metric without a hedge (log loss: its queries are not probed) and a filter without SVMs
-    assert fitted(replace(meta, metric=dict.fromkeys(raw.index, "log_loss"))).probe_hedge_ is None
-    among = pd.Index(["B1", "B2", "F1", "K1"])
-    assert (default.score_among(probes, among).sort_values(ascending=False).index.tolist()
-            == fitted(hedges=0).score_among(probes, among).sort_values(ascending=False).index.tolist())
-    with_svm = default.score_among(probes, pd.Index(["B1", "F1", "S1"]))
-    assert with_svm.sort_values(ascending=False).index.tolist() == ["B1", "S1", "F1"]
-    for bad in ({"probe_hedge": -0.1}, {"probe_hedge": {"rmse": -1.0}}):
-        with pytest.raises(ValueError, match="probe_hedge must be at least 0"):
-            fitted(**bad)
-    with pytest.raises(ValueError, match="hedges must be a whole number of at least 0"):
-        fitted(hedges=-1)
-
-
-def test_regime_kernel_weighs_datasets_by_how_close_their_regime_contrasts_are() -> None:
-    from metakg.metalearner.recommenders import regime_kernel
-
-    train = np.array([[0.05, 0.0], [0.01, np.nan], [np.nan, np.nan], [-0.05, 0.04]])
-    k = regime_kernel(train, np.array([0.05, 0.0]), 0.02)
-    np.testing.assert_allclose(k, [1.0, np.exp(-0.04 / 0.02), 0.0, np.exp(-0.07 / 0.02)])
-    # only the contrasts the query has count; a query without any has no kernel
-    np.testing.assert_allclose(regime_kernel(train, np.array([0.05, np.nan]), 0.02)[:2],
-                               [1.0, np.exp(-2.0)])
-    assert regime_kernel(train, np.array([np.nan, np.nan]), 0.02) is None
-    with pytest.raises(ValueError, match="sigma must be positive"):
-        regime_kernel(train, np.array([0.0, 0.0]), 0.0)
-
-
-def test_each_pick_is_rechosen_within_its_family_by_the_regime_probes() -> None:
-    """The portfolio keeps its families in order, but which extra-trees configuration comes
-    first is the one that wins on the training datasets whose forest regime contrast is the new
-    table's (smoothed trees beat greedy ones there), though the surrogate prefers the other."""
-    from dataclasses import replace
-
-    import pandas as pd
-
-    from metakg.metalearner.knowledge import MetaData
-    from metakg.metalearner.recommenders import rechoose_within_families
-
-    families = {"E1": "extra_trees", "E2": "extra_trees", "B1": "lightgbm", "K1": "knn"}
-    smooth = {"E1": 1.0, "E2": 0.2, "B1": 0.6, "K1": 0.1}  # smoothed trees win
-    greedy = {"E1": 0.2, "E2": 1.0, "B1": 0.6, "K1": 0.1}  # fully grown trees win
-    raw = pd.DataFrame([smooth, smooth, greedy, greedy], index=["s1", "s2", "g1", "g2"])
-    probes = pd.DataFrame({"rp_forest_smooth": [0.90, 0.91, 0.80, 0.81],
-                           "rp_forest_greedy": [0.85, 0.86, 0.85, 0.86]}, index=raw.index)
-    meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
-                    norm=raw.rank(axis=1, pct=True), metric=dict.fromkeys(raw.index, "roc_auc"),
-                    higher=dict.fromkeys(raw.index, True),
-                    configs={c: {"family": f, "params": {}} for c, f in families.items()},
-                    families=families, metafeatures=probes)
-    predicted = {"E1": 0.5, "E2": 1.0, "B1": 0.3, "K1": -0.5}
-    like_smooth = Query(metafeatures={"rp_forest_smooth": 0.92, "rp_forest_greedy": 0.87})
-
-    def order(data: MetaData = meta, query: Query = like_smooth, **kw: object) -> list[str]:
-        rec = SurrogatePortfolioRecommender(tau=0, first="surrogate", incumbent=None,
-                                            prediction_weight=0.0, hedges=0, **kw,
-                                            surrogate=_TopSurrogate(relative=predicted)).fit(data)
-        return rec.score(query).sort_values(ascending=False).index.tolist()
-
-    plain = order(regime_choice={})
-    assert plain[0] == "E2"
-    assert order()[0] == "E1"  # the default for ROC AUC: a kernel of width 0.02
-    assert sorted(order()) == sorted(plain)
-    like_greedy = Query(metafeatures={"rp_forest_smooth": 0.80, "rp_forest_greedy": 0.86})
-    assert order(query=like_greedy)[0] == "E2"
-    assert order(query=Query()) == plain  # a table without regime probes keeps the picks
-    # off for a metric without a width (log loss) and for a graph without regime probes
-    assert order(replace(meta, metric=dict.fromkeys(raw.index, "log_loss"))) == plain
-    assert order(replace(meta, metafeatures=pd.DataFrame(index=raw.index))) == plain
-    assert order(regime_choice={"roc_auc": 0.05})[0] == "E1"
-    for bad in (0.0, {"roc_auc": -0.1}):
-        with pytest.raises(ValueError, match="regime_choice must be above 0"):
-            order(regime_choice=bad)
-    # families without regime probes keep their picks, and no configuration comes twice
-    relative = raw.to_numpy()
-    kernels = {"extra_trees": np.array([1.0, 1.0, 0.0, 0.0])}
-    names = list(families)
-    picks = rechoose_within_families([1, 0, 3, 2], list(families.values()), relative,
-                                     np.full(4, 0.25), kernels)
-    assert [names[i] for i in picks] == ["E1", "E2", "K1", "B1"]
-    # what the guard kept first stays first (the HGB default, in the recommender)
-    kept = rechoose_within_families([1, 0, 3, 2], list(families.values()), relative,
-                                    np.full(4, 0.25), kernels, keep={1})
-    assert [names[i] for i in kept] == ["E2", "E1", "K1", "B1"]
-
-
-def test_surrogate_portfolio_keeps_the_hgb_default_first_unless_clearly_beaten() -> None:
-    from dataclasses import replace
-
-    import pandas as pd
-
-    from metakg.kg.graph import make_configuration
-    from metakg.kg.spaces import default_configuration
-    from metakg.metalearner.knowledge import MetaData
-
-    hgb = make_configuration(default_configuration("hist_gradient_boosting")).id
-
-    raw = pd.DataFrame([{"A": 1.0, hgb: 0.9, "C": 0.1}, {"A": 0.8, hgb: 1.0, "C": 0.2}],
-                       index=["d1", "d2"])
-    meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
-                    norm=raw.rank(axis=1, pct=True), metric={}, higher={"d1": True, "d2": True},
-                    configs={}, families={}, metafeatures=pd.DataFrame(index=raw.index))
-
-    def first(relative: dict[str, float], **kw: object) -> str:
-        kw = {"first": "surrogate", "margin": 0.1, **kw}
-        rec = SurrogatePortfolioRecommender(surrogate=_TopSurrogate(relative=relative), **kw)
-        return rec.fit(meta).score(Query()).idxmax()
-
-    close = {"A": 1.0, hgb: 0.95, "C": 0.0}  # A predicted better, but by less than 0.1
-    assert first(close) == hgb
-    assert first(close, incumbent=None) == "A"
-    assert first(close, margin=0.01) == "A"
-    assert first({"A": 1.0, hgb: 0.5, "C": 0.0}) == "A"  # clearly better: replaced
-    rec = SurrogatePortfolioRecommender(surrogate=_TopSurrogate(relative=close)).fit(meta)
-    assert rec.surrogate_.relative(rec.surrogate_.score(Query())).round(6).tolist() == [1.0, 0.95, 0.0]
-    # first="portfolio" (the default) guards on the weighted mean of the real relative
-    # scores: A and the default tie (1 and 0 on d1, 0 and 1 on d2), so the default stays
-    assert first(close, first="portfolio", tau=0) == hgb
-    assert first(close, first="portfolio", tau=0, incumbent=None) == "A"
-    with pytest.raises(ValueError, match="first="):
-        SurrogatePortfolioRecommender(first="best").fit(meta)
-    # first="blend" mixes the two estimates: the weighted portfolio's relative scores (A 0.5,
-    # the default 0.5, C -1: it collapsed on both datasets) and the surrogate's (A 0.2,
-    # the default 0, C 1): A 0.35, the default 0.25, C 0 -- neither estimate's favourite alone
-    mixed = {"A": 0.2, hgb: 0.0, "C": 1.0}
-    plain = {"tau": 0, "incumbent": None, "max_collapse_risk": None}
-    assert first(mixed, first="surrogate", **plain) == "C"
-    assert first(mixed, first="blend", **plain) == "A"
-    assert first(mixed, first="blend", blend=0.0, **plain) == "C"
-    assert first({"A": 0.0, hgb: 0.2, "C": 1.0}, first="blend", blend=1.0, **plain) == "A"  # ties: first
-    with pytest.raises(ValueError, match="blend must be between 0 and 1"):
-        SurrogatePortfolioRecommender(first="blend", blend=1.5).fit(meta)
-    # the guard may name a family per metric: these views are ROC AUC ones
-    auc = replace(meta, metric={"d1": "roc_auc", "d2": "roc_auc"})
-    per_metric = {"roc_auc": "hist_gradient_boosting", "*": "catboost"}
-    rec = SurrogatePortfolioRecommender(surrogate=_TopSurrogate(relative=close), first="surrogate",
-                                        margin=0.1, incumbent=per_metric).fit(auc)
-    assert rec.incumbent_family() == "hist_gradient_boosting" and rec.score(Query()).idxmax() == hgb
-    other = SurrogatePortfolioRecommender(surrogate=_TopSurrogate(relative=close), first="surrogate",
-                                          margin=0.1, incumbent={"rmse": "linear"}).fit(auc)
-    assert other.incumbent_family() is None and other.score(Query()).idxmax() == "A"
-
-
-@pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")
-def test_a_family_filter_chooses_among_that_familys_configurations() -> None:
-    """A tuner of one family gets that family's best first trial and then what complements
-    it, not the family's configurations in the order of the all-family portfolio (where the
-    second place went to A2 for covering what B1, another family, misses)."""
-    import pandas as pd
-
-    from metakg.metalearner.knowledge import MetaData
-    from metakg.metalearner.recommend import recommend_for_query
-
-    strong_b1 = {"B1": 1.0, "A1": 0.8, "A2": 0.0, "B2": 0.2}
-    weak_b1 = {"B1": 0.0, "A1": 0.7, "A2": 1.0, "B2": 0.2}
-    raw = pd.DataFrame([strong_b1] * 4 + [weak_b1] * 2, index=[f"d{i}" for i in range(6)])
-    families = {"A1": "lightgbm", "A2": "lightgbm", "B1": "catboost", "B2": "catboost"}
-    configs = {"A1": {"family": "lightgbm", "params": {"learning_rate": 0.05}},
-               "A2": {"family": "lightgbm", "params": {"learning_rate": 0.3}},
-               "B1": {"family": "catboost", "params": {"depth": 4}},
-               "B2": {"family": "catboost", "params": {"depth": 10}}}
-    meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
-                    norm=raw.rank(axis=1, pct=True), metric={}, higher={d: True for d in raw.index},
-                    configs=configs, families=families, metafeatures=pd.DataFrame(index=raw.index))
-    prediction = _FixedSurrogate(profile={"B1": 0.9, "A1": 0.8, "A2": 0.3, "B2": 0.1})
-    rec = SurrogatePortfolioRecommender(tau=0, first="surrogate", surrogate=prediction).fit(meta)
-    overall = rec.score(Query()).sort_values(ascending=False).index.tolist()
-    assert overall[:2] == ["B1", "A2"]  # A2 covers d4, d5, where B1 fails
-    among = rec.score_among(Query(), pd.Index(["A1", "A2"]))
-    assert among.index.tolist() == ["A1", "A2"] and among["A1"] > among["A2"]
-    recs, _ = recommend_for_query(meta, Query(), k=2, families=["lightgbm"], recommender=rec)
-    assert [r.config_id for r in recs] == ["A1", "A2"]
-    # without a filter (every configuration a candidate) the ranking is the portfolio's own
-    assert rec.score_among(Query(), meta.norm.columns).equals(rec.score(Query()))
-    recs, _ = recommend_for_query(meta, Query(), k=2, recommender=rec)
-    assert [r.config_id for r in recs] == ["B1", "A2"]
-
-
-def test_surrogate_portfolio_never_puts_first_a_configuration_that_collapsed_on_similar_data() -> None:
-    """Log loss punishes an overconfident model without bound: a configuration that fell a
-    whole median-to-best gap below the median on similar datasets is not the first trial,
-    however much the (flat-below-the-median) surrogate likes it."""
-    import pandas as pd
-
-    from metakg.metalearner.knowledge import MetaData
-
-    # lower is better (log loss): X is best on nine datasets but blows up on the tenth
-    rows = [{"X": 0.10, "A": 0.20, "B": 0.40, "C": 0.50, "D": 0.60}] * 9
-    raw = pd.DataFrame([*rows, {"X": 9.00, "A": 0.20, "B": 0.40, "C": 0.50, "D": 0.60}],
-                       index=[f"d{i}" for i in range(10)])
-    meta = MetaData(task_type="classification", datasets=list(raw.index), names={}, raw=raw,
-                    norm=raw.rank(axis=1, pct=True, ascending=False), metric={},
-                    higher=dict.fromkeys(raw.index, False), configs={}, families={},
-                    metafeatures=pd.DataFrame(index=raw.index))
-    prediction = _FixedSurrogate(profile={"X": 1.0, "A": 0.8, "B": 0.5, "C": 0.3, "D": 0.1})
-
-    def first(**kw: object) -> str:
-        rec = SurrogatePortfolioRecommender(tau=0, surrogate=prediction, incumbent=None, **kw)
-        return rec.fit(meta).score(Query()).idxmax()
-
-    # X's weighted mean relative score (9 × 1 - 1) / 10 = 0.8 beats A's 0.7, but X
-    # collapsed on a tenth of the (equally weighted) datasets
-    for mode in ("portfolio", "surrogate"):
-        assert first(first=mode) == "A"
-        assert first(first=mode, max_collapse_risk=None) == "X"
-        assert first(first=mode, max_collapse_risk=0.5) == "X"
-
-
-def test_a_dataset_with_few_runs_is_not_read_as_every_other_configuration_collapsing() -> None:
-    """A team logs two runs on a new table: the 'not run' of the rest is unknown, not a
-    collapse that would veto them, and so few runs take no part in the greedy step."""
-    full = {"A": 0.9, "B": 0.8, "C": 0.7, "D": 0.6, "E": 0.5}
-    meta = _views({**{f"d{i}": full for i in range(4)},
-                   "team": {"D": 0.99, "E": 0.10}}, higher=True)  # A, B, C never run there
-    prediction = _FixedSurrogate(profile={"A": 1.0, "B": 0.9, "C": 0.5, "D": 0.1, "E": 0.6})
-    rec = SurrogatePortfolioRecommender(tau=0, surrogate=prediction, incumbent=None).fit(meta)
-    assert rec.score(Query()).idxmax() == "A"
-    assert list(rec.profile_weights(Query()).index) == ["d0", "d1", "d2", "d3"]
-    assert not rec.collapsed_[:, :3].any()
-    kept = SurrogatePortfolioRecommender(tau=0, surrogate=prediction, incumbent=None,
-                                         min_coverage=0.0).fit(meta)
-    assert "team" in kept.profile_weights(Query()).index
-    assert kept.relative_[-1, :3].tolist() == [0.0, 0.0, 0.0]  # unknown = its median
 
 
 def _views(rows: dict[str, dict[str, float]], *, higher: bool) -> object:
@@ -953,35 +392,6 @@ def test_auxiliary_datasets_are_the_other_metrics_new_datasets_only() -> None:
     assert meta.without("m1").auxiliary.datasets == ["m2"]
     assert list(meta.restrict(["A"]).auxiliary.raw.columns) == ["A"]
     assert with_auxiliary(auc, auc).auxiliary is None  # nothing new: unchanged
-
-
-def test_surrogate_portfolio_covers_auxiliary_datasets_too() -> None:
-    """The second pick covers where the first falls short: on binary data alone nothing is
-    short; the multiclass (log-loss) datasets show that C rescues the cases A misses."""
-
-    from metakg.metalearner.knowledge import with_auxiliary
-
-    auc = _views({"b1": {"A": 0.9, "B": 0.8, "C": 0.6, "D": 0.5, "E": 0.7},
-                  "b2": {"A": 0.8, "B": 0.7, "C": 0.5, "D": 0.4, "E": 0.6}}, higher=True)
-    ll = _views({f"m{i}": {"A": 2.0, "B": 1.5, "C": 0.2, "D": 1.0, "E": 0.9} for i in range(3)},
-                higher=False)
-    meta = with_auxiliary(auc, ll)
-    prediction = _FixedSurrogate(profile={"A": 1.0, "B": 0.9, "C": 0.5, "D": 0.1, "E": 0.6})
-
-    def order(**kw: object) -> list[str]:
-        rec = SurrogatePortfolioRecommender(tau=0, surrogate=prediction, incumbent=None, **kw)
-        return rec.fit(meta).score(Query()).sort_values(ascending=False).index.tolist()
-
-    assert order(first="surrogate")[:2] == ["A", "C"]
-    assert order(first="surrogate", auxiliary=False)[:2] == ["A", "B"]
-    # weighing all five datasets alike (tau=0), C is the better first trial
-    assert order()[:2] == ["C", "A"]
-    assert order(auxiliary=False)[:2] == ["A", "B"]
-    assert len(SurrogatePortfolioRecommender(tau=0, surrogate=prediction).fit(meta)
-               .profile_weights(Query())) == 5
-    # the plain greedy portfolio can use them too (off by default: the classical baseline)
-    assert GreedyPortfolioRecommender().fit(meta).order_[:2] == ["A", "B"]
-    assert GreedyPortfolioRecommender(auxiliary=True).fit(meta).order_[:2] == ["C", "A"]
 
 
 def test_binary_views_carry_the_multiclass_datasets_as_auxiliary(shared: Path) -> None:
@@ -1184,22 +594,6 @@ def test_regression_expected_rmse_is_the_neighbours_relative_rmse_on_this_tables
             assert e.score is not None and e.score != pytest.approx(r.expected_score)
 
 
-def test_regression_surrogate_reads_the_family_probe_gaps_by_default(shared: Path) -> None:
-    """The RMSE surrogate learns from each configuration's family probe gap,
-    and the portfolio gives its prediction for the query a row in the greedy step, as for ROC
-    AUC (both chosen with ``bench/lodo.py``); the first pick still comes without the gaps."""
-    from metakg.metalearner.recommenders import FAMILY_PROBE_GROUPS
-
-    meta = load_metadata(_regression_graph(shared, with_r2=True), "regression", "rmse")
-    rec = SurrogatePortfolioRecommender(surrogate=SurrogateRecommender(n_bags=1)).fit(meta)
-    assert rec.surrogate_.family_probes_ and not rec.first_surrogate_.family_probes_
-    assert rec.prediction_weight_ == 0.2
-    before = SurrogateRecommender(n_bags=1, family_probe_metrics=("roc_auc",)).fit(meta)
-    assert not before.family_probes_
-    assert rec.surrogate_.model_.n_features_in_ == (before.model_.n_features_in_ + 1
-                                                    + len(FAMILY_PROBE_GROUPS))
-
-
 def test_regression_gives_no_expected_rmse_without_the_targets_spread(shared: Path) -> None:
     """Without R² runs (a team logging RMSE only) the neighbours' RMSE cannot be rescaled, and
     from meta-features alone without the target's spread neither: no expectation, and why."""
@@ -1288,32 +682,3 @@ def test_regime_contrasts_are_differences_of_regime_probes() -> None:
         np.testing.assert_allclose(frame.loc["a", name], expected)
         assert np.isnan(frame.loc["b", name])
 
-
-def test_surrogate_learns_regime_probes_for_its_regime_metrics(kg: KnowledgeGraph, shared: Path) -> None:
-    """With regimes on (the default for log loss), the surrogate is the one fitted on its
-    meta-features followed by the regime probes and their contrasts (training rows and
-    queries alike); off for other metrics and for a graph without regime probes."""
-    from dataclasses import replace
-
-    import pandas as pd
-
-    from metakg.metalearner.metafeatures.regime_probing import REGIME_PROBES
-    from metakg.metalearner.recommenders import REGIME_FEATURES, with_regime_contrasts
-    from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES
-
-    meta = load_metadata(kg, "classification", "roc_auc")
-    assert meta.metafeatures["rp_boost_slow"].notna().all()  # characterised with the regime probes
-    assert not SurrogateRecommender(n_bags=1).fit(meta).regimes_  # the default: log loss only
-    plain = dict(n_bags=2, probe_metrics=(), family_probe_metrics=())
-    on = SurrogateRecommender(regime_metrics=("roc_auc",), **plain).fit(meta)
-    assert on.regimes_ and on.features_[-len(REGIME_FEATURES):] == list(REGIME_FEATURES)
-    by_hand = SurrogateRecommender(regime_metrics=(), features=DEFAULT_FEATURES + REGIME_FEATURES,
-                                   **plain).fit(replace(meta, metafeatures=with_regime_contrasts(meta.metafeatures)))
-    assert not by_hand.regimes_
-    values = _query_values(shared, 1)
-    assert all(values[p] is not None for p in REGIME_PROBES)
-    np.testing.assert_allclose(on.score(Query(values)).to_numpy(),
-                               by_hand.score(Query(with_regime_contrasts(
-                                   pd.DataFrame([values])).iloc[0].to_dict())).to_numpy(), rtol=1e-12)
-    older = replace(meta, metafeatures=meta.metafeatures.drop(columns=list(REGIME_PROBES)))
-    assert not SurrogateRecommender(regime_metrics=("roc_auc",), **plain).fit(older).regimes_

@@ -16,10 +16,9 @@ from metakg.metalearner.policy import Policy, load_policy
 from metakg.metalearner.recommender import MetaRecommender
 
 RECOMMENDERS = [
-    MetaRecommender, R.NearestDatasetsRecommender, R.SurrogateRecommender,
-    R.SurrogatePortfolioRecommender, R.GreedyPortfolioRecommender, R.SingleBestRecommender,
-    R.LocalPortfolioRecommender, R.GraphRecommender, R.TextSimilarityRecommender,
-    R.EnsembleRecommender,
+    MetaRecommender, R.NearestDatasetsRecommender, R.GreedyPortfolioRecommender,
+    R.SingleBestRecommender, R.LocalPortfolioRecommender, R.GraphRecommender,
+    R.TextSimilarityRecommender,
 ]
 
 

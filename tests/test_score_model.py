@@ -8,7 +8,8 @@ import pytest
 
 from metakg.metalearner.knowledge import MetaData
 from metakg.metalearner.recommend import recommend_for_query
-from metakg.metalearner.recommenders import EnsembleRecommender, Query
+from metakg.metalearner.recommender import MetaRecommender
+from metakg.metalearner.recommenders import NearestDatasetsRecommender, Query
 from metakg.metalearner.score_model import ScoreModel
 
 #: three configurations of one family whose log loss is a known function of a meta-feature
@@ -92,7 +93,7 @@ def test_bad_settings_are_refused(kwargs: dict, message: str) -> None:
 
 def test_recommendations_take_their_expected_log_loss_from_the_model() -> None:
     views = _views(60)
-    rec = EnsembleRecommender().fit(views)
+    rec = MetaRecommender().fit(views)
     query = _query(0.9)
     recs, _ = recommend_for_query(views, query, k=3, recommender=rec)
     modelled = rec.score_model_.predict(query, [r.config_id for r in recs])
@@ -103,8 +104,9 @@ def test_recommendations_take_their_expected_log_loss_from_the_model() -> None:
                                  f"{r.interval[0]:.4g}–{r.interval[1]:.4g}), learnt from this "
                                  "table's meta-features and the log_loss of 60 datasets' runs.")
         assert r.evidence  # the similar datasets' runs are still shown
-    # without the model: the similar datasets' mean and range, as for other metrics
-    plain = EnsembleRecommender(score_model=False).fit(views)
+    # without a model (a recommender that has none): the similar datasets' mean and range, as
+    # for other metrics
+    plain = NearestDatasetsRecommender().fit(views)
     recs, _ = recommend_for_query(views, query, k=3, recommender=plain)
     for r in recs:
         assert "range" in r.reason and "learnt" not in r.reason

@@ -2,9 +2,9 @@
 
 A synthetic seed matrix where LightGBM's learning rate decides: fast learners win on tables
 with mostly categorical columns, slow ones elsewhere. The box of the best configurations on
-similar tables must hold them and stay within the family's space; the surrogate must score an
-unseen configuration as it scores the evaluated ones, and propose the right region; the points
-must reach Optuna as they are.
+similar tables must hold them and stay within the family's space; the default recommender's
+ranker must score an unseen configuration as it scores the evaluated ones, and propose the
+right region; the points must reach Optuna as they are.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from metakg.metalearner.policy import RankerPolicy, load_policy
 from metakg.metalearner.recommenders import (
     NearestDatasetsRecommender,
     Query,
-    SurrogatePortfolioRecommender,
-    SurrogateRecommender,
 )
 from metakg.metalearner.warmstart import (
     WarmStartError,
@@ -70,12 +68,6 @@ def _meta(n_tables: int = 30, seed: int = 0) -> MetaData:
 @pytest.fixture(scope="module")
 def meta() -> MetaData:
     return _meta()
-
-
-@pytest.fixture(scope="module")
-def fitted(meta: MetaData) -> SurrogatePortfolioRecommender:
-    surrogate = SurrogateRecommender(n_bags=2, n_estimators=100)
-    return SurrogatePortfolioRecommender(surrogate=surrogate).fit(meta)
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +136,7 @@ def test_a_least_width_keeps_room_around_configurations_that_agree(meta: MetaDat
         transferred_space("lightgbm", [one], min_width=1.5)
 
 
-def test_bad_input_is_refused(meta: MetaData, fitted: SurrogatePortfolioRecommender) -> None:
+def test_bad_input_is_refused(meta: MetaData, default: MetaRecommender) -> None:
     with pytest.raises(WarmStartError, match="no lightgbm configuration"):
         transferred_space("lightgbm", [{"family": "knn", "params": {"n_neighbors": 3}}])
     with pytest.raises(WarmStartError, match="margin"):
@@ -156,13 +148,13 @@ def test_bad_input_is_refused(meta: MetaData, fitted: SurrogatePortfolioRecommen
     with pytest.raises(WarmStartError, match="no similar table"):
         best_on_similar(meta, {"elsewhere": 1.0}, "lightgbm")
     with pytest.raises(WarmStartError, match="n must be"):
-        ranked_configurations(fitted, _query(0.9), "lightgbm", n=0)
+        ranked_configurations(default, _query(0.9), "lightgbm", n=0)
     with pytest.raises(WarmStartError, match="min_distance"):
-        ranked_configurations(fitted, _query(0.9), "lightgbm", min_distance=1.5)
+        ranked_configurations(default, _query(0.9), "lightgbm", min_distance=1.5)
     with pytest.raises(WarmStartError, match="knn space"):
-        ranked_configurations(fitted, _query(0.9), "lightgbm", space=family_space("knn"))
+        ranked_configurations(default, _query(0.9), "lightgbm", space=family_space("knn"))
     nearest = NearestDatasetsRecommender().fit(meta)
-    with pytest.raises(WarmStartError, match="no fitted surrogate"):
+    with pytest.raises(WarmStartError, match="NearestDatasetsRecommender is not a fitted MetaRecommender"):
         score_configurations(nearest, _query(0.9), _lgbm(meta))
 
 
@@ -186,15 +178,6 @@ def test_draws_stay_in_the_space_and_follow_the_seed() -> None:
     assert {c["params"]["num_leaves"] for c in draws} == set(range(10, 41))
 
 
-def test_the_surrogate_scores_unseen_configurations_as_evaluated_ones(
-        meta: MetaData, fitted: SurrogatePortfolioRecommender) -> None:
-    query = _query(0.9)
-    ids = [c for c, cfg in meta.configs.items() if cfg["family"] == "lightgbm"]
-    expected = fitted.surrogate_.score(query).loc[ids].to_numpy()
-    got = score_configurations(fitted, query, [meta.configs[c] for c in ids])
-    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
-
-
 def test_the_default_scores_unseen_configurations_as_its_candidates(
         meta: MetaData, default: MetaRecommender) -> None:
     query = _query(0.9)
@@ -203,17 +186,14 @@ def test_the_default_scores_unseen_configurations_as_its_candidates(
     expected = default.predicted(query)[positions]
     got = score_configurations(default, query, [meta.configs[c] for c in ids])
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
-    with pytest.raises(WarmStartError, match="not fitted"):
+    with pytest.raises(WarmStartError, match="not a fitted MetaRecommender"):
         score_configurations(MetaRecommender(), query, [meta.configs[ids[0]]])
 
 
 @pytest.mark.parametrize(("frac_cat", "fast"), [(0.9, True), (0.1, False)])
-@pytest.mark.parametrize("which", ["default", "surrogate portfolio"])
 def test_the_ranker_proposes_the_region_that_wins_on_such_tables(
-        fitted: SurrogatePortfolioRecommender, default: MetaRecommender, which: str,
-        frac_cat: float, fast: bool) -> None:
-    recommender = default if which == "default" else fitted
-    points = ranked_configurations(recommender, _query(frac_cat), "lightgbm", n=5, samples=500,
+        default: MetaRecommender, frac_cat: float, fast: bool) -> None:
+    points = ranked_configurations(default, _query(frac_cat), "lightgbm", n=5, samples=500,
                                    min_distance=0.1)
     assert len(points) == 5
     rates = [p["params"]["learning_rate"] for p in points]
@@ -223,11 +203,11 @@ def test_the_ranker_proposes_the_region_that_wins_on_such_tables(
 
 
 def test_proposed_points_and_the_box_round_trip_into_optuna(
-        meta: MetaData, fitted: SurrogatePortfolioRecommender) -> None:
+        meta: MetaData, default: MetaRecommender) -> None:
     query = _query(0.9)
-    bests = best_on_similar(meta, fitted.neighbours(query), "lightgbm", k=5)
+    bests = best_on_similar(meta, default.neighbours(query), "lightgbm", k=5)
     box = transferred_space("lightgbm", bests, min_width=0.2)
-    points = ranked_configurations(fitted, query, "lightgbm", n=3, samples=200, space=box,
+    points = ranked_configurations(default, query, "lightgbm", n=3, samples=200, space=box,
                                    candidates=_lgbm(meta))
     dists = optuna_distributions(box)
     study = optuna.create_study(direction="maximize",

@@ -11,14 +11,15 @@ each class's one-against-the-rest ROC AUC; a fold without two classes is skipped
 ranks models by how well they order rows rather than by thresholds. Regression: the mean
 over folds of R² (target standardised).
 
-Why they exist: on binary ROC AUC the surrogate that also learns from them
-(``SurrogateRecommender(probe_metrics=("roc_auc",))``, the default) chooses better first
-configurations and better top 10s in ``bench/lodo.py`` (docs/benchmarks.md); the boosted-trees
-probe carries most of it (random forest, logistic regression and 10-NN landmarkers alone do
-not help). For log loss and RMSE they do not help as table features. The binary and RMSE
-surrogates also read each configuration's *family probe gap* (its family's probe minus the
-best one, :func:`~metalearner.recommenders.family_probe_gaps`), and the log-loss surrogate
-reads the boosting probe through the regime contrasts (:mod:`.regime_probing`).
+Why they exist: on binary ROC AUC a ranker that also learns from them chooses better first
+configurations and better top 10s (the former default's surrogate in ``bench/lodo.py``,
+decision 0005); the boosted-trees probe carries most of it (random forest, logistic
+regression and 10-NN landmarkers alone do not help). For log loss and RMSE they do not help
+as table features. The binary and RMSE policies also read each configuration's *family probe
+gap* (its family's probe minus the best one,
+:func:`~metalearner.recommenders.family_probe_gaps`), and the log-loss policy reads the
+boosting probe through the regime contrasts (:mod:`.regime_probing`); which groups each
+metric's ranker reads is in ``metalearner/policies/``.
 """
 
 from __future__ import annotations

@@ -11,12 +11,12 @@ hyperparameters that separate the configurations of one family. Same protocol as
 classes' one-against-the-rest ROC AUC for multiclass tables, or R² of the standardised
 target).
 
-Why they exist: the multiclass log-loss surrogate that also learns from them and from their
-contrasts (:mod:`metalearner.recommenders.regime_contrasts`) chooses better configurations at
-every k in ``bench/lodo_variants.py`` (row "no regime probes" in docs/benchmarks.md); for
-binary ROC AUC and RMSE they move best@5 within noise as surrogate features, so there they
-choose each pick's configuration within its family instead
-(:mod:`metalearner.recommenders.regime_choice`).
+Why they exist: the multiclass log-loss policy's ranker reads them and their contrasts
+(:mod:`metalearner.recommenders.regime_contrasts`, feature group ``regimes``); they made the
+former default's log-loss surrogate choose better at every k (decision 0005). For binary ROC
+AUC and RMSE they moved best@5 within the noise as features
+(``bench/policies/cover3-regimes.json``, decision 0011), so ``recommend()`` does not compute
+them there.
 """
 
 from __future__ import annotations

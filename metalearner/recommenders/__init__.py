@@ -1,8 +1,6 @@
 """Recommenders: fit on the graph's views, score configurations for a new task."""
 
 from metakg.metalearner.recommenders.base import BaseRecommender, Query
-from metakg.metalearner.recommenders.candidate_forest import CandidateForest
-from metakg.metalearner.recommenders.ensemble import DEFAULT_WEIGHTS, EnsembleRecommender
 from metakg.metalearner.recommenders.graph_ppr import GraphRecommender
 from metakg.metalearner.recommenders.landmark_contrasts import LANDMARK_CONTRASTS, landmark_contrasts
 from metakg.metalearner.recommenders.local_portfolio import LocalPortfolioRecommender
@@ -18,51 +16,35 @@ from metakg.metalearner.recommenders.probe_contrasts import (
     near_best_probes,
     probe_features,
 )
-from metakg.metalearner.recommenders.regime_choice import (
-    FAMILY_REGIMES,
-    rechoose_within_families,
-    regime_kernel,
-)
 from metakg.metalearner.recommenders.regime_contrasts import (
     REGIME_CONTRASTS,
     REGIME_FEATURES,
     query_with_regime_contrasts,
     with_regime_contrasts,
 )
-from metakg.metalearner.recommenders.surrogate import SurrogateRecommender, config_features
-from metakg.metalearner.recommenders.surrogate_portfolio import SurrogatePortfolioRecommender
 from metakg.metalearner.recommenders.text import TextSimilarityRecommender
 
 __all__ = [
-    "DEFAULT_WEIGHTS",
     "FAMILY_PROBES",
     "FAMILY_PROBE_GROUPS",
-    "FAMILY_REGIMES",
     "HEDGE_PROBES",
     "LANDMARK_CONTRASTS",
     "PROBE_FEATURES",
     "REGIME_CONTRASTS",
     "REGIME_FEATURES",
     "BaseRecommender",
-    "CandidateForest",
-    "EnsembleRecommender",
     "GraphRecommender",
     "GreedyPortfolioRecommender",
     "LocalPortfolioRecommender",
     "NearestDatasetsRecommender",
     "Query",
     "SingleBestRecommender",
-    "SurrogatePortfolioRecommender",
-    "SurrogateRecommender",
     "TextSimilarityRecommender",
-    "config_features",
     "family_gap_columns",
     "family_probe_gaps",
     "landmark_contrasts",
     "near_best_probes",
     "probe_features",
     "query_with_regime_contrasts",
-    "rechoose_within_families",
-    "regime_kernel",
     "with_regime_contrasts",
 ]

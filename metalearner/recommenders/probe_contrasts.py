@@ -1,11 +1,10 @@
 """Probe features: which family's small model does best on a table, and by how much.
 
 The probes (:mod:`metalearner.metafeatures.probing`) are out-of-fold scores of small members
-of the configuration families. A surrogate learns from them as given, from the best of them,
+of the configuration families. A ranker learns from them as given, from the best of them,
 from each one's gap to the best, and from how much the best linear-style model (linear, LDA,
-SVM) beats or trails the best tree ensemble. On binary ROC AUC these make the surrogate's
-choices better in ``bench/lodo.py`` (docs/benchmarks.md and
-:class:`~metalearner.recommenders.SurrogateRecommender`).
+SVM) beats or trails the best tree ensemble (feature group ``probes``). On binary ROC AUC
+they made the former default's choices better (decision 0005); the binary policy reads them.
 
 One more feature belongs to a (table, configuration) pair rather than to the table: the
 *family probe gap* (:func:`family_probe_gaps`), the best probe of the configuration's own

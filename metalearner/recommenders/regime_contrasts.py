@@ -4,8 +4,8 @@ The regime probes (:mod:`metalearner.metafeatures.regime_probing`) score small m
 opposite ends of a family's space. What tells a configuration's hyperparameters apart is the
 difference: slow against the plain boosting probe, deep against it, strongly against weakly
 regularised linear models, a narrow against a wide RBF kernel, smoothed against greedy extra
-trees. A surrogate that reads them
-(``SurrogateRecommender(regime_metrics=...)``) learns from the six probes and these four
+trees. A ranker whose policy reads them (feature group ``regimes``,
+:class:`~metalearner.features.FeatureBuilder`) learns from the six probes and these four
 differences, placed after its other meta-features.
 """
 
@@ -30,10 +30,9 @@ REGIME_CONTRASTS: Mapping[str, tuple[str, str]] = MappingProxyType({
     "rc_svm_reach": ("rp_svm_narrow", "rp_svm_wide"),
     "rc_forest_smooth": ("rp_forest_smooth", "rp_forest_greedy"),
 })
-#: What a surrogate reading the regimes adds to its meta-features, in this order: the probes
-#: and contrasts of meta-feature version 3 (the forest probes of version 4 choose
-#: configurations within their family, :mod:`.regime_choice`; as surrogate features they do
-#: not measure better).
+#: What a ranker reading the regimes adds to its meta-features, in this order: the probes
+#: and contrasts of meta-feature version 3 (the forest probes of version 4 served the former
+#: default's regime re-choice within families; as features they did not measure better).
 REGIME_FEATURES: tuple[str, ...] = (*(p for p in REGIME_PROBES if not p.startswith("rp_forest")),
                                     *(c for c in REGIME_CONTRASTS if c != "rc_forest_smooth"))
 

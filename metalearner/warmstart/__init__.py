@@ -27,7 +27,7 @@ Beyond evaluated configurations (:mod:`~metalearner.warmstart.transfer`):
 :func:`transferred_space` narrows a family's space to the bounding box of the configurations
 that did best on the most similar tables (:func:`best_on_similar`), to hand a tuner beside the
 points; :func:`ranked_configurations` proposes configurations of the family's continuous space
-scored by the recommender's surrogate (:func:`score_configurations`).
+scored by the default recommender's ranker (:func:`score_configurations`).
 """
 
 from metakg.metalearner.warmstart.for_flaml import (

@@ -7,11 +7,11 @@ and configurations proposed by the ranker over a family's continuous space.
   tuner beside the points (``optuna_distributions(box)``, ``flaml_learner(box)``, ...).
   :func:`best_on_similar` picks those configurations from the training views.
 * :func:`ranked_configurations`: many configurations drawn from a family's space (or from a
-  transferred box), scored for the query by the recommender's surrogate, and a diverse top n
-  taken; :func:`score_configurations` scores any configuration, evaluated or not.
+  transferred box), scored for the query by the default recommender's ranker, and a diverse
+  top n taken; :func:`score_configurations` scores any configuration, evaluated or not.
 
-The surrogate reads a configuration through
-:func:`~metalearner.recommenders.surrogate.config_features` (family indicator, then each set
+The ranker reads a configuration through
+:func:`~metalearner.config_features.config_features` (family indicator, then each set
 parameter, log scale where the space says so), so it can score a configuration nobody ran.
 What it knows of a parameter is what the evaluated configurations of the family teach it:
 with a dozen configurations per family, its predictions between them are a guess.
@@ -126,7 +126,7 @@ def best_on_similar(meta: Any, similar: Mapping[str, float] | pd.Series, family:
         meta: the training views (:class:`~metalearner.knowledge.MetaData`): ``norm``
             (tables × configurations, higher is better) and ``configs``.
         similar: training table id → similarity (higher: more alike), e.g. the recommender's
-            ``neighbours(query)`` or a surrogate portfolio's ``profile_weights(query)``.
+            ``neighbours(query)``.
         family: the family whose configurations are wanted.
         k: how many of the most similar tables (those with no score of the family skipped).
 
@@ -198,78 +198,32 @@ def sample_configurations(space: TunerSpace, n: int, *, seed: int = 0) -> list[d
     return out
 
 
-def _surrogate_of(recommender: Any) -> Any:
-    """The fitted surrogate that scores (meta-features, configuration) pairs: the recommender
-    itself, its ``surrogate_`` or that of one of its ``members_``."""
-    from metakg.metalearner.recommenders.surrogate import SurrogateRecommender
-
-    seen = [recommender]
-    while seen:
-        r = seen.pop(0)
-        if isinstance(r, SurrogateRecommender) and hasattr(r, "models_"):
-            return r
-        if getattr(r, "surrogate_", None) is not None:
-            seen.append(r.surrogate_)
-        seen.extend(getattr(r, "members_", {}).values())
-    raise WarmStartError(f"{type(recommender).__name__} has no fitted surrogate to score "
-                         "configurations with (fit the default MetaRecommender, or a "
-                         "SurrogateRecommender, first)")
-
-
 def score_configurations(recommender: Any, query: Any, configs: Sequence[Mapping[str, Any]]
                          ) -> np.ndarray:
-    """The learnt model's predicted score of each configuration for the query (higher is
-    better), evaluated or not: the default recommender's ranker, or a surrogate.
+    """The default recommender's predicted relative score of each configuration for the query
+    (higher is better), evaluated or not: its ranker scores a tuner's draws as it scores the
+    candidates (:meth:`~metalearner.recommender.MetaRecommender.score_configurations`).
 
-    A parameter the model never saw set (no evaluated configuration sets it) is not read.
+    A parameter the ranker never saw set (no candidate sets it) is not read.
 
     Args:
-        recommender: the fitted default (:class:`~metalearner.recommender.MetaRecommender`)
-            or a fitted recommender holding a surrogate (see :func:`_surrogate_of`).
+        recommender: the fitted default (:class:`~metalearner.recommender.MetaRecommender`).
         query: the :class:`~metalearner.recommenders.Query` (its meta-features).
         configs: ``{"family", "params"}`` dicts.
 
     Returns:
-        One prediction per configuration: the default's relative score (1 = the table's
-        best), or the surrogate's target scale.
+        One relative score per configuration (1 = as good as the table's best).
 
     Raises:
-        WarmStartError: the recommender is not fitted or has no fitted surrogate.
+        WarmStartError: the recommender is not a fitted ``MetaRecommender``.
     """
-    from metakg.metalearner.metafeatures.probing import PROBES
     from metakg.metalearner.recommender import MetaRecommender
-    from metakg.metalearner.recommenders.landmark_contrasts import query_with_landmark_contrasts
-    from metakg.metalearner.recommenders.probe_contrasts import (
-        family_gap_columns,
-        family_probe_gaps,
-        query_probe_features,
-    )
-    from metakg.metalearner.recommenders.regime_contrasts import query_with_regime_contrasts
-    from metakg.metalearner.recommenders.surrogate import config_features
 
-    if isinstance(recommender, MetaRecommender):  # the default: its ranker scores them
-        if not hasattr(recommender, "ranker_"):
-            raise WarmStartError("The MetaRecommender is not fitted; fit it on the graph's "
-                                 "views first.")
-        return recommender.score_configurations(query, list(configs))
-    s = _surrogate_of(recommender)
-    if not configs:
-        return np.empty(0)
-    mf = query.metafeatures
-    values = query_with_regime_contrasts(mf) if s.regimes_ else mf
-    m = query_with_landmark_contrasts(values, s.features_, contrasts=s.contrasts_)
-    if s.probes_:
-        m = np.concatenate([m, query_probe_features(mf)])
-    C = pd.DataFrame([config_features(dict(c)) for c in configs])
-    C = C.reindex(columns=s.config_matrix_.columns).to_numpy(dtype=float)
-    X = np.hstack([np.tile(m, (len(configs), 1)), C])
-    if s.family_probes_:
-        families = [c.get("family", "") for c in configs]
-        probes = np.array([[np.nan if (v := mf.get(p)) is None else v for p in PROBES]], dtype=float)
-        gaps = family_probe_gaps(probes, families)[0]
-        X = np.column_stack([X, family_gap_columns(gaps, families) if s.split_family_gaps
-                             else gaps[:, None]])
-    return sum(model.booster_.predict(X) for model in s.models_) / len(s.models_)
+    if not isinstance(recommender, MetaRecommender) or not hasattr(recommender, "ranker_"):
+        raise WarmStartError(f"{type(recommender).__name__} is not a fitted MetaRecommender, "
+                             "whose ranker scores configurations; fit the default recommender "
+                             "on the graph's views first.")
+    return recommender.score_configurations(query, list(configs))
 
 
 def _distance(a: Mapping[str, Any], b: Mapping[str, Any], space: TunerSpace) -> float:
@@ -294,17 +248,17 @@ def ranked_configurations(recommender: Any, query: Any, family: str, *, n: int =
                           samples: int = 2000, space: TunerSpace | None = None,
                           candidates: Any = (), min_distance: float = 0.15,
                           seed: int = 0) -> list[dict[str, Any]]:
-    """A diverse top ``n`` of a family's continuous space for the query, by the surrogate.
+    """A diverse top ``n`` of a family's continuous space for the query, by the ranker.
 
     ``samples`` configurations are drawn from ``space`` (:func:`sample_configurations`),
-    ``candidates`` (e.g. the family's evaluated configurations) join them, the recommender's
-    surrogate scores them all (:func:`score_configurations`), and they are taken best first,
-    skipping any within ``min_distance`` of one already taken (:func:`_distance`: largest
-    per-parameter distance, each range of ``space`` on its scale). When too few are far
+    ``candidates`` (e.g. the family's evaluated configurations) join them, the default
+    recommender's ranker scores them all (:func:`score_configurations`), and they are taken
+    best first, skipping any within ``min_distance`` of one already taken (:func:`_distance`:
+    largest per-parameter distance, each range of ``space`` on its scale). When too few are far
     enough apart, the best of the rest fill up.
 
     Args:
-        recommender: a fitted recommender holding a surrogate.
+        recommender: the fitted default recommender (``MetaRecommender``).
         query: the :class:`~metalearner.recommenders.Query`.
         family: the family whose space is searched.
         n: how many configurations.
@@ -322,7 +276,7 @@ def ranked_configurations(recommender: Any, query: Any, family: str, *, n: int =
 
     Raises:
         WarmStartError: ``n`` below 1, ``min_distance`` outside [0, 1], a ``space`` of another
-            family, or a recommender without a fitted surrogate.
+            family, or a recommender that is not a fitted ``MetaRecommender``.
     """
     if n < 1:
         raise WarmStartError(f"n must be at least 1, got {n!r}")

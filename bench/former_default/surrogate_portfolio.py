@@ -77,17 +77,18 @@ from metakg.metalearner.recommenders._greedy import greedy_order
 from metakg.metalearner.recommenders.base import BaseRecommender, Query
 from metakg.metalearner.recommenders.nearest import NearestDatasetsRecommender
 from metakg.metalearner.recommenders.probe_contrasts import FAMILY_PROBES, near_best_probes
-from metakg.metalearner.recommenders.regime_choice import (
-    FAMILY_REGIMES,
-    rechoose_within_families,
-    regime_kernel,
-)
 from metakg.metalearner.recommenders.regime_contrasts import (
     REGIME_CONTRASTS,
     query_with_regime_contrasts,
     with_regime_contrasts,
 )
-from metakg.metalearner.recommenders.surrogate import SurrogateRecommender
+
+from .regime_choice import (
+    FAMILY_REGIMES,
+    rechoose_within_families,
+    regime_kernel,
+)
+from .surrogate import SurrogateRecommender
 
 __all__ = ["SurrogatePortfolioRecommender"]
 

@@ -13,10 +13,11 @@ from metakg.metalearner.recommenders.base import BaseRecommender, Query
 from metakg.metalearner.recommenders.graph_ppr import GraphRecommender
 from metakg.metalearner.recommenders.nearest import NearestDatasetsRecommender
 from metakg.metalearner.recommenders.portfolio import GreedyPortfolioRecommender
-from metakg.metalearner.recommenders.surrogate import SurrogateRecommender
-from metakg.metalearner.recommenders.surrogate_portfolio import SurrogatePortfolioRecommender
 from metakg.metalearner.recommenders.text import TextSimilarityRecommender
 from metakg.metalearner.score_model import ScoreModel
+
+from .surrogate import SurrogateRecommender
+from .surrogate_portfolio import SurrogatePortfolioRecommender
 
 __all__ = ["DEFAULT_WEIGHTS", "EnsembleRecommender"]
 

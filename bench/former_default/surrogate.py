@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
+from metakg.metalearner.config_features import config_features
 from metakg.metalearner.knowledge import MetaData, relative_scores
 from metakg.metalearner.metafeatures.probing import PROBES
 from metakg.metalearner.metafeatures.regime_probing import REGIME_PROBES
 from metakg.metalearner.recommenders.base import BaseRecommender, Query
-from metakg.metalearner.recommenders.candidate_forest import CandidateForest
 from metakg.metalearner.recommenders.landmark_contrasts import (
     query_with_landmark_contrasts,
     with_landmark_contrasts,
@@ -30,29 +27,9 @@ from metakg.metalearner.recommenders.regime_contrasts import (
     with_regime_contrasts,
 )
 
-__all__ = ["SurrogateRecommender", "config_features", "surrogate_target"]
+from .candidate_forest import CandidateForest
 
-
-def config_features(config: dict[str, Any]) -> dict[str, float]:
-    """Numeric encoding of a configuration: family indicator + its hyperparameters
-    (log scale where the space says so), named ``family.param``."""
-    from metakg.kg.spaces import FAMILIES
-
-    fam = config.get("family", "")
-    out: dict[str, float] = {f"family={f}": float(f == fam) for f in FAMILIES}
-    space = FAMILIES.get(fam)
-    for name, value in (config.get("params") or {}).items():
-        p = space.by_name.get(name) if space else None
-        if isinstance(value, bool):
-            v = float(value)
-        elif isinstance(value, int | float):
-            # log scale where the space says so; a 0 there (no regularisation) is far below
-            # every positive value, not log(1) = 0
-            v = (math.log(max(value, 1e-12)) if p is not None and p.log else float(value))
-        else:
-            v = float(p.choices.index(value)) if p is not None and p.choices and value in p.choices else np.nan
-        out[f"{fam}.{name}"] = v
-    return out
+__all__ = ["SurrogateRecommender", "surrogate_target"]
 
 
 def surrogate_target(meta: MetaData, target: str, temperature: float) -> pd.DataFrame:
@@ -237,3 +214,17 @@ class SurrogateRecommender(BaseRecommender):
             raise ValueError("Only the 'top' target maps back to relative scores.")
         p = np.clip(np.asarray(predicted, dtype=float), 1e-12, None)
         return 1.0 + np.log(p) / self.temperature
+
+    def bag_predictions(self, metafeatures) -> np.ndarray:
+        """Each bagged member's relative score of every configuration (members ×
+        ``config_ids_``), as ``metakg.metalearner.active`` reads a bag: each member predicts
+        through :meth:`score` on a shallow copy holding that member alone."""
+        import copy
+
+        query = Query(metafeatures=dict(metafeatures))
+        out = []
+        for model in self.models_:
+            one = copy.copy(self)
+            one.models_, one.forest_ = [model], None
+            out.append(self.relative(one.score(query).to_numpy(dtype=float)))
+        return np.vstack(out)
