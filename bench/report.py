@@ -174,8 +174,9 @@ def lodo() -> list[str]:
            "Each shared dataset in turn is held out with everything derived from it; the recommender is fitted "
            "on the rest of the seed graph and recommends for the held-out table. Normalised score of the best of "
            "the top k (0 = the dataset's median configuration, 1 = its best), mean / median over held-out "
-           "datasets. Rows other than the default are baselines and ablations (the default with one part "
-           "turned off or changed).", ""]
+           "datasets. The default is `MetaRecommender` (decision 0011); the other rows are the former default "
+           "(decision 0005, `bench/former_default/`), baselines, and the default refitted with other ranker "
+           "seeds, other training views or a complementary top k. Its variants are compared paired below.", ""]
     rank_groups = [g for g in d["groups"] if g["normalisation"] == "rank"]
     minmax = {(g["task_type"], g["metric"]): g for g in d["groups"] if g["normalisation"] == "minmax"}
     for g in rank_groups:
@@ -348,7 +349,7 @@ def lodo_vs_portfolio() -> list[str]:
                     "report('bench/results/lodo_paired.jsonl', candidates=['portfolio', 'current', 'new+cover3'])\""),
            "The same paired leave-one-dataset-out rows, read against the greedy portfolio (best-of-k "
            "over the training datasets, no meta-features): the former default (`current`) and the new "
-           "recommender with a three-family cover (`new+cover3`, decision 0011), mean best@k and the "
+           "recommender with a three-family cover (`new+cover3`, the default since decision 0011), mean best@k and the "
            "paired difference with its 95% bootstrap interval over held-out datasets.", ""]
     out += _group_tables(d)
     return out
@@ -414,7 +415,7 @@ def strong_candidates() -> list[str]:
             "where it gains / loses / ties.", "", *_group_tables(d)]
     switch = load("lodo_paired_strong_switch")
     if switch:
-        out += ["The new recommender (`MetaRecommender`, decision 0011) on the same views, against "
+        out += ["The new recommender (`MetaRecommender`, the default since decision 0011) on the same views, against "
                 "the former default with the strong defaults (`current`): with a three-family cover "
                 "(`new+cover3`), the same without the published configurations, and with "
                 "CatBoost's default as its incumbent (`new+cover3-catboost-first`: kept first "
@@ -893,7 +894,7 @@ def top5_vs_tpe() -> list[str]:
            *command("python bench/top5_vs_tpe.py"),
            "Issue 36 asks, on tables metakg has never seen, for the best of its top 5 at least as good "
            "as TPE's best of 20 on ≥ 75% of them. Here the same on the Optuna bench's shared tables: "
-           "the best of the former default's top 5 (any family; fitted without the table and its "
+           "the best of the default's top 5 (`MetaRecommender`) (any family; fitted without the table and its "
            "same-table relatives) on the table's seed-0 folds, against the best of 20 Optuna TPE "
            "trials on LightGBM on the same folds (the cold searches above, 5 TPE seeds). Both are "
            "in-sample; for the seed's configurations the fresh-fold scores above move the count "
