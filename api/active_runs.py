@@ -87,7 +87,7 @@ def _make_proposals(graph: Any, *, budget: int, dataset: str | None) -> list[Any
 
     from metakg.kg.errors import InvalidData
     from metakg.kg.proposals import NewProposal, RecommenderVersion, write_proposals
-    from metakg.metalearner.active import propose, surrogate_of
+    from metakg.metalearner.active import bag_of, propose
     from metakg.metalearner.cache import cached_recommender
     from metakg.metalearner.recommender import MetaRecommender
 
@@ -101,7 +101,7 @@ def _make_proposals(graph: Any, *, budget: int, dataset: str | None) -> list[Any
         if only is not None and only not in meta.raw.index:
             continue
         in_views = True
-        for c in propose(meta, surrogate_of(rec), budget=budget,
+        for c in propose(meta, bag_of(rec), budget=budget,
                          datasets=[only] if only else None):
             key = (c.dataset_id, c.config_id)  # one run answers every group it belongs to
             if key not in found or found[key][0].utility < c.utility:

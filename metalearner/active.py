@@ -37,8 +37,14 @@ from metakg.metalearner.knowledge import MetaData, relative_scores
 from metakg.metalearner.recommender import MetaRecommender
 from metakg.metalearner.recommenders import BaseRecommender
 
-__all__ = ["Candidate", "acquisition", "member_predictions", "missing_pairs", "propose",
-           "surrogate_of"]
+__all__ = [
+    "Candidate",
+    "acquisition",
+    "bag_of",
+    "member_predictions",
+    "missing_pairs",
+    "propose",
+]
 
 #: The top k whose membership a run can change (best@5 is the benchmarks' main figure).
 DEFAULT_K = 5
@@ -89,7 +95,7 @@ class Bagged(Protocol):
     def bag_predictions(self, metafeatures: Mapping[str, float | None]) -> np.ndarray: ...
 
 
-def surrogate_of(recommender: BaseRecommender) -> MetaRecommender:
+def bag_of(recommender: BaseRecommender) -> MetaRecommender:
     """The bagged model whose members disagree: the fitted default recommender itself.
 
     Args:
@@ -164,7 +170,7 @@ def propose(meta: MetaData, bag: Bagged, *, budget: int = 10,
 
     Args:
         meta: the views the bag was fitted on.
-        bag: the fitted default recommender (:func:`surrogate_of`), or a bag like it.
+        bag: the fitted default recommender (:func:`bag_of`), or a bag like it.
         budget: how many to return.
         datasets: only these dataset ids (default: every dataset of the views).
         k: the top k a run must be able to enter.

@@ -109,13 +109,18 @@ def test_the_default_recommenders_members_are_its_rankers_bag(world: tuple[Path,
     from dataclasses import replace
 
     from metakg.metalearner import MetaRecommender
-    from metakg.metalearner.active import surrogate_of
+    from metakg.metalearner.active import bag_of
     from metakg.metalearner.policy import RankerPolicy, load_policy
 
     meta = load_metadata(_graph(world), "classification", "roc_auc", cache=False)
     policy = replace(load_policy("roc_auc"), ranker=RankerPolicy(n_bags=3, n_estimators=40))
     default = MetaRecommender(policy=policy).fit(meta)
-    assert surrogate_of(default) is default
+    assert bag_of(default) is default
+    from metakg.metalearner.recommenders import NearestDatasetsRecommender
+
+    for other in (NearestDatasetsRecommender().fit(meta), MetaRecommender()):
+        with pytest.raises(InvalidData, match="has no fitted bag of ranking models"):
+            bag_of(other)
     mf = meta.metafeatures.loc[meta.datasets[0]].to_dict()
     members = member_predictions(default, mf)
     assert members.shape == (3, len(default.config_ids_))

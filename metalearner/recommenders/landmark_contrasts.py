@@ -4,11 +4,12 @@ The landmarkers (1-nearest-neighbour, a decision stump, naive Bayes, LDA, ridge)
 cross-validated scores of cheap models; their differences say which kind of model suits the
 table (``lm_lda - lm_1nn`` > 0: linear structure; ``lm_best - lm_stump``: how much there is to
 gain over one split). A tree ensemble can learn such differences from the raw landmarkers only
-with many splits; given outright, they help the multiclass surrogate (``bench/lodo.py``
-protocol, four bags of surrogate seeds: higher best@5 and best@10, and a top-1 at least as
-good as the HGB default and FLAML zero-shot more often, best@1 the same). For binary ROC AUC
-(fewer top-1s at least as good as FLAML zero-shot) and regression (lower best@5) they do not,
-so only the log-loss surrogate reads them.
+with many splits; given outright, they helped the former default's multiclass surrogate
+(``bench/lodo.py`` protocol, four bags of surrogate seeds: higher best@5 and best@10, and a
+top-1 at least as good as the HGB default and FLAML zero-shot more often, best@1 the same).
+For binary ROC AUC (fewer top-1s at least as good as FLAML zero-shot) and regression (lower
+best@5) they did not, so only the log-loss policy reads them (feature group
+``landmark_contrasts``).
 """
 
 from __future__ import annotations
