@@ -17,8 +17,8 @@ small because the curve must rise for the goal to mean anything: from 30% of the
 random acquisition moved best@5 by less than the seed-to-seed noise.
 
 The recommender is a lighter stand-in for the default one, shared by the acquisition and the
-figure: the default's bagged surrogate (:class:`SurrogateRecommender`, five members) with
-100 trees per member instead of 300, recommending its top 5 by score (not the default's
+figure: the former default's bagged surrogate (``former_default.SurrogateRecommender``,
+``bench/former_default/``, five members) with 100 trees per member instead of 300, recommending its top 5 by score (not the default's
 portfolio step), so that it can be refitted at every step.
 
 Protocol: ``bench/lodo.py``'s views (rank normalisation, configurations run on at least 95%

@@ -30,8 +30,8 @@ as ``bench/lodo.py`` defines it):
 ``all_strong`` (every cell a seed run: the seed matrix itself) is the ceiling.
 
 The recommender is the lighter stand-in for the default one that ``bench/active_learning_curve.py``
-uses: the default's bagged surrogate (:class:`SurrogateRecommender`, five members) with 100
-trees per member instead of 300, recommending its top 5 by score (not the default's portfolio
+uses: the former default's bagged surrogate (``former_default.SurrogateRecommender``, five
+members) with 100 trees per member instead of 300, recommending its top 5 by score (not the default's portfolio
 step), so that it can be refitted many times.
 
 Protocol: ``bench/lodo.py``'s views (rank normalisation, configurations run on at least 95% of

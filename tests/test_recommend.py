@@ -85,19 +85,12 @@ def _tables(shared: Path) -> tuple[object, object]:
 ], ids=["nearest", "meta-recommender"])
 def test_recommenders_follow_similar_datasets(kg: KnowledgeGraph, shared: Path, make: object) -> None:
     """Linear models won on the categorical tables, kNN on the numeric ones: a new table of
-    either kind gets that family first. (Two lone surrogates without the family probe gaps:
-    here scores follow frac_cat alone, and on ten tables the gaps are a spurious signal it
-    can pick up; the portfolio's first pick never reads them.)"""
+    either kind gets that family first."""
     meta = load_metadata(kg, "classification", "roc_auc")
     rec = make().fit(meta)  # type: ignore[operator]
     for values, family in _query_metafeatures(shared):
         top = rec.score(Query(dict(values))).sort_values(ascending=False).index[0]
         assert meta.families[top] == family
-
-
-def _query_values(shared: Path, which: int) -> dict[str, float | None]:
-    """The meta-features of ``_tables(shared)[which]`` (0: categorical, 1: numeric), a fresh copy."""
-    return dict(_query_metafeatures(shared)[which][0])
 
 
 @functools.cache

@@ -93,7 +93,7 @@ class SurrogateRecommender(BaseRecommender):
             family probe gap column" in docs/benchmarks.md).
 
     Fitted attributes include ``models_`` (the bag of ``LGBMRegressor``) and ``forest_``, the
-    bag compiled by :class:`~metalearner.recommenders.candidate_forest.CandidateForest`,
+    bag compiled by :class:`~former_default.candidate_forest.CandidateForest`,
     which scores the portfolio for a query with the same predictions about 3x faster
     (``None`` when the trees have more than 64 leaves: the boosters then predict).
     """

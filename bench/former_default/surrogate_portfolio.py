@@ -41,7 +41,7 @@ and 5 of the greedy order out, and the binary best@5 gain comes mostly from tabl
 family wins by a probe margin of a few thousandths.
 
 Last, for the same metrics, each pick's *configuration* is chosen again within its family by
-the regime probes (:mod:`metalearner.recommenders.regime_choice`): the families
+the regime probes (:mod:`former_default.regime_choice`): the families
 come in the order chosen above, and each pick becomes the configuration of its family that most
 raises the best-so-far over the training datasets weighted by their profile weights times a
 kernel on how close their regime contrasts for that family (smoothed against greedy trees,
@@ -178,7 +178,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
             binary best@3, four do no better than two).
         regime_choice: the width of the regime kernel with which each pick, in the order
             chosen above, is re-chosen among its family's configurations
-            (:func:`~metalearner.recommenders.regime_choice.rechoose_within_families`: the
+            (:func:`~former_default.regime_choice.rechoose_within_families`: the
             training datasets' profile weights times ``exp(-mean |regime contrast
             difference| / width)`` over the family's regime contrasts); or metric -> width (a
             metric not named, or a graph or table without regime probes: the picks stay as
@@ -423,7 +423,7 @@ class SurrogatePortfolioRecommender(BaseRecommender):
     def regime_picks(self, query: Query, chosen: list[int], weights: np.ndarray,
                      allowed: np.ndarray | None) -> list[int]:
         """``chosen`` with each pick re-chosen within its family by the regime probes
-        (:func:`~metalearner.recommenders.regime_choice.rechoose_within_families`), where
+        (:func:`~former_default.regime_choice.rechoose_within_families`), where
         ``regime_choice`` applies to the fitted metric; else ``chosen`` itself.
 
         Args:
