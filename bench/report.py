@@ -1027,7 +1027,7 @@ def page() -> str:
              "machine (CPU only); times are medians. Raw results: `bench/results/*.json`. "
              "`bash bench/run_all.sh` reruns them all in sequence on a quiet machine and rewrites this page; "
              "`python bench/report.py` alone rewrites it from the recorded results.", ""]
-    body = [*lodo(), *former(lodo_families()), *lodo_paired(), *lodo_vs_portfolio(),
+    body = [*lodo(), *lodo_families(), *lodo_paired(), *lodo_vs_portfolio(),
             *strong_defaults(), *strong_candidates(), *autogluon_candidates(), *full_size(),
             *active_learning(), *weak_supervision(), *interval_coverage(), *noise_ceiling(),
             *former(optuna()), *top5_vs_tpe(), *tpe_ceiling(), *former(optuna_transfer()),

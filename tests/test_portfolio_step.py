@@ -169,4 +169,4 @@ def _views(rows: dict[str, dict[str, float]], *, higher: bool = True,
                     norm=raw.rank(axis=1, pct=True, ascending=higher), metric={},
                     higher=dict.fromkeys(raw.index, higher), configs=configs,
                     families={c: configs[c]["family"] for c in raw.columns},
-                    metafeatures=pd.DataFrame(index=raw.index))
+                    metafeatures=pd.DataFrame({"log_nr_inst": 7.0}, index=raw.index))
