@@ -302,7 +302,7 @@ def write_report(out: Path, rows: list[dict], args: argparse.Namespace, planned:
         "protocol": {"start_share": protocol.start, "step_share": protocol.step,
                      "steps": protocol.steps, "k": DEFAULT_K,
                      "normalisation": NORMALISATION, "coverage": 0.95,
-                     "recommender": (f"the default's bagged surrogate (5 members, {N_ESTIMATORS} "
+                     "recommender": (f"the former default's bagged surrogate (5 members, {N_ESTIMATORS} "
                                      "trees each instead of 300), top 5 by its score; the "
                                      "acquisition function uses the same model"),
                      "acquisition": "metakg.metalearner.active.propose: members' spread x "

@@ -7,7 +7,7 @@ seed, one thread per worker; 900 s per fit instead of 60, for the larger fits):
 
 * the strong single defaults of ``bench/strong_defaults.py`` (CatBoost's default, pytabkit's
   LightGBM-, XGBoost- and CatBoost-TD of the task type, HistGradientBoosting's default);
-* the recommender's top 5 for the table in leave-one-dataset-out (today's default, surrogate
+* the recommender's top 5 for the table in leave-one-dataset-out (the former default, surrogate
   seed 0, as ``bench/lodo_paired.py`` recorded it: fitted without the table).
 
 Work order: configuration rank first (CatBoost's default, the top 1, HGB's default, the TD
@@ -240,7 +240,7 @@ def report(args: argparse.Namespace) -> None:
                      "seed protocol's first-repeat seed, no subsample, one thread, "
                      f"{args.time_limit:g} s per fit; at 5,000 rows: the seed graph's scores (repeats "
                      "averaged) and the published configurations' runs; the recommender's LODO top 5 "
-                     f"from {args.rows} (today's default, seed 0); a failed run counts as the table's "
+                     f"from {args.rows} (the former default, seed 0); a failed run counts as the table's "
                      "worst score; 95% bootstrap interval over tables of the paired difference"),
         "summary": summary, "tables": per_table})
 

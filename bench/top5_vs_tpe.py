@@ -4,7 +4,7 @@ published strong defaults among the candidates.
 Issue 36 asks, on real tables it has never seen: "best of 5 >= TPE's best of 20 on >= 75% of
 tables" (TPE: Optuna's, 20 trials on LightGBM). This measures it on the Optuna bench's 33 shared
 tables (``bench/optuna_warmstart.py``), leave-one-dataset-out (the recommender fitted without the
-table and its same-table relatives), for today's default recommender choosing among
+table and its same-table relatives), for the default recommender choosing among
 
 * ``with-published``: the seed's configurations and the published ones of the seed extension
   (``data/seed-published.trig.xz``: CatBoost's default, pytabkit's TD defaults);
@@ -121,7 +121,7 @@ def main() -> None:
     summary = _summary(per_table, reference)
     print(json.dumps(summary, indent=1))
     write_json(out, {
-        "protocol": ("LODO (today's default recommender, fitted without the table and its same-table "
+        "protocol": ("LODO (the default recommender, fitted without the table and its same-table "
                      "relatives); best of its top 5 on the seed-0 task's folds (in-sample) against the "
                      f"best of {TRIALS} Optuna TPE trials on LightGBM from {args.cold_from} ({TPE_SEEDS} TPE "
                      "seeds, in-sample); 95% bootstrap interval over tables"),

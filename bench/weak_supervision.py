@@ -281,7 +281,7 @@ def write_report(out: Path, rows: list[dict], args: argparse.Namespace, planned:
     finished = {(r["group"], r["dataset"], r["seed"]) for r in rows}
     report = {
         "protocol": {"strong_share": args.strong_share, "normalisation": NORMALISATION, "coverage": 0.95,
-                     "recommender": (f"the default's bagged surrogate (5 members, {N_ESTIMATORS} "
+                     "recommender": (f"the former default's bagged surrogate (5 members, {N_ESTIMATORS} "
                                      "trees each instead of 300), top k by its score"),
                      "task_folds": n_folds,
                      "scenarios": {s: {"source": src, "folds": n_folds if n is None else n,

@@ -31,11 +31,23 @@ __all__ = ["FeatureBuilder", "tables_frame"]
 
 
 def tables_frame(metafeatures: Mapping[str, float | None] | pd.DataFrame) -> pd.DataFrame:
-    """Meta-features as a float frame, one row per table (a mapping: one table)."""
+    """Meta-features as a float frame, one row per table (a mapping: one table); a value that
+    is not a number (``None``, text) is NaN."""
     if isinstance(metafeatures, pd.DataFrame):
         return metafeatures.apply(pd.to_numeric, errors="coerce").astype(float)
-    row = {k: (np.nan if v is None else v) for k, v in metafeatures.items()}
-    return tables_frame(pd.DataFrame([row]))
+    # one table, the query of every recommendation: built directly (a column-wise to_numeric
+    # over a one-row frame costs more than the ranker's prediction)
+    return pd.DataFrame([{k: _number(v) for k, v in metafeatures.items()}], dtype=float)
+
+
+def _number(value: object) -> float:
+    """``value`` as a float, NaN where it is none (``None``, text that is no number)."""
+    if value is None:
+        return np.nan
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return np.nan
 
 
 class FeatureBuilder(BaseEstimator):

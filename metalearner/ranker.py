@@ -81,11 +81,12 @@ class Ranker(RegressorMixin, BaseEstimator):
         """Each model's predicted relative score: bags × rows."""
         X = np.asarray(X, dtype=float)
         # the boosters themselves: LGBMRegressor.predict's input checks cost more than the
-        # prediction of a few hundred rows
-        return np.vstack([from_top(m.booster_.predict(X), self.temperature) for m in self.models_])
+        # prediction of a few hundred rows, and so do threads
+        return np.vstack([from_top(m.booster_.predict(X, num_threads=1), self.temperature)
+                          for m in self.models_])
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predicted relative score of each row (the bag's mean on the target's scale)."""
         X = np.asarray(X, dtype=float)
-        top = np.mean([m.booster_.predict(X) for m in self.models_], axis=0)
+        top = np.mean([m.booster_.predict(X, num_threads=1) for m in self.models_], axis=0)
         return from_top(top, self.temperature)

@@ -166,3 +166,41 @@ def test_a_policy_names_a_published_configuration_as_its_incumbent(meta: MetaDat
     assert MetaRecommender(policy=first).fit(meta).portfolio_.incumbent is None
     with pytest.raises(ValueError, match=r"neither a family .* nor a published configuration"):
         replace(policy, portfolio=replace(policy.portfolio, incumbent="catbost-default"))
+
+
+def test_a_query_is_read_as_the_frame_path_reads_a_table() -> None:
+    """The query's fast path gives what the frame path gives: numbers as floats, and NaN for
+    ``None``, text and anything else that is no number."""
+    from metakg.metalearner.features import tables_frame
+
+    values = {"a": 1, "b": 2.5, "c": None, "d": "3.5", "e": "n/a", "f": True, "g": np.float32(0.25),
+              "h": float("nan")}
+    fast = tables_frame(values)
+    slow = tables_frame(pd.DataFrame([values]))
+    pd.testing.assert_frame_equal(fast, slow)
+    assert fast.iloc[0].tolist()[:4] == [1.0, 2.5, pytest.approx(np.nan, nan_ok=True), 3.5]
+
+
+def test_a_recommendation_reuses_its_querys_prediction_and_no_other(meta: MetaData) -> None:
+    """Ranking and explaining one query predict once; another query is predicted anew; the
+    kept prediction is not part of the fitted state that is pickled."""
+    import pickle
+
+    rec = MetaRecommender().fit(meta)
+    calls = []
+    gaps = rec.features_.family_gaps
+    rec.features_.family_gaps = lambda mf: calls.append(1) or gaps(mf)  # type: ignore[method-assign]
+    one = R.Query({"frac_cat": 0.9, "log_nr_inst": 7.0, "lm_1nn": 0.7, "lm_stump": 0.8})
+    other = R.Query({"frac_cat": 0.1, "log_nr_inst": 7.0, "lm_1nn": 0.7, "lm_stump": 0.8})
+    chosen = list(rec.score(one).sort_values(ascending=False).index[:3])
+    rec.reasons(one, chosen)
+    assert len(calls) == 1
+    assert not np.array_equal(rec.predicted(other), rec.predicted(one)) and len(calls) == 3
+    del rec.features_.family_gaps
+    # the compiled bag predicts what the boosters predict
+    for query in (one, other):
+        boosters = rec.ranker_.predict(rec.features_.query_rows(query.metafeatures))
+        np.testing.assert_allclose(rec.predicted(query), boosters, rtol=1e-9, atol=1e-12)
+    assert rec.__dict__.get("_forest") is not None
+    restored = pickle.loads(pickle.dumps(rec)).__dict__
+    assert "_last_query" in rec.__dict__ and not {"_last_query", "_forest"} & set(restored)

@@ -7,7 +7,6 @@ compare with it, or use its surrogate as a light stand-in, import it from here (
 on their path).
 """
 
-from .candidate_forest import CandidateForest
 from .ensemble import DEFAULT_WEIGHTS, EnsembleRecommender
 from .regime_choice import FAMILY_REGIMES, rechoose_within_families, regime_kernel
 from .surrogate import SurrogateRecommender, surrogate_target
@@ -16,7 +15,6 @@ from .surrogate_portfolio import SurrogatePortfolioRecommender
 __all__ = [
     "DEFAULT_WEIGHTS",
     "FAMILY_REGIMES",
-    "CandidateForest",
     "EnsembleRecommender",
     "SurrogatePortfolioRecommender",
     "SurrogateRecommender",

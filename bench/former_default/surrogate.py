@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from metakg.metalearner.candidate_forest import CandidateForest
 from metakg.metalearner.config_features import config_features
 from metakg.metalearner.knowledge import MetaData, relative_scores
 from metakg.metalearner.metafeatures.probing import PROBES
@@ -26,8 +27,6 @@ from metakg.metalearner.recommenders.regime_contrasts import (
     query_with_regime_contrasts,
     with_regime_contrasts,
 )
-
-from .candidate_forest import CandidateForest
 
 __all__ = ["SurrogateRecommender", "surrogate_target"]
 
@@ -93,7 +92,7 @@ class SurrogateRecommender(BaseRecommender):
             family probe gap column" in docs/benchmarks.md).
 
     Fitted attributes include ``models_`` (the bag of ``LGBMRegressor``) and ``forest_``, the
-    bag compiled by :class:`~former_default.candidate_forest.CandidateForest`,
+    bag compiled by :class:`~metalearner.candidate_forest.CandidateForest`,
     which scores the portfolio for a query with the same predictions about 3x faster
     (``None`` when the trees have more than 64 leaves: the boosters then predict).
     """

@@ -1,8 +1,10 @@
 """Fast scoring of every candidate configuration for one query with a bag of LightGBM boosters.
 
-A surrogate's input row is ``[query part | candidate part | mixed part]``: the query's
-meta-features (the same in every row of a query), the configuration's features (the same
-for every query) and columns that depend on both (the family probe gaps). LightGBM walks
+The default recommender's ranker compiles its bag with it on the first query
+(:class:`~metalearner.recommender.MetaRecommender`). A ranker's input row is
+``[query part | candidate part | mixed part]``: the query's meta-features (the same in every
+row of a query), the configuration's features (the same for every query) and columns that
+depend on both (the family probe gaps). LightGBM walks
 every tree for every row: with 5 boosters of 300 trees and 120 candidates that costs about
 1.4 ms a booster, most of a seed-graph recommendation's latency.
 
