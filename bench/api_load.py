@@ -50,6 +50,17 @@ def batches(task_id: str, n: int, size: int) -> list[list[dict]]:
     return [runs[i:i + size] for i in range(0, n, size)]
 
 
+def timed_recommendations(base: str, key: str, datasets: list[str], n: int) -> dict[str, float]:
+    """p50/p99 of ``n`` sequential ``POST /recommendations/{dataset}`` calls with ``key``."""
+    xs = []
+    with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=60) as c:
+        for i in range(n):
+            t = time.perf_counter()
+            c.post(f"/recommendations/{datasets[i % len(datasets)]}").raise_for_status()
+            xs.append(time.perf_counter() - t)
+    return pct(xs)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", default="data/seed.trig.xz")
@@ -96,21 +107,10 @@ def main() -> None:
                 time.sleep(0.1)
         h = {"X-API-Key": key}
         with httpx.Client(base_url=base, headers=h, timeout=60) as c:
-            c.post(f"/recommendations/{datasets[0]}").raise_for_status()
-            xs = []
-            for i in range(args.requests):
-                t = time.perf_counter()
-                c.post(f"/recommendations/{datasets[i % len(datasets)]}").raise_for_status()
-                xs.append(time.perf_counter() - t)
-        http_rec = pct(xs)
+            c.post(f"/recommendations/{datasets[0]}").raise_for_status()  # fits once
+        http_rec = timed_recommendations(base, key, datasets, args.requests)
         # a read key's recommendations are answered, not stored: the cost of storing apart
-        with httpx.Client(base_url=base, headers={"X-API-Key": reader}, timeout=60) as c:
-            xs = []
-            for i in range(args.requests):
-                t = time.perf_counter()
-                c.post(f"/recommendations/{datasets[i % len(datasets)]}").raise_for_status()
-                xs.append(time.perf_counter() - t)
-        http_rec_unstored = pct(xs)
+        http_rec_unstored = timed_recommendations(base, reader, datasets, args.requests)
 
         def send(chunk: list[list[dict]]) -> None:
             with httpx.Client(base_url=base, headers=h, timeout=120) as c:
