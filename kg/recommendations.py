@@ -16,7 +16,8 @@ What happened to them (feedback, outcomes) is :mod:`kg.feedback`.
 
 None of these predicates is ``mkg:status`` and no node here is a ``mls:Run``: storing a
 recommendation does not change the graph's learning stamp
-(:meth:`kg.graph.KnowledgeGraph.learning_stamp`), so the recommender caches stay valid.
+(:meth:`kg.graph.KnowledgeGraph.learning_stamp`), so the recommender caches stay valid and
+the write keeps the stamp's memo (no recount of the runs on the next request).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad
 
 from metakg.kg.errors import InvalidData, NotFound
+from metakg.kg.graph import LEARNING_STAMP
 from metakg.kg.identity import canonical_json
 from metakg.kg.shapes import check_quads
 from metakg.kg.vocabulary import DCT, MKG, PROV, XSD, A, entity, entity_key, lit
@@ -241,7 +243,7 @@ def write_recommendation(graph: KnowledgeGraph, query: RecommendationQuery,
         if r.expected_score is not None and math.isfinite(r.expected_score):
             quads.append(Quad(item, MKG.expectedScore, lit(float(r.expected_score)), g))
     check_quads(quads)
-    store.add(quads)
+    store.add(quads, keeping=(LEARNING_STAMP,))
     return rec_id
 
 

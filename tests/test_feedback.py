@@ -104,6 +104,29 @@ def test_a_recommendation_is_stored_with_its_query_recommender_and_ranked_config
     assert kg.learning_stamp() == stamp
 
 
+def test_storing_a_recommendation_costs_no_recount_of_what_the_recommender_learns_from(
+        kg: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The learning stamp keys the fitted recommenders; it is counted over every run, so a
+    write that cannot change it (a stored recommendation) keeps it, and a run changes it."""
+    ds, task = _table(kg, "query", 0.9, 5000.0, 50)
+    recommend_for_dataset(kg, ds.id, k=3, record=False)
+    stamp = kg.learning_stamp()
+    counts: list[str] = []
+    select = kg.store.select
+
+    def counting(query: str, *args: object, **kw: object) -> list[dict]:
+        if "COUNT" in query:
+            counts.append(query)
+        return select(query, *args, **kw)
+
+    monkeypatch.setattr(kg.store, "select", counting)
+    stored = recommend_for_dataset(kg, ds.id, k=3, record=True, principal="carol")
+    assert stored.id is not None and kg.learning_stamp() == stamp
+    assert counts == []
+    kg.log_runs([RunInput(task_id=task.id, config=LINEAR, fold_scores={"roc_auc": [0.9, 0.9]})])
+    assert kg.learning_stamp() != stamp and len(counts) == 3
+
+
 def test_a_recommendation_that_cannot_or_may_not_be_stored_says_so(kg: KnowledgeGraph,
                                                                     tmp_path: Path) -> None:
     ds, _ = _table(kg, "query", 0.9, 5000.0, 50)

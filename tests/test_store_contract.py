@@ -29,6 +29,23 @@ class TestStoreContract:
         store.add([q("a", "p", "1")])
         assert len(store) == 2
 
+    def test_a_memo_lasts_until_a_write_that_does_not_keep_it(self, store: Store) -> None:
+        calls: list[int] = []
+
+        def size() -> int:
+            calls.append(len(store))
+            return calls[-1]
+
+        assert store.memo("size", size) == 0 and store.memo("size", size) == 0
+        assert len(calls) == (2 if store.shared else 1)  # other processes write a shared one
+        store.add([q("a", "p", "1")], keeping=("another memo",))
+        assert store.memo("size", size) == 1
+        # the writer promises the quads cannot change it: kept as it was
+        store.add([q("b", "p", "1")], keeping=("size",))
+        assert store.memo("size", size) == (2 if store.shared else 1)
+        store.remove([q("a", "p", "1")])
+        assert store.memo("size", size) == 1 and calls[-1] == 1
+
     def test_select_with_bound_values(self, store: Store) -> None:
         store.add([q("a", "name", "alice"), q("b", "name", "bob")])
         rows = store.select("SELECT ?s WHERE { ?s <http://example.org/name> ?n }",

@@ -16,6 +16,9 @@ of the WHERE group (see ``_sparql_text``), the same on every back-end: pyoxigrap
 ``substitutions=`` refuses a variable that is not in the SELECT projection, which most bound
 queries here are (a filter's bound, the class of a count).
 
+Memos: :meth:`Store.memo` keeps a value computed from the store (e.g. the graph's learning
+stamp) until this process next writes, unless that write names it in ``add(keeping=...)``.
+
 Errors: ``QuerySyntaxError`` (a ``QueryError``) for a malformed query, with its line and
 column; ``QueryLimitExceeded`` for an untrusted query stopped at its limits; ``StoreError``
 when the store cannot be read or written; ``StoreLocked`` when an embedded store is held by
@@ -26,11 +29,12 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import threading
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pyoxigraph import (
     BlankNode,
@@ -56,6 +60,10 @@ __all__ = ["Store", "Term", "format_from_suffix", "python_value", "query_form", 
 
 Term = NamedNode | BlankNode | Literal | Triple
 QueryResult = QuerySolutions | QueryBoolean | QueryTriples
+T = TypeVar("T")
+
+#: Serialises the write counters' increments (a few nanoseconds each).
+_VERSION_LOCK = threading.Lock()
 
 _FORMATS = {".nq": RdfFormat.N_QUADS, ".ttl": RdfFormat.TURTLE, ".nt": RdfFormat.N_TRIPLES,
             ".trig": RdfFormat.TRIG}
@@ -186,8 +194,47 @@ class Store(ABC):
         by other processes to a shared store are not counted)."""
         return getattr(self, "_local_version", 0)
 
-    def _bump(self) -> None:
-        self._local_version = self.local_version + 1
+    def _bump(self) -> int:
+        """Count one write; returns the new :attr:`local_version`."""
+        with _VERSION_LOCK:  # two threads' writes are two versions, never one
+            self._local_version = self.local_version + 1
+            return self._local_version
+
+    def memo(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered under ``name`` until this process next writes to the
+        store, except through an ``add(..., keeping=(name,))`` (a write it cannot change).
+
+        A shared store is written by other processes too, so nothing is remembered there.
+
+        Args:
+            name: what is remembered, e.g. ``"learning_stamp"``.
+            compute: reads the store and returns the value.
+
+        Returns:
+            The value, computed at most once per version of the store.
+        """
+        if self.shared:
+            return compute()
+        memos: dict[str, tuple[int, Any]] = self.__dict__.setdefault("_memos", {})
+        version = self.local_version
+        hit = memos.get(name)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        value = compute()
+        if self.local_version == version:  # no write landed while it was computed
+            memos[name] = (version, value)
+        return value
+
+    def _carry(self, keeping: Iterable[str], before: int, after: int) -> None:
+        """Keep the memos named in ``keeping`` valid across this process's one write from
+        version ``before`` to ``after`` (not when another write came in between)."""
+        memos: dict[str, tuple[int, Any]] = self.__dict__.get("_memos", {})
+        if after != before + 1:
+            return
+        for name in keeping:
+            hit = memos.get(name)
+            if hit is not None and hit[0] == before:
+                memos[name] = (after, hit[1])
 
     # ----- helpers built on the primitives -----------------------------------------------
     def __len__(self) -> int:
@@ -199,14 +246,22 @@ class Store(ABC):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def add(self, quads: Iterable[Quad]) -> None:
+    def add(self, quads: Iterable[Quad], *, keeping: Iterable[str] = ()) -> None:
         """Add quads atomically. Adding a quad already present changes nothing.
+
+        Args:
+            quads: what to add.
+            keeping: names of :meth:`memo` values these quads cannot change (e.g. a stored
+                recommendation leaves the ``"learning_stamp"`` as it was); they stay valid.
 
         Raises:
             StoreError: the store could not be written; nothing was added.
         """
+        before = self.local_version
         self._add(list(quads))
-        self._bump()
+        after = self._bump()
+        if keeping:
+            self._carry(keeping, before, after)
 
     def add_nquads(self, data: bytes) -> None:
         """Add N-Quads text atomically: the fast path for large writes built as text.
