@@ -16,10 +16,18 @@ each step the recommender is refitted on what is acquired and best@5 measured. T
 small because the curve must rise for the goal to mean anything: from 30% of the cells on,
 random acquisition moved best@5 by less than the seed-to-seed noise.
 
-The recommender is a lighter stand-in for the default one, shared by the acquisition and the
-figure: the former default's bagged surrogate (``former_default.SurrogateRecommender``,
-``bench/former_default/``, five members) with 100 trees per member instead of 300, recommending its top 5 by score (not the default's
-portfolio step), so that it can be refitted at every step.
+The recommender (``--recommender``), shared by the acquisition and the figure, is refitted at
+every step:
+
+- ``default``: the default :class:`~metakg.metalearner.recommender.MetaRecommender` with its
+  metric's policy, recommending as it ships (the portfolio step), and the acquisition reading
+  its ranker's bag (``metakg next``'s). Two changes keep it to the bench: the policy's
+  ``min_coverage`` is 0, because a partly acquired graph has no complete table and active
+  acquisition would otherwise make a few tables complete and drop the rest from training;
+  and no expected-score model is fitted (the figure reads the ranking only).
+- ``former``: the lighter stand-in measured before the default changed: the former default's
+  bagged surrogate (``former_default.SurrogateRecommender``, ``bench/former_default/``, five
+  members) with 100 trees per member instead of 300, recommending its top 5 by score.
 
 Protocol: ``bench/lodo.py``'s views (rank normalisation, configurations run on at least 95%
 of the datasets), cached by ``bench/lodo_paired.py`` under ``.metakg-build/bench-cache/``; a
@@ -66,6 +74,8 @@ from lodo_paired import NORMALISATION, bootstrap_interval, load_views, views_key
 from metakg.metalearner.active import DEFAULT_K, Candidate, propose
 from metakg.metalearner.evaluation import normalised_against_median
 from metakg.metalearner.knowledge import MetaData, normalise_scores
+from metakg.metalearner.policy import Policy
+from metakg.metalearner.recommender import MetaRecommender
 from metakg.metalearner.recommenders import Query
 
 #: the protocol's defaults: 5% of the cells to start, four steps of 5% (random acquisition's
@@ -75,8 +85,15 @@ STEP = 0.05
 STEPS = 4
 KS = (1, 5)
 N_ESTIMATORS = 100
-#: finished rows, one file per protocol
-ROWS = ".metakg-build/active_learning-{start}-{step}x{steps}.jsonl"
+#: finished rows, one file per protocol and recommender
+ROWS = ".metakg-build/active_learning-{recommender}-{start}-{step}x{steps}.jsonl"
+RECOMMENDERS = {
+    "default": "the default MetaRecommender (its metric's policy with min_coverage 0, no "
+               "expected-score model), recommending as it ships; the acquisition reads its "
+               "ranker's bag",
+    "former": f"the former default's bagged surrogate (5 members, {N_ESTIMATORS} trees each "
+              "instead of 300), top 5 by its score; the acquisition function uses the same model",
+}
 GOAL = 0.60
 #: ``active``: the acquisition function's raw utility (``propose(per_dataset=False)``);
 #: ``random``: the baseline; ``spread``: the utility divided by its dataset's largest, so each
@@ -94,14 +111,30 @@ def observed_views(train: MetaData, mask: np.ndarray) -> MetaData:
     return replace(train, raw=raw, norm=normalise_scores(raw, pd.Series(train.higher), NORMALISATION))
 
 
-def fit(train: MetaData, mask: np.ndarray, seed: int) -> tuple[MetaData, SurrogateRecommender]:
-    """The stand-in recommender fitted on the acquired cells."""
+class PartialGraphRecommender(MetaRecommender):
+    """The default recommender as the bench refits it on a partly acquired graph (see the
+    module docstring): no table left out for sparseness, no expected-score model."""
+
+    def _policy_for(self, metric: str) -> Policy:
+        policy = super()._policy_for(metric)
+        return replace(policy, portfolio=replace(policy.portfolio, min_coverage=0.0))
+
+    def _fit_score_model(self, meta: MetaData) -> None:
+        return None
+
+
+def fit(train: MetaData, mask: np.ndarray, seed: int, recommender: str = "default"
+        ) -> tuple[MetaData, MetaRecommender | SurrogateRecommender]:
+    """The recommender fitted on the acquired cells."""
     seen = observed_views(train, mask)
-    return seen, SurrogateRecommender(n_estimators=N_ESTIMATORS, random_state=seed).fit(seen)
+    if recommender == "former":
+        return seen, SurrogateRecommender(n_estimators=N_ESTIMATORS, random_state=seed).fit(seen)
+    return seen, PartialGraphRecommender(random_state=seed).fit(seen)
 
 
-def best_at(model: SurrogateRecommender, query: Query, truth: pd.Series) -> dict[str, float]:
-    """best@k of the model's top k by score on the held-out dataset."""
+def best_at(model: MetaRecommender | SurrogateRecommender, query: Query, truth: pd.Series
+            ) -> dict[str, float]:
+    """best@k of the model's top k (its ranking's order) on the held-out dataset."""
     ranked = model.score(query).reindex(truth.index).dropna().sort_values(
         ascending=False, kind="stable").index
     return {f"best@{k}": float(truth[ranked[:k]].max()) for k in KS}
@@ -148,7 +181,7 @@ def coverage_picks(mask: np.ndarray, shape: tuple[int, int], n: int, rng: np.ran
 
 
 def chain(state: dict, d: str, seed: int, strategies: tuple[str, ...] = STRATEGIES,
-          protocol: Protocol = Protocol()) -> list[dict]:
+          protocol: Protocol = Protocol(), recommender: str = "default") -> list[dict]:
     """The curves of ``strategies`` for one held-out dataset and seed (the same start)."""
     meta, related, second = state["meta"], state["related"], state["second"]
     train = replace(meta.without(d, *related.get(d, [])).drop(second), auxiliary=None)
@@ -162,7 +195,7 @@ def chain(state: dict, d: str, seed: int, strategies: tuple[str, ...] = STRATEGI
     start, step = round(protocol.start * len(cells)), round(protocol.step * len(cells))
     first = np.zeros(shape[0] * shape[1], dtype=bool)
     first[order[:start]] = True
-    seen, model = fit(train, first.reshape(shape), seed)
+    seen, model = fit(train, first.reshape(shape), seed, recommender)
     base = {"group": state["metric"], "dataset": d, "seed": seed, "cells": len(cells),
             "start_share": protocol.start, "step_share": protocol.step}
     rows = [{**base, "strategy": s, "step": 0, "acquired": 0, **best_at(model, query, truth)}
@@ -175,7 +208,8 @@ def chain(state: dict, d: str, seed: int, strategies: tuple[str, ...] = STRATEGI
 
     at_start: list[Candidate] = []  # the start's proposals, shared by the strategies' first steps
 
-    def by_utility(cur_seen: MetaData, cur: SurrogateRecommender, n: int, mask: np.ndarray,
+    def by_utility(cur_seen: MetaData, cur: MetaRecommender | SurrogateRecommender, n: int,
+                   mask: np.ndarray,
                    spread: bool = False) -> np.ndarray:
         if cur is model:
             if not at_start:
@@ -208,7 +242,7 @@ def chain(state: dict, d: str, seed: int, strategies: tuple[str, ...] = STRATEGI
                 rest = rest[~np.isin(rest, chosen)][:step - len(chosen)]
                 chosen = np.concatenate([chosen, rest])
             mask[chosen] = True
-            cur_seen, cur = fit(train, mask.reshape(shape), seed)
+            cur_seen, cur = fit(train, mask.reshape(shape), seed, recommender)
             rows.append({**base, "strategy": strategy, "step": s, "acquired": int(mask.sum()) - start,
                          **best_at(cur, query, truth)})
     return rows
@@ -302,9 +336,7 @@ def write_report(out: Path, rows: list[dict], args: argparse.Namespace, planned:
         "protocol": {"start_share": protocol.start, "step_share": protocol.step,
                      "steps": protocol.steps, "k": DEFAULT_K,
                      "normalisation": NORMALISATION, "coverage": 0.95,
-                     "recommender": (f"the former default's bagged surrogate (5 members, {N_ESTIMATORS} "
-                                     "trees each instead of 300), top 5 by its score; the "
-                                     "acquisition function uses the same model"),
+                     "recommender": RECOMMENDERS[args.recommender],
                      "acquisition": "metakg.metalearner.active.propose: members' spread x "
                                     "chance of entering the dataset's top 5",
                      "strategies": {"active": "the raw utility (propose(per_dataset=False))",
@@ -349,6 +381,8 @@ def main() -> None:
     ap.add_argument("--start", type=float, default=START, help="share of the cells to start from")
     ap.add_argument("--step", type=float, default=STEP, help="share of the cells acquired per step")
     ap.add_argument("--steps", type=int, default=STEPS)
+    ap.add_argument("--recommender", choices=sorted(RECOMMENDERS), default="default",
+                    help="the recommender refitted at every step (see the module docstring)")
     ap.add_argument("--rows", default=None, help=f"finished rows (default {ROWS})")
     ap.add_argument("--report-only", action="store_true", help="rebuild the report from --rows")
     args = ap.parse_args()
@@ -360,7 +394,8 @@ def main() -> None:
     if protocol.start <= 0 or protocol.step <= 0 or protocol.steps < 1 or \
             protocol.start + protocol.step * protocol.steps > 1:
         raise SystemExit("--start, --step, --steps: positive shares that add up to at most 1.")
-    rows_path = Path(args.rows or ROWS.format(start=protocol.start, step=protocol.step, steps=protocol.steps))
+    rows_path = Path(args.rows or ROWS.format(recommender=args.recommender, start=protocol.start,
+                                              step=protocol.step, steps=protocol.steps))
     rows_path.parent.mkdir(parents=True, exist_ok=True)
     rows = ([json.loads(line) for line in rows_path.read_text().splitlines() if line.strip()]
             if rows_path.exists() else [])
@@ -381,7 +416,7 @@ def main() -> None:
                 if not todo:
                     continue
                 t1 = time.perf_counter()
-                new = chain(state, d, seed, todo, protocol)
+                new = chain(state, d, seed, todo, protocol, args.recommender)
                 with rows_path.open("a") as fh:
                     fh.writelines(json.dumps(r) + "\n" for r in new)
                 rows += new
