@@ -16,18 +16,10 @@ each step the recommender is refitted on what is acquired and best@5 measured. T
 small because the curve must rise for the goal to mean anything: from 30% of the cells on,
 random acquisition moved best@5 by less than the seed-to-seed noise.
 
-The recommender (``--recommender``), shared by the acquisition and the figure, is refitted at
-every step:
-
-- ``default``: the default :class:`~metakg.metalearner.recommender.MetaRecommender` with its
-  metric's policy, recommending as it ships (the portfolio step), and the acquisition reading
-  its ranker's bag (``metakg next``'s). Two changes keep it to the bench: the policy's
-  ``min_coverage`` is 0, because a partly acquired graph has no complete table and active
-  acquisition would otherwise make a few tables complete and drop the rest from training;
-  and no expected-score model is fitted (the figure reads the ranking only).
-- ``former``: the lighter stand-in measured before the default changed: the former default's
-  bagged surrogate (``former_default.SurrogateRecommender``, ``bench/former_default/``, five
-  members) with 100 trees per member instead of 300, recommending its top 5 by score.
+The recommender (``--recommender``, :mod:`stand_in`), shared by the acquisition and the figure,
+is refitted at every step: ``default``, the default ``MetaRecommender`` as it ships with the
+acquisition reading its ranker's bag (``metakg next``'s), or ``former``, the former
+default's lighter surrogate that was measured before the default changed.
 
 Protocol: ``bench/lodo.py``'s views (rank normalisation, configurations run on at least 95%
 of the datasets), cached by ``bench/lodo_paired.py`` under ``.metakg-build/bench-cache/``; a
@@ -70,11 +62,11 @@ import pandas as pd
 # bench/lodo_paired.py and bench/lodo.py, beside this script
 from former_default import SurrogateRecommender
 from lodo_paired import NORMALISATION, bootstrap_interval, load_views, views_key, write_json
+from stand_in import RECOMMENDERS, fit_stand_in
 
 from metakg.metalearner.active import DEFAULT_K, Candidate, propose
 from metakg.metalearner.evaluation import normalised_against_median
 from metakg.metalearner.knowledge import MetaData, normalise_scores
-from metakg.metalearner.policy import Policy
 from metakg.metalearner.recommender import MetaRecommender
 from metakg.metalearner.recommenders import Query
 
@@ -84,16 +76,8 @@ START = 0.05
 STEP = 0.05
 STEPS = 4
 KS = (1, 5)
-N_ESTIMATORS = 100
 #: finished rows, one file per protocol and recommender
 ROWS = ".metakg-build/active_learning-{recommender}-{start}-{step}x{steps}.jsonl"
-RECOMMENDERS = {
-    "default": "the default MetaRecommender (its metric's policy with min_coverage 0, no "
-               "expected-score model), recommending as it ships; the acquisition reads its "
-               "ranker's bag",
-    "former": f"the former default's bagged surrogate (5 members, {N_ESTIMATORS} trees each "
-              "instead of 300), top 5 by its score; the acquisition function uses the same model",
-}
 GOAL = 0.60
 #: ``active``: the acquisition function's raw utility (``propose(per_dataset=False)``);
 #: ``random``: the baseline; ``spread``: the utility divided by its dataset's largest, so each
@@ -111,25 +95,11 @@ def observed_views(train: MetaData, mask: np.ndarray) -> MetaData:
     return replace(train, raw=raw, norm=normalise_scores(raw, pd.Series(train.higher), NORMALISATION))
 
 
-class PartialGraphRecommender(MetaRecommender):
-    """The default recommender as the bench refits it on a partly acquired graph (see the
-    module docstring): no table left out for sparseness, no expected-score model."""
-
-    def _policy_for(self, metric: str) -> Policy:
-        policy = super()._policy_for(metric)
-        return replace(policy, portfolio=replace(policy.portfolio, min_coverage=0.0))
-
-    def _fit_score_model(self, meta: MetaData) -> None:
-        return None
-
-
 def fit(train: MetaData, mask: np.ndarray, seed: int, recommender: str = "default"
         ) -> tuple[MetaData, MetaRecommender | SurrogateRecommender]:
     """The recommender fitted on the acquired cells."""
     seen = observed_views(train, mask)
-    if recommender == "former":
-        return seen, SurrogateRecommender(n_estimators=N_ESTIMATORS, random_state=seed).fit(seen)
-    return seen, PartialGraphRecommender(random_state=seed).fit(seen)
+    return seen, fit_stand_in(seen, seed, recommender)
 
 
 def best_at(model: MetaRecommender | SurrogateRecommender, query: Query, truth: pd.Series

@@ -600,7 +600,7 @@ def active_learning() -> list[str]:
                     + f" --seeds {','.join(str(s) for s in p['seeds'])}"
                     + (f" --strategies {','.join(d['groups'][0]['strategies'])}" if "strategies" in d["groups"][0] else "")
                     + (f" --start {p['start_share']} --step {p['step_share']} --steps {p['steps']}" if described else "")
-                    + (f" --limit {limit}" if limit else "")),
+                    + (f" --limit {limit}" if limit else "") + _stand_in_flag(p)),
            f"Leave-one-dataset-out on the seed matrix: the recommender learns from {p['start_share']:.0%} of the "
            f"training datasets' (dataset, configuration) cells, drawn at random, then acquires runs in "
            f"{p['steps']} equal steps of {p['step_share']:.0%} of the cells, chosen by `metakg next`'s "
@@ -658,6 +658,11 @@ def weak_supervision() -> list[str]:
     return [*_weak_supervision("weak_supervision", ""), *_weak_supervision("weak_supervision_scarce", "scarce")]
 
 
+def _stand_in_flag(protocol: dict) -> str:
+    """The ``--recommender`` argument that reproduces a stand-in bench's result."""
+    return " --recommender former" if "surrogate" in protocol.get("recommender", "") else ""
+
+
 def _weak_supervision(name: str, variant: str) -> list[str]:
     d = load(name)
     if not d or not d["groups"]:
@@ -669,14 +674,17 @@ def _weak_supervision(name: str, variant: str) -> list[str]:
                                         + ",".join(g["group"] for g in d["groups"])
                                         + f" --seeds {','.join(str(s) for s in p['seeds'])} --strong-share "
                                         f"{p['strong_share']} --out bench/results/{name}.json "
-                                        f"--rows .metakg-build/{name}.jsonl"),
+                                        f"--rows .metakg-build/{name}-"
+                                        f"{'former' if _stand_in_flag(p) else 'default'}.jsonl"
+                                        + _stand_in_flag(p)),
                                f"The same with only {p['strong_share']:.0%} of the training cells seed runs."
                                + ("" if d.get("complete") else " **Partial results: the run had not finished.**"),
                                ""])
     sc = p["scenarios"]
     out = ["## Runs of mixed quality: the reliability weight", "",
            *command("nice python bench/weak_supervision.py --groups "
-                    + ",".join(g["group"] for g in d["groups"]) + f" --seeds {','.join(str(s) for s in p['seeds'])}"),
+                    + ",".join(g["group"] for g in d["groups"]) + f" --seeds {','.join(str(s) for s in p['seeds'])}"
+                    + _stand_in_flag(p)),
            f"Leave-one-dataset-out on the seed matrix: of the training datasets' (dataset, configuration) cells "
            f"{p['strong_share']:.0%}, drawn at random, stay seed runs ({p['task_folds']}-fold cross-validation, "
            "reliability 1) and the rest become weak runs: *one fold* (a hand-logged single score: one fold's "

@@ -29,10 +29,9 @@ as ``bench/lodo.py`` defines it):
 
 ``all_strong`` (every cell a seed run: the seed matrix itself) is the ceiling.
 
-The recommender is the lighter stand-in for the default one that ``bench/active_learning_curve.py``
-uses: the former default's bagged surrogate (``former_default.SurrogateRecommender``, five
-members) with 100 trees per member instead of 300, recommending its top 5 by score (not the default's portfolio
-step), so that it can be refitted many times.
+The recommender (``--recommender``, :mod:`stand_in`, as ``bench/active_learning_curve.py``
+refits it) is ``default``, the default ``MetaRecommender`` ranking as it ships, or ``former``,
+the former default's lighter surrogate that was measured before the default changed.
 
 Protocol: ``bench/lodo.py``'s views (rank normalisation, configurations run on at least 95% of
 the datasets), cached by ``bench/lodo_paired.py`` under ``.metakg-build/bench-cache/``; a
@@ -43,12 +42,13 @@ conditions. Per condition: the mean over held-out datasets (seeds averaged per d
 with a 95% percentile bootstrap interval over held-out datasets (10,000 resamples), and the
 paired differences weighted − equal, weighted − strong_only, equal − strong_only.
 
-Every finished (group, dataset, seed) is appended to ``.metakg-build/weak_supervision.jsonl``
+Every finished (group, dataset, seed) is appended to
+``.metakg-build/weak_supervision-{recommender}.jsonl``
 and the report rewritten, so a run can be stopped and resumed and the report holds partial
 results (``"complete": false``) while it runs.
 
 With ``--strong-share 0.1 --out bench/results/weak_supervision_scarce.json --rows
-.metakg-build/weak_supervision_scarce.jsonl``: the same where seed runs are scarce (10% of the
+.metakg-build/weak_supervision_scarce-default.jsonl``: the same where seed runs are scarce (10% of the
 cells).
 
 Usage: nice python bench/weak_supervision.py [--groups roc_auc] [--seeds 0,1,2] [--limit N]
@@ -75,8 +75,8 @@ import numpy as np
 import pandas as pd
 
 # bench/lodo_paired.py and bench/lodo.py, beside this script
-from former_default import SurrogateRecommender
 from lodo_paired import CACHE, NORMALISATION, bootstrap_interval, load_views, views_key, write_json
+from stand_in import RECOMMENDERS, fit_stand_in
 
 from metakg.kg import reliability as reliability_rule
 from metakg.kg.reliability import FULL_FOLDS, run_weight
@@ -86,8 +86,7 @@ from metakg.metalearner.recommenders import Query
 
 STRONG_SHARE = 0.40
 KS = (1, 5)
-N_ESTIMATORS = 100
-ROWS = Path(".metakg-build/weak_supervision.jsonl")
+ROWS = ".metakg-build/weak_supervision-{recommender}.jsonl"
 #: scenario -> (source, folds) of its weak runs, read by :func:`kg.reliability.run_weight`
 #: (folds ``None``: all of the task's)
 SCENARIOS: dict[str, tuple[str, int | None]] = {"one_fold": ("cli", 1),
@@ -162,9 +161,10 @@ def views(train: MetaData, values: pd.DataFrame, reliability: pd.DataFrame | Non
     return replace(train, raw=values, norm=norm, reliability=reliability)
 
 
-def best_at(meta: MetaData, seed: int, query: Query, truth: pd.Series) -> dict[str, float]:
-    """best@k of the stand-in recommender fitted on ``meta``."""
-    model = SurrogateRecommender(n_estimators=N_ESTIMATORS, random_state=seed).fit(meta)
+def best_at(meta: MetaData, seed: int, query: Query, truth: pd.Series,
+            recommender: str = "default") -> dict[str, float]:
+    """best@k of the recommender (:mod:`stand_in`) fitted on ``meta``."""
+    model = fit_stand_in(meta, seed, recommender)
     ranked = model.score(query).reindex(truth.index).dropna().sort_values(
         ascending=False, kind="stable").index
     return {f"best@{k}": float(truth[ranked[:k]].max()) for k in KS}
@@ -207,19 +207,20 @@ def one(state: dict, d: str, seed: int, folds: dict, spread: pd.Series) -> list[
     weak = seen & ~strong
     base = {"group": state["metric"], "dataset": d, "seed": seed,
             "strong_cells": int(strong.sum()), "weak_cells": int(weak.sum())}
-    rows = [{**base, "scenario": "-", "condition": "all_strong", **best_at(train, seed, query, truth)},
+    rec = state.get("recommender", "default")
+    rows = [{**base, "scenario": "-", "condition": "all_strong", **best_at(train, seed, query, truth, rec)},
             {**base, "scenario": "-", "condition": "strong_only",
-             **best_at(views(train, train.raw.where(strong), None), seed, query, truth)}]
+             **best_at(views(train, train.raw.where(strong), None), seed, query, truth, rec)}]
     for scenario in SCENARIOS:
         values = train.raw.where(strong, weak_values(scenario, train, folds, spread, rng)).where(seen)
         w = weight(scenario, task_folds(folds))
         rel = pd.DataFrame(np.where(weak, w, 1.0), index=values.index, columns=values.columns)
         for condition, r in (("equal", None), ("weighted", rel)):
             rows.append({**base, "scenario": scenario, "condition": condition, "weight": w,
-                         **best_at(views(train, values, r), seed, query, truth)})
+                         **best_at(views(train, values, r), seed, query, truth, rec)})
         with _noise_ratio(math.inf):  # the factor b = w itself: the reliability as the weight
             rows.append({**base, "scenario": scenario, "condition": "weighted_plain", "weight": w,
-                         **best_at(views(train, values, rel), seed, query, truth)})
+                         **best_at(views(train, values, rel), seed, query, truth, rec)})
     return rows
 
 
@@ -281,8 +282,7 @@ def write_report(out: Path, rows: list[dict], args: argparse.Namespace, planned:
     finished = {(r["group"], r["dataset"], r["seed"]) for r in rows}
     report = {
         "protocol": {"strong_share": args.strong_share, "normalisation": NORMALISATION, "coverage": 0.95,
-                     "recommender": (f"the former default's bagged surrogate (5 members, {N_ESTIMATORS} "
-                                     "trees each instead of 300), top k by its score"),
+                     "recommender": RECOMMENDERS[args.recommender],
                      "task_folds": n_folds,
                      "scenarios": {s: {"source": src, "folds": n_folds if n is None else n,
                                        "weight": round(weight(s, n_folds), 4)}
@@ -304,7 +304,9 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--limit", type=int, default=None, help="only the first N held-out datasets per group")
     ap.add_argument("--out", default="bench/results/weak_supervision.json")
-    ap.add_argument("--rows", default=str(ROWS))
+    ap.add_argument("--recommender", choices=sorted(RECOMMENDERS), default="default",
+                    help="the recommender refitted per condition (bench/stand_in.py)")
+    ap.add_argument("--rows", default=None, help=f"finished rows (default {ROWS})")
     ap.add_argument("--report-only", action="store_true", help="rebuild the report from --rows")
     ap.add_argument("--strong-share", type=float, default=STRONG_SHARE,
                     help="share of the training cells that stay seed runs (the rest: weak runs)")
@@ -316,7 +318,7 @@ def main() -> None:
     metrics = args.groups.split(",")
     key = args.views_key or _cached_key(views_key(args.store, args.seed), metrics)
     groups = load_views(metrics, args.store, args.seed, key)
-    rows_path = Path(args.rows)
+    rows_path = Path(args.rows or ROWS.format(recommender=args.recommender))
     rows_path.parent.mkdir(parents=True, exist_ok=True)
     rows = ([json.loads(line) for line in rows_path.read_text().splitlines() if line.strip()]
             if rows_path.exists() else [])
@@ -329,7 +331,7 @@ def main() -> None:
     n_folds = task_folds(folds[metrics[0]])
     t0 = time.perf_counter()
     for m in [] if args.report_only else metrics:
-        state = {**groups[m], "strong_share": args.strong_share}
+        state = {**groups[m], "strong_share": args.strong_share, "recommender": args.recommender}
         for seed in seeds:  # every dataset of one seed first: a stopped run still covers them all
             for d in state["holdout"][:args.limit]:
                 if (m, d, seed) in done:

@@ -1,0 +1,52 @@
+"""The recommender that the active-learning and weak-supervision benches refit many times on
+partial or mixed-quality training views (``--recommender``).
+
+- ``default``: the default :class:`~metakg.metalearner.recommender.MetaRecommender` with its
+  metric's policy, ranking as it ships (the portfolio step). Two changes keep it to the
+  benches: the policy's ``min_coverage`` is 0, because a partly run graph has no complete
+  table (and a strategy that completes a few would otherwise drop the rest from training);
+  and no expected-score model is fitted (the figures read the ranking only).
+- ``former``: the lighter stand-in these benches used before the default changed: the former
+  default's bagged surrogate (``bench/former_default/``, five members) with 100 trees per
+  member instead of 300, ranking by its score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from former_default import SurrogateRecommender
+
+from metakg.metalearner.knowledge import MetaData
+from metakg.metalearner.policy import Policy
+from metakg.metalearner.recommender import MetaRecommender
+
+#: trees per member of the former stand-in
+N_ESTIMATORS = 100
+
+RECOMMENDERS = {
+    "default": "the default MetaRecommender (its metric's policy with min_coverage 0, no "
+               "expected-score model), ranking as it ships",
+    "former": f"the former default's bagged surrogate (5 members, {N_ESTIMATORS} trees each "
+              "instead of 300), ranking by its score",
+}
+
+
+class PartialGraphRecommender(MetaRecommender):
+    """The default recommender as these benches refit it: no table left out for being
+    sparse, no expected-score model."""
+
+    def _policy_for(self, metric: str) -> Policy:
+        policy = super()._policy_for(metric)
+        return replace(policy, portfolio=replace(policy.portfolio, min_coverage=0.0))
+
+    def _fit_score_model(self, meta: MetaData) -> None:
+        return None
+
+
+def fit_stand_in(meta: MetaData, seed: int, recommender: str = "default"
+                 ) -> MetaRecommender | SurrogateRecommender:
+    """``recommender`` (a key of :data:`RECOMMENDERS`) fitted on ``meta`` with ``seed``."""
+    if recommender == "former":
+        return SurrogateRecommender(n_estimators=N_ESTIMATORS, random_state=seed).fit(meta)
+    return PartialGraphRecommender(random_state=seed).fit(meta)
