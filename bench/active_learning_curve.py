@@ -38,12 +38,13 @@ share is read where active's mean curve first reaches random's final mean, linea
 interpolated between steps.
 
 Every finished (group, dataset, seed) is appended to ``.metakg-build/active_learning-*.jsonl``
-(one file per protocol) and the report rewritten, so a run can be stopped and resumed and the report holds partial
+(one file per protocol and recommender) and the report rewritten, so a run can be stopped and resumed and the report holds partial
 results (``"complete": false``) while it runs.
 
 Usage: nice python bench/active_learning_curve.py [--groups rmse] [--seeds 0,1] [--limit N]
        [--start 0.05] [--step 0.05] [--steps 4]
-       [--strategies active,random,spread,cover,mixed] [--report-only]
+       [--strategies active,random,spread,cover,mixed] [--recommender default|former]
+       [--report-only]
 """
 
 from __future__ import annotations
@@ -307,6 +308,7 @@ def write_report(out: Path, rows: list[dict], args: argparse.Namespace, planned:
                      "steps": protocol.steps, "k": DEFAULT_K,
                      "normalisation": NORMALISATION, "coverage": 0.95,
                      "recommender": RECOMMENDERS[args.recommender],
+                     "recommender_key": args.recommender,
                      "acquisition": "metakg.metalearner.active.propose: members' spread x "
                                     "chance of entering the dataset's top 5",
                      "strategies": {"active": "the raw utility (propose(per_dataset=False))",

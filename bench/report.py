@@ -649,7 +649,7 @@ def active_learning() -> list[str]:
                        f"{p['goal_share']:.0%} of its runs), {names.get(s, s)}: {reach}: "
                        f"**{'met' if r['met'] else 'missed'}**.")
         out.append("")
-    return out
+    return stand_in(out, p)
 
 
 def weak_supervision() -> list[str]:
@@ -659,8 +659,10 @@ def weak_supervision() -> list[str]:
 
 
 def _stand_in_flag(protocol: dict) -> str:
-    """The ``--recommender`` argument that reproduces a stand-in bench's result."""
-    return " --recommender former" if "surrogate" in protocol.get("recommender", "") else ""
+    """The ``--recommender`` argument that reproduces a stand-in bench's result (results
+    written before the benches recorded it were all the former default's surrogate)."""
+    key = protocol.get("recommender_key", "former")
+    return " --recommender former" if key == "former" else ""
 
 
 def _weak_supervision(name: str, variant: str) -> list[str]:
@@ -669,7 +671,7 @@ def _weak_supervision(name: str, variant: str) -> list[str]:
         return []
     p = d["protocol"]
     if variant:
-        return _weak_table(d, ["### When seed runs are scarce", "",
+        return stand_in(_weak_table(d, ["### When seed runs are scarce", "",
                                *command("nice python bench/weak_supervision.py --groups "
                                         + ",".join(g["group"] for g in d["groups"])
                                         + f" --seeds {','.join(str(s) for s in p['seeds'])} --strong-share "
@@ -679,7 +681,7 @@ def _weak_supervision(name: str, variant: str) -> list[str]:
                                         + _stand_in_flag(p)),
                                f"The same with only {p['strong_share']:.0%} of the training cells seed runs."
                                + ("" if d.get("complete") else " **Partial results: the run had not finished.**"),
-                               ""])
+                               ""]), p)
     sc = p["scenarios"]
     out = ["## Runs of mixed quality: the reliability weight", "",
            *command("nice python bench/weak_supervision.py --groups "
@@ -699,7 +701,7 @@ def _weak_supervision(name: str, variant: str) -> list[str]:
            "(0 = its median configuration, 1 = its best); means over held-out datasets (seeds averaged per "
            "dataset first) with 95% bootstrap intervals over held-out datasets."
            + ("" if d.get("complete") else " **Partial results: the run had not finished.**"), ""]
-    return _weak_table(d, out)
+    return stand_in(_weak_table(d, out), p)
 
 
 def _weak_table(d: dict, out: list[str]) -> list[str]:
@@ -1041,9 +1043,12 @@ def _as_measured(recommender: str) -> str:
     return recommender.replace("the default's bagged surrogate", "the former default's bagged surrogate")
 
 
-def stand_in(section: list[str]) -> list[str]:
-    """``section`` with the :data:`STAND_IN` note under its heading."""
-    return [*section[:2], STAND_IN, "", *section[2:]] if section else section
+def stand_in(section: list[str], protocol: dict) -> list[str]:
+    """``section`` with the :data:`STAND_IN` note under its heading when ``protocol`` says the
+    former default's surrogate was the recommender."""
+    if not section or not _stand_in_flag(protocol):
+        return section
+    return [*section[:2], STAND_IN, "", *section[2:]]
 
 
 def former(section: list[str]) -> list[str]:
@@ -1062,7 +1067,7 @@ def page() -> str:
              "`python bench/report.py` alone rewrites it from the recorded results.", ""]
     body = [*lodo(), *lodo_families(), *lodo_paired(), *lodo_vs_portfolio(),
             *strong_defaults(), *strong_candidates(), *autogluon_candidates(), *full_size(),
-            *stand_in(active_learning()), *stand_in(weak_supervision()), *interval_coverage(),
+            *active_learning(), *weak_supervision(), *interval_coverage(),
             *noise_ceiling(),
             *former(optuna()), *top5_vs_tpe(), *tpe_ceiling(), *former(optuna_transfer()),
             *former(flaml_warmstart()), *speed(), *first_call(), *metafeatures(),

@@ -46,7 +46,21 @@ class PartialGraphRecommender(MetaRecommender):
 
 def fit_stand_in(meta: MetaData, seed: int, recommender: str = "default"
                  ) -> MetaRecommender | SurrogateRecommender:
-    """``recommender`` (a key of :data:`RECOMMENDERS`) fitted on ``meta`` with ``seed``."""
+    """A bench's recommender fitted on its training views.
+
+    Args:
+        meta: the training views (partly run, or with weak cells).
+        seed: the recommender's random state.
+        recommender: a key of :data:`RECOMMENDERS`.
+
+    Returns:
+        The fitted recommender.
+
+    Raises:
+        ValueError: an unknown ``recommender``.
+    """
+    if recommender not in RECOMMENDERS:
+        raise ValueError(f"recommender must be one of {', '.join(RECOMMENDERS)}, not {recommender!r}")
     if recommender == "former":
         return SurrogateRecommender(n_estimators=N_ESTIMATORS, random_state=seed).fit(meta)
     return PartialGraphRecommender(random_state=seed).fit(meta)

@@ -52,7 +52,7 @@ With ``--strong-share 0.1 --out bench/results/weak_supervision_scarce.json --row
 cells).
 
 Usage: nice python bench/weak_supervision.py [--groups roc_auc] [--seeds 0,1,2] [--limit N]
-       [--strong-share 0.4]
+       [--strong-share 0.4] [--recommender default|former]
 """
 
 from __future__ import annotations
@@ -283,6 +283,7 @@ def write_report(out: Path, rows: list[dict], args: argparse.Namespace, planned:
     report = {
         "protocol": {"strong_share": args.strong_share, "normalisation": NORMALISATION, "coverage": 0.95,
                      "recommender": RECOMMENDERS[args.recommender],
+                     "recommender_key": args.recommender,
                      "task_folds": n_folds,
                      "scenarios": {s: {"source": src, "folds": n_folds if n is None else n,
                                        "weight": round(weight(s, n_folds), 4)}

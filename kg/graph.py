@@ -534,8 +534,8 @@ class KnowledgeGraph:
         and run statuses the graph holds (it changes with every run logged or finished).
 
         Counted once per version of the store (:meth:`Store.memo`, ``"learning_stamp"``):
-        writes of what no recommender learns from (stored recommendations, proposals) keep
-        it, so they cost no recount (three counts over every run: about 35 ms on the seed).
+        a write of what no recommender learns from (a stored recommendation) keeps it, so
+        it costs no recount (three counts over every run: about 35 ms on the seed).
         """
         def counted() -> str:
             statuses = self.store.select(

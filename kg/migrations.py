@@ -61,13 +61,13 @@ _MIGRATIONS: dict[int, str | Callable[[Store], None]] = {
 def migrate(store: Store, *, since: int = 0) -> None:
     """Apply every migration after layout version ``since`` (idempotent: data already up
     to date is left as it is)."""
-    for version in sorted(v for v in _MIGRATIONS if v > since):
-        step = _MIGRATIONS[version]
-        if isinstance(step, str):
-            store._update(SPARQL_PREFIXES + step)
-        else:
-            step(store)
-    store._bump()
+    with store._writing():  # counted even when a step fails part-way
+        for version in sorted(v for v in _MIGRATIONS if v > since):
+            step = _MIGRATIONS[version]
+            if isinstance(step, str):
+                store._update(SPARQL_PREFIXES + step)
+            else:
+                step(store)
 
 
 def version_marker() -> Quad:

@@ -95,7 +95,7 @@ class MetaRecommender(BaseRecommender):
         """The policy followed for ``metric``: ``policy`` if given, else the metric's file."""
         return self.policy or load_policy(metric)
 
-    def _fit_score_model(self, meta: MetaData) -> ScoreModel:
+    def _fit_score_model(self, meta: MetaData) -> ScoreModel | None:
         """The expected-score model the explanations read (a benchmark of the ranking alone
         may skip it)."""
         return ScoreModel().fit(meta)

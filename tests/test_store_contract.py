@@ -43,8 +43,38 @@ class TestStoreContract:
         # the writer promises the quads cannot change it: kept as it was
         store.add([q("b", "p", "1")], keeping=("size",))
         assert store.memo("size", size) == (2 if store.shared else 1)
-        store.remove([q("a", "p", "1")])
-        assert store.memo("size", size) == 1 and calls[-1] == 1
+        for write in (lambda: store.remove([q("a", "p", "1")]),
+                      lambda: store.replace([], [q("c", "p", "1")]),
+                      lambda: store.add_nquads(b"<http://example.org/d> <http://example.org/p> \"1\" .\n")):
+            n = len(calls)
+            write()
+            assert store.memo("size", size) == len(store) and len(calls) == n + 1
+        with pytest.raises(TypeError, match="memo names"):
+            store.add([q("e", "p", "1")], keeping="size")  # type: ignore[arg-type]
+
+    def test_a_memo_is_not_kept_across_a_write_it_did_not_see(self, store: Store) -> None:
+        if store.shared:
+            pytest.skip("nothing is remembered on a shared store")
+
+        def size_while_another_write_lands() -> int:
+            n = len(store)
+            store.add([q("x", "p", str(n))])
+            return n
+
+        assert store.memo("size", size_while_another_write_lands) == 0
+        assert store.memo("size", lambda: len(store)) == 1  # not remembered: recomputed
+        # a write that keeps the memo does not carry it over another write in between
+        add = store._add
+
+        def add_after_another(quads: list[Quad]) -> None:
+            add([q("y", "p", "1")])
+            store._bump()
+            add(quads)
+
+        store._add = add_after_another  # type: ignore[method-assign]
+        store.add([q("z", "p", "1")], keeping=("size",))
+        store._add = add  # type: ignore[method-assign]
+        assert store.memo("size", lambda: len(store)) == 3
 
     def test_select_with_bound_values(self, store: Store) -> None:
         store.add([q("a", "name", "alice"), q("b", "name", "bob")])

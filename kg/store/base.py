@@ -33,6 +33,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -211,7 +212,8 @@ class Store(ABC):
             compute: reads the store and returns the value.
 
         Returns:
-            The value, computed at most once per version of the store.
+            The value, computed once per version of the store (twice when two threads ask
+            at once).
         """
         if self.shared:
             return compute()
@@ -221,9 +223,25 @@ class Store(ABC):
         if hit is not None and hit[0] == version:
             return hit[1]
         value = compute()
-        if self.local_version == version:  # no write landed while it was computed
-            memos[name] = (version, value)
+        # under the version read before computing: a write that lands meanwhile counts a
+        # newer version, which this entry never matches
+        memos[name] = (version, value)
         return value
+
+    @contextmanager
+    def _writing(self, keeping: Iterable[str] = ()) -> Iterator[None]:
+        """One write: counted in :attr:`local_version` whether it succeeds or fails (a failed
+        bulk write may have landed in part), and the memos named in ``keeping`` carried over
+        it when it succeeds."""
+        before = self.local_version
+        try:
+            yield
+        except BaseException:
+            self._bump()
+            raise
+        after = self._bump()
+        if keeping:
+            self._carry(keeping, before, after)
 
     def _carry(self, keeping: Iterable[str], before: int, after: int) -> None:
         """Keep the memos named in ``keeping`` valid across this process's one write from
@@ -256,12 +274,13 @@ class Store(ABC):
 
         Raises:
             StoreError: the store could not be written; nothing was added.
+            TypeError: ``keeping`` is one string rather than a collection of names.
         """
-        before = self.local_version
-        self._add(list(quads))
-        after = self._bump()
-        if keeping:
-            self._carry(keeping, before, after)
+        if isinstance(keeping, str):
+            raise TypeError("keeping takes memo names, e.g. keeping=(\"learning_stamp\",), "
+                            "not one string")
+        with self._writing(keeping):
+            self._add(list(quads))
 
     def add_nquads(self, data: bytes) -> None:
         """Add N-Quads text atomically: the fast path for large writes built as text.
@@ -272,16 +291,16 @@ class Store(ABC):
         """
         from metakg.kg.errors import InvalidData
 
-        try:
-            self._add_nquads(data)
-        except SyntaxError as exc:
-            raise InvalidData(f"Not valid N-Quads: {exc}") from None
-        self._bump()
+        with self._writing():
+            try:
+                self._add_nquads(data)
+            except SyntaxError as exc:
+                raise InvalidData(f"Not valid N-Quads: {exc}") from None
 
     def remove(self, quads: Iterable[Quad]) -> None:
         """Remove quads atomically; absent quads are ignored."""
-        self._remove(list(quads))
-        self._bump()
+        with self._writing():
+            self._remove(list(quads))
 
     def replace(self, remove: Iterable[Quad], add: Iterable[Quad]) -> None:
         """Remove some quads and add others in one atomic update (e.g. a run's status).
@@ -296,8 +315,8 @@ class Store(ABC):
         if new:
             parts.append(f"INSERT DATA {{ {_serialize_data(new)} }}")
         if parts:
-            self._update(" ;\n".join(parts))
-            self._bump()
+            with self._writing():
+                self._update(" ;\n".join(parts))
 
     def query(
         self, query: str, bindings: Mapping[str, Any] | None = None, *, prefixes: bool = True
@@ -432,11 +451,11 @@ class Store(ABC):
         with open_seed(path) as fh:
             data = fh.read()
         before = self._count()
-        try:
-            self._load(data, fmt)
-        except SyntaxError as exc:
-            raise InvalidData(f"{Path(path).name}: not valid {fmt.name}: {exc}") from None
-        self._bump()
+        with self._writing():
+            try:
+                self._load(data, fmt)
+            except SyntaxError as exc:
+                raise InvalidData(f"{Path(path).name}: not valid {fmt.name}: {exc}") from None
         return self._count() - before
 
 

@@ -64,12 +64,12 @@ class _PyOxigraphStore(Store):
             SyntaxError: the input is not valid ``fmt``; what came before stays written.
             StoreError: the store could not be written.
         """
-        try:
-            with self._gate.bulk_writing():
-                self._store.bulk_load(source, format=fmt)
-        except OSError as exc:
-            raise StoreError(f"Could not write to the store: {exc}") from exc
-        self._bump()
+        with self._writing():
+            try:
+                with self._gate.bulk_writing():
+                    self._store.bulk_load(source, format=fmt)
+            except OSError as exc:
+                raise StoreError(f"Could not write to the store: {exc}") from exc
 
     def _add_nquads(self, data: bytes) -> None:
         if len(data) > BULK_TRUSTED_MAX_BYTES:
