@@ -194,8 +194,10 @@ def weight(scenario: str, n_task_folds: int) -> float:
     return run_weight(source, n_task_folds if n is None else n, task_folds=n_task_folds)
 
 
-def one(state: dict, d: str, seed: int, folds: dict, spread: pd.Series) -> list[dict]:
-    """Every condition of one held-out dataset and seed."""
+def one(state: dict, d: str, seed: int, folds: dict, spread: pd.Series,
+        conditions: tuple[str, ...] = CONDITIONS) -> list[dict]:
+    """The ``conditions`` of one held-out dataset and seed (the draws are the same whichever
+    are asked for)."""
     meta, related, second = state["meta"], state["related"], state["second"]
     train = replace(meta.without(d, *related.get(d, [])).drop(second), auxiliary=None,
                     reliability=None)
@@ -208,19 +210,25 @@ def one(state: dict, d: str, seed: int, folds: dict, spread: pd.Series) -> list[
     base = {"group": state["metric"], "dataset": d, "seed": seed,
             "strong_cells": int(strong.sum()), "weak_cells": int(weak.sum())}
     rec = state.get("recommender", "default")
-    rows = [{**base, "scenario": "-", "condition": "all_strong", **best_at(train, seed, query, truth, rec)},
-            {**base, "scenario": "-", "condition": "strong_only",
-             **best_at(views(train, train.raw.where(strong), None), seed, query, truth, rec)}]
+    rows = []
+    if "all_strong" in conditions:
+        rows.append({**base, "scenario": "-", "condition": "all_strong",
+                     **best_at(train, seed, query, truth, rec)})
+    if "strong_only" in conditions:
+        rows.append({**base, "scenario": "-", "condition": "strong_only",
+                     **best_at(views(train, train.raw.where(strong), None), seed, query, truth, rec)})
     for scenario in SCENARIOS:
         values = train.raw.where(strong, weak_values(scenario, train, folds, spread, rng)).where(seen)
         w = weight(scenario, task_folds(folds))
         rel = pd.DataFrame(np.where(weak, w, 1.0), index=values.index, columns=values.columns)
         for condition, r in (("equal", None), ("weighted", rel)):
-            rows.append({**base, "scenario": scenario, "condition": condition, "weight": w,
-                         **best_at(views(train, values, r), seed, query, truth, rec)})
-        with _noise_ratio(math.inf):  # the factor b = w itself: the reliability as the weight
-            rows.append({**base, "scenario": scenario, "condition": "weighted_plain", "weight": w,
-                         **best_at(views(train, values, rel), seed, query, truth, rec)})
+            if condition in conditions:
+                rows.append({**base, "scenario": scenario, "condition": condition, "weight": w,
+                             **best_at(views(train, values, r), seed, query, truth, rec)})
+        if "weighted_plain" in conditions:
+            with _noise_ratio(math.inf):  # the factor b = w itself: the reliability as the weight
+                rows.append({**base, "scenario": scenario, "condition": "weighted_plain", "weight": w,
+                             **best_at(views(train, values, rel), seed, query, truth, rec)})
     return rows
 
 
@@ -305,6 +313,9 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--limit", type=int, default=None, help="only the first N held-out datasets per group")
     ap.add_argument("--out", default="bench/results/weak_supervision.json")
+    ap.add_argument("--conditions", default=",".join(CONDITIONS),
+                    help="comma-separated conditions to fit (a partial set: rows only, for a "
+                         "paired comparison with another recommender's rows)")
     ap.add_argument("--recommender", choices=sorted(RECOMMENDERS), default="default",
                     help="the recommender refitted per condition (bench/stand_in.py)")
     ap.add_argument("--rows", default=None, help=f"finished rows (default {ROWS})")
@@ -331,6 +342,7 @@ def main() -> None:
     spreads = {m: round(float(s.median()), 5) for m, s in spread.items()}
     n_folds = task_folds(folds[metrics[0]])
     t0 = time.perf_counter()
+    partial = set(args.conditions.split(",")) != set(CONDITIONS)  # rows only: no report
     for m in [] if args.report_only else metrics:
         state = {**groups[m], "strong_share": args.strong_share, "recommender": args.recommender}
         for seed in seeds:  # every dataset of one seed first: a stopped run still covers them all
@@ -338,15 +350,21 @@ def main() -> None:
                 if (m, d, seed) in done:
                     continue
                 t1 = time.perf_counter()
-                new = one(state, d, seed, folds[m], spread[m])
+                new = one(state, d, seed, folds[m], spread[m], tuple(args.conditions.split(",")))
                 with rows_path.open("a") as fh:
                     fh.writelines(json.dumps(r) + "\n" for r in new)
                 rows += new
+                if partial:
+                    print(f"{m} {d} seed {seed}: " + " ".join(
+                        f"{r['scenario']}/{r['condition']}={r['best@5']:.3f}" for r in new), flush=True)
+                    continue
                 write_report(Path(args.out), rows, args, planned, spreads, n_folds,
                              time.perf_counter() - t0)
                 print(f"{m} {d} seed {seed}: best@5 " + " ".join(
                     f"{r['scenario']}/{r['condition']}={r['best@5']:.3f}" for r in new)
                     + f" ({time.perf_counter() - t1:.0f} s)", flush=True)
+    if partial:
+        return
     report = write_report(Path(args.out), rows, args, planned, spreads, n_folds,
                           time.perf_counter() - t0)
     for g in report["groups"]:

@@ -47,12 +47,14 @@ class Ranker(RegressorMixin, BaseEstimator):
         self.num_leaves = num_leaves
         self.random_state = random_state
 
-    def fit(self, X: np.ndarray, relative: np.ndarray) -> Ranker:
+    def fit(self, X: np.ndarray, relative: np.ndarray,
+            sample_weight: np.ndarray | None = None) -> Ranker:
         """Fit the bag on rows and their relative scores.
 
         Args:
             X: rows from :class:`~metalearner.features.FeatureBuilder`.
             relative: each row's relative score (1 = its table's best, 0 = its median).
+            sample_weight: each row's weight (e.g. its run's reliability); ``None``: equal.
 
         Returns:
             ``self``.
@@ -72,7 +74,8 @@ class Ranker(RegressorMixin, BaseEstimator):
             lgb.LGBMRegressor(n_estimators=self.n_estimators, learning_rate=self.learning_rate,
                               num_leaves=self.num_leaves, min_child_samples=10, subsample=0.8,
                               subsample_freq=1, colsample_bytree=0.8,
-                              random_state=self.random_state + b, n_jobs=1, verbose=-1).fit(X, y)
+                              random_state=self.random_state + b, n_jobs=1, verbose=-1
+                              ).fit(X, y, sample_weight=sample_weight)
             for b in range(self.n_bags)]
         self.n_features_in_ = X.shape[1]
         return self
