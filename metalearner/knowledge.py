@@ -21,7 +21,7 @@ from metakg.metalearner.metafeatures import EXTRACTOR
 
 __all__ = ["AUXILIARY_METRIC", "MetaData", "derived_by_later_splits", "feature_columns",
            "load_metadata", "normalise_scores", "relative_scores", "scale_anchors",
-           "shrink_to_prior", "target_spread", "with_auxiliary"]
+           "shrink_to_prior", "target_spread", "weak_cells", "with_auxiliary"]
 
 #: Per task type, the metric every dataset of that type is scored by: the source of auxiliary
 #: datasets for a metric that only some of them have (ROC AUC: binary tasks only).
@@ -68,7 +68,7 @@ def relative_scores(meta: MetaData, *, floor: float | None = None,
         datasets × configurations; failed runs count as the dataset's worst score, NaN where
         a configuration was not run. A dataset whose best equals its median scores 1 throughout.
     """
-    weak = _weak_cells(meta)
+    weak = weak_cells(meta)
     raw, values, (med, best) = _scale(meta, None if weak is not None else datasets)
     with np.errstate(all="ignore"):
         rel = np.where(best == med, np.where(np.isnan(values), np.nan, 1.0),
@@ -116,8 +116,16 @@ def shrink_to_prior(scores: pd.DataFrame, reliability: pd.DataFrame, *,
     return pd.DataFrame(shrunk, index=scores.index, columns=scores.columns)
 
 
-def _weak_cells(meta: MetaData) -> pd.DataFrame | None:
-    """``meta``'s cell reliabilities when some cell of its rows is below 1, else ``None``."""
+def weak_cells(meta: MetaData) -> pd.DataFrame | None:
+    """The cells' reliabilities when some run is weak (a cell below 1).
+
+    Args:
+        meta: the views.
+
+    Returns:
+        datasets × configurations reliabilities in (0, 1] (NaN: not run), or ``None`` when
+        no cell is below 1 (the seed graph).
+    """
     rel = meta.reliability
     if rel is None:
         return None
