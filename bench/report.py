@@ -697,8 +697,6 @@ def _weak_supervision(name: str, variant: str) -> list[str]:
            "The weights are `kg/reliability.py`'s rule; *weighted* shrinks each weak cell towards its "
            "configuration's score on the other datasets as `load_metadata` does (`shrink_to_prior`, "
            "keeping the share `w (1 + κ) / (w + κ)` of its distance from that prior, κ = 0.23)"
-           + (", which the default's portfolio step reads, while its ranker learns the cell's own score "
-              "with `w` as the row's weight (decision 0012)" if not _stand_in_flag(p) else "")
            + f"; the κ = ∞ row keeps the share `w`. Recommender: {_as_measured(p['recommender'])}. "
            "Scored by best@k on the held-out dataset "
            "(0 = its median configuration, 1 = its best); means over held-out datasets (seeds averaged per "

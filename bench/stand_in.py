@@ -6,8 +6,8 @@ partial or mixed-quality training views (``--recommender``).
   benches: the policy's ``min_coverage`` is 0, because a partly run graph has no complete
   table (and a strategy that completes a few would otherwise drop the rest from training);
   and no expected-score model is fitted (the figures read the ranking only).
-- ``shrunk-ranker``: the default as it handled weak runs before decision 0012 (its ranker
-  learning their shrunk scores, unweighted), the ablation that decision compares with.
+- ``weighted-ranker``: the default with its ranker learning weak runs' own scores weighted by
+  their reliability (decision 0012: a measured gain, not adopted).
 - ``former``: the lighter stand-in these benches used before the default changed: the former
   default's bagged surrogate (``bench/former_default/``, five members) with 100 trees per
   member instead of 300, ranking by its score.
@@ -20,8 +20,10 @@ from dataclasses import replace
 import pandas as pd
 from former_default import SurrogateRecommender
 
-from metakg.metalearner.knowledge import MetaData
+from metakg.metalearner.features import FeatureBuilder
+from metakg.metalearner.knowledge import MetaData, relative_scores, weak_cells
 from metakg.metalearner.policy import Policy
+from metakg.metalearner.ranker import Ranker
 from metakg.metalearner.recommender import MetaRecommender
 
 #: trees per member of the former stand-in
@@ -30,8 +32,8 @@ N_ESTIMATORS = 100
 RECOMMENDERS = {
     "default": "the default MetaRecommender (its metric's policy with min_coverage 0, no "
                "expected-score model), ranking as it ships",
-    "shrunk-ranker": "as 'default', but its ranker learns weak cells' scores shrunk towards "
-                     "the configuration's mean elsewhere, unweighted (before decision 0012)",
+    "weighted-ranker": "as 'default', but its ranker learns weak cells' own scores with their "
+                       "reliability as the row's weight (decision 0012, not adopted)",
     "former": f"the former default's bagged surrogate (5 members, {N_ESTIMATORS} trees each "
               "instead of 300), ranking by its score",
 }
@@ -49,14 +51,33 @@ class PartialGraphRecommender(MetaRecommender):
         return None
 
 
-class ShrunkTargetsRecommender(PartialGraphRecommender):
-    """The same, but its ranker learns weak cells' scores shrunk towards the configuration's
-    mean elsewhere, unweighted, as the portfolio step reads them (the handling of weak runs
-    before decision 0012)."""
+class ReliabilityWeightedRanker(PartialGraphRecommender):
+    """The same, but its ranker learns weak cells' own relative scores with their
+    reliability as the row's weight, instead of the scores shrunk towards the
+    configuration's mean elsewhere (the portfolio step still reads the shrunk ones)."""
 
-    def _ranker_targets(self, meta: MetaData, relative: pd.DataFrame
-                        ) -> tuple[pd.DataFrame, None]:
-        return relative, None
+    def _fit_ranker(self, meta: MetaData, relative: pd.DataFrame) -> None:
+        weak = weak_cells(meta)
+        if weak is None:
+            super()._fit_ranker(meta, relative)
+            return
+        own = relative_scores(replace(meta, reliability=None), floor=-1.0).reindex(
+            index=relative.index, columns=relative.columns)
+        weights = weak.reindex(index=own.index, columns=own.columns).fillna(1.0)
+        p = self.policy_
+        tables = meta.metafeatures.reindex(index=own.index)
+        self.features_ = FeatureBuilder(p.features).fit(
+            tables, {c: meta.configs[c] for c in self.config_ids_})
+        cells = own.stack().dropna()
+        table_rows = own.index.get_indexer(cells.index.get_level_values(0))
+        config_rows = own.columns.get_indexer(cells.index.get_level_values(1))
+        r = p.ranker
+        self.ranker_ = Ranker(temperature=r.temperature, n_bags=r.n_bags,
+                              n_estimators=r.n_estimators, learning_rate=r.learning_rate,
+                              num_leaves=r.num_leaves, random_state=self.random_state
+                              ).fit(self.features_.rows(tables, table_rows, config_rows),
+                                    cells.to_numpy(),
+                                    sample_weight=weights.to_numpy()[table_rows, config_rows])
 
 
 def fit_stand_in(meta: MetaData, seed: int, recommender: str = "default"
@@ -78,6 +99,6 @@ def fit_stand_in(meta: MetaData, seed: int, recommender: str = "default"
         raise ValueError(f"recommender must be one of {', '.join(RECOMMENDERS)}, not {recommender!r}")
     if recommender == "former":
         return SurrogateRecommender(n_estimators=N_ESTIMATORS, random_state=seed).fit(meta)
-    if recommender == "shrunk-ranker":
-        return ShrunkTargetsRecommender(random_state=seed).fit(meta)
+    if recommender == "weighted-ranker":
+        return ReliabilityWeightedRanker(random_state=seed).fit(meta)
     return PartialGraphRecommender(random_state=seed).fit(meta)

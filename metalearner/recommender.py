@@ -17,7 +17,6 @@ What differs between metrics is a policy file (:mod:`metalearner.policy`), not a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -25,7 +24,7 @@ import pandas as pd
 
 from metakg.metalearner.candidate_forest import CandidateForest
 from metakg.metalearner.features import FeatureBuilder
-from metakg.metalearner.knowledge import MetaData, relative_scores, weak_cells
+from metakg.metalearner.knowledge import MetaData, relative_scores
 from metakg.metalearner.policy import Policy, load_policy
 from metakg.metalearner.portfolio_step import Portfolio
 from metakg.metalearner.ranker import Ranker, from_top
@@ -77,40 +76,20 @@ class MetaRecommender(BaseRecommender):
         self.score_model_ = self._fit_score_model(meta)
 
     def _fit_ranker(self, meta: MetaData, relative: pd.DataFrame) -> None:
-        """Fit ``features_`` and ``ranker_`` on every (table, configuration) score (weak
-        cells: :meth:`_ranker_targets`)."""
+        """Fit ``features_`` and ``ranker_`` on every (table, configuration) score."""
         p = self.policy_
-        targets, weights = self._ranker_targets(meta, relative)
-        tables = meta.metafeatures.reindex(index=targets.index)
+        tables = meta.metafeatures.reindex(index=relative.index)
         configs = {c: meta.configs[c] for c in self.config_ids_}
         self.features_ = FeatureBuilder(p.features).fit(tables, configs)
-        cells = targets.stack().dropna()
-        table_rows = targets.index.get_indexer(cells.index.get_level_values(0))
-        config_rows = targets.columns.get_indexer(cells.index.get_level_values(1))
+        cells = relative.stack().dropna()
+        table_rows = relative.index.get_indexer(cells.index.get_level_values(0))
+        config_rows = relative.columns.get_indexer(cells.index.get_level_values(1))
         X = self.features_.rows(tables, table_rows, config_rows)
         r = p.ranker
         self.ranker_ = Ranker(temperature=r.temperature, n_bags=r.n_bags,
                               n_estimators=r.n_estimators, learning_rate=r.learning_rate,
                               num_leaves=r.num_leaves, random_state=self.random_state
-                              ).fit(X, cells.to_numpy(),
-                                    sample_weight=None if weights is None
-                                    else weights.to_numpy()[table_rows, config_rows])
-
-    def _ranker_targets(self, meta: MetaData, relative: pd.DataFrame
-                        ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-        """What the ranker learns: ``relative`` and no weights when every run is reliable (the
-        seed graph). With weak cells (runs of reliability below 1: a single fold, another
-        protocol), their own relative scores, each row weighted by its cell's reliability,
-        rather than the scores shrunk towards the configuration's mean elsewhere that the
-        portfolio step reads: a shrunk score is a biased target ("about average here"), while a
-        weight says how much to trust the measured one (``bench/weak_supervision.py``,
-        decision 0012)."""
-        weak = weak_cells(meta)
-        if weak is None:
-            return relative, None
-        own = relative_scores(replace(meta, reliability=None), floor=-1.0).reindex(
-            index=relative.index, columns=relative.columns)
-        return own, weak.reindex(index=own.index, columns=own.columns).fillna(1.0)
+                              ).fit(X, cells.to_numpy())
 
     def _policy_for(self, metric: str) -> Policy:
         """The policy followed for ``metric``: ``policy`` if given, else the metric's file."""

@@ -3,8 +3,6 @@ the recommendation code relies on."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,7 +11,7 @@ from sklearn.base import clone
 from metakg.kg.graph import make_configuration
 from metakg.kg.spaces import portfolio
 from metakg.metalearner import recommenders as R
-from metakg.metalearner.knowledge import MetaData, normalise_scores, relative_scores
+from metakg.metalearner.knowledge import MetaData, normalise_scores
 from metakg.metalearner.policy import Policy, load_policy
 from metakg.metalearner.recommender import MetaRecommender
 
@@ -207,47 +205,3 @@ def test_a_recommendation_reuses_its_querys_prediction_and_no_other(meta: MetaDa
     restored = pickle.loads(pickle.dumps(rec)).__dict__
     assert "_last_query" in rec.__dict__ and not {"_last_query", "_forest"} & set(restored)
 
-
-def test_the_ranker_learns_weak_runs_own_scores_weighted_by_their_reliability(
-        meta: MetaData, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A weak cell (a single fold, another protocol) teaches the ranker its measured relative
-    score with its reliability as the row's weight; the portfolio step reads it shrunk
-    towards the configuration's mean elsewhere (decision 0012). Without weak cells the
-    ranker is fitted unweighted."""
-    from metakg.metalearner.ranker import Ranker
-
-    seen: list[tuple[np.ndarray, np.ndarray | None]] = []
-    fit = Ranker.fit
-
-    def spy(self: Ranker, X: np.ndarray, relative: np.ndarray,
-            sample_weight: np.ndarray | None = None) -> Ranker:
-        seen.append((np.asarray(relative), sample_weight))
-        return fit(self, X, relative, sample_weight=sample_weight)
-
-    monkeypatch.setattr(Ranker, "fit", spy)
-    MetaRecommender().fit(meta)
-    assert seen[-1][1] is None
-    reliability = pd.DataFrame(1.0, index=meta.raw.index, columns=meta.raw.columns)
-    weak = meta.raw.columns[:4]
-    reliability.loc["d0", weak] = 0.25
-    weak_meta = replace(meta, reliability=reliability)
-    rec = MetaRecommender().fit(weak_meta)
-    targets, weights = seen[-1]
-    own = relative_scores(meta, floor=-1.0).reindex(columns=rec.config_ids_)
-    shrunk = relative_scores(weak_meta, floor=-1.0).reindex(columns=rec.config_ids_)
-    assert not np.allclose(own.loc["d0", weak], shrunk.loc["d0", weak])  # shrinking moves them
-    np.testing.assert_allclose(targets, own.stack().dropna().to_numpy())
-    assert weights is not None
-    w = pd.Series(weights, index=own.stack().dropna().index)
-    assert (w.loc["d0"].loc[weak] == 0.25).all() and (w.drop(weak, level=1) == 1.0).all()
-    assert (w.drop("d0", level=0) == 1.0).all()
-    # a cell not run is no row; its reliability (missing) does not shift the others
-    gap = replace(weak_meta, raw=weak_meta.raw.copy(), norm=weak_meta.norm.copy())
-    gap.raw.loc["d1", weak[0]] = np.nan
-    gap.norm.loc["d1", weak[0]] = np.nan
-    MetaRecommender().fit(gap)
-    targets2, weights2 = seen[-1]
-    assert len(targets2) == len(targets) - 1 and len(weights2) == len(targets2)
-    assert (weights2 == 0.25).sum() == len(weak)
-    # the portfolio's rows are the shrunk ones
-    np.testing.assert_allclose(rec.portfolio_.relative_, shrunk.to_numpy())
