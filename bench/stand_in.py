@@ -20,10 +20,8 @@ from dataclasses import replace
 import pandas as pd
 from former_default import SurrogateRecommender
 
-from metakg.metalearner.features import FeatureBuilder
 from metakg.metalearner.knowledge import MetaData, relative_scores, weak_cells
 from metakg.metalearner.policy import Policy
-from metakg.metalearner.ranker import Ranker
 from metakg.metalearner.recommender import MetaRecommender
 
 #: trees per member of the former stand-in
@@ -63,21 +61,7 @@ class ReliabilityWeightedRanker(PartialGraphRecommender):
             return
         own = relative_scores(replace(meta, reliability=None), floor=-1.0).reindex(
             index=relative.index, columns=relative.columns)
-        weights = weak.reindex(index=own.index, columns=own.columns).fillna(1.0)
-        p = self.policy_
-        tables = meta.metafeatures.reindex(index=own.index)
-        self.features_ = FeatureBuilder(p.features).fit(
-            tables, {c: meta.configs[c] for c in self.config_ids_})
-        cells = own.stack().dropna()
-        table_rows = own.index.get_indexer(cells.index.get_level_values(0))
-        config_rows = own.columns.get_indexer(cells.index.get_level_values(1))
-        r = p.ranker
-        self.ranker_ = Ranker(temperature=r.temperature, n_bags=r.n_bags,
-                              n_estimators=r.n_estimators, learning_rate=r.learning_rate,
-                              num_leaves=r.num_leaves, random_state=self.random_state
-                              ).fit(self.features_.rows(tables, table_rows, config_rows),
-                                    cells.to_numpy(),
-                                    sample_weight=weights.to_numpy()[table_rows, config_rows])
+        super()._fit_ranker(meta, own, weak.reindex(index=own.index, columns=own.columns).fillna(1.0))
 
 
 def fit_stand_in(meta: MetaData, seed: int, recommender: str = "default"

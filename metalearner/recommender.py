@@ -75,8 +75,10 @@ class MetaRecommender(BaseRecommender):
         self.nearest_ = NearestDatasetsRecommender().fit(meta)
         self.score_model_ = self._fit_score_model(meta)
 
-    def _fit_ranker(self, meta: MetaData, relative: pd.DataFrame) -> None:
-        """Fit ``features_`` and ``ranker_`` on every (table, configuration) score."""
+    def _fit_ranker(self, meta: MetaData, relative: pd.DataFrame,
+                    weights: pd.DataFrame | None = None) -> None:
+        """Fit ``features_`` and ``ranker_`` on every (table, configuration) score
+        (``weights``: each cell's row weight, like ``relative``; ``None``: equal)."""
         p = self.policy_
         tables = meta.metafeatures.reindex(index=relative.index)
         configs = {c: meta.configs[c] for c in self.config_ids_}
@@ -89,7 +91,8 @@ class MetaRecommender(BaseRecommender):
         self.ranker_ = Ranker(temperature=r.temperature, n_bags=r.n_bags,
                               n_estimators=r.n_estimators, learning_rate=r.learning_rate,
                               num_leaves=r.num_leaves, random_state=self.random_state
-                              ).fit(X, cells.to_numpy())
+                              ).fit(X, cells.to_numpy(), sample_weight=None if weights is None
+                                    else weights.to_numpy()[table_rows, config_rows])
 
     def _policy_for(self, metric: str) -> Policy:
         """The policy followed for ``metric``: ``policy`` if given, else the metric's file."""
