@@ -151,7 +151,11 @@ def _variant(name: str, seed: int) -> BaseRecommender:
         def _policy_for(self, metric: str) -> Policy:
             return Policy.from_dict(_merged(asdict(load_policy(metric)), override))
 
-        def _fit_ranker(self, meta: MetaData, relative: pd.DataFrame) -> None:
+        def _fit_ranker(self, meta: MetaData, relative: pd.DataFrame,
+                        weights: pd.DataFrame | None = None) -> None:
+            if weights is not None:  # weak cells (not on the seed graph): no sharing
+                super()._fit_ranker(meta, relative, weights)
+                return
             key = (self.policy_.features, self.policy_.ranker, self.random_state,
                    tuple(relative.index), tuple(relative.columns))
             if key not in _SHARED_RANKERS:

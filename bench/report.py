@@ -693,11 +693,16 @@ def _weak_supervision(name: str, variant: str) -> list[str]:
            f"score of the cell's seed run; weight {sc['one_fold']['weight']:.2f}) or *another protocol* (a "
            "mean over as many folds from elsewhere, e.g. MLflow: the cell's mean plus a bias per dataset and "
            "one per (dataset, family), each normal with the dataset's between-fold standard deviation, median "
-           f"{next(iter(p['fold_sd_median'].values())):.3f}; weight {sc['other_protocol']['weight']:.2f}). "
-           "The weights are `kg/reliability.py`'s rule; *weighted* shrinks each weak cell towards its "
-           "configuration's score on the other datasets as `load_metadata` does (`shrink_to_prior`, "
-           "keeping the share `w (1 + κ) / (w + κ)` of its distance from that prior, κ = 0.23)"
-           + f"; the κ = ∞ row keeps the share `w`. Recommender: {_as_measured(p['recommender'])}. "
+           f"{next(iter(p['fold_sd_median'].values())):.3f}; weight {sc['other_protocol']['weight']:.2f})"
+           + (f" or *outcome* (a recommendation's outcome as a team reports it: one fold's score at the "
+              f"outcome's protocol weight 1; weight {sc['outcome']['weight']:.2f})"
+              if any("outcome" in g["scenarios"] for g in d["groups"]) else "")
+           + ". The weights are `kg/reliability.py`'s rule; *weighted* is the library's handling: the "
+           "portfolio step reads each weak cell shrunk towards its configuration's score on the other "
+           "datasets as `load_metadata` does (`shrink_to_prior`, keeping the share "
+           "`b = w (1 + κ) / (w + κ)` of its distance from that prior, κ = 0.23), and the ranker learns "
+           "the cell's own score with `b` as the row's weight (decision 0012)"
+           + f"; the κ = ∞ row takes `b = w`. Recommender: {_as_measured(p['recommender'])}. "
            "Scored by best@k on the held-out dataset "
            "(0 = its median configuration, 1 = its best); means over held-out datasets (seeds averaged per "
            "dataset first) with 95% bootstrap intervals over held-out datasets."
@@ -708,8 +713,8 @@ def _weak_supervision(name: str, variant: str) -> list[str]:
 def _weak_table(d: dict, out: list[str]) -> list[str]:
     names = {"all_strong": "every cell a seed run (ceiling)", "strong_only": "seed runs only (without the weak ones)",
              "equal": "weak runs as equals", "weighted": "weak runs with their reliability weight (default)",
-             "weighted_plain": "weak runs with the weight itself as the share kept (κ = ∞)"}
-    titles = {"one_fold": "one fold", "other_protocol": "another protocol"}
+             "weighted_plain": "weak runs with the weight itself as the share kept and the row weight (κ = ∞)"}
+    titles = {"one_fold": "one fold", "other_protocol": "another protocol", "outcome": "outcome"}
     for g in d["groups"]:
         out += [f"**{g['group']}**: {g['held_out']} held-out datasets, seeds {', '.join(map(str, g['seeds']))}; "
                 f"{g['strong_cells_mean']:.0f} seed cells and {g['weak_cells_mean']:.0f} weak ones per fit on "

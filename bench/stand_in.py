@@ -6,8 +6,10 @@ partial or mixed-quality training views (``--recommender``).
   benches: the policy's ``min_coverage`` is 0, because a partly run graph has no complete
   table (and a strategy that completes a few would otherwise drop the rest from training);
   and no expected-score model is fitted (the figures read the ranking only).
-- ``weighted-ranker``: the default with its ranker learning weak runs' own scores weighted by
-  their reliability (decision 0012: a measured gain, not adopted).
+- ``shrunk-ranker``: the default as it was before decision 0012 was adopted: its ranker learns
+  weak cells' scores shrunk towards each configuration's mean elsewhere, unweighted.
+- ``weighted-ranker``: the default with each weak cell's row weighted by its reliability ``w``
+  itself instead of the empirical-Bayes factor (decision 0012's first candidate).
 - ``former``: the lighter stand-in these benches used before the default changed: the former
   default's bagged surrogate (``bench/former_default/``, five members) with 100 trees per
   member instead of 300, ranking by its score.
@@ -20,7 +22,7 @@ from dataclasses import replace
 import pandas as pd
 from former_default import SurrogateRecommender
 
-from metakg.metalearner.knowledge import MetaData, relative_scores, weak_cells
+from metakg.metalearner.knowledge import MetaData, learning_targets, relative_scores, weak_cells
 from metakg.metalearner.policy import Policy
 from metakg.metalearner.recommender import MetaRecommender
 
@@ -30,8 +32,10 @@ N_ESTIMATORS = 100
 RECOMMENDERS = {
     "default": "the default MetaRecommender (its metric's policy with min_coverage 0, no "
                "expected-score model), ranking as it ships",
-    "weighted-ranker": "as 'default', but its ranker learns weak cells' own scores with their "
-                       "reliability as the row's weight (decision 0012, not adopted)",
+    "shrunk-ranker": "as 'default', but its ranker learns weak cells' shrunk scores, unweighted "
+                     "(the default before decision 0012)",
+    "weighted-ranker": "as 'default', each weak cell's row weighted by its reliability w instead "
+                       "of the empirical-Bayes factor w(1+κ)/(w+κ) (decision 0012)",
     "former": f"the former default's bagged surrogate (5 members, {N_ESTIMATORS} trees each "
               "instead of 300), ranking by its score",
 }
@@ -49,19 +53,22 @@ class PartialGraphRecommender(MetaRecommender):
         return None
 
 
-class ReliabilityWeightedRanker(PartialGraphRecommender):
-    """The same, but its ranker learns weak cells' own relative scores with their
-    reliability as the row's weight, instead of the scores shrunk towards the
-    configuration's mean elsewhere (the portfolio step still reads the shrunk ones)."""
+class ShrunkTargetRanker(PartialGraphRecommender):
+    """The same, its ranker learning the shrunk scores unweighted (before decision 0012)."""
 
-    def _fit_ranker(self, meta: MetaData, relative: pd.DataFrame) -> None:
+    def _learning_targets(self, meta: MetaData) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        return relative_scores(meta, floor=-1.0), None
+
+
+class ReliabilityWeightedRanker(PartialGraphRecommender):
+    """The same, a weak cell's row weighted by its reliability ``w`` itself."""
+
+    def _learning_targets(self, meta: MetaData) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        own, weights = learning_targets(meta, floor=-1.0)
         weak = weak_cells(meta)
         if weak is None:
-            super()._fit_ranker(meta, relative)
-            return
-        own = relative_scores(replace(meta, reliability=None), floor=-1.0).reindex(
-            index=relative.index, columns=relative.columns)
-        super()._fit_ranker(meta, own, weak.reindex(index=own.index, columns=own.columns).fillna(1.0))
+            return own, weights
+        return own, weak.reindex(index=own.index, columns=own.columns).fillna(1.0)
 
 
 def fit_stand_in(meta: MetaData, seed: int, recommender: str = "default"
@@ -83,6 +90,8 @@ def fit_stand_in(meta: MetaData, seed: int, recommender: str = "default"
         raise ValueError(f"recommender must be one of {', '.join(RECOMMENDERS)}, not {recommender!r}")
     if recommender == "former":
         return SurrogateRecommender(n_estimators=N_ESTIMATORS, random_state=seed).fit(meta)
+    if recommender == "shrunk-ranker":
+        return ShrunkTargetRanker(random_state=seed).fit(meta)
     if recommender == "weighted-ranker":
         return ReliabilityWeightedRanker(random_state=seed).fit(meta)
     return PartialGraphRecommender(random_state=seed).fit(meta)

@@ -3,7 +3,7 @@
 What it measures: leave-one-dataset-out on a group of the seed graph. For each held-out
 dataset, the training datasets' (dataset, configuration) cells are split at random: 40% stay
 cross-validated runs of the seed protocol (reliability 1) and the other 60% become weak runs,
-in one of two scenarios:
+in one of three scenarios:
 
 - ``one_fold``: a hand-logged single score, one fold's score of the cell's seed run (read from
   the seed graph's per-fold evaluations; a cell whose folds are not found gets its mean plus
@@ -13,6 +13,9 @@ in one of two scenarios:
   OpenML): the cell's mean plus a bias per dataset and a bias per (dataset, family), each
   normal with the dataset's between-fold standard deviation (other splits and preprocessing
   shift a table's scores, and favour some families). Weight 0.5.
+- ``outcome``: a recommendation's outcome as a team reports it (``metakg feedback --score``):
+  one fold's score as in ``one_fold``, but an outcome keeps the protocol weight 1, so its
+  weight is 1/3. The scenario is what learning from outcomes rests on.
 
 Three ways to learn from them, scored on the held-out dataset by best@k (the normalised score
 of the best of the recommender's top k: 0 = the dataset's median configuration, 1 = its best,
@@ -20,18 +23,22 @@ as ``bench/lodo.py`` defines it):
 
 - ``strong_only``: without the weak runs (their cells not run);
 - ``equal``: the weak runs as equals of the seed runs;
-- ``weighted``: the weak runs with their reliability ``w`` (:mod:`metakg.kg.reliability`),
-  shrunk towards the configuration's score on the other datasets as ``load_metadata`` does
-  (:func:`metakg.metalearner.knowledge.shrink_to_prior`), by the empirical-Bayes factor
-  ``w (1 + κ) / (w + κ)`` with the library's κ (``NOISE_RATIO``);
-- ``weighted_plain``: the same with the factor ``w`` itself (κ = ∞): the reliability weight
-  as the share of the measured score.
+- ``weighted``: the weak runs with their reliability ``w`` (:mod:`metakg.kg.reliability`), as
+  the library takes them: shrunk towards the configuration's score on the other datasets as
+  ``load_metadata`` does (:func:`metakg.metalearner.knowledge.shrink_to_prior`), by the
+  empirical-Bayes factor ``b = w (1 + κ) / (w + κ)`` with the library's κ (``NOISE_RATIO``),
+  for the portfolio step, while the ranker learns each cell's own score with ``b`` as its row
+  weight (:func:`metakg.metalearner.knowledge.learning_targets`, decision 0012);
+- ``weighted_plain``: the same with ``b = w`` (κ = ∞).
 
 ``all_strong`` (every cell a seed run: the seed matrix itself) is the ceiling.
 
 The recommender (``--recommender``, :mod:`stand_in`, as ``bench/active_learning_curve.py``
-refits it) is ``default``, the default ``MetaRecommender`` ranking as it ships, or ``former``,
-the former default's lighter surrogate that was measured before the default changed.
+refits it) is ``default``, the default ``MetaRecommender`` ranking as it ships, one of decision
+0012's variants (``shrunk-ranker``, the default before it; ``weighted-ranker``), or
+``former``, the former default's lighter surrogate that was measured before the default
+changed. ``--conditions`` and ``--scenarios`` fit a subset (rows only, no report) for a paired
+comparison of two recommenders on the same draws.
 
 Protocol: ``bench/lodo.py``'s views (rank normalisation, configurations run on at least 95% of
 the datasets), cached by ``bench/lodo_paired.py`` under ``.metakg-build/bench-cache/``; a
@@ -52,7 +59,7 @@ With ``--strong-share 0.1 --out bench/results/weak_supervision_scarce.json --row
 cells).
 
 Usage: nice python bench/weak_supervision.py [--groups roc_auc] [--seeds 0,1,2] [--limit N]
-       [--strong-share 0.4] [--recommender default|former]
+       [--strong-share 0.4] [--recommender default|shrunk-ranker|weighted-ranker|former]
 """
 
 from __future__ import annotations
@@ -87,10 +94,12 @@ from metakg.metalearner.recommenders import Query
 STRONG_SHARE = 0.40
 KS = (1, 5)
 ROWS = ".metakg-build/weak_supervision-{recommender}.jsonl"
-#: scenario -> (source, folds) of its weak runs, read by :func:`kg.reliability.run_weight`
-#: (folds ``None``: all of the task's)
-SCENARIOS: dict[str, tuple[str, int | None]] = {"one_fold": ("cli", 1),
-                                                "other_protocol": (f"mlflow:{'0' * 32}", None)}
+#: scenario -> (source, folds, whether an outcome) of its weak runs, read by
+#: :func:`kg.reliability.run_weight` (folds ``None``: all of the task's). Draws are made in
+#: this order, so a scenario added at the end leaves the others' draws as they were.
+SCENARIOS: dict[str, tuple[str, int | None, bool]] = {
+    "one_fold": ("cli", 1, False), "other_protocol": (f"mlflow:{'0' * 32}", None, False),
+    "outcome": ("cli", 1, True)}
 CONDITIONS = ("all_strong", "strong_only", "equal", "weighted", "weighted_plain")
 _FOLD_LINE = re.compile(r'^run:([0-9a-f]+)\\/e\\/([a-z_0-9]+)\\/(\d+) a mls:ModelEvaluation')
 _VALUE_LINE = re.compile(r'^\s*mls:hasValue "([^"]+)"')
@@ -138,7 +147,7 @@ def weak_values(scenario: str, train: MetaData, folds: dict[str, list[float]], s
     """The weak runs' scores of every training cell under ``scenario``."""
     raw = train.raw
     sd = spread.reindex(raw.index).fillna(float(spread.median())).to_numpy()[:, None]
-    if scenario == "one_fold":
+    if scenario in ("one_fold", "outcome"):
         out = raw.to_numpy(dtype=float).copy()
         noise = rng.normal(size=out.shape) * sd
         for i, d in enumerate(raw.index):
@@ -190,14 +199,17 @@ def task_folds(folds: dict[str, list[float]]) -> int:
 
 def weight(scenario: str, n_task_folds: int) -> float:
     """The reliability :func:`kg.reliability.run_weight` gives the scenario's weak runs."""
-    source, n = SCENARIOS[scenario]
-    return run_weight(source, n_task_folds if n is None else n, task_folds=n_task_folds)
+    source, n, outcome = SCENARIOS[scenario]
+    return run_weight(source, n_task_folds if n is None else n, task_folds=n_task_folds,
+                      outcome=outcome)
 
 
 def one(state: dict, d: str, seed: int, folds: dict, spread: pd.Series,
-        conditions: tuple[str, ...] = CONDITIONS) -> list[dict]:
-    """The ``conditions`` of one held-out dataset and seed (the draws are the same whichever
-    are asked for)."""
+        wanted: set[tuple[str, str]] | None = None) -> list[dict]:
+    """The (scenario, condition) pairs ``wanted`` of one held-out dataset and seed (``None``:
+    all; the scenario of ``all_strong`` and ``strong_only`` is ``-``). The draws are the same
+    whichever are asked for."""
+    wanted = set(planned_pairs(CONDITIONS, tuple(SCENARIOS))) if wanted is None else wanted
     meta, related, second = state["meta"], state["related"], state["second"]
     train = replace(meta.without(d, *related.get(d, [])).drop(second), auxiliary=None,
                     reliability=None)
@@ -211,25 +223,35 @@ def one(state: dict, d: str, seed: int, folds: dict, spread: pd.Series,
             "strong_cells": int(strong.sum()), "weak_cells": int(weak.sum())}
     rec = state.get("recommender", "default")
     rows = []
-    if "all_strong" in conditions:
+    if ("-", "all_strong") in wanted:
         rows.append({**base, "scenario": "-", "condition": "all_strong",
                      **best_at(train, seed, query, truth, rec)})
-    if "strong_only" in conditions:
+    if ("-", "strong_only") in wanted:
         rows.append({**base, "scenario": "-", "condition": "strong_only",
                      **best_at(views(train, train.raw.where(strong), None), seed, query, truth, rec)})
     for scenario in SCENARIOS:
         values = train.raw.where(strong, weak_values(scenario, train, folds, spread, rng)).where(seen)
+        if not any(sc == scenario for sc, _ in wanted):  # drawn all the same: later draws match
+            continue
         w = weight(scenario, task_folds(folds))
         rel = pd.DataFrame(np.where(weak, w, 1.0), index=values.index, columns=values.columns)
         for condition, r in (("equal", None), ("weighted", rel)):
-            if condition in conditions:
+            if (scenario, condition) in wanted:
                 rows.append({**base, "scenario": scenario, "condition": condition, "weight": w,
                              **best_at(views(train, values, r), seed, query, truth, rec)})
-        if "weighted_plain" in conditions:
+        if (scenario, "weighted_plain") in wanted:
             with _noise_ratio(math.inf):  # the factor b = w itself: the reliability as the weight
                 rows.append({**base, "scenario": scenario, "condition": "weighted_plain", "weight": w,
                              **best_at(views(train, values, rel), seed, query, truth, rec)})
     return rows
+
+
+def planned_pairs(conditions: tuple[str, ...], scenarios: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The (scenario, condition) rows of one held-out dataset and seed for these conditions
+    and scenarios (``all_strong`` and ``strong_only`` have no scenario: ``-``)."""
+    shared = [("-", c) for c in conditions if c in ("all_strong", "strong_only")]
+    return shared + [(s, c) for s in scenarios for c in conditions
+                     if c not in ("all_strong", "strong_only")]
 
 
 def _cached_key(key: str, metrics: list[str]) -> str:
@@ -287,7 +309,11 @@ def write_report(out: Path, rows: list[dict], args: argparse.Namespace, planned:
     frame = pd.DataFrame(rows)
     groups = [] if frame.empty else [group_report(p) for _, p in frame.groupby("group", sort=False)]
     seeds = [int(s) for s in args.seeds.split(",")]
-    finished = {(r["group"], r["dataset"], r["seed"]) for r in rows}
+    held: dict[tuple[str, str, int], set[tuple[str, str]]] = {}
+    for r in rows:
+        held.setdefault((r["group"], r["dataset"], r["seed"]), set()).add((r["scenario"], r["condition"]))
+    every = set(planned_pairs(CONDITIONS, tuple(SCENARIOS)))
+    finished = {unit for unit, got in held.items() if every <= got}
     report = {
         "protocol": {"strong_share": args.strong_share, "normalisation": NORMALISATION, "coverage": 0.95,
                      "recommender": RECOMMENDERS[args.recommender],
@@ -295,7 +321,7 @@ def write_report(out: Path, rows: list[dict], args: argparse.Namespace, planned:
                      "task_folds": n_folds,
                      "scenarios": {s: {"source": src, "folds": n_folds if n is None else n,
                                        "weight": round(weight(s, n_folds), 4)}
-                                   for s, (src, n) in SCENARIOS.items()},
+                                   for s, (src, n, _) in SCENARIOS.items()},
                      "fold_sd_median": spreads, "seeds": seeds, "held_out_limit": args.limit},
         "planned_held_out": planned,
         "complete": all(len({d for g, d, s in finished if g == grp and s == seed}) == n
@@ -316,6 +342,8 @@ def main() -> None:
     ap.add_argument("--conditions", default=",".join(CONDITIONS),
                     help="comma-separated conditions to fit (a partial set: rows only, for a "
                          "paired comparison with another recommender's rows)")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS),
+                    help="comma-separated scenarios to fit (a partial set: rows only)")
     ap.add_argument("--recommender", choices=sorted(RECOMMENDERS), default="default",
                     help="the recommender refitted per condition (bench/stand_in.py)")
     ap.add_argument("--rows", default=None, help=f"finished rows (default {ROWS})")
@@ -325,6 +353,15 @@ def main() -> None:
     ap.add_argument("--views-key", default=None,
                     help="the folder of .metakg-build/bench-cache/ to read the views from")
     args = ap.parse_args()
+    scenarios = tuple(args.scenarios.split(","))
+    unknown = sorted(set(scenarios) - set(SCENARIOS))
+    if unknown:
+        ap.error(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
+    conditions = tuple(args.conditions.split(","))
+    unknown = sorted(set(conditions) - set(CONDITIONS))
+    if unknown:
+        ap.error(f"unknown condition(s) {', '.join(unknown)}; choose from {', '.join(CONDITIONS)}")
+    pairs = planned_pairs(conditions, scenarios)
     warnings.filterwarnings("ignore")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     metrics = args.groups.split(",")
@@ -334,7 +371,9 @@ def main() -> None:
     rows_path.parent.mkdir(parents=True, exist_ok=True)
     rows = ([json.loads(line) for line in rows_path.read_text().splitlines() if line.strip()]
             if rows_path.exists() else [])
-    done = {(r["group"], r["dataset"], r["seed"]) for r in rows}
+    done: dict[tuple[str, str, int], set[tuple[str, str]]] = {}
+    for r in rows:  # a unit is done for the (scenario, condition) pairs its rows hold
+        done.setdefault((r["group"], r["dataset"], r["seed"]), set()).add((r["scenario"], r["condition"]))
     seeds = [int(s) for s in args.seeds.split(",")]
     planned = {m: len(groups[m]["holdout"][:args.limit]) for m in metrics}
     folds = {m: fold_scores(m, groups[m]["meta"], args.seed, key) for m in metrics}
@@ -342,15 +381,17 @@ def main() -> None:
     spreads = {m: round(float(s.median()), 5) for m, s in spread.items()}
     n_folds = task_folds(folds[metrics[0]])
     t0 = time.perf_counter()
-    partial = set(args.conditions.split(",")) != set(CONDITIONS)  # rows only: no report
+    partial = (set(conditions) != set(CONDITIONS)
+               or set(scenarios) != set(SCENARIOS))  # rows only: no report
     for m in [] if args.report_only else metrics:
         state = {**groups[m], "strong_share": args.strong_share, "recommender": args.recommender}
         for seed in seeds:  # every dataset of one seed first: a stopped run still covers them all
             for d in state["holdout"][:args.limit]:
-                if (m, d, seed) in done:
+                missing = set(pairs) - done.get((m, d, seed), set())
+                if not missing:
                     continue
                 t1 = time.perf_counter()
-                new = one(state, d, seed, folds[m], spread[m], tuple(args.conditions.split(",")))
+                new = one(state, d, seed, folds[m], spread[m], missing)
                 with rows_path.open("a") as fh:
                     fh.writelines(json.dumps(r) + "\n" for r in new)
                 rows += new

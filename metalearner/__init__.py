@@ -3,6 +3,7 @@
 from metakg.metalearner.features import FeatureBuilder
 from metakg.metalearner.knowledge import (
     MetaData,
+    learning_targets,
     load_metadata,
     normalise_scores,
     relative_scores,
@@ -49,6 +50,7 @@ __all__ = [
     "ScoreModel",
     "SingleBestRecommender",
     "TextSimilarityRecommender",
+    "learning_targets",
     "load_metadata",
     "load_policy",
     "normalise_scores",

@@ -24,7 +24,7 @@ import pandas as pd
 
 from metakg.metalearner.candidate_forest import CandidateForest
 from metakg.metalearner.features import FeatureBuilder
-from metakg.metalearner.knowledge import MetaData, relative_scores
+from metakg.metalearner.knowledge import MetaData, learning_targets, relative_scores
 from metakg.metalearner.policy import Policy, load_policy
 from metakg.metalearner.portfolio_step import Portfolio
 from metakg.metalearner.ranker import Ranker, from_top
@@ -57,8 +57,16 @@ class MetaRecommender(BaseRecommender):
     def _fit(self, meta: MetaData) -> None:
         self.policy_ = self._policy_for(_metric(meta))
         meta = _dense(meta, self.policy_.portfolio.min_coverage)
-        relative = relative_scores(meta, floor=-1.0).reindex(columns=self.config_ids_)
-        self._fit_ranker(meta, relative)
+        # the ranker learns each cell's own score, a weak one at its weight (decision 0012);
+        # the portfolio reads the scores shrunk towards each configuration's mean elsewhere
+        own, weights = self._learning_targets(meta)
+        own = own.reindex(columns=self.config_ids_)
+        if weights is None:  # no weak cell: both read the same scores
+            self._fit_ranker(meta, own)
+            relative = own
+        else:
+            self._fit_ranker(meta, own, weights.reindex(columns=self.config_ids_))
+            relative = relative_scores(meta, floor=-1.0).reindex(columns=self.config_ids_)
         q = self.policy_.portfolio
         rows = relative
         if q.auxiliary and meta.auxiliary is not None:
@@ -93,6 +101,10 @@ class MetaRecommender(BaseRecommender):
                               num_leaves=r.num_leaves, random_state=self.random_state
                               ).fit(X, cells.to_numpy(), sample_weight=None if weights is None
                                     else weights.to_numpy()[table_rows, config_rows])
+
+    def _learning_targets(self, meta: MetaData) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The ranker's targets and row weights (:func:`~metalearner.knowledge.learning_targets`)."""
+        return learning_targets(meta, floor=-1.0)
 
     def _policy_for(self, metric: str) -> Policy:
         """The policy followed for ``metric``: ``policy`` if given, else the metric's file."""

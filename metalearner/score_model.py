@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from metakg.kg.measures import IN_TARGET_UNITS
+from metakg.kg.reliability import shrinkage
 from metakg.metalearner.config_features import config_features
 from metakg.metalearner.knowledge import MetaData
 from metakg.metalearner.recommenders.base import Query
@@ -182,7 +183,13 @@ class ScoreModel:
         level = pd.Series(np.where(np.isfinite(level), level, self.level_fill_), index=datasets)
         base = level.loc[rows].to_numpy()
         y = forward(long.to_numpy(dtype=float)) - base
-        self.model_ = self._booster().fit(X, y)
+        # a weak cell (a single fold, another protocol: ``meta.reliability``) counts by the
+        # empirical-Bayes factor of its reliability, as in the ranker (decision 0012)
+        weight = None
+        if meta.reliability is not None:
+            rho = meta.reliability.reindex(index=datasets, columns=configs).stack()
+            weight = shrinkage(rho.reindex(long.index).fillna(1.0).to_numpy(dtype=float))
+        self.model_ = self._booster().fit(X, y, sample_weight=weight)
         # out-of-fold predictions, a derived task in its source's fold (they share a table)
         root = pd.Index([meta.derived_from.get(d, d) for d in rows])
         roots = np.unique(root)
@@ -193,7 +200,9 @@ class ScoreModel:
         for k in range(self.folds):
             test = fold == k
             if test.any() and (~test).any():
-                oof[test] = self._booster().fit(X[~test], y[~test]).predict(X[test])
+                oof[test] = self._booster().fit(
+                    X[~test], y[~test], sample_weight=None if weight is None else weight[~test]
+                ).predict(X[test])
         residual = y - oof
         seen = ~np.isnan(residual)
         good = meta.norm.loc[datasets].stack().reindex(long.index).to_numpy(dtype=float) >= 0.5
@@ -203,6 +212,9 @@ class ScoreModel:
         primary = np.array([d not in meta.derived_from for d in rows])
         if len(set(rows[primary])) >= self.folds:
             good &= primary
+        # ... and on full runs: a weak cell's own noise is not the model's error on a table
+        if weight is not None and len(set(rows[good & (weight == 1.0)])) >= self.folds:
+            good &= weight == 1.0
         self.residuals_ = residual[good]
         if len(roots) < self.folds or self.residuals_.size == 0:
             # too few independent tables to measure the model's error on unseen ones: no

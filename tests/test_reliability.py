@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,13 @@ from metakg.kg.reliability import (
 from metakg.kg.run_index import run_index
 from metakg.kg.views import performance_table
 from metakg.kg.vocabulary import MKG, entity
-from metakg.metalearner.knowledge import load_metadata, normalise_scores, relative_scores, shrink_to_prior
+from metakg.metalearner.knowledge import (
+    learning_targets,
+    load_metadata,
+    normalise_scores,
+    relative_scores,
+    shrink_to_prior,
+)
 
 FAMILIES = ("random_forest", "knn", "linear")
 
@@ -169,3 +176,57 @@ def test_load_metadata_shrinks_weak_cells_and_keeps_raw(graph: KnowledgeGraph, s
     rel = relative_scores(meta)
     assert rel.shape == meta.raw.shape and np.isfinite(rel.loc[d3, knn])
     assert meta.drop([d3]).reliability.shape[0] == len(meta.datasets) - 1
+    # a learner fits each cell's own score (not the shrunk one), a weak cell at the
+    # empirical-Bayes factor of its reliability, every other cell at 1
+    own, weights = learning_targets(meta)
+    unshrunk = relative_scores(replace(meta, reliability=None), floor=-1.0)
+    pd.testing.assert_frame_equal(own, unshrunk)
+    assert own.loc[d3, knn] != pytest.approx(relative_scores(meta, floor=-1.0).loc[d3, knn])
+    assert weights.loc[d3, knn] == pytest.approx(shrinkage(0.1))
+    assert (weights.drop(index=d3) == 1.0).all().all()
+
+
+def test_without_weak_cells_a_learner_fits_the_relative_scores_unweighted(
+        graph: KnowledgeGraph, shared: Path) -> None:
+    _fill(graph, shared)
+    meta = load_metadata(graph, "classification", cache=False)
+    own, weights = learning_targets(meta)
+    assert weights is None
+    pd.testing.assert_frame_equal(own, relative_scores(meta, floor=-1.0))
+
+
+def test_the_ranker_learns_weak_cells_own_scores_weighted_and_the_portfolio_the_shrunk_ones(
+        graph: KnowledgeGraph, shared: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from metakg.metalearner import MetaRecommender, Portfolio, Ranker
+
+    _fill(graph, shared)
+    third = _task(graph, shared, "prnn_synth", target="yc")
+    _log(graph, third, "knn", [0.95], source="cli")                  # weak: w = 0.5 x 1/5
+    for family in ("linear", "random_forest"):
+        _log(graph, third, family, [0.7] * 5)
+    seen: dict[str, object] = {}
+    ranker_fit, portfolio_fit = Ranker.fit, Portfolio.fit
+
+    def ranker_spy(self, X, relative, sample_weight=None):
+        seen["targets"], seen["weights"] = np.asarray(relative), sample_weight
+        return ranker_fit(self, X, relative, sample_weight)
+
+    def portfolio_spy(self, rows, *args, **kwargs):
+        seen["rows"] = rows
+        return portfolio_fit(self, rows, *args, **kwargs)
+
+    monkeypatch.setattr(Ranker, "fit", ranker_spy)
+    monkeypatch.setattr(Portfolio, "fit", portfolio_spy)
+    meta = load_metadata(graph, "classification", cache=False)
+    model = MetaRecommender().fit(meta)
+    own, _ = learning_targets(meta)
+    cells = own.reindex(columns=model.config_ids_).stack().dropna()
+    np.testing.assert_allclose(seen["targets"], cells.to_numpy())
+    weights = np.asarray(seen["weights"])
+    assert sorted(weights)[0] == pytest.approx(shrinkage(0.1)) and (np.sort(weights)[1:] == 1.0).all()
+    shrunk = relative_scores(meta, floor=-1.0).reindex(columns=model.config_ids_)
+    pd.testing.assert_frame_equal(seen["rows"].loc[shrunk.index], shrunk)
+    # a graph of full runs only: the ranker's rows are unweighted
+    seen.clear()
+    MetaRecommender().fit(replace(meta, reliability=None))
+    assert seen["weights"] is None

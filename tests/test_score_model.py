@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -240,3 +242,27 @@ def test_roc_auc_predictions_and_intervals_stay_within_0_and_1() -> None:
     # easier tables (a better landmarker) are expected to score higher
     easy, hard = (model.predict(_query(lm), ["deep"]).loc["deep", "expected"] for lm in (0.9, 0.6))
     assert easy > hard
+
+
+def test_weak_cells_count_by_their_reliability_and_do_not_calibrate_the_interval() -> None:
+    """A third of the cells are single hand-logged scores, far noisier than a cross-validated
+    mean: fitted with their reliability, the model is as sharp as on full runs alone; taken as
+    equals, its interval widens to their noise."""
+    views = _views(120)
+    rng = np.random.default_rng(1)
+    weak = rng.random(views.raw.shape) < 1 / 3
+    raw = views.raw.where(~weak, views.raw * np.exp(rng.normal(0, 0.6, views.raw.shape)))
+    reliability = pd.DataFrame(np.where(weak, 0.1, 1.0), index=raw.index, columns=raw.columns)
+    noisy = replace(views, raw=raw)
+    as_equals = ScoreModel(n_estimators=200).fit(noisy)
+    weighted = ScoreModel(n_estimators=200).fit(replace(noisy, reliability=reliability))
+    # calibrated on the full cells only
+    full = int((~weak & (views.norm.to_numpy() >= 0.5)).sum())
+    assert weighted.residuals_.size == full < as_equals.residuals_.size
+    width = {}
+    for name, model in (("equals", as_equals), ("weighted", weighted)):
+        got = model.predict(_query(0.75), list(_CONFIGS))
+        width[name] = float((got["high"] / got["low"]).median())
+        truth = [_log_loss(0.05 + 2.0 * 0.2, c) for c in _CONFIGS]
+        assert (got["low"] <= truth).all() and (truth <= got["high"]).all()
+    assert width["weighted"] < 0.8 * width["equals"], width
