@@ -39,6 +39,9 @@ def _remember(cache: OrderedDict, key: Any, value: Any) -> Any:
 #: Bump when fitted objects change shape or a recommender's defaults change, so stale
 #: pickles are ignored.
 _FORMAT = "27"
+#: Bump when a fit changes only for graphs the shipped recommenders never see (e.g. weak runs,
+#: decision 0012): pickles cached for user graphs are refitted, the shipped ones stay valid.
+_FIT_RULES = "1"
 
 
 def graph_stamp(graph: KnowledgeGraph) -> str:
@@ -79,7 +82,7 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
         _LOCAL.move_to_end(local)
         return _LOCAL[local]
     stamp = graph_stamp(graph)
-    key = hashlib.sha256(f"{_FORMAT}|{location}|{stamp}|{task_type}|{metric}|"
+    key = hashlib.sha256(f"{_FORMAT}|{_FIT_RULES}|{location}|{stamp}|{task_type}|{metric}|"
                          f"{factory.__name__}|{sorted(params.items())}".encode()).hexdigest()[:24]
     if key in _MEMORY:
         return _remember(_LOCAL, local, _MEMORY[key])
