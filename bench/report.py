@@ -1075,7 +1075,7 @@ def page() -> str:
             *strong_defaults(), *strong_candidates(), *autogluon_candidates(), *full_size(),
             *active_learning(), *weak_supervision(), *interval_coverage(),
             *noise_ceiling(),
-            *former(optuna()), *top5_vs_tpe(), *tpe_ceiling(), *former(optuna_transfer()),
+            *optuna(), *top5_vs_tpe(), *tpe_ceiling(), *former(optuna_transfer()),
             *former(flaml_warmstart()), *speed(), *first_call(), *metafeatures(),
             *store(), *runner()]
     return "\n".join([*intro, *body]).rstrip() + "\n"
