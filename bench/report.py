@@ -848,8 +848,8 @@ def optuna_transfer() -> list[str]:
     out = ["### Warm starts beyond evaluated configurations", "",
            *command("python bench/optuna_warmstart_transfer.py --trials 5 --variants ranked,ranked-box",
                     "python bench/optuna_warmstart_transfer.py --trials 20 --variants ranked,top5-box"),
-           "The same tables, folds and TPE seeds as above, paired against today's warm start "
-           f"(`{s['baseline']}`): `ranked` enqueues the surrogate's top 5 of {s['ranked_samples']:,} "
+           "The same tables, folds and TPE seeds as above, paired against the warm start of the "
+           f"recommender it was run with (`{s['baseline']}` as it was then): `ranked` enqueues the surrogate's top 5 of {s['ranked_samples']:,} "
            "configurations drawn from the LightGBM space (`metakg.metalearner.warmstart."
            "ranked_configurations`); `ranked-box` draws them inside the bounding box of the best "
            f"configurations on the {s['box_tables']} most similar tables and TPE searches that box "
@@ -886,7 +886,8 @@ def flaml_warmstart() -> list[str]:
            "(`flaml_starting_points`, parameters FLAML's space lacks dropped, values clipped). Each search's "
            "choice after 5 and 20 iterations is scored on the bench's folds and on fresh folds, as for Optuna; "
            "each table counts the median over FLAML seeds. Tables where warm ≥ cold with a 95% bootstrap "
-           f"interval, and against Optuna's count on the same tables ({s['tables']} tables finished; median "
+           f"interval, and against Optuna's count on the same tables (the Optuna run it was measured "
+           f"beside, stored with it; {s['tables']} tables finished; median "
            f"search {s['median_search_seconds']['warm']} s warm, {s['median_search_seconds']['cold']} s cold):",
            "", "| after | scored on | warm ≥ cold | share [95%] | Optuna, same tables | FLAML − Optuna |",
            "|---|---|---|---|---|---|"]
@@ -917,7 +918,7 @@ def top5_vs_tpe() -> list[str]:
            "the best of the default's top 5 (`MetaRecommender`) (any family; fitted without the table and its "
            "same-table relatives) on the table's seed-0 folds, against the best of 20 Optuna TPE "
            "trials on LightGBM on the same folds (the cold searches above, 5 TPE seeds). Both are "
-           "in-sample; for the seed's configurations the fresh-fold scores above (the former default's "
+           "in-sample; for the seed's configurations the fresh-fold scores above (the default's "
            f"top 5) move the count little ({o.get('metakg_top5_vs_cold_tpe_20')} → {o.get('fresh_folds_metakg_top5_vs_cold_tpe_20')} "
            f"tables, {o.get('metakg_top5_vs_each_cold_tpe_20_run')} → "
            f"{o.get('fresh_folds_metakg_top5_vs_each_cold_tpe_20_run')} searches), and the published "

@@ -182,7 +182,7 @@ def best_at(meta: MetaData, seed: int, query: Query, truth: pd.Series,
 @contextmanager
 def _noise_ratio(value: float) -> Iterator[None]:
     """:data:`metakg.kg.reliability.NOISE_RATIO` (κ) set to ``value`` inside: for ``norm`` and
-    for the relative scores the surrogate learns from (:func:`relative_scores`)."""
+    for the relative scores the portfolio step reads and the ranker's row weights."""
     old = reliability_rule.NOISE_RATIO
     reliability_rule.NOISE_RATIO = value
     try:

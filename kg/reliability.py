@@ -30,7 +30,9 @@ The rule, ``w = protocol weight × fold weight`` in (0, 1]:
 ``w`` and gives the cell the reliability ``min(1, Σ w)``; :func:`metalearner.knowledge.
 load_metadata` then shrinks a weak cell's normalised score towards what the configuration
 scores on the other datasets, by the empirical-Bayes factor of :func:`shrinkage`
-(``w (1 + κ) / (w + κ)``, κ = :data:`NOISE_RATIO`). On a graph of the seed
+(``w (1 + κ) / (w + κ)``, κ = :data:`NOISE_RATIO`), while the default recommender's ranker
+learns the cell's own score with that factor as its row weight
+(:func:`metalearner.knowledge.learning_targets`, decision 0012). On a graph of the seed
 protocol's runs every weight is 1 and nothing changes. ``bench/weak_supervision.py``
 measures the rule (leave-one-dataset-out with and without weak runs).
 """

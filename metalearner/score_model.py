@@ -17,7 +17,9 @@ fold) train a second, small model ``σ̂(x)`` of how large the error is (of ``lo
 same features and the out-of-fold prediction), itself cross-fitted over the same folds so that
 no calibration residual is scored by a ``σ̂`` that saw it. The conformity score is
 ``|r| / σ̂(x)`` over configurations above their dataset's median (the kind a recommendation is)
-on datasets not derived from another (the kind a query is); ``q`` is its
+on datasets not derived from another (the kind a query is), and over full runs only when the
+graph has weak ones (:mod:`kg.reliability`: a single fold's own noise is not the model's error;
+both models weigh a weak cell by the empirical-Bayes factor of its reliability); ``q`` is its
 ``⌈(n + 1) coverage⌉ / n`` empirical quantile and the interval ``inverse(p ± q σ̂(x))``: wide
 where the model errs much (a kind of table, a family, a level of score), narrow where it does
 not, instead of one band for every table.
@@ -231,9 +233,11 @@ class ScoreModel:
         for k in range(self.folds):  # cross-fitted: a residual is scored by a σ̂ that never saw it
             test, train = (fold == k) & good, (fold != k) & seen
             if test.any() and train.any():
-                sigma[test] = self._scale_of(self._scale_booster().fit(Xs[train], target[train]),
-                                             Xs[test])
-        self.scale_model_ = self._scale_booster().fit(Xs[seen], target[seen])
+                scale = self._scale_booster().fit(
+                    Xs[train], target[train], sample_weight=None if weight is None else weight[train])
+                sigma[test] = self._scale_of(scale, Xs[test])
+        self.scale_model_ = self._scale_booster().fit(
+            Xs[seen], target[seen], sample_weight=None if weight is None else weight[seen])
         self.conformity_ = np.abs(residual[good]) / np.maximum(sigma[good], self.floor_)
         n = self.conformity_.size
         rank = min(int(np.ceil((n + 1) * self.coverage)), n)  # the finite-sample quantile
