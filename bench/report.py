@@ -1077,7 +1077,7 @@ def page() -> str:
             *active_learning(), *weak_supervision(), *interval_coverage(),
             *noise_ceiling(),
             *optuna(), *top5_vs_tpe(), *tpe_ceiling(), *former(optuna_transfer()),
-            *former(flaml_warmstart()), *speed(), *first_call(), *metafeatures(),
+            *flaml_warmstart(), *speed(), *first_call(), *metafeatures(),
             *store(), *runner()]
     return "\n".join([*intro, *body]).rstrip() + "\n"
 
