@@ -10,6 +10,9 @@ partial or mixed-quality training views (``--recommender``).
   weak cells' scores shrunk towards each configuration's mean elsewhere, unweighted.
 - ``weighted-ranker``: the default with each weak cell's row weighted by its reliability ``w``
   itself instead of the empirical-Bayes factor (decision 0012's first candidate).
+- ``full-portfolio``: the default whose portfolio step reads the full runs' cells only (weak
+  cells as not run), while its ranker learns every cell as the default's does: whether weak
+  runs' noise in the first pick is what costs best@1 (decision 0012, "Left").
 - ``former``: the lighter stand-in these benches used before the default changed: the former
   default's bagged surrogate (``bench/former_default/``, five members) with 100 trees per
   member instead of 300, ranking by its score.
@@ -36,6 +39,7 @@ RECOMMENDERS = {
                      "(the default before decision 0012)",
     "weighted-ranker": "as 'default', each weak cell's row weighted by its reliability w instead "
                        "of the empirical-Bayes factor w(1+κ)/(w+κ) (decision 0012)",
+    "full-portfolio": "as 'default', its portfolio step reading the full runs' cells only",
     "former": f"the former default's bagged surrogate (5 members, {N_ESTIMATORS} trees each "
               "instead of 300), ranking by its score",
 }
@@ -71,6 +75,26 @@ class ReliabilityWeightedRanker(PartialGraphRecommender):
         return own, weak.reindex(index=own.index, columns=own.columns).fillna(1.0)
 
 
+class FullRunPortfolio(PartialGraphRecommender):
+    """The same, its portfolio step (and evidence) reading the full runs' cells only; the
+    ranker learns from every cell."""
+
+    def _fit(self, meta: MetaData) -> None:
+        weak = weak_cells(meta)
+        self._all_cells = meta
+        if weak is None:
+            super()._fit(meta)
+            return
+        full = weak.reindex(index=meta.raw.index, columns=meta.raw.columns).fillna(1.0) >= 1.0
+        super()._fit(replace(meta, raw=meta.raw.where(full), norm=meta.norm.where(full),
+                             reliability=None))
+
+    def _learning_targets(self, meta: MetaData) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        own, weights = learning_targets(self._all_cells, floor=-1.0)
+        return own.reindex(index=meta.raw.index), (
+            None if weights is None else weights.reindex(index=meta.raw.index))
+
+
 def fit_stand_in(meta: MetaData, seed: int, recommender: str = "default"
                  ) -> MetaRecommender | SurrogateRecommender:
     """A bench's recommender fitted on its training views.
@@ -94,4 +118,6 @@ def fit_stand_in(meta: MetaData, seed: int, recommender: str = "default"
         return ShrunkTargetRanker(random_state=seed).fit(meta)
     if recommender == "weighted-ranker":
         return ReliabilityWeightedRanker(random_state=seed).fit(meta)
+    if recommender == "full-portfolio":
+        return FullRunPortfolio(random_state=seed).fit(meta)
     return PartialGraphRecommender(random_state=seed).fit(meta)
