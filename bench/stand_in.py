@@ -10,6 +10,8 @@ partial or mixed-quality training views (``--recommender``).
   weak cells' scores shrunk towards each configuration's mean elsewhere, unweighted.
 - ``weighted-ranker``: the default with each weak cell's row weighted by its reliability ``w``
   itself instead of the empirical-Bayes factor (decision 0012's first candidate).
+- ``shrunk-weighted``: the default's row weights with the shrunk scores as the ranker's
+  targets (both halves of the estimate: less noise in a weak cell's target, less weight).
 - ``full-portfolio``: the default whose portfolio step reads the full runs' cells only (weak
   cells as not run), while its ranker learns every cell as the default's does: whether weak
   runs' noise in the first pick is what costs best@1 (decision 0012, "Left").
@@ -39,6 +41,7 @@ RECOMMENDERS = {
                      "(the default before decision 0012)",
     "weighted-ranker": "as 'default', each weak cell's row weighted by its reliability w instead "
                        "of the empirical-Bayes factor w(1+κ)/(w+κ) (decision 0012)",
+    "shrunk-weighted": "as 'default', its ranker learning the shrunk scores with the default's row weights",
     "full-portfolio": "as 'default', its portfolio step reading the full runs' cells only",
     "former": f"the former default's bagged surrogate (5 members, {N_ESTIMATORS} trees each "
               "instead of 300), ranking by its score",
@@ -73,6 +76,14 @@ class ReliabilityWeightedRanker(PartialGraphRecommender):
         if weak is None:
             return own, weights
         return own, weak.reindex(index=own.index, columns=own.columns).fillna(1.0)
+
+
+class ShrunkWeightedRanker(PartialGraphRecommender):
+    """The same, its ranker learning the shrunk scores with the default's row weights."""
+
+    def _learning_targets(self, meta: MetaData) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        _, weights = learning_targets(meta, floor=-1.0)
+        return relative_scores(meta, floor=-1.0), weights
 
 
 class FullRunPortfolio(PartialGraphRecommender):
@@ -118,6 +129,8 @@ def fit_stand_in(meta: MetaData, seed: int, recommender: str = "default"
         return ShrunkTargetRanker(random_state=seed).fit(meta)
     if recommender == "weighted-ranker":
         return ReliabilityWeightedRanker(random_state=seed).fit(meta)
+    if recommender == "shrunk-weighted":
+        return ShrunkWeightedRanker(random_state=seed).fit(meta)
     if recommender == "full-portfolio":
         return FullRunPortfolio(random_state=seed).fit(meta)
     return PartialGraphRecommender(random_state=seed).fit(meta)
