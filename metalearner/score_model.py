@@ -46,7 +46,7 @@ import pandas as pd
 from metakg.kg.measures import IN_TARGET_UNITS
 from metakg.kg.reliability import shrinkage
 from metakg.metalearner.config_features import config_features
-from metakg.metalearner.knowledge import MetaData
+from metakg.metalearner.knowledge import MetaData, weak_cells
 from metakg.metalearner.recommenders.base import Query
 from metakg.metalearner.recommenders.landmark_contrasts import (
     LANDMARKERS,
@@ -187,10 +187,9 @@ class ScoreModel:
         y = forward(long.to_numpy(dtype=float)) - base
         # a weak cell (a single fold, another protocol: ``meta.reliability``) counts by the
         # empirical-Bayes factor of its reliability, as in the ranker (decision 0012)
-        weight = None
-        if meta.reliability is not None:
-            rho = meta.reliability.reindex(index=datasets, columns=configs).stack()
-            weight = shrinkage(rho.reindex(long.index).fillna(1.0).to_numpy(dtype=float))
+        weak = weak_cells(meta)
+        weight = None if weak is None else shrinkage(
+            weak.stack().reindex(long.index).fillna(1.0).to_numpy(dtype=float))
         self.model_ = self._booster().fit(X, y, sample_weight=weight)
         # out-of-fold predictions, a derived task in its source's fold (they share a table)
         root = pd.Index([meta.derived_from.get(d, d) for d in rows])
