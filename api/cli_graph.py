@@ -233,19 +233,32 @@ def seed_published_export(
         "data/published-progress.trig.xz"),
     force: Annotated[bool, typer.Option(
         help="Replace OUTPUT even when it holds configurations or tasks SOURCE has not complete.")] = False,
+    by: Annotated[list[str] | None, typer.Option(
+        "--by", help="Only the configurations this source published (catboost, pytabkit, "
+                     "autogluon, flaml; repeat the option for several). Default: the sources "
+                     "marked shipped in kg/resources/published_configurations.json, whose "
+                     "columns are in the shipped extension; name others to measure them as "
+                     "candidates.")] = None,
 ) -> None:
     """Write the published configurations' complete columns (a run on every task of their
     task types) from the evaluation's export as the seed extension, leaving out any still
     part-way; the evaluation may go on meanwhile. Run `metakg seed models` after it.
     """
-    from metakg.kg.published import published_configurations
+    from metakg.kg.published import published_configurations, published_sources
     from metakg.runner.candidates import ColumnsWouldBeLost, export_complete_columns
 
+    sources = published_sources()
+    unknown = sorted(set(by or ()) - set(sources))
+    if unknown:
+        fail(f"unknown source {', '.join(unknown)} for --by; known: {', '.join(sources)}.")
+    chosen = set(by) if by else {key for key, s in sources.items() if s.shipped}
     if not source.is_file():
         fail(f"no evaluation export at {source}: run `metakg seed published --output {source}` "
              "first, or name its file with --source.")
     try:
-        done = export_complete_columns(source, output, published_configurations(), force=force)
+        done = export_complete_columns(
+            source, output, [p for p in published_configurations() if p.source.key in chosen],
+            force=force)
     except ColumnsWouldBeLost as err:
         fail(str(err))
     typer.echo(f"{len(done.complete)} complete published configurations ({done.runs} runs) in {output}")

@@ -164,11 +164,11 @@ def build() -> dict[str, Any]:
         "catboost": {"title": "CatBoost's own default (1,000 iterations, learning rate set "
                               "automatically)",
                      "url": "https://catboost.ai/docs/en/references/training-parameters/common",
-                     "version": raw["library_defaults"]["catboost"]["version"]},
+                     "version": raw["library_defaults"]["catboost"]["version"], "shipped": True},
         "pytabkit": {"title": "pytabkit tuned defaults (Holzmüller et al., NeurIPS 2024)",
                      "url": "https://github.com/dholzmueller/pytabkit/blob/"
                             "33cbf23e3a8ad8b773cbea296d3858e832c1c110/pytabkit/models/sklearn/default_params.py",
-                     "version": pt["version_or_commit"].split(" (")[0]},
+                     "version": pt["version_or_commit"].split(" (")[0], "shipped": True},
         "autogluon": {"title": "AutoGluon 2023 zero-shot portfolio and model defaults",
                       "url": f"https://github.com/autogluon/autogluon/blob/{ag['commit'].split()[1]}/"
                              "tabular/src/autogluon/tabular/configs/zeroshot/zeroshot_portfolio_2023.py",
@@ -177,6 +177,9 @@ def build() -> dict[str, Any]:
                   "url": f"https://pypi.org/project/FLAML/{fl['version']}/",
                   "version": fl["version"]},
     }
+    # "shipped": the sources whose complete columns `metakg seed published-export` writes into
+    # the shipped extension by default; the others join only with a measured change
+    # (decision 0011)
     configs = [{"name": "catboost-default", "family": "catboost", "source": "catboost",
                 "params": {"iterations": 1000}, "note": ""}]
     configs += _td(raw) + _autogluon(raw) + _flaml(raw)

@@ -23,19 +23,25 @@ from metakg.kg.spaces import validate_configuration
 from metakg.kg.vocabulary import DCT, MKG, PROV, A, entity, resource_path
 
 __all__ = ["PublishedConfiguration", "PublishedSource", "published_by_id", "published_configurations",
-           "published_quads"]
+           "published_quads", "published_sources"]
 
 TASK_TYPES = ("classification", "regression")
 
 
 @dataclass(frozen=True)
 class PublishedSource:
-    """Where configurations were published: a package (with its version) or a document."""
+    """Where configurations were published: a package (with its version) or a document.
+
+    ``shipped``: its configurations' complete columns go into the shipped seed extension
+    (``metakg seed published-export``'s default); a source without it is evaluated and
+    measured as candidates, and joins only with a measured change (decision 0011).
+    """
 
     key: str
     title: str
     url: str
     version: str = ""
+    shipped: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,15 @@ def published_configurations(task_type: str | None = None) -> list[PublishedConf
         ConfigurationError: the shipped file holds an invalid configuration (a packaging bug).
     """
     return [p for p in _load() if task_type is None or task_type in p.task_types]
+
+
+def published_sources() -> dict[str, PublishedSource]:
+    """The sources of the published configurations, by key, in the file's order.
+
+    Returns:
+        Source key (``catboost``, ``pytabkit``, ``autogluon``, ``flaml``) -> the source.
+    """
+    return {p.source.key: p.source for p in _load()}
 
 
 @cache

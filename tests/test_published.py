@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from metakg.kg import ConfigurationError, KnowledgeGraph, MemoryStore
-from metakg.kg.published import published_configurations
+from metakg.kg.published import published_configurations, published_sources
 from metakg.kg.spaces import FAMILIES, portfolio, validate_configuration
 from metakg.runner import build_estimator
 from metakg.runner.early_stopping import EarlyStopped
@@ -105,10 +105,24 @@ def test_every_published_configuration_is_valid_and_sourced() -> None:
     assert td.task_types == ("classification",) and td.source.key == "pytabkit"
     assert td.config["params"]["num_leaves"] == 50 and td.config["params"]["learning_rate"] == 0.04
     assert {p.source.key for p in published} == {"catboost", "pytabkit", "autogluon", "flaml"}
+    assert [k for k, s in published_sources().items() if s.shipped] == ["catboost", "pytabkit"]
     for p in published:
         validate_configuration(p.config)
         assert p.source.url.startswith("https://")
     assert all("regression" in p.task_types for p in published_configurations("regression"))
+
+
+def test_the_shipped_extension_holds_the_shipped_sources_configurations_only() -> None:
+    """What `metakg seed published-export` writes by default is what ships: every configuration
+    with runs in data/seed-published.trig.xz comes from a source marked shipped."""
+    from metakg.kg.identity import configuration_id
+
+    graph = KnowledgeGraph(MemoryStore())
+    graph.store.load(ROOT / "data" / "seed-published.trig.xz")
+    sources = {configuration_id(p.config): p.source for p in published_configurations()}
+    held = {r.configuration_id for r in graph.runs()}
+    assert held and all(sources[c].shipped for c in held)
+    assert {sources[c].key for c in held} == {"catboost", "pytabkit"}
 
 
 def test_the_shipped_file_is_what_the_generator_writes() -> None:
@@ -252,10 +266,23 @@ def test_the_shipped_extension_holds_complete_columns_only(shared: Path, tmp_pat
         export_complete_columns(tmp_path / "few.trig.xz", output, chosen)
     assert output.read_bytes() == before
     result = CliRunner().invoke(app, ["seed", "published-export", str(tmp_path / "cli.trig.xz"),
-                                      "--source", str(progress)])
+                                      "--source", str(progress), "--by", "autogluon", "--by", "flaml"])
     assert result.exit_code == 0, result.output
+    assert "1 complete published configurations (2 runs)" in result.output
     assert "left out extra-trees-autogluon-r42: 1 of 2 tasks" in result.output
     assert "left out flaml-xgboost-multiclass-1: its 1 tasks are done" in result.output
+    # by default only the shipped sources' columns are written: the complete AutoGluon
+    # configuration is a candidate still to be measured, not part of the shipped extension
+    shipped = CliRunner().invoke(app, ["seed", "published-export", str(tmp_path / "shipped.trig.xz"),
+                                       "--source", str(progress)])
+    assert shipped.exit_code == 0, shipped.output
+    assert "0 complete published configurations (0 runs)" in shipped.output
+    assert "random-forest-autogluon-r195" not in shipped.output
+    unknown = CliRunner().invoke(app, ["seed", "published-export", str(tmp_path / "u.trig.xz"),
+                                       "--source", str(progress), "--by", "h2o"])
+    assert unknown.exit_code != 0 and "unknown source h2o" in unknown.output
+    assert "known: catboost, pytabkit, autogluon, flaml" in unknown.output
+    assert not (tmp_path / "u.trig.xz").exists()
     missing = CliRunner().invoke(app, ["seed", "published-export", str(tmp_path / "x.trig.xz"),
                                        "--source", str(tmp_path / "nowhere.trig.xz")])
     assert missing.exit_code != 0 and "run `metakg seed published --output" in missing.output
