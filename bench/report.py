@@ -477,41 +477,53 @@ def _shares_table(shares: dict) -> list[str]:
     return [*out, ""]
 
 
-#: AutoGluon's configurations measured as candidates, in the order measured: (results suffix,
-#: extension file, the commit whose data/published-progress.trig.xz it was exported from)
-AUTOGLUON_MEASUREMENTS = (("autogluon", "seed-published-ag9", "d62dc69"),
-                          ("autogluon17", "seed-published-ag17", "5dca677"))
+#: Published sources measured as candidates, in the order measured: (source, results suffix,
+#: extension file, the commit whose data/published-progress.trig.xz it was exported from,
+#: the recommender that chose: the former default before decision 0011's switch)
+SOURCE_MEASUREMENTS = (("autogluon", "autogluon", "seed-published-ag9", "d62dc69", "former"),
+                       ("autogluon", "autogluon17", "seed-published-ag17", "5dca677", "former"))
+SOURCE_TITLES = {"autogluon": "AutoGluon's", "flaml": "FLAML's"}
 
 
-def autogluon_candidates() -> list[str]:
-    """What AutoGluon's completed configurations change as candidates (paired LODO, the
-    strong-default shares and the TPE comparison), per measurement."""
+def source_candidates() -> list[str]:
+    """What a published source's completed configurations change as candidates (paired LODO,
+    the strong-default shares and the TPE comparison), per source and measurement."""
     out: list[str] = []
-    for suffix, extension, commit in AUTOGLUON_MEASUREMENTS:
+    for key in SOURCE_TITLES:
+        out += _source_candidates(key, [m[1:] for m in SOURCE_MEASUREMENTS if m[0] == key])
+    return out
+
+
+def _source_candidates(key: str, measurements: list[tuple[str, str, str, str]]) -> list[str]:
+    title = SOURCE_TITLES[key]
+    out: list[str] = []
+    for suffix, extension, commit, recommender in measurements:
         d = load(f"lodo_paired_{suffix}")
         if not d:
             continue
         if not out:
-            out = ["## AutoGluon's configurations as candidates", ""]
-        names = d.get("published_candidates", {}).get("autogluon", [])
+            out = [f"## {title} configurations as candidates", ""]
+        names = d.get("published_candidates", {}).get(key, [])
         ext = f".metakg-build/{extension}.trig.xz"
         progress = "data/published-progress.trig.xz"
         source = f".metakg-build/progress-{commit}.trig.xz"
-        out += [f"### {len(names)} of AutoGluon's configurations", "",
+        chooser = "The former default" if recommender == "former" else "The default recommender"
+        out += [f"### {len(names)} of {title} configurations", "",
                 *command("mkdir -p .metakg-build", f"git show {commit}:{progress} > {source}",
-                         f"metakg seed published-export {ext} --source {source}",
-                         f"python bench/lodo_paired.py --candidates current/without-autogluon,current "
+                         f"metakg seed published-export {ext} --source {source} "
+                         f"--by catboost --by pytabkit --by {key}",
+                         f"python bench/lodo_paired.py --candidates current/without-{key},current "
                          f"--extension {ext} --seeds 0,5,10 --jobs 2 --out bench/results/lodo_paired_{suffix}.json",
                          f"python bench/strong_defaults.py --rows bench/results/lodo_paired_{suffix}.jsonl "
-                         f"--candidates current/without-autogluon,current --out "
+                         f"--candidates current/without-{key},current --out "
                          f"bench/results/strong_defaults_{suffix}.json"),
                 "The published configurations whose evaluation was complete on every task of the "
                 "seed's first repeat (`metakg seed published-export` writes only complete columns), "
                 "by source: "
                 + "; ".join(f"{src}: " + ", ".join(f"`{n}`" for n in ns)
                             for src, ns in d.get("published_candidates", {}).items())
-                + ". The former default chooses with all of them (`current`) or without AutoGluon's "
-                "(`current/without-autogluon`), on the same held-out datasets, seeds and truth (every "
+                + f". {chooser} chooses with all of them (`current`) or without {title} "
+                f"(`current/without-{key}`), on the same held-out datasets, seeds and truth (every "
                 f"complete column). The evaluation's export was `{progress}` as of commit {commit}.",
                 "", "Beside each paired difference, in brackets: the held-out datasets (seeds "
                 "averaged) where it gains / loses / ties.", "", *_group_tables(d)]
@@ -522,9 +534,9 @@ def autogluon_candidates() -> list[str]:
         if tpe and "summary" in tpe:
             out += ["The best of the top 5 against 20 Optuna TPE trials on LightGBM, as in "
                     "[that section](#metakgs-top-5-against-20-tpe-trials-with-the-strong-defaults-as-candidates) "
-                    "(in-sample, paired over its tables; `with-published` here has AutoGluon's too):", "",
+                    f"(in-sample, paired over its tables; `with-published` here has {title} too):", "",
                     *command(f"python bench/top5_vs_tpe.py --extension {ext} --reference-without "
-                             f"autogluon --out bench/results/top5_vs_tpe_{suffix}.json"),
+                             f"{key} --out bench/results/top5_vs_tpe_{suffix}.json"),
                     *_top5_table(tpe["summary"])]
     return out
 
@@ -1073,7 +1085,7 @@ def page() -> str:
              "`bash bench/run_all.sh` reruns them all in sequence on a quiet machine and rewrites this page; "
              "`python bench/report.py` alone rewrites it from the recorded results.", ""]
     body = [*lodo(), *lodo_families(), *lodo_paired(), *lodo_vs_portfolio(),
-            *strong_defaults(), *strong_candidates(), *autogluon_candidates(), *full_size(),
+            *strong_defaults(), *strong_candidates(), *source_candidates(), *full_size(),
             *active_learning(), *weak_supervision(), *interval_coverage(),
             *noise_ceiling(),
             *optuna(), *top5_vs_tpe(), *tpe_ceiling(), *former(optuna_transfer()),
