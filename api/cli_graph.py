@@ -5,6 +5,7 @@ Plain functions with Typer annotations; :mod:`api.cli` registers them on the app
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -234,34 +235,40 @@ def seed_published_export(
     force: Annotated[bool, typer.Option(
         help="Replace OUTPUT even when it holds configurations or tasks SOURCE has not complete.")] = False,
     by: Annotated[list[str] | None, typer.Option(
-        "--by", help="Only the configurations this source published (catboost, pytabkit, "
-                     "autogluon, flaml; repeat the option for several). Default: the sources "
-                     "marked shipped in kg/resources/published_configurations.json, whose "
-                     "columns are in the shipped extension; name others to measure them as "
-                     "candidates.")] = None,
+        "--by", metavar="SOURCE",
+        help="Only the configurations this source published (repeat the option for several). "
+             "Default: the sources marked shipped in kg/resources/published_configurations.json, "
+             "whose columns are the shipped extension; name others to measure them as "
+             "candidates.")] = None,
 ) -> None:
-    """Write the published configurations' complete columns (a run on every task of their
-    task types) from the evaluation's export as the seed extension, leaving out any still
-    part-way; the evaluation may go on meanwhile. Run `metakg seed models` after it.
+    """Write the complete columns (a run on every task of their task types) of the shipped
+    sources' published configurations, or of the sources named with --by, from the
+    evaluation's export as the seed extension, leaving out any still part-way; the evaluation
+    may go on meanwhile. Run `metakg seed models` after it.
     """
     from metakg.kg.published import published_configurations, published_sources
     from metakg.runner.candidates import ColumnsWouldBeLost, export_complete_columns
 
-    sources = published_sources()
-    unknown = sorted(set(by or ()) - set(sources))
+    known = published_sources()
+    unknown = sorted(set(by or ()) - set(known))
     if unknown:
-        fail(f"unknown source {', '.join(unknown)} for --by; known: {', '.join(sources)}.")
-    chosen = set(by) if by else {key for key, s in sources.items() if s.shipped}
+        fail(f"unknown source {', '.join(unknown)} for --by; known: {', '.join(known)}.")
+    chosen = set(by) if by else {key for key, s in known.items() if s.shipped}
+    if not chosen:
+        fail("no published source is marked shipped: name the sources to write with --by.")
     if not source.is_file():
         fail(f"no evaluation export at {source}: run `metakg seed published --output {source}` "
              "first, or name its file with --source.")
     try:
-        done = export_complete_columns(
-            source, output, [p for p in published_configurations() if p.source.key in chosen],
-            force=force)
+        done = export_complete_columns(source, output, published_configurations(), sources=chosen,
+                                       force=force)
     except ColumnsWouldBeLost as err:
         fail(str(err))
     typer.echo(f"{len(done.complete)} complete published configurations ({done.runs} runs) in {output}")
+    if done.other_sources:
+        counts = Counter(done.other_sources.values())
+        typer.echo("not written, their sources not named with --by: " + ", ".join(
+            f"{key} {n} complete" for key, n in counts.items()))
     for name, count in done.failed.items():
         typer.echo(f"  {name}: failed on {count} tasks (each counts as the task's worst score)")
     for name, (have, wanted) in done.partial.items():

@@ -511,7 +511,7 @@ def _source_candidates(key: str, measurements: list[tuple[str, str, str, str]]) 
         out += [f"### {len(names)} of {title} configurations", "",
                 *command("mkdir -p .metakg-build", f"git show {commit}:{progress} > {source}",
                          f"metakg seed published-export {ext} --source {source} "
-                         f"--by catboost --by pytabkit --by {key}",
+                         + " ".join(f"--by {src}" for src in d.get("published_candidates", {})),
                          f"python bench/lodo_paired.py --candidates current/without-{key},current "
                          f"--extension {ext} --seeds 0,5,10 --jobs 2 --out bench/results/lodo_paired_{suffix}.json",
                          f"python bench/strong_defaults.py --rows bench/results/lodo_paired_{suffix}.jsonl "

@@ -32,9 +32,14 @@ TASK_TYPES = ("classification", "regression")
 class PublishedSource:
     """Where configurations were published: a package (with its version) or a document.
 
-    ``shipped``: its configurations' complete columns go into the shipped seed extension
-    (``metakg seed published-export``'s default); a source without it is evaluated and
-    measured as candidates, and joins only with a measured change (decision 0011).
+    Attributes:
+        key: the source's short name (``catboost``, ``flaml``).
+        title: what it is, for people.
+        url: where the configurations were taken from.
+        version: the package version or commit they were taken at.
+        shipped: its configurations' complete columns go into the shipped seed extension
+            (``metakg seed published-export``'s default); a source without it is evaluated
+            and measured as candidates, and joins only with a measured change (decision 0011).
     """
 
     key: str
@@ -100,10 +105,14 @@ def published_configurations(task_type: str | None = None) -> list[PublishedConf
 
 
 def published_sources() -> dict[str, PublishedSource]:
-    """The sources of the published configurations, by key, in the file's order.
+    """The sources the published configurations were taken from, by key, in the order of
+    their first configuration in the file.
 
     Returns:
-        Source key (``catboost``, ``pytabkit``, ``autogluon``, ``flaml``) -> the source.
+        Source key -> the source.
+
+    Raises:
+        ConfigurationError: the shipped file holds an invalid configuration (a packaging bug).
     """
     return {p.source.key: p.source for p in _load()}
 

@@ -15,7 +15,8 @@ from that export, complete columns only, so loading seed and extension gives one
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from metakg.kg.dataset_index import dataset_derivations
 from metakg.kg.errors import MetaKGError
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.identity import configuration_id
-from metakg.kg.published import PublishedConfiguration
+from metakg.kg.published import PublishedConfiguration, published_by_id
 from metakg.kg.run_progress import delete_run
 from metakg.kg.store import MemoryStore, OxigraphStore
 from metakg.runner.execute import BatchReport, WorkItem, execute
@@ -108,19 +109,22 @@ class CompleteColumns:
     """What :func:`export_complete_columns` wrote.
 
     Attributes:
-        complete: the configurations with a completed or failed run on every task of their
-            task types, in the order asked for.
+        complete: the configurations written: those with a completed or failed run on every
+            task of their task types, of the sources asked for, in the order asked for.
         partial: configuration name → (tasks with a result, tasks of its task types), for
             those left out (not yet started: 0 results).
         failed: complete configuration name → its tasks with a failed run and no completed
             one (a failure is a result: the recommenders count it as the task's worst score).
         runs: runs written.
+        other_sources: complete configuration name → its source, for the complete columns
+            left out because their source was not asked for.
     """
 
     complete: list[str]
     partial: dict[str, tuple[int, int]]
     failed: dict[str, int]
     runs: int
+    other_sources: dict[str, str] = field(default_factory=dict)
 
 
 class ColumnsWouldBeLost(MetaKGError):
@@ -132,6 +136,7 @@ def export_complete_columns(
     output: str | Path,
     configurations: list[PublishedConfiguration],
     *,
+    sources: Collection[str] | None = None,
     force: bool = False,
 ) -> CompleteColumns:
     """Write the published configurations' complete columns as a seed extension.
@@ -139,27 +144,31 @@ def export_complete_columns(
     ``source`` is the evaluation's own export (:func:`evaluate_published`'s ``output``, written
     atomically while it runs, so it can be read at any time). The runs of a configuration
     that is part-way through its tasks are left out (the recommenders would rank it on those
-    tables alone), as are runs an interruption left unfinished. Datasets, tasks,
-    meta-features and every configuration's description are kept. Where two published names
-    share one configuration (FLAML lists some under two task types), the configuration is
-    complete when all its tasks have a result.
+    tables alone), as are runs an interruption left unfinished, and those of the sources not
+    asked for. Datasets, tasks, meta-features and every configuration's description are kept.
+    Where two published names share one configuration (FLAML lists some under two task
+    types), the configuration is complete when all its tasks have a result.
 
     Args:
         source: the evaluation's export (TriG, xz).
         output: the extension to write (TriG, xz), replaced atomically.
         configurations: the published configurations to consider.
+        sources: write only the configurations these sources published (keys such as
+            ``catboost``, ``flaml``); ``None``: all of ``configurations``.
         force: replace an existing ``output`` even when it holds configurations or tasks
             that this export would drop.
 
     Returns:
-        Which configurations were written, how far the others are, failed runs.
+        Which configurations were written, how far the others are, failed runs, and the
+        complete columns of the sources not asked for.
 
     Raises:
         InvalidData: ``source``, or an existing ``output``, is not a readable RDF file.
-        ColumnsWouldBeLost: ``output`` holds configurations with runs, or tasks, that
-            ``source`` has not complete (nothing is written; pass ``force`` to drop them):
-            completeness is judged on the tasks in ``source``, so an evaluation of a few
-            datasets must not replace an extension of all of them.
+        ColumnsWouldBeLost: ``output`` holds configurations with runs, or tasks, that this
+            export would drop (nothing is written; pass ``force`` to drop them): a column
+            ``source`` has not complete (completeness is judged on the tasks in ``source``,
+            so an evaluation of a few datasets must not replace an extension of all of
+            them), or one of a source not asked for.
     """
     memory = MemoryStore()
     memory.load(source)
@@ -173,29 +182,45 @@ def export_complete_columns(
             done.setdefault(run.configuration_id, set()).add(run.task_id)
         if run.status == "completed":
             completed.add((run.configuration_id, run.task_id))
-    # (name, configuration id, the tasks of its task types), once per published name
-    columns = [(p.name, configuration_id(p.config),
-                {t.id for t in tasks if t.task_type in p.task_types}) for p in configurations]
+    # (publication, configuration id, the tasks of its task types), once per published name
+    columns = [(p, configuration_id(p.config), {t.id for t in tasks if t.task_type in p.task_types})
+               for p in configurations]
     wanted_by_id: dict[str, set[str]] = {}
     for _, cid, wanted in columns:
         wanted_by_id.setdefault(cid, set()).update(wanted)
-    keep = {cid for cid, wanted in wanted_by_id.items() if wanted and wanted <= done.get(cid, set())}
-    complete, partial, failures = [], {}, {}
-    for name, cid, wanted in columns:
+    whole = {cid for cid, wanted in wanted_by_id.items() if wanted and wanted <= done.get(cid, set())}
+    chosen = {cid for p, cid, _ in columns if sources is None or p.source.key in sources}
+    keep = whole & chosen
+    complete, partial, failures, other = [], {}, {}, {}
+    for p, cid, wanted in columns:
         if cid in keep:
-            complete.append(name)
+            complete.append(p.name)
             failed = sum((cid, t) not in completed for t in done[cid])
             if failed:
-                failures[name] = failed
+                failures[p.name] = failed
+        elif cid in whole:
+            other[p.name] = p.source.key
         elif wanted:
-            partial[name] = (len(done.get(cid, set()) & wanted), len(wanted))
+            partial[p.name] = (len(done.get(cid, set()) & wanted), len(wanted))
     if Path(output).exists() and not force:
         before = MemoryStore()
         before.load(output)
         previous = KnowledgeGraph(before)
-        held = {r.configuration_id for r in previous.runs()}
-        names = {cid: name for name, cid, _ in columns}
-        lost = sorted(names.get(cid, cid) for cid in held - keep)
+        held = {r.configuration_id for r in previous.runs()} - keep
+        published = published_by_id()
+        names = {cid: p.name for p, cid, _ in reversed(columns)}
+
+        def named(cid: str) -> str:
+            p = published.get(cid)
+            return f"{names.get(cid, p.name if p else cid)}" + (f" ({p.source.key})" if p else "")
+
+        unasked = sorted(named(cid) for cid in held if cid in whole)
+        if unasked:
+            raise ColumnsWouldBeLost(
+                f"{output} holds runs of configurations whose sources this export leaves out: "
+                f"{', '.join(unasked)}. Name their sources too (--by), or force the replacement "
+                "(--force) to drop them.")
+        lost = sorted(named(cid) for cid in held)
         if lost:
             raise ColumnsWouldBeLost(
                 f"{output} holds runs of configurations that {source} has not complete: "
@@ -213,4 +238,4 @@ def export_complete_columns(
             delete_run(graph, run.id)
     memory.dump(output)
     written = sum(1 for r in runs if r.configuration_id in keep and r.status != "running")
-    return CompleteColumns(complete, partial, failures, written)
+    return CompleteColumns(complete, partial, failures, written, other)

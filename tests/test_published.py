@@ -112,6 +112,60 @@ def test_every_published_configuration_is_valid_and_sourced() -> None:
     assert all("regression" in p.task_types for p in published_configurations("regression"))
 
 
+def test_the_export_writes_the_shipped_sources_unless_others_are_named(tmp_path: Path) -> None:
+    """By default only the shipped sources' complete columns are written (a complete
+    AutoGluon column is listed, not shipped); --by names the sources to write; an export that
+    would leave out a source the existing extension holds is refused, naming the
+    configuration, its source and --by; an unknown source is refused before anything is
+    written."""
+    from typer.testing import CliRunner
+
+    from metakg.api.cli import app
+    from metakg.kg import RunInput
+    from metakg.kg.identity import configuration_id
+
+    by_name = {p.name: p for p in published_configurations()}
+    catboost, forest = by_name["catboost-default"], by_name["random-forest-autogluon-r195"]
+    graph = KnowledgeGraph(MemoryStore())
+    X, label, _ = _frame(60)
+    ds = graph.add_dataset(X.assign(label=label.to_numpy()), name="t", target="label")
+    task = graph.add_task(ds, target="label", task_type="classification", n_classes=2,
+                          metric="roc_auc", folds=2, seed=0)
+    ok = {"roc_auc": [0.8, 0.9]}
+    graph.log_runs([RunInput(task.id, catboost.config, ok), RunInput(task.id, forest.config, ok)])
+    source = tmp_path / "progress.trig.xz"
+    graph.store.dump(source)
+
+    def export(output: Path, *by: str):
+        args = ["seed", "published-export", str(output), "--source", str(source)]
+        return CliRunner().invoke(app, args + [a for s in by for a in ("--by", s)])
+
+    def written(output: Path) -> set[str]:
+        store = MemoryStore()
+        store.load(output)
+        return {r.configuration_id for r in KnowledgeGraph(store).runs()}
+
+    shipped = export(tmp_path / "shipped.trig.xz")
+    assert shipped.exit_code == 0, shipped.output
+    assert "1 complete published configurations (1 runs)" in shipped.output
+    assert "not written, their sources not named with --by: autogluon 1 complete" in shipped.output
+    assert written(tmp_path / "shipped.trig.xz") == {configuration_id(catboost.config)}
+    both = export(tmp_path / "both.trig.xz", "catboost", "autogluon")
+    assert both.exit_code == 0, both.output
+    assert written(tmp_path / "both.trig.xz") == {configuration_id(catboost.config),
+                                                  configuration_id(forest.config)}
+    before = (tmp_path / "both.trig.xz").read_bytes()
+    refused = export(tmp_path / "both.trig.xz")
+    assert refused.exit_code != 0
+    assert "random-forest-autogluon-r195 (autogluon)" in refused.output
+    assert "--by" in refused.output and "--force" in refused.output
+    assert (tmp_path / "both.trig.xz").read_bytes() == before
+    unknown = export(tmp_path / "u.trig.xz", "catboost", "h2o")
+    assert unknown.exit_code != 0 and "unknown source h2o" in unknown.output
+    assert "known: catboost, pytabkit, autogluon, flaml" in unknown.output
+    assert not (tmp_path / "u.trig.xz").exists()
+
+
 def test_the_shipped_extension_holds_the_shipped_sources_configurations_only() -> None:
     """What `metakg seed published-export` writes by default is what ships: every configuration
     with runs in data/seed-published.trig.xz comes from a source marked shipped."""
@@ -278,11 +332,6 @@ def test_the_shipped_extension_holds_complete_columns_only(shared: Path, tmp_pat
     assert shipped.exit_code == 0, shipped.output
     assert "0 complete published configurations (0 runs)" in shipped.output
     assert "random-forest-autogluon-r195" not in shipped.output
-    unknown = CliRunner().invoke(app, ["seed", "published-export", str(tmp_path / "u.trig.xz"),
-                                       "--source", str(progress), "--by", "h2o"])
-    assert unknown.exit_code != 0 and "unknown source h2o" in unknown.output
-    assert "known: catboost, pytabkit, autogluon, flaml" in unknown.output
-    assert not (tmp_path / "u.trig.xz").exists()
     missing = CliRunner().invoke(app, ["seed", "published-export", str(tmp_path / "x.trig.xz"),
                                        "--source", str(tmp_path / "nowhere.trig.xz")])
     assert missing.exit_code != 0 and "run `metakg seed published --output" in missing.output
