@@ -481,7 +481,8 @@ def _shares_table(shares: dict) -> list[str]:
 #: extension file, the commit whose data/published-progress.trig.xz it was exported from,
 #: the recommender that chose: the former default before decision 0011's switch)
 SOURCE_MEASUREMENTS = (("autogluon", "autogluon", "seed-published-ag9", "d62dc69", "former"),
-                       ("autogluon", "autogluon17", "seed-published-ag17", "5dca677", "former"))
+                       ("autogluon", "autogluon17", "seed-published-ag17", "5dca677", "former"),
+                       ("flaml", "flaml", "seed-published-flaml", "33d171c", "default"))
 SOURCE_TITLES = {"autogluon": "AutoGluon's", "flaml": "FLAML's"}
 
 
@@ -508,22 +509,23 @@ def _source_candidates(key: str, measurements: list[tuple[str, str, str, str]]) 
         progress = "data/published-progress.trig.xz"
         source = f".metakg-build/progress-{commit}.trig.xz"
         chooser = "The former default" if recommender == "former" else "The default recommender"
+        arm = "current" if recommender == "former" else "new"  # bench/lodo_paired.py's names
         out += [f"### {len(names)} of {title} configurations", "",
                 *command("mkdir -p .metakg-build", f"git show {commit}:{progress} > {source}",
                          f"metakg seed published-export {ext} --source {source} "
                          + " ".join(f"--by {src}" for src in d.get("published_candidates", {})),
-                         f"python bench/lodo_paired.py --candidates current/without-{key},current "
+                         f"python bench/lodo_paired.py --candidates {arm}/without-{key},{arm} "
                          f"--extension {ext} --seeds 0,5,10 --jobs 2 --out bench/results/lodo_paired_{suffix}.json",
                          f"python bench/strong_defaults.py --rows bench/results/lodo_paired_{suffix}.jsonl "
-                         f"--candidates current/without-{key},current --out "
+                         f"--candidates {arm}/without-{key},{arm} --out "
                          f"bench/results/strong_defaults_{suffix}.json"),
                 "The published configurations whose evaluation was complete on every task of the "
                 "seed's first repeat (`metakg seed published-export` writes only complete columns), "
                 "by source: "
                 + "; ".join(f"{src}: " + ", ".join(f"`{n}`" for n in ns)
                             for src, ns in d.get("published_candidates", {}).items())
-                + f". {chooser} chooses with all of them (`current`) or without {title} "
-                f"(`current/without-{key}`), on the same held-out datasets, seeds and truth (every "
+                + f". {chooser} chooses with all of them (`{arm}`) or without {title} "
+                f"(`{arm}/without-{key}`), on the same held-out datasets, seeds and truth (every "
                 f"complete column). The evaluation's export was `{progress}` as of commit {commit}.",
                 "", "Beside each paired difference, in brackets: the held-out datasets (seeds "
                 "averaged) where it gains / loses / ties.", "", *_group_tables(d)]
