@@ -479,10 +479,11 @@ def _shares_table(shares: dict) -> list[str]:
 
 #: Published sources measured as candidates, in the order measured: (source, results suffix,
 #: extension file, the commit whose data/published-progress.trig.xz it was exported from,
-#: the recommender that chose: the former default before decision 0011's switch)
-SOURCE_MEASUREMENTS = (("autogluon", "autogluon", "seed-published-ag9", "d62dc69", "former"),
-                       ("autogluon", "autogluon17", "seed-published-ag17", "5dca677", "former"),
-                       ("flaml", "flaml", "seed-published-flaml", "33d171c", "default"))
+#: bench/lodo_paired.py's arm that chose: ``current``, the former default before decision
+#: 0011's switch, or ``new``, the default)
+SOURCE_MEASUREMENTS = (("autogluon", "autogluon", "seed-published-ag9", "d62dc69", "current"),
+                       ("autogluon", "autogluon17", "seed-published-ag17", "5dca677", "current"),
+                       ("flaml", "flaml", "seed-published-flaml", "33d171c", "new"))
 SOURCE_TITLES = {"autogluon": "AutoGluon's", "flaml": "FLAML's"}
 
 
@@ -498,22 +499,22 @@ def source_candidates() -> list[str]:
 def _source_candidates(key: str, measurements: list[tuple[str, str, str, str]]) -> list[str]:
     title = SOURCE_TITLES[key]
     out: list[str] = []
-    for suffix, extension, commit, recommender in measurements:
+    for suffix, extension, commit, arm in measurements:
         d = load(f"lodo_paired_{suffix}")
         if not d:
             continue
         if not out:
             out = [f"## {title} configurations as candidates", ""]
-        names = d.get("published_candidates", {}).get(key, [])
+        by_source = d.get("published_candidates", {})
+        names = by_source.get(key, [])
         ext = f".metakg-build/{extension}.trig.xz"
         progress = "data/published-progress.trig.xz"
         source = f".metakg-build/progress-{commit}.trig.xz"
-        chooser = "The former default" if recommender == "former" else "The default recommender"
-        arm = "current" if recommender == "former" else "new"  # bench/lodo_paired.py's names
+        chooser = "The former default" if arm == "current" else "The default recommender"
         out += [f"### {len(names)} of {title} configurations", "",
                 *command("mkdir -p .metakg-build", f"git show {commit}:{progress} > {source}",
                          f"metakg seed published-export {ext} --source {source} "
-                         + " ".join(f"--by {src}" for src in d.get("published_candidates", {})),
+                         + " ".join(f"--by {src}" for src in by_source),
                          f"python bench/lodo_paired.py --candidates {arm}/without-{key},{arm} "
                          f"--extension {ext} --seeds 0,5,10 --jobs 2 --out bench/results/lodo_paired_{suffix}.json",
                          f"python bench/strong_defaults.py --rows bench/results/lodo_paired_{suffix}.jsonl "
@@ -523,7 +524,7 @@ def _source_candidates(key: str, measurements: list[tuple[str, str, str, str]]) 
                 "seed's first repeat (`metakg seed published-export` writes only complete columns), "
                 "by source: "
                 + "; ".join(f"{src}: " + ", ".join(f"`{n}`" for n in ns)
-                            for src, ns in d.get("published_candidates", {}).items())
+                            for src, ns in by_source.items())
                 + f". {chooser} chooses with all of them (`{arm}`) or without {title} "
                 f"(`{arm}/without-{key}`), on the same held-out datasets, seeds and truth (every "
                 f"complete column). The evaluation's export was `{progress}` as of commit {commit}.",

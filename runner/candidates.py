@@ -208,11 +208,10 @@ def export_complete_columns(
         previous = KnowledgeGraph(before)
         held = {r.configuration_id for r in previous.runs()} - keep
         published = published_by_id()
-        names = {cid: p.name for p, cid, _ in reversed(columns)}
 
         def named(cid: str) -> str:
             p = published.get(cid)
-            return f"{names.get(cid, p.name if p else cid)}" + (f" ({p.source.key})" if p else "")
+            return f"{p.name} ({p.source.key})" if p else cid
 
         unasked = sorted(named(cid) for cid in held if cid in whole)
         if unasked:
