@@ -84,6 +84,7 @@ def load_shipped(*, fmt: str, task_type: str, metric: str, factory: str, params:
                 and loaded_seed is not None and loaded_seed(digest))):
         return None
     if manifest.get("libraries") != _libraries():
+        _warn_other_libraries(manifest.get("libraries") or {}, _libraries())
         return None  # fitted objects are not guaranteed across library versions: refit
     entry = manifest.get("models", {}).get(_entry_key(task_type, metric, factory, params))
     if entry is None:
@@ -99,6 +100,25 @@ def load_shipped(*, fmt: str, task_type: str, metric: str, factory: str, params:
 
 #: Libraries whose fitted objects the shipped files hold, compared by major.minor version.
 _LIBRARIES = ("scikit-learn", "lightgbm", "numpy", "pandas")
+
+
+_warned_libraries: set[str] = set()
+
+
+def _warn_other_libraries(fitted: dict[str, str], here: dict[str, str]) -> None:
+    """Say once per process why the shipped recommenders are not used: a user with other
+    library versions otherwise sees a slow first call and no reason for it."""
+    differ = sorted(lib for lib in set(fitted) | set(here) if fitted.get(lib) != here.get(lib))
+    message = (
+        "the recommenders shipped with the seed were fitted with "
+        + ", ".join(f"{lib} {fitted.get(lib, 'absent')}" for lib in differ)
+        + "; this environment has "
+        + ", ".join(f"{lib} {here.get(lib, 'absent')}" for lib in differ)
+        + ", so they are not used and the recommender is fitted on the seed graph instead (a "
+        "minute or two, once; later calls read the cache). Install those versions to use them.")
+    if message not in _warned_libraries:
+        _warned_libraries.add(message)
+        log.warning("%s", message)
 
 
 def _libraries() -> dict[str, str]:

@@ -4,6 +4,7 @@ recommenders shipped with the seed that answer a fresh install without a fit."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -206,7 +207,8 @@ def test_shipped_recommenders_serve_a_filled_store_until_the_graph_changes(
     filled.close()
 
 
-def test_a_shipped_model_for_another_seed_or_format_is_not_used(seed: Path, tmp_path: Path) -> None:
+def test_a_shipped_model_for_another_seed_or_format_is_not_used(
+        seed: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     folder = tmp_path / "models"
     _ship(folder, seed, stamp="s", fitted=("views", "fitted"))
     os.environ["METAKG_SHIPPED_MODELS"] = str(folder)
@@ -219,7 +221,13 @@ def test_a_shipped_model_for_another_seed_or_format_is_not_used(seed: Path, tmp_
         manifest = json.loads((folder / "manifest.json").read_text())
         manifest["libraries"]["scikit-learn"] = "0.1"  # fitted with another scikit-learn
         (folder / "manifest.json").write_text(json.dumps(manifest))
-        assert load_shipped(fmt=_FORMAT, seed_digest=file_digest(seed), **args) is None
+        with caplog.at_level(logging.WARNING, logger="metakg.metalearner.shipped"):
+            assert load_shipped(fmt=_FORMAT, seed_digest=file_digest(seed), **args) is None
+            assert load_shipped(fmt=_FORMAT, seed_digest=file_digest(seed), **args) is None
+        # the user is told why, once: which library differs, and what it costs
+        told = [r.getMessage() for r in caplog.records if "fitted with" in r.getMessage()]
+        assert len(told) == 1
+        assert "scikit-learn 0.1" in told[0] and "fitted on the seed graph instead" in told[0]
         _ship(folder, seed, stamp="s", fitted=("views", "fitted"))
         assert load_shipped(fmt=_FORMAT, seed_digest="0" * 64, **args) is None
         assert load_shipped(fmt="other", seed_digest=file_digest(seed), **args) is None

@@ -465,6 +465,18 @@ def test_other_tools_with_user_spaces(tmp_path: Any) -> None:
     with pytest.warns(UserWarning):
         assert ray_tune_points(lgbm, ray_space, strict=False)[0] == {"learning_rate": 0.05, "num_leaves": 63}
 
+    pytest.importorskip("flaml")
+    from flaml import tune as flaml_tune
+
+    flaml_space = {"learning_rate": {"domain": flaml_tune.loguniform(0.01, 0.3)},
+                   "num_leaves": {"domain": flaml_tune.lograndint(8, 128)}}
+    with pytest.raises(WarmStartError, match=r"subsample=0.8"):
+        flaml_points(RECS, flaml_space)
+    # a FLAML dict names no family: LightGBM's are taken, as by the other tools' converters
+    with pytest.warns(UserWarning):
+        assert flaml_points(RECS, flaml_space, strict=False) == [
+            {"learning_rate": 0.05, "num_leaves": 63}, {"learning_rate": 0.3, "num_leaves": 15}]
+
 
 def test_metakg_space_built_without_the_recommendations_is_strict_too() -> None:
     pytest.importorskip("ray.tune")

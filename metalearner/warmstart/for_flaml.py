@@ -90,14 +90,15 @@ def flaml_learner(space: TunerSpace, build_estimator: Callable[..., Any], *,
     return MetakgLearner
 
 
-def flaml_points(recs: Any, space: TunerSpace | Mapping[str, Any], *, family: str | None = None,
-                 strict: bool = True) -> list[dict[str, Any]]:
+def flaml_points(recs: Any, space: TunerSpace | Mapping[str, Any], *,
+                 family: str | None = "lightgbm", strict: bool = True) -> list[dict[str, Any]]:
     """Starting points for a FLAML learner: ``starting_points={name: flaml_points(...)}``.
 
     Args:
         recs: a RecommendationSet, Recommendations or configuration dicts.
         space: a :class:`TunerSpace` (with :func:`flaml_learner`) or a FLAML search-space dict.
-        family: the family of a FLAML search-space dict (a TunerSpace says its own).
+        family: only configurations of this family, for a FLAML search-space dict (``None``:
+            any; a TunerSpace's own), as the other tools' converters.
         strict: raise on what the space cannot express; ``False``: drop and clip, warn.
 
     Returns:
