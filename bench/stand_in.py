@@ -15,6 +15,10 @@ partial or mixed-quality training views (``--recommender``).
 - ``full-portfolio``: the default whose portfolio step reads the full runs' cells only (weak
   cells as not run), while its ranker learns every cell as the default's does: whether weak
   runs' noise in the first pick is what costs best@1 (decision 0012, "Left").
+- ``full-ranker``: the converse: the default whose ranker learns the full runs' cells only
+  (weak cells are not training rows), while its portfolio step reads every cell, weak ones
+  shrunk as the default's are: whether the ranker's prediction, fitted on weak cells, is
+  what costs best@1 (decision 0012, "Left").
 - ``former``: the lighter stand-in these benches used before the default changed: the former
   default's bagged surrogate (``bench/former_default/``, five members) with 100 trees per
   member instead of 300, ranking by its score.
@@ -43,6 +47,7 @@ RECOMMENDERS = {
                        "of the empirical-Bayes factor w(1+κ)/(w+κ) (decision 0012)",
     "shrunk-weighted": "as 'default', its ranker learning the shrunk scores with the default's row weights",
     "full-portfolio": "as 'default', its portfolio step reading the full runs' cells only",
+    "full-ranker": "as 'default', its ranker learning the full runs' cells only",
     "former": f"the former default's bagged surrogate (5 members, {N_ESTIMATORS} trees each "
               "instead of 300), ranking by its score",
 }
@@ -106,6 +111,20 @@ class FullRunPortfolio(PartialGraphRecommender):
             None if weights is None else weights.reindex(index=meta.raw.index))
 
 
+class FullRunRanker(PartialGraphRecommender):
+    """The same, its ranker learning the full runs' cells only; the portfolio step reads
+    every cell, weak ones shrunk."""
+
+    def _learning_targets(self, meta: MetaData) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        own, weights = learning_targets(meta, floor=-1.0)
+        weak = weak_cells(meta)
+        if weak is None:
+            return own, weights
+        full = weak.reindex(index=own.index, columns=own.columns).fillna(1.0) >= 1.0
+        # weights stay a frame (not None), so the portfolio reads the shrunk scores
+        return own.where(full), full.astype(float).where(full)
+
+
 def fit_stand_in(meta: MetaData, seed: int, recommender: str = "default"
                  ) -> MetaRecommender | SurrogateRecommender:
     """A bench's recommender fitted on its training views.
@@ -133,4 +152,6 @@ def fit_stand_in(meta: MetaData, seed: int, recommender: str = "default"
         return ShrunkWeightedRanker(random_state=seed).fit(meta)
     if recommender == "full-portfolio":
         return FullRunPortfolio(random_state=seed).fit(meta)
+    if recommender == "full-ranker":
+        return FullRunRanker(random_state=seed).fit(meta)
     return PartialGraphRecommender(random_state=seed).fit(meta)

@@ -36,7 +36,7 @@ as ``bench/lodo.py`` defines it):
 The recommender (``--recommender``, :mod:`stand_in`, as ``bench/active_learning_curve.py``
 refits it) is ``default``, the default ``MetaRecommender`` ranking as it ships, one of decision
 0012's variants (``shrunk-ranker``, the default before it; ``weighted-ranker``;
-``shrunk-weighted``; ``full-portfolio``), or
+``shrunk-weighted``; ``full-portfolio``; ``full-ranker``), or
 ``former``, the former default's lighter surrogate that was measured before the default
 changed. ``--conditions`` and ``--scenarios`` fit a subset (rows only, no report) for a paired
 comparison of two recommenders on the same draws.
@@ -60,7 +60,7 @@ With ``--strong-share 0.1 --out bench/results/weak_supervision_scarce.json --row
 cells).
 
 Usage: nice python bench/weak_supervision.py [--groups roc_auc] [--seeds 0,1,2] [--limit N]
-       [--strong-share 0.4] [--recommender default|shrunk-ranker|weighted-ranker|shrunk-weighted|full-portfolio|former]
+       [--strong-share 0.4] [--recommender default|shrunk-ranker|weighted-ranker|shrunk-weighted|full-portfolio|full-ranker|former]
 """
 
 from __future__ import annotations
