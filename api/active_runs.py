@@ -96,7 +96,13 @@ def _make_proposals(graph: Any, *, budget: int, dataset: str | None) -> list[Any
     only = graph.get_dataset(dataset, schema=False).id if dataset else None
     found: dict[tuple[str, str], tuple[Any, str, str]] = {}
     in_views = False
-    for task_type, metric in _groups(graph):
+    groups = _groups(graph)
+    if not groups:
+        from metakg.kg.default_graph import no_runs_advice
+
+        raise InvalidData("The graph has no runs yet, so there is nothing to learn from or to "
+                          "propose; " + no_runs_advice())
+    for task_type, metric in groups:
         meta, rec = cached_recommender(graph, task_type, metric, MetaRecommender)
         if only is not None and only not in meta.raw.index:
             continue
@@ -195,6 +201,8 @@ class ImproveReport:
 
     done: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    #: proposals left open because the manifest has no table for their dataset
+    no_table: list[str] = field(default_factory=list)
     remaining: int = 0
     seconds: float = 0.0
     stopped: str = "queue empty"
@@ -222,6 +230,7 @@ def drain(graph: Any, *, budget_s: float, manifest: Path, jobs: int = 1, backend
         DatasetNotFound: the next proposal's dataset is no longer in the graph (nothing is
             run or changed for it; `metakg next` replaces the queue).
     """
+    from metakg.kg.errors import InvalidData
     from metakg.kg.measures import target_scale
     from metakg.kg.proposals import check_proposal, list_proposals, mark_done, mark_failed
     from metakg.kg.user_cache import cache_dir
@@ -229,11 +238,18 @@ def drain(graph: Any, *, budget_s: float, manifest: Path, jobs: int = 1, backend
     from metakg.runner.protocol import TaskSpec, prepare_data
     from metakg.runner.seed import SeedSettings
 
+    if not Path(manifest).is_file():
+        raise InvalidData(f"--manifest {manifest}: no such file; give the manifest (name,file,"
+                          "task,target,...) of the tables the proposals name, e.g. the shared "
+                          "datasets' manifest.csv.")
     report = ImproveReport()
     start = time.monotonic()
     while True:
-        queue = list_proposals(graph, status="open")
+        queue = [q for q in list_proposals(graph, status="open") if q.id not in report.no_table]
         if not queue:
+            if report.no_table:
+                report.stopped = (f"no table in {manifest} for the {len(report.no_table)} "
+                                  "proposal(s) left open")
             break
         if time.monotonic() - start >= budget_s:
             report.stopped = "time budget spent"
@@ -244,9 +260,8 @@ def drain(graph: Any, *, budget_s: float, manifest: Path, jobs: int = 1, backend
         p = queue[0]
         check_proposal(graph, p)
         df = find_table(graph, p.dataset_id, manifest)
-        if df is None:
-            mark_failed(graph, p.id, f"no table for dataset {p.dataset!r} in {manifest}")
-            report.failed.append(p.id)
+        if df is None:  # another manifest may have it: the proposal stays open
+            report.no_table.append(p.id)
             continue
         task = _task_for(graph, p)
         if task is None:

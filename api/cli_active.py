@@ -12,12 +12,16 @@ from typing import Annotated
 import typer
 
 from metakg.api.active_runs import drain, make_proposals
-from metakg.api.cli_support import JsonOpt, StoreOpt, open_cli_graph, print_json, stop_on_terminate
+from metakg.api.cli_support import (
+    DEFAULT_MANIFEST,
+    JsonOpt,
+    StoreOpt,
+    open_cli_graph,
+    print_json,
+    stop_on_terminate,
+)
 
 __all__ = ["improve", "next_runs", "parse_duration"]
-
-#: The shared datasets' manifest, as ``metakg seed published`` finds it by default.
-DEFAULT_MANIFEST = Path("../shared/datasets/manifest.csv")
 
 
 def parse_duration(text: str) -> float:
@@ -77,7 +81,8 @@ def improve(
                        address=address, time_limit=time_limit, progress=not as_json,
                        max_runs=max_runs)
     if as_json:
-        print_json({"done": report.done, "failed": report.failed, "remaining": report.remaining,
+        print_json({"done": report.done, "failed": report.failed, "no_table": report.no_table,
+                    "remaining": report.remaining,
                     "seconds": report.seconds, "stopped": report.stopped})
     else:
         typer.echo(f"done {len(report.done)}, failed {len(report.failed)}, still open "

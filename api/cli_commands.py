@@ -32,12 +32,12 @@ def recommend(
     data: Annotated[Path, typer.Argument(help="CSV, ARFF or Parquet table.")],
     target: Annotated[str, typer.Option(help="Target column.")],
     task: TaskOpt = None,
-    k: Annotated[int, typer.Option(help="How many configurations.")] = 5,
+    k: Annotated[int, typer.Option(min=1, help="How many configurations.")] = 5,
     metric: Annotated[str | None, typer.Option(help="roc_auc, log_loss, accuracy, rmse, r2...")] = None,
     family: Annotated[list[str] | None, typer.Option(help="Only these families (repeatable).")] = None,
     max_fit_seconds: Annotated[float | None, typer.Option(help="Skip slower configurations.")] = None,
     run: Annotated[bool, typer.Option("--run", help="Evaluate the top k and write the runs back.")] = False,
-    jobs: int = 1,
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes for --run.")] = 1,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show time spent per step.")] = False,
@@ -92,7 +92,8 @@ def recommend(
         exp = "" if r["expected_score"] is None else f"{r['expected_score']:.4g}"
         if run and r.get("observed_score") is not None:
             exp += f" (got {r['observed_score']:.4g})"
-        table.add_row(str(r["rank"]), r["family"], exp, json.dumps(r["config"]["params"]), r["reason"])
+        table.add_row(str(r["rank"]), r["family"], exp, json.dumps(r["config"].get("params", {})),
+                      r["reason"])
     console.print(table)
     if out["id"]:
         console.print(f"recommendation {out['id']}: say what happened with `metakg feedback "
@@ -155,18 +156,19 @@ def run_configs(
     data: Annotated[Path, typer.Argument(help="Table file.")],
     target: Annotated[str, typer.Option(help="Target column.")],
     configs: Annotated[Path | None, typer.Option(help="JSON file: a list of configurations.")] = None,
-    portfolio: Annotated[int | None, typer.Option(help="Evaluate the first N portfolio configurations.")] = None,
+    portfolio: Annotated[int | None, typer.Option(
+        min=1, help="Evaluate the first N portfolio configurations.")] = None,
     task: TaskOpt = None,
     folds: int = 5,
     seed: int = 0,
-    jobs: Annotated[int, typer.Option(help="Worker processes (local back-end).")] = 1,
+    jobs: Annotated[int, typer.Option(min=1, help="Worker processes (local back-end).")] = 1,
     backend: Annotated[str, typer.Option(help="local or ray.")] = "local",
     address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda (auto: resolved where each fold runs).")] = "auto",
     gpus_per_task: Annotated[float, typer.Option(
         help="Ray: GPUs a fold of a GPU-capable family asks for when the cluster has GPUs "
              "(a fraction in (0, 1] shares one).")] = 1.0,
-    time_limit: Annotated[float, typer.Option(help="Seconds per fit.")] = 300.0,
+    time_limit: Annotated[float, typer.Option(min=0.001, help="Seconds per fit.")] = 300.0,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -185,6 +187,24 @@ def run_configs(
             config_list = [config_list]
     else:
         config_list = make_portfolio(int(portfolio))  # type: ignore[arg-type]
+    # what the command line got wrong is said before anything runs or is written
+    from metakg.kg.spaces import ConfigurationError, validate_configuration
+    from metakg.runner.devices import check_device
+
+    problems = []
+    for i, config in enumerate(config_list, 1):
+        try:
+            validate_configuration(config)
+        except ConfigurationError as exc:
+            problems.append(f"configuration {i}: {exc}")
+    if problems:
+        usage_error(f"--configs {configs}: " + "; ".join(problems) + ".")
+    if backend not in ("local", "ray"):
+        usage_error(f"--backend {backend!r}: use local or ray.")
+    try:
+        check_device(device)
+    except ValueError as exc:
+        usage_error(f"--device: {exc}")
     graph = open_cli_graph(store)
     df = read_data(data)
     task_rec, report = evaluate_on_table(graph, df, config_list, target=target, task_type=task,
@@ -206,7 +226,10 @@ def run_configs(
         if len(report.nodes) > 1:
             typer.echo("folds per Ray node: " + ", ".join(f"{n[:12]} {c}" for n, c in sorted(report.nodes.items())))
         for r in sorted(runs, key=lambda r: r.scores.get(task_rec.metric, float("nan")) or 0):
-            typer.echo(f"  {r.configuration_id}  {r.status:9s} {r.scores.get(task_rec.metric, '')}")
+            why = f"  {r.error.strip().splitlines()[-1][:160]}" if r.error else ""
+            typer.echo(f"  {r.configuration_id}  {r.status:9s} {r.scores.get(task_rec.metric, '')}{why}")
+    if report.failed and not report.completed:
+        fail(f"every run failed ({report.failed}); see the errors above (--json gives them whole).")
 
 
 def serve(
@@ -310,11 +333,18 @@ def log(
     folds: dict[str, list[float]] = {}
     for s in score:
         name, _, vals = s.partition("=")
+        if not name or not vals or name in folds:
+            usage_error(f"--score {s!r}: expected measure=v1,v2,... (one per fold), each measure "
+                        "once" + (f"; {name} is given twice" if name in folds else "") + ".")
         try:
-            folds[name] = [float(v) for v in vals.split(",") if v]
+            folds[name] = [float(v) for v in vals.split(",")]
         except ValueError:
-            usage_error(f"--score {s!r}: expected measure=v1,v2,... with numbers.")
-    tags = dict(t.split("=", 1) for t in (tag or []) if "=" in t)
+            usage_error(f"--score {s!r}: expected measure=v1,v2,... with numbers (no empty "
+                        "value between commas).")
+    bad_tags = [t for t in tag or [] if "=" not in t or not t.split("=", 1)[0]]
+    if bad_tags:
+        usage_error(f"--tag {bad_tags[0]!r}: expected key=value.")
+    tags = dict(t.split("=", 1) for t in (tag or []))
     if server:
         from metakg.api.client import Client
 
@@ -322,9 +352,16 @@ def log(
                                           tags=tags, status=status)
         run_id = run["id"]
     else:
+        from metakg.kg.measures import check_fold_scores
         from metakg.kg.records import RunInput
 
-        run_id = open_cli_graph(store).log_run(RunInput(task_id=task_id, config=cfg, fold_scores=folds,
-                                                status=status, tags=tags, source="cli",
-                                                principal=os.environ.get("USER", "cli"))).id
+        graph = open_cli_graph(store)
+        try:  # closed on a refusal too: a warm worker must not keep other writers out
+            task = graph.get_task(task_id)
+            folds = check_fold_scores(folds, task_type=task.task_type, folds=task.folds)
+            run_id = graph.log_run(RunInput(task_id=task_id, config=cfg, fold_scores=folds,
+                                            status=status, tags=tags, source="cli",
+                                            principal=os.environ.get("USER", "cli"))).id
+        finally:
+            graph.close()
     print_json({"run": run_id}) if as_json else typer.echo(f"logged run {run_id}")

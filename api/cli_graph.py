@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from metakg.api.cli_support import (
+    DEFAULT_MANIFEST,
     JsonOpt,
     StoreOpt,
     fail,
@@ -61,25 +62,31 @@ def query(
     from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions
 
     graph = open_cli_graph(store, read=True)
-    result = graph.store.query(sparql)
-    if isinstance(result, QuerySolutions | QueryBoolean):
-        if as_json:
-            typer.echo(result.serialize(format=QueryResultsFormat.JSON).decode())
-            return
-        if isinstance(result, QueryBoolean):
-            typer.echo("true" if bool(result) else "false")
-            return
-        from rich.console import Console
-        from rich.table import Table
+    try:  # results stream: a SERVICE clause may fail while they are read
+        result = graph.store.query(sparql)
+        if isinstance(result, QuerySolutions | QueryBoolean):
+            if as_json:
+                typer.echo(result.serialize(format=QueryResultsFormat.JSON).decode())
+                return
+            if isinstance(result, QueryBoolean):
+                typer.echo("true" if bool(result) else "false")
+                return
+            from rich.console import Console
+            from rich.table import Table
 
-        names = [v.value for v in result.variables]
-        table = Table(*names)
-        for sol in result:
-            table.add_row(*["" if sol[n] is None else _term_text(sol[n]) for n in names])
-        Console().print(table)
-    else:
-        for t in result:
-            typer.echo(f"{t.subject} {t.predicate} {t.object} .")
+            names = [v.value for v in result.variables]
+            table = Table(*names)
+            for sol in result:
+                table.add_row(*["" if sol[n] is None else _term_text(sol[n]) for n in names])
+            Console().print(table)
+        else:
+            for t in result:
+                typer.echo(f"{t.subject} {t.predicate} {t.object} .")
+    except OSError as exc:
+        fail(f"the query could not be answered: {exc} (a SERVICE clause asks another endpoint; "
+             "is it reachable from here?)")
+    finally:
+        graph.close()
 
 
 def _term_text(term: Any) -> str:
@@ -94,7 +101,10 @@ def export_graph(
 ) -> None:
     """Write the whole graph to a file (format from the suffix)."""
     graph = open_cli_graph(store, read=True)
-    n = graph.store.dump(file)
+    try:
+        n = graph.store.dump(file)
+    finally:
+        graph.close()
     typer.echo(f"wrote {n} quads to {file}")
 
 
@@ -108,8 +118,11 @@ def import_graph(
     if not file.exists():
         fail(f"{file}: file not found.")
     graph = open_cli_graph(store)
-    n = graph.store.load(file)
-    migrate(graph.store)  # the file may predate the current layout
+    try:
+        n = graph.store.load(file)
+        migrate(graph.store)  # the file may predate the current layout
+    finally:
+        graph.close()
     typer.echo(f"imported {n} new quads from {file}")
 
 
@@ -124,8 +137,7 @@ def validate(store: StoreOpt = None) -> None:
 
 
 def seed_build(
-    manifest: Annotated[Path, typer.Option(help="Manifest of the shared datasets.")] = Path(
-        "../shared/datasets/manifest.csv"),
+    manifest: Annotated[Path, typer.Option(help="Manifest of the shared datasets.")] = DEFAULT_MANIFEST,
     portfolio_size: Annotated[int, typer.Option(help="Configurations (defaults first).")] = 120,
     jobs: Annotated[int, typer.Option(help="Worker processes.")] = 2,
     folds: int = 3,
@@ -180,8 +192,7 @@ def seed_build(
 
 
 def seed_published(
-    manifest: Annotated[Path, typer.Option(help="Manifest of the shared datasets.")] = Path(
-        "../shared/datasets/manifest.csv"),
+    manifest: Annotated[Path, typer.Option(help="Manifest of the shared datasets.")] = DEFAULT_MANIFEST,
     jobs: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     time_limit: Annotated[float, typer.Option(
         help="Seconds per fit (published configurations are larger than the portfolio's: "

@@ -8,6 +8,7 @@ imports form a tree.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-__all__ = ["JsonOpt", "StoreOpt", "TaskOpt", "fail", "open_cli_graph", "print_json", "read_data",
+__all__ = ["DEFAULT_MANIFEST", "JsonOpt", "StoreOpt", "TaskOpt", "fail", "open_cli_graph", "print_json", "read_data",
            "usage_error"]
 
 StoreOpt = Annotated[str | None, typer.Option("--store", envvar="METAKG_STORE",
@@ -29,6 +30,10 @@ TaskOpt = Annotated[str | None, typer.Option(
 FAILURE = 1
 #: Exit status of a command line that cannot be run as given (click's and the shells' usage).
 USAGE = 2
+
+#: The shared datasets' manifest: ``$METAKG_SHARED/manifest.csv``, by default beside the
+#: checkout (``../shared/datasets``), where the seed commands, ``improve`` and the tests look.
+DEFAULT_MANIFEST = Path(os.environ.get("METAKG_SHARED", "../shared/datasets")) / "manifest.csv"
 
 
 @contextmanager

@@ -74,6 +74,25 @@ def seed_files() -> tuple[Path, ...]:
     return with_extensions(folder / SEED_NAME) if (folder / SEED_NAME).exists() else ()
 
 
+def no_runs_advice() -> str:
+    """What to do about a graph with no runs to learn from, in this environment's terms."""
+    if os.environ.get("METAKG_SEED") == "":
+        return ("METAKG_SEED is set to empty, so the store was not filled with the seed graph: "
+                "unset it (or point it at a seed file), or log runs first.")
+    env = os.environ.get("METAKG_SEED")
+    if env is None:
+        try:
+            folder = Path(str(resources.files("metakg.data")))
+        except ModuleNotFoundError:
+            folder = None
+        seed = folder / SEED_NAME if folder is not None else None
+    else:
+        seed = next((Path(p) for p in env.split(os.pathsep) if p), None)
+    if seed is None or not seed.exists():
+        return "build the seed graph (`metakg seed build`) or log runs first."
+    return f"load the seed graph (`metakg import {seed.resolve()}`) or log runs first."
+
+
 def seed_file() -> Path | None:
     """The seed graph's main file (:func:`seed_files`' first), ``None`` when there is none."""
     files = seed_files()

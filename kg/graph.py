@@ -15,7 +15,7 @@ from metakg.kg import entities as E
 from metakg.kg.errors import DatasetNotFound, InvalidData, NotFound
 from metakg.kg.graph_inputs import make_configuration, missing_column_message, task_for_run
 from metakg.kg.identity import canonical_json, configuration_id, table_hash
-from metakg.kg.measures import check_measure, primary_metric
+from metakg.kg.measures import check_measure, check_score, primary_metric
 from metakg.kg.records import Column, Configuration, Dataset, Run, RunInput, Task
 from metakg.kg.run_nquads import run_nquads
 from metakg.kg.shapes import check_quads
@@ -226,6 +226,9 @@ class KnowledgeGraph:
                 raise InvalidData(f"Run status must be 'completed' or 'failed', not {r.status!r}.")
             if r.status == "completed" and not r.fold_scores:
                 raise InvalidData("A completed run needs at least one measure in fold_scores.")
+            for measure, values in r.fold_scores.items():  # no NaN or impossible score stored
+                for value in values:
+                    check_score(measure, value)
             run_id = r.run_id or uuid.uuid4().hex
             if config.id not in configs_seen and config.id not in self._configs_written:
                 configs_seen.add(config.id)
@@ -407,7 +410,10 @@ class KnowledgeGraph:
                  OPTIONAL { ?t mkg:seed ?seed } OPTIONAL { ?t mkg:subsampleRows ?sub }
                  OPTIONAL { ?t mkg:nClasses ?k } OPTIONAL { ?t mkg:targetSd ?sd } }""", {"t": node})
         if not rows:
-            raise NotFound(f"No task {task_id!r} in the graph; create it with add_task().")
+            raise NotFound(f"No task {task_id!r} in the graph. A task is created by the first run "
+                           "on a table (`metakg run`, `metakg recommend --run`; their --json "
+                           "output gives its id), by KnowledgeGraph.add_task(), or by a run "
+                           "logged over HTTP with dataset, target and task_type.")
         r = rows[0]
         task = Task(id=entity_key(node), dataset_id=entity_key(r["d"]), target=r["target"],
                     task_type=r["type"], metric=r["metric"], folds=r["folds"],

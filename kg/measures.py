@@ -7,8 +7,9 @@ import pandas as pd
 
 from metakg.kg.errors import InvalidData
 
-__all__ = ["HIGHER_IS_BETTER", "IN_TARGET_UNITS", "MEASURES", "at_least_as_good", "check_measure",
-           "primary_metric", "target_scale"]
+__all__ = ["HIGHER_IS_BETTER", "IN_TARGET_UNITS", "MEASURES", "MEASURES_OF_COST", "QUALITY_MEASURES",
+           "at_least_as_good", "check_fold_scores", "check_measure", "check_quality_measure",
+           "check_score", "primary_metric", "target_scale"]
 
 #: measure name → True when higher values are better.
 HIGHER_IS_BETTER: dict[str, bool] = {
@@ -24,6 +25,21 @@ HIGHER_IS_BETTER: dict[str, bool] = {
     "peak_memory_mb": False,
 }
 MEASURES = tuple(HIGHER_IS_BETTER)
+
+#: task type → the measures of a model's quality on it (the others measure cost, any task).
+QUALITY_MEASURES: dict[str, tuple[str, ...]] = {
+    "classification": ("roc_auc", "log_loss", "accuracy", "balanced_accuracy"),
+    "regression": ("rmse", "mae", "r2"),
+}
+
+#: measures of a run's cost, meaningful for any task type
+MEASURES_OF_COST: tuple[str, ...] = ("fit_time", "predict_time", "peak_memory_mb")
+
+#: measure → the (lowest, highest) value it can take; the rest are at least 0.
+_RANGES: dict[str, tuple[float, float]] = {
+    "roc_auc": (0.0, 1.0), "accuracy": (0.0, 1.0), "balanced_accuracy": (0.0, 1.0),
+    "r2": (-np.inf, 1.0),
+}
 
 #: Measures in the units of the target (an RMSE of 3 is good for miles per gallon and
 #: meaningless for house prices): one dataset's value says nothing of another's until both are
@@ -51,6 +67,75 @@ def check_measure(name: str) -> str:
     if name not in HIGHER_IS_BETTER:
         raise InvalidData(f"Unknown measure {name!r}; known measures: {', '.join(MEASURES)}.")
     return name
+
+
+def check_quality_measure(name: str, task_type: str) -> str:
+    """Return ``name`` if it measures a model's quality on a task of ``task_type``.
+
+    Raises:
+        InvalidData: an unknown measure, a cost (``fit_time``), or a measure of the other task
+            type (``rmse`` for a classification task), with the measures that fit.
+    """
+    check_measure(name)
+    fitting = QUALITY_MEASURES.get(task_type, ())
+    if name not in fitting:
+        raise InvalidData(f"{name!r} does not measure a {task_type} model's quality; use one of: "
+                          f"{', '.join(fitting)}.")
+    return name
+
+
+def check_score(name: str, value: float) -> float:
+    """Return ``value`` as a float if it is a possible value of measure ``name``.
+
+    Raises:
+        InvalidData: an unknown measure, or a value that is not finite or outside the
+            measure's range (ROC AUC and accuracies in [0, 1], R² at most 1, losses, errors,
+            times and memory at least 0).
+    """
+    check_measure(name)
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InvalidData(f"Scores of {name!r} must be numbers, got {value!r:.120}.") from None
+    low, high = _RANGES.get(name, (0.0, np.inf))
+    if not np.isfinite(v) or not low <= v <= high:
+        span = (f"in [{low:g}, {high:g}]" if np.isfinite(low) and np.isfinite(high)
+                else f"at most {high:g}" if np.isfinite(high) else f"at least {low:g}")
+        raise InvalidData(f"{name}={value!r} is not a possible {name}: it must be finite and "
+                          f"{span}.")
+    return v
+
+
+def check_fold_scores(fold_scores: dict[str, list[float]], *, task_type: str, folds: int
+                      ) -> dict[str, list[float]]:
+    """Check a run's scores as a person or a client hands them in, before anything is written.
+
+    Importers map other tools' metrics and pass the graph's own checks
+    (:func:`check_score`); a run typed in by hand is held to more: each measure fits the task
+    type, and has at least one value and at most one per fold of the task.
+
+    Args:
+        fold_scores: measure → one value per fold.
+        task_type: the task's type (``classification`` or ``regression``).
+        folds: the task's folds.
+
+    Returns:
+        ``fold_scores``, each value a float.
+
+    Raises:
+        InvalidData: the first problem, naming the measure.
+    """
+    out = {}
+    for name, values in fold_scores.items():
+        if name not in MEASURES_OF_COST:
+            check_quality_measure(name, task_type)
+        if not values:
+            raise InvalidData(f"{name}: no value given; give one per fold (measure=v1,v2,...).")
+        if len(values) > folds:
+            raise InvalidData(f"{name}: {len(values)} values for a task of {folds} folds; give "
+                              "one per fold, at most.")
+        out[name] = [check_score(name, v) for v in values]
+    return out
 
 
 def at_least_as_good(score: float, other: float, measure: str) -> bool:

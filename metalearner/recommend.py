@@ -12,7 +12,13 @@ import pandas as pd
 
 from metakg.kg.errors import InvalidData
 from metakg.kg.graph import KnowledgeGraph
-from metakg.kg.measures import HIGHER_IS_BETTER, IN_TARGET_UNITS, check_measure, primary_metric, target_scale
+from metakg.kg.measures import (
+    HIGHER_IS_BETTER,
+    IN_TARGET_UNITS,
+    check_quality_measure,
+    primary_metric,
+    target_scale,
+)
 from metakg.kg.published import published_by_id
 from metakg.kg.records import Dataset
 from metakg.kg.tables import infer_task_type
@@ -128,8 +134,10 @@ def _fitted(graph: KnowledgeGraph, task_type: str, metric: str) -> tuple[MetaDat
 
     def check_runs() -> None:
         if not graph.has_runs(task_type=task_type, metric=metric):
-            raise InvalidData(f"The graph has no {task_type} runs scored by {metric}; load the "
-                              "seed graph (`metakg import data/seed.trig.xz`) or log runs first.")
+            from metakg.kg.default_graph import no_runs_advice
+
+            raise InvalidData(f"The graph has no {task_type} runs scored by {metric}; "
+                              + no_runs_advice())
 
     return cached_recommender(graph, task_type, metric, MetaRecommender, before_fit=check_runs)
 
@@ -185,6 +193,12 @@ def recommend_for_query(
     Raises:
         InvalidData: the filters leave no configuration.
     """
+    unknown = sorted(set(families or ()) - set(meta.families.values()))
+    if unknown:  # a typo, or a family with no runs of this metric in the graph
+        raise InvalidData(
+            f"No configuration of famil{'y' if len(unknown) == 1 else 'ies'} "
+            f"{', '.join(map(repr, unknown))} among the graph's runs of this metric; the "
+            f"families there: {', '.join(sorted(set(meta.families.values())))}.")
     candidates = _candidates(meta, families)
     if max_fit_seconds is not None and rows is not None:
         est = _estimated_fit_seconds(meta, rows)
@@ -464,13 +478,20 @@ def recommend(
     if task_type not in ("classification", "regression"):
         raise InvalidData(f"task must be 'classification' or 'regression', not {task_type!r}.")
     y = df[target].dropna()
+    if y.empty:
+        raise InvalidData(f"Target {target!r} has no values (every row is missing); choose the "
+                          "column to predict with --target.")
+    if k < 1:
+        raise InvalidData(f"k must be at least 1, not {k}.")
     if task_type == "regression" and not pd.api.types.is_numeric_dtype(y):
         raise InvalidData(f"Target {target!r} is not numeric, so it cannot be a regression "
                           "target; use --task classification.")
     n_classes = int(y.nunique()) if task_type == "classification" else None
     if n_classes is not None and n_classes < 2:
         raise InvalidData(f"Target {target!r} has a single class; nothing to learn.")
-    metric = check_measure(metric or primary_metric(task_type, n_classes))
+    metric = check_quality_measure(metric or primary_metric(task_type, n_classes), task_type)
+    if max_fit_seconds is not None and not max_fit_seconds > 0:
+        raise InvalidData(f"max_fit_seconds must be above 0, not {max_fit_seconds}.")
     graph = graph or open_graph()
     timings["load"] = time.perf_counter() - t0
     t1 = time.perf_counter()
@@ -530,7 +551,7 @@ def recommend_for_dataset(
         else:
             values = _stored_metafeatures(graph, ds)
             n_classes = int(values.get("nr_class") or 2)
-    metric = check_measure(metric or primary_metric(task_type, n_classes))
+    metric = check_quality_measure(metric or primary_metric(task_type, n_classes), task_type)
     meta, rec = _fitted(graph, task_type, metric)
     if values is None:
         values = _view_metafeatures(meta, ds.id) or _stored_metafeatures(graph, ds)
@@ -600,7 +621,7 @@ def recommend_from_metafeatures(
     t0 = time.perf_counter()
     if task_type not in ("classification", "regression"):
         raise InvalidData(f"task_type must be classification or regression, not {task_type!r}.")
-    metric = check_measure(metric or primary_metric(task_type, n_classes))
+    metric = check_quality_measure(metric or primary_metric(task_type, n_classes), task_type)
     meta, rec = _fitted(graph, task_type, metric)
     rows = metafeatures.get("nr_inst")
     recs, similar = recommend_for_query(meta, Query(dict(metafeatures), target_sd=target_sd),

@@ -258,6 +258,26 @@ def test_next_json_prints_and_stores_the_ranked_queue(world: tuple[Path, Path], 
         main(["next", "--dataset", "no-such-table", "--store", str(store)])
     assert exit_info.value.code == 2
     assert "no-such-table" in capsys.readouterr().err
+    # an empty graph: the reason, and what to do in this environment (the tests set METAKG_SEED="")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["next", "--budget", "3", "--store", str(tmp_path / "empty")])
+    assert exit_info.value.code == 2
+    assert "The graph has no runs yet, so there is nothing to learn from or to propose; METAKG_SEED " \
+           "is set to empty" in capsys.readouterr().err
+
+
+def test_improve_leaves_proposals_open_when_the_manifest_lacks_their_tables(
+        world: tuple[Path, Path], tmp_path: Path) -> None:
+    graph = _graph(world)
+    queue = make_proposals(graph, budget=2)
+    with pytest.raises(InvalidData, match=r"--manifest .*nope\.csv: no such file"):
+        drain(graph, budget_s=60, manifest=tmp_path / "nope.csv", progress=False)
+    other = tmp_path / "other.csv"  # a real manifest, of other tables
+    other.write_text(world[1].read_text().splitlines()[0] + "\n")
+    report = drain(graph, budget_s=60, manifest=other, progress=False)
+    assert report.done == [] and report.failed == [] and report.no_table == [q.id for q in queue]
+    assert report.remaining == 2 and report.stopped.startswith(f"no table in {other} for the 2")
+    assert all(get_proposal(graph, q.id).status == "open" for q in queue)
 
 
 @pytest.mark.slow  # two batches of the runner's process pool: about 20 s on two busy cores

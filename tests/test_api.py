@@ -79,6 +79,20 @@ def test_log_runs_principal_from_key_and_search(client: TestClient) -> None:
     assert bad.status_code == 422 and "character" in bad.json()["detail"]
 
 
+@pytest.mark.parametrize(("scores", "message"), [
+    ({"roc_auc": [0.7, 1.5]}, "roc_auc=1.5 is not a possible roc_auc: it must be finite and in [0, 1]"),
+    ({"rmse": [0.5, 0.6]}, "'rmse' does not measure a classification model's quality"),
+    ({"roc_auc": []}, "roc_auc: no value given"),
+    ({"roc_auc": [0.7, 0.7, 0.7, 0.7, 0.7, 0.7]}, "roc_auc: 6 values for a task of 5 folds"),
+])
+def test_a_run_with_impossible_scores_is_refused_and_not_written(
+        client: TestClient, scores: dict, message: str) -> None:
+    before = len(client.get("/runs", headers=H(client, "read"), params={"limit": 1000}).json())
+    r = client.post("/runs", headers=H(client, "write"), json=run_body(client, fold_scores=scores))
+    assert r.status_code == 422 and message in r.json()["detail"], r.text
+    assert len(client.get("/runs", headers=H(client, "read"), params={"limit": 1000}).json()) == before
+
+
 def test_batch_is_atomic(client: TestClient) -> None:
     before = len(client.get("/runs", headers=H(client, "read"), params={"limit": 1000}).json())
     batch = [run_body(client), run_body(client, fold_scores={"bogus": [1.0]})]

@@ -77,6 +77,17 @@ def test_template_rejects_bad_values() -> None:
         run_nquads("a b>", fold_scores={"roc_auc": [0.5]}, **kw)
 
 
+def test_a_batch_with_one_impossible_score_writes_nothing() -> None:
+    graph = KnowledgeGraph(MemoryStore())
+    task = _task(graph)
+    runs = _batch(task, 3)
+    runs[2].fold_scores["roc_auc"][1] = float("nan")
+    before = len(graph.store)
+    with pytest.raises(InvalidData, match="roc_auc=nan is not a possible roc_auc"):
+        graph.log_runs(runs)
+    assert len(graph.store) == before and graph.runs() == []
+
+
 def _batch(task: Task, n: int, offset: int = 0) -> list[RunInput]:
     return [RunInput(task_id=task.id, config={"family": "knn", "params": {"k": i % 7}},
                      fold_scores={"roc_auc": [0.5 + i / (4 * n), 0.6, 0.7]}, principal="bench",

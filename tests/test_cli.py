@@ -48,6 +48,24 @@ def test_manifest_ingest_query_export_import(store: str, shared: Path, tmp_path:
     assert "conforms" in invoke("validate", "--store", other)
 
 
+
+def test_damaged_files_and_unwritable_paths_are_named_without_a_traceback(
+        store: str, tmp_path: Path) -> None:
+    import gzip
+
+    invoke("export", str(tmp_path / "g.trig.xz"), "--store", store)
+    good = (tmp_path / "g.trig.xz").read_bytes()
+    for name, data in [("cut.trig.xz", good[: len(good) // 2]), ("junk.trig.xz", b"not xz at all"),
+                       ("junk.nq.gz", b"not gzip"), ("cut.nq.gz", gzip.compress(b"<a> <b> <c> .\n" * 99)[:20])]:
+        (tmp_path / name).write_bytes(data)
+        done = runner.invoke(app, ["import", str(tmp_path / name), "--store", store])
+        assert done.exit_code != 0
+        assert f"{name}: a damaged or truncated compressed file" in str(done.exception), done.exception
+    (tmp_path / "afile").write_text("x")
+    done = runner.invoke(app, ["export", str(tmp_path / "afile" / "g.nq"), "--store", store])
+    assert done.exit_code != 0 and "cannot make its folder" in str(done.exception), done.exception
+
+
 def test_metafeatures_json(shared: Path) -> None:
     doc = json.loads(invoke("metafeatures", str(shared / "arff" / "abalone.arff.gz"), "--target",
                             "Class_Rings", "--json"))
@@ -61,6 +79,14 @@ def test_run_log_and_keys(store: str, shared: Path, tmp_path: Path) -> None:
     configs.write_text(json.dumps([{"family": "linear", "params": {"C": 1.0}},
                                    {"family": "knn", "params": {"n_neighbors": 5}}]))
     data = shared / "arff" / "breast.cancer.arff.gz"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"family": "knn", "params": {"n_neigbors": 5}},
+                               {"family": "no-such-family", "params": {}}]))
+    refused = runner.invoke(app, ["run", str(data), "--target", "Class", "--configs", str(bad),
+                                  "--store", store])
+    assert refused.exit_code == 2 and not Path(store).exists()  # said before anything is written
+    assert "configuration 1: " in refused.output and "unknown parameter 'n_neigbors'" in refused.output
+    assert "configuration 2: " in refused.output
     out = json.loads(invoke("run", str(data), "--target", "Class", "--configs", str(configs), "--folds", "3",
                             "--store", store, "--json"))
     assert out["completed"] == 2 and out["metric"] == "roc_auc"
@@ -69,6 +95,17 @@ def test_run_log_and_keys(store: str, shared: Path, tmp_path: Path) -> None:
                                "--score", "roc_auc=0.7,0.72,0.74", "--tag", "team=x", "--store", store,
                                "--json"))
     assert len(logged["run"]) == 32
+    # impossible scores are refused with the reason, and nothing is written
+    for score, reason in [("roc_auc=0.7,nan,0.7", "roc_auc=nan is not a possible roc_auc"),
+                          ("roc_auc=0.7,1.2,0.7", "it must be finite and in [0, 1]"),
+                          ("rmse=0.3,0.3,0.3", "'rmse' does not measure a classification model"),
+                          ("roc_auc=0.7,0.7,0.7,0.7", "4 values for a task of 3 folds")]:
+        refused = runner.invoke(app, ["log", "--task", out["task"], "--config", '{"family": "knn"}',
+                                      "--score", score, "--store", store])
+        assert refused.exit_code != 0 and reason in str(refused.exception), refused.exception
+    runs = json.loads(invoke("query", "SELECT (COUNT(?r) AS ?n) WHERE { ?r a mls:Run }",
+                             "--store", store, "--json"))
+    assert runs["results"]["bindings"][0]["n"]["value"] == "3"
     key = invoke("keys", "create", "ann", "--role", "read", "--store", store).strip()
     assert key.startswith("mkg_")
     assert json.loads(invoke("keys", "list", "--store", store, "--json")) == [
@@ -250,6 +287,21 @@ def test_recompute_names_the_datasets_whose_table_is_not_found(store: str, tmp_p
     (["run", "t.csv", "--target", "y"], "error: give exactly one of --configs FILE or --portfolio N."),
     (["log", "--task", "t", "--config", "{", "--score", "roc_auc=0.5"],
      "error: --config is not valid JSON"),
+    (["log", "--task", "t", "--config", "{}", "--score", "roc_auc"],
+     "error: --score 'roc_auc': expected measure=v1,v2,... (one per fold)"),
+    (["log", "--task", "t", "--config", "{}", "--score", "roc_auc=0.5,,0.6"],
+     "error: --score 'roc_auc=0.5,,0.6': expected measure=v1,v2,... with numbers (no empty"),
+    (["log", "--task", "t", "--config", "{}", "--score", "roc_auc=0.5", "--score", "roc_auc=0.6"],
+     "error: --score 'roc_auc=0.6': expected measure=v1,v2,... (one per fold), each measure once; "
+     "roc_auc is given twice."),
+    (["log", "--task", "t", "--config", "{}", "--score", "roc_auc=0.5", "--tag", "team"],
+     "error: --tag 'team': expected key=value."),
+    (["run", "t.csv", "--target", "y", "--portfolio", "0"], "error: Invalid value for '--portfolio'"),
+    (["run", "t.csv", "--target", "y", "--portfolio", "2", "--backend", "slurm"],
+     "error: --backend 'slurm': use local or ray."),
+    (["run", "t.csv", "--target", "y", "--portfolio", "2", "--device", "tpu"],
+     "error: --device: Unknown device 'tpu'"),
+    (["recommend", "t.csv", "--target", "y", "--k", "0"], "error: Invalid value for '--k'"),
 ])
 def test_a_usage_error_exits_2_with_one_line(argv: list[str], message: str,
                                              capsys: pytest.CaptureFixture[str]) -> None:
@@ -262,6 +314,34 @@ def test_a_usage_error_exits_2_with_one_line(argv: list[str], message: str,
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith(message) and captured.err.count("\n") == 1, captured.err
+
+
+def test_a_query_whose_service_cannot_be_reached_fails_with_one_line(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from metakg.api.cli import main
+
+    # no network in the tests: a port HTTP may not use stands for an unreachable endpoint
+    with pytest.raises(SystemExit) as exc:
+        main(["query", "SELECT * WHERE { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }",
+              "--store", "memory:"])
+    assert exc.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the query could not be answered: ") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(("sparql", "message"), [
+    ("SELECT ?s WHERE { ?s foo:bar ?o }", "Malformed SPARQL at 1:29: after \"SELECT ?s WHERE { ?s "
+     "foo:bar\", 'foo:' is not a declared prefix; declared here: mls:, prov:, dcterms:"),
+    ("SELECT ?s WHERE { ?s ?p ?o } LIMIT -1", "expected one of HAVING, OFFSET, OPTIONAL, VALUES, a number"),
+])
+def test_a_malformed_query_names_the_problem_without_the_parsers_character_ranges(
+        sparql: str, message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from metakg.api.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["query", sparql, "--store", "memory:"])
+    err = capsys.readouterr().err
+    assert message in err and "..=" not in err and err.count("\n") == 1, err
 
 
 def test_a_usage_error_from_the_installed_command_is_one_line() -> None:

@@ -179,10 +179,12 @@ def test_runs_that_cannot_be_synced_are_listed_and_the_rest_added(mlflow_store: 
     _lgbm(mlflow_store, "still-running", [0.7], status="RUNNING")
     killed = _lgbm(mlflow_store, "killed", [0.7], status="KILLED")
     elsewhere = _lgbm(mlflow_store, "other-server", [0.7], tags={"recommendation": "not-here"})
+    diverged = _lgbm(mlflow_store, "diverged", [0.7, float("nan")])
     report = sync_mlflow_experiment(graph, EXPERIMENT, tracking_uri=mlflow_store.uri)
-    assert (report.added, report.unfinished, report.seen) == (2, 1, 8)
+    assert (report.added, report.unfinished, report.seen) == (2, 1, 9)
     reasons = {s.run_id: s.reason for s in report.skipped}
-    assert set(reasons) == {no_dataset, unknown, no_metric, killed, elsewhere}
+    assert set(reasons) == {no_dataset, unknown, no_metric, killed, elsewhere, diverged}
+    assert "no possible value of a metric metakg knows (auc=nan: not finite" in reasons[diverged]
     assert "recommendation='not-here', which names no recommendation" in reasons[elsewhere]
     assert "no 'metakg.dataset' tag or parameter" in reasons[no_dataset]
     assert "dataset 'not-ingested' is not in the graph" in reasons[unknown]

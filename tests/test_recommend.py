@@ -205,15 +205,42 @@ def test_filters_and_errors(kg: KnowledgeGraph, shared: Path) -> None:
     df["class"] = (df["class"] == "unacc").astype(int)
     res = recommend(df, target="class", k=2, families=["random_forest"], graph=kg, text=False)
     assert {r.family for r in res.recommendations} == {"random_forest"}
-    with pytest.raises(InvalidData, match="No configuration passes"):
+    with pytest.raises(InvalidData, match=r"No configuration of family 'nope' among the graph's "
+                                          r"runs of this metric; the families there: .*knn"):
         recommend(df, target="class", families=["nope"], graph=kg, text=False)
+    with pytest.raises(InvalidData, match="No configuration passes"):
+        recommend(df, target="class", families=["random_forest"], max_fit_seconds=1e-9, graph=kg,
+                  text=False)
+    with pytest.raises(InvalidData, match="'rmse' does not measure a classification model's "
+                                          "quality; use one of: roc_auc, log_loss"):
+        recommend(df, target="class", metric="rmse", graph=kg, text=False)
+    with pytest.raises(InvalidData, match="'fit_time' does not measure"):
+        recommend(df, target="class", metric="fit_time", graph=kg, text=False)
+    with pytest.raises(InvalidData, match="k must be at least 1, not 0"):
+        recommend(df, target="class", k=0, graph=kg, text=False)
+    with pytest.raises(InvalidData, match="max_fit_seconds must be above 0"):
+        recommend(df, target="class", max_fit_seconds=-1, graph=kg, text=False)
+    with pytest.raises(InvalidData, match="has no values"):
+        recommend(df.assign(empty=float("nan")), target="empty", graph=kg, text=False)
     with pytest.raises(InvalidData, match="Did you mean 'class'"):
         recommend(df, target="clas", graph=kg, text=False)
-    with pytest.raises(InvalidData, match="no regression runs"):
+    # the advice fits the environment: the tests set METAKG_SEED to empty
+    with pytest.raises(InvalidData, match="no regression runs scored by rmse; METAKG_SEED is set "
+                                          "to empty"):
         recommend(df, target="class", task_type="regression", graph=kg, text=False)
     with pytest.raises(InvalidData, match="not numeric"):
         recommend(read_table(shared / "arff" / "car.arff.gz"), target="class",
                   task_type="regression", graph=kg, text=False)
+
+
+def test_the_no_runs_advice_names_the_packaged_seed_by_its_full_path(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from metakg.kg.default_graph import no_runs_advice, seed_file
+
+    monkeypatch.delenv("METAKG_SEED")
+    shipped = seed_file()
+    assert shipped is not None and shipped.is_absolute()
+    assert no_runs_advice() == f"load the seed graph (`metakg import {shipped.resolve()}`) or log runs first."
 
 
 def test_portfolio_and_lodo_evaluation(kg: KnowledgeGraph) -> None:

@@ -10,6 +10,7 @@ from metakg.api.deps import GraphDep, ReaderDep, WriterDep
 from metakg.api.schemas import RunIn, RunOut, RunsIn
 from metakg.kg.errors import DatasetNotFound, MetaKGError, NotFound
 from metakg.kg.graph import KnowledgeGraph, task_for_run
+from metakg.kg.measures import check_fold_scores
 from metakg.kg.records import Run, RunInput, Task
 from metakg.kg.run_search import FoundRun
 from metakg.kg.run_search import get_run as find_run
@@ -45,7 +46,9 @@ def _input(graph: KnowledgeGraph, body: RunIn, principal: str, memo: dict | None
             f"No task {body.task_id!r} in the graph. Log the run with dataset, target and "
             "task_type instead (the task is created), or find task ids with GET "
             "/datasets/{id}.") from None
-    return RunInput(task_id=task.id, config=body.config, fold_scores=body.fold_scores,
+    return RunInput(task_id=task.id, config=body.config,
+                    fold_scores=check_fold_scores(body.fold_scores, task_type=task.task_type,
+                                                  folds=task.folds),
                     status=body.status, error=body.error, principal=principal, tags=body.tags,
                     code_version=body.code_version, source=body.source or "api")
 

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from metakg.kg.errors import DatasetNotFound, InvalidData, MetaKGError
 from metakg.kg.graph import KnowledgeGraph, task_for_run
-from metakg.kg.measures import HIGHER_IS_BETTER, MEASURES
+from metakg.kg.measures import HIGHER_IS_BETTER, MEASURES, check_score
 from metakg.kg.records import Dataset, RunInput, Task
 from metakg.kg.spaces import FAMILIES
 
@@ -168,7 +168,10 @@ def _scores(ctx: RunContext, run: Any) -> dict[str, list[float]]:
                        if not math.isnan(float(m.value))]
             if history:
                 value = max(history) if HIGHER_IS_BETTER[ours] else min(history)
-        scores[ours] = [value]
+        try:
+            scores[ours] = [check_score(ours, value)]
+        except InvalidData:  # a diverged (NaN) or impossible value is no score: left out
+            continue
     return scores
 
 
@@ -262,6 +265,11 @@ def mlflow_run_input(ctx: RunContext, run: Any) -> RunInput:
     scores = _scores(ctx, run)
     failed = info.status == "FAILED"
     if not scores and not failed:
+        known = sorted(n for n in run.data.metrics if _ALIASES.get(n.lower(), n.lower()) in HIGHER_IS_BETTER)
+        if known:
+            raise MlflowRunSkipped("no possible value of a metric metakg knows ("
+                                   + ", ".join(f"{n}={run.data.metrics[n]!r}" for n in known)
+                                   + ": not finite, or outside the measure's range)")
         logged = ", ".join(sorted(run.data.metrics)) or "none"
         raise MlflowRunSkipped(f"no metric metakg knows (logged: {logged}); log one of "
                                f"{', '.join(m for m in MEASURES if m in _CLASSIFICATION | _REGRESSION)}")

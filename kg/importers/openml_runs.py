@@ -130,6 +130,9 @@ def import_openml_evaluations(
         values = row.get("values")
         folds = [float(v) for v in values] if isinstance(values, list) and values else [
             float(row["value"])]
+        folds = [v for v in folds if math.isfinite(v)]  # a NaN fold is no score (the graph refuses it)
+        if not folds:
+            continue
         runs.append(RunInput(
             task_id=task.id, config=setup_to_config(row["flow_name"], row.get("parameters") or {}),
             fold_scores={measure: folds}, principal=f"openml:{row.get('uploader_name') or row.get('uploader')}",

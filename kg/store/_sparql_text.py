@@ -131,8 +131,37 @@ def syntax_error(exc: SyntaxError, query: str, *, line_offset: int = 0) -> Query
     if m is None:
         return QuerySyntaxError(f"Malformed SPARQL: {message}")
     line, column = int(m.group(1)) - line_offset, int(m.group(2))
-    message = message[: m.start()] + f"at {line}:{column}" + message[m.end() :]
-    return QuerySyntaxError(f"Malformed SPARQL: {message}", line, column)
+    lines = query.splitlines()
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    before = text[: max(column - 1, 0)]
+    detail = _readable_detail(message[m.end():].lstrip(": "), before)
+    near = before[-30:].lstrip()
+    where = f'after "{"…" if len(before.strip()) > len(near) else ""}{near}", ' if near else ""
+    return QuerySyntaxError(f"Malformed SPARQL at {line}:{column}: {where}{detail}", line, column)
+
+
+def _readable_detail(detail: str, before: str) -> str:
+    """The parser's reason, without its lists of character ranges: an undeclared prefix is
+    named with the declared ones; "expected one of" keeps the tokens a person can type."""
+    if "Prefix not found" in detail:
+        from metakg.kg.vocabulary import PREFIXES
+
+        used = re.search(r"([A-Za-z][\w.-]*)?:[\w.-]*$", before)
+        name = f"'{used.group(1) or ''}:'" if used else "a prefix"
+        return (f"{name} is not a declared prefix; declared here: "
+                + ", ".join(f"{p}:" for p in PREFIXES) + " (or add a PREFIX line).")
+    if detail.startswith("expected one of"):
+        items = re.findall(r'"[^"]*"|\[[^\]]*\]|[A-Za-z][A-Za-z ]*[A-Za-z]', detail[len("expected one of"):])
+        kept: list[str] = []
+        for item in items:  # character classes become what they stand for, or go
+            readable = item if not item.startswith("[") else (
+                "a number" if re.search(r"'0'\s*\.\.=\s*'9'", item)
+                else "a name" if re.search(r"'A'\s*\.\.=\s*'Z'", item) else "")
+            if readable and readable not in kept:
+                kept.append(readable)
+        return "expected one of " + ", ".join(kept[:12]) + (" ..." if len(kept) > 12 else "") \
+            if kept else "unexpected text here"
+    return detail
 
 
 def _where_group(query: str) -> int:

@@ -413,8 +413,19 @@ class Store(ABC):
         N-Quads and N-Triples come out sorted: the same graph always gives the same file, and
         each subject's lines sit together, which gzip compresses to about 60% of the store's
         own order (the seed graph: 46 MB -> 26 MB).
+
+        Raises:
+            InvalidData: an unknown suffix, or a folder that cannot be made (a file of that
+                name is in the way, no permission).
         """
+        from metakg.kg.errors import InvalidData
+
         fmt, gz = format_from_suffix(path)
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidData(f"{path}: cannot make its folder {Path(path).parent} "
+                              f"({exc.strerror or exc}).") from None
         if fmt == RdfFormat.TRIG and str(path).endswith(".xz"):
             from metakg.kg.seed_file import write_seed  # the compact, deterministic seed format
 
@@ -423,7 +434,6 @@ class Store(ABC):
         data = self._dump(fmt)
         if fmt in (RdfFormat.N_QUADS, RdfFormat.N_TRIPLES) and data:
             data = b"\n".join(sorted(data.splitlines())) + b"\n"
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(str(path) + ".part")
         if str(path).endswith(".xz"):
             import lzma
@@ -442,14 +452,22 @@ class Store(ABC):
         Quads already in the store are not duplicated. Returns how many quads were new.
 
         Raises:
-            InvalidData: the file is not valid RDF of its format (nothing is added).
+            InvalidData: the file is not valid RDF of its format, or a damaged or truncated
+                compressed file (nothing is added).
         """
+        import lzma
+        import zlib
+
         from metakg.kg.errors import InvalidData
         from metakg.kg.seed_file import open_seed
 
         fmt, _ = format_from_suffix(path)
-        with open_seed(path) as fh:
-            data = fh.read()
+        try:
+            with open_seed(path) as fh:
+                data = fh.read()
+        except (EOFError, lzma.LZMAError, gzip.BadGzipFile, zlib.error) as exc:
+            raise InvalidData(f"{Path(path).name}: a damaged or truncated compressed file "
+                              f"({exc or type(exc).__name__}); export or download it again.") from None
         before = self._count()
         with self._writing():
             try:

@@ -44,9 +44,10 @@ class BaseRecommender(BaseEstimator, ABC):
             InvalidData: no datasets or no configurations to learn from.
         """
         if not meta.datasets or meta.norm.shape[1] == 0:
-            raise InvalidData(
-                f"No {meta.task_type} runs in the graph to learn from; build or load the "
-                "seed graph (`metakg seed build`) or log runs first.")
+            from metakg.kg.default_graph import no_runs_advice
+
+            raise InvalidData(f"No {meta.task_type} runs in the graph to learn from; "
+                              + no_runs_advice())
         self.meta_ = meta
         self.config_ids_ = list(meta.norm.columns)
         # the same ids as a pandas index, built once: a new index per prediction (from a list of
