@@ -79,7 +79,43 @@ def _read_parquet(p: Path, raw: bytes) -> pd.DataFrame:
     return _normalise_strings(df)
 
 
+def _check_csv_shape(name: str, raw: bytes, sep: str) -> None:
+    """Say where a delimited file is malformed, before pandas fills the gaps: a byte that is
+    not UTF-8, header names given twice, a row with fewer or more fields than the header.
+
+    Raises:
+        InvalidData: the first problem, as ``name:line: what; how to fix``.
+    """
+    import csv
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InvalidData(f"{name}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); re-save "
+                          "the file as UTF-8.") from None
+    reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True)
+    header = next(reader, [])
+    names = [h.strip() for h in header]
+    twice = sorted({h for h in names if h and names.count(h) > 1})
+    if twice:
+        raise InvalidData(f"{name}:1: column name(s) {', '.join(map(repr, twice))} given more "
+                          "than once; give every column its own name.")
+    if len(header) == 1 and sep == "," and (";" in header[0] or "\t" in header[0]):
+        other = "';'" if ";" in header[0] else "a tab"
+        raise InvalidData(f"{name}:1: the header is one column ({header[0][:60]!r}); the "
+                          f"separator looks like {other}, not ','. Save the table comma-separated "
+                          "(or tab-separated as .tsv).")
+    for row in reader:
+        if row and any(field.strip() for field in row) and len(row) != len(header):
+            raise InvalidData(
+                f"{name}: line {reader.line_num} has {len(row)} fields, the header {len(header)}. "
+                "Every row needs as many fields as the header; quote fields that contain the "
+                "separator.")
+
+
 def _read_csv(name: str, raw: bytes, sep: str) -> pd.DataFrame:
+    _check_csv_shape(name, raw, sep)
     try:
         df = pd.read_csv(io.BytesIO(raw), sep=sep, na_values=["?", ""], keep_default_na=True,
                          skipinitialspace=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -127,6 +128,19 @@ def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
 def test_csv_ragged_row_names_the_line(tmp_path: Path) -> None:
     (tmp_path / "r.csv").write_text("a,b\n1,2\n3,4,5\n")
     with pytest.raises(InvalidData, match=r"r.csv: line 3"):
+        read_table(tmp_path / "r.csv")
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"a,b,y\n1,2\n3,4,5\n", "r.csv: line 2 has 2 fields, the header 3"),  # short: not padded
+    (b"a,a,y\n1,2,0\n3,4,1\n", "r.csv:1: column name(s) 'a' given more than once"),
+    (b"a;b;y\n1;2;0\n3;4;1\n", "r.csv:1: the header is one column ('a;b;y'); the separator looks like ';'"),
+    ("a,b,y\n1,2,0\n3,caf\u00e9,1\n".encode("latin-1"), "r.csv:3: not UTF-8 text (byte 0xe9)"),
+])
+def test_a_malformed_csv_names_the_line_and_the_fix(content: bytes, message: str,
+                                                    tmp_path: Path) -> None:
+    (tmp_path / "r.csv").write_bytes(content)
+    with pytest.raises(InvalidData, match=re.escape(message)):
         read_table(tmp_path / "r.csv")
 
 
