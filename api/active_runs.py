@@ -163,8 +163,12 @@ def find_table(graph: Any, dataset_id: str, manifest: Path) -> Any:
 
     Returns:
         The table (pandas DataFrame), or ``None`` when the manifest has no table for it.
+
+    Raises:
+        InvalidData: the manifest's table no longer hashes to the dataset (the file changed).
     """
     from metakg.kg.derived import SPLITS, binary_variant, split_index
+    from metakg.kg.errors import InvalidData
     from metakg.kg.identity import table_hash
     from metakg.kg.ingest import read_manifest
     from metakg.kg.tables import read_table
@@ -172,18 +176,23 @@ def find_table(graph: Any, dataset_id: str, manifest: Path) -> Any:
     ds = graph.get_dataset(dataset_id, schema=False)
     rows = {r["name"]: r for r in read_manifest(manifest)}
     if ds.name in rows:
-        df = read_table(manifest.parent / rows[ds.name]["file"])
+        path = manifest.parent / rows[ds.name]["file"]
+        df = read_table(path)
     elif ds.derived_from is not None:
         source = graph.get_dataset(ds.derived_from, schema=False)
         split = split_index(ds.name)
         if source.name not in rows or split is None:
             return None
         row = rows[source.name]
-        src = read_table(manifest.parent / row["file"])
+        path = manifest.parent / row["file"]
+        src = read_table(path)
         df = binary_variant(src, row["target"], row["task"], split=SPLITS[row["task"]][split]).frame
     else:
         return None
-    return df if table_hash(df)[:32] == ds.id else None
+    if table_hash(df)[:32] != ds.id:
+        raise InvalidData(f"{path}: its content no longer hashes to dataset {ds.name!r} "
+                          f"({ds.id}); the file changed since the dataset was ingested.")
+    return df
 
 
 def _task_for(graph: Any, proposal: Any) -> Any:
@@ -229,6 +238,7 @@ def drain(graph: Any, *, budget_s: float, manifest: Path, jobs: int = 1, backend
     Raises:
         DatasetNotFound: the next proposal's dataset is no longer in the graph (nothing is
             run or changed for it; `metakg next` replaces the queue).
+        InvalidData: ``manifest`` does not exist (before anything runs).
     """
     from metakg.kg.errors import InvalidData
     from metakg.kg.measures import target_scale
@@ -239,10 +249,11 @@ def drain(graph: Any, *, budget_s: float, manifest: Path, jobs: int = 1, backend
     from metakg.runner.seed import SeedSettings
 
     if not Path(manifest).is_file():
-        raise InvalidData(f"--manifest {manifest}: no such file; give the manifest (name,file,"
+        raise InvalidData(f"manifest {manifest}: no such file; give the manifest (name,file,"
                           "task,target,...) of the tables the proposals name, e.g. the shared "
                           "datasets' manifest.csv.")
     report = ImproveReport()
+    tables: dict[str, Any] = {}
     start = time.monotonic()
     while True:
         queue = [q for q in list_proposals(graph, status="open") if q.id not in report.no_table]
@@ -259,7 +270,16 @@ def drain(graph: Any, *, budget_s: float, manifest: Path, jobs: int = 1, backend
             break
         p = queue[0]
         check_proposal(graph, p)
-        df = find_table(graph, p.dataset_id, manifest)
+        if p.dataset_id not in tables:  # read and hashed once per dataset and call
+            try:
+                tables[p.dataset_id] = find_table(graph, p.dataset_id, manifest)
+            except InvalidData as exc:
+                tables[p.dataset_id] = exc
+        df = tables[p.dataset_id]
+        if isinstance(df, InvalidData):  # the table changed: this proposal cannot be run
+            mark_failed(graph, p.id, str(df))
+            report.failed.append(p.id)
+            continue
         if df is None:  # another manifest may have it: the proposal stays open
             report.no_table.append(p.id)
             continue

@@ -85,5 +85,6 @@ def improve(
                     "remaining": report.remaining,
                     "seconds": report.seconds, "stopped": report.stopped})
     else:
+        no_table = f" ({len(report.no_table)} with no table in {manifest})" if report.no_table else ""
         typer.echo(f"done {len(report.done)}, failed {len(report.failed)}, still open "
-                   f"{report.remaining} ({report.stopped}, {report.seconds:g} s)")
+                   f"{report.remaining}{no_table} ({report.stopped}, {report.seconds:g} s)")

@@ -333,14 +333,15 @@ def log(
     folds: dict[str, list[float]] = {}
     for s in score:
         name, _, vals = s.partition("=")
+        vals = vals.removesuffix(",")  # a trailing comma, as a spreadsheet copy leaves it
         if not name or not vals or name in folds:
             usage_error(f"--score {s!r}: expected measure=v1,v2,... (one per fold), each measure "
                         "once" + (f"; {name} is given twice" if name in folds else "") + ".")
         try:
             folds[name] = [float(v) for v in vals.split(",")]
         except ValueError:
-            usage_error(f"--score {s!r}: expected measure=v1,v2,... with numbers (no empty "
-                        "value between commas).")
+            usage_error(f"--score {s!r}: expected measure=v1,v2,... with numbers (an empty "
+                        "value: a doubled comma?).")
     bad_tags = [t for t in tag or [] if "=" not in t or not t.split("=", 1)[0]]
     if bad_tags:
         usage_error(f"--tag {bad_tags[0]!r}: expected key=value.")

@@ -75,7 +75,12 @@ def seed_files() -> tuple[Path, ...]:
 
 
 def no_runs_advice() -> str:
-    """What to do about a graph with no runs to learn from, in this environment's terms."""
+    """What to do about a graph with no runs to learn from, in this environment's terms.
+
+    Returns:
+        One sentence: unset an empty ``METAKG_SEED``, import the seed file (by its full path),
+        or build the seed graph, or log runs.
+    """
     if os.environ.get("METAKG_SEED") == "":
         return ("METAKG_SEED is set to empty, so the store was not filled with the seed graph: "
                 "unset it (or point it at a seed file), or log runs first.")

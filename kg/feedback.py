@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from pyoxigraph import DefaultGraph, Quad
 
 from metakg.kg.errors import InvalidData, NotFound
+from metakg.kg.measures import check_score
 from metakg.kg.recommendations import (
     RECOMMENDATION_TAG,
     RankedConfiguration,
@@ -125,12 +126,15 @@ def record_feedback(graph: KnowledgeGraph, rec_id: str, *, rank: int, verdict: s
 
     Raises:
         NotFound: no recommendation has this id.
-        InvalidData: an unknown verdict, a rank out of range, a score that is not a finite
-            number or given without ``used``, or a rejection without a reason; nothing is
+        InvalidData: an unknown verdict, a rank out of range, a score that is not a possible
+            value of the recommendation's metric or given without ``used``, or a rejection
+            without a reason; nothing is
             written.
     """
     _check_feedback(verdict, reason, score)
     rec = get_recommendation(graph, rec_id)
+    if score is not None:  # with or without a task to log it on, a score must be possible
+        check_score(rec.query.metric, score)
     item = rec.at_rank(rank)
     task_id = _outcome_task(graph, rec) if score is not None else None
     if task_id is not None:

@@ -212,14 +212,15 @@ class KnowledgeGraph:
 
         Raises:
             NotFound: a run names a task that is not in the graph.
-            InvalidData: a run is malformed (unknown measure, status, empty folds); nothing
-                is written.
+            InvalidData: a run is malformed (unknown measure, status, empty folds, a score that
+                is not finite or outside its measure's range), named by its place in the
+                batch; nothing is written.
         """
         texts: list[str] = []
         config_quads: list[Quad] = []
         out: list[Run] = []
         configs_seen: set[str] = set()
-        for r in runs:
+        for i, r in enumerate(runs):
             task = self.get_task(r.task_id)  # cached per graph object
             config = make_configuration(r.config)
             if r.status not in ("completed", "failed"):
@@ -228,7 +229,12 @@ class KnowledgeGraph:
                 raise InvalidData("A completed run needs at least one measure in fold_scores.")
             for measure, values in r.fold_scores.items():  # no NaN or impossible score stored
                 for value in values:
-                    check_score(measure, value)
+                    try:
+                        check_score(measure, value)
+                    except InvalidData as exc:
+                        which = f"run {i + 1} of {len(runs)}" if len(runs) > 1 else "the run"
+                        named = f" ({r.run_id})" if r.run_id else ""
+                        raise InvalidData(f"{which}{named}: {exc} Nothing was written.") from None
             run_id = r.run_id or uuid.uuid4().hex
             if config.id not in configs_seen and config.id not in self._configs_written:
                 configs_seen.add(config.id)

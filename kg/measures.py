@@ -72,6 +72,13 @@ def check_measure(name: str) -> str:
 def check_quality_measure(name: str, task_type: str) -> str:
     """Return ``name`` if it measures a model's quality on a task of ``task_type``.
 
+    Args:
+        name: the measure.
+        task_type: ``classification`` or ``regression``.
+
+    Returns:
+        ``name``.
+
     Raises:
         InvalidData: an unknown measure, a cost (``fit_time``), or a measure of the other task
             type (``rmse`` for a classification task), with the measures that fit.
@@ -86,6 +93,13 @@ def check_quality_measure(name: str, task_type: str) -> str:
 
 def check_score(name: str, value: float) -> float:
     """Return ``value`` as a float if it is a possible value of measure ``name``.
+
+    Args:
+        name: the measure.
+        value: one of its values (a fold's score, a mean, an outcome).
+
+    Returns:
+        ``value`` as a float.
 
     Raises:
         InvalidData: an unknown measure, or a value that is not finite or outside the
@@ -133,7 +147,9 @@ def check_fold_scores(fold_scores: dict[str, list[float]], *, task_type: str, fo
             raise InvalidData(f"{name}: no value given; give one per fold (measure=v1,v2,...).")
         if len(values) > folds:
             raise InvalidData(f"{name}: {len(values)} values for a task of {folds} folds; give "
-                              "one per fold, at most.")
+                              "one per fold, at most, or log the run on a task of "
+                              f"{len(values)} folds (`folds` in an HTTP request, `--folds` for "
+                              "`metakg run`).")
         out[name] = [check_score(name, v) for v in values]
     return out
 

@@ -17,6 +17,7 @@ from pyoxigraph import DefaultGraph, Literal, Quad
 
 from metakg.kg import entities as E
 from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.measures import check_score
 from metakg.kg.records import Configuration, Task
 from metakg.kg.run_nquads import fold_nquads, mean_nquads, nquads_to_quads, run_header_nquads
 from metakg.kg.vocabulary import MKG, entity, entity_key
@@ -110,9 +111,12 @@ def record_fold(graph: KnowledgeGraph, run_id: str, fold: int, scores: Mapping[s
             written with the fold.
 
     Raises:
-        InvalidData: an unknown measure or a run id that cannot be part of an IRI.
+        InvalidData: an unknown measure, a score that is not finite or outside its measure's
+            range, or a run id that cannot be part of an IRI; nothing is written.
         ShapeViolation: the quads break a shape; nothing is written.
     """
+    for measure, value in scores.items():  # the runner turns a NaN fold into a failed fold
+        check_score(measure, value)
     quads: list[Quad] = []
     if start is not None:
         quads += E.configuration_quads(start.config)

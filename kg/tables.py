@@ -11,6 +11,7 @@ import gzip
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,7 +95,19 @@ def _check_csv_shape(name: str, raw: bytes, sep: str) -> None:
         line = raw[: exc.start].count(b"\n") + 1
         raise InvalidData(f"{name}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); re-save "
                           "the file as UTF-8.") from None
-    reader = csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True)
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text)))  # a long text cell is a field, not an error
+    try:
+        _check_csv_rows(name, csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True),
+                        sep)
+    except csv.Error as exc:
+        raise InvalidData(f"{name}: not a readable CSV ({exc}).") from None
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _check_csv_rows(name: str, reader: Any, sep: str) -> None:
+    """:func:`_check_csv_shape`'s checks of the header and the rows."""
     header = next(reader, [])
     names = [h.strip() for h in header]
     twice = sorted({h for h in names if h and names.count(h) > 1})

@@ -19,7 +19,7 @@ from metakg.kg.progress import spinner
 from metakg.kg.store.base import store_token as _token
 from metakg.metalearner.knowledge import MetaData, load_metadata
 from metakg.metalearner.recommenders import BaseRecommender
-from metakg.metalearner.shipped import load_shipped
+from metakg.metalearner.shipped import load_shipped, warn_library_mismatch
 
 __all__ = ["cached_recommender", "graph_stamp"]
 
@@ -86,8 +86,10 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
                          f"{factory.__name__}|{sorted(params.items())}".encode()).hexdigest()[:24]
     if key in _MEMORY:
         return _remember(_LOCAL, local, _MEMORY[key])
+    mismatch: list[str] = []
     shipped = load_shipped(fmt=_FORMAT, task_type=task_type, metric=metric, factory=factory.__name__,
-                           params=params, stamp=stamp, loaded_seed=graph.has_loaded_seed)
+                           params=params, stamp=stamp, loaded_seed=graph.has_loaded_seed,
+                           mismatch=mismatch)
     if shipped is not None:  # the graph is the shipped seed graph, unchanged
         _remember(_MEMORY, key, shipped)
         return _remember(_LOCAL, local, shipped)
@@ -105,6 +107,8 @@ def cached_recommender(graph: KnowledgeGraph, task_type: str, metric: str,
                 path.unlink(missing_ok=True)  # stale or broken: refit below
     if before_fit is not None:
         before_fit()
+    if mismatch:  # the shipped fit would have answered: say why a fit replaces it
+        warn_library_mismatch(mismatch[0])
     with spinner(f"fitting the recommender for {task_type} by {metric} on the graph "
                  "(once per graph version)"):
         meta = load_metadata(graph, task_type, metric, cache=False,  # this module is the cache

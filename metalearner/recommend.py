@@ -191,10 +191,13 @@ def recommend_for_query(
     and each evidence row carries its score on this table's scale (:class:`Evidence`).
 
     Raises:
-        InvalidData: the filters leave no configuration.
+        InvalidData: ``k`` below 1, families none of which has runs here, or filters that
+            leave no configuration.
     """
+    if k < 1:
+        raise InvalidData(f"k must be at least 1, not {k}.")
     unknown = sorted(set(families or ()) - set(meta.families.values()))
-    if unknown:  # a typo, or a family with no runs of this metric in the graph
+    if families and len(unknown) == len(set(families)):  # a typo, or no runs of this metric
         raise InvalidData(
             f"No configuration of famil{'y' if len(unknown) == 1 else 'ies'} "
             f"{', '.join(map(repr, unknown))} among the graph's runs of this metric; the "
@@ -481,8 +484,6 @@ def recommend(
     if y.empty:
         raise InvalidData(f"Target {target!r} has no values (every row is missing); choose the "
                           "column to predict with --target.")
-    if k < 1:
-        raise InvalidData(f"k must be at least 1, not {k}.")
     if task_type == "regression" and not pd.api.types.is_numeric_dtype(y):
         raise InvalidData(f"Target {target!r} is not numeric, so it cannot be a regression "
                           "target; use --task classification.")

@@ -53,7 +53,8 @@ def _entry_key(task_type: str, metric: str, factory: str, params: dict[str, Any]
 
 def load_shipped(*, fmt: str, task_type: str, metric: str, factory: str, params: dict[str, Any],
                  seed_digest: str | None = None, stamp: str | None = None,
-                 loaded_seed: Callable[[str], bool] | None = None) -> tuple[Any, Any] | None:
+                 loaded_seed: Callable[[str], bool] | None = None,
+                 mismatch: list[str] | None = None) -> tuple[Any, Any] | None:
     """The shipped (views, fitted recommender) for a graph, or ``None`` when none matches.
 
     Args:
@@ -64,6 +65,8 @@ def load_shipped(*, fmt: str, task_type: str, metric: str, factory: str, params:
         stamp: the learning stamp of a filled store; it matches only together with
             ``loaded_seed``, which says whether the store has loaded a seed file (by SHA-256).
         loaded_seed: see ``stamp``.
+        mismatch: where to append :func:`library_mismatch_message` when the graph matches but
+            the installed libraries do not (the caller says so if it then fits).
 
     Returns:
         ``(meta, recommender)``, or ``None`` (nothing shipped, a mismatch, libraries of another
@@ -84,7 +87,8 @@ def load_shipped(*, fmt: str, task_type: str, metric: str, factory: str, params:
                 and loaded_seed is not None and loaded_seed(digest))):
         return None
     if manifest.get("libraries") != _libraries():
-        _warn_other_libraries(manifest.get("libraries") or {}, _libraries())
+        if mismatch is not None:
+            mismatch.append(library_mismatch_message(manifest.get("libraries") or {}, _libraries()))
         return None  # fitted objects are not guaranteed across library versions: refit
     entry = manifest.get("models", {}).get(_entry_key(task_type, metric, factory, params))
     if entry is None:
@@ -105,17 +109,20 @@ _LIBRARIES = ("scikit-learn", "lightgbm", "numpy", "pandas")
 _warned_libraries: set[str] = set()
 
 
-def _warn_other_libraries(fitted: dict[str, str], here: dict[str, str]) -> None:
-    """Say once per process why the shipped recommenders are not used: a user with other
-    library versions otherwise sees a slow first call and no reason for it."""
+def library_mismatch_message(fitted: dict[str, str], here: dict[str, str]) -> str:
+    """Why the shipped recommenders are not used: the library versions that differ."""
     differ = sorted(lib for lib in set(fitted) | set(here) if fitted.get(lib) != here.get(lib))
-    message = (
-        "the recommenders shipped with the seed were fitted with "
-        + ", ".join(f"{lib} {fitted.get(lib, 'absent')}" for lib in differ)
-        + "; this environment has "
-        + ", ".join(f"{lib} {here.get(lib, 'absent')}" for lib in differ)
-        + ", so they are not used and the recommender is fitted on the seed graph instead (a "
-        "minute or two, once; later calls read the cache). Install those versions to use them.")
+    return ("the recommenders shipped with the seed were fitted with "
+            + ", ".join(f"{lib} {fitted.get(lib, 'absent')}" for lib in differ)
+            + "; this environment has "
+            + ", ".join(f"{lib} {here.get(lib, 'absent')}" for lib in differ)
+            + ", so they are not used and the recommender is fitted on the seed graph instead "
+            "(once, then cached). Install those versions to use them.")
+
+
+def warn_library_mismatch(message: str) -> None:
+    """Say once per process why a fit replaces the shipped recommenders: a user with other
+    library versions otherwise sees a slow first call and no reason for it."""
     if message not in _warned_libraries:
         _warned_libraries.add(message)
         log.warning("%s", message)

@@ -270,7 +270,7 @@ def test_improve_leaves_proposals_open_when_the_manifest_lacks_their_tables(
         world: tuple[Path, Path], tmp_path: Path) -> None:
     graph = _graph(world)
     queue = make_proposals(graph, budget=2)
-    with pytest.raises(InvalidData, match=r"--manifest .*nope\.csv: no such file"):
+    with pytest.raises(InvalidData, match=r"manifest .*nope\.csv: no such file"):
         drain(graph, budget_s=60, manifest=tmp_path / "nope.csv", progress=False)
     other = tmp_path / "other.csv"  # a real manifest, of other tables
     other.write_text(world[1].read_text().splitlines()[0] + "\n")

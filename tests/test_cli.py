@@ -290,7 +290,7 @@ def test_recompute_names_the_datasets_whose_table_is_not_found(store: str, tmp_p
     (["log", "--task", "t", "--config", "{}", "--score", "roc_auc"],
      "error: --score 'roc_auc': expected measure=v1,v2,... (one per fold)"),
     (["log", "--task", "t", "--config", "{}", "--score", "roc_auc=0.5,,0.6"],
-     "error: --score 'roc_auc=0.5,,0.6': expected measure=v1,v2,... with numbers (no empty"),
+     "error: --score 'roc_auc=0.5,,0.6': expected measure=v1,v2,... with numbers (an empty value: a doubled comma?)."),
     (["log", "--task", "t", "--config", "{}", "--score", "roc_auc=0.5", "--score", "roc_auc=0.6"],
      "error: --score 'roc_auc=0.6': expected measure=v1,v2,... (one per fold), each measure once; "
      "roc_auc is given twice."),

@@ -185,6 +185,8 @@ def test_feedback_that_names_nothing_or_breaks_a_rule_is_refused_and_writes_noth
         record_feedback(kg, res.id, rank=1, verdict="skipped", score=0.8)
     with pytest.raises(InvalidData, match="finite"):
         record_feedback(kg, res.id, rank=1, verdict="used", score=float("nan"))
+    with pytest.raises(InvalidData, match=r"roc_auc=85 is not a possible roc_auc"):  # a percentage
+        record_feedback(kg, res.id, rank=1, verdict="used", score=85)
     with pytest.raises(InvalidData, match="one of used, skipped, rejected"):
         record_feedback(kg, res.id, rank=1, verdict="liked")
     with pytest.raises(NotFound):

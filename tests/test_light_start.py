@@ -19,7 +19,7 @@ from metakg.kg.default_graph import SeededGraph, open_graph
 from metakg.kg.seed_file import file_digest, iter_seed_quads, seed_digest, write_seed
 from metakg.metalearner.cache import _FORMAT, cached_recommender, graph_stamp
 from metakg.metalearner.recommender import MetaRecommender
-from metakg.metalearner.shipped import load_shipped, write_shipped
+from metakg.metalearner.shipped import load_shipped, warn_library_mismatch, write_shipped
 
 ROOT = Path(__file__).resolve().parent.parent
 MLS = "http://www.w3.org/ns/mls#"
@@ -221,13 +221,16 @@ def test_a_shipped_model_for_another_seed_or_format_is_not_used(
         manifest = json.loads((folder / "manifest.json").read_text())
         manifest["libraries"]["scikit-learn"] = "0.1"  # fitted with another scikit-learn
         (folder / "manifest.json").write_text(json.dumps(manifest))
+        mismatch: list[str] = []
+        assert load_shipped(fmt=_FORMAT, seed_digest=file_digest(seed), mismatch=mismatch,
+                            **args) is None
+        # why, for the caller to say when it fits instead: which library differs
+        [why] = mismatch
+        assert "fitted with scikit-learn 0.1" in why and "fitted on the seed graph instead" in why
         with caplog.at_level(logging.WARNING, logger="metakg.metalearner.shipped"):
-            assert load_shipped(fmt=_FORMAT, seed_digest=file_digest(seed), **args) is None
-            assert load_shipped(fmt=_FORMAT, seed_digest=file_digest(seed), **args) is None
-        # the user is told why, once: which library differs, and what it costs
-        told = [r.getMessage() for r in caplog.records if "fitted with" in r.getMessage()]
-        assert len(told) == 1
-        assert "scikit-learn 0.1" in told[0] and "fitted on the seed graph instead" in told[0]
+            warn_library_mismatch(why)
+            warn_library_mismatch(why)
+        assert [r.getMessage() for r in caplog.records] == [why]  # once per process
         _ship(folder, seed, stamp="s", fitted=("views", "fitted"))
         assert load_shipped(fmt=_FORMAT, seed_digest="0" * 64, **args) is None
         assert load_shipped(fmt="other", seed_digest=file_digest(seed), **args) is None

@@ -129,6 +129,25 @@ def test_task_runs_with_flows_mapped_to_families(memory_graph: KnowledgeGraph,
     assert best.family == "xgboost"
 
 
+def test_a_run_with_an_impossible_fold_is_skipped_with_the_reason_and_the_rest_added(
+        memory_graph: KnowledgeGraph, openml_server: list[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    nan_fold = tmp_path / "run-9311.xml"  # run 9311 as OpenML would send it with one fold NaN
+    nan_fold.write_text((FIXTURES / "run-9311.xml").read_text().replace(
+        '<oml:evaluation repeat="0" fold="2"><oml:name>area_under_roc_curve</oml:name>'
+        '<oml:value>0.84</oml:value>',
+        '<oml:evaluation repeat="0" fold="2"><oml:name>area_under_roc_curve</oml:name>'
+        '<oml:value>NaN</oml:value>'))
+    recorded = _recorded
+    monkeypatch.setitem(globals(), "_recorded", lambda url: (200, nan_fold) if url.endswith(
+        "/run/9311") else recorded(url))
+    report = import_openml(memory_graph, tasks=[9211], max_runs=50)
+    assert report.added == (9312, 9313)
+    [skipped] = report.skipped
+    assert skipped.run_id == 9311 and "area_under_roc_curve is not a possible roc_auc" in skipped.reason
+    assert openml_run_id(9311) not in {r.id for r in memory_graph.runs()}
+
+
 def test_reimport_adds_nothing(memory_graph: KnowledgeGraph, openml_server: list[str]) -> None:
     import_openml(memory_graph, tasks=[9211])
     quads = len(memory_graph.store.select("SELECT ?s ?p ?o WHERE { ?s ?p ?o }"))

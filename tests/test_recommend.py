@@ -205,6 +205,9 @@ def test_filters_and_errors(kg: KnowledgeGraph, shared: Path) -> None:
     df["class"] = (df["class"] == "unacc").astype(int)
     res = recommend(df, target="class", k=2, families=["random_forest"], graph=kg, text=False)
     assert {r.family for r in res.recommendations} == {"random_forest"}
+    # a family with no runs beside one that has them: the known one answers
+    res = recommend(df, target="class", k=2, families=["random_forest", "nope"], graph=kg, text=False)
+    assert {r.family for r in res.recommendations} == {"random_forest"}
     with pytest.raises(InvalidData, match=r"No configuration of family 'nope' among the graph's "
                                           r"runs of this metric; the families there: .*knn"):
         recommend(df, target="class", families=["nope"], graph=kg, text=False)

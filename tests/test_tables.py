@@ -144,6 +144,13 @@ def test_a_malformed_csv_names_the_line_and_the_fix(content: bytes, message: str
         read_table(tmp_path / "r.csv")
 
 
+def test_a_csv_with_a_long_text_cell_is_read(tmp_path: Path) -> None:
+    long_text = "word " * 60_000  # 300,000 characters: above the csv module's default field limit
+    (tmp_path / "t.csv").write_text(f'x,note,y\n1,"{long_text}",0\n2,short,1\n')
+    df = read_table(tmp_path / "t.csv")
+    assert df.shape == (2, 3) and len(str(df["note"].iloc[0])) >= 299_000
+
+
 def test_unknown_target_suggests_close_names(shared: Path, memory_graph: KnowledgeGraph) -> None:
     with pytest.raises(InvalidData, match="Did you mean 'class'"):
         ingest_file(memory_graph, shared / "arff" / "anneal.arff.gz", target="clas")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from metakg.api.deps import GraphDep, ReaderDep, WriterDep
 from metakg.api.schemas import RunIn, RunOut, RunsIn
-from metakg.kg.errors import DatasetNotFound, MetaKGError, NotFound
+from metakg.kg.errors import DatasetNotFound, InvalidData, MetaKGError, NotFound
 from metakg.kg.graph import KnowledgeGraph, task_for_run
 from metakg.kg.measures import check_fold_scores
 from metakg.kg.records import Run, RunInput, Task
@@ -72,7 +72,13 @@ def log_run(body: RunIn, graph: GraphDep, who: WriterDep) -> RunOut:
 def log_runs(body: RunsIn, graph: GraphDep, who: WriterDep) -> list[RunOut]:
     """Log a batch of runs in one atomic write (all or none)."""
     memo: dict = {}
-    return [_out(r) for r in graph.log_runs([_input(graph, b, who.name, memo) for b in body.runs])]
+    inputs = []
+    for i, b in enumerate(body.runs):
+        try:
+            inputs.append(_input(graph, b, who.name, memo))
+        except InvalidData as exc:
+            raise InvalidData(f"runs[{i}]: {exc}") from None
+    return [_out(r) for r in graph.log_runs(inputs)]
 
 
 @router.get("", response_model=list[FoundRun])

@@ -21,7 +21,6 @@ Mapping (see :func:`mlflow_run_input`):
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -155,6 +154,15 @@ def mlflow_configuration(params: dict[str, str], *, run_name: str,
                        for k, v in hyper.items()}}
 
 
+def _possible(measure: str, value: float) -> bool:
+    """Whether ``value`` is a possible score of ``measure`` (:func:`kg.measures.check_score`)."""
+    try:
+        check_score(measure, value)
+    except InvalidData:
+        return False
+    return True
+
+
 def _scores(ctx: RunContext, run: Any) -> dict[str, list[float]]:
     """measure → ``[value]``: the last step of each metric metakg knows, or its best step."""
     scores: dict[str, list[float]] = {}
@@ -165,7 +173,7 @@ def _scores(ctx: RunContext, run: Any) -> dict[str, list[float]]:
         value = float(latest)  # MLflow's latest value: the highest step, then the newest
         if ctx.metric_step == "best":
             history = [float(m.value) for m in ctx.client.get_metric_history(run.info.run_id, name)
-                       if not math.isnan(float(m.value))]
+                       if _possible(ours, float(m.value))]
             if history:
                 value = max(history) if HIGHER_IS_BETTER[ours] else min(history)
         try:

@@ -26,7 +26,7 @@ from metakg.kg import dataset_index
 from metakg.kg.errors import InvalidData, MetaKGError, NotFound
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.importers.openml_mapping import map_flow, metafeatures_from_qualities, run_measures
-from metakg.kg.measures import target_scale
+from metakg.kg.measures import check_score, target_scale
 from metakg.kg.records import Dataset, RunInput, Task
 from metakg.kg.vocabulary import entity
 
@@ -130,8 +130,7 @@ def import_openml_evaluations(
         values = row.get("values")
         folds = [float(v) for v in values] if isinstance(values, list) and values else [
             float(row["value"])]
-        folds = [v for v in folds if math.isfinite(v)]  # a NaN fold is no score (the graph refuses it)
-        if not folds:
+        if not _possible(measure, folds):  # left out whole: dropping a fold would shift the rest
             continue
         runs.append(RunInput(
             task_id=task.id, config=setup_to_config(row["flow_name"], row.get("parameters") or {}),
@@ -465,6 +464,16 @@ def _estimator_flow(flow: Any) -> Any:
     return flow
 
 
+def _possible(measure: str, values: list[float]) -> bool:
+    """Whether every value is a possible score of ``measure`` (:func:`kg.measures.check_score`)."""
+    try:
+        for v in values:
+            check_score(measure, v)
+    except InvalidData:
+        return False
+    return True
+
+
 def _run_input(run: Any, flow: Any, target: _TaskInGraph, *, unknown_flows: str) -> RunInput | SkippedOpenMLRun:
     """A graph run for an OpenML run, or why it is skipped."""
     assert target.task is not None
@@ -480,7 +489,11 @@ def _run_input(run: Any, flow: Any, target: _TaskInGraph, *, unknown_flows: str)
         per_fold = (run.fold_evaluations or {}).get(theirs)
         if per_fold:  # the first repeat: the task's folds, as the graph's task declares them
             first = per_fold[min(per_fold)]
-            fold_scores[ours] = [float(first[fold]) for fold in sorted(first)]
+            values = [float(first[fold]) for fold in sorted(first)]
+            if not _possible(ours, values):
+                return SkippedOpenMLRun(run.run_id, f"a fold's {theirs} is not a possible "
+                                        f"{ours} ({values}): NaN, or outside its range")
+            fold_scores[ours] = values
     if not fold_scores:
         return SkippedOpenMLRun(run.run_id, "no per-fold evaluation of "
                           + " or ".join(target.measures) + " (an unfinished or failed run?)")
