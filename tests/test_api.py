@@ -91,6 +91,11 @@ def test_a_run_with_impossible_scores_is_refused_and_not_written(
     r = client.post("/runs", headers=H(client, "write"), json=run_body(client, fold_scores=scores))
     assert r.status_code == 422 and message in r.json()["detail"], r.text
     assert len(client.get("/runs", headers=H(client, "read"), params={"limit": 1000}).json()) == before
+    # in a batch, the refusal names the run, and none of the batch is written
+    r = client.post("/runs/batch", headers=H(client, "write"),
+                    json={"runs": [run_body(client), run_body(client, fold_scores=scores)]})
+    assert r.status_code == 422 and f"runs[1]: {message}" in r.json()["detail"], r.text
+    assert len(client.get("/runs", headers=H(client, "read"), params={"limit": 1000}).json()) == before
 
 
 def test_batch_is_atomic(client: TestClient) -> None:
