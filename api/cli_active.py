@@ -61,7 +61,7 @@ def improve(
     backend: Annotated[str, typer.Option(help="local or ray.")] = "local",
     jobs: Annotated[int, typer.Option(min=1, help="Worker processes (local back-end).")] = 1,
     address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
-    time_limit: Annotated[float, typer.Option(help="Seconds per fit.")] = 300.0,
+    time_limit: Annotated[float, typer.Option(min=0.001, help="Seconds per fit.")] = 300.0,
     max_runs: Annotated[int | None, typer.Option(
         "--max-runs", min=1, help="Stop after this many proposals, budget or not.")] = None,
     manifest: Annotated[Path, typer.Option(help="Manifest of the datasets' tables.")] = DEFAULT_MANIFEST,
@@ -74,7 +74,12 @@ def improve(
 
     if backend not in ("local", "ray"):
         usage_error(f"--backend must be local or ray, not {backend!r}.")
-    seconds = parse_duration(budget)
+    try:
+        seconds = parse_duration(budget)
+    except typer.BadParameter as exc:
+        usage_error(f"--budget: {exc}")
+    if seconds <= 0:
+        usage_error(f"--budget {budget!r}: give a time above 0, e.g. 30m.")
     graph = open_cli_graph(store)
     with stop_on_terminate():
         report = drain(graph, budget_s=seconds, manifest=manifest, jobs=jobs, backend=backend,

@@ -116,7 +116,7 @@ def import_graph(
     from metakg.kg.migrations import migrate
 
     if not file.exists():
-        fail(f"{file}: file not found.")
+        usage_error(f"{file}: file not found.")
     graph = open_cli_graph(store)
     try:
         n = graph.store.load(file)

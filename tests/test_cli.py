@@ -302,6 +302,11 @@ def test_recompute_names_the_datasets_whose_table_is_not_found(store: str, tmp_p
     (["run", "t.csv", "--target", "y", "--portfolio", "2", "--device", "tpu"],
      "error: --device: Unknown device 'tpu'"),
     (["recommend", "t.csv", "--target", "y", "--k", "0"], "error: Invalid value for '--k'"),
+    (["improve", "--budget", "30x"], "error: --budget: '30x' is not a duration; write e.g. 30m"),
+    (["improve", "--budget", "0"], "error: --budget '0': give a time above 0, e.g. 30m."),
+    (["import", "no-such-file.nq"], "error: no-such-file.nq: file not found."),
+    (["query", "CLEAR ALL", "--store", "memory:"], "error: Only SELECT, ASK, CONSTRUCT and DESCRIBE "
+     "queries are allowed here, not CLEAR; to write, log runs (`metakg log`, POST /runs)"),
 ])
 def test_a_usage_error_exits_2_with_one_line(argv: list[str], message: str,
                                              capsys: pytest.CaptureFixture[str]) -> None:

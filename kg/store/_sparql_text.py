@@ -120,7 +120,8 @@ def syntax_error(exc: SyntaxError, query: str, *, line_offset: int = 0) -> Query
     if form in UPDATE_FORMS:
         return QuerySyntaxError(
             f"Only SELECT, ASK, CONSTRUCT and DESCRIBE queries are allowed here, not {form}; "
-            "write through the typed methods or the API.", 1, 1)
+            "to write, log runs (`metakg log`, POST /runs), add a graph file (`metakg "
+            "import`), or use the Python API's KnowledgeGraph methods.", 1, 1)
     if not form:
         first = next(_after_prologue(query), None)
         if first is None:
