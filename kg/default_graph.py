@@ -81,19 +81,16 @@ def no_runs_advice() -> str:
         One sentence: unset an empty ``METAKG_SEED``, import the seed file (by its full path),
         or build the seed graph, or log runs.
     """
+    from metakg.kg.errors import ConfigurationError
+
     if os.environ.get("METAKG_SEED") == "":
         return ("METAKG_SEED is set to empty, so the store was not filled with the seed graph: "
                 "unset it (or point it at a seed file), or log runs first.")
-    env = os.environ.get("METAKG_SEED")
-    if env is None:
-        try:
-            folder = Path(str(resources.files("metakg.data")))
-        except ModuleNotFoundError:
-            folder = None
-        seed = folder / SEED_NAME if folder is not None else None
-    else:
-        seed = next((Path(p) for p in env.split(os.pathsep) if p), None)
-    if seed is None or not seed.exists():
+    try:
+        seed = seed_file()
+    except ConfigurationError:  # METAKG_SEED names a missing file: no seed to point at
+        seed = None
+    if seed is None:
         return "build the seed graph (`metakg seed build`) or log runs first."
     return f"load the seed graph (`metakg import {seed.resolve()}`) or log runs first."
 

@@ -128,8 +128,7 @@ def record_feedback(graph: KnowledgeGraph, rec_id: str, *, rank: int, verdict: s
         NotFound: no recommendation has this id.
         InvalidData: an unknown verdict, a rank out of range, a score that is not a possible
             value of the recommendation's metric or given without ``used``, or a rejection
-            without a reason; nothing is
-            written.
+            without a reason; nothing is written.
     """
     _check_feedback(verdict, reason, score)
     rec = get_recommendation(graph, rec_id)

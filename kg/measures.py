@@ -9,7 +9,7 @@ from metakg.kg.errors import InvalidData
 
 __all__ = ["HIGHER_IS_BETTER", "IN_TARGET_UNITS", "MEASURES", "MEASURES_OF_COST", "QUALITY_MEASURES",
            "at_least_as_good", "check_fold_scores", "check_measure", "check_quality_measure",
-           "check_score", "primary_metric", "target_scale"]
+           "check_score", "is_possible_score", "primary_metric", "target_scale"]
 
 #: measure name → True when higher values are better.
 HIGHER_IS_BETTER: dict[str, bool] = {
@@ -118,6 +118,24 @@ def check_score(name: str, value: float) -> float:
         raise InvalidData(f"{name}={value!r} is not a possible {name}: it must be finite and "
                           f"{span}.")
     return v
+
+
+def is_possible_score(name: str, value: float) -> bool:
+    """Whether ``value`` is a possible value of measure ``name`` (:func:`check_score` without
+    the exception: for importers that leave an impossible value out).
+
+    Args:
+        name: a known measure.
+        value: one of its values.
+
+    Returns:
+        ``True`` when :func:`check_score` accepts it.
+    """
+    try:
+        check_score(name, value)
+    except InvalidData:
+        return False
+    return True
 
 
 def check_fold_scores(fold_scores: dict[str, list[float]], *, task_type: str, folds: int

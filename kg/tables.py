@@ -80,9 +80,12 @@ def _read_parquet(p: Path, raw: bytes) -> pd.DataFrame:
     return _normalise_strings(df)
 
 
-def _check_csv_shape(name: str, raw: bytes, sep: str) -> None:
+def _check_csv_shape(name: str, raw: bytes, sep: str) -> str:
     """Say where a delimited file is malformed, before pandas fills the gaps: a byte that is
     not UTF-8, header names given twice, a row with fewer or more fields than the header.
+
+    Returns:
+        The file's text (decoded once, for pandas to read).
 
     Raises:
         InvalidData: the first problem, as ``name:line: what; how to fix``.
@@ -104,6 +107,7 @@ def _check_csv_shape(name: str, raw: bytes, sep: str) -> None:
         raise InvalidData(f"{name}: not a readable CSV ({exc}).") from None
     finally:
         csv.field_size_limit(limit)
+    return text
 
 
 def _check_csv_rows(name: str, reader: Any, sep: str) -> None:
@@ -128,9 +132,9 @@ def _check_csv_rows(name: str, reader: Any, sep: str) -> None:
 
 
 def _read_csv(name: str, raw: bytes, sep: str) -> pd.DataFrame:
-    _check_csv_shape(name, raw, sep)
+    text = _check_csv_shape(name, raw, sep)
     try:
-        df = pd.read_csv(io.BytesIO(raw), sep=sep, na_values=["?", ""], keep_default_na=True,
+        df = pd.read_csv(io.StringIO(text), sep=sep, na_values=["?", ""], keep_default_na=True,
                          skipinitialspace=True)
     except pd.errors.ParserError as exc:
         m = re.search(r"line (\d+), saw (\d+)", str(exc))
@@ -139,8 +143,6 @@ def _read_csv(name: str, raw: bytes, sep: str) -> pd.DataFrame:
             f"{name}:{where or ' malformed CSV'} ({exc}). Every row needs as many fields as "
             "the header; quote fields that contain the separator."
         ) from None
-    except UnicodeDecodeError as exc:
-        raise InvalidData(f"{name}: not UTF-8 text ({exc}); re-save it as UTF-8.") from None
     if any(str(c).startswith("Unnamed: ") for c in df.columns):
         bad = [i for i, c in enumerate(df.columns) if str(c).startswith("Unnamed: ")]
         raise InvalidData(

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from metakg.kg.errors import DatasetNotFound, InvalidData, MetaKGError
 from metakg.kg.graph import KnowledgeGraph, task_for_run
-from metakg.kg.measures import HIGHER_IS_BETTER, MEASURES, check_score
+from metakg.kg.measures import HIGHER_IS_BETTER, MEASURES, is_possible_score
 from metakg.kg.records import Dataset, RunInput, Task
 from metakg.kg.spaces import FAMILIES
 
@@ -154,15 +154,6 @@ def mlflow_configuration(params: dict[str, str], *, run_name: str,
                        for k, v in hyper.items()}}
 
 
-def _possible(measure: str, value: float) -> bool:
-    """Whether ``value`` is a possible score of ``measure`` (:func:`kg.measures.check_score`)."""
-    try:
-        check_score(measure, value)
-    except InvalidData:
-        return False
-    return True
-
-
 def _scores(ctx: RunContext, run: Any) -> dict[str, list[float]]:
     """measure → ``[value]``: the last step of each metric metakg knows, or its best step."""
     scores: dict[str, list[float]] = {}
@@ -173,13 +164,11 @@ def _scores(ctx: RunContext, run: Any) -> dict[str, list[float]]:
         value = float(latest)  # MLflow's latest value: the highest step, then the newest
         if ctx.metric_step == "best":
             history = [float(m.value) for m in ctx.client.get_metric_history(run.info.run_id, name)
-                       if _possible(ours, float(m.value))]
+                       if is_possible_score(ours, float(m.value))]
             if history:
                 value = max(history) if HIGHER_IS_BETTER[ours] else min(history)
-        try:
-            scores[ours] = [check_score(ours, value)]
-        except InvalidData:  # a diverged (NaN) or impossible value is no score: left out
-            continue
+        if is_possible_score(ours, value):  # a diverged (NaN) or impossible value is left out
+            scores[ours] = [value]
     return scores
 
 

@@ -26,7 +26,7 @@ from metakg.kg import dataset_index
 from metakg.kg.errors import InvalidData, MetaKGError, NotFound
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.importers.openml_mapping import map_flow, metafeatures_from_qualities, run_measures
-from metakg.kg.measures import check_score, target_scale
+from metakg.kg.measures import is_possible_score, target_scale
 from metakg.kg.records import Dataset, RunInput, Task
 from metakg.kg.vocabulary import entity
 
@@ -130,7 +130,7 @@ def import_openml_evaluations(
         values = row.get("values")
         folds = [float(v) for v in values] if isinstance(values, list) and values else [
             float(row["value"])]
-        if not _possible(measure, folds):  # left out whole: dropping a fold would shift the rest
+        if not all(is_possible_score(measure, v) for v in folds):  # whole: dropping a fold shifts the rest
             continue
         runs.append(RunInput(
             task_id=task.id, config=setup_to_config(row["flow_name"], row.get("parameters") or {}),
@@ -464,16 +464,6 @@ def _estimator_flow(flow: Any) -> Any:
     return flow
 
 
-def _possible(measure: str, values: list[float]) -> bool:
-    """Whether every value is a possible score of ``measure`` (:func:`kg.measures.check_score`)."""
-    try:
-        for v in values:
-            check_score(measure, v)
-    except InvalidData:
-        return False
-    return True
-
-
 def _run_input(run: Any, flow: Any, target: _TaskInGraph, *, unknown_flows: str) -> RunInput | SkippedOpenMLRun:
     """A graph run for an OpenML run, or why it is skipped."""
     assert target.task is not None
@@ -490,7 +480,7 @@ def _run_input(run: Any, flow: Any, target: _TaskInGraph, *, unknown_flows: str)
         if per_fold:  # the first repeat: the task's folds, as the graph's task declares them
             first = per_fold[min(per_fold)]
             values = [float(first[fold]) for fold in sorted(first)]
-            if not _possible(ours, values):
+            if not all(is_possible_score(ours, v) for v in values):
                 return SkippedOpenMLRun(run.run_id, f"a fold's {theirs} is not a possible "
                                         f"{ours} ({values}): NaN, or outside its range")
             fold_scores[ours] = values
