@@ -98,6 +98,23 @@ def test_a_run_with_impossible_scores_is_refused_and_not_written(
     assert len(client.get("/runs", headers=H(client, "read"), params={"limit": 1000}).json()) == before
 
 
+def test_a_refused_run_creates_no_task(client: TestClient) -> None:
+    def tasks() -> int:
+        q = "SELECT (COUNT(?t) AS ?n) WHERE { ?t a <http://www.w3.org/ns/mls#Task> }"
+        r = client.get("/sparql", params={"query": q}, headers=H(client, "read"))
+        return int(r.json()["results"]["bindings"][0]["n"]["value"])
+
+    before = tasks()
+    # a task of 10 folds is new to the graph: a refused run must not leave it behind
+    bad = run_body(client, folds=10, fold_scores={"roc_auc": [0.7, 1.5]})
+    r = client.post("/runs", headers=H(client, "write"), json=bad)
+    assert r.status_code == 422 and "not a possible roc_auc" in r.json()["detail"], r.text
+    good = run_body(client, folds=10)
+    r = client.post("/runs/batch", headers=H(client, "write"), json={"runs": [good, bad]})
+    assert r.status_code == 422 and r.json()["detail"].startswith("runs[1]: "), r.text
+    assert tasks() == before
+
+
 def test_batch_is_atomic(client: TestClient) -> None:
     before = len(client.get("/runs", headers=H(client, "read"), params={"limit": 1000}).json())
     batch = [run_body(client), run_body(client, fold_scores={"bogus": [1.0]})]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query
 
@@ -10,13 +11,14 @@ from metakg.api.deps import GraphDep, ReaderDep, WriterDep
 from metakg.api.schemas import RunIn, RunOut, RunsIn
 from metakg.kg.errors import DatasetNotFound, InvalidData, MetaKGError, NotFound
 from metakg.kg.graph import KnowledgeGraph, task_for_run
-from metakg.kg.measures import check_fold_scores
+from metakg.kg.measures import QUALITY_MEASURES, check_fold_scores
 from metakg.kg.records import Run, RunInput, Task
 from metakg.kg.run_search import FoundRun
 from metakg.kg.run_search import get_run as find_run
 from metakg.kg.run_search import search_runs as find_runs
 
 router = APIRouter(prefix="/runs", tags=["runs"])
+T = TypeVar("T")
 
 
 def _task(graph: KnowledgeGraph, body: RunIn, memo: dict | None) -> Task:
@@ -30,6 +32,14 @@ def _task(graph: KnowledgeGraph, body: RunIn, memo: dict | None) -> Task:
         if body.task_id:
             raise NotFound(f"No task {body.task_id!r} in the graph.") from None
         raise DatasetNotFound(f"No dataset {body.dataset!r} in the graph.") from None
+
+
+def _check_before_writing(body: RunIn) -> None:
+    """Check the scores of a run that names its task by dataset, target and type before that
+    task is created, so a refused run leaves nothing behind (a run by ``task_id`` is checked
+    once its task is read)."""
+    if not body.task_id and body.task_type in QUALITY_MEASURES:
+        check_fold_scores(body.fold_scores, task_type=body.task_type, folds=body.folds)
 
 
 def _input(graph: KnowledgeGraph, body: RunIn, principal: str, memo: dict | None = None) -> RunInput:
@@ -53,6 +63,14 @@ def _input(graph: KnowledgeGraph, body: RunIn, principal: str, memo: dict | None
                     code_version=body.code_version, source=body.source or "api")
 
 
+def _batch_item(i: int, call: Callable[..., T], *args: Any) -> T:
+    """``call(*args)`` for the batch's run ``i``, whose refusal names it (``runs[i]: ...``)."""
+    try:
+        return call(*args)
+    except InvalidData as exc:
+        raise InvalidData(f"runs[{i}]: {exc}") from None
+
+
 def _out(r: Run) -> RunOut:
     return RunOut(id=r.id, task_id=r.task_id, dataset_id=r.dataset_id,
                   configuration_id=r.configuration_id, status=r.status, scores=r.scores,
@@ -65,6 +83,7 @@ def log_run(body: RunIn, graph: GraphDep, who: WriterDep) -> RunOut:
     graph does not know gives 404: register it with POST /datasets first. A run tagged
     ``recommendation=<id>`` whose configuration that recommendation ranked records the
     outcome of that rank (an unknown id gives 404 and logs nothing)."""
+    _check_before_writing(body)
     return _out(graph.log_run(_input(graph, body, who.name)))
 
 
@@ -72,12 +91,9 @@ def log_run(body: RunIn, graph: GraphDep, who: WriterDep) -> RunOut:
 def log_runs(body: RunsIn, graph: GraphDep, who: WriterDep) -> list[RunOut]:
     """Log a batch of runs in one atomic write (all or none)."""
     memo: dict = {}
-    inputs = []
-    for i, b in enumerate(body.runs):
-        try:
-            inputs.append(_input(graph, b, who.name, memo))
-        except InvalidData as exc:
-            raise InvalidData(f"runs[{i}]: {exc}") from None
+    for i, b in enumerate(body.runs):  # every run's scores first: a refused batch creates no task
+        _batch_item(i, _check_before_writing, b)
+    inputs = [_batch_item(i, _input, graph, b, who.name, memo) for i, b in enumerate(body.runs)]
     return [_out(r) for r in graph.log_runs(inputs)]
 
 
