@@ -7,11 +7,13 @@ regression).
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.kernel_approximation import Nystroem
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import LabelEncoder
 
@@ -24,6 +26,18 @@ __all__ = ["AutoTaskEstimator", "EncodedTargetClassifier", "build_estimator", "u
 
 _TREE = {"hist_gradient_boosting", "lightgbm", "xgboost", "catboost", "random_forest",
          "extra_trees"}
+
+
+class _RowCappedNystroem(Nystroem):
+    """Nystroem without its warning on a table of fewer rows than components: it then takes
+    every row as a component, as scikit-learn does, which is what the svm family wants on a
+    small table, not something to warn about on every fold."""
+
+    def fit(self, X: Any, y: Any = None) -> _RowCappedNystroem:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="n_components > n_samples",
+                                    category=UserWarning)
+            return super().fit(X, y)
 
 
 def uses_gpu(config: dict[str, Any]) -> bool:
@@ -92,13 +106,12 @@ def _library_model(family: str, p: dict[str, Any], task: str, device: str, seed:
         cls = KNeighborsClassifier if clf else KNeighborsRegressor
         return cls(n_jobs=1, **p)
     if family == "svm":
-        from sklearn.kernel_approximation import Nystroem
         from sklearn.linear_model import LogisticRegression, Ridge
         from sklearn.pipeline import make_pipeline
 
         head = LogisticRegression(C=p.get("C", 1.0), max_iter=500) if clf else Ridge(
             alpha=1.0 / p.get("C", 1.0))
-        return make_pipeline(Nystroem(gamma=p.get("gamma", 0.1),
+        return make_pipeline(_RowCappedNystroem(gamma=p.get("gamma", 0.1),
                                       n_components=int(p.get("n_components", 300)),
                                       random_state=seed), head)
     if family == "mlp":

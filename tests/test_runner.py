@@ -47,6 +47,7 @@ def messy_frame(n: int = 240, seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.filterwarnings("error::UserWarning")  # a small table is no cause for a warning
 def test_every_family_fits_raw_frames_for_each_task(family: str) -> None:
     df = messy_frame()
     X, y = df.drop(columns="y"), df["y"]
