@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,12 @@ from metakg.kg import entities as E
 from metakg.kg.errors import DatasetNotFound, InvalidData, NotFound
 from metakg.kg.graph_inputs import make_configuration, missing_column_message, task_for_run
 from metakg.kg.identity import canonical_json, configuration_id, table_hash
-from metakg.kg.measures import check_measure, check_score, primary_metric
+from metakg.kg.measures import (
+    check_fold_scores,
+    check_measure,
+    check_quality_measure,
+    primary_metric,
+)
 from metakg.kg.records import Column, Configuration, Dataset, Run, RunInput, Task
 from metakg.kg.run_nquads import run_nquads
 from metakg.kg.shapes import check_quads
@@ -157,12 +163,19 @@ class KnowledgeGraph:
         task put other datasets' RMSEs on its scale before it has runs of its own.
 
         Raises:
-            InvalidData: unknown task type or metric, or fewer than 2 folds.
+            InvalidData: unknown task type, a metric that does not measure the task type's
+                quality, a target that is not a column of the dataset (when its columns are
+                known), or fewer than 2 folds.
+            DatasetNotFound: unknown dataset.
         """
         ds = dataset if isinstance(dataset, Dataset) else self.get_dataset(dataset)
         if task_type not in ("classification", "regression"):
             raise InvalidData(f"Task type must be 'classification' or 'regression', not {task_type!r}.")
-        metric = check_measure(metric or primary_metric(task_type, n_classes))
+        metric = (check_quality_measure(metric, task_type) if metric
+                  else primary_metric(task_type, n_classes))
+        columns = [c.name for c in ds.schema]  # none known for a dataset of meta-features only
+        if columns and target not in columns:
+            raise InvalidData(missing_column_message(ds.name, target, columns))
         if folds < 2:
             raise InvalidData(f"Cross-validation needs at least 2 folds, not {folds}.")
         if target_sd is not None and not (math.isfinite(target_sd) and target_sd >= 0):
@@ -212,14 +225,17 @@ class KnowledgeGraph:
 
         Raises:
             NotFound: a run names a task that is not in the graph.
-            InvalidData: a run is malformed (unknown measure, status, empty folds, a score that
-                is not finite or outside its measure's range), named by its place in the
-                batch; nothing is written.
+            InvalidData: a run is malformed (an unknown status; an unknown measure, or one of
+                the other task type; a measure with no value, or more values than the task has
+                folds; a score that is not finite or outside its measure's range), named by its
+                place in the batch; or a run id is repeated in the batch or already in the
+                graph. Nothing is written.
         """
         texts: list[str] = []
         config_quads: list[Quad] = []
         out: list[Run] = []
         configs_seen: set[str] = set()
+        self._check_run_ids(runs)
         for i, r in enumerate(runs):
             task = self.get_task(r.task_id)  # cached per graph object
             config = make_configuration(r.config)
@@ -227,14 +243,12 @@ class KnowledgeGraph:
                 raise InvalidData(f"Run status must be 'completed' or 'failed', not {r.status!r}.")
             if r.status == "completed" and not r.fold_scores:
                 raise InvalidData("A completed run needs at least one measure in fold_scores.")
-            for measure, values in r.fold_scores.items():  # no NaN or impossible score stored
-                for value in values:
-                    try:
-                        check_score(measure, value)
-                    except InvalidData as exc:
-                        which = f"run {i + 1} of {len(runs)}" if len(runs) > 1 else "the run"
-                        named = f" ({r.run_id})" if r.run_id else ""
-                        raise InvalidData(f"{which}{named}: {exc} Nothing was written.") from None
+            try:  # no NaN, impossible score, other task type's measure or extra fold stored
+                check_fold_scores(r.fold_scores, task_type=task.task_type, folds=task.folds)
+            except InvalidData as exc:
+                which = f"run {i + 1} of {len(runs)}" if len(runs) > 1 else "the run"
+                named = f" ({r.run_id})" if r.run_id else ""
+                raise InvalidData(f"{which}{named}: {exc} Nothing was written.") from None
             run_id = r.run_id or uuid.uuid4().hex
             if config.id not in configs_seen and config.id not in self._configs_written:
                 configs_seen.add(config.id)
@@ -272,6 +286,28 @@ class KnowledgeGraph:
         self.store.add_nquads(head + "".join(texts).encode())
         self._configs_written |= configs_seen
         return out
+
+    def _check_run_ids(self, runs: Sequence[RunInput]) -> None:
+        """Refuse a run id given to two runs of the batch or already in the graph: a second
+        run under one id would merge into the first (two configurations, two values per
+        fold), and the graph would no longer conform to its shapes."""
+        given = Counter(r.run_id for r in runs if r.run_id)
+        repeated = sorted(i for i, n in given.items() if n > 1)
+        if repeated:
+            raise InvalidData(f"Run id {repeated[0]!r} is given to {given[repeated[0]]} runs of "
+                              "the batch; a run id names one run. Nothing was written.")
+        ids = sorted(given)
+        for start in range(0, len(ids), 500):
+            iris = {entity("run", i).value: i for i in ids[start:start + 500]}
+            values = " ".join(str(NamedNode(iri)) for iri in iris)  # validated IRIs, no text
+            rows = self.store.select(f"SELECT ?r WHERE {{ VALUES ?r {{ {values} }} ?r a mls:Run }}"
+                                     " LIMIT 1")
+            if rows:
+                taken = iris[rows[0]["r"]]
+                raise InvalidData(f"Run id {taken!r} is already in the graph; a run is logged "
+                                  "once. Log this one without a run id (one is made), or delete "
+                                  "the old run first (KnowledgeGraph.delete_run). Nothing was "
+                                  "written.")
 
     def set_metafeatures(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import networkx as nx
@@ -158,6 +159,51 @@ def test_invalid_task_inputs(small_kg: KnowledgeGraph) -> None:
         register_metafeatures(small_kg, name="private", task_type="regression",
                               metafeatures={"nr_inst": 100.0}, target_sd=float("nan"))
     assert len(small_kg.store) == before  # nothing written half-way
+
+
+def test_a_task_names_a_column_and_a_metric_of_its_type(small_kg: KnowledgeGraph) -> None:
+    ds = small_kg.get_dataset("autompg")
+    with pytest.raises(InvalidData, match="'rmse' does not measure a classification model"):
+        small_kg.add_task(ds, target="class", task_type="classification", metric="rmse")
+    with pytest.raises(InvalidData, match=r"'clas'.*Did you mean 'class'"):
+        small_kg.add_task(ds, target="clas", task_type="regression")
+
+
+@pytest.mark.parametrize(("scores", "message"), [
+    ({"rmse": []}, "rmse: no value given"),
+    ({"roc_auc": [0.7, 0.7]}, "'roc_auc' does not measure a regression model's quality"),
+    ({"rmse": [2.0, 2.1, 2.2]}, "rmse: 3 values for a task of 2 folds"),
+    ({"rmse": [2.0, float("nan")]}, "rmse=nan is not a possible rmse"),
+])
+def test_the_python_api_checks_logged_scores_as_the_cli_does(
+        small_kg: KnowledgeGraph, scores: dict, message: str) -> None:
+    task = small_kg.tasks(small_kg.get_dataset("autompg").id)[0]
+    before = len(small_kg.store)
+    with pytest.raises(InvalidData, match=re.escape(message)):
+        small_kg.log_runs([RunInput(task_id=task.id, config={"family": "knn", "params": {}},
+                                    fold_scores={"rmse": [2.0, 2.1]}),
+                           RunInput(task_id=task.id, config={"family": "knn", "params": {}},
+                                    fold_scores=scores)])
+    assert len(small_kg.store) == before
+
+
+def test_a_run_id_names_one_run(small_kg: KnowledgeGraph) -> None:
+    task = small_kg.tasks(small_kg.get_dataset("autompg").id)[0]
+
+    def run(run_id: str, family: str) -> RunInput:
+        return RunInput(task_id=task.id, config={"family": family, "params": {}},
+                        fold_scores={"rmse": [2.0, 2.1]}, run_id=run_id)
+
+    before = len(small_kg.store)
+    with pytest.raises(InvalidData, match="Run id 'r1' is given to 2 runs of the batch"):
+        small_kg.log_runs([run("r1", "knn"), run("r1", "lightgbm")])
+    assert len(small_kg.store) == before
+    small_kg.log_run(run("r1", "knn"))
+    after = len(small_kg.store)
+    with pytest.raises(InvalidData, match="Run id 'r1' is already in the graph"):
+        small_kg.log_runs([run("r2", "knn"), run("r1", "lightgbm")])
+    assert len(small_kg.store) == after
+    assert small_kg.check_shapes()[0]
 
 
 def test_a_task_keeps_its_targets_spread(graph: KnowledgeGraph, shared: Path) -> None:
