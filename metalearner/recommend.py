@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -466,27 +467,27 @@ def recommend(
         A :class:`RecommendationSet` (``.to_json()`` gives the CLI/API contract).
 
     Raises:
-        InvalidData: bad target, task type, metric or filters.
+        TypeError: an argument of the wrong type (``df`` not a DataFrame, ``k`` not a whole
+            number, ``graph`` not a :class:`KnowledgeGraph`).
+        InvalidData: bad target, task type, metric, ``k`` or filters; repeated column names.
     """
     from metakg.kg.default_graph import open_graph
     from metakg.metalearner.metafeatures import compute_metafeatures
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    if target not in df.columns:
-        from metakg.kg.graph import missing_column_message
-
-        raise InvalidData(missing_column_message(name, target, df.columns))
+    families = _check_request(df, target, k, families, graph, name)
     task_type = task_type or infer_task_type(df[target])
     if task_type not in ("classification", "regression"):
         raise InvalidData(f"task must be 'classification' or 'regression', not {task_type!r}.")
     y = df[target].dropna()
     if y.empty:
         raise InvalidData(f"Target {target!r} has no values (every row is missing); choose the "
-                          "column to predict with --target.")
+                          "column to predict (target= in Python, --target on the CLI).")
     if task_type == "regression" and not pd.api.types.is_numeric_dtype(y):
         raise InvalidData(f"Target {target!r} is not numeric, so it cannot be a regression "
-                          "target; use --task classification.")
+                          "target; ask for classification (task_type='classification' in "
+                          "Python, --task classification on the CLI).")
     n_classes = int(y.nunique()) if task_type == "classification" else None
     if n_classes is not None and n_classes < 2:
         raise InvalidData(f"Target {target!r} has a single class; nothing to learn.")
@@ -520,6 +521,46 @@ def recommend(
     result = RecommendationSet(task, metric, recs, similar, timings)
     return keep_recommendation(graph, result, meta, record=record, principal=principal,
                                target=target, digest=lambda: table_hash(df), families=families)
+
+
+def _check_request(df: object, target: object, k: object, families: object,
+                   graph: object, name: str) -> list[str] | None:
+    """The arguments of :func:`recommend` checked before any work, with what to pass instead.
+
+    Returns:
+        ``families`` as a list (one family may be given as a string).
+
+    Raises:
+        TypeError: an argument of the wrong type.
+        InvalidData: a target that is not a column, repeated column names, ``k`` below 1.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame (the table, target included), not "
+                        f"{type(df).__name__}; e.g. metakg.kg.read_table(path).")
+    if not isinstance(target, str):
+        raise TypeError(f"target must be the name of the column to predict, not "
+                        f"{type(target).__name__}.")
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"k must be a whole number of configurations, not {k!r}.")
+    if k < 1:
+        raise InvalidData(f"k must be at least 1, not {k}.")
+    if graph is not None and not isinstance(graph, KnowledgeGraph):
+        raise TypeError(f"graph must be a KnowledgeGraph (e.g. metakg.kg.default_graph.open_graph(path)), not "
+                        f"{type(graph).__name__}.")
+    repeated = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
+    if repeated:
+        raise InvalidData(f"{name}: column name{'s' if len(repeated) > 1 else ''} "
+                          f"{', '.join(map(repr, repeated))} repeated; give each column its own "
+                          "name (df.columns = [...]) before asking.")
+    if target not in df.columns:
+        from metakg.kg.graph import missing_column_message
+
+        raise InvalidData(missing_column_message(name, target, df.columns))
+    if families is None or isinstance(families, str):
+        return None if families is None else [families]
+    if not all(isinstance(f, str) for f in families):  # type: ignore[union-attr]
+        raise TypeError(f"families must be family names (strings), not {families!r}.")
+    return list(families)  # type: ignore[call-overload]
 
 
 def recommend_for_dataset(

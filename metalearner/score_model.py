@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from metakg.kg.measures import IN_TARGET_UNITS
 from metakg.kg.reliability import shrinkage
@@ -97,7 +98,7 @@ def _baseline(metric: str, best_landmarker: np.ndarray) -> np.ndarray:
     return _log_odds_of_error(lm)
 
 
-class ScoreModel:
+class ScoreModel(BaseEstimator):
     """Predict a configuration's score on a new table, with a cross-fitted, approximately
     normalised conformal interval (the calibration rows are (table, configuration) pairs, many
     per table, so the nominal level is a target the benchmark checks, not a guarantee).

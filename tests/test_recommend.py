@@ -234,6 +234,28 @@ def test_filters_and_errors(kg: KnowledgeGraph, shared: Path) -> None:
     with pytest.raises(InvalidData, match="not numeric"):
         recommend(read_table(shared / "arff" / "car.arff.gz"), target="class",
                   task_type="regression", graph=kg, text=False)
+    # one family as a string is that family, not its letters
+    res = recommend(df, target="class", k=2, families="random_forest", graph=kg, text=False)
+    assert {r.family for r in res.recommendations} == {"random_forest"}
+
+
+@pytest.mark.parametrize(("change", "error", "message"), [
+    ({"df": "car.csv"}, TypeError, "df must be a pandas DataFrame"),
+    ({"target": None}, TypeError, "target must be the name of the column to predict"),
+    ({"k": 1.5}, TypeError, "k must be a whole number of configurations, not 1.5"),
+    ({"k": "5"}, TypeError, "k must be a whole number"),
+    ({"graph": "memory:"}, TypeError, "graph must be a KnowledgeGraph"),
+    ({"families": [1]}, TypeError, "families must be family names"),
+    ({"df": "repeated"}, InvalidData, "column name 'doors' repeated"),
+])
+def test_wrong_arguments_are_named_before_any_work(
+        kg: KnowledgeGraph, shared: Path, change: dict, error: type, message: str) -> None:
+    df = read_table(shared / "arff" / "car.arff.gz")
+    args = {"df": df, "target": "class", "graph": kg, **change}
+    if change.get("df") == "repeated":
+        args["df"] = df.rename(columns={"persons": "doors"})
+    with pytest.raises(error, match=re.escape(message)):
+        recommend(**args)
 
 
 def test_the_no_runs_advice_names_the_packaged_seed_by_its_full_path(

@@ -41,8 +41,12 @@ class BaseRecommender(BaseEstimator, ABC):
         """Learn from the graph's views.
 
         Raises:
+            TypeError: ``meta`` is not the graph's views.
             InvalidData: no datasets or no configurations to learn from.
         """
+        if not isinstance(meta, MetaData):
+            raise TypeError(f"fit(meta): expected the graph's views, load_metadata(graph, "
+                            f"task_type, metric), not {type(meta).__name__}.")
         if not meta.datasets or meta.norm.shape[1] == 0:
             from metakg.kg.default_graph import no_runs_advice
 
