@@ -272,11 +272,23 @@ def progress_bar(total: int, enabled: bool) -> Any:
                     TextColumn("ETA"), TimeRemainingColumn(), disable=not enabled, transient=False)
 
 
+#: Why a local batch stops when its worker processes die before running anything (pebble's
+#: "All workers expired"): nothing is recorded against the configurations, which are not at fault.
+WORKERS_DID_NOT_START = (
+    "The worker processes stopped before evaluating anything ({error}), so the batch stopped; "
+    "no failure was recorded against its configurations. When this runs from a Python script, "
+    "each worker imports the script again: put the code that starts the runs under "
+    "`if __name__ == \"__main__\":` (Python's \"Safe importing of main module\", "
+    "https://docs.python.org/3/library/multiprocessing.html). Otherwise the workers' error "
+    "is printed above.")
+
+
 def _run_local(pending: list, handle: Callable[[FoldResult], None], *, jobs: int,
                device: str, time_limit: float, progress: bool) -> None:
     import multiprocessing
     from concurrent.futures import TimeoutError as FutureTimeout
     from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     from pebble import ProcessPool
 
@@ -303,6 +315,8 @@ def _run_local(pending: list, handle: Callable[[FoldResult], None], *, jobs: int
                 exc = fut.exception()
                 if exc is None:
                     result = fut.result()
+                elif isinstance(exc, BrokenProcessPool):  # the pool, not this configuration
+                    raise RuntimeError(WORKERS_DID_NOT_START.format(error=exc)) from exc
                 elif isinstance(exc, FutureTimeout):
                     result = FoldResult(item.task.id, cfg.id, fold, error=(
                         f"TimeLimitExceeded: killed after {time_limit * 2 + 30:g} s"))

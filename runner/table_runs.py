@@ -46,6 +46,18 @@ def evaluate_on_table(graph: KnowledgeGraph, df: pd.DataFrame, configs: list[dic
         configs: configurations to evaluate.
         target, task_type, name, folds, seed: the task.
         **execute_kwargs: passed to :func:`runner.execute.execute` (jobs, backend, ...).
+
+    Returns:
+        The task and the batch's report: runs completed and failed, and configurations
+        skipped because this task already has their run (a completed one, or a failed one:
+        a configuration that failed on a task is not tried on it again unless
+        ``retry_failed=True`` is passed).
+
+    Raises:
+        InvalidData: a bad target, task type or table (from the graph's checks).
+        ConfigurationError: a configuration outside its family's space.
+        RuntimeError: the local worker processes could not start (in a script, the calling
+            code needs ``if __name__ == "__main__":``).
     """
     _, task, spec = table_task(graph, df, target=target, task_type=task_type, name=name,
                                folds=folds, seed=seed)

@@ -291,3 +291,34 @@ def test_gpu_families_run_on_cuda() -> None:
         est = build_estimator(default_configuration(family), task="classification", device="cuda")
         est.fit(df.drop(columns="y"), df["y"])
         assert est.device_ == "cuda"
+
+
+_UNGUARDED_SCRIPT = '''
+from metakg.kg import KnowledgeGraph, MemoryStore, read_table
+from metakg.runner.table_runs import evaluate_on_table
+
+graph = KnowledgeGraph(MemoryStore())
+df = read_table({table!r}).head(120)
+try:
+    evaluate_on_table(graph, df, [{{"family": "linear", "params": {{}}}}], target="class",
+                      folds=2, progress=False)
+except RuntimeError as exc:
+    print("STOPPED", "__name__ == " in str(exc), len(graph.runs()), flush=True)
+    raise SystemExit(0) from None
+'''
+
+
+def test_a_script_without_the_main_guard_is_told_so_and_nothing_is_recorded(
+        tmp_path: Path) -> None:
+    """Workers import an unguarded script again and die as they start: the batch stops with
+    the fix in its message, and no configuration is marked failed (a failed one is skipped on
+    that task from then on)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    table = Path(__file__).parents[1] / "data" / "samples" / "credit-g.csv"
+    script.write_text(_UNGUARDED_SCRIPT.format(table=str(table)))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path)
+    assert "STOPPED True 0" in out.stdout, out.stdout + out.stderr[-2000:]
