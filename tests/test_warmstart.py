@@ -521,3 +521,17 @@ def test_the_readme_quickstart_warm_starts_optuna_as_written(tmp_path: Path) -> 
     done = subprocess.run([sys.executable, "-c", script], cwd=root, env=env, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_recommendations_of_other_families_are_named_when_left_out() -> None:
+    optuna = pytest.importorskip("optuna")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = family_space("lightgbm", RECS)
+    study = optuna.create_study(direction="maximize")
+    with pytest.warns(UserWarning, match=r"1 of the 3 recommendations are not lightgbm "
+                                         r"configurations \(random_forest\) and are left out"):
+        assert optuna_enqueue(study, RECS, space, strict=False) == 2
+    knn_only = [{"config": {"family": "knn", "params": {"n_neighbors": 5}}}]
+    with pytest.raises(WarmStartError, match=r"None of the 1 recommendations is a lightgbm "
+                                             r"configuration \(they are knn\).*families=\['lightgbm'\]"):
+        optuna_enqueue(study, knn_only, space)

@@ -245,6 +245,27 @@ def _in(value: float, low: float | None, high: float | None) -> bool:
     return (low is None or value >= low - tol) and (high is None or value <= high + tol)
 
 
+def _check_families(configs: list[dict[str, Any]], family: str | None) -> None:
+    """Say when recommendations of other families are left out: all of them is an error (the
+    tool would start from nothing), some of them a warning.
+
+    Raises:
+        WarmStartError: none of ``configs`` is of ``family``.
+    """
+    if family is None or not configs:
+        return
+    others = [str(c.get("family")) for c in configs if c.get("family") != family]
+    ask = (f"ask for that family's recommendations (recommend(..., families=[{family!r}]), or "
+           f"`metakg recommend --family {family}`)")
+    if len(others) == len(configs):
+        raise WarmStartError(f"None of the {len(configs)} recommendations is a {family} "
+                             f"configuration (they are {', '.join(sorted(set(others)))}); {ask}.")
+    if others:
+        warnings.warn(f"{len(others)} of the {len(configs)} recommendations are not {family} "
+                      f"configurations ({', '.join(sorted(set(others)))}) and are left out; "
+                      f"{ask} for a top k of that family.", UserWarning, stacklevel=4)
+
+
 def _encode(configs: list[dict[str, Any]], bounds: Mapping[str, Bound], family: str | None,
             strict: bool, required: frozenset[str] = frozenset(),
             ) -> tuple[list[tuple[dict[str, Any], int]], list[str]]:
@@ -252,6 +273,7 @@ def _encode(configs: list[dict[str, Any]], bounds: Mapping[str, Bound], family: 
     expressed (``strict``: nothing is dropped or clipped, the problems are only listed).
     ``required``: parameters the space always sets (metakg's space), which a configuration
     leaving them unset cannot reproduce."""
+    _check_families(configs, family)
     out, problems = [], []
     for i, config in enumerate(configs):
         if family is not None and config.get("family") != family:
@@ -347,6 +369,8 @@ def map_config(config: dict[str, Any], bounds: Mapping[str, Bound], *, family: s
         WarmStartError: ``strict`` and a parameter is missing from the space, out of its range
             or not among its choices.
     """
+    if family is not None and config.get("family") != family:
+        return None  # one configuration at a time: another family's is no mistake here
     renamed = {**config, "params": {(rename or {}).get(k, k): v
                                     for k, v in (config.get("params") or {}).items()}}
     mapped = _mapped([renamed], bounds, family, strict, "the tool's")
