@@ -144,7 +144,7 @@ class KnowledgeGraph:
         self.write(E.dataset_quads(record))
         return record
 
-    def add_task(
+    def task_record(
         self,
         dataset: Dataset | str,
         *,
@@ -157,7 +157,8 @@ class KnowledgeGraph:
         subsample_rows: int | None = None,
         target_sd: float | None = None,
     ) -> Task:
-        """Add (or return the existing) task: a dataset, target, type, metric and protocol.
+        """The task of a dataset, target, type, metric and protocol, checked but not written
+        (:meth:`add_task` writes it; :meth:`log_runs` can write it with its first runs).
 
         ``target_sd``, a regression target's standard deviation, lets recommendations for the
         task put other datasets' RMSEs on its scale before it has runs of its own.
@@ -187,8 +188,33 @@ class KnowledgeGraph:
                     task_type=task_type, metric=metric, folds=folds, seed=seed,
                     subsample_rows=subsample_rows, n_classes=n_classes,
                     target_sd=None if target_sd is None else float(target_sd))
-        self.write(E.task_quads(task))
         return task
+
+    def add_task(
+        self,
+        dataset: Dataset | str,
+        *,
+        target: str,
+        task_type: str,
+        n_classes: int | None = None,
+        metric: str | None = None,
+        folds: int = 5,
+        seed: int = 0,
+        subsample_rows: int | None = None,
+        target_sd: float | None = None,
+    ) -> Task:
+        """Add (or return the existing) task: a dataset, target, type, metric and protocol.
+
+        Args: as :meth:`task_record`.
+
+        Raises:
+            InvalidData, DatasetNotFound: as :meth:`task_record`.
+        """
+        record = self.task_record(dataset, target=target, task_type=task_type,
+                                  n_classes=n_classes, metric=metric, folds=folds, seed=seed,
+                                  subsample_rows=subsample_rows, target_sd=target_sd)
+        self.write(E.task_quads(record))
+        return record
 
     def add_configuration(self, config: dict[str, Any]) -> Configuration:
         """Add a configuration (idempotent: its id is the hash of its canonical JSON).
@@ -220,35 +246,38 @@ class KnowledgeGraph:
         """Log one complete run (all folds) atomically; see :meth:`log_runs`."""
         return self.log_runs([run])[0]
 
-    def log_runs(self, runs: Sequence[RunInput]) -> list[Run]:
+    def log_runs(self, runs: Sequence[RunInput], *, new_tasks: Sequence[Task] = ()) -> list[Run]:
         """Log complete runs with their per-fold and mean evaluations, in one atomic write.
 
+        Args:
+            runs: the runs.
+            new_tasks: tasks the runs refer to that may not be in the graph yet
+                (:meth:`task_record`), written in the same write: a refused run leaves no task
+                behind.
+
         Raises:
-            NotFound: a run names a task that is not in the graph.
-            InvalidData: a run is malformed (an unknown status; an unknown measure, or one of
+            NotFound: a run names a task that is not in the graph (nor in ``new_tasks``).
+            InvalidData: a run is malformed (a configuration without a usable family; an
+                unknown status; no measure in a completed run; an unknown measure, or one of
                 the other task type; a measure with no value, or more values than the task has
-                folds; a score that is not finite or outside its measure's range), named by its
-                place in the batch; or a run id is repeated in the batch or already in the
-                graph. Nothing is written.
+                folds; a score that is not finite or outside its measure's range), or a run id
+                is repeated in the batch or already in the graph. Each refusal names the run
+                by its place in the batch. Nothing is written.
         """
         texts: list[str] = []
-        config_quads: list[Quad] = []
+        config_quads: list[Quad] = [q for t in new_tasks for q in E.task_quads(t)]
         out: list[Run] = []
         configs_seen: set[str] = set()
         self._check_run_ids(runs)
+        pending = {t.id: t for t in new_tasks}
         for i, r in enumerate(runs):
-            task = self.get_task(r.task_id)  # cached per graph object
-            config = make_configuration(r.config)
-            if r.status not in ("completed", "failed"):
-                raise InvalidData(f"Run status must be 'completed' or 'failed', not {r.status!r}.")
-            if r.status == "completed" and not r.fold_scores:
-                raise InvalidData("A completed run needs at least one measure in fold_scores.")
-            try:  # no NaN, impossible score, other task type's measure or extra fold stored
-                check_fold_scores(r.fold_scores, task_type=task.task_type, folds=task.folds)
-            except InvalidData as exc:
+            try:
+                task = pending.get(r.task_id) or self.get_task(r.task_id)  # cached per graph
+                config = _checked_run(r, task)
+            except (InvalidData, NotFound) as exc:
                 which = f"run {i + 1} of {len(runs)}" if len(runs) > 1 else "the run"
                 named = f" ({r.run_id})" if r.run_id else ""
-                raise InvalidData(f"{which}{named}: {exc} Nothing was written.") from None
+                raise type(exc)(f"{which}{named}: {exc} Nothing was written.") from None
             run_id = r.run_id or uuid.uuid4().hex
             if config.id not in configs_seen and config.id not in self._configs_written:
                 configs_seen.add(config.id)
@@ -620,3 +649,20 @@ def _principal_name(iri: str | None) -> str | None:
     from urllib.parse import unquote
 
     return unquote(entity_key(iri))
+
+
+def _checked_run(run: RunInput, task: Task) -> Configuration:
+    """A run's configuration record, once the run is found fit to store on ``task``.
+
+    Raises:
+        InvalidData: a configuration without a usable family; an unknown status; a completed
+            run without a measure; scores :func:`check_fold_scores` refuses.
+    """
+    config = make_configuration(run.config)
+    if run.status not in ("completed", "failed"):
+        raise InvalidData(f"Run status must be 'completed' or 'failed', not {run.status!r}.")
+    if run.status == "completed" and not run.fold_scores:
+        raise InvalidData("A completed run needs at least one measure in fold_scores.")
+    # no NaN, impossible score, other task type's measure or extra fold is stored
+    check_fold_scores(run.fold_scores, task_type=task.task_type, folds=task.folds)
+    return config

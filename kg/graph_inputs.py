@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from metakg.kg.errors import InvalidData
 from metakg.kg.identity import canonical_json, configuration_id
 from metakg.kg.records import Configuration, Task
+from metakg.kg.vocabulary import entity
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -26,6 +27,16 @@ def make_configuration(config: dict[str, Any]) -> Configuration:
     if not isinstance(config, dict) or not isinstance(config.get("family"), str):
         raise InvalidData(
             f"A configuration must be a JSON object with a 'family' string, got {config!r:.120}.")
+    family = config["family"]
+    try:  # the family names a node of the graph: it must fit in an IRI
+        usable = bool(family.strip()) and family == family.strip() and bool(
+            entity("implementation", family))
+    except ValueError:
+        usable = False
+    if not usable:
+        raise InvalidData(f"config.family {family!r:.80} cannot name a model family: give a name "
+                          "without spaces or the characters <>\"{}|^`\\ (e.g. 'lightgbm', "
+                          "'my-net').")
     try:
         text = canonical_json(config)
     except (TypeError, ValueError) as exc:
@@ -56,11 +67,13 @@ def missing_column_message(name: str, column: str, columns: Iterable[object]) ->
 
 def task_for_run(graph: KnowledgeGraph, *, task_id: str | None, dataset: str | None,
                  target: str | None, task_type: str | None, folds: int = 5,
-                 memo: dict[tuple[Any, ...], Task] | None = None) -> Task:
+                 memo: dict[tuple[Any, ...], Task] | None = None, write: bool = True) -> Task:
     """The task a logged run refers to: by id, or by dataset + target + task type.
 
     Args:
         memo: a dict shared across the runs of one batch, so each task is resolved once.
+        write: write a task named by dataset + target + type now; ``False`` leaves that to
+            the caller (``KnowledgeGraph.log_runs(..., new_tasks=...)``, with the runs).
 
     Raises:
         InvalidData: neither a task id nor a full dataset reference.
@@ -74,8 +87,8 @@ def task_for_run(graph: KnowledgeGraph, *, task_id: str | None, dataset: str | N
     elif not (dataset and target and task_type):
         raise InvalidData("Give task_id, or dataset with target and task_type.")
     else:
-        task = graph.add_task(graph.get_dataset(dataset), target=target, task_type=task_type,
-                              folds=folds)
+        make = graph.add_task if write else graph.task_record
+        task = make(graph.get_dataset(dataset), target=target, task_type=task_type, folds=folds)
     if memo is not None:
         memo[key] = task
     return task

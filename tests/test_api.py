@@ -112,6 +112,19 @@ def test_a_refused_run_creates_no_task(client: TestClient) -> None:
     good = run_body(client, folds=10)
     r = client.post("/runs/batch", headers=H(client, "write"), json={"runs": [good, bad]})
     assert r.status_code == 422 and r.json()["detail"].startswith("runs[1]: "), r.text
+    # refusals that come after the task is resolved leave nothing behind either
+    for body, status, message in [
+            ({**good, "config": {"params": {}}}, 422, "with a 'family' string"),
+            ({**good, "config": {"family": "my net"}}, 422, "cannot name a model family"),
+            ({**good, "fold_scores": {}}, 422, "needs at least one measure"),
+            ({**good, "tags": {"recommendation": "nope"}}, 404, "nope")]:
+        r = client.post("/runs", headers=H(client, "write"), json=body)
+        assert r.status_code == status and message in r.json()["detail"], r.text
+        r = client.post("/runs/batch", headers=H(client, "write"), json={"runs": [good, body]})
+        assert r.status_code == status and message in r.json()["detail"], r.text
+    r = client.post("/runs/batch", headers=H(client, "write"),
+                    json={"runs": [good, {**good, "dataset": "no-such-table"}]})
+    assert r.status_code == 404 and r.json()["detail"].startswith("runs[1]: No dataset"), r.text
     assert tasks() == before
 
 

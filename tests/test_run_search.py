@@ -46,7 +46,7 @@ def graph() -> KnowledgeGraph:
     ds = g.add_dataset(df, name="credit.g", target="y")
     task = g.add_task(ds, target="y", task_type="classification", n_classes=2, folds=2)
     other = g.add_dataset(df.assign(x=df.x * 2), name="other", target="y")
-    other_task = g.add_task(other, target="y", task_type="classification", n_classes=2, folds=2)
+    other_task = g.add_task(other, target="x", task_type="regression", folds=2)
     runs = []
     for i, (config, roc, who, tags, source, month, status) in enumerate(RUNS):
         runs.append(RunInput(

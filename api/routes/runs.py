@@ -11,7 +11,7 @@ from metakg.api.deps import GraphDep, ReaderDep, WriterDep
 from metakg.api.schemas import RunIn, RunOut, RunsIn
 from metakg.kg.errors import DatasetNotFound, InvalidData, MetaKGError, NotFound
 from metakg.kg.graph import KnowledgeGraph, task_for_run
-from metakg.kg.measures import QUALITY_MEASURES, check_fold_scores
+from metakg.kg.measures import check_fold_scores
 from metakg.kg.records import Run, RunInput, Task
 from metakg.kg.run_search import FoundRun
 from metakg.kg.run_search import get_run as find_run
@@ -22,10 +22,11 @@ T = TypeVar("T")
 
 
 def _task(graph: KnowledgeGraph, body: RunIn, memo: dict | None) -> Task:
+    """The run's task, not written yet: it is written with the run (nothing if refused)."""
     try:
         return task_for_run(graph, task_id=body.task_id, dataset=body.dataset,
                             target=body.target, task_type=body.task_type, folds=body.folds,
-                            memo=memo)
+                            memo=memo, write=False)
     except MetaKGError:
         raise
     except ValueError:  # an id that cannot be part of an IRI names no task or dataset
@@ -34,15 +35,8 @@ def _task(graph: KnowledgeGraph, body: RunIn, memo: dict | None) -> Task:
         raise DatasetNotFound(f"No dataset {body.dataset!r} in the graph.") from None
 
 
-def _check_before_writing(body: RunIn) -> None:
-    """Check the scores of a run that names its task by dataset, target and type before that
-    task is created, so a refused run leaves nothing behind (a run by ``task_id`` is checked
-    once its task is read)."""
-    if not body.task_id and body.task_type in QUALITY_MEASURES:
-        check_fold_scores(body.fold_scores, task_type=body.task_type, folds=body.folds)
-
-
-def _input(graph: KnowledgeGraph, body: RunIn, principal: str, memo: dict | None = None) -> RunInput:
+def _input(graph: KnowledgeGraph, body: RunIn, principal: str, memo: dict | None = None
+           ) -> tuple[RunInput, Task]:
     try:
         task = _task(graph, body, memo)
     except DatasetNotFound:
@@ -60,15 +54,15 @@ def _input(graph: KnowledgeGraph, body: RunIn, principal: str, memo: dict | None
                     fold_scores=check_fold_scores(body.fold_scores, task_type=task.task_type,
                                                   folds=task.folds),
                     status=body.status, error=body.error, principal=principal, tags=body.tags,
-                    code_version=body.code_version, source=body.source or "api")
+                    code_version=body.code_version, source=body.source or "api"), task
 
 
 def _batch_item(i: int, call: Callable[..., T], *args: Any) -> T:
     """``call(*args)`` for the batch's run ``i``, whose refusal names it (``runs[i]: ...``)."""
     try:
         return call(*args)
-    except InvalidData as exc:
-        raise InvalidData(f"runs[{i}]: {exc}") from None
+    except (InvalidData, NotFound) as exc:
+        raise type(exc)(f"runs[{i}]: {exc}") from None
 
 
 def _out(r: Run) -> RunOut:
@@ -83,18 +77,18 @@ def log_run(body: RunIn, graph: GraphDep, who: WriterDep) -> RunOut:
     graph does not know gives 404: register it with POST /datasets first. A run tagged
     ``recommendation=<id>`` whose configuration that recommendation ranked records the
     outcome of that rank (an unknown id gives 404 and logs nothing)."""
-    _check_before_writing(body)
-    return _out(graph.log_run(_input(graph, body, who.name)))
+    run, task = _input(graph, body, who.name)
+    return _out(graph.log_runs([run], new_tasks=[task])[0])
 
 
 @router.post("/batch", status_code=201, response_model=list[RunOut])
 def log_runs(body: RunsIn, graph: GraphDep, who: WriterDep) -> list[RunOut]:
     """Log a batch of runs in one atomic write (all or none)."""
     memo: dict = {}
-    for i, b in enumerate(body.runs):  # every run's scores first: a refused batch creates no task
-        _batch_item(i, _check_before_writing, b)
     inputs = [_batch_item(i, _input, graph, b, who.name, memo) for i, b in enumerate(body.runs)]
-    return [_out(r) for r in graph.log_runs(inputs)]
+    tasks = {task.id: task for _, task in inputs}
+    return [_out(r) for r in graph.log_runs([run for run, _ in inputs],
+                                            new_tasks=list(tasks.values()))]
 
 
 @router.get("", response_model=list[FoundRun])
