@@ -212,7 +212,8 @@ def register_metafeatures(graph: KnowledgeGraph, *, name: str, task_type: str,
         The registered dataset.
 
     Raises:
-        InvalidData: unknown task type, or a negative ``target_sd``.
+        InvalidData: unknown task type, no meta-feature with a finite value, or a negative
+            ``target_sd``.
     """
     import hashlib
 
@@ -222,6 +223,9 @@ def register_metafeatures(graph: KnowledgeGraph, *, name: str, task_type: str,
     if task_type not in ("classification", "regression"):
         raise InvalidData(f"task_type must be classification or regression, not {task_type!r}.")
     clean = {k: (None if v is None or not np.isfinite(v) else float(v)) for k, v in metafeatures.items()}
+    if not any(v is not None for v in clean.values()):
+        raise InvalidData(f"{name}: no meta-feature has a finite value; send what "
+                          "compute_metafeatures gives for the table (e.g. nr_inst, nr_attr).")
     digest = hashlib.sha256(canonical_json({"name": name, "metafeatures": clean}).encode()).hexdigest()
     rows = int(clean.get("nr_inst") or 1)
     cols = int(clean.get("nr_attr") or 1)

@@ -658,13 +658,15 @@ def recommend_from_metafeatures(
         A :class:`RecommendationSet`.
 
     Raises:
-        InvalidData: unknown task type or metric, or no runs to learn from.
+        InvalidData: unknown task type or metric, no runs to learn from, or no value of a
+            meta-feature the graph's datasets have (a value that is not finite is missing).
     """
     t0 = time.perf_counter()
     if task_type not in ("classification", "regression"):
         raise InvalidData(f"task_type must be classification or regression, not {task_type!r}.")
     metric = check_quality_measure(metric or primary_metric(task_type, n_classes), task_type)
     meta, rec = _fitted(graph, task_type, metric)
+    metafeatures = _known_metafeatures(metafeatures, meta.metafeatures.columns)
     rows = metafeatures.get("nr_inst")
     recs, similar = recommend_for_query(meta, Query(dict(metafeatures), target_sd=target_sd),
                                         k=k, families=families,
@@ -675,3 +677,28 @@ def recommend_from_metafeatures(
            "target_sd": target_sd}
     return keep_recommendation(graph, result, meta, record=record, principal=principal,
                                digest=lambda: metafeatures_digest(doc), families=families)
+
+
+def _known_metafeatures(metafeatures: dict[str, float | None], known: pd.Index
+                        ) -> dict[str, float | None]:
+    """The meta-features as the recommender reads them: a value that is not finite is
+    missing (as :func:`register_metafeatures` stores it).
+
+    Raises:
+        InvalidData: no value of a meta-feature the graph's datasets have: a recommendation
+            from it would be the graph's average, not this table's.
+    """
+    clean = {str(k): (None if v is None or not math.isfinite(float(v)) else float(v))
+             for k, v in metafeatures.items()}
+    if not any(v is not None for k, v in clean.items() if k in known):
+        import difflib
+
+        unknown = [k for k in clean if k not in known][:5]
+        close = {k: difflib.get_close_matches(k, [str(c) for c in known], n=1) for k in unknown}
+        hints = "; ".join(f"{k!r}: did you mean {c[0]!r}?" for k, c in close.items() if c)
+        raise InvalidData(
+            "None of the meta-features given has a value the graph's datasets can be compared "
+            f"on (given: {', '.join(map(repr, list(clean)[:8])) or 'none'}"
+            f"{'; ' + hints if hints else ''}). Send the names compute_metafeatures gives "
+            f"(e.g. {', '.join(map(repr, [str(c) for c in known[:5]]))}), with finite values.")
+    return clean

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import signal
 import socket
@@ -163,6 +164,16 @@ def test_recommendations_and_registration(client: TestClient, shared: Path) -> N
     r = client.post("/recommendations", headers=H(client, "read"),
                     files={"file": ("c.arff", data)}, data={"target": "class", "k": "1"})
     assert r.status_code == 200 and len(r.json()["recommendations"]) == 1
+    # meta-features the graph cannot compare on are refused, not answered with its average
+    for mf, message in [({}, "given: none"), ({"nr_inst": float("nan")}, "given: 'nr_inst'"),
+                        ({"nr_insts": 900.0}, "'nr_insts': did you mean 'nr_inst'?")]:
+        body = json.dumps({"task_type": "classification", "metafeatures": mf})  # NaN as NaN
+        r = client.post("/recommendations/metafeatures/query", content=body,
+                        headers={**H(client, "read"), "Content-Type": "application/json"})
+        assert r.status_code == 422 and message in r.json()["detail"], r.text
+    r = client.post("/datasets/metafeatures", headers=H(client, "write"), json={
+        "name": "empty", "task_type": "classification", "metafeatures": {}})
+    assert r.status_code == 422 and "no meta-feature has a finite value" in r.json()["detail"]
 
 
 def test_export_neighbourhood(client: TestClient) -> None:

@@ -727,3 +727,20 @@ def test_regime_contrasts_are_differences_of_regime_probes() -> None:
         np.testing.assert_allclose(frame.loc["a", name], expected)
         assert np.isnan(frame.loc["b", name])
 
+
+
+def test_a_graph_of_one_run_says_what_to_log(shared: Path) -> None:
+    graph = KnowledgeGraph(MemoryStore())
+    df = read_table(shared / "arff" / "credit.g.arff.gz")
+    ds = graph.add_dataset(df, name="credit", target="class")
+    characterise(graph, ds, df, "class", "classification", text=False)
+    task = graph.add_task(ds, target="class", task_type="classification", n_classes=2, folds=3)
+    for n_neighbors in (5, 9):
+        graph.log_run(RunInput(task_id=task.id, config={"family": "knn",
+                                                        "params": {"n_neighbors": n_neighbors}},
+                               fold_scores={"roc_auc": [0.70, 0.71, 0.72]}))
+        if n_neighbors == 5:
+            with pytest.raises(InvalidData, match="runs of at least two configurations"):
+                recommend(df, target="class", graph=graph, k=2)
+    assert {r.family for r in recommend(df, target="class", graph=graph, k=2).recommendations
+            } == {"knn"}
