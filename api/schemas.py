@@ -27,7 +27,7 @@ class DatasetOut(BaseModel):
 class MetaFeaturesIn(BaseModel):
     """Register a dataset by its meta-features only (no table)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "name": "churn-2026", "task_type": "classification", "n_classes": 2,
         "metafeatures": {"nr_inst": 5000, "nr_attr": 20, "log_nr_inst": 8.5}}]})
 
@@ -44,7 +44,7 @@ class MetaFeaturesIn(BaseModel):
 class RecommendIn(BaseModel):
     """Options of a recommendation for a registered (meta-features only) dataset."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "task_type": "classification", "n_classes": 2, "k": 5,
         "metafeatures": {"nr_inst": 5000, "nr_attr": 20}}]})
 
@@ -83,6 +83,10 @@ class RunIn(BaseModel):
 
 
 class RunsIn(BaseModel):
+    """A batch of runs, logged all or none."""
+
+    model_config = ConfigDict(extra="forbid")
+
     runs: list[RunIn] = Field(min_length=1, max_length=10000)
 
 
@@ -145,7 +149,7 @@ FeedbackOut = Feedback
 class MlflowSyncIn(BaseModel):
     """Sync an MLflow experiment: its finished runs that the graph lacks are added."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "tracking_uri": "http://mlflow.internal:5000", "experiment": "churn-models",
         "metric_step": "last"}]})
 
@@ -187,6 +191,8 @@ class MlflowSyncOut(BaseModel):
 class OpenMLImportIn(BaseModel):
     """OpenML tasks or a study whose runs to import (see ``metakg import openml``)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     tasks: list[int] = Field(default_factory=list, max_length=1000, description="OpenML task ids.")
     study: int | None = Field(default=None, ge=1, description="OpenML study or benchmark suite id.")
     max_runs: int = Field(default=100, ge=1, le=100_000, description="Most runs listed per task "
@@ -219,6 +225,8 @@ class OpenMLImportOut(BaseModel):
 
 class ProposalsIn(BaseModel):
     """Ask for the runs that would improve the recommendations most (see ``metakg next``)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     budget: int = Field(default=10, ge=1, le=1000, description="How many runs to propose.")
     dataset: str | None = Field(default=None, max_length=200,

@@ -28,7 +28,11 @@ class Settings(BaseSettings):
     sparql_per_client: int = 1
     #: /sparql: seconds a query may wait for a free slot before it is answered 503.
     sparql_queue_s: float = 2.0
+    #: POST /datasets and /recommendations: the largest table file accepted.
     max_upload_mb: int = 200
+    #: Every other request: the largest body accepted (then 413). A batch of 10,000 runs is
+    #: about 4 MB; the limit keeps one request from filling the server's memory.
+    max_body_mb: float = 8.0
     #: POST /sync/mlflow: the tracking servers the server may read on a request's behalf,
     #: comma-separated ``host`` or ``host:port`` (none by default: the route refuses).
     mlflow_hosts: str = ""

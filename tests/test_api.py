@@ -414,3 +414,21 @@ def test_metafeatures_query_puts_regression_rmse_on_the_senders_target_scale(
             r = c.post(f"/recommendations/{reg.json()['id']}", headers=h, params={"k": 2})
             got = [x["expected_score"] for x in r.json()["recommendations"]]
             assert (sorted(got) == pytest.approx(expected)) if sd else got == expected
+
+
+def test_a_large_body_is_refused_and_a_refusal_does_not_echo_it(client: TestClient) -> None:
+    app = create_app(Settings(store="memory:", max_body_mb=0.01))
+    with TestClient(app) as c:
+        h = {"X-API-Key": create_key(app.state.graph, "w", "write")}
+        r = c.post("/runs/batch", headers=h, json={"runs": [{"config": "x" * 20_000}]})
+        assert r.status_code == 413 and "at most 0.01 MB (METAKG_MAX_BODY_MB)" in r.json()["detail"]
+    # a refused body is named, not sent back whole
+    r = client.post("/runs/batch", headers=H(client, "write"),
+                    json={"runs": [{"dataset": "x" * 50_000}]})
+    assert r.status_code == 422 and len(r.text) < 5_000, len(r.text)
+    assert "characters)" in r.text
+    # a misspelt option is named, not ignored
+    r = client.post("/recommendations/metafeatures/query", headers=H(client, "read"),
+                    json={"task_type": "classification", "metafeatures": {"nr_inst": 9.0},
+                          "kk": 3})
+    assert r.status_code == 422 and "'kk'" in r.text and "Extra inputs" in r.text
