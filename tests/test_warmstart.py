@@ -9,6 +9,7 @@ tuner then really fits the first one on a 200-row table.
 
 from __future__ import annotations
 
+import re
 import warnings
 from datetime import datetime
 from pathlib import Path
@@ -535,3 +536,24 @@ def test_recommendations_of_other_families_are_named_when_left_out() -> None:
     with pytest.raises(WarmStartError, match=r"None of the 1 recommendations is a lightgbm "
                                              r"configuration \(they are knn\).*families=\['lightgbm'\]"):
         optuna_enqueue(study, knn_only, space)
+
+
+def test_wrong_arguments_say_what_was_expected() -> None:
+    optuna = pytest.importorskip("optuna")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = family_space("lightgbm", RECS)
+    with pytest.raises(TypeError, match=r"optuna_distributions\(space\): expected metakg's space "
+                                        r"of a family, family_space\(family, recs\), not dict"):
+        optuna_distributions({"learning_rate": 0.1})
+    study = optuna.create_study(direction="maximize")
+    with pytest.raises(TypeError, match="are the arguments swapped"):
+        optuna_enqueue(study, space, RECS)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Recommendation 1 is a int"):
+        optuna_enqueue(study, [3], space)
+    config = RECS[0]["config"]
+    for runs, message in [([(config, "high")], "its score is 'high', not a number"),
+                          ([(config,)], "not a 1-tuple"),
+                          ([(config, float("nan"))], "needs a finite value")]:
+        with pytest.raises(WarmStartError, match=re.escape(message)):
+            optuna_add_trials(study, runs, space)
+    assert optuna_add_trials(study, [(config, np.float32(0.8))], space, strict=False) == 1

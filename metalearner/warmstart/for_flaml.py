@@ -12,6 +12,7 @@ from metakg.metalearner.warmstart.space import (
     _items,
     _mapped,
     _resolve,
+    require_space,
 )
 
 #: our family → FLAML's built-in estimator name, and parameter renames (metakg's own learner,
@@ -35,7 +36,11 @@ def flaml_search_space(space: TunerSpace) -> dict[str, dict[str, Any]]:
 
     Returns:
         The dict a FLAML estimator's ``search_space`` classmethod returns.
+
+    Raises:
+        TypeError: ``space`` is not metakg's space of a family (:func:`family_space`).
     """
+    require_space(space, "flaml_search_space")
     from flaml import tune
 
     out: dict[str, dict[str, Any]] = {}
@@ -65,7 +70,11 @@ def flaml_learner(space: TunerSpace, build_estimator: Callable[..., Any], *,
 
     Returns:
         The class; its ``metakg_config`` attribute (per instance) is the configuration fitted.
+
+    Raises:
+        TypeError: ``space`` is not metakg's space of a family (:func:`family_space`).
     """
+    require_space(space, "flaml_learner")
     from flaml.automl.model import SKLearnEstimator
 
     class MetakgLearner(SKLearnEstimator):

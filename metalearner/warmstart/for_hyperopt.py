@@ -12,6 +12,7 @@ from metakg.metalearner.warmstart.space import (
     _choice_value,
     _mapped,
     _resolve,
+    require_space,
 )
 
 
@@ -24,7 +25,11 @@ def hyperopt_space(space: TunerSpace) -> dict[str, Any]:
 
     Returns:
         Label → ``hp`` expression; ``space.config(params)`` in the objective.
+
+    Raises:
+        TypeError: ``space`` is not metakg's space of a family (:func:`family_space`).
     """
+    require_space(space, "hyperopt_space")
     from hyperopt import hp
     from hyperopt.pyll import scope
 

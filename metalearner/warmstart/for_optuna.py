@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -16,6 +18,7 @@ from metakg.metalearner.warmstart.space import (
     _mapped,
     _problem_text,
     _resolve,
+    require_space,
 )
 
 
@@ -27,7 +30,11 @@ def optuna_distributions(space: TunerSpace) -> dict[str, Any]:
 
     Returns:
         Name → distribution, for :func:`optuna_enqueue` and :func:`optuna_add_trials`.
+
+    Raises:
+        TypeError: ``space`` is not metakg's space of a family (:func:`family_space`).
     """
+    require_space(space, "optuna_distributions")
     import optuna.distributions as od
 
     out: dict[str, Any] = {}
@@ -55,7 +62,11 @@ def optuna_config(trial: Any, space: TunerSpace) -> dict[str, Any]:
 
     Returns:
         ``{"family", "params"}`` for ``build_estimator``.
+
+    Raises:
+        TypeError: ``space`` is not metakg's space of a family (:func:`family_space`).
     """
+    require_space(space, "optuna_config")
     point: dict[str, Any] = {}
     for d in space.dims:
         if d.optional:
@@ -122,9 +133,10 @@ def _measured(runs: Any) -> list[tuple[dict[str, Any], float]]:
     """(config, measured score) pairs; anything carrying only a prediction is refused."""
     out = []
     for i, r in enumerate(_listed(runs)):
-        if isinstance(r, tuple) and len(r) == 2:
-            config, score = r
-            why = "its score is None"
+        if isinstance(r, tuple):
+            config, score = r if len(r) == 2 else (None, None)
+            why = (f"a (config, score) pair is expected, not a {len(r)}-tuple" if len(r) != 2
+                   else f"its score is {score!r}, not a number")
         elif isinstance(r, Mapping):
             config, score = r.get("config", r), r.get("observed_score")
             why = ("it has no 'observed_score' (an 'expected_score' is a prediction)"
@@ -133,12 +145,16 @@ def _measured(runs: Any) -> list[tuple[dict[str, Any], float]]:
             config, score = getattr(r, "config", None), getattr(r, "observed_score", None)
             why = (f"a {type(r).__name__} carries a prediction (expected_score), "
                    "not a measured score")
-        if score is None or isinstance(score, bool) or not isinstance(score, int | float) or config is None:
+        number = isinstance(score, numbers.Real) and not isinstance(score, bool)
+        if not number or config is None:
             raise WarmStartError(
                 f"optuna_add_trials: entry {i + 1} has no measured score: {why}. Pass (config, "
                 "score) pairs of runs measured on this table (graph.runs(task=...)), or "
                 "`metakg recommend --run --json` recommendations with their observed_score; "
                 "use optuna_enqueue to have Optuna evaluate recommendations first.")
+        if not math.isfinite(float(score)):
+            raise WarmStartError(f"optuna_add_trials: entry {i + 1}'s score is {score!r}; a "
+                                 "finished trial needs a finite value (leave a failed run out).")
         out.append((config, float(score)))
     return out
 

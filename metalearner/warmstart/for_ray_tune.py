@@ -10,6 +10,7 @@ from metakg.metalearner.warmstart.space import (
     _domain_bounds,
     _mapped,
     _resolve,
+    require_space,
 )
 
 
@@ -21,7 +22,11 @@ def ray_tune_space(space: TunerSpace) -> dict[str, Any]:
 
     Returns:
         Name → Ray Tune domain; ``space.config(config)`` in the trainable.
+
+    Raises:
+        TypeError: ``space`` is not metakg's space of a family (:func:`family_space`).
     """
+    require_space(space, "ray_tune_space")
     from ray import tune
 
     out: dict[str, Any] = {}

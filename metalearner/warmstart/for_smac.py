@@ -8,6 +8,7 @@ from metakg.metalearner.warmstart.space import (
     Bound,
     TunerSpace,
     _mapped,
+    require_space,
 )
 
 
@@ -21,7 +22,11 @@ def smac_configspace(space: TunerSpace, *, seed: int = 0) -> Any:
 
     Returns:
         ``ConfigSpace.ConfigurationSpace``; ``space.config(dict(config))`` in the target.
+
+    Raises:
+        TypeError: ``space`` is not metakg's space of a family (:func:`family_space`).
     """
+    require_space(space, "smac_configspace")
     from ConfigSpace import Categorical, ConfigurationSpace, EqualsCondition, Float, Integer
 
     cs = ConfigurationSpace(seed=seed)

@@ -10,6 +10,7 @@ from metakg.metalearner.warmstart.space import (
     _domain_bounds,
     _mapped,
     _resolve,
+    require_space,
 )
 
 
@@ -27,7 +28,11 @@ def syne_tune_space(space: TunerSpace) -> dict[str, Any]:
 
     Returns:
         Name → Syne Tune domain.
+
+    Raises:
+        TypeError: ``space`` is not metakg's space of a family (:func:`family_space`).
     """
+    require_space(space, "syne_tune_space")
     from syne_tune import config_space as st
 
     out: dict[str, Any] = {}

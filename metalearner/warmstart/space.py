@@ -215,6 +215,18 @@ class Bound:
     choices: tuple[Any, ...] | None = None
 
 
+def require_space(space: Any, caller: str) -> TunerSpace:
+    """``space`` if it is metakg's space of a family.
+
+    Raises:
+        TypeError: anything else, with where a space comes from.
+    """
+    if not isinstance(space, TunerSpace):
+        raise TypeError(f"{caller}(space): expected metakg's space of a family, "
+                        f"family_space(family, recs), not {type(space).__name__}.")
+    return space
+
+
 def _listed(recs: Any) -> Any:
     """The recommendations of a RecommendationSet or of its JSON (``to_json()``, ``--json``)."""
     if isinstance(recs, Mapping) and "recommendations" in recs:
@@ -224,19 +236,27 @@ def _listed(recs: Any) -> Any:
 
 def _items(recs: Any) -> list[tuple[dict[str, Any], float | None, dict[str, Any]]]:
     """(config, expected score, extra user attrs) from any accepted form of recommendations."""
+    if isinstance(recs, TunerSpace):
+        raise TypeError("Recommendations expected where a space was given: are the arguments "
+                        "swapped? The recommendations come first, then the space.")
     items = _listed(recs)
     if isinstance(items, Mapping) and "family" in items:
         items = [items]
     out = []
-    for r in items:
-        if isinstance(r, tuple):
+    for i, r in enumerate(items):
+        if isinstance(r, tuple) and r and isinstance(r[0], Mapping):
             out.append((r[0], None, {}))
-        elif isinstance(r, Mapping):
+        elif isinstance(r, Mapping) and isinstance(r.get("config", r), Mapping):
             config = r.get("config", r)
             attrs = {"metakg_config_id": r["config_id"]} if r.get("config_id") else {}
             out.append((config, r.get("expected_score"), attrs))
+        elif hasattr(r, "config") and hasattr(r, "config_id"):
+            out.append((r.config, getattr(r, "expected_score", None),
+                        {"metakg_config_id": r.config_id}))
         else:
-            out.append((r.config, r.expected_score, {"metakg_config_id": r.config_id}))
+            raise TypeError(f"Recommendation {i + 1} is a {type(r).__name__}, not a "
+                            "Recommendation, a {'family', 'params'} dict or a (config, score) "
+                            "pair; pass recommend(...).recommendations.")
     return out
 
 
@@ -383,6 +403,11 @@ def _resolve(space: Any, family: str | None, read: Callable[[Any], dict[str, Bou
     a tool's own space (read by ``read``; no fill values, nothing required)."""
     if isinstance(space, TunerSpace):
         return space.bounds(), space.family, {d.name: d.init for d in space.dims}, space.required
+    if not isinstance(space, Mapping):
+        raise TypeError(f"The space is a {type(space).__name__}: expected metakg's space "
+                        "(family_space(family, recs)) or the tool's own (a dict of name → "
+                        "distribution); are the arguments swapped? The "
+                        "recommendations come first, then the space.")
     return read(space), family, {}, frozenset()
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metakg.metalearner.warmstart.space import Dim, TunerSpace, WarmStartError, _items, family_space
+from metakg.metalearner.warmstart.space import Dim, TunerSpace, WarmStartError, _items, family_space, require_space
 
 __all__ = ["best_on_similar", "ranked_configurations", "sample_configurations",
            "score_configurations", "transferred_space"]
@@ -170,7 +170,9 @@ def sample_configurations(space: TunerSpace, n: int, *, seed: int = 0) -> list[d
 
     Raises:
         WarmStartError: ``n`` below 0.
+        TypeError: ``space`` is not metakg's space of a family (:func:`family_space`).
     """
+    require_space(space, "sample_configurations")
     if n < 0:
         raise WarmStartError(f"n must be >= 0, got {n!r}")
     rng = np.random.default_rng(seed)
