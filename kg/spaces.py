@@ -239,7 +239,9 @@ def _space(family: str) -> Space:
         return FAMILIES[family]
     except KeyError:
         raise ConfigurationError(
-            f"Unknown family {family!r}; known families: {', '.join(FAMILIES)}.") from None
+            f"Unknown family {family!r}; known families: {', '.join(FAMILIES)}. (A family "
+            "a team logs runs of, outside these, is stored and recommended, but metakg cannot "
+            "build, run or search it.)") from None
 
 
 def validate_configuration(config: dict[str, Any]) -> dict[str, Any]:

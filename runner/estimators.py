@@ -19,7 +19,7 @@ from sklearn.preprocessing import LabelEncoder
 
 from metakg.kg.spaces import validate_configuration
 from metakg.kg.tables import infer_task_type
-from metakg.runner.devices import resolve_device
+from metakg.runner.devices import check_device, resolve_device
 from metakg.runner.preprocessing import make_preprocessor
 
 __all__ = ["AutoTaskEstimator", "EncodedTargetClassifier", "build_estimator", "uses_gpu"]
@@ -234,8 +234,14 @@ def build_estimator(
         ``predict_proba``.
 
     Raises:
+        TypeError: ``config`` is not a dict.
         ConfigurationError: unknown family or parameter, or a value out of range.
+        ValueError: an unknown device.
     """
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a {{'family', 'params'}} dict (a recommendation's "
+                        f".config, or default_configuration(family)), not {config!r:.60}.")
+    check_device(device)
     validate_configuration({k: v for k, v in config.items() if k != "task"})
     task = task or config.get("task")
     config = {k: v for k, v in config.items() if k != "task"}

@@ -69,6 +69,10 @@ def test_every_family_fits_raw_frames_for_each_task(family: str) -> None:
 def test_configuration_errors_are_explained() -> None:
     with pytest.raises(ConfigurationError, match="Unknown family 'lgbm'"):
         build_estimator({"family": "lgbm"})
+    with pytest.raises(TypeError, match="config must be a"):
+        build_estimator("lightgbm")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="Unknown device 'gpux'"):  # at once, not at fit
+        build_estimator({"family": "lightgbm"}, device="gpux")
     with pytest.raises(ConfigurationError, match=r"num_leaves=1 must be in \[2, 131072\]"):
         validate_configuration({"family": "lightgbm", "params": {"num_leaves": 1}})
     with pytest.raises(ConfigurationError, match="unknown parameter 'depth'"):
