@@ -519,7 +519,8 @@ class KnowledgeGraph:
         self, *, dataset: str | None = None, configuration: str | None = None,
         task: str | None = None, status: str | None = None,
     ) -> list[Run]:
-        """Runs filtered by dataset, configuration, task and status, with their mean scores."""
+        """Runs filtered by dataset, configuration, task and status, with their mean scores,
+        tags (``key=value``) and start times."""
         bind: dict[str, Any] = {}
         if dataset:
             bind["d"] = self._dataset_iri(dataset)
@@ -530,14 +531,21 @@ class KnowledgeGraph:
         if status:
             bind["status"] = status
         rows = self.store.select(
-            """SELECT ?r ?t ?d ?c ?status ?err ?who ?src ?dev ?m ?v WHERE {
+            """SELECT ?r ?t ?d ?c ?status ?err ?who ?src ?dev ?when ?m ?v WHERE {
                  ?r mls:achieves ?t ; mkg:configuration ?c ; mkg:status ?status .
                  ?t mls:definedOn ?d .
                  OPTIONAL { ?r mkg:error ?err } OPTIONAL { ?r prov:wasAssociatedWith ?who }
                  OPTIONAL { ?r mkg:source ?src } OPTIONAL { ?r mkg:device ?dev }
+                 OPTIONAL { ?r prov:startedAtTime ?when }
                  OPTIONAL { ?r mkg:meanEvaluation ?e . ?e mls:specifiedBy ?mm ;
                             mls:hasValue ?v .
                             ?mm dcterms:title ?m } }""", bind or None)
+        # tags apart: joined above, they would repeat every run's scores once per tag
+        tags: dict[str, list[str]] = {}
+        for r in self.store.select(
+                """SELECT ?r ?tag WHERE { ?r mls:achieves ?t ; mkg:configuration ?c ;
+                     mkg:status ?status ; mkg:tag ?tag . ?t mls:definedOn ?d }""", bind or None):
+            tags.setdefault(r["r"], []).append(r["tag"])
         runs: dict[str, dict[str, Any]] = {}
         for r in rows:
             entry = runs.setdefault(r["r"], {**r, "scores": {}})
@@ -546,7 +554,9 @@ class KnowledgeGraph:
         return [Run(id=entity_key(k), task_id=entity_key(v["t"]), dataset_id=entity_key(v["d"]),
                     configuration_id=entity_key(v["c"]), status=v["status"], scores=v["scores"],
                     error=v.get("err"), principal=_principal_name(v.get("who")),
-                    source=v.get("src"), device=v.get("dev"))
+                    source=v.get("src"), device=v.get("dev"),
+                    started_at=str(v["when"]) if v.get("when") is not None else None,
+                    tags=tuple(sorted(tags.get(k, ()))))
                 for k, v in sorted(runs.items())]
 
     def best_configurations(

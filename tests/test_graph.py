@@ -317,3 +317,14 @@ def test_ids_that_cannot_be_part_of_an_iri_are_not_found(small_kg: KnowledgeGrap
         small_kg.get_task("a b")
     with pytest.raises(NotFound, match="not a valid config id"):
         small_kg.get_configuration("{bad}")
+
+
+def test_runs_read_back_their_tags_and_start(small_kg: KnowledgeGraph) -> None:
+    from datetime import UTC, datetime
+
+    task = small_kg.tasks(small_kg.get_dataset("autompg").id)[0]
+    run = small_kg.log_run(RunInput(task_id=task.id, config={"family": "knn", "params": {}},
+                                    fold_scores={"rmse": [2.0, 2.1]}, tags={"team": "risk"},
+                                    started_at=datetime(2026, 3, 1, tzinfo=UTC)))
+    (back,) = [r for r in small_kg.runs(task=task.id) if r.id == run.id]
+    assert back.tags == ("team=risk",) and back.started_at.startswith("2026-03-01T00:00:00")
