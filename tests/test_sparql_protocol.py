@@ -18,7 +18,7 @@ from metakg.api.keys import create_key
 from metakg.api.routes.sparql import QueryGate
 from metakg.api.settings import Settings
 from metakg.kg import OxigraphStore
-from metakg.kg.errors import QueryLimitExceeded, QuerySyntaxError
+from metakg.kg.errors import QueryLimitExceeded, QuerySyntaxError, StoreError
 from metakg.kg.sparql_protocol import QueryLimits, negotiate
 
 EX = "http://example.org/"
@@ -258,3 +258,14 @@ def test_values_block_goes_into_the_where_group() -> None:
         insert_values("CONSTRUCT WHERE { ?s ?p ?o }", {"s": NamedNode(EX + "a")})
     with pytest.raises(QueryError, match="Invalid variable name"):
         insert_values("SELECT * { ?s ?p ?o }", {"s) } DROP ALL": Literal("x")})
+
+
+def test_a_query_that_stops_its_worker_is_named_and_others_go_on(
+        embedded: OxigraphStore) -> None:
+    nested = "SELECT * WHERE " + "{" * 5000 + "}" * 5000
+    with pytest.raises(StoreError) as info:
+        embedded.query_bounded(nested, limits=QueryLimits(timeout_s=60))
+    assert "very deeply nested query" in str(info.value)
+    assert str(embedded.path) not in str(info.value)  # the server's files are its own business
+    answer = embedded.query_bounded("ASK {}", limits=QueryLimits(timeout_s=60))
+    assert json.loads(answer.body)["boolean"] is True

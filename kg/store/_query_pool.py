@@ -98,8 +98,9 @@ class QueryPool:
             try:
                 worker.conn.send((query, accept, limits.max_rows, dataset, version))
             except OSError:
-                raise StoreError(f"A query worker for {self.path} died (exit code "
-                                 f"{worker.process.poll()}); try again.") from None
+                raise StoreError(f"A query worker had stopped (exit code "
+                                 f"{worker.process.poll()}) before the query reached it; try "
+                                 "again.") from None
             reply = self._wait(worker, deadline, limits)
             ok = True
         finally:
@@ -222,8 +223,12 @@ class QueryPool:
                 if worker.conn.poll(min(POLL_S, remaining)):
                     return worker.conn.recv()
             except (EOFError, OSError):
-                raise StoreError(f"A query worker for {self.path} died (exit code "
-                                 f"{worker.process.poll()}).") from None
+                # the query is the likely cause (a very deeply nested one overflows the
+                # parser's stack); the store's path is the server's business, not the client's
+                raise StoreError(f"The process evaluating the query stopped (exit code "
+                                 f"{worker.process.poll()}) before answering; a very deeply "
+                                 "nested query can do that: simplify it. Other queries are "
+                                 "not affected.") from None
             rss = _rss_bytes(worker.process.pid)
             if rss is not None and rss > memory:
                 raise QueryLimitExceeded(
