@@ -38,6 +38,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         s = settings or get_settings()
         graph = app.state.graph = open_graph(s.store)
+        if (s.store or "").startswith("memory:"):  # not graph.store: reading it fills a seed
+            print("metakg: this store checks /sparql's time limit only between answer rows, so "
+                  "one query can hold it for long; serve the embedded store or an Oxigraph "
+                  "server to others, not this one.", file=sys.stderr)
 
         def prepare() -> None:
             # reading .store fills a fresh store with the seed graph first; /sparql's worker
