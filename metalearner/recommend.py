@@ -191,6 +191,23 @@ def recommend_for_query(
     the expected scores, each reason says why (:func:`~metalearner.explanations.order_clauses`),
     and each evidence row carries its score on this table's scale (:class:`Evidence`).
 
+    Args:
+        meta: the graph's views for the task type and metric (:func:`load_metadata`).
+        query: the new task's meta-features (and text embedding, target spread).
+        k: how many configurations.
+        families: only configurations of these families.
+        max_fit_seconds: leave out configurations expected to fit slower on a table of
+            ``rows`` rows.
+        rows: the table's rows (for ``max_fit_seconds``).
+        min_distance: two configurations whose parameters are closer than this (normalised)
+            are not both in the top k.
+        recommender: a fitted recommender (default: a :class:`MetaRecommender` fitted on
+            ``meta``).
+        coverage: weight of complementarity in the top k.
+
+    Returns:
+        The recommendations, best first, and the evidence: the most similar datasets.
+
     Raises:
         InvalidData: ``k`` below 1, families none of which has runs here, or filters that
             leave no configuration.
