@@ -10,6 +10,7 @@ from fastapi.security import APIKeyHeader
 from metakg.api.keys import Principal, authenticate
 from metakg.api.settings import Settings, get_settings
 from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.keys import ANONYMOUS
 
 __all__ = ["AdminDep", "GraphDep", "ReaderDep", "SettingsDep", "WriterDep", "get_graph"]
 
@@ -37,7 +38,7 @@ def _require(role: str):
         principal = _principal(graph, key)
         if principal is None:
             if role == "read" and settings.public_reads and not key:
-                return Principal("anonymous", "read")
+                return Principal(ANONYMOUS, "read")
             raise HTTPException(401, "Missing, unknown or revoked API key: send a valid key "
                                      "in the X-API-Key header (create one with `metakg keys "
                                      "create NAME`).", headers={"WWW-Authenticate": "APIKey"})

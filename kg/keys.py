@@ -17,10 +17,12 @@ from metakg.kg.errors import InvalidData, NotFound
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.vocabulary import MKG, PROV, RDF, lit
 
-__all__ = ["ROLES", "KeyRecord", "find_key", "key_records", "put_key", "revoke_key"]
+__all__ = ["ANONYMOUS", "ROLES", "KeyRecord", "find_key", "key_records", "put_key", "revoke_key"]
 
 #: Roles from the least to the most allowed; each includes the ones before it.
 ROLES = ("read", "write", "admin")
+#: The principal of a request without a key, where reads are public.
+ANONYMOUS = "anonymous"
 _G = DefaultGraph()
 
 
@@ -52,6 +54,9 @@ def put_key(graph: KnowledgeGraph, name: str, role: str, key_hash: str) -> KeyRe
         raise InvalidData(f"Role must be one of {', '.join(ROLES)}, not {role!r}.")
     if not name.strip():
         raise InvalidData("A key needs a non-empty name (who it is for).")
+    if name.strip() == ANONYMOUS:
+        raise InvalidData(f"{ANONYMOUS!r} names the readers without a key (--public-reads); "
+                          "give the key another name.")
     node = principal_iri(name)
     old = graph.store.construct("""CONSTRUCT { ?p ?x ?y } WHERE { ?p ?x ?y
                                     FILTER(?x IN (rdf:type, mkg:name, mkg:keyHash, mkg:role,

@@ -64,7 +64,7 @@ def test_admin_creates_lists_and_revokes_keys_over_http(app_client: TestClient) 
     assert app_client.get("/runs", headers=alice).status_code == 401
     assert app_client.get("/runs", headers={"X-API-Key": new["key"]}).status_code == 200
     for bad in ({"name": "", "role": "read"}, {"name": "a/b"}, {"name": "x", "role": "owner"},
-                {"name": "x", "extra": 1}):
+                {"name": "x", "extra": 1}, {"name": "anonymous"}):
         assert app_client.post("/keys", headers=admin, json=bad).status_code == 422, bad
 
 

@@ -28,6 +28,7 @@ from fastapi.responses import JSONResponse, Response
 from metakg.api.deps import GraphDep, ReaderDep, SettingsDep
 from metakg.api.settings import Settings
 from metakg.kg.errors import QueryError, QueryLimitExceeded, QuerySyntaxError
+from metakg.kg.keys import ANONYMOUS
 from metakg.kg.sparql_protocol import GRAPH_TYPES, RESULT_TYPES, ProtocolAnswer, QueryDataset, QueryLimits
 
 router = APIRouter(tags=["sparql"])
@@ -113,7 +114,7 @@ async def _answer(request: Request, graph: GraphDep, who: ReaderDep, settings: S
                                  "are accepted.")
     dataset = QueryDataset(tuple(_iris(default_graphs)), tuple(_iris(named_graphs)))
     limits = QueryLimits(settings.sparql_timeout_s, settings.sparql_max_rows, settings.sparql_memory_mb)
-    client = who.name if who.name != "anonymous" or request.client is None else request.client.host
+    client = who.name if who.name != ANONYMOUS or request.client is None else request.client.host
     gate = _gate(request, settings)
     start = time.monotonic()
     async with gate.slot(client):
