@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from metakg.kg.feedback import Feedback
 
@@ -80,6 +80,13 @@ class RunIn(BaseModel):
     tags: dict[str, str] = Field(default_factory=dict)
     code_version: str | None = Field(default=None, max_length=200)
     source: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_task_reference(self) -> RunIn:
+        if self.task_id and self.dataset:
+            raise ValueError("give task_id, or dataset with target and task_type, not both (the "
+                             "two could name different tasks)")
+        return self
 
 
 class RunsIn(BaseModel):

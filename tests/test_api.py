@@ -123,6 +123,8 @@ def test_a_refused_run_creates_no_task(client: TestClient) -> None:
         assert r.status_code == status and message in r.json()["detail"], r.text
         r = client.post("/runs/batch", headers=H(client, "write"), json={"runs": [good, body]})
         assert r.status_code == status and message in r.json()["detail"], r.text
+    r = client.post("/runs", headers=H(client, "write"), json={**good, "task_id": "abc"})
+    assert r.status_code == 422 and "not both" in r.text, r.text
     r = client.post("/runs/batch", headers=H(client, "write"),
                     json={"runs": [good, {**good, "dataset": "no-such-table"}]})
     assert r.status_code == 404 and r.json()["detail"].startswith("runs[1]: No dataset"), r.text

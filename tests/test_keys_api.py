@@ -118,7 +118,8 @@ def test_logging_for_an_unknown_dataset_says_how_to_register_it(app_client: Test
     r = app_client.post("/runs", headers=h, json={**body, "dataset": None, "task_id": "nope"})
     assert r.status_code == 404 and "dataset, target and task_type" in r.json()["detail"]
     # ids that cannot be part of an IRI name nothing: 404, not a server error
-    for weird in ({"task_id": "\u00e17\u00ddT\u001e"}, {"dataset": "\x0f\u00ca9_\""}):
+    for weird in ({"task_id": "\u00e17\u00ddT\u001e", "dataset": None},
+                  {"dataset": "\x0f\u00ca9_\""}):
         r = app_client.post("/runs", headers=h, json={**body, **weird})
         assert r.status_code == 404, r.text
     r = app_client.get("/export", headers=h, params={"dataset": "\x0f\u00ca9_\""})
