@@ -49,13 +49,28 @@ def set_text_embedding(graph: KnowledgeGraph, dataset_id: str, vector: np.ndarra
 
 
 def text_embeddings(graph: KnowledgeGraph) -> dict[str, np.ndarray]:
-    """Every stored text embedding: dataset id → vector, in the store's order."""
+    """Every stored text embedding: dataset id → vector, in the store's order.
+
+    Args:
+        graph: the graph.
+
+    Returns:
+        Dataset id → float32 vector; empty when none is stored.
+    """
     rows = graph.store.select("SELECT ?d ?v WHERE { ?d mkg:textEmbedding ?v }")
     return {entity_key(r["d"]): decode_embedding(r["v"]) for r in rows}
 
 
 def text_embedding(graph: KnowledgeGraph, dataset_id: str) -> np.ndarray | None:
-    """One dataset's stored text embedding (``None``: none stored)."""
+    """One dataset's stored text embedding (``None``: none stored).
+
+    Args:
+        graph: the graph.
+        dataset_id: the dataset.
+
+    Returns:
+        The float32 vector, or ``None`` when the dataset has none (or is unknown).
+    """
     rows = graph.store.select("SELECT ?v WHERE { ?d mkg:textEmbedding ?v } LIMIT 1",
                               {"d": entity("dataset", dataset_id)})
     return decode_embedding(rows[0]["v"]) if rows else None

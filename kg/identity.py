@@ -33,7 +33,19 @@ def _jsonable(value: Any) -> Any:
 
 
 def configuration_id(config: dict[str, Any]) -> str:
-    """Stable id of a configuration: the first 24 hex digits of SHA-256 of its canonical JSON."""
+    """Stable id of a configuration: the first 24 hex digits of SHA-256 of its canonical JSON.
+
+    Args:
+        config: the configuration (any JSON-serialisable mapping; key order does not matter).
+
+    Returns:
+        The id: 24 lowercase hex digits.
+
+    Raises:
+        TypeError: the configuration holds values JSON cannot represent
+            (:func:`canonical_json`).
+        ValueError: the configuration holds a NaN or infinite float.
+    """
     return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:24]
 
 
@@ -61,7 +73,15 @@ def _column_bytes(series: pd.Series) -> bytes:
 
 
 def table_hash(df: pd.DataFrame) -> str:
-    """SHA-256 hex digest of a table's canonical content (column names, order, values)."""
+    """SHA-256 hex digest of a table's canonical content (column names, order, values).
+
+    Args:
+        df: the table.
+
+    Returns:
+        The digest: 64 lowercase hex digits, the same for the same content whatever file
+        format the table was read from.
+    """
     h = hashlib.sha256()
     h.update(f"{df.shape[0]}x{df.shape[1]}".encode())
     for name in df.columns:

@@ -185,6 +185,14 @@ def primary_metric(task_type: str, n_classes: int | None) -> str:
     """The primary metric of a task, as in the AutoML Benchmark.
 
     ROC AUC for binary classification, log loss for multiclass, RMSE for regression.
+
+    Args:
+        task_type: ``classification`` or ``regression`` (anything but ``regression`` is
+            taken as classification).
+        n_classes: the number of classes (``None``: taken as binary).
+
+    Returns:
+        The metric's name: ``roc_auc``, ``log_loss`` or ``rmse``.
     """
     if task_type == "regression":
         return "rmse"

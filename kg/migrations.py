@@ -60,7 +60,13 @@ _MIGRATIONS: dict[int, str | Callable[[Store], None]] = {
 
 def migrate(store: Store, *, since: int = 0) -> None:
     """Apply every migration after layout version ``since`` (idempotent: data already up
-    to date is left as it is)."""
+    to date is left as it is).
+
+    Args:
+        store: the store to migrate (written in place; its version marker is not set here,
+            :func:`migrate_once` sets it).
+        since: the store's layout version; 0 applies every migration.
+    """
     with store._writing():  # counted even when a step fails part-way
         for version in sorted(v for v in _MIGRATIONS if v > since):
             step = _MIGRATIONS[version]

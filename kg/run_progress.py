@@ -158,7 +158,12 @@ def finish_run(graph: KnowledgeGraph, run_id: str, *, means: Mapping[str, float]
 
 
 def delete_run(graph: KnowledgeGraph, run_id: str) -> None:
-    """Remove a run and its evaluations in one atomic step (absent: nothing happens)."""
+    """Remove a run and its evaluations in one atomic step (absent: nothing happens).
+
+    Args:
+        graph: the graph.
+        run_id: the run.
+    """
     triples = graph.store.construct(
         """CONSTRUCT { ?r ?p ?o . ?e ?ep ?eo } WHERE {
              { ?r ?p ?o } UNION { ?r mls:hasOutput ?e . ?e ?ep ?eo } }""",

@@ -230,7 +230,19 @@ def default_configuration(family: str) -> dict[str, Any]:
 
 
 def sample_configuration(family: str, seed: int) -> dict[str, Any]:
-    """A reproducible random configuration of a family."""
+    """A reproducible random configuration of a family.
+
+    Args:
+        family: the model family (a key of :data:`FAMILIES`).
+        seed: the random seed; the same family and seed always give the same configuration.
+
+    Returns:
+        The configuration, ``{"family": ..., "params": {...}}``, its parameters drawn from the
+        family's search ranges (conditions respected).
+
+    Raises:
+        ConfigurationError: unknown family.
+    """
     return _space(family).sample(np.random.default_rng(seed))
 
 
@@ -274,6 +286,18 @@ def portfolio(size: int, *, seed: int = 0, families: list[str] | None = None) ->
 
     The same ``size`` and ``seed`` always give the same list of distinct configurations, and
     a larger ``size`` extends a smaller one (so a seed graph can grow).
+
+    Args:
+        size: how many configurations.
+        seed: the random seed of the samples.
+        families: only these families, in this order (default: every family of
+            :data:`FAMILIES`).
+
+    Returns:
+        ``size`` distinct configurations, each ``{"family": ..., "params": {...}}``.
+
+    Raises:
+        ConfigurationError: an unknown family in ``families``.
     """
     import json
 

@@ -245,6 +245,12 @@ def infer_task_type(target: pd.Series) -> str:
     Text, categorical and boolean targets are classification. A numeric target with at most
     two distinct values (a 0/1 column) is taken as classification; other numeric targets as
     regression. Pass the task type explicitly to override.
+
+    Args:
+        target: the target column (missing values are ignored).
+
+    Returns:
+        ``"classification"`` or ``"regression"``.
     """
     kind = column_kind(target)
     if kind in ("categorical", "string", "boolean"):

@@ -41,7 +41,14 @@ class _RowCappedNystroem(Nystroem):
 
 
 def uses_gpu(config: dict[str, Any]) -> bool:
-    """Whether a configuration's family can use a GPU."""
+    """Whether a configuration's family can use a GPU.
+
+    Args:
+        config: the configuration (its ``family`` key is read; a missing one means no GPU).
+
+    Returns:
+        True for the xgboost, catboost and mlp families; False otherwise.
+    """
     return config.get("family") in ("xgboost", "catboost", "mlp")
 
 

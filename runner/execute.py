@@ -338,7 +338,17 @@ def write_task_data(X: Any, y: Any, directory: str | Path, task_id: str) -> str:
     """Pickle a task's prepared (X, y) for the driver and the local workers; return the path.
 
     The Ray back-end reads it on the driver only and ships the data through Ray's object
-    store, so a cluster needs no shared folder."""
+    store, so a cluster needs no shared folder.
+
+    Args:
+        X: the task's features.
+        y: the task's target.
+        directory: where to write (made when missing).
+        task_id: the task (names the file, ``<task_id>.pkl``).
+
+    Returns:
+        The file's path; a file already there is kept, not written again.
+    """
     path = Path(directory) / f"{task_id}.pkl"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

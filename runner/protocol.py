@@ -44,7 +44,15 @@ class FoldResult:
 
 
 def prepare_data(df: pd.DataFrame, spec: TaskSpec) -> tuple[pd.DataFrame, pd.Series]:
-    """Drop rows without a target, subsample (stratified, seeded) and split X / y."""
+    """Drop rows without a target, subsample (stratified, seeded) and split X / y.
+
+    Args:
+        df: the task's table, target column included.
+        spec: the task (its target, type, seed and ``subsample_rows``).
+
+    Returns:
+        The features (every column but the target) and the target, both indexed 0..n-1.
+    """
     df = df[df[spec.target].notna()]
     if spec.subsample_rows is not None and len(df) > spec.subsample_rows:
         strat = df[spec.target] if spec.task_type == "classification" else None
@@ -62,7 +70,15 @@ def prepare_data(df: pd.DataFrame, spec: TaskSpec) -> tuple[pd.DataFrame, pd.Ser
 
 def fold_indices(y: pd.Series, spec: TaskSpec) -> list[tuple[np.ndarray, np.ndarray]]:
     """The task's folds: stratified k-fold for classification (when every class has at least
-    ``folds`` rows, else plain k-fold), shuffled with the task's seed."""
+    ``folds`` rows, else plain k-fold), shuffled with the task's seed.
+
+    Args:
+        y: the task's target (as :func:`prepare_data` returns it).
+        spec: the task (its type, number of folds and seed).
+
+    Returns:
+        One (train positions, test positions) pair of arrays per fold.
+    """
     if spec.task_type == "classification" and y.value_counts().min() >= spec.folds:
         cv: Any = StratifiedKFold(spec.folds, shuffle=True, random_state=spec.seed)
     else:
@@ -94,7 +110,21 @@ def score(task_type: str, y_true: pd.Series, y_pred: np.ndarray, proba: np.ndarr
 def evaluate_fold(X: pd.DataFrame, y: pd.Series, spec: TaskSpec, config: dict[str, Any],
                   config_id: str, fold: int, device: str = "cpu") -> FoldResult:
     """Fit on the fold's training part, score on its test part; errors are returned, not
-    raised (a failing configuration never stops a batch)."""
+    raised (a failing configuration never stops a batch).
+
+    Args:
+        X: the task's features (as :func:`prepare_data` returns them).
+        y: the task's target.
+        spec: the task.
+        config: the configuration to fit.
+        config_id: the configuration's id (copied into the result).
+        fold: which fold of :func:`fold_indices` to evaluate.
+        device: the device to ask for (``auto``, ``cpu``, ``cuda`` or ``cuda:N``).
+
+    Returns:
+        The fold's result: its scores (metrics, fit and predict time, peak memory) and the
+        device used, or an error and no scores when fitting or scoring failed.
+    """
     train, test = fold_indices(y, spec)[fold]
     result = FoldResult(spec.task_id, config_id, fold, device=device)
     try:

@@ -70,7 +70,17 @@ def describe(name: str, description: str, columns: Sequence[str], target: str | 
 
 
 def embed_texts(texts: Sequence[str]) -> np.ndarray:
-    """Unit-norm float32 embeddings, one row per text."""
+    """Unit-norm float32 embeddings, one row per text.
+
+    Args:
+        texts: the texts (e.g. from :func:`describe`).
+
+    Returns:
+        A float32 array, one unit-length row per text, in the order of ``texts``.
+
+    Raises:
+        RuntimeError: the model package is not installed (:func:`load_model`).
+    """
     model = load_model()
     vecs = model.encode(list(texts), batch_size=32, normalize_embeddings=True,  # type: ignore[attr-defined]
                         show_progress_bar=False, convert_to_numpy=True)
