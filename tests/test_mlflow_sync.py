@@ -16,6 +16,7 @@ import pytest
 
 from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore
 from metakg.kg.errors import InvalidData, MetaKGError
+from metakg.kg.graph_inputs import make_configuration
 from metakg.kg.importers import sync_mlflow_experiment, synced_mlflow_runs, watch_mlflow_experiment
 from metakg.kg.importers.mlflow_runs import mlflow_configuration, public_tracking_uri
 from metakg.kg.records import RunInput
@@ -209,6 +210,10 @@ def test_parameters_map_to_the_family_whose_space_holds_them() -> None:
     assert mlflow_configuration({"num_leaves": "63", "objective": "binary"}, run_name="r") == {
         "family": "mlflow:r", "params": {"num_leaves": 63, "objective": "binary"}}
     assert mlflow_configuration({"n_neighbors": "500"}, run_name="r")["family"] == "mlflow:r"
+    # a run name with spaces still names a family the graph can store
+    spaced = mlflow_configuration({"n_neighbors": "500"}, run_name="baseline lgbm")
+    assert spaced["family"] == "mlflow:baseline%20lgbm"
+    assert make_configuration(spaced).family == "mlflow:baseline%20lgbm"
     # a declared family is used as given
     assert mlflow_configuration({"depth": "6"}, run_name="r", family="my-model") == {
         "family": "my-model", "params": {"depth": 6}}

@@ -26,11 +26,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from metakg.kg.errors import DatasetNotFound, InvalidData, MetaKGError
 from metakg.kg.graph import KnowledgeGraph, task_for_run
-from metakg.kg.measures import HIGHER_IS_BETTER, MEASURES, is_possible_score
+from metakg.kg.graph_inputs import make_configuration
+from metakg.kg.measures import HIGHER_IS_BETTER, MEASURES, check_fold_scores, is_possible_score
 from metakg.kg.records import Dataset, RunInput, Task
 from metakg.kg.spaces import FAMILIES
 
@@ -147,7 +148,8 @@ def mlflow_configuration(params: dict[str, str], *, run_name: str,
     if len(matches) > 1 and hinted:
         matches = [m for m in matches if m == hinted[0]]
     if len(matches) != 1:
-        return {"family": f"mlflow:{run_name}", "params": parsed}
+        # the family names a node of the graph: a run name's spaces and the like are escaped
+        return {"family": f"mlflow:{quote(run_name, safe='')}", "params": parsed}
     space = FAMILIES[matches[0]]
     return {"family": space.family,
             "params": {k: int(v) if space.by_name[k].integer and isinstance(v, float) else v
@@ -291,6 +293,11 @@ def mlflow_run_input(ctx: RunContext, run: Any) -> RunInput:
         tags["synced_by"] = ctx.synced_by
     started = (datetime.fromtimestamp(info.start_time / 1000, UTC)
                if info.start_time else None)
+    try:  # what the graph would refuse skips this run, not the rest of the sync
+        make_configuration(config)
+        check_fold_scores(scores, task_type=task.task_type, folds=task.folds)
+    except InvalidData as exc:
+        raise MlflowRunSkipped(str(exc).rstrip(".")) from None
     return RunInput(
         task_id=task.id, config=config, fold_scores=scores,
         status="failed" if failed else "completed",

@@ -105,7 +105,8 @@ def import_openml_evaluations(
         **filters: passed on (``tasks``, ``flows``, ``size``, ``offset``...).
 
     Returns:
-        How many runs were added (one atomic write).
+        How many runs were added (one atomic write); evaluations on a dataset whose default
+        target is not one of its columns are left out (no task to attach them to).
 
     Raises:
         InvalidData: a measure we cannot map.
@@ -123,10 +124,12 @@ def import_openml_evaluations(
         if data_id not in datasets:
             datasets[data_id] = import_openml_dataset(graph, data_id)
         ds = datasets[data_id]
+        if ds.default_target is None:  # OpenML names no column of the table as its target
+            continue
         task_type = (task_types or {}).get(data_id) or (
             "regression" if measure in ("rmse", "mae") else "classification")
-        task = graph.add_task(ds, target=ds.default_target or "(openml default)",
-                              task_type=task_type, metric=measure, folds=_FOLDS)
+        task = graph.add_task(ds, target=ds.default_target, task_type=task_type, metric=measure,
+                              folds=_FOLDS)
         values = row.get("values")
         folds = [float(v) for v in values] if isinstance(values, list) and values else [
             float(row["value"])]
