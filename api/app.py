@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from metakg.api.errors import ERROR_RESPONSES, install_body_limit, install_error_handlers
+from metakg.api.errors import ERROR_RESPONSES, BodyLimit, install_error_handlers
 from metakg.api.routes import (
     datasets,
     export,
@@ -77,7 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings is not None:
         app.dependency_overrides[get_settings] = lambda: settings
     install_error_handlers(app)
-    install_body_limit(app, settings.max_body_mb if settings else get_settings().max_body_mb)
+    limits = settings or get_settings()
+    app.add_middleware(BodyLimit, max_mb=limits.max_body_mb, upload_mb=limits.max_upload_mb)
     for module in (datasets, recommendations, proposals, runs, sparql, export, keys, mlflow_sync,
                    openml_import):
         app.include_router(module.router, responses=ERROR_RESPONSES)

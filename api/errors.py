@@ -22,10 +22,10 @@ from metakg.kg.errors import (
     StoreLocked,
 )
 
-__all__ = ["ERROR_RESPONSES", "ErrorOut", "install_body_limit", "install_error_handlers"]
+__all__ = ["ERROR_RESPONSES", "BodyLimit", "ErrorOut", "install_error_handlers"]
 
-#: Characters of a refused input echoed back in a validation error (a 10,000-run batch was
-#: echoed whole).
+#: Characters of a refused input echoed back in a validation error: enough to recognise it,
+#: not the whole body again.
 ECHO_CHARS = 200
 
 
@@ -85,18 +85,63 @@ def _short(error: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def install_body_limit(app: FastAPI, max_mb: float) -> None:
-    """Answer 413 to a request whose declared body is above ``max_mb`` megabytes, before it is
-    read; table uploads (multipart) have their own limit (``max_upload_mb``)."""
-    limit = int(max_mb * 1_000_000)
+class BodyLimit:
+    """ASGI middleware: a request body above its limit is answered 413, counted as it arrives
+    (a chunked body declares no length), before a route reads it whole.
 
-    @app.middleware("http")
-    async def _limit(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length", "")
-        multipart = request.headers.get("content-type", "").startswith("multipart/")
-        if not multipart and length.isdigit() and int(length) > limit:
-            return JSONResponse({"detail": (
-                f"The request body is {int(length) / 1e6:.1f} MB; this server accepts at most "
-                f"{max_mb:g} MB (METAKG_MAX_BODY_MB). Send a large batch of runs in smaller "
-                "batches.")}, status_code=413)
-        return await call_next(request)
+    Args:
+        app: the application it wraps.
+        max_mb: the limit of every body but a table upload's, in MiB.
+        upload_mb: the limit of a table upload (``POST`` to one of ``upload_paths``); the
+            route checks the file itself against it, this stops a body far above it.
+        upload_paths: the routes that take a table file.
+    """
+
+    def __init__(self, app: Any, *, max_mb: float, upload_mb: float,
+                 upload_paths: tuple[str, ...] = ("/datasets", "/recommendations")) -> None:
+        self.app = app
+        self.max_mb = max_mb
+        self.upload_mb = upload_mb
+        self.upload_paths = upload_paths
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        upload = scope["method"] == "POST" and scope["path"].rstrip("/") in self.upload_paths
+        mb = self.upload_mb + 1 if upload else self.max_mb  # + the form's other fields
+        limit = int(mb * 2**20)
+        setting = "METAKG_MAX_UPLOAD_MB" if upload else "METAKG_MAX_BODY_MB"
+        length = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if length.isdigit() and int(length) > limit:
+            await _too_large(send, mb, setting)
+            return
+        received = 0
+        answered = False
+
+        async def counted() -> dict[str, Any]:
+            nonlocal received, answered
+            message = await receive()
+            if message["type"] == "http.request" and not answered:
+                received += len(message.get("body", b""))
+                if received > limit:  # answer now; the route sees the client leave
+                    answered = True
+                    await _too_large(send, mb, setting)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def unless_answered(message: dict[str, Any]) -> None:
+            if not answered:
+                await send(message)
+
+        await self.app(scope, counted, unless_answered)
+
+
+async def _too_large(send: Any, mb: float, setting: str) -> None:
+    body = json.dumps({"detail": (
+        f"The request body is larger than this server accepts ({mb:g} MB, {setting}). Send a "
+        "large batch of runs in smaller batches.")}).encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
