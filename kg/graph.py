@@ -296,7 +296,7 @@ class KnowledgeGraph:
             out.append(Run(id=run_id, task_id=task.id, dataset_id=task.dataset_id,
                            configuration_id=config.id, status=r.status, scores=means,
                            error=r.error, principal=r.principal, source=r.source,
-                           device=r.device, tags=tuple(f"{k}={v}" for k, v in r.tags.items())))
+                           device=r.device, tags=tuple(sorted(f"{k}={v}" for k, v in r.tags.items()))))
         if not texts:
             return out
         # The first run goes through the full shape checker with the configurations, as a
@@ -319,7 +319,20 @@ class KnowledgeGraph:
     def _check_run_ids(self, runs: Sequence[RunInput]) -> None:
         """Refuse a run id given to two runs of the batch or already in the graph: a second
         run under one id would merge into the first (two configurations, two values per
-        fold), and the graph would no longer conform to its shapes."""
+        fold), and the graph would no longer conform to its shapes.
+
+        Raises:
+            InvalidData: a run id that cannot be part of an IRI, is repeated in the batch or is
+                already in the graph (named, with the run's place in the batch).
+        """
+        for i, r in enumerate(runs):
+            try:
+                if r.run_id:
+                    entity("run", r.run_id)
+            except ValueError:
+                which = f"run {i + 1} of {len(runs)}" if len(runs) > 1 else "the run"
+                raise InvalidData(f"{which}: run id {r.run_id!r} cannot be part of an IRI; use "
+                                  "letters, digits, '-', '_' or '.'. Nothing was written.") from None
         given = Counter(r.run_id for r in runs if r.run_id)
         repeated = sorted(i for i, n in given.items() if n > 1)
         if repeated:

@@ -3,6 +3,7 @@ task a logged run refers to, column names."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from metakg.kg.errors import InvalidData
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
     from metakg.kg.graph import KnowledgeGraph
 
-__all__ = ["make_configuration", "missing_column_message", "task_for_run"]
+__all__ = ["family_name", "make_configuration", "missing_column_message", "task_for_run"]
 
 
 def make_configuration(config: dict[str, Any]) -> Configuration:
@@ -28,20 +29,51 @@ def make_configuration(config: dict[str, Any]) -> Configuration:
         raise InvalidData(
             f"A configuration must be a JSON object with a 'family' string, got {config!r:.120}.")
     family = config["family"]
-    try:  # the family names a node of the graph: it must fit in an IRI
-        usable = bool(family.strip()) and family == family.strip() and bool(
-            entity("implementation", family))
-    except ValueError:
-        usable = False
-    if not usable:
-        raise InvalidData(f"config.family {family!r:.80} cannot name a model family: give a name "
-                          "without spaces or the characters <>\"{}|^`\\ (e.g. 'lightgbm', "
-                          "'my-net').")
+    if not family or family_name(family) != family or not _is_iri_segment(family):
+        raise InvalidData(f"config.family {family!r:.80} cannot name a model family: a family "
+                          "names a node of the graph, so it is a valid IRI segment (no spaces, "
+                          "'/', '#', '?', or <>\"{}|^`\\; '%' only as an escape), e.g. "
+                          "'lightgbm', 'my-net'.")
     try:
         text = canonical_json(config)
     except (TypeError, ValueError) as exc:
         raise InvalidData(f"Configuration is not valid JSON: {exc}") from None
     return Configuration(id=configuration_id(config), family=config["family"], json=text)
+
+
+#: Characters a family name leaves out, percent-encoded by :func:`family_name`: what an IRI
+#: cannot hold, and what would change its structure (``/``, ``#``, ``?``).
+_NOT_IN_FAMILY = frozenset(' <>"{}|\\^`/#?')
+
+
+def _is_iri_segment(text: str) -> bool:
+    try:
+        entity("implementation", text)
+    except ValueError:
+        return False
+    return True
+
+
+def family_name(text: str) -> str:
+    """``text`` as a family name: the characters an IRI segment cannot hold (spaces, ``/``,
+    ``#``, ``?``, a ``%`` that starts no escape, control characters and the like)
+    percent-encoded, the rest kept, so a name an importer reads from another tool (an MLflow
+    run name, an OpenML flow) can name a node.
+
+    Args:
+        text: the name as the other tool gives it.
+
+    Returns:
+        The name, unchanged when it already is one.
+    """
+    out = []
+    for i, ch in enumerate(text):
+        stray_percent = ch == "%" and not re.fullmatch(r"[0-9A-Fa-f]{2}", text[i + 1:i + 3])
+        if ch in _NOT_IN_FAMILY or ord(ch) < 0x20 or ord(ch) == 0x7F or stray_percent:
+            out.append("".join(f"%{b:02X}" for b in ch.encode()))
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def missing_column_message(name: str, column: str, columns: Iterable[object]) -> str:

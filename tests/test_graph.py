@@ -11,6 +11,7 @@ import pytest
 from pyoxigraph import RdfFormat
 
 from metakg.kg import DatasetNotFound, InvalidData, KnowledgeGraph, MemoryStore, RunInput, read_table
+from metakg.kg.graph_inputs import family_name, make_configuration
 from metakg.kg.shapes import shape_violations, validate_with_pyshacl
 from metakg.kg.views import bipartite_graph, metafeature_matrix, performance_table, similarity_graph
 
@@ -204,6 +205,21 @@ def test_a_run_id_names_one_run(small_kg: KnowledgeGraph) -> None:
         small_kg.log_runs([run("r2", "knn"), run("r1", "lightgbm")])
     assert len(small_kg.store) == after
     assert small_kg.check_shapes()[0]
+    with pytest.raises(InvalidData, match="run 2 of 2: run id 'a b' cannot be part of an IRI"):
+        small_kg.log_runs([run("r3", "knn"), run("a b", "knn")])
+    assert len(small_kg.store) == after
+
+
+@pytest.mark.parametrize(("name", "family"), [
+    ("lightgbm", "lightgbm"), ("é-net", "é-net"), ("Pipeline(a=b,c=d)", "Pipeline(a=b,c=d)"),
+    ("baseline lgbm", "baseline%20lgbm"), ("x/y#z?", "x%2Fy%23z%3F"), ("50%", "50%25"),
+    ("%20", "%20")])
+def test_a_name_from_another_tool_becomes_a_family_the_graph_takes(name: str, family: str) -> None:
+    assert family_name(name) == family
+    assert make_configuration({"family": family}).family == family
+    if family != name:
+        with pytest.raises(InvalidData, match="cannot name a model family"):
+            make_configuration({"family": name})
 
 
 def test_a_task_keeps_its_targets_spread(graph: KnowledgeGraph, shared: Path) -> None:

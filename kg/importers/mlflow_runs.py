@@ -26,11 +26,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from metakg.kg.errors import DatasetNotFound, InvalidData, MetaKGError
 from metakg.kg.graph import KnowledgeGraph, task_for_run
-from metakg.kg.graph_inputs import make_configuration
+from metakg.kg.graph_inputs import family_name, make_configuration
 from metakg.kg.measures import HIGHER_IS_BETTER, MEASURES, check_fold_scores, is_possible_score
 from metakg.kg.records import Dataset, RunInput, Task
 from metakg.kg.spaces import FAMILIES
@@ -149,7 +149,7 @@ def mlflow_configuration(params: dict[str, str], *, run_name: str,
         matches = [m for m in matches if m == hinted[0]]
     if len(matches) != 1:
         # the family names a node of the graph: a run name's spaces and the like are escaped
-        return {"family": f"mlflow:{quote(run_name, safe='')}", "params": parsed}
+        return {"family": f"mlflow:{family_name(run_name)}", "params": parsed}
     space = FAMILIES[matches[0]]
     return {"family": space.family,
             "params": {k: int(v) if space.by_name[k].integer and isinstance(v, float) else v

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from metakg.kg.graph_inputs import family_name
 from metakg.kg.spaces import FAMILIES
 
 __all__ = ["FLOW_FAMILIES", "RUN_MEASURES", "FlowMapping", "map_flow", "metafeatures_from_qualities",
@@ -127,7 +128,7 @@ def map_flow(
     family = FLOW_FAMILIES.get(key)
     if family is None:
         params = {name: _decode(v) for name, v in settings.items()}
-        return FlowMapping({"family": f"openml:{flow_name}", "params": params}, False, estimator)
+        return FlowMapping({"family": f"openml:{family_name(flow_name)}", "params": params}, False, estimator)
     space = FAMILIES[family]
     renames = _RENAMES.get(key, {})
     params: dict[str, Any] = {}

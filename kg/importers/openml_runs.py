@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from metakg.kg import dataset_index
 from metakg.kg.errors import InvalidData, MetaKGError, NotFound
 from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.graph_inputs import family_name
 from metakg.kg.importers.openml_mapping import map_flow, metafeatures_from_qualities, run_measures
 from metakg.kg.measures import is_possible_score, target_scale
 from metakg.kg.records import Dataset, RunInput, Task
@@ -88,7 +89,7 @@ def setup_to_config(flow_name: str, parameters: dict[str, Any]) -> dict[str, Any
             params[name] = json.loads(value) if isinstance(value, str) else value
         except (json.JSONDecodeError, TypeError):
             params[name] = value
-    return {"family": f"openml:{flow_name}", "params": params}
+    return {"family": f"openml:{family_name(flow_name)}", "params": params}
 
 
 def import_openml_evaluations(
