@@ -7,7 +7,6 @@ regression).
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -29,15 +28,18 @@ _TREE = {"hist_gradient_boosting", "lightgbm", "xgboost", "catboost", "random_fo
 
 
 class _RowCappedNystroem(Nystroem):
-    """Nystroem without its warning on a table of fewer rows than components: it then takes
-    every row as a component, as scikit-learn does, which is what the svm family wants on a
-    small table, not something to warn about on every fold."""
+    """Nystroem that takes every row as a component on a table of fewer rows than
+    ``n_components``, as scikit-learn does, without its warning on every fold (it is what the
+    svm family wants on a small table). The cap is set for the fit only: no process-wide
+    warning filter is touched, so fits in threads do not disturb each other's."""
 
     def fit(self, X: Any, y: Any = None) -> _RowCappedNystroem:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="n_components > n_samples",
-                                    category=UserWarning)
+        wanted = self.n_components
+        self.n_components = min(wanted, X.shape[0])
+        try:
             return super().fit(X, y)
+        finally:
+            self.n_components = wanted
 
 
 def uses_gpu(config: dict[str, Any]) -> bool:

@@ -272,8 +272,13 @@ def progress_bar(total: int, enabled: bool) -> Any:
                     TextColumn("ETA"), TimeRemainingColumn(), disable=not enabled, transient=False)
 
 
-#: Why a local batch stops when its worker processes die before running anything (pebble's
-#: "All workers expired"): nothing is recorded against the configurations, which are not at fault.
+#: Why a local batch stops when its pool of worker processes breaks (pebble's
+#: ``BrokenProcessPool``): the pool is at fault, not the configurations, so nothing is recorded
+#: against them; the folds already evaluated are kept and a rerun goes on from there.
+POOL_BROKE = ("The pool of worker processes broke ({error}) after {done} fold(s) had been "
+              "evaluated, so the batch stopped; those folds are kept and no failure was "
+              "recorded against the configurations: run it again to go on.")
+#: The same before any fold, where the usual cause is a script without the main guard.
 WORKERS_DID_NOT_START = (
     "The worker processes stopped before evaluating anything ({error}), so the batch stopped; "
     "no failure was recorded against its configurations. When this runs from a Python script, "
@@ -292,7 +297,7 @@ def _run_local(pending: list, handle: Callable[[FoldResult], None], *, jobs: int
 
     from pebble import ProcessPool
 
-    failed = 0
+    failed = handled = 0
     # not ``with ProcessPool(...)``: pebble's ``__exit__`` closes the pool, which waits for every
     # scheduled job, so an interrupted batch (Ctrl-C, a failed write) would go on evaluating the
     # whole backlog with nobody recording the results; on an error the pool is stopped instead
@@ -316,7 +321,8 @@ def _run_local(pending: list, handle: Callable[[FoldResult], None], *, jobs: int
                 if exc is None:
                     result = fut.result()
                 elif isinstance(exc, BrokenProcessPool):  # the pool, not this configuration
-                    raise RuntimeError(WORKERS_DID_NOT_START.format(error=exc)) from exc
+                    text = POOL_BROKE if handled else WORKERS_DID_NOT_START
+                    raise RuntimeError(text.format(error=exc, done=handled)) from exc
                 elif isinstance(exc, FutureTimeout):
                     result = FoldResult(item.task.id, cfg.id, fold, error=(
                         f"TimeLimitExceeded: killed after {time_limit * 2 + 30:g} s"))
@@ -325,6 +331,7 @@ def _run_local(pending: list, handle: Callable[[FoldResult], None], *, jobs: int
                                         error=f"WorkerCrashed: {type(exc).__name__}: {exc}")
                 failed += bool(result.error)
                 handle(result)
+                handled += 1
                 bar.update(tid, advance=1, failed=failed)
     except BaseException:
         pool.stop()
