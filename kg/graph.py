@@ -160,8 +160,21 @@ class KnowledgeGraph:
         """The task of a dataset, target, type, metric and protocol, checked but not written
         (:meth:`add_task` writes it; :meth:`log_runs` can write it with its first runs).
 
-        ``target_sd``, a regression target's standard deviation, lets recommendations for the
-        task put other datasets' RMSEs on its scale before it has runs of its own.
+        Args:
+            dataset: the dataset or its id.
+            target: the column to predict.
+            task_type: ``classification`` or ``regression``.
+            n_classes: a classification target's classes (picks the primary metric).
+            metric: the metric the task is scored by (default: the task type's primary one).
+            folds: cross-validation folds.
+            seed: the folds' shuffling seed.
+            subsample_rows: rows the task is subsampled to, if any.
+            target_sd: a regression target's standard deviation; it lets recommendations for
+                the task put other datasets' RMSEs on its scale before it has runs of its own.
+
+        Returns:
+            The task; its id is a hash of its definition, so the same definition gives the
+            same task.
 
         Raises:
             InvalidData: unknown task type, a metric that does not measure the task type's

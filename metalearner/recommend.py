@@ -575,9 +575,10 @@ def _check_request(df: object, target: object, k: object, families: object,
         raise InvalidData(missing_column_message(name, target, df.columns))
     if families is None or isinstance(families, str):
         return None if families is None else [families]
-    if not all(isinstance(f, str) for f in families):  # type: ignore[union-attr]
-        raise TypeError(f"families must be family names (strings), not {families!r}.")
-    return list(families)  # type: ignore[call-overload]
+    names = list(families)  # type: ignore[call-overload]  # once: a generator is read once
+    if not all(isinstance(f, str) for f in names):
+        raise TypeError(f"families must be family names (strings), not {names!r}.")
+    return names
 
 
 def recommend_for_dataset(
@@ -702,9 +703,15 @@ def _known_metafeatures(metafeatures: dict[str, float | None], known: pd.Index
     missing (as :func:`register_metafeatures` stores it).
 
     Raises:
-        InvalidData: no value of a meta-feature the graph's datasets have: a recommendation
-            from it would be the graph's average, not this table's.
+        InvalidData: a value that is not a number; or no value of a meta-feature the graph's
+            datasets have: a recommendation from it would be the graph's average, not this
+            table's.
     """
+    bad = {k: v for k, v in metafeatures.items()
+           if v is not None and (isinstance(v, bool) or not isinstance(v, numbers.Real))}
+    if bad:
+        shown = ", ".join(f"{k}={v!r}" for k, v in list(bad.items())[:5])
+        raise InvalidData(f"Meta-features are numbers; not {shown}.")
     clean = {str(k): (None if v is None or not math.isfinite(float(v)) else float(v))
              for k, v in metafeatures.items()}
     if not any(v is not None for k, v in clean.items() if k in known):

@@ -740,7 +740,7 @@ def test_a_graph_of_one_run_says_what_to_log(shared: Path) -> None:
                                                         "params": {"n_neighbors": n_neighbors}},
                                fold_scores={"roc_auc": [0.70, 0.71, 0.72]}))
         if n_neighbors == 5:
-            with pytest.raises(InvalidData, match="runs of at least two configurations"):
+            with pytest.raises(InvalidData, match=r"one \(table, configuration\) result"):
                 recommend(df, target="class", graph=graph, k=2)
     assert {r.family for r in recommend(df, target="class", graph=graph, k=2).recommendations
             } == {"knn"}

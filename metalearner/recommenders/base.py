@@ -42,7 +42,8 @@ class BaseRecommender(BaseEstimator, ABC):
 
         Raises:
             TypeError: ``meta`` is not the graph's views.
-            InvalidData: no datasets or no configurations to learn from, or a single run.
+            InvalidData: no datasets or no configurations to learn from, or a single (table,
+                configuration) result.
         """
         if not isinstance(meta, MetaData):
             raise TypeError(f"fit(meta): expected the graph's views, load_metadata(graph, "
@@ -53,10 +54,10 @@ class BaseRecommender(BaseEstimator, ABC):
             raise InvalidData(f"No {meta.task_type} runs in the graph to learn from; "
                               + no_runs_advice())
         if int(meta.norm.notna().to_numpy().sum()) < 2:  # a ranker learns from two or more
-            raise InvalidData(f"One {meta.task_type} run in the graph is all there is to learn "
-                              "from; recommendations need runs of at least two configurations "
-                              "(on one table or several): log another run, or fill the store "
-                              "with the seed graph.")
+            raise InvalidData(f"The graph's {meta.task_type} runs give one (table, "
+                              "configuration) result, and a recommender needs two or more to "
+                              "learn from: log a run of another configuration or on another "
+                              "table, or fill the store with the seed graph.")
         self.meta_ = meta
         self.config_ids_ = list(meta.norm.columns)
         # the same ids as a pandas index, built once: a new index per prediction (from a list of

@@ -190,7 +190,8 @@ def optuna_add_trials(study: Any, runs: Any, distributions: Mapping[str, Any] | 
     measured = _measured(runs)
     bounds = _optuna_bounds(distributions)
     pairs = [({"family": c.get("family"), "params": c.get("params", {})}, s) for c, s in measured]
-    points, problems = _encode([c for c, _ in pairs], bounds, family, strict, required)
+    points, problems = _encode([c for c, _ in pairs], bounds, family, strict, required,
+                               noun="runs")
     if problems:
         text = _problem_text(problems, family, "your Optuna space")
         if strict:

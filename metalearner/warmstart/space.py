@@ -218,6 +218,13 @@ class Bound:
 def require_space(space: Any, caller: str) -> TunerSpace:
     """``space`` if it is metakg's space of a family.
 
+    Args:
+        space: what the caller was given as a space.
+        caller: the public function's name, for the message.
+
+    Returns:
+        ``space``.
+
     Raises:
         TypeError: anything else, with where a space comes from.
     """
@@ -265,9 +272,11 @@ def _in(value: float, low: float | None, high: float | None) -> bool:
     return (low is None or value >= low - tol) and (high is None or value <= high + tol)
 
 
-def _check_families(configs: list[dict[str, Any]], family: str | None) -> None:
-    """Say when recommendations of other families are left out: all of them is an error (the
-    tool would start from nothing), some of them a warning.
+def _check_families(configs: list[dict[str, Any]], family: str | None,
+                    noun: str = "recommendations") -> None:
+    """Say when configurations of other families are left out: all of them is an error (the
+    tool would start from nothing), some of them a warning. ``noun`` names them as the caller
+    does (``recommendations``, ``runs``).
 
     Raises:
         WarmStartError: none of ``configs`` is of ``family``.
@@ -276,24 +285,25 @@ def _check_families(configs: list[dict[str, Any]], family: str | None) -> None:
         return
     others = [str(c.get("family")) for c in configs if c.get("family") != family]
     ask = (f"ask for that family's recommendations (recommend(..., families=[{family!r}]), or "
-           f"`metakg recommend --family {family}`)")
+           f"`metakg recommend --family {family}`)" if noun == "recommendations"
+           else f"pass the {noun} of {family} configurations")
     if len(others) == len(configs):
-        raise WarmStartError(f"None of the {len(configs)} recommendations is a {family} "
+        raise WarmStartError(f"None of the {len(configs)} {noun} is a {family} "
                              f"configuration (they are {', '.join(sorted(set(others)))}); {ask}.")
     if others:
-        warnings.warn(f"{len(others)} of the {len(configs)} recommendations are not {family} "
+        warnings.warn(f"{len(others)} of the {len(configs)} {noun} are not {family} "
                       f"configurations ({', '.join(sorted(set(others)))}) and are left out; "
-                      f"{ask} for a top k of that family.", UserWarning, stacklevel=4)
+                      f"to hand the tool {family} ones only, {ask}.", UserWarning, stacklevel=4)
 
 
 def _encode(configs: list[dict[str, Any]], bounds: Mapping[str, Bound], family: str | None,
-            strict: bool, required: frozenset[str] = frozenset(),
+            strict: bool, required: frozenset[str] = frozenset(), noun: str = "recommendations",
             ) -> tuple[list[tuple[dict[str, Any], int]], list[str]]:
     """Each configuration of ``family`` → (the tool's values, its index); and what could not be
     expressed (``strict``: nothing is dropped or clipped, the problems are only listed).
     ``required``: parameters the space always sets (metakg's space), which a configuration
     leaving them unset cannot reproduce."""
-    _check_families(configs, family)
+    _check_families(configs, family, noun)
     out, problems = [], []
     for i, config in enumerate(configs):
         if family is not None and config.get("family") != family:
