@@ -140,11 +140,10 @@ def is_possible_score(name: str, value: float) -> bool:
 
 def check_fold_scores(fold_scores: dict[str, list[float]], *, task_type: str, folds: int
                       ) -> dict[str, list[float]]:
-    """Check a run's scores as a person or a client hands them in, before anything is written.
-
-    Importers map other tools' metrics and pass the graph's own checks
-    (:func:`check_score`); a run typed in by hand is held to more: each measure fits the task
-    type, and has at least one value and at most one per fold of the task.
+    """Check a run's scores before anything is written: each measure fits the task type, has
+    at least one value and at most one per fold of the task, and each value is possible
+    (:func:`check_score`). ``KnowledgeGraph.log_runs`` holds every run to it; the CLI and the
+    HTTP API call it first too, so that their message names the option or the batch's run.
 
     Args:
         fold_scores: measure → one value per fold.
