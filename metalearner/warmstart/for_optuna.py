@@ -191,7 +191,7 @@ def optuna_add_trials(study: Any, runs: Any, distributions: Mapping[str, Any] | 
     bounds = _optuna_bounds(distributions)
     pairs = [({"family": c.get("family"), "params": c.get("params", {})}, s) for c, s in measured]
     points, problems = _encode([c for c, _ in pairs], bounds, family, strict, required,
-                               noun="runs")
+                               noun="runs", stacklevel=4)
     if problems:
         text = _problem_text(problems, family, "your Optuna space")
         if strict:

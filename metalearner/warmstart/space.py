@@ -273,10 +273,10 @@ def _in(value: float, low: float | None, high: float | None) -> bool:
 
 
 def _check_families(configs: list[dict[str, Any]], family: str | None,
-                    noun: str = "recommendations") -> None:
+                    noun: str = "recommendations", stacklevel: int = 5) -> None:
     """Say when configurations of other families are left out: all of them is an error (the
     tool would start from nothing), some of them a warning. ``noun`` names them as the caller
-    does (``recommendations``, ``runs``).
+    does (``recommendations``, ``runs``); ``stacklevel`` points the warning at the user's call.
 
     Raises:
         WarmStartError: none of ``configs`` is of ``family``.
@@ -293,17 +293,17 @@ def _check_families(configs: list[dict[str, Any]], family: str | None,
     if others:
         warnings.warn(f"{len(others)} of the {len(configs)} {noun} are not {family} "
                       f"configurations ({', '.join(sorted(set(others)))}) and are left out; "
-                      f"to hand the tool {family} ones only, {ask}.", UserWarning, stacklevel=4)
+                      f"to hand the tool {family} ones only, {ask}.", UserWarning, stacklevel=stacklevel)
 
 
 def _encode(configs: list[dict[str, Any]], bounds: Mapping[str, Bound], family: str | None,
             strict: bool, required: frozenset[str] = frozenset(), noun: str = "recommendations",
-            ) -> tuple[list[tuple[dict[str, Any], int]], list[str]]:
+            stacklevel: int = 5) -> tuple[list[tuple[dict[str, Any], int]], list[str]]:
     """Each configuration of ``family`` → (the tool's values, its index); and what could not be
     expressed (``strict``: nothing is dropped or clipped, the problems are only listed).
     ``required``: parameters the space always sets (metakg's space), which a configuration
     leaving them unset cannot reproduce."""
-    _check_families(configs, family, noun)
+    _check_families(configs, family, noun, stacklevel)
     out, problems = [], []
     for i, config in enumerate(configs):
         if family is not None and config.get("family") != family:
