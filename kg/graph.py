@@ -7,7 +7,7 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pandas as pd
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse, serialize
@@ -30,6 +30,8 @@ from metakg.kg.tables import column_kind
 from metakg.kg.vocabulary import MLS, entity, entity_key
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from metakg.kg.published import PublishedConfiguration
 
 __all__ = ["LEARNING_STAMP", "KnowledgeGraph", "make_configuration", "missing_column_message",
@@ -38,6 +40,17 @@ __all__ = ["LEARNING_STAMP", "KnowledgeGraph", "make_configuration", "missing_co
 #: The store memo (:meth:`Store.memo`) of :meth:`KnowledgeGraph.learning_stamp`: a write
 #: that no recommender learns from passes it as ``keeping`` so the stamp is not recounted.
 LEARNING_STAMP = "learning_stamp"
+
+
+class TaskProtocol(TypedDict, total=False):
+    """The keywords of :meth:`KnowledgeGraph.task_record` beyond the dataset, target and type."""
+
+    n_classes: int | None
+    metric: str | None
+    folds: int
+    seed: int
+    subsample_rows: int | None
+    target_sd: float | None
 
 
 class KnowledgeGraph:
@@ -203,29 +216,24 @@ class KnowledgeGraph:
                     target_sd=None if target_sd is None else float(target_sd))
         return task
 
-    def add_task(
-        self,
-        dataset: Dataset | str,
-        *,
-        target: str,
-        task_type: str,
-        n_classes: int | None = None,
-        metric: str | None = None,
-        folds: int = 5,
-        seed: int = 0,
-        subsample_rows: int | None = None,
-        target_sd: float | None = None,
-    ) -> Task:
+    def add_task(self, dataset: Dataset | str, *, target: str, task_type: str,
+                 **protocol: Unpack[TaskProtocol]) -> Task:
         """Add (or return the existing) task: a dataset, target, type, metric and protocol.
 
-        Args: as :meth:`task_record`.
+        Args:
+            dataset: the dataset or its id.
+            target: the column to predict.
+            task_type: ``classification`` or ``regression``.
+            **protocol: ``n_classes``, ``metric``, ``folds``, ``seed``, ``subsample_rows``,
+                ``target_sd``, as in :meth:`task_record`.
+
+        Returns:
+            The task (see :meth:`task_record`).
 
         Raises:
             InvalidData, DatasetNotFound: as :meth:`task_record`.
         """
-        record = self.task_record(dataset, target=target, task_type=task_type,
-                                  n_classes=n_classes, metric=metric, folds=folds, seed=seed,
-                                  subsample_rows=subsample_rows, target_sd=target_sd)
+        record = self.task_record(dataset, target=target, task_type=task_type, **protocol)
         self.write(E.task_quads(record))
         return record
 
