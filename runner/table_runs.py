@@ -6,7 +6,9 @@ from typing import Any
 
 import pandas as pd
 
+from metakg.kg.errors import DatasetNotFound
 from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.identity import table_hash
 from metakg.kg.measures import target_scale
 from metakg.kg.records import Dataset, Task
 from metakg.kg.tables import infer_task_type
@@ -18,10 +20,19 @@ __all__ = ["evaluate_on_table", "table_task"]
 
 
 def table_task(graph: KnowledgeGraph, df: pd.DataFrame, *, target: str, task_type: str | None = None,
-               name: str = "table", description: str = "", source: str | None = None,
+               name: str | None = None, description: str = "", source: str | None = None,
                folds: int = 5, seed: int = 0, subsample_rows: int | None = None,
                metric: str | None = None) -> tuple[Dataset, Task, TaskSpec]:
-    """Add a table's dataset and task to the graph; pickle its prepared data for workers."""
+    """Add a table's dataset and task to the graph; pickle its prepared data for workers.
+
+    ``name``: the dataset's title; ``None`` keeps the title of the same table already in the
+    graph (a name adds a title to it), or ``"table"`` for a new one.
+    """
+    if name is None:
+        try:
+            name = graph.get_dataset(table_hash(df)).name
+        except DatasetNotFound:
+            name = "table"
     ds = graph.add_dataset(df, name=name, target=target, description=description, source=source)
     task_type = task_type or infer_task_type(df[target])
     n_classes = int(df[target].nunique()) if task_type == "classification" else None
@@ -36,7 +47,7 @@ def table_task(graph: KnowledgeGraph, df: pd.DataFrame, *, target: str, task_typ
 
 
 def evaluate_on_table(graph: KnowledgeGraph, df: pd.DataFrame, configs: list[dict[str, Any]], *,
-                      target: str, task_type: str | None = None, name: str = "table",
+                      target: str, task_type: str | None = None, name: str | None = None,
                       folds: int = 5, seed: int = 0, **execute_kwargs: Any) -> tuple[Task, BatchReport]:
     """Cross-validate configurations on a table; every fold is written to the graph.
 

@@ -326,3 +326,16 @@ def test_a_script_without_the_main_guard_is_told_so_and_nothing_is_recorded(
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
                          timeout=300, cwd=tmp_path)
     assert "STOPPED True 0" in out.stdout, out.stdout + out.stderr[-2000:]
+
+
+def test_a_table_already_in_the_graph_keeps_its_title(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("METAKG_CACHE", str(tmp_path))
+    graph = KnowledgeGraph(MemoryStore())
+    df = messy_frame()
+    graph.add_dataset(df, name="churn", target="y")
+    ds, _, _ = table_task(graph, df, target="y", folds=2)
+    titles = graph.store.select("SELECT ?t WHERE { ?d a mls:Dataset ; dcterms:title ?t }")
+    assert ds.name == "churn" and [r["t"] for r in titles] == ["churn"]
+    new, _, _ = table_task(graph, df.head(100), target="y", folds=2)
+    assert new.name == "table"
