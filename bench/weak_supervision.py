@@ -144,8 +144,9 @@ def fold_spread(meta: MetaData, folds: dict[str, list[float]]) -> pd.Series:
 
 
 def weak_values(scenario: str, train: MetaData, folds: dict[str, list[float]], spread: pd.Series,
-                rng: np.random.Generator) -> pd.DataFrame:
-    """The weak runs' scores of every training cell under ``scenario``."""
+                rng: np.random.Generator, bias_scale: float = 1.0) -> pd.DataFrame:
+    """The weak runs' scores of every training cell under ``scenario`` (``bias_scale``: the
+    other protocol's biases in multiples of the dataset's between-fold spread)."""
     raw = train.raw
     sd = spread.reindex(raw.index).fillna(float(spread.median())).to_numpy()[:, None]
     if scenario in ("one_fold", "outcome"):
@@ -160,7 +161,7 @@ def weak_values(scenario: str, train: MetaData, folds: dict[str, list[float]], s
     uniq = {f: k for k, f in enumerate(sorted(set(fams)))}
     per_family = rng.normal(size=(len(raw.index), len(uniq))) * sd
     bias = rng.normal(size=(len(raw.index), 1)) * sd + per_family[:, [uniq[f] for f in fams]]
-    return raw + bias
+    return raw + bias_scale * bias
 
 
 def views(train: MetaData, values: pd.DataFrame, reliability: pd.DataFrame | None) -> MetaData:
@@ -231,7 +232,8 @@ def one(state: dict, d: str, seed: int, folds: dict, spread: pd.Series,
         rows.append({**base, "scenario": "-", "condition": "strong_only",
                      **best_at(views(train, train.raw.where(strong), None), seed, query, truth, rec)})
     for scenario in SCENARIOS:
-        values = train.raw.where(strong, weak_values(scenario, train, folds, spread, rng)).where(seen)
+        values = train.raw.where(strong, weak_values(scenario, train, folds, spread, rng,
+                                                     state.get("bias_scale", 1.0))).where(seen)
         if not any(sc == scenario for sc, _ in wanted):  # drawn all the same: later draws match
             continue
         w = weight(scenario, task_folds(folds))
@@ -351,6 +353,9 @@ def main() -> None:
     ap.add_argument("--report-only", action="store_true", help="rebuild the report from --rows")
     ap.add_argument("--strong-share", type=float, default=STRONG_SHARE,
                     help="share of the training cells that stay seed runs (the rest: weak runs)")
+    ap.add_argument("--bias-scale", type=float, default=1.0,
+                    help="another protocol's biases in multiples of the dataset's between-fold "
+                         "spread (a stress test of the weighting; use its own --rows)")
     ap.add_argument("--views-key", default=None,
                     help="the folder of .metakg-build/bench-cache/ to read the views from")
     args = ap.parse_args()
@@ -385,7 +390,8 @@ def main() -> None:
     partial = (set(conditions) != set(CONDITIONS)
                or set(scenarios) != set(SCENARIOS))  # rows only: no report
     for m in [] if args.report_only else metrics:
-        state = {**groups[m], "strong_share": args.strong_share, "recommender": args.recommender}
+        state = {**groups[m], "strong_share": args.strong_share, "recommender": args.recommender,
+                 "bias_scale": args.bias_scale}
         for seed in seeds:  # every dataset of one seed first: a stopped run still covers them all
             for d in state["holdout"][:args.limit]:
                 missing = set(pairs) - done.get((m, d, seed), set())
