@@ -75,11 +75,10 @@ def _short(error: dict[str, Any]) -> dict[str, Any]:
     """A validation error with its ``input`` cut to :data:`ECHO_CHARS` characters."""
     out = {k: v for k, v in error.items() if k != "ctx"}  # ctx may hold exception objects
     if "input" in error:
-        text = json.dumps(jsonable_encoder(error["input"]), default=str)
-        if len(text) > ECHO_CHARS:
-            out["input"] = f"{text[:ECHO_CHARS]}... ({len(text):,} characters)"
-        else:
-            out["input"] = jsonable_encoder(error["input"])
+        encoded = jsonable_encoder(error["input"])
+        text = json.dumps(encoded, default=str)
+        out["input"] = (f"{text[:ECHO_CHARS]}... ({len(text):,} characters)"
+                        if len(text) > ECHO_CHARS else encoded)
     if "ctx" in error:
         out["ctx"] = {k: str(v) for k, v in error["ctx"].items()}
     return out

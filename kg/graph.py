@@ -23,7 +23,7 @@ from metakg.kg.measures import (
     primary_metric,
 )
 from metakg.kg.records import Column, Configuration, Dataset, Run, RunInput, Task
-from metakg.kg.run_nquads import run_nquads
+from metakg.kg.run_nquads import run_nquads, run_term
 from metakg.kg.shapes import check_quads
 from metakg.kg.store.base import Store
 from metakg.kg.tables import column_kind
@@ -296,9 +296,8 @@ class KnowledgeGraph:
                 task = pending.get(r.task_id) or self.get_task(r.task_id)  # cached per graph
                 config = _checked_run(r, task)
             except (InvalidData, NotFound) as exc:
-                which = f"run {i + 1} of {len(runs)}" if len(runs) > 1 else "the run"
                 named = f" ({r.run_id})" if r.run_id else ""
-                raise type(exc)(f"{which}{named}: {exc} Nothing was written.") from None
+                raise type(exc)(f"{_which(i, len(runs))}{named}: {exc} Nothing was written.") from None
             run_id = r.run_id or uuid.uuid4().hex
             if config.id not in configs_seen and config.id not in self._configs_written:
                 configs_seen.add(config.id)
@@ -346,14 +345,14 @@ class KnowledgeGraph:
             InvalidData: a run id that cannot be part of an IRI, is repeated in the batch or is
                 already in the graph (named, with the run's place in the batch).
         """
+        terms: dict[str, str] = {}  # run id → its checked ``<IRI>``
         for i, r in enumerate(runs):
-            try:
-                if r.run_id:
-                    entity("run", r.run_id)
-            except ValueError:
-                which = f"run {i + 1} of {len(runs)}" if len(runs) > 1 else "the run"
-                raise InvalidData(f"{which}: run id {r.run_id!r} cannot be part of an IRI; use "
-                                  "letters, digits, '-', '_' or '.'. Nothing was written.") from None
+            if r.run_id and r.run_id not in terms:
+                try:
+                    terms[r.run_id] = run_term(r.run_id)
+                except InvalidData as exc:
+                    raise InvalidData(f"{_which(i, len(runs))}: {str(exc)[:1].lower()}{str(exc)[1:]} "
+                                      "Nothing was written.") from None
         given = Counter(r.run_id for r in runs if r.run_id)
         repeated = sorted(i for i, n in given.items() if n > 1)
         if repeated:
@@ -361,12 +360,12 @@ class KnowledgeGraph:
                               "the batch; a run id names one run. Nothing was written.")
         ids = sorted(given)
         for start in range(0, len(ids), 500):
-            iris = {entity("run", i).value: i for i in ids[start:start + 500]}
-            values = " ".join(str(NamedNode(iri)) for iri in iris)  # validated IRIs, no text
+            chunk = ids[start:start + 500]
+            values = " ".join(terms[i] for i in chunk)  # checked IRIs, no text
             rows = self.store.select(f"SELECT ?r WHERE {{ VALUES ?r {{ {values} }} ?r a mls:Run }}"
                                      " LIMIT 1")
             if rows:
-                taken = iris[rows[0]["r"]]
+                taken = next(i for i in chunk if terms[i][1:-1] == rows[0]["r"])
                 raise InvalidData(f"Run id {taken!r} is already in the graph; a run is logged "
                                   "once. Log this one without a run id (one is made), or delete "
                                   "the old run first (KnowledgeGraph.delete_run). Nothing was "
@@ -693,6 +692,11 @@ def _principal_name(iri: str | None) -> str | None:
     from urllib.parse import unquote
 
     return unquote(entity_key(iri))
+
+
+def _which(i: int, n: int) -> str:
+    """The batch's run ``i`` (0-based) as a refusal names it."""
+    return f"run {i + 1} of {n}" if n > 1 else "the run"
 
 
 def _checked_run(run: RunInput, task: Task) -> Configuration:

@@ -32,7 +32,8 @@ from metakg.kg.measures import HIGHER_IS_BETTER
 from metakg.kg.vocabulary import MKG, MLS, PROV, RDF, XSD, entity
 
 __all__ = ["MEAN_PREDICATES", "double_lexical", "fold_mean", "fold_nquads", "mean_nquads",
-           "mean_predicate", "nquads_to_quads", "run_header_nquads", "run_nquads"]
+           "mean_predicate", "nquads_to_quads", "run_header_nquads", "run_nquads",
+           "run_term"]
 
 _T = f"{RDF.type}"
 _RUN_HEAD = f" {_T} {MLS.Run} .\n"
@@ -89,7 +90,7 @@ def nquads_to_quads(text: str) -> list[Quad]:
     return list(parse(text.encode(), format=RdfFormat.N_QUADS))
 
 
-def _run_term(run_id: str) -> str:
+def run_term(run_id: str) -> str:
     """``<IRI>`` of a run, checked by pyoxigraph's IRI parser.
 
     Raises:
@@ -192,7 +193,7 @@ def run_header_nquads(
         InvalidData: the run id cannot be part of an IRI.
     """
     return "".join(_header_parts(
-        _run_term(run_id), task_iri=task_iri, dataset_iri=dataset_iri, config_iri=config_iri,
+        run_term(run_id), task_iri=task_iri, dataset_iri=dataset_iri, config_iri=config_iri,
         implementation_iri=implementation_iri, status=status, started_at=started_at,
         error=error, principal_iri=principal_iri, device=device, source=source,
         code_version=code_version, tags=tags, software=software))
@@ -209,7 +210,7 @@ def fold_nquads(run_id: str, fold: int, scores: Mapping[str, float]) -> str:
     Raises:
         InvalidData: an unknown measure or a bad run id.
     """
-    r = _run_term(run_id)
+    r = run_term(run_id)
     parts: list[str] = []
     for measure, value in scores.items():
         parts += _fold_parts(r, measure, _measure_iri(measure), fold, float(value))
@@ -223,7 +224,7 @@ def mean_nquads(run_id: str, means: Mapping[str, float]) -> str:
     Raises:
         InvalidData: an unknown measure or a bad run id.
     """
-    r = _run_term(run_id)
+    r = run_term(run_id)
     parts: list[str] = []
     for measure, value in means.items():
         parts += _mean_parts(r, measure, _measure_iri(measure), float(value))
@@ -270,7 +271,7 @@ def run_nquads(
         InvalidData: an unknown measure, a value that is not a number, or a run id that
             cannot be part of an IRI.
     """
-    r = _run_term(run_id)
+    r = run_term(run_id)
     parts = _header_parts(
         r, task_iri=task_iri, dataset_iri=dataset_iri, config_iri=config_iri,
         implementation_iri=implementation_iri, status=status, started_at=started_at,

@@ -78,7 +78,7 @@ def log_run(body: RunIn, graph: GraphDep, who: WriterDep) -> RunOut:
     ``recommendation=<id>`` whose configuration that recommendation ranked records the
     outcome of that rank (an unknown id gives 404 and logs nothing)."""
     run, task = _input(graph, body, who.name)
-    return _out(graph.log_runs([run], new_tasks=[task])[0])
+    return _out(graph.log_runs([run], new_tasks=[] if body.task_id else [task])[0])
 
 
 @router.post("/batch", status_code=201, response_model=list[RunOut])
@@ -86,7 +86,8 @@ def log_runs(body: RunsIn, graph: GraphDep, who: WriterDep) -> list[RunOut]:
     """Log a batch of runs in one atomic write (all or none)."""
     memo: dict = {}
     inputs = [_batch_item(i, _input, graph, b, who.name, memo) for i, b in enumerate(body.runs)]
-    tasks = {task.id: task for _, task in inputs}
+    tasks = {task.id: task for b, (_, task) in zip(body.runs, inputs, strict=True)
+             if not b.task_id}  # a task named by its id is in the graph already
     return [_out(r) for r in graph.log_runs([run for run, _ in inputs],
                                             new_tasks=list(tasks.values()))]
 
