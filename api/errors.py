@@ -16,6 +16,7 @@ from metakg.kg.errors import (
     ConfigurationError,
     InvalidData,
     MetaKGError,
+    NameTaken,
     NotFound,
     QueryError,
     StoreError,
@@ -40,7 +41,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "Missing, unknown or revoked API key"},
     403: {"model": ErrorOut, "description": "The key's role does not allow this"},
     404: {"model": ErrorOut, "description": "No such dataset, task, configuration or run"},
-    409: {"model": ErrorOut, "description": "Conflict (e.g. the store is held by another process)"},
+    409: {"model": ErrorOut, "description": "Conflict (the store is held by another process, a name is taken)"},
     413: {"model": ErrorOut, "description": "The request body is larger than the server accepts"},
     422: {"model": ErrorOut, "description": "Invalid input; nothing was written"},
     503: {"model": ErrorOut, "description": "The store cannot be reached"},
@@ -50,7 +51,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 def _status(exc: MetaKGError) -> int:
     if isinstance(exc, NotFound):
         return 404
-    if isinstance(exc, StoreLocked | AlreadyRunning):
+    if isinstance(exc, StoreLocked | AlreadyRunning | NameTaken):
         return 409
     if isinstance(exc, InvalidData | ConfigurationError | QueryError):
         return 422

@@ -145,8 +145,12 @@ def fold_spread(meta: MetaData, folds: dict[str, list[float]]) -> pd.Series:
 
 def weak_values(scenario: str, train: MetaData, folds: dict[str, list[float]], spread: pd.Series,
                 rng: np.random.Generator, bias_scale: float = 1.0) -> pd.DataFrame:
-    """The weak runs' scores of every training cell under ``scenario`` (``bias_scale``: the
-    other protocol's biases in multiples of the dataset's between-fold spread)."""
+    """The weak runs' scores of every training cell under ``scenario``.
+
+    ``bias_scale`` stretches what separates a weak run from the cell's seed mean: another
+    protocol's biases in multiples of the dataset's between-fold spread, and a single fold's
+    distance from the mean (a hand-logged score or an outcome noisier than one of the seed's
+    folds). 1: as drawn."""
     raw = train.raw
     sd = spread.reindex(raw.index).fillna(float(spread.median())).to_numpy()[:, None]
     if scenario in ("one_fold", "outcome"):
@@ -156,7 +160,8 @@ def weak_values(scenario: str, train: MetaData, folds: dict[str, list[float]], s
             for j, c in enumerate(raw.columns):
                 v = folds.get(train.run_ids.get((d, c), ""))
                 out[i, j] = v[rng.integers(len(v))] if v else out[i, j] + noise[i, j]
-        return pd.DataFrame(out, index=raw.index, columns=raw.columns)
+        single = pd.DataFrame(out, index=raw.index, columns=raw.columns)
+        return single if bias_scale == 1.0 else raw + bias_scale * (single - raw)
     fams = pd.Series(train.families).reindex(raw.columns).fillna("?").to_numpy()
     uniq = {f: k for k, f in enumerate(sorted(set(fams)))}
     per_family = rng.normal(size=(len(raw.index), len(uniq))) * sd
@@ -354,8 +359,10 @@ def main() -> None:
     ap.add_argument("--strong-share", type=float, default=STRONG_SHARE,
                     help="share of the training cells that stay seed runs (the rest: weak runs)")
     ap.add_argument("--bias-scale", type=float, default=1.0,
-                    help="another protocol's biases in multiples of the dataset's between-fold "
-                         "spread (a stress test of the weighting; use its own --rows)")
+                    help="what separates a weak run from its cell's seed mean, stretched: another "
+                         "protocol's biases in multiples of the dataset's between-fold spread, a "
+                         "single fold's distance from the mean (a stress test of the weighting; "
+                         "use its own --rows)")
     ap.add_argument("--views-key", default=None,
                     help="the folder of .metakg-build/bench-cache/ to read the views from")
     args = ap.parse_args()

@@ -13,6 +13,7 @@ __all__ = [
     "DatasetNotFound",
     "InvalidData",
     "MetaKGError",
+    "NameTaken",
     "NotFound",
     "QueryError",
     "QueryLimitExceeded",
@@ -40,6 +41,11 @@ class DatasetNotFound(NotFound):
 
 class InvalidData(MetaKGError, ValueError):
     """A table, a file or a request body is malformed; nothing was written."""
+
+
+class NameTaken(MetaKGError, ValueError):
+    """A new entity's name already names another one (a dataset registered under a name that
+    a different dataset has): looking it up by name would then be ambiguous."""
 
 
 class ShapeViolation(InvalidData):

@@ -435,6 +435,19 @@ class KnowledgeGraph:
             node, props = found, self._dataset_properties(found)
         return self._dataset(node, schema=schema, props=props)
 
+    def dataset_named(self, name: str) -> str | None:
+        """The id of a dataset with this name (``dcterms:title``), if any.
+
+        Args:
+            name: a dataset's name.
+
+        Returns:
+            The id of the first such dataset by IRI, or ``None``.
+        """
+        rows = self.store.select("SELECT ?d WHERE { ?d dcterms:title ?ref ; a mls:Dataset } "
+                                 "ORDER BY ?d LIMIT 1", {"ref": name})
+        return entity_key(rows[0]["d"]) if rows else None
+
     def _dataset_by_hash_or_name(self, ref: str) -> NamedNode | None:
         """The dataset node with this content hash, else this name (``get_dataset`` tried
         the id or IRI first).

@@ -214,10 +214,12 @@ def register_metafeatures(graph: KnowledgeGraph, *, name: str, task_type: str,
     Raises:
         InvalidData: unknown task type, no meta-feature with a finite value, or a negative
             ``target_sd``.
+        NameTaken: ``name`` already names another dataset (a table, or other meta-features
+            under that name); registering the same name and meta-features again is allowed.
     """
     import hashlib
 
-    from metakg.kg.errors import InvalidData
+    from metakg.kg.errors import InvalidData, NameTaken
     from metakg.kg.identity import canonical_json
 
     if task_type not in ("classification", "regression"):
@@ -231,6 +233,13 @@ def register_metafeatures(graph: KnowledgeGraph, *, name: str, task_type: str,
     cols = int(clean.get("nr_attr") or 1)
     ds = Dataset(id=digest[:32], name=name, content_hash=digest, rows=max(rows, 1),
                  columns=max(cols, 1), description=description, sources=("metafeatures-only",))
+    taken = graph.dataset_named(name)
+    if taken is not None and taken != ds.id:
+        raise NameTaken(
+            f"A dataset named {name!r} is already in the graph ({taken}); a second one of that "
+            "name would make looking it up by name ambiguous. Register these meta-features "
+            f"under another name (e.g. {name + '-2'!r}), or log runs against the existing "
+            f"dataset by its id ({taken}).")
     # the task first: it checks target_sd, so a bad one leaves nothing behind
     graph.add_task(ds, target="(unknown)", task_type=task_type, n_classes=n_classes,
                    target_sd=target_sd)

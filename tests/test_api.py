@@ -176,6 +176,21 @@ def test_recommendations_and_registration(client: TestClient, shared: Path) -> N
     r = client.post("/datasets/metafeatures", headers=H(client, "write"), json={
         "name": "empty", "task_type": "classification", "metafeatures": {}})
     assert r.status_code == 422 and "no meta-feature has a finite value" in r.json()["detail"]
+    # a name is one dataset: the same registration again is the same dataset; other
+    # meta-features under a taken name (here a table's) are refused, nothing written
+    again = client.post("/datasets/metafeatures", headers=H(client, "write"), json={
+        "name": "private", "task_type": "classification", "n_classes": 2,
+        "metafeatures": {"nr_inst": 900.0, "nr_attr": 20.0, "frac_cat": 0.6}})
+    assert again.status_code == 201 and again.json()["id"] == reg.json()["id"]
+    table = client.get(f"/datasets/{client.dataset}", headers=H(client, "read")).json()  # type: ignore[attr-defined]
+    name = table["dataset"]["name"]
+    count = len(client.get("/datasets", headers=H(client, "read")).json())
+    r = client.post("/datasets/metafeatures", headers=H(client, "write"), json={
+        "name": name, "task_type": "classification", "metafeatures": {"nr_inst": 5.0}})
+    assert r.status_code == 409, r.text
+    assert f"A dataset named {name!r} is already in the graph" in r.json()["detail"]
+    assert "another name" in r.json()["detail"]
+    assert len(client.get("/datasets", headers=H(client, "read")).json()) == count
 
 
 def test_export_neighbourhood(client: TestClient) -> None:
