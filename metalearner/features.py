@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from metakg.metalearner.config_features import config_features
+from metakg.metalearner.fitted import NotFittedGuard
 from metakg.metalearner.metafeatures.probing import PROBES
 from metakg.metalearner.recommenders.landmark_contrasts import with_landmark_contrasts
 from metakg.metalearner.recommenders.nearest import DEFAULT_FEATURES
@@ -50,7 +51,7 @@ def _number(value: object) -> float:
         return np.nan
 
 
-class FeatureBuilder(BaseEstimator):
+class FeatureBuilder(NotFittedGuard, BaseEstimator):
     """Input rows of the ranker.
 
     Args:

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from metakg.metalearner.fitted import NotFittedGuard
 from metakg.metalearner.recommenders._greedy import greedy_order
 
 __all__ = ["Portfolio"]
@@ -44,7 +45,7 @@ _FIRST_REASONS = {
 }
 
 
-class Portfolio(BaseEstimator):
+class Portfolio(NotFittedGuard, BaseEstimator):
     """The greedy best-of-k step (see the module docstring for the constraints).
 
     Args:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from metakg.metalearner.fitted import NotFittedGuard
+
 __all__ = ["Ranker", "from_top", "to_top"]
 
 
@@ -26,7 +28,7 @@ def from_top(predicted: np.ndarray, temperature: float) -> np.ndarray:
     return 1.0 + np.log(np.clip(np.asarray(predicted, dtype=float), 1e-12, None)) / temperature
 
 
-class Ranker(RegressorMixin, BaseEstimator):
+class Ranker(NotFittedGuard, RegressorMixin, BaseEstimator):
     """A bag of LightGBM regressors of the ``top`` target.
 
     Args:

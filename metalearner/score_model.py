@@ -47,6 +47,7 @@ from sklearn.base import BaseEstimator
 from metakg.kg.measures import IN_TARGET_UNITS
 from metakg.kg.reliability import shrinkage
 from metakg.metalearner.config_features import config_features
+from metakg.metalearner.fitted import NotFittedGuard
 from metakg.metalearner.knowledge import MetaData, weak_cells
 from metakg.metalearner.recommenders.base import Query
 from metakg.metalearner.recommenders.landmark_contrasts import (
@@ -98,7 +99,7 @@ def _baseline(metric: str, best_landmarker: np.ndarray) -> np.ndarray:
     return _log_odds_of_error(lm)
 
 
-class ScoreModel(BaseEstimator):
+class ScoreModel(NotFittedGuard, BaseEstimator):
     """Predict a configuration's score on a new table, with a cross-fitted, approximately
     normalised conformal interval (the calibration rows are (table, configuration) pairs, many
     per table, so the nominal level is a target the benchmark checks, not a guarantee).

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
 
 from metakg.kg.graph import make_configuration
 from metakg.kg.spaces import portfolio
@@ -58,8 +59,11 @@ def test_recommenders_follow_scikit_learn(cls: type, meta: MetaData) -> None:
     twin = clone(rec)
     assert twin.get_params() == params and twin is not rec
     assert not [k for k in vars(rec) if k.endswith("_")]  # no work in __init__
-    assert rec.fit(meta) is rec
     query = R.Query({"frac_cat": 0.9, "log_nr_inst": 7.0, "lm_1nn": 0.7, "lm_stump": 0.8})
+    with pytest.raises(NotFittedError, match=rf"This {cls.__name__} is not fitted yet .*"
+                                             r"call fit\(load_metadata\(graph"):
+        rec.score(query)
+    assert rec.fit(meta) is rec
     scores = rec.score(query)
     assert list(scores.index) == list(meta.norm.columns)
     some = pd.Index(list(meta.norm.columns[:5]))
@@ -205,3 +209,19 @@ def test_a_recommendation_reuses_its_querys_prediction_and_no_other(meta: MetaDa
     restored = pickle.loads(pickle.dumps(rec)).__dict__
     assert "_last_query" in rec.__dict__ and not {"_last_query", "_forest"} & set(restored)
 
+
+
+def test_the_recommenders_parts_say_fit_them_first() -> None:
+    from metakg.metalearner.features import FeatureBuilder
+    from metakg.metalearner.portfolio_step import Portfolio
+    from metakg.metalearner.ranker import Ranker
+    from metakg.metalearner.score_model import ScoreModel
+
+    for part in (FeatureBuilder(), Ranker(), Portfolio(), ScoreModel()):
+        fitted = [k for k in dir(type(part)) if k.endswith("_") and not k.startswith("_")]
+        assert not fitted  # the check below reads an attribute that only fit sets
+        with pytest.raises(NotFittedError, match=f"This {type(part).__name__} is not fitted yet"):
+            part.does_not_exist_  # noqa: B018
+        assert not hasattr(part, "does_not_exist_")  # hasattr and check_is_fitted still work
+        with pytest.raises(AttributeError, match="has no attribute 'typo'"):
+            part.typo  # noqa: B018

@@ -10,6 +10,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from metakg.kg.errors import InvalidData
+from metakg.metalearner.fitted import NotFittedGuard
 from metakg.metalearner.knowledge import MetaData
 
 __all__ = ["BaseRecommender", "Query", "neighbour_weights"]
@@ -33,9 +34,12 @@ class Query:
     target_sd: float | None = None
 
 
-class BaseRecommender(BaseEstimator, ABC):
+class BaseRecommender(NotFittedGuard, BaseEstimator, ABC):
     """A scikit-learn estimator: ``__init__`` stores arguments, ``fit`` validates and learns,
-    fitted attributes end in ``_``, ``fit`` returns ``self``, ``clone`` works."""
+    fitted attributes end in ``_``, ``fit`` returns ``self``, ``clone`` works; scoring before
+    ``fit`` raises ``NotFittedError``."""
+
+    fit_hint = "fit(load_metadata(graph, task_type, metric))"
 
     def fit(self, meta: MetaData) -> BaseRecommender:
         """Learn from the graph's views.

@@ -30,6 +30,10 @@ class NearestDatasetsRecommender(BaseRecommender):
         weighting: ``inverse`` (1 / (1 + d)) or ``uniform``.
     """
 
+    #: the last query and its neighbours (reused when the same query asks again); ``fit``
+    #: resets it, and before ``fit`` the lookup goes on to a fitted attribute, which says so
+    _last: tuple[Query, pd.Series] | None = None
+
     def __init__(self, *, k: int = 10, features: tuple[str, ...] | None = None,
                  scaling: str = "rank", weighting: str = "inverse") -> None:
         self.k = k
@@ -53,7 +57,7 @@ class NearestDatasetsRecommender(BaseRecommender):
         else:  # each feature's sorted training values, for quantile (rank) scaling
             self.sorted_ = [np.sort(col[np.isfinite(col)]) for col in values.T]
         self.Z_ = self._transform(values)
-        self._last: tuple[Query, pd.Series] | None = None
+        self._last = None
 
     def _transform(self, values: np.ndarray) -> np.ndarray:
         """Rows of raw meta-feature values (NaN missing) → scaled coordinates."""
