@@ -353,13 +353,11 @@ def log(
                                           tags=tags, status=status)
         run_id = run["id"]
     else:
-        from metakg.kg.measures import check_fold_scores
         from metakg.kg.records import RunInput
 
         graph = open_cli_graph(store)
         try:  # closed on a refusal too: a warm worker must not keep other writers out
-            task = graph.get_task(task_id)
-            folds = check_fold_scores(folds, task_type=task.task_type, folds=task.folds)
+            # log_run checks the task and the scores (measure, range, folds) before writing
             run_id = graph.log_run(RunInput(task_id=task_id, config=cfg, fold_scores=folds,
                                             status=status, tags=tags, source="cli",
                                             principal=os.environ.get("USER", "cli"))).id

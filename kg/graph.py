@@ -14,7 +14,7 @@ from pyoxigraph import NamedNode, Quad, RdfFormat, parse, serialize
 
 from metakg.kg import entities as E
 from metakg.kg.errors import DatasetNotFound, InvalidData, NotFound
-from metakg.kg.graph_inputs import make_configuration, missing_column_message, task_for_run
+from metakg.kg.graph_inputs import batch_position, make_configuration, missing_column_message, task_for_run
 from metakg.kg.identity import canonical_json, configuration_id, table_hash
 from metakg.kg.measures import (
     check_fold_scores,
@@ -283,7 +283,7 @@ class KnowledgeGraph:
                 the other task type; a measure with no value, or more values than the task has
                 folds; a score that is not finite or outside its measure's range), or a run id
                 is repeated in the batch or already in the graph. Each refusal names the run
-                by its place in the batch. Nothing is written.
+                by its index in ``runs`` (``runs[1]: ...``). Nothing is written.
         """
         texts: list[str] = []
         config_quads: list[Quad] = [q for t in new_tasks for q in E.task_quads(t)]
@@ -297,7 +297,7 @@ class KnowledgeGraph:
                 config = _checked_run(r, task)
             except (InvalidData, NotFound) as exc:
                 named = f" ({r.run_id})" if r.run_id else ""
-                raise type(exc)(f"{_which(i, len(runs))}{named}: {exc} Nothing was written.") from None
+                raise type(exc)(f"{batch_position(i, len(runs))}{named}: {exc} Nothing was written.") from None
             run_id = r.run_id or uuid.uuid4().hex
             if config.id not in configs_seen and config.id not in self._configs_written:
                 configs_seen.add(config.id)
@@ -351,7 +351,7 @@ class KnowledgeGraph:
                 try:
                     terms[r.run_id] = run_term(r.run_id)
                 except InvalidData as exc:
-                    raise InvalidData(f"{_which(i, len(runs))}: {str(exc)[:1].lower()}{str(exc)[1:]} "
+                    raise InvalidData(f"{batch_position(i, len(runs))}: {str(exc)[:1].lower()}{str(exc)[1:]} "
                                       "Nothing was written.") from None
         given = Counter(r.run_id for r in runs if r.run_id)
         repeated = sorted(i for i, n in given.items() if n > 1)
@@ -705,11 +705,6 @@ def _principal_name(iri: str | None) -> str | None:
     from urllib.parse import unquote
 
     return unquote(entity_key(iri))
-
-
-def _which(i: int, n: int) -> str:
-    """The batch's run ``i`` (0-based) as a refusal names it."""
-    return f"run {i + 1} of {n}" if n > 1 else "the run"
 
 
 def _checked_run(run: RunInput, task: Task) -> Configuration:

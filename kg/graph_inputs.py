@@ -4,19 +4,21 @@ task a logged run refers to, column names."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from metakg.kg.errors import InvalidData
+from metakg.kg.errors import InvalidData, MetaKGError
 from metakg.kg.identity import canonical_json, configuration_id
 from metakg.kg.records import Configuration, Task
 from metakg.kg.vocabulary import entity
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from metakg.kg.graph import KnowledgeGraph
 
-__all__ = ["family_name", "make_configuration", "missing_column_message", "task_for_run"]
+__all__ = ["RunTasks", "TaskReference", "batch_position", "family_name", "make_configuration",
+           "missing_column_message", "run_tasks", "task_for_run"]
 
 
 def make_configuration(config: dict[str, Any]) -> Configuration:
@@ -124,3 +126,86 @@ def task_for_run(graph: KnowledgeGraph, *, task_id: str | None, dataset: str | N
     if memo is not None:
         memo[key] = task
     return task
+
+
+def batch_position(i: int, n: int) -> str:
+    """How a refusal names the batch's run ``i`` (0-based): ``runs[i]``, the index in the list
+    the caller passed (the JSON path of an HTTP batch); ``the run`` when it is alone."""
+    return f"runs[{i}]" if n > 1 else "the run"
+
+
+@dataclass(frozen=True)
+class TaskReference:
+    """Which task a run to log achieves: its id, or a dataset (id, content hash or name) with a
+    target and a task type, whose task is created with the run.
+
+    Attributes:
+        task_id: the task's id.
+        dataset, target, task_type: the dataset's reference, the column, the task type.
+        folds: the folds of a task created by reference.
+    """
+
+    task_id: str | None = None
+    dataset: str | None = None
+    target: str | None = None
+    task_type: str | None = None
+    folds: int = 5
+
+
+@dataclass(frozen=True)
+class RunTasks:
+    """The tasks of a batch of runs to log.
+
+    Attributes:
+        tasks: each run's task, in the batch's order.
+        new: the tasks named by reference, to write with the runs
+            (``KnowledgeGraph.log_runs(..., new_tasks=new)``): a refused batch leaves none.
+    """
+
+    tasks: list[Task]
+    new: list[Task]
+
+
+def run_tasks(graph: KnowledgeGraph, references: Sequence[TaskReference]) -> RunTasks:
+    """Resolve the tasks of a batch of runs, each once, writing nothing.
+
+    Args:
+        graph: the knowledge graph.
+        references: each run's task reference, in the batch's order.
+
+    Returns:
+        The runs' tasks and those to write with them.
+
+    Raises:
+        InvalidData: a reference gives neither a task id nor a full dataset reference, or both.
+        NotFound, DatasetNotFound: an unknown task or dataset (an id that cannot be part of an
+            IRI names none). Each refusal names the run (:func:`batch_position`).
+    """
+    memo: dict[tuple[Any, ...], Task] = {}
+    tasks: list[Task] = []
+    new: dict[str, Task] = {}
+    for i, ref in enumerate(references):
+        try:
+            if ref.task_id and ref.dataset:
+                raise InvalidData("Give task_id or dataset (with target and task_type), not both.")
+            task = _referenced_task(graph, ref, memo)
+        except MetaKGError as exc:
+            raise type(exc)(f"{batch_position(i, len(references))}: {exc}") from None
+        tasks.append(task)
+        if not ref.task_id:  # a task named by its id is in the graph already
+            new[task.id] = task
+    return RunTasks(tasks=tasks, new=list(new.values()))
+
+
+def _referenced_task(graph: KnowledgeGraph, ref: TaskReference, memo: dict) -> Task:
+    from metakg.kg.errors import DatasetNotFound, NotFound
+
+    try:
+        return task_for_run(graph, task_id=ref.task_id, dataset=ref.dataset, target=ref.target,
+                            task_type=ref.task_type, folds=ref.folds, memo=memo, write=False)
+    except MetaKGError:
+        raise
+    except ValueError:  # an id that cannot be part of an IRI names no task or dataset
+        if ref.task_id:
+            raise NotFound(f"No task {ref.task_id!r} in the graph.") from None
+        raise DatasetNotFound(f"No dataset {ref.dataset!r} in the graph.") from None

@@ -205,7 +205,7 @@ def test_a_run_id_names_one_run(small_kg: KnowledgeGraph) -> None:
         small_kg.log_runs([run("r2", "knn"), run("r1", "lightgbm")])
     assert len(small_kg.store) == after
     assert small_kg.check_shapes()[0]
-    with pytest.raises(InvalidData, match="run 2 of 2: run id 'a b' cannot be part of an IRI"):
+    with pytest.raises(InvalidData, match=r"runs\[1\]: run id 'a b' cannot be part of an IRI"):
         small_kg.log_runs([run("r3", "knn"), run("a b", "knn")])
     assert len(small_kg.store) == after
 
@@ -344,3 +344,26 @@ def test_runs_read_back_their_tags_and_start(small_kg: KnowledgeGraph) -> None:
                                     started_at=datetime(2026, 3, 1, tzinfo=UTC)))
     (back,) = [r for r in small_kg.runs(task=task.id) if r.id == run.id]
     assert back.tags == ("team=risk",) and back.started_at.startswith("2026-03-01T00:00:00")
+
+
+def test_a_batchs_tasks_are_resolved_once_and_written_with_its_runs(small_kg: KnowledgeGraph) -> None:
+    from metakg.kg.graph_inputs import TaskReference, run_tasks
+
+    ds = small_kg.get_dataset("autompg")
+    known = small_kg.add_task(ds, target="class", task_type="regression", folds=3)
+    by_name = TaskReference(dataset="autompg", target="cylinders", task_type="regression", folds=3)
+    before = len(small_kg.store)
+    found = run_tasks(small_kg, [TaskReference(task_id=known.id), by_name, by_name])
+    assert [t.target for t in found.tasks] == ["class", "cylinders", "cylinders"]
+    assert [t.id for t in found.new] == [found.tasks[1].id]  # once, and not the known task
+    assert len(small_kg.store) == before  # nothing written until the runs are
+    with pytest.raises(InvalidData, match=r"runs\[1\]: Give task_id or dataset .* not both"):
+        run_tasks(small_kg, [by_name, TaskReference(task_id=known.id, dataset="autompg")])
+    with pytest.raises(DatasetNotFound, match=r"runs\[1\]: No dataset 'nope'"):
+        run_tasks(small_kg, [by_name, TaskReference(dataset="nope", target="y", task_type="regression")])
+    with pytest.raises(InvalidData, match=r"the run: Give task_id, or dataset with target"):
+        run_tasks(small_kg, [TaskReference(dataset="autompg")])
+    runs = [RunInput(task_id=t.id, config={"family": "knn"}, fold_scores={"rmse": [1.0, 2.0, 3.0]})
+            for t in found.tasks]
+    small_kg.log_runs(runs, new_tasks=found.new)
+    assert small_kg.get_task(found.tasks[1].id).target == "cylinders"

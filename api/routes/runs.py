@@ -2,67 +2,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
 from metakg.api.deps import GraphDep, ReaderDep, WriterDep
 from metakg.api.schemas import RunIn, RunOut, RunsIn
-from metakg.kg.errors import DatasetNotFound, InvalidData, MetaKGError, NotFound
-from metakg.kg.graph import KnowledgeGraph, task_for_run
-from metakg.kg.measures import check_fold_scores
+from metakg.kg.errors import DatasetNotFound, NotFound
+from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.graph_inputs import RunTasks, TaskReference, run_tasks
 from metakg.kg.records import Run, RunInput, Task
 from metakg.kg.run_search import FoundRun
 from metakg.kg.run_search import get_run as find_run
 from metakg.kg.run_search import search_runs as find_runs
 
 router = APIRouter(prefix="/runs", tags=["runs"])
-T = TypeVar("T")
 
 
-def _task(graph: KnowledgeGraph, body: RunIn, memo: dict | None) -> Task:
-    """The run's task, not written yet: it is written with the run (nothing if refused)."""
+def _reference(body: RunIn) -> TaskReference:
+    return TaskReference(task_id=body.task_id, dataset=body.dataset, target=body.target,
+                         task_type=body.task_type, folds=body.folds)
+
+
+def _tasks(graph: KnowledgeGraph, bodies: list[RunIn]) -> RunTasks:
+    """The runs' tasks (:func:`kg.graph_inputs.run_tasks`); a refusal says how to fix it here."""
     try:
-        return task_for_run(graph, task_id=body.task_id, dataset=body.dataset,
-                            target=body.target, task_type=body.task_type, folds=body.folds,
-                            memo=memo, write=False)
-    except MetaKGError:
-        raise
-    except ValueError:  # an id that cannot be part of an IRI names no task or dataset
-        if body.task_id:
-            raise NotFound(f"No task {body.task_id!r} in the graph.") from None
-        raise DatasetNotFound(f"No dataset {body.dataset!r} in the graph.") from None
-
-
-def _input(graph: KnowledgeGraph, body: RunIn, principal: str, memo: dict | None = None
-           ) -> tuple[RunInput, Task]:
-    try:
-        task = _task(graph, body, memo)
-    except DatasetNotFound:
+        return run_tasks(graph, [_reference(b) for b in bodies])
+    except DatasetNotFound as exc:
         raise DatasetNotFound(
-            f"No dataset {body.dataset!r} in the graph (looked up by id, content hash and "
-            "name). Register it first: upload the table with POST /datasets (Client.upload), "
+            f"{exc} Register it first: upload the table with POST /datasets (Client.upload), "
             "or send its meta-features with POST /datasets/metafeatures; then log the run "
             "with the dataset's id or name.") from None
-    except NotFound:
+    except NotFound as exc:
         raise NotFound(
-            f"No task {body.task_id!r} in the graph. Log the run with dataset, target and "
-            "task_type instead (the task is created), or find task ids with GET "
-            "/datasets/{id}.") from None
-    return RunInput(task_id=task.id, config=body.config,
-                    fold_scores=check_fold_scores(body.fold_scores, task_type=task.task_type,
-                                                  folds=task.folds),
+            f"{exc} Log the run with dataset, target and task_type instead (the task is "
+            "created), or find task ids with GET /datasets/{id}.") from None
+
+
+def _input(body: RunIn, task: Task, principal: str) -> RunInput:
+    return RunInput(task_id=task.id, config=body.config, fold_scores=body.fold_scores,
                     status=body.status, error=body.error, principal=principal, tags=body.tags,
-                    code_version=body.code_version, source=body.source or "api"), task
+                    code_version=body.code_version, source=body.source or "api")
 
 
-def _batch_item(i: int, call: Callable[..., T], *args: Any) -> T:
-    """``call(*args)`` for the batch's run ``i``, whose refusal names it (``runs[i]: ...``)."""
-    try:
-        return call(*args)
-    except (InvalidData, NotFound) as exc:
-        raise type(exc)(f"runs[{i}]: {exc}") from None
+def _logged(graph: KnowledgeGraph, bodies: list[RunIn], principal: str) -> list[RunOut]:
+    """Log the runs in one atomic write (the library checks them and names a refused one)."""
+    found = _tasks(graph, bodies)
+    runs = [_input(b, t, principal) for b, t in zip(bodies, found.tasks, strict=True)]
+    return [_out(r) for r in graph.log_runs(runs, new_tasks=found.new)]
 
 
 def _out(r: Run) -> RunOut:
@@ -77,19 +64,13 @@ def log_run(body: RunIn, graph: GraphDep, who: WriterDep) -> RunOut:
     graph does not know gives 404: register it with POST /datasets first. A run tagged
     ``recommendation=<id>`` whose configuration that recommendation ranked records the
     outcome of that rank (an unknown id gives 404 and logs nothing)."""
-    run, task = _input(graph, body, who.name)
-    return _out(graph.log_runs([run], new_tasks=[] if body.task_id else [task])[0])
+    return _logged(graph, [body], who.name)[0]
 
 
 @router.post("/batch", status_code=201, response_model=list[RunOut])
 def log_runs(body: RunsIn, graph: GraphDep, who: WriterDep) -> list[RunOut]:
     """Log a batch of runs in one atomic write (all or none)."""
-    memo: dict = {}
-    inputs = [_batch_item(i, _input, graph, b, who.name, memo) for i, b in enumerate(body.runs)]
-    tasks = {task.id: task for b, (_, task) in zip(body.runs, inputs, strict=True)
-             if not b.task_id}  # a task named by its id is in the graph already
-    return [_out(r) for r in graph.log_runs([run for run, _ in inputs],
-                                            new_tasks=list(tasks.values()))]
+    return _logged(graph, body.runs, who.name)
 
 
 @router.get("", response_model=list[FoundRun])
