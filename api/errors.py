@@ -21,6 +21,7 @@ from metakg.kg.errors import (
     QueryError,
     StoreError,
     StoreLocked,
+    UpstreamError,
 )
 
 __all__ = ["ERROR_RESPONSES", "BodyLimit", "ErrorOut", "install_error_handlers"]
@@ -44,6 +45,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "Conflict (the store is held by another process, a name is taken)"},
     413: {"model": ErrorOut, "description": "The request body is larger than the server accepts"},
     422: {"model": ErrorOut, "description": "Invalid input; nothing was written"},
+    502: {"model": ErrorOut, "description": "An MLflow tracking server or OpenML could not be reached or refused"},
     503: {"model": ErrorOut, "description": "The store cannot be reached"},
 }
 
@@ -55,13 +57,16 @@ def _status(exc: MetaKGError) -> int:
         return 409
     if isinstance(exc, InvalidData | ConfigurationError | QueryError):
         return 422
+    if isinstance(exc, UpstreamError):
+        return 502
     if isinstance(exc, StoreError):
         return 503
     return 400
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """404 not found, 409 conflict, 422 bad input, 503 store unavailable; body ``{"detail"}``."""
+    """404 not found, 409 conflict, 422 bad input, 502 MLflow or OpenML unavailable, 503 store
+    unavailable; body ``{"detail"}``."""
 
     @app.exception_handler(MetaKGError)
     async def _handle(request: Request, exc: MetaKGError) -> JSONResponse:

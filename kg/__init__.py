@@ -19,6 +19,7 @@ from metakg.kg.errors import (
     ShapeViolation,
     StoreError,
     StoreLocked,
+    UpstreamError,
 )
 from metakg.kg.graph import KnowledgeGraph, make_configuration, missing_column_message
 from metakg.kg.identity import canonical_json, configuration_id, table_hash
@@ -55,6 +56,7 @@ __all__ = [
     "StoreError",
     "StoreLocked",
     "Task",
+    "UpstreamError",
     "canonical_json",
     "configuration_id",
     "delete_run",

@@ -21,6 +21,7 @@ __all__ = [
     "ShapeViolation",
     "StoreError",
     "StoreLocked",
+    "UpstreamError",
 ]
 
 
@@ -92,3 +93,8 @@ class StoreLocked(StoreError):
 
 class AlreadyRunning(MetaKGError):
     """The same long operation (a sync of one experiment) is under way; try again after it."""
+
+
+class UpstreamError(MetaKGError):
+    """A service a call depends on (an MLflow tracking server, OpenML) could not be reached or
+    refused a request; the call may succeed later as it is."""

@@ -346,8 +346,14 @@ def test_the_route_fetches_only_listed_hosts_and_repeats_no_remote_answer(
     port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on: a listed host that is down
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
     try:
-        app = create_app(Settings(store="memory:", mlflow_hosts=f"mlflow.internal,127.0.0.1:{port}"))
+        app = create_app(Settings(store="memory:",
+                                  mlflow_hosts=f"mlflow.internal,127.0.0.1:{port},127.0.0.1:{closed}"))
         with TestClient(app) as tc:
             admin = {"X-API-Key": create_key(app.state.graph, "root", "admin")}
             for uri, says in [(f"http://127.0.0.1:{port}/secret.txt?x=", "without credentials, query"),
@@ -361,8 +367,11 @@ def test_the_route_fetches_only_listed_hosts_and_repeats_no_remote_answer(
             assert r.status_code == 422
             r = tc.post("/sync/mlflow", json={"tracking_uri": f"http://127.0.0.1:{port}/secret.txt",
                                               "experiment": "e"}, headers=admin)
-            assert r.status_code == 400 and "SECRET" not in r.text, r.text
+            assert r.status_code == 502 and "SECRET" not in r.text, r.text  # a bad gateway
             assert "could not be reached or refused a request" in r.json()["detail"]
+            r = tc.post("/sync/mlflow", json={"tracking_uri": f"http://127.0.0.1:{closed}",
+                                              "experiment": "e"}, headers=admin)
+            assert r.status_code == 502 and "could not be reached" in r.json()["detail"], r.text
     finally:
         server.shutdown()
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from metakg.kg.errors import AlreadyRunning, InvalidData, MetaKGError
+from metakg.kg.errors import AlreadyRunning, InvalidData, MetaKGError, UpstreamError
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.importers.mlflow_runs import (
     METRIC_STEPS,
@@ -113,8 +113,8 @@ def synced_mlflow_runs(graph: KnowledgeGraph) -> set[str]:
     return {str(r["src"])[len(_SOURCE_PREFIX):] for r in rows}
 
 
-def _mlflow_error(exc: Exception, tracking_uri: str) -> MetaKGError:
-    return MetaKGError(f"MLflow at {tracking_uri} answered: {' '.join(str(exc).split())[:500]}; "
+def _mlflow_error(exc: Exception, tracking_uri: str) -> UpstreamError:
+    return UpstreamError(f"MLflow at {tracking_uri} answered: {' '.join(str(exc).split())[:500]}; "
                        "check --tracking-uri and that the tracking server is up.")
 
 
@@ -123,7 +123,7 @@ def _check_reachable(tracking_uri: str, shown_uri: str, timeout: float = 10.0) -
     MLflow client would retry for minutes first). Any HTTP answer counts as reachable.
 
     Raises:
-        MetaKGError: no answer (refused, unknown host, timeout) or a malformed URL.
+        UpstreamError: no answer (refused, unknown host, timeout) or a malformed URL.
     """
     if not tracking_uri.startswith(("http://", "https://")):
         return
@@ -132,7 +132,7 @@ def _check_reachable(tracking_uri: str, shown_uri: str, timeout: float = 10.0) -
     try:
         httpx.get(tracking_uri.rstrip("/") + "/health", timeout=timeout)
     except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
-        raise MetaKGError(f"MLflow tracking server {shown_uri} cannot be reached ({exc}); check "
+        raise UpstreamError(f"MLflow tracking server {shown_uri} cannot be reached ({exc}); check "
                           "--tracking-uri and that the server is up.") from None
 
 
@@ -209,7 +209,7 @@ def sync_mlflow_experiment(
 
     Raises:
         InvalidData: no such experiment, a deleted one, or a bad option.
-        MetaKGError: MLflow could not be reached or refused a request.
+        UpstreamError: MLflow could not be reached or refused a request.
     """
     if metric_step not in METRIC_STEPS:
         raise InvalidData(f"metric_step must be one of {', '.join(METRIC_STEPS)}, not {metric_step!r}.")
@@ -291,7 +291,7 @@ def sync_mlflow_for_server(graph: KnowledgeGraph, experiment: str, *, tracking_u
     Raises:
         InvalidData: the URI is malformed or its host is not allowed; nothing is fetched.
         AlreadyRunning: a sync of this experiment is under way in this process.
-        MetaKGError: the tracking server could not be reached or refused a request.
+        UpstreamError: the tracking server could not be reached or refused a request.
     """
     from urllib.parse import urlsplit
 
@@ -317,8 +317,8 @@ def sync_mlflow_for_server(graph: KnowledgeGraph, experiment: str, *, tracking_u
         return sync_mlflow_experiment(graph, experiment, tracking_uri=tracking_uri, **options)
     except (InvalidData, AlreadyRunning):
         raise
-    except MetaKGError:
-        raise MetaKGError(f"The MLflow tracking server at {host} could not be reached or refused a "
+    except UpstreamError:
+        raise UpstreamError(f"The MLflow tracking server at {host} could not be reached or refused a "
                           "request; run `metakg sync mlflow` from the command line to see its "
                           "answer.") from None
     finally:
@@ -334,7 +334,7 @@ def import_mlflow_experiment(graph: KnowledgeGraph, experiment: str, *,
 
     Raises:
         InvalidData: no such experiment.
-        MetaKGError: MLflow could not be reached.
+        UpstreamError: MLflow could not be reached.
     """
     if tracking_uri is None:
         import mlflow

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from metakg.kg import dataset_index
-from metakg.kg.errors import InvalidData, MetaKGError, NotFound
+from metakg.kg.errors import InvalidData, MetaKGError, NotFound, UpstreamError
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.graph_inputs import family_name
 from metakg.kg.importers.openml_mapping import map_flow, metafeatures_from_qualities, run_measures
@@ -249,9 +249,9 @@ def _openml_errors(what: str) -> Iterator[None]:
     except oml.exceptions.OpenMLServerException as exc:
         if exc.code in (111, 151, 220, 221, 600):  # unknown dataset, task, run, run, study
             raise NotFound(f"OpenML has no {what} (server said: {_said(exc)}).") from None
-        raise MetaKGError(f"OpenML refused {what}: {_said(exc)} (code {exc.code}).") from None
+        raise UpstreamError(f"OpenML refused {what}: {_said(exc)} (code {exc.code}).") from None
     except requests.exceptions.RequestException as exc:
-        raise MetaKGError(f"Could not reach OpenML at {oml.config.server} for {what}: {exc}; "
+        raise UpstreamError(f"Could not reach OpenML at {oml.config.server} for {what}: {exc}; "
                           "check the network, or openml's server and cache settings "
                           "(openml.config).") from None
 
@@ -302,7 +302,7 @@ def import_openml(
     Raises:
         InvalidData: no task and no study, a bad id or option; nothing is written.
         NotFound: OpenML has no such task or study.
-        MetaKGError: OpenML could not be reached or refused a request.
+        UpstreamError: OpenML could not be reached or refused a request.
     """
     ids = [_check_id(t, "task") for t in tasks]
     if study is not None:
