@@ -557,3 +557,17 @@ def test_wrong_arguments_say_what_was_expected() -> None:
         with pytest.raises(WarmStartError, match=re.escape(message)):
             optuna_add_trials(study, runs, space)
     assert optuna_add_trials(study, [(config, np.float32(0.8))], space, strict=False) == 1
+
+
+def test_a_misspelt_parameter_is_named_not_dropped_in_silence() -> None:
+    import warnings
+
+    space = family_space("lightgbm")
+    point = space.point(_recs("lightgbm")[0])
+    with pytest.warns(UserWarning, match=r"'num_leave' \(did you mean 'num_leaves'\?\): not a "
+                                         r"parameter of the lightgbm space"):
+        config = space.config({**point, "num_leave": 7})
+    assert config == space.config(point)  # left out: the configuration is as without it
+    with warnings.catch_warnings():  # a tool's own keys are ignored without a word
+        warnings.simplefilter("error")
+        assert space.config({**point, "n_jobs": 2, "FLAML_sample_size": 100}) == config

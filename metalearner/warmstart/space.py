@@ -129,7 +129,9 @@ class TunerSpace:
 
     def config(self, point: Mapping[str, Any]) -> dict[str, Any]:
         """What a tool evaluates → ``{"family", "params"}`` for ``build_estimator``; names
-        that are not this space's (``n_jobs``...) are ignored.
+        that are not this space's (``n_jobs``, a tool's own keys) are ignored, with a warning
+        for one that looks like a misspelt parameter (``num_leave``), which would otherwise
+        be evaluated at its default without a word.
 
         Args:
             point: the tool's parameter dict (values as the tool gives them).
@@ -137,6 +139,7 @@ class TunerSpace:
         Returns:
             The configuration; an optional parameter whose flag is ``False`` is left out.
         """
+        _warn_misspelt(point, self.names, self.family)
         params: dict[str, Any] = {}
         for d in self.dims:
             if d.optional and not _choice_value((False, True), point.get(d.flag, False)):
@@ -144,6 +147,19 @@ class TunerSpace:
             if d.name in point:
                 params[d.name] = d.cast(point[d.name])
         return {"family": self.family, "params": params}
+
+
+def _warn_misspelt(point: Mapping[str, Any], names: list[str], family: str) -> None:
+    """Warn (once per call site and names) about names of ``point`` close to a space name."""
+    import difflib
+
+    known = set(names)
+    close = {k: m[0] for k in point if isinstance(k, str) and k not in known
+             and (m := difflib.get_close_matches(k, names, n=1, cutoff=0.8))}
+    if close:
+        said = ", ".join(f"{k!r} (did you mean {v!r}?)" for k, v in sorted(close.items()))
+        warnings.warn(f"{said}: not a parameter of the {family} space, left out of the "
+                      "configuration (it runs at its default).", UserWarning, stacklevel=3)
 
 
 def family_space(family: str, recs: Any = ()) -> TunerSpace:
