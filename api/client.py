@@ -8,9 +8,20 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from metakg.kg.errors import InvalidData, MetaKGError, NotFound
+from metakg.kg.errors import InvalidData, MetaKGError, NotFound, StoreError, UpstreamError
 
-__all__ = ["Client", "evaluate_and_log"]
+__all__ = ["RETRIES", "Client", "evaluate_and_log"]
+
+#: Further attempts of a run's logging after a connection failure or a lost answer (the run's
+#: id makes them safe), 0.5, 1 and 2 s apart.
+RETRIES = 3
+
+
+def _with_id(run: dict[str, Any]) -> dict[str, Any]:
+    """The run with an id of its own (kept when given), so that sending it twice logs it once."""
+    import uuid
+
+    return run if run.get("id") else {**run, "id": uuid.uuid4().hex}
 
 
 class Client:
@@ -42,10 +53,9 @@ class Client:
             return r.json()
         detail = r.json().get("detail", r.text) if r.headers.get("content-type", "").startswith(
             "application/json") else r.text
-        if r.status_code == 404:
-            raise NotFound(str(detail))
-        if r.status_code == 422:
-            raise InvalidData(str(detail))
+        known = {404: NotFound, 422: InvalidData, 502: UpstreamError, 503: StoreError}
+        if r.status_code in known:
+            raise known[r.status_code](str(detail))
         raise MetaKGError(f"HTTP {r.status_code}: {detail}")
 
     def recommend(self, df: pd.DataFrame, *, target: str, k: int = 5,
@@ -71,12 +81,38 @@ class Client:
 
     def log_run(self, **run: Any) -> dict[str, Any]:
         """Log one run (fields of the API's RunIn: task_id or dataset+target+task_type,
-        config, fold_scores, status, tags, code_version)."""
-        return self._check(self._http.post("/runs", json=run))
+        config, fold_scores, status, tags, code_version, id).
+
+        The run gets an id here unless it has one, so the request is retried when the
+        connection fails or the answer is lost (:data:`RETRIES` times): the server takes the
+        same run under the same id as logged once.
+
+        Returns:
+            The logged run (``id``, ``task_id``, ``dataset_id``, ``configuration_id``, ...).
+
+        Raises:
+            NotFound, InvalidData, MetaKGError: the server refused it (404, 422, other).
+            httpx.TransportError: the server could not be reached after the retries.
+        """
+        return self._check(self._post_retried("/runs", _with_id(run)))
 
     def log_runs(self, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Log a batch atomically."""
-        return self._check(self._http.post("/runs/batch", json={"runs": runs}))
+        """Log a batch atomically (all or none), each run with an id as in :meth:`log_run`,
+        retried the same way."""
+        return self._check(self._post_retried("/runs/batch", {"runs": [_with_id(r) for r in runs]}))
+
+    def _post_retried(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """POST an idempotent body, again after a connection failure or a lost answer."""
+        import time
+
+        for attempt in range(RETRIES + 1):
+            try:
+                return self._http.post(path, json=body)
+            except httpx.TransportError:
+                if attempt == RETRIES:
+                    raise
+                time.sleep(0.5 * 2 ** attempt)
+        raise AssertionError("unreachable")
 
     def search_runs(self, filter: str = "", *, order_by: str | None = None, limit: int = 100,
                     offset: int = 0) -> list[dict[str, Any]]:
@@ -245,8 +281,9 @@ class Client:
 
         Raises:
             InvalidData: no such experiment, or a tracking URI that is not http(s).
-            MetaKGError: HTTP 403 when this client's key is not an admin's; MLflow unreachable;
-                the metakg server did not answer (a watch retries at its next poll).
+            UpstreamError: the tracking server could not be reached or refused (HTTP 502).
+            MetaKGError: HTTP 403 when this client's key is not an admin's; the metakg server
+                did not answer (a watch retries at its next poll).
         """
         body = {"tracking_uri": tracking_uri, "experiment": experiment,
                 "metric_step": metric_step, "folds": folds, "page_size": page_size}
@@ -280,7 +317,8 @@ class Client:
         Raises:
             InvalidData: no tasks and no study, or a bad id or option.
             NotFound: OpenML has no such task or study.
-            MetaKGError: HTTP 403 when this client's key is not an admin's; OpenML unreachable.
+            UpstreamError: OpenML could not be reached or refused (HTTP 502).
+            MetaKGError: HTTP 403 when this client's key is not an admin's.
         """
         body = {"tasks": list(tasks or []), "study": study, "max_runs": max_runs,
                 "download_data": download_data, "unknown_flows": unknown_flows}

@@ -68,7 +68,9 @@ def http_page(spec: dict[str, Any]) -> str:
            "Authentication: send the key from `metakg keys create` in the `X-API-Key` header. Roles: "
            "`read` < `write` < `admin`; `metakg serve --public-reads` lets reads through without a key. "
            "Errors are JSON `{\"detail\": ...}` with 400 (bad request), 401 (no or unknown key), 403 (role too "
-           "low), 404 (not found), 409 (conflict), 422 (invalid data) or 503 (store unavailable).", ""]
+           "low), 404 (not found), 409 (conflict: the store is held by another process, a sync is under way, "
+           "a dataset name is taken), 413 (body too large), 422 (invalid data), 502 (an MLflow tracking "
+           "server or OpenML could not be reached or refused) or 503 (store unavailable).", ""]
     by_tag: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
     for path, ops in spec["paths"].items():
         for method, op in ops.items():

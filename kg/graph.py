@@ -14,7 +14,7 @@ from pyoxigraph import NamedNode, Quad, RdfFormat, parse, serialize
 
 from metakg.kg import entities as E
 from metakg.kg.errors import DatasetNotFound, InvalidData, NotFound
-from metakg.kg.graph_inputs import batch_position, make_configuration, missing_column_message, task_for_run
+from metakg.kg.graph_inputs import batch_prefix, make_configuration, missing_column_message, task_for_run
 from metakg.kg.identity import canonical_json, configuration_id, table_hash
 from metakg.kg.measures import (
     check_fold_scores,
@@ -23,7 +23,7 @@ from metakg.kg.measures import (
     primary_metric,
 )
 from metakg.kg.records import Column, Configuration, Dataset, Run, RunInput, Task
-from metakg.kg.run_nquads import run_nquads, run_term
+from metakg.kg.run_nquads import fold_mean, run_nquads, run_term
 from metakg.kg.shapes import check_quads
 from metakg.kg.store.base import Store
 from metakg.kg.tables import column_kind
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from metakg.kg.published import PublishedConfiguration
+    from metakg.kg.run_search import FoundRun
 
 __all__ = ["LEARNING_STAMP", "KnowledgeGraph", "make_configuration", "missing_column_message",
            "task_for_run"]
@@ -270,6 +271,10 @@ class KnowledgeGraph:
     def log_runs(self, runs: Sequence[RunInput], *, new_tasks: Sequence[Task] = ()) -> list[Run]:
         """Log complete runs with their per-fold and mean evaluations, in one atomic write.
 
+        A run whose id is already in the graph as the same run (task, configuration, status,
+        principal, tags and mean scores) is taken as logged and not written again, so a
+        client that retries after a lost answer logs each run once.
+
         Args:
             runs: the runs.
             new_tasks: tasks the runs refer to that may not be in the graph yet
@@ -282,22 +287,25 @@ class KnowledgeGraph:
                 unknown status; no measure in a completed run; an unknown measure, or one of
                 the other task type; a measure with no value, or more values than the task has
                 folds; a score that is not finite or outside its measure's range), or a run id
-                is repeated in the batch or already in the graph. Each refusal names the run
-                by its index in ``runs`` (``runs[1]: ...``). Nothing is written.
+                is repeated in the batch or names another run in the graph. Each refusal names the run
+                by its index in ``runs`` (``runs[1]: ...``) when there are several. Nothing is written.
         """
         texts: list[str] = []
         config_quads: list[Quad] = [q for t in new_tasks for q in E.task_quads(t)]
         out: list[Run] = []
+        written: list[tuple[RunInput, Run]] = []
         configs_seen: set[str] = set()
-        self._check_run_ids(runs)
+        logged = self._logged_runs(runs)
         pending = {t.id: t for t in new_tasks}
         for i, r in enumerate(runs):
             try:
                 task = pending.get(r.task_id) or self.get_task(r.task_id)  # cached per graph
                 config = _checked_run(r, task)
+                if r.run_id in logged:  # logged before (a retry): the same run, not written again
+                    out.append(_same_run(r, task, config, logged[r.run_id]))
+                    continue
             except (InvalidData, NotFound) as exc:
-                named = f" ({r.run_id})" if r.run_id else ""
-                raise type(exc)(f"{batch_position(i, len(runs))}{named}: {exc} Nothing was written.") from None
+                raise type(exc)(f"{batch_prefix(i, len(runs), r.run_id)}{exc} Nothing was written.") from None
             run_id = r.run_id or uuid.uuid4().hex
             if config.id not in configs_seen and config.id not in self._configs_written:
                 configs_seen.add(config.id)
@@ -317,6 +325,7 @@ class KnowledgeGraph:
                            configuration_id=config.id, status=r.status, scores=means,
                            error=r.error, principal=r.principal, source=r.source,
                            device=r.device, tags=tuple(sorted(f"{k}={v}" for k, v in r.tags.items()))))
+            written.append((r, out[-1]))
         if not texts:
             return out
         # The first run goes through the full shape checker with the configurations, as a
@@ -324,7 +333,7 @@ class KnowledgeGraph:
         first = list(parse(texts[0].encode(), format=RdfFormat.N_QUADS))
         # runs tagged recommendation=<id> record the outcome of the rank they ran, in this
         # same write (kg/feedback.py; an unknown id raises before anything is written)
-        linked = [(r, o) for r, o in zip(runs, out, strict=True) if "recommendation" in r.tags]
+        linked = [(r, o) for r, o in written if "recommendation" in r.tags]
         if linked:
             from metakg.kg.feedback import outcome_quads
 
@@ -336,40 +345,37 @@ class KnowledgeGraph:
         self._configs_written |= configs_seen
         return out
 
-    def _check_run_ids(self, runs: Sequence[RunInput]) -> None:
-        """Refuse a run id given to two runs of the batch or already in the graph: a second
-        run under one id would merge into the first (two configurations, two values per
-        fold), and the graph would no longer conform to its shapes.
+    def _logged_runs(self, runs: Sequence[RunInput]) -> dict[str, FoundRun]:
+        """The runs of the batch whose ids are already in the graph, as stored. A run id given
+        to two runs of the batch is refused: a second run under one id would merge into the
+        first (two configurations, two values per fold), and the graph would no longer
+        conform to its shapes.
 
         Raises:
-            InvalidData: a run id that cannot be part of an IRI, is repeated in the batch or is
-                already in the graph (named, with the run's place in the batch).
+            InvalidData: a run id that cannot be part of an IRI or is repeated in the batch
+                (named, with the run's place in the batch).
         """
+        from metakg.kg.run_search import stored_runs
+
         terms: dict[str, str] = {}  # run id → its checked ``<IRI>``
         for i, r in enumerate(runs):
             if r.run_id and r.run_id not in terms:
                 try:
                     terms[r.run_id] = run_term(r.run_id)
                 except InvalidData as exc:
-                    raise InvalidData(f"{batch_position(i, len(runs))}: {str(exc)[:1].lower()}{str(exc)[1:]} "
-                                      "Nothing was written.") from None
+                    raise InvalidData(f"{batch_prefix(i, len(runs))}{exc} Nothing was written.") from None
         given = Counter(r.run_id for r in runs if r.run_id)
         repeated = sorted(i for i, n in given.items() if n > 1)
         if repeated:
             raise InvalidData(f"Run id {repeated[0]!r} is given to {given[repeated[0]]} runs of "
                               "the batch; a run id names one run. Nothing was written.")
+        found: list[str] = []
         ids = sorted(given)
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            values = " ".join(terms[i] for i in chunk)  # checked IRIs, no text
-            rows = self.store.select(f"SELECT ?r WHERE {{ VALUES ?r {{ {values} }} ?r a mls:Run }}"
-                                     " LIMIT 1")
-            if rows:
-                taken = next(i for i in chunk if terms[i][1:-1] == rows[0]["r"])
-                raise InvalidData(f"Run id {taken!r} is already in the graph; a run is logged "
-                                  "once. Log this one without a run id (one is made), or delete "
-                                  "the old run first (KnowledgeGraph.delete_run). Nothing was "
-                                  "written.")
+            values = " ".join(terms[i] for i in ids[start:start + 500])  # checked IRIs, no text
+            found += [row["r"] for row in self.store.select(
+                f"SELECT ?r WHERE {{ VALUES ?r {{ {values} }} ?r a mls:Run }}")]
+        return {run.id: run for run in stored_runs(self, found)} if found else {}
 
     def set_metafeatures(
         self,
@@ -435,18 +441,18 @@ class KnowledgeGraph:
             node, props = found, self._dataset_properties(found)
         return self._dataset(node, schema=schema, props=props)
 
-    def dataset_named(self, name: str) -> str | None:
-        """The id of a dataset with this name (``dcterms:title``), if any.
+    def datasets_named(self, name: str) -> list[str]:
+        """The ids of the datasets with this name (``dcterms:title``).
 
         Args:
             name: a dataset's name.
 
         Returns:
-            The id of the first such dataset by IRI, or ``None``.
+            Their ids, in IRI order (empty when none has it).
         """
         rows = self.store.select("SELECT ?d WHERE { ?d dcterms:title ?ref ; a mls:Dataset } "
-                                 "ORDER BY ?d LIMIT 1", {"ref": name})
-        return entity_key(rows[0]["d"]) if rows else None
+                                 "ORDER BY ?d", {"ref": name})
+        return [entity_key(r["d"]) for r in rows]
 
     def _dataset_by_hash_or_name(self, ref: str) -> NamedNode | None:
         """The dataset node with this content hash, else this name (``get_dataset`` tried
@@ -705,6 +711,32 @@ def _principal_name(iri: str | None) -> str | None:
     from urllib.parse import unquote
 
     return unquote(entity_key(iri))
+
+
+def _same_run(run: RunInput, task: Task, config: Configuration, stored: FoundRun) -> Run:
+    """The stored run under ``run``'s id, when it is the run given (a retry of its logging).
+
+    Raises:
+        InvalidData: the id names another run (what differs is named).
+    """
+    means = {m: fold_mean(v) for m, v in run.fold_scores.items()}
+    differs = [what for what, same in [
+        ("task", stored.task == task.id), ("configuration", stored.config_id == config.id),
+        ("status", stored.status == run.status), ("principal", stored.principal == run.principal),
+        ("tags", stored.tags == dict(run.tags)),
+        ("scores", set(stored.metrics) == set(means) and all(
+            math.isclose(stored.metrics[m], v, rel_tol=1e-12, abs_tol=1e-12)
+            or (math.isnan(v) and math.isnan(stored.metrics[m])) for m, v in means.items()))]
+        if not same]
+    if differs:
+        raise InvalidData(f"Run id {run.run_id!r} is already in the graph as another run "
+                          f"(its {', '.join(differs)} differ); a run id names one run. Log this "
+                          "one without a run id (one is made), or delete the old run first "
+                          "(KnowledgeGraph.delete_run).")
+    return Run(id=stored.id, task_id=task.id, dataset_id=task.dataset_id,
+               configuration_id=config.id, status=stored.status, scores=dict(stored.metrics),
+               error=run.error, principal=stored.principal, source=stored.source,
+               device=run.device, tags=tuple(sorted(f"{k}={v}" for k, v in stored.tags.items())))
 
 
 def _checked_run(run: RunInput, task: Task) -> Configuration:

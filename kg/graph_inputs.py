@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from metakg.kg.graph import KnowledgeGraph
 
-__all__ = ["RunTasks", "TaskReference", "batch_position", "family_name", "make_configuration",
+__all__ = ["RunTasks", "TaskReference", "batch_prefix", "family_name", "make_configuration",
            "missing_column_message", "run_tasks", "task_for_run"]
 
 
@@ -128,10 +128,15 @@ def task_for_run(graph: KnowledgeGraph, *, task_id: str | None, dataset: str | N
     return task
 
 
-def batch_position(i: int, n: int) -> str:
-    """How a refusal names the batch's run ``i`` (0-based): ``runs[i]``, the index in the list
-    the caller passed (the JSON path of an HTTP batch); ``the run`` when it is alone."""
-    return f"runs[{i}]" if n > 1 else "the run"
+def batch_prefix(i: int, n: int, run_id: str | None = None) -> str:
+    """How a refusal starts, naming the batch's run ``i`` (0-based): ``runs[i]: ``, the index
+    in the list the caller passed (the JSON path of an HTTP batch), with the run's own id when
+    it has one (``runs[1] (my-id): ``); nothing for a run alone (``run 'my-id': `` with an id).
+    """
+    where = f"runs[{i}]" if n > 1 else ""
+    if run_id:
+        where = f"{where} ({run_id})" if where else f"run {run_id!r}"
+    return f"{where}: " if where else ""
 
 
 @dataclass(frozen=True)
@@ -179,7 +184,8 @@ def run_tasks(graph: KnowledgeGraph, references: Sequence[TaskReference]) -> Run
     Raises:
         InvalidData: a reference gives neither a task id nor a full dataset reference, or both.
         NotFound, DatasetNotFound: an unknown task or dataset (an id that cannot be part of an
-            IRI names none). Each refusal names the run (:func:`batch_position`).
+            IRI names none). Each refusal names the run (:func:`batch_prefix`); its message
+            says what is missing, without hints on how to fix it (the caller knows its tools).
     """
     memo: dict[tuple[Any, ...], Task] = {}
     tasks: list[Task] = []
@@ -190,7 +196,7 @@ def run_tasks(graph: KnowledgeGraph, references: Sequence[TaskReference]) -> Run
                 raise InvalidData("Give task_id or dataset (with target and task_type), not both.")
             task = _referenced_task(graph, ref, memo)
         except MetaKGError as exc:
-            raise type(exc)(f"{batch_position(i, len(references))}: {exc}") from None
+            raise type(exc)(f"{batch_prefix(i, len(references))}{exc}") from None
         tasks.append(task)
         if not ref.task_id:  # a task named by its id is in the graph already
             new[task.id] = task
@@ -203,9 +209,15 @@ def _referenced_task(graph: KnowledgeGraph, ref: TaskReference, memo: dict) -> T
     try:
         return task_for_run(graph, task_id=ref.task_id, dataset=ref.dataset, target=ref.target,
                             task_type=ref.task_type, folds=ref.folds, memo=memo, write=False)
+    except DatasetNotFound:
+        raise DatasetNotFound(f"No dataset {ref.dataset!r} in the graph (looked up by id, "
+                              "content hash and name).") from None
+    except NotFound:
+        raise NotFound(f"No task {ref.task_id!r} in the graph.") from None
     except MetaKGError:
         raise
     except ValueError:  # an id that cannot be part of an IRI names no task or dataset
         if ref.task_id:
             raise NotFound(f"No task {ref.task_id!r} in the graph.") from None
-        raise DatasetNotFound(f"No dataset {ref.dataset!r} in the graph.") from None
+        raise DatasetNotFound(f"No dataset {ref.dataset!r} in the graph (looked up by id, "
+                              "content hash and name).") from None

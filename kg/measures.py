@@ -142,8 +142,9 @@ def check_fold_scores(fold_scores: dict[str, list[float]], *, task_type: str, fo
                       ) -> dict[str, list[float]]:
     """Check a run's scores before anything is written: each measure fits the task type, has
     at least one value and at most one per fold of the task, and each value is possible
-    (:func:`check_score`). ``KnowledgeGraph.log_runs`` holds every run to it; the CLI and the
-    HTTP API call it first too, so that their message names the option or the batch's run.
+    (:func:`check_score`). ``KnowledgeGraph.log_runs`` holds every run to it (the CLI and the
+    HTTP API log through it); the MLflow importer calls it first, to skip a run the graph would
+    refuse rather than stop the sync.
 
     Args:
         fold_scores: measure → one value per fold.

@@ -40,7 +40,7 @@ from metakg.kg.run_nquads import MEAN_PREDICATES, mean_predicate
 from metakg.kg.vocabulary import XSD, entity
 
 __all__ = ["Condition", "FoundRun", "Ordering", "get_run", "parse_filter", "parse_order",
-           "search_query", "search_runs"]
+           "search_query", "search_runs", "stored_runs"]
 
 _TOKEN = re.compile(
     r"""\s*(?P<key>[A-Za-z_][\w.\-]*)\s*
@@ -485,6 +485,19 @@ def _lexical(graph: KnowledgeGraph, query: str, names: tuple[str, ...]) -> Itera
 def _terms(iris: list[str]) -> str:
     """IRIs read from the store, written as N-Triples terms by pyoxigraph."""
     return " ".join(str(NamedNode(i)) for i in iris)
+
+
+def stored_runs(graph: KnowledgeGraph, iris: list[str]) -> list[FoundRun]:
+    """The runs of these IRIs (as the store gives them) in full, in that order.
+
+    Args:
+        graph: the knowledge graph.
+        iris: run IRIs read from the store.
+
+    Returns:
+        The runs found (an IRI that is no complete run is left out).
+    """
+    return _details(graph, iris)
 
 
 def _details(graph: KnowledgeGraph, ids: list[str]) -> list[FoundRun]:

@@ -233,8 +233,9 @@ def register_metafeatures(graph: KnowledgeGraph, *, name: str, task_type: str,
     cols = int(clean.get("nr_attr") or 1)
     ds = Dataset(id=digest[:32], name=name, content_hash=digest, rows=max(rows, 1),
                  columns=max(cols, 1), description=description, sources=("metafeatures-only",))
-    taken = graph.dataset_named(name)
-    if taken is not None and taken != ds.id:
+    named = graph.datasets_named(name)
+    taken = next((d for d in named if d != ds.id), None)
+    if taken is not None and ds.id not in named:  # registered before: the same dataset again
         raise NameTaken(
             f"A dataset named {name!r} is already in the graph ({taken}); a second one of that "
             "name would make looking it up by name ambiguous. Register these meta-features "

@@ -68,6 +68,8 @@ class FeatureBuilder(NotFittedGuard, BaseEstimator):
     ``config_matrix_`` (configurations × configuration features), ``families_``.
     """
 
+    fit_hint = "fit(tables, configs)"
+
     def __init__(self, groups: Sequence[str] = ("base",)) -> None:
         self.groups = groups
 

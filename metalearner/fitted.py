@@ -27,8 +27,10 @@ class NotFittedGuard:
     fit_hint = "fit()"
 
     def __getattr__(self, name: str) -> Any:
-        # called only when the attribute is not found: before fit, for the fitted ones
-        if name.endswith("_") and not name.startswith("__"):
+        # called only when the attribute is not found; before fit no fitted attribute is set
+        # (after fit, a missing one is a plain AttributeError: a typo, or another branch's)
+        if name.endswith("_") and not name.startswith("__") and not any(
+                k.endswith("_") and not k.startswith("__") for k in vars(self)):
             raise NotFittedError(
                 f"This {type(self).__name__} is not fitted yet (no {name}): call "
                 f"{type(self).fit_hint} first.")

@@ -58,6 +58,8 @@ class Portfolio(NotFittedGuard, BaseEstimator):
     ``families_`` and ``groups_`` (each candidate's family cover group).
     """
 
+    fit_hint = "fit(relative, families)"
+
     def __init__(self, *, size: int = 25, tau: float = 10.0, first_blend: float = 0.5,
                  prediction_weight: float = 0.0, incumbent: int | None = None,
                  margin: float = 0.3, max_collapse_risk: float | None = 0.02,

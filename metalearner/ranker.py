@@ -40,6 +40,8 @@ class Ranker(NotFittedGuard, RegressorMixin, BaseEstimator):
     Fitted attributes: ``models_`` (the bag), ``n_features_in_``.
     """
 
+    fit_hint = "fit(X, relative)"
+
     def __init__(self, *, temperature: float = 2.0, n_bags: int = 5, n_estimators: int = 300,
                  learning_rate: float = 0.05, num_leaves: int = 31, random_state: int = 0) -> None:
         self.temperature = temperature

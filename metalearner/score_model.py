@@ -118,6 +118,8 @@ class ScoreModel(NotFittedGuard, BaseEstimator):
         random_state: seed of the boosting and of the fold assignment.
     """
 
+    fit_hint = "fit(load_metadata(graph, task_type, metric))"
+
     def __init__(self, *, metrics: tuple[str, ...] = ("roc_auc", "log_loss", "rmse"), coverage: float = 0.90,
                  min_datasets: int = 20, folds: int = 5, max_rows: int = 100_000,
                  n_estimators: int = 300, random_state: int = 0) -> None:

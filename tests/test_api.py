@@ -128,6 +128,10 @@ def test_a_refused_run_creates_no_task(client: TestClient) -> None:
     r = client.post("/runs/batch", headers=H(client, "write"),
                     json={"runs": [good, {**good, "dataset": "no-such-table"}]})
     assert r.status_code == 404 and r.json()["detail"].startswith("runs[1]: No dataset"), r.text
+    r = client.post("/runs", headers=H(client, "write"), json={**good, "dataset": "no-such-table"})
+    detail = r.json()["detail"]  # what is missing, then how to fix it over HTTP, once
+    assert r.status_code == 404 and detail.startswith("No dataset 'no-such-table' in the graph"), r.text
+    assert detail.count("Register it first") == 1 and "metakg query" not in detail
     assert tasks() == before
 
 
@@ -457,3 +461,49 @@ def test_a_large_body_is_refused_and_a_refusal_does_not_echo_it(client: TestClie
                     json={"task_type": "classification", "metafeatures": {"nr_inst": 9.0},
                           "kk": 3})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "kk"]
+
+
+def test_a_run_sent_again_under_its_id_is_logged_once(client: TestClient,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import httpx
+
+    from metakg.api.client import Client
+
+    def count() -> int:
+        return len(client.get("/runs", headers=H(client, "read"), params={"limit": 1000}).json())
+
+    before = count()
+    body = run_body(client, id="team-run-1")
+    first = client.post("/runs", headers=H(client, "write"), json=body)
+    again = client.post("/runs", headers=H(client, "write"), json=body)
+    assert first.status_code == again.status_code == 201 and first.json() == again.json()
+    assert count() == before + 1
+    r = client.post("/runs/batch", headers=H(client, "write"),
+                    json={"runs": [body, run_body(client, id="team-run-1", tags={"team": "x"})]})
+    assert r.status_code == 422 and "given to 2 runs of the batch" in r.json()["detail"], r.text
+    r = client.post("/runs", headers=H(client, "write"),
+                    json=run_body(client, id="team-run-1", fold_scores={"roc_auc": [0.5, 0.5]}))
+    assert r.status_code == 422 and "already in the graph as another run (its scores differ)" in r.text
+
+    class LosesTheFirstAnswer(httpx.BaseTransport):
+        """The server logs the run, and its answer never reaches the client."""
+
+        def __init__(self, inner: httpx.BaseTransport) -> None:
+            self.inner, self.sent = inner, 0
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            self.sent += 1
+            answer = self.inner.handle_request(request)
+            content = answer.read()
+            if self.sent == 1:
+                raise httpx.ReadTimeout("the answer was lost", request=request)
+            return httpx.Response(answer.status_code, headers=answer.headers, content=content)
+
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    transport = LosesTheFirstAnswer(client._transport)
+    team = Client("http://testserver", client.keys["write"])  # type: ignore[attr-defined]
+    team._http = httpx.Client(base_url="http://testserver", transport=transport,
+                              headers={"X-API-Key": client.keys["write"]})  # type: ignore[attr-defined]
+    logged = team.log_run(**run_body(client))
+    assert transport.sent == 2 and count() == before + 2  # sent twice, logged once
+    assert client.get(f"/runs/{logged['id']}", headers=H(client, "read")).status_code == 200

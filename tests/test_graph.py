@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import networkx as nx
@@ -160,6 +161,18 @@ def test_invalid_task_inputs(small_kg: KnowledgeGraph) -> None:
         register_metafeatures(small_kg, name="private", task_type="regression",
                               metafeatures={"nr_inst": 100.0}, target_sd=float("nan"))
     assert len(small_kg.store) == before  # nothing written half-way
+    # a name is one dataset: another dataset's name is refused, the same registration is not
+    from metakg.kg.errors import NameTaken
+
+    with pytest.raises(NameTaken, match="A dataset named 'autompg' is already in the graph"):
+        register_metafeatures(small_kg, name="autompg", task_type="regression",
+                              metafeatures={"nr_inst": 100.0})
+    first = register_metafeatures(small_kg, name="private", task_type="regression",
+                                  metafeatures={"nr_inst": 100.0})
+    small_kg.add_dataset_record(replace(first, id="0" * 32, content_hash="0" * 64))  # an older twin
+    again = register_metafeatures(small_kg, name="private", task_type="regression",
+                                  metafeatures={"nr_inst": 100.0})
+    assert again.id == first.id
 
 
 def test_a_task_names_a_column_and_a_metric_of_its_type(small_kg: KnowledgeGraph) -> None:
@@ -201,11 +214,21 @@ def test_a_run_id_names_one_run(small_kg: KnowledgeGraph) -> None:
     assert len(small_kg.store) == before
     small_kg.log_run(run("r1", "knn"))
     after = len(small_kg.store)
-    with pytest.raises(InvalidData, match="Run id 'r1' is already in the graph"):
+    with pytest.raises(InvalidData, match=r"runs\[1\] \(r1\): Run id 'r1' is already in the graph "
+                                          r"as another run \(its configuration differ\)"):
         small_kg.log_runs([run("r2", "knn"), run("r1", "lightgbm")])
     assert len(small_kg.store) == after
     assert small_kg.check_shapes()[0]
-    with pytest.raises(InvalidData, match=r"runs\[1\]: run id 'a b' cannot be part of an IRI"):
+    # the same run again (a client's retry after a lost answer) is taken as logged, once
+    again = small_kg.log_runs([run("r1", "knn"), run("r2", "knn")])
+    assert [r.id for r in again] == ["r1", "r2"] and again[0].scores == {"rmse": pytest.approx(2.05)}
+    assert len(small_kg.store) > after
+    assert [r.id for r in small_kg.runs(task=task.id)].count("r1") == 1
+    with pytest.raises(InvalidData, match="its scores differ"):
+        small_kg.log_run(RunInput(task_id=task.id, config={"family": "knn", "params": {}},
+                                  fold_scores={"rmse": [2.0, 2.2]}, run_id="r1"))
+    after = len(small_kg.store)
+    with pytest.raises(InvalidData, match=r"runs\[1\]: Run id .a b. cannot be part of an IRI"):
         small_kg.log_runs([run("r3", "knn"), run("a b", "knn")])
     assert len(small_kg.store) == after
 
@@ -361,7 +384,7 @@ def test_a_batchs_tasks_are_resolved_once_and_written_with_its_runs(small_kg: Kn
         run_tasks(small_kg, [by_name, TaskReference(task_id=known.id, dataset="autompg")])
     with pytest.raises(DatasetNotFound, match=r"runs\[1\]: No dataset 'nope'"):
         run_tasks(small_kg, [by_name, TaskReference(dataset="nope", target="y", task_type="regression")])
-    with pytest.raises(InvalidData, match=r"the run: Give task_id, or dataset with target"):
+    with pytest.raises(InvalidData, match=r"^Give task_id, or dataset with target"):
         run_tasks(small_kg, [TaskReference(dataset="autompg")])
     runs = [RunInput(task_id=t.id, config={"family": "knn"}, fold_scores={"rmse": [1.0, 2.0, 3.0]})
             for t in found.tasks]

@@ -64,6 +64,9 @@ def test_recommenders_follow_scikit_learn(cls: type, meta: MetaData) -> None:
                                              r"call fit\(load_metadata\(graph"):
         rec.score(query)
     assert rec.fit(meta) is rec
+    with pytest.raises(AttributeError) as missing:  # fitted: a missing name is no fit advice
+        rec.no_such_thing_  # noqa: B018
+    assert not isinstance(missing.value, NotFittedError)
     scores = rec.score(query)
     assert list(scores.index) == list(meta.norm.columns)
     some = pd.Index(list(meta.norm.columns[:5]))

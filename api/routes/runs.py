@@ -28,7 +28,7 @@ def _tasks(graph: KnowledgeGraph, bodies: list[RunIn]) -> RunTasks:
     """The runs' tasks (:func:`kg.graph_inputs.run_tasks`); a refusal says how to fix it here."""
     try:
         return run_tasks(graph, [_reference(b) for b in bodies])
-    except DatasetNotFound as exc:
+    except DatasetNotFound as exc:  # the library says what is missing; here, how to fix it
         raise DatasetNotFound(
             f"{exc} Register it first: upload the table with POST /datasets (Client.upload), "
             "or send its meta-features with POST /datasets/metafeatures; then log the run "
@@ -42,7 +42,7 @@ def _tasks(graph: KnowledgeGraph, bodies: list[RunIn]) -> RunTasks:
 def _input(body: RunIn, task: Task, principal: str) -> RunInput:
     return RunInput(task_id=task.id, config=body.config, fold_scores=body.fold_scores,
                     status=body.status, error=body.error, principal=principal, tags=body.tags,
-                    code_version=body.code_version, source=body.source or "api")
+                    code_version=body.code_version, source=body.source or "api", run_id=body.id)
 
 
 def _logged(graph: KnowledgeGraph, bodies: list[RunIn], principal: str) -> list[RunOut]:
@@ -69,7 +69,8 @@ def log_run(body: RunIn, graph: GraphDep, who: WriterDep) -> RunOut:
 
 @router.post("/batch", status_code=201, response_model=list[RunOut])
 def log_runs(body: RunsIn, graph: GraphDep, who: WriterDep) -> list[RunOut]:
-    """Log a batch of runs in one atomic write (all or none)."""
+    """Log a batch of runs in one atomic write (all or none). Runs sent with an ``id`` that
+    the graph holds as the same run are taken as logged (a retry), not written twice."""
     return _logged(graph, body.runs, who.name)
 
 

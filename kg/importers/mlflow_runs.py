@@ -87,6 +87,9 @@ class RunContext:
     synced_by: str | None = None
     datasets: dict[str, Dataset | None] = field(default_factory=dict)
     tasks: dict[tuple[Any, ...], Task] = field(default_factory=dict)
+    #: tasks made for runs that name a dataset, written with the batch of their runs
+    #: (``KnowledgeGraph.log_runs(..., new_tasks=...)``): a refused batch leaves none behind
+    new_tasks: dict[str, Task] = field(default_factory=dict)
 
 
 def public_tracking_uri(uri: str) -> str:
@@ -217,11 +220,14 @@ def _task(ctx: RunContext, run: Any, scores: dict[str, list[float]]) -> Task:
         task_type = _task_type(run, scores)
     folds = _get(run, "metakg.folds")
     try:
-        return task_for_run(ctx.graph, task_id=task_id, dataset=ds.id if ds else None,
+        task = task_for_run(ctx.graph, task_id=task_id, dataset=ds.id if ds else None,
                             target=target, task_type=task_type,
-                            folds=int(folds) if folds else ctx.folds, memo=ctx.tasks)
+                            folds=int(folds) if folds else ctx.folds, memo=ctx.tasks, write=False)
     except (MetaKGError, ValueError) as exc:
         raise MlflowRunSkipped(str(exc).rstrip(".")) from None
+    if not task_id:
+        ctx.new_tasks[task.id] = task
+    return task
 
 
 #: Parameters and tags whose names say they hold a credential are not copied into the graph.
@@ -272,7 +278,7 @@ def mlflow_run_input(ctx: RunContext, run: Any) -> RunInput:
         logged = ", ".join(sorted(run.data.metrics)) or "none"
         raise MlflowRunSkipped(f"no metric metakg knows (logged: {logged}); log one of "
                                f"{', '.join(m for m in MEASURES if m in _CLASSIFICATION | _REGRESSION)}")
-    _check_recommendation_tag(ctx, run.data.tags)  # before _task, which may add a task
+    _check_recommendation_tag(ctx, run.data.tags)
     task = _task(ctx, run, scores)
     redacted = sorted(k for k in {**run.data.params, **run.data.tags} if _SECRET.search(k))
     params = {k: v for k, v in run.data.params.items()

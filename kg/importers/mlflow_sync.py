@@ -123,7 +123,8 @@ def _check_reachable(tracking_uri: str, shown_uri: str, timeout: float = 10.0) -
     MLflow client would retry for minutes first). Any HTTP answer counts as reachable.
 
     Raises:
-        UpstreamError: no answer (refused, unknown host, timeout) or a malformed URL.
+        UpstreamError: no answer (refused, unknown host, timeout).
+        InvalidData: a malformed URL.
     """
     if not tracking_uri.startswith(("http://", "https://")):
         return
@@ -131,7 +132,10 @@ def _check_reachable(tracking_uri: str, shown_uri: str, timeout: float = 10.0) -
 
     try:
         httpx.get(tracking_uri.rstrip("/") + "/health", timeout=timeout)
-    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise InvalidData(f"MLflow tracking URI {shown_uri} is not a valid URL ({exc}); check "
+                          "--tracking-uri.") from None
+    except httpx.HTTPError as exc:
         raise UpstreamError(f"MLflow tracking server {shown_uri} cannot be reached ({exc}); check "
                           "--tracking-uri and that the server is up.") from None
 
@@ -255,7 +259,8 @@ def sync_mlflow_experiment(
                 except MlflowException as exc:
                     raise _mlflow_error(exc, shown_uri) from None
             if len(batch) >= _BATCH or (batch and i == len(runs) - 1):
-                added += [r.id for r in graph.log_runs(batch)]
+                tasks = {r.task_id: ctx.new_tasks[r.task_id] for r in batch if r.task_id in ctx.new_tasks}
+                added += [r.id for r in graph.log_runs(batch, new_tasks=list(tasks.values()))]
                 batch = []
             advance(i + 1)
     return MlflowSyncReport(tracking_uri=shown_uri, experiment=exp.name,

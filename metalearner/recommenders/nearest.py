@@ -69,8 +69,9 @@ class NearestDatasetsRecommender(BaseRecommender):
         return np.column_stack(cols) if cols else np.zeros((len(X), 0))
 
     def neighbours(self, query: Query) -> pd.Series:
-        if self._last is not None and self._last[0] is query:  # same call, reused
-            return self._last[1]
+        last = self._last  # read once: another thread may answer its own query meanwhile
+        if last is not None and last[0] is query:  # same call, reused
+            return last[1]
         q = np.array([[np.nan if (v := query.metafeatures.get(f)) is None else v
                        for f in self.features_]], dtype=float)
         z = self._transform(q)[0]

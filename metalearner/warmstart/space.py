@@ -155,7 +155,7 @@ def _warn_misspelt(point: Mapping[str, Any], names: list[str], family: str) -> N
 
     known = set(names)
     close = {k: m[0] for k in point if isinstance(k, str) and k not in known
-             and (m := difflib.get_close_matches(k, names, n=1, cutoff=0.8))}
+             and (m := difflib.get_close_matches(k, names, n=1, cutoff=0.9))}
     if close:
         said = ", ".join(f"{k!r} (did you mean {v!r}?)" for k, v in sorted(close.items()))
         warnings.warn(f"{said}: not a parameter of the {family} space, left out of the "
