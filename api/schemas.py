@@ -68,7 +68,7 @@ class RunIn(BaseModel):
         "config": {"family": "lightgbm", "params": {"num_leaves": 31}},
         "fold_scores": {"roc_auc": [0.91, 0.93, 0.92]}, "tags": {"team": "risk"}}]})
 
-    id: str | None = Field(default=None, min_length=1, max_length=200, description=(
+    id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._~-]{1,200}$", description=(
         "A run id of your own (default: one is made). The same run sent again under it is "
         "taken as logged and not written twice, so a retry after a lost answer is safe; "
         "another run under a taken id is refused."))
