@@ -95,3 +95,27 @@ def test_schemathesis_finds_no_server_error(seed_server, tmp_path) -> None:  # t
     # the errors' section, not only the tail (the tail is mostly progress output)
     errors = report.stdout[report.stdout.find("ERRORS"):][:4000] if "ERRORS" in report.stdout else ""
     assert report.returncode == 0, errors + report.stdout[-3000:] + report.stderr[-2000:]
+
+
+def test_a_retried_batch_is_logged_once_at_scale(http: httpx.Client) -> None:
+    """A team's batch sent twice (the answer lost on the way): the second send finds every run
+    by its id among the seed's 72,600 and writes nothing."""
+    def count() -> int:
+        return len(http.get("/runs", params={"filter": "tags.batch = 'retry-at-scale'",
+                                             "limit": 1000}).json())
+
+    runs = [{"id": f"retry-at-scale-{i}", "dataset": "credit.g", "target": "class",
+             "task_type": "classification", "config": {"family": "knn", "params": {"n_neighbors": 3 + i}},
+             "fold_scores": {"roc_auc": [0.5, 0.52]}, "tags": {"batch": "retry-at-scale"}}
+            for i in range(200)]
+    first = http.post("/runs/batch", json={"runs": runs})
+    assert first.status_code == 201, first.text
+    t0 = time.perf_counter()
+    again = http.post("/runs/batch", json={"runs": runs})
+    took = time.perf_counter() - t0
+    assert again.status_code == 201 and again.json() == first.json()
+    assert count() == 200 and took < 10.0, took
+    changed = [{**runs[0], "fold_scores": {"roc_auc": [0.6, 0.6]}}, *runs[1:]]
+    r = http.post("/runs/batch", json={"runs": changed})
+    assert r.status_code == 422 and "runs[0] (retry-at-scale-0)" in r.json()["detail"], r.text
+    assert count() == 200
