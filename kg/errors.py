@@ -45,8 +45,9 @@ class InvalidData(MetaKGError, ValueError):
 
 
 class NameTaken(MetaKGError, ValueError):
-    """A new entity's name already names another one (a dataset registered under a name that
-    a different dataset has): looking it up by name would then be ambiguous."""
+    """A name is another entity's already (meta-features registered under another dataset's
+    name), or names two (a lookup by a name two datasets have): which one is meant is not
+    known."""
 
 
 class ShapeViolation(InvalidData):

@@ -13,7 +13,7 @@ import pandas as pd
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse, serialize
 
 from metakg.kg import entities as E
-from metakg.kg.errors import DatasetNotFound, InvalidData, NotFound
+from metakg.kg.errors import DatasetNotFound, InvalidData, NameTaken, NotFound
 from metakg.kg.graph_inputs import batch_prefix, make_configuration, missing_column_message, task_for_run
 from metakg.kg.identity import canonical_json, configuration_id, table_hash
 from metakg.kg.measures import (
@@ -426,6 +426,8 @@ class KnowledgeGraph:
 
         Raises:
             DatasetNotFound: nothing matches; the message says how to list datasets.
+            NameTaken: ``ref`` is a name that two datasets have (two tables uploaded under
+                one name); the message lists their ids.
         """
         try:
             node: NamedNode | None = _as_iri("dataset", ref)
@@ -461,12 +463,18 @@ class KnowledgeGraph:
         Each step is one index lookup: a single query with ``FILTER(?d = ?iri || ...)``
         compared every dataset, which took most of a recommendation's time.
         """
-        for query in ("SELECT ?d WHERE { ?d mkg:contentHash ?ref ; a mls:Dataset } ORDER BY ?d LIMIT 1",
-                      "SELECT ?d WHERE { ?d dcterms:title ?ref ; a mls:Dataset } ORDER BY ?d LIMIT 1"):
-            rows = self.store.select(query, {"ref": ref})
-            if rows:
-                return NamedNode(rows[0]["d"])
-        return None
+        rows = self.store.select("SELECT ?d WHERE { ?d mkg:contentHash ?ref ; a mls:Dataset } "
+                                 "ORDER BY ?d LIMIT 1", {"ref": ref})
+        if rows:
+            return NamedNode(rows[0]["d"])
+        rows = self.store.select("SELECT ?d WHERE { ?d dcterms:title ?ref ; a mls:Dataset } "
+                                 "ORDER BY ?d LIMIT 2", {"ref": ref})
+        if len(rows) > 1:  # two tables uploaded under one name: which one is meant is not known
+            named = self.datasets_named(ref)
+            raise NameTaken(f"The name {ref!r} names {len(named)} datasets ({', '.join(named)}); "
+                            "refer to one by its id (list them with KnowledgeGraph.datasets(), "
+                            "GET /datasets or `metakg query`).")
+        return NamedNode(rows[0]["d"]) if rows else None
 
     def _dataset_properties(self, node: NamedNode) -> dict[str, list[Any]]:
         """Local name of each property of ``node`` → its values (columns, qualities and the

@@ -390,3 +390,16 @@ def test_a_batchs_tasks_are_resolved_once_and_written_with_its_runs(small_kg: Kn
             for t in found.tasks]
     small_kg.log_runs(runs, new_tasks=found.new)
     assert small_kg.get_task(found.tasks[1].id).target == "cylinders"
+
+
+def test_a_name_two_tables_have_is_not_resolved_to_one_of_them(small_kg: KnowledgeGraph) -> None:
+    import pandas as pd
+
+    from metakg.kg.errors import NameTaken
+
+    a = small_kg.add_dataset(pd.DataFrame({"x": [1, 2, 3], "y": [0, 1, 0]}), name="twin", target="y")
+    b = small_kg.add_dataset(pd.DataFrame({"x": [4, 5, 6], "y": [1, 1, 0]}), name="twin", target="y")
+    with pytest.raises(NameTaken, match=rf"The name 'twin' names 2 datasets \(({a.id}|{b.id}), "
+                                        rf"({a.id}|{b.id})\); refer to one by its id"):
+        small_kg.get_dataset("twin")
+    assert small_kg.get_dataset(b.id).id == b.id and small_kg.datasets_named("twin") == sorted([a.id, b.id])
