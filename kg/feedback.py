@@ -225,7 +225,8 @@ def record_run_outcomes(graph: KnowledgeGraph, rec_id: str, runs: Sequence[Run])
     return [f for f in list_feedback(graph, rec.id) if f.id in set(ids)]
 
 
-def outcome_quads(graph: KnowledgeGraph, runs: Sequence[tuple[RunInput, Run]]) -> list[Quad]:
+def outcome_quads(graph: KnowledgeGraph, runs: Sequence[tuple[RunInput, Run]],
+                  recommendations: dict[str, StoredRecommendation] | None = None) -> list[Quad]:
     """Feedback quads for runs tagged ``recommendation=<id>``: the outcome (``used``, the
     run's mean score by the recommendation's metric, the run) of the rank whose configuration
     the run executed. A run of a configuration the recommendation did not rank is logged
@@ -234,6 +235,7 @@ def outcome_quads(graph: KnowledgeGraph, runs: Sequence[tuple[RunInput, Run]]) -
     Args:
         graph: the knowledge graph.
         runs: (what was logged, the run record) pairs, before they are written.
+        recommendations: the recommendations already read, by id (read here otherwise).
 
     Returns:
         The quads to write with the runs.
@@ -242,7 +244,7 @@ def outcome_quads(graph: KnowledgeGraph, runs: Sequence[tuple[RunInput, Run]]) -
         NotFound: a run names a recommendation that is not in the graph; nothing is written.
     """
     quads: list[Quad] = []
-    memo: dict[str, StoredRecommendation] = {}
+    memo: dict[str, StoredRecommendation] = dict(recommendations or {})
     for given, run in runs:
         rec_id = given.tags.get(RECOMMENDATION_TAG)
         if not rec_id:

@@ -297,10 +297,22 @@ class KnowledgeGraph:
         configs_seen: set[str] = set()
         logged = self._logged_runs(runs)
         pending = {t.id: t for t in new_tasks}
+        recommendations: dict[str, Any] = {}  # read once per id; an unknown one names its run
         for i, r in enumerate(runs):
             try:
                 task = pending.get(r.task_id) or self.get_task(r.task_id)  # cached per graph
                 config = _checked_run(r, task)
+                rec_id = r.tags.get("recommendation")
+                if rec_id and rec_id not in recommendations:
+                    from metakg.kg.recommendations import get_recommendation
+
+                    try:
+                        recommendations[rec_id] = get_recommendation(self, rec_id)
+                    except NotFound:
+                        raise NotFound(
+                            f"The run is tagged recommendation={rec_id!r}, but the graph has no "
+                            f"recommendation {rec_id!r}; fix the tag (the `id` printed by "
+                            "`metakg recommend`) or drop it.") from None
                 if r.run_id in logged:  # logged before (a retry): the same run, not written again
                     out.append(_same_run(r, task, config, logged[r.run_id]))
                     continue
@@ -337,7 +349,7 @@ class KnowledgeGraph:
         if linked:
             from metakg.kg.feedback import outcome_quads
 
-            config_quads = config_quads + outcome_quads(self, linked)
+            config_quads = config_quads + outcome_quads(self, linked, recommendations)
         check_quads(config_quads + first)
         self._declare_measures()
         head = serialize(config_quads, format=RdfFormat.N_QUADS) if config_quads else b""

@@ -321,6 +321,10 @@ def test_api_stores_recommendations_for_writers_and_takes_their_feedback(api: Te
     assert r.status_code == 201, r.text
     r = api.post("/runs", headers=_h(api, "write"), json={**run, "tags": {"recommendation": "nope"}})
     assert r.status_code == 404 and "no recommendation 'nope'" in r.json()["detail"]
+    r = api.post("/runs/batch", headers=_h(api, "write"),  # in a batch, the refusal names the run
+                 json={"runs": [run, {**run, "tags": {"recommendation": "nope"}}]})
+    assert r.status_code == 404 and r.json()["detail"].startswith(
+        "runs[1]: The run is tagged recommendation='nope'"), r.text
     got = api.get(f"/recommendations/{rec_id}", headers=_h(api, "read")).json()
     assert [(f["rank"], f["verdict"]) for f in got["feedback"]] == [(2, "used"), (1, "used")]
     assert got["feedback"][1]["score"] == pytest.approx(0.61) and len(got["ranked"]) == 3
