@@ -147,7 +147,10 @@ def request(address: Path, message: dict[str, Any], *, connect_timeout: float = 
 
 # ----- the caller's side ---------------------------------------------------------------------
 def _eligible(argv: list[str]) -> bool:
-    return bool(argv) and argv[0] in COMMANDS and "--run" not in argv
+    # a help screen is answered at once here; asking for it must not start a worker that
+    # loads the recommenders and stays ten minutes
+    return (bool(argv) and argv[0] in COMMANDS and "--run" not in argv
+            and not {"--help", "-h"} & set(argv))
 
 
 def _terminal() -> dict[str, str]:

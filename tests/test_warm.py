@@ -51,7 +51,7 @@ def test_only_plain_recommendations_go_to_the_worker(sockets: Path,
     monkeypatch.setattr(warm, "request", no_worker)
     monkeypatch.setenv("METAKG_WARM", "1")
     plain = ["recommend", "t.csv", "--target", "y"]
-    for argv in (plain, [*plain, "--run"], ["ingest", "t.csv"], []):
+    for argv in (plain, [*plain, "--run"], ["ingest", "t.csv"], [], ["recommend", "--help"]):
         assert warm.delegate(argv) is None  # no worker answered: runs in the caller's process
     assert asked == [plain]
     monkeypatch.setenv("METAKG_WARM", "0")
