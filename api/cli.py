@@ -106,8 +106,24 @@ def main(argv: list[str] | None = None) -> None:
         else:
             typer.echo(_one_line(f"error: {exc.format_message()}{_help_hint(exc)}"), err=True)
         sys.exit(getattr(exc, "exit_code", 1))
+    except Exception as exc:
+        if not _unreachable_server(exc):
+            raise
+        typer.echo(_one_line(f"error: cannot reach the metakg server ({type(exc).__name__}: "
+                             f"{exc}); is it running, and are --server and METAKG_SERVER "
+                             "right? Runs sent with their id may be sent again safely."), err=True)
+        sys.exit(2)
     if isinstance(code, int) and code:  # click returns typer.Exit's code in this mode
         sys.exit(code)
+
+
+def _unreachable_server(exc: Exception) -> bool:
+    """Whether ``exc`` is the HTTP client's failure to reach a server (``--server``)."""
+    if not type(exc).__module__.startswith("httpx"):
+        return False
+    import httpx
+
+    return isinstance(exc, httpx.TransportError)
 
 
 def _help_hint(exc: Exception) -> str:

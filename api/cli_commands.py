@@ -32,7 +32,7 @@ def recommend(
     data: Annotated[Path, typer.Argument(help="CSV, ARFF or Parquet table.")],
     target: Annotated[str, typer.Option(help="Target column.")],
     task: TaskOpt = None,
-    k: Annotated[int, typer.Option(min=1, help="How many configurations.")] = 5,
+    k: Annotated[int, typer.Option("--k", "-k", min=1, help="How many configurations.")] = 5,
     metric: Annotated[str | None, typer.Option(help="roc_auc, log_loss, accuracy, rmse, r2...")] = None,
     family: Annotated[list[str] | None, typer.Option(help="Only these families (repeatable).")] = None,
     max_fit_seconds: Annotated[float | None, typer.Option(help="Skip slower configurations.")] = None,
@@ -346,6 +346,7 @@ def log(
     if bad_tags:
         usage_error(f"--tag {bad_tags[0]!r}: expected key=value.")
     tags = dict(t.split("=", 1) for t in (tag or []))
+    _warn_if_misspelt_family(cfg)
     if server:
         from metakg.api.client import Client
 
@@ -364,3 +365,20 @@ def log(
         finally:
             graph.close()
     print_json({"run": run_id}) if as_json else typer.echo(f"logged run {run_id}")
+
+
+def _warn_if_misspelt_family(config: Any) -> None:
+    """Say on stderr when a configuration's family is no known family but looks like one
+    misspelt (``xgbost``): any family may be logged, so it is logged all the same."""
+    import difflib
+
+    from metakg.kg.spaces import FAMILIES
+
+    family = config.get("family") if isinstance(config, dict) else None
+    if not isinstance(family, str) or family in FAMILIES:
+        return
+    close = difflib.get_close_matches(family, list(FAMILIES), n=1, cutoff=0.85)
+    if close:
+        typer.echo(f"metakg: family {family!r} is not one of metakg's families; did you mean "
+                   f"{close[0]!r}? (logged as {family!r}: runs of another family are not "
+                   "pooled with it)", err=True)

@@ -34,16 +34,18 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Add tables to the graph (idempotent: the same content is one dataset)."""
-    from metakg.kg.ingest import ingest_file, ingest_manifest
+    from metakg.kg.ingest import ingest_files, ingest_manifest
 
     if not paths and manifest is None:
         usage_error("give table paths or --manifest FILE.")
     graph = open_cli_graph(store)
     out = []
-    if manifest is not None:
-        out += [t.dataset for t in ingest_manifest(graph, manifest, progress=not as_json)]
-    for p in paths or []:
-        out.append(ingest_file(graph, p, target=target).dataset)
+    try:  # closed on a refusal too: the store must not stay held
+        if manifest is not None:
+            out += [t.dataset for t in ingest_manifest(graph, manifest, progress=not as_json)]
+        out += [t.dataset for t in ingest_files(graph, list(paths or []), target=target)]
+    finally:
+        graph.close()
     if as_json:
         print_json([{"id": d.id, "name": d.name, "rows": d.rows, "columns": d.columns,
                      "content_hash": d.content_hash} for d in out])

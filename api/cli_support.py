@@ -97,10 +97,17 @@ def open_cli_graph(store: str | None, *, read: bool = False) -> Any:
 
     Raises:
         StoreLocked: the store is held by another process and the command writes.
+        StoreError: a command that only reads names a store folder that does not exist.
     """
     from metakg.kg.default_graph import open_graph
-    from metakg.kg.errors import StoreLocked
+    from metakg.kg.errors import StoreError, StoreLocked
 
+    named = store or os.environ.get("METAKG_STORE")
+    if read and named and "://" not in named and named != "memory:" and not Path(named).exists():
+        # a mistyped path would otherwise become a new, empty store that answers as if it
+        # were the graph (an empty query result, "conforms")
+        raise StoreError(f"No store at {named}: check --store (or METAKG_STORE). A store is "
+                         "made by a command that writes (ingest, log, run, serve).")
     try:
         return open_graph(store)
     except StoreLocked:

@@ -6,6 +6,7 @@ import csv
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -14,7 +15,7 @@ from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.records import Dataset
 from metakg.kg.tables import read_table
 
-__all__ = ["IngestedTable", "ingest_file", "ingest_manifest", "read_manifest"]
+__all__ = ["IngestedTable", "ingest_file", "ingest_files", "ingest_manifest", "read_manifest"]
 
 _MANIFEST_COLUMNS = ("name", "file", "task", "target")
 
@@ -58,6 +59,41 @@ def ingest_file(
     return IngestedTable(ds, df)
 
 
+def ingest_files(graph: KnowledgeGraph, paths: list[str | Path], *,
+                 target: str | None = None) -> list[IngestedTable]:
+    """Read every table first, then add them: a broken file or a missing target among them
+    writes none of them.
+
+    Args:
+        graph: destination.
+        paths: table files (as :func:`ingest_file` reads them).
+        target: the target column, checked to exist in each.
+
+    Returns:
+        The ingested tables, in order.
+
+    Raises:
+        InvalidData: an unreadable or malformed file, or a table without ``target``, named;
+            nothing is written.
+    """
+    from metakg.kg.graph_inputs import missing_column_message
+
+    tables = []
+    for path in map(Path, paths):
+        df = read_table(path)
+        if target is not None and target not in df.columns:
+            raise InvalidData(f"{path}: {missing_column_message(_stem(path), target, df.columns)} "
+                              "Nothing was written.")
+        tables.append((path, df))
+    out = []
+    for path, df in tables:
+        default_name = path.name.split(".")[0] if not path.name.startswith(".") else path.name
+        ds = graph.add_dataset(df, name=_stem(path) or default_name, target=target,
+                               source=str(path))
+        out.append(IngestedTable(ds, df))
+    return out
+
+
 def _stem(p: Path) -> str:
     name = p.name
     for suffix in (".gz", ".arff", ".csv", ".tsv", ".parquet", ".pq"):
@@ -91,14 +127,32 @@ def ingest_manifest(
     """Ingest every table a manifest lists (paths relative to the manifest), with a progress bar.
 
     Yields each ingested table as it lands.
+
+    Raises:
+        InvalidData: a row with an unknown task or a file that is not there (every row is
+            checked before the first table is written), or a broken table.
     """
     from rich.progress import track
 
     p = Path(manifest)
     rows = [r for r in read_manifest(p) if names is None or r["name"] in names]
-    for row in track(rows, description="ingest", disable=not progress):
+    for i, row in enumerate(rows, start=2):  # every row checked before any table is written
+        if row["task"] not in ("classification", "regression"):
+            raise InvalidData(f"{p.name}, line {i} ({row['name']}): task must be classification "
+                              f"or regression, not {row['task']!r}. Nothing was written.")
+        if not (p.parent / row["file"]).is_file():
+            raise InvalidData(f"{p.name}, line {i} ({row['name']}): no file {row['file']} beside "
+                              f"the manifest (in {p.parent}). Nothing was written.")
+    for row in track(rows, description="ingest", disable=not progress, console=_stderr()):
         df = read_table(p.parent / row["file"])
         ds = graph.add_dataset(df, name=row["name"], target=row["target"],
                                description=row.get("description", ""),
                                source=f"shared/datasets/{row['file']}")
         yield IngestedTable(ds, df, row["task"])
+
+
+def _stderr() -> Any:
+    """A console on stderr: progress bars stay out of what scripts read from stdout."""
+    from rich.console import Console
+
+    return Console(stderr=True)

@@ -124,7 +124,10 @@ def recompute(graph: KnowledgeGraph, resolve: Callable[[Dataset], Path | None], 
 
     missing = []
     done = 0
-    for ds in track(stale, description="meta-features", disable=not progress):
+    from rich.console import Console
+
+    for ds in track(stale, description="meta-features", disable=not progress,
+                    console=Console(stderr=True)):  # stdout stays the command's answer
         found = dataset_table(graph, ds, resolve, read=read_once)
         if found is None:
             missing.append(ds.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 import time
@@ -209,17 +210,22 @@ def recommend_for_query(
         The recommendations, best first, and the evidence: the most similar datasets.
 
     Raises:
-        InvalidData: ``k`` below 1, families none of which has runs here, or filters that
+        InvalidData: ``k`` below 1, a family with no runs here (a typo, or none of this metric), or filters that
             leave no configuration.
     """
     if k < 1:
         raise InvalidData(f"k must be at least 1, not {k}.")
     unknown = sorted(set(families or ()) - set(meta.families.values()))
-    if families and len(unknown) == len(set(families)):  # a typo, or no runs of this metric
+    known = sorted(set(meta.families.values()))
+    close = {u: m[0] for u in unknown if (m := difflib.get_close_matches(u, known, n=1, cutoff=0.8))}
+    # a family with no runs of this metric beside others is left out; one that looks like a
+    # known family misspelt is not left out in silence
+    if families and (len(unknown) == len(set(families)) or close):
+        hint = "".join(f" (did you mean {m!r} for {u!r}?)" for u, m in close.items())
         raise InvalidData(
             f"No configuration of famil{'y' if len(unknown) == 1 else 'ies'} "
-            f"{', '.join(map(repr, unknown))} among the graph's runs of this metric; the "
-            f"families there: {', '.join(sorted(set(meta.families.values())))}.")
+            f"{', '.join(map(repr, unknown))} among the graph's runs of this metric{hint}; the "
+            f"families there: {', '.join(known)}.")
     candidates = _candidates(meta, families)
     if max_fit_seconds is not None and rows is not None:
         est = _estimated_fit_seconds(meta, rows)
@@ -508,6 +514,15 @@ def recommend(
     n_classes = int(y.nunique()) if task_type == "classification" else None
     if n_classes is not None and n_classes < 2:
         raise InvalidData(f"Target {target!r} has a single class; nothing to learn.")
+    if n_classes is not None and n_classes > max(20, len(y) // 2):
+        # fewer than two rows a class: an id or a continuous column, on which the probes
+        # and landmarks would fit one class per row for minutes
+        numeric = pd.api.types.is_numeric_dtype(y)
+        raise InvalidData(
+            f"Target {target!r} has {n_classes} classes in {len(y)} rows (fewer than two rows "
+            "a class): an id column? Choose the column to predict"
+            + (", or ask for regression (task_type='regression' in Python, --task regression "
+               "on the CLI)." if numeric else "."))
     metric = check_quality_measure(metric or primary_metric(task_type, n_classes), task_type)
     if max_fit_seconds is not None and not max_fit_seconds > 0:
         raise InvalidData(f"max_fit_seconds must be above 0, not {max_fit_seconds}.")

@@ -53,6 +53,12 @@ def test_damaged_files_and_unwritable_paths_are_named_without_a_traceback(
         store: str, tmp_path: Path) -> None:
     import gzip
 
+    # a command that only reads names a mistyped store; it does not make an empty one
+    done = runner.invoke(app, ["export", str(tmp_path / "g.trig.xz"), "--store", store])
+    assert done.exit_code != 0 and f"No store at {store}" in str(done.exception), done.exception
+    assert not Path(store).exists()
+    sample = Path(__file__).resolve().parents[1] / "data" / "samples" / "autompg.csv"
+    invoke("ingest", str(sample), "--store", store)
     invoke("export", str(tmp_path / "g.trig.xz"), "--store", store)
     good = (tmp_path / "g.trig.xz").read_bytes()
     for name, data in [("cut.trig.xz", good[: len(good) // 2]), ("junk.trig.xz", b"not xz at all"),
@@ -64,6 +70,10 @@ def test_damaged_files_and_unwritable_paths_are_named_without_a_traceback(
     (tmp_path / "afile").write_text("x")
     done = runner.invoke(app, ["export", str(tmp_path / "afile" / "g.nq"), "--store", store])
     assert done.exit_code != 0 and "cannot make its folder" in str(done.exception), done.exception
+    (tmp_path / "adir.nq").mkdir()  # a folder where the file would go: named, nothing left
+    done = runner.invoke(app, ["export", str(tmp_path / "adir.nq"), "--store", store])
+    assert done.exit_code != 0 and "adir.nq: cannot write it" in str(done.exception), done.exception
+    assert not (tmp_path / "adir.nq.part").exists()
 
 
 def test_metafeatures_json(shared: Path) -> None:
@@ -436,3 +446,56 @@ def test_read_commands_work_while_another_process_holds_the_store(
     finally:
         holder.kill()
         holder.wait(timeout=10)
+
+
+def test_a_mistake_in_any_table_or_row_writes_none_of_them(store: str, tmp_path: Path) -> None:
+    sample = Path(__file__).resolve().parents[1] / "data" / "samples" / "autompg.csv"
+    invoke("ingest", str(sample), "--store", store)  # the store exists, with one table
+
+    def titles() -> str:
+        return invoke("query", "SELECT ?n WHERE { ?d a mls:Dataset ; dcterms:title ?n }", "--store", store)
+
+    before = titles()
+    (tmp_path / "good.csv").write_text("a,y\n1,0\n2,1\n3,0\n")
+    done = runner.invoke(app, ["ingest", str(tmp_path / "good.csv"), str(tmp_path / "missing.csv"),
+                               "--store", store])
+    assert done.exit_code != 0 and "missing.csv" in str(done.exception)
+    done = runner.invoke(app, ["ingest", str(tmp_path / "good.csv"), str(sample), "--target", "y",
+                               "--store", store])
+    assert done.exit_code != 0 and "Column 'y' is not in dataset 'autompg'" in str(done.exception)
+    (tmp_path / "m.csv").write_text("name,file,task,target\ngood,good.csv,classification,y\n"
+                                    "bad,good.csv,regresion,y\n")
+    done = runner.invoke(app, ["ingest", "--manifest", str(tmp_path / "m.csv"), "--store", store])
+    assert done.exit_code != 0 and "m.csv, line 3 (bad): task must be classification or regression" \
+        in str(done.exception), done.exception
+    assert titles() == before  # nothing of either batch was written
+
+
+def test_a_target_with_a_class_per_row_is_refused_at_once(tmp_path: Path) -> None:
+    import time
+
+    import pandas as pd
+
+    from metakg.kg.errors import InvalidData
+    from metakg.metalearner import recommend
+
+    df = pd.DataFrame({"id": [f"row-{i}" for i in range(1000)], "x": range(1000),
+                       "y": [i % 2 for i in range(1000)]})
+    t0 = time.perf_counter()
+    with pytest.raises(InvalidData, match=r"Target 'id' has 1000 classes in 1000 rows .* an id column\?"):
+        recommend(df, target="id", text=False)
+    assert time.perf_counter() - t0 < 5.0
+    with pytest.raises(InvalidData, match="task_type must be 'classification' or 'regression', not 'classif'"):
+        from metakg.metalearner.metafeatures import compute_metafeatures
+
+        compute_metafeatures(df, "y", task_type="classif")
+
+
+def test_a_logged_family_that_looks_misspelt_is_named(capsys: pytest.CaptureFixture) -> None:
+    from metakg.api.cli_commands import _warn_if_misspelt_family
+
+    _warn_if_misspelt_family({"family": "xgbost"})
+    assert "family 'xgbost' is not one of metakg's families; did you mean 'xgboost'?" in capsys.readouterr().err
+    for config in ({"family": "xgboost"}, {"family": "my-net"}, [1, 2]):
+        _warn_if_misspelt_family(config)
+        assert capsys.readouterr().err == ""

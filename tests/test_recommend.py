@@ -211,6 +211,9 @@ def test_filters_and_errors(kg: KnowledgeGraph, shared: Path) -> None:
     with pytest.raises(InvalidData, match=r"No configuration of family 'nope' among the graph's "
                                           r"runs of this metric; the families there: .*knn"):
         recommend(df, target="class", families=["nope"], graph=kg, text=False)
+    with pytest.raises(InvalidData, match=r"family 'random_forst' among the graph's runs of this "
+                                          r"metric \(did you mean 'random_forest' for 'random_forst'\?\)"):
+        recommend(df, target="class", families=["lightgbm", "random_forst"], graph=kg, text=False)
     with pytest.raises(InvalidData, match="No configuration passes"):
         recommend(df, target="class", families=["random_forest"], max_fit_seconds=1e-9, graph=kg,
                   text=False)

@@ -415,8 +415,9 @@ class Store(ABC):
         own order (the seed graph: 46 MB -> 26 MB).
 
         Raises:
-            InvalidData: an unknown suffix, or a folder that cannot be made (a file of that
-                name is in the way, no permission).
+            InvalidData: an unknown suffix, a folder that cannot be made (a file of that
+                name is in the way, no permission), or a file that cannot be written (a
+                folder of that name, no permission, a full disk); nothing is left behind.
         """
         from metakg.kg.errors import InvalidData
 
@@ -435,15 +436,20 @@ class Store(ABC):
         if fmt in (RdfFormat.N_QUADS, RdfFormat.N_TRIPLES) and data:
             data = b"\n".join(sorted(data.splitlines())) + b"\n"
         tmp = Path(str(path) + ".part")
-        if str(path).endswith(".xz"):
-            import lzma
+        try:
+            if str(path).endswith(".xz"):
+                import lzma
 
-            opener = lzma.open(tmp, "wb")  # noqa: SIM115 - entered below
-        else:
-            opener = gzip.open(tmp, "wb", compresslevel=9) if gz else open(tmp, "wb")  # noqa: SIM115 - entered below
-        with opener as fh:
-            fh.write(data)
-        tmp.replace(path)
+                opener = lzma.open(tmp, "wb")  # noqa: SIM115 - entered below
+            else:
+                opener = gzip.open(tmp, "wb", compresslevel=9) if gz else open(tmp, "wb")  # noqa: SIM115 - entered below
+            with opener as fh:
+                fh.write(data)
+            tmp.replace(path)
+        except OSError as exc:  # a folder of that name, no permission, a full disk
+            tmp.unlink(missing_ok=True)
+            raise InvalidData(f"{path}: cannot write it ({exc.strerror or exc}); choose a writable "
+                              "file path. Nothing was written.") from None
         return self._count()
 
     def load(self, path: str | Path) -> int:

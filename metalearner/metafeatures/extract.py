@@ -87,17 +87,28 @@ def compute_metafeatures(
         Values (``None`` where not computable, with reasons) and per-group timings.
 
     Raises:
-        InvalidData: the target is not a column, has no values, or a group is unknown.
+        InvalidData: the target is not a column, has no values, or a group is unknown; an
+            unknown task type, or regression on a target that is not numeric.
     """
     if target not in df.columns:
+        import difflib
+
+        close = difflib.get_close_matches(str(target), [str(c) for c in df.columns], n=1)
         raise InvalidData(f"Target column {target!r} is not in the table (columns: "
-                          f"{', '.join(map(str, list(df.columns)[:12]))}...).")
+                          f"{', '.join(map(str, list(df.columns)[:12]))}...)."
+                          + (f" Did you mean {close[0]!r}?" if close else ""))
     if df[target].notna().sum() == 0:
         raise InvalidData(f"Target column {target!r} has no values.")
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:
         raise InvalidData(f"Unknown meta-feature group(s) {unknown}; known: {list(GROUPS)}.")
     task_type = task_type or infer_task_type(df[target])
+    if task_type not in ("classification", "regression"):
+        raise InvalidData(f"task_type must be 'classification' or 'regression', not {task_type!r}.")
+    if task_type == "regression" and not pd.api.types.is_numeric_dtype(df[target]):
+        raise InvalidData(f"Target {target!r} is not numeric, so it cannot be a regression "
+                          "target; ask for classification (task_type='classification', "
+                          "--task classification).")
     import time
 
     t0 = time.perf_counter()
