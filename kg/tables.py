@@ -59,6 +59,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
             raise InvalidData(f"{p.name}: not a valid gzip file ({exc}).") from None
     if not raw.strip():
         raise InvalidData(f"{p.name}: the file is empty; expected a table with a header.")
+    _check_content_matches(p.name, raw, suffix)
     if suffix in (".parquet", ".pq"):
         df = _read_parquet(p, raw)
     elif suffix == ".arff":
@@ -70,6 +71,32 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if df.shape[1] == 0:
         raise InvalidData(f"{p.name}: the table has no columns.")
     return df
+
+
+def _content_kind(raw: bytes) -> str | None:
+    """What the bytes look like, when a file's suffix may say otherwise."""
+    if raw[:2] == b"\x1f\x8b":
+        return "gzip-compressed"
+    if raw[:4] == b"PAR1":
+        return "Parquet"
+    for line in raw[:1 << 16].splitlines():  # the first line that is no ARFF comment
+        text = line.strip().lower()
+        if text and not text.startswith(b"%"):
+            return "ARFF" if text.startswith(b"@relation") else None
+    return None
+
+
+def _check_content_matches(name: str, raw: bytes, suffix: str) -> None:
+    """Refuse a file whose content is another format than its suffix says, naming both (a
+    parser's own error, several lines in, does not say so)."""
+    kind = _content_kind(raw)
+    expected = {".parquet": "Parquet", ".pq": "Parquet", ".arff": "ARFF"}.get(suffix)
+    if kind is None or kind == expected:
+        return
+    fix = {"gzip-compressed": f"add .gz to its name ({name}.gz)",
+           "Parquet": "name it .parquet", "ARFF": "name it .arff"}[kind]
+    article = "an" if kind[0] in "AEIOU" else "a"
+    raise InvalidData(f"{name}: this looks like {article} {kind} file, not {suffix}; {fix}.")
 
 
 def _read_parquet(p: Path, raw: bytes) -> pd.DataFrame:

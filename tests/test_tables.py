@@ -155,3 +155,20 @@ def test_unknown_target_suggests_close_names(shared: Path, memory_graph: Knowled
     with pytest.raises(InvalidData, match="Did you mean 'class'"):
         ingest_file(memory_graph, shared / "arff" / "anneal.arff.gz", target="clas")
     assert len(memory_graph.store) == 0
+
+
+def test_a_file_whose_content_is_another_format_says_which(tmp_path: Path, shared: Path) -> None:
+    import gzip
+
+    arff_gz = (shared / "arff" / "credit.g.arff.gz").read_bytes()
+    cases = {"t.csv": (gzip.decompress(arff_gz), "this looks like an ARFF file, not .csv; name it .arff"),
+             "t.arff": (arff_gz, "this looks like a gzip-compressed file, not .arff; add .gz to its name (t.arff.gz)")}
+    pd.DataFrame({"a": [1, 2]}).to_parquet(tmp_path / "p.csv")
+    for name, (data, message) in cases.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(InvalidData, match=re.escape(f"{name}: {message}")):
+            read_table(tmp_path / name)
+    with pytest.raises(InvalidData, match=re.escape("p.csv: this looks like a Parquet file, not .csv")):
+        read_table(tmp_path / "p.csv")
+    (tmp_path / "ok.arff").write_bytes(gzip.decompress(arff_gz))  # comments before @relation
+    assert read_table(tmp_path / "ok.arff").shape == (1000, 21)
