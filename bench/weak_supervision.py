@@ -29,7 +29,10 @@ as ``bench/lodo.py`` defines it):
   empirical-Bayes factor ``b = w (1 + κ) / (w + κ)`` with the library's κ (``NOISE_RATIO``),
   for the portfolio step, while the ranker learns each cell's own score with ``b`` as its row
   weight (:func:`metakg.metalearner.knowledge.learning_targets`, decision 0012);
-- ``weighted_plain``: the same with ``b = w`` (κ = ∞).
+- ``weighted_plain``: the same with ``b = w`` (κ = ∞);
+- ``estimated``: a candidate, ``b`` read from the runs rather than set by a rule
+  (:func:`estimated_reliability`: how much weaker the weak cells' rank correlation with their
+  configurations' scores elsewhere is than the seed cells'), as the shrinkage and the row weight.
 
 ``all_strong`` (every cell a seed run: the seed matrix itself) is the ceiling.
 
@@ -39,7 +42,8 @@ refits it) is ``default``, the default ``MetaRecommender`` ranking as it ships, 
 ``shrunk-weighted``; ``full-portfolio``; ``full-ranker``), or
 ``former``, the former default's lighter surrogate that was measured before the default
 changed. ``--conditions`` and ``--scenarios`` fit a subset (rows only, no report) for a paired
-comparison of two recommenders on the same draws.
+comparison of two recommenders or conditions on the same draws
+(``bench/weak_supervision_pairs.py`` compares such rows).
 
 Protocol: ``bench/lodo.py``'s views (rank normalisation, configurations run on at least 95% of
 the datasets), cached by ``bench/lodo_paired.py`` under ``.metakg-build/bench-cache/``; a
@@ -101,7 +105,7 @@ ROWS = ".metakg-build/weak_supervision-{recommender}.jsonl"
 SCENARIOS: dict[str, tuple[str, int | None, bool]] = {
     "one_fold": ("cli", 1, False), "other_protocol": (f"mlflow:{'0' * 32}", None, False),
     "outcome": ("cli", 1, True)}
-CONDITIONS = ("all_strong", "strong_only", "equal", "weighted", "weighted_plain")
+CONDITIONS = ("all_strong", "strong_only", "equal", "weighted", "weighted_plain", "estimated")
 _FOLD_LINE = re.compile(r'^run:([0-9a-f]+)\\/e\\/([a-z_0-9]+)\\/(\d+) a mls:ModelEvaluation')
 _VALUE_LINE = re.compile(r'^\s*mls:hasValue "([^"]+)"')
 
@@ -247,11 +251,63 @@ def one(state: dict, d: str, seed: int, folds: dict, spread: pd.Series,
             if (scenario, condition) in wanted:
                 rows.append({**base, "scenario": scenario, "condition": condition, "weight": w,
                              **best_at(views(train, values, r), seed, query, truth, rec)})
+        if (scenario, "estimated") in wanted:  # the weak runs' reliability read from the runs
+            b = estimated_reliability(values, pd.Series(train.higher), strong, weak)
+            est = pd.DataFrame(np.where(weak, b, 1.0), index=values.index, columns=values.columns)
+            with _noise_ratio(math.inf):  # b itself: as the shrinkage and as the row weight
+                rows.append({**base, "scenario": scenario, "condition": "estimated", "weight": b,
+                             **best_at(views(train, values, est), seed, query, truth, rec)})
         if (scenario, "weighted_plain") in wanted:
             with _noise_ratio(math.inf):  # the factor b = w itself: the reliability as the weight
                 rows.append({**base, "scenario": scenario, "condition": "weighted_plain", "weight": w,
                              **best_at(views(train, values, rel), seed, query, truth, rec)})
     return rows
+
+
+def estimated_reliability(values: pd.DataFrame, higher: pd.Series, strong: np.ndarray,
+                          weak: np.ndarray, min_cells: int = 5) -> float:
+    """The weak runs' reliability as the runs show it, by the attenuation of a correlation.
+
+    Within each dataset, the rank correlation of the cells' scores with what their
+    configurations score on the other datasets' seed runs (their mean percentile there) is
+    ``r_seed`` over its seed-run cells and ``r_weak`` over its weak cells. Noise in a weak run
+    attenuates its correlation by ``sqrt(signal / (signal + noise))`` (Spearman's
+    attenuation), so ``(r_weak / r_seed)²``, with both averaged over the datasets, estimates
+    the share of a weak run's variation that is signal: about 1 for runs as good as the
+    seed's, about 0 for runs whose noise or bias buries what a configuration does. A shift of
+    all of a dataset's scores changes neither correlation.
+
+    Args:
+        values: datasets × configurations raw scores (NaN: not run).
+        higher: per dataset, whether higher is better.
+        strong, weak: the seed-run and weak cells (boolean arrays of ``values``' shape).
+        min_cells: cells of each kind a dataset needs to count.
+
+    Returns:
+        The reliability in [0, 1] (1 when it cannot be estimated).
+    """
+    from scipy.stats import spearmanr
+
+    up = higher.reindex(values.index).fillna(True).to_numpy(dtype=bool)[:, None]
+    x = np.where(up, 1.0, -1.0) * values.to_numpy(dtype=float)
+    seed_norm = normalise_scores(values.where(strong), higher, NORMALISATION).to_numpy(dtype=float)
+    seen = np.isfinite(seed_norm)
+    total, count = np.where(seen, seed_norm, 0.0).sum(axis=0), seen.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # each dataset's prior leaves it out
+        prior = (total - np.where(seen, seed_norm, 0.0)) / (count - seen)
+    r_seed, r_weak = [], []
+    for i in range(len(x)):
+        cells = {}
+        for kind, mask in (("seed", strong[i]), ("weak", weak[i])):
+            ok = mask & np.isfinite(x[i]) & np.isfinite(prior[i])
+            if ok.sum() >= min_cells and np.ptp(x[i][ok]) > 0 and np.ptp(prior[i][ok]) > 0:
+                cells[kind] = float(spearmanr(x[i][ok], prior[i][ok])[0])
+        if len(cells) == 2:
+            r_seed.append(cells["seed"])
+            r_weak.append(cells["weak"])
+    if not r_seed or np.mean(r_seed) <= 0:
+        return 1.0
+    return float(np.clip((max(np.mean(r_weak), 0.0) / np.mean(r_seed)) ** 2, 0.0, 1.0))
 
 
 def planned_pairs(conditions: tuple[str, ...], scenarios: tuple[str, ...]) -> list[tuple[str, str]]:
