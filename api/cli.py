@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         typer.echo(_one_line(f"error: cannot reach the metakg server ({type(exc).__name__}: "
                              f"{exc}); is it running, and are --server and METAKG_SERVER "
-                             "right? Runs sent with their id may be sent again safely."), err=True)
+                             "right?"), err=True)
         sys.exit(2)
     if isinstance(code, int) and code:  # click returns typer.Exit's code in this mode
         sys.exit(code)

@@ -499,3 +499,21 @@ def test_a_logged_family_that_looks_misspelt_is_named(capsys: pytest.CaptureFixt
     for config in ({"family": "xgboost"}, {"family": "my-net"}, [1, 2]):
         _warn_if_misspelt_family(config)
         assert capsys.readouterr().err == ""
+
+
+def test_an_unreachable_server_is_one_line_not_a_traceback(capsys: pytest.CaptureFixture,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from metakg.api.cli import main
+
+    monkeypatch.setattr("time.sleep", lambda s: None)  # the client's retries, without waiting
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(SystemExit) as done:
+        main(["log", "--task", "t1", "--config", '{"family": "knn"}', "--score", "roc_auc=0.8",
+              "--server", f"http://127.0.0.1:{port}"])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and err.startswith("error: cannot reach the metakg server (ConnectError")
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
