@@ -32,7 +32,8 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+app = typer.Typer(add_completion=False, no_args_is_help=True, context_settings=HELP_OPTIONS,
                   help="metakg: a meta-learning knowledge graph and warm-start recommender.")
 
 
@@ -44,11 +45,12 @@ def _root(
     """metakg: a meta-learning knowledge graph and warm-start recommender."""
 
 
-seed_app = typer.Typer(no_args_is_help=True, help="Build the seed knowledge graph.")
-keys_app = typer.Typer(no_args_is_help=True, help="Manage API keys.")
+seed_app = typer.Typer(no_args_is_help=True, context_settings=HELP_OPTIONS, help="Build the seed knowledge graph.")
+keys_app = typer.Typer(no_args_is_help=True, context_settings=HELP_OPTIONS, help="Manage API keys.")
 app.add_typer(seed_app, name="seed")
 app.add_typer(keys_app, name="keys")
-sync_app = typer.Typer(no_args_is_help=True, help="Sync runs from other experiment trackers.")
+sync_app = typer.Typer(no_args_is_help=True, context_settings=HELP_OPTIONS,
+                       help="Sync runs from other experiment trackers.")
 app.add_typer(sync_app, name="sync")
 sync_app.command("mlflow")(cli_sync.sync_mlflow)
 
@@ -109,9 +111,15 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if not _unreachable_server(exc):
             raise
-        typer.echo(_one_line(f"error: cannot reach the metakg server ({type(exc).__name__}: "
-                             f"{exc}); is it running, and are --server and METAKG_SERVER "
-                             "right?"), err=True)
+        import httpx
+
+        if isinstance(exc, httpx.TimeoutException) and not isinstance(exc, httpx.ConnectTimeout):
+            said = (f"error: the metakg server did not answer in time ({type(exc).__name__}); "
+                    "what was sent may have been written: check before sending it again")
+        else:
+            said = (f"error: cannot reach the metakg server ({type(exc).__name__}: {exc}); is "
+                    "it running, and are --server and METAKG_SERVER right?")
+        typer.echo(_one_line(said), err=True)
         sys.exit(2)
     if isinstance(code, int) and code:  # click returns typer.Exit's code in this mode
         sys.exit(code)

@@ -294,7 +294,7 @@ def keys_list(store: StoreOpt = None, as_json: JsonOpt = False) -> None:
     """List principals and their roles (never the keys)."""
     from metakg.api.keys import list_keys
 
-    rows = list_keys(open_cli_graph(store, read=True))
+    rows = list_keys(open_cli_graph(store, read=True, must_exist=True))
     if as_json:
         print_json(rows)
     else:

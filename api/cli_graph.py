@@ -34,16 +34,17 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Add tables to the graph (idempotent: the same content is one dataset)."""
-    from metakg.kg.ingest import ingest_files, ingest_manifest
+    from metakg.kg.ingest import add_tables, ingest_manifest, read_tables
 
     if not paths and manifest is None:
         usage_error("give table paths or --manifest FILE.")
+    tables = read_tables(list(paths or []), target=target)  # all read and checked first
     graph = open_cli_graph(store)
     out = []
     try:  # closed on a refusal too: the store must not stay held
         if manifest is not None:
             out += [t.dataset for t in ingest_manifest(graph, manifest, progress=not as_json)]
-        out += [t.dataset for t in ingest_files(graph, list(paths or []), target=target)]
+        out += [t.dataset for t in add_tables(graph, tables, target=target)]
     finally:
         graph.close()
     if as_json:
@@ -63,7 +64,7 @@ def query(
     """Run a read-only SPARQL query; prints a table or W3C SPARQL 1.1 Results JSON."""
     from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions
 
-    graph = open_cli_graph(store, read=True)
+    graph = open_cli_graph(store, read=True, must_exist=True)
     try:  # results stream: a SERVICE clause may fail while they are read
         result = graph.store.query(sparql)
         if isinstance(result, QuerySolutions | QueryBoolean):
@@ -102,7 +103,7 @@ def export_graph(
     store: StoreOpt = None,
 ) -> None:
     """Write the whole graph to a file (format from the suffix)."""
-    graph = open_cli_graph(store, read=True)
+    graph = open_cli_graph(store, read=True, must_exist=True)
     try:
         n = graph.store.dump(file)
     finally:
@@ -130,7 +131,7 @@ def import_graph(
 
 def validate(store: StoreOpt = None) -> None:
     """Validate the whole graph against the SHACL shapes with pyshacl."""
-    graph = open_cli_graph(store, read=True)
+    graph = open_cli_graph(store, read=True, must_exist=True)
     conforms, text = graph.check_shapes()
     if not conforms:
         typer.echo(text)

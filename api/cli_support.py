@@ -84,26 +84,30 @@ def read_data(path: Path) -> Any:
     return read_table(path)
 
 
-def open_cli_graph(store: str | None, *, read: bool = False) -> Any:
+def open_cli_graph(store: str | None, *, read: bool = False, must_exist: bool = False) -> Any:
     """Open the graph a command works on.
 
     Args:
         store: the ``--store`` value (``None``: ``METAKG_STORE`` or the user data directory).
         read: the command only reads: when another process (``metakg serve``, say) holds
             the embedded store, open it read-only instead of failing, and say so on stderr.
+        must_exist: the command answers from the graph as it is (``query``, ``export``,
+            ``validate``, ``keys list``): a store folder named by ``--store`` or
+            ``METAKG_STORE`` that does not exist is a mistyped path, refused, not made.
 
     Returns:
         The :class:`kg.graph.KnowledgeGraph`.
 
     Raises:
         StoreLocked: the store is held by another process and the command writes.
-        StoreError: a command that only reads names a store folder that does not exist.
+        StoreError: ``must_exist`` and the named store folder does not exist.
     """
     from metakg.kg.default_graph import open_graph
     from metakg.kg.errors import StoreError, StoreLocked
 
     named = store or os.environ.get("METAKG_STORE")
-    if read and named and "://" not in named and named != "memory:" and not Path(named).exists():
+    if (must_exist and named and "://" not in named and named not in ("memory:", ":memory:")
+            and not Path(named).expanduser().exists()):
         # a mistyped path would otherwise become a new, empty store that answers as if it
         # were the graph (an empty query result, "conforms")
         raise StoreError(f"No store at {named}: check --store (or METAKG_STORE). A store is "

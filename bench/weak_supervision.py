@@ -230,9 +230,10 @@ def one(state: dict, d: str, seed: int, folds: dict, spread: pd.Series,
     seen = train.raw.notna().to_numpy()
     strong = seen & (rng.random(seen.shape) < state.get("strong_share", STRONG_SHARE))
     weak = seen & ~strong
-    base = {"group": state["metric"], "dataset": d, "seed": seed,
-            "strong_cells": int(strong.sum()), "weak_cells": int(weak.sum())}
     rec = state.get("recommender", "default")
+    base = {"group": state["metric"], "dataset": d, "seed": seed,
+            "strong_cells": int(strong.sum()), "weak_cells": int(weak.sum()),
+            "recommender": rec, "bias_scale": state.get("bias_scale", 1.0)}
     rows = []
     if ("-", "all_strong") in wanted:
         rows.append({**base, "scenario": "-", "condition": "all_strong",

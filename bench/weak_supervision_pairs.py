@@ -7,6 +7,9 @@ dataset and seed are the same in each, so their rows pair), averages each condit
 over the seeds of a held-out dataset and gives, per scenario and k, the mean paired difference
 with a 95% percentile bootstrap interval over held-out datasets (``bench/lodo_paired.py``'s), the
 datasets that gain and lose, and the mean reliability weight of each condition's weak runs.
+Only the (dataset, seed) draws both conditions have are paired. Rows of different bias scales
+or recommenders do not pair: give files of one of each (rows record them; older rows do not,
+so name those files with care).
 
 Usage: python bench/weak_supervision_pairs.py ROWS.jsonl [ROWS.jsonl ...]
            [--pairs weighted-equal,equal-strong_only] [--seeds 0,1] [--out FILE.json]
@@ -28,28 +31,40 @@ KS = (1, 5)
 
 
 def load_rows(paths: list[str]) -> pd.DataFrame:
-    """Every row of these files (a row found twice, in two files, counts once)."""
+    """Every row of these files (a row found twice, in two files, counts once).
+
+    Raises:
+        SystemExit: the files mix bias scales or recommenders (rows that record them), whose
+            rows must not pair.
+    """
     rows = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines() if line.strip()]
     frame = pd.DataFrame(rows)
+    for column in ("bias_scale", "recommender"):
+        if column in frame and frame[column].nunique(dropna=True) > 1:
+            raise SystemExit(f"the rows mix {column} values {sorted(frame[column].dropna().unique())}; "
+                             "compare rows of one bias scale and one recommender")
     return frame.drop_duplicates(subset=["group", "dataset", "seed", "scenario", "condition"])
 
 
-def per_dataset(rows: pd.DataFrame, scenario: str, condition: str, k: int) -> pd.Series:
-    """A condition's best@k per held-out dataset (seeds averaged); the conditions without a
-    scenario (``strong_only``, ``all_strong``) are shared by every scenario."""
+def per_draw(rows: pd.DataFrame, scenario: str, condition: str, k: int) -> pd.Series:
+    """A condition's best@k per (held-out dataset, seed); the conditions without a scenario
+    (``strong_only``, ``all_strong``) are shared by every scenario."""
     part = rows[(rows["condition"] == condition) & rows["scenario"].isin([scenario, "-"])]
-    return part.groupby("dataset")[f"best@{k}"].mean()
+    return part.groupby(["dataset", "seed"])[f"best@{k}"].mean()
 
 
 def compare(rows: pd.DataFrame, scenario: str, a: str, b: str, k: int) -> dict | None:
-    """``a`` − ``b`` at best@k over the held-out datasets both have (``None``: none)."""
-    x, y = per_dataset(rows, scenario, a, k), per_dataset(rows, scenario, b, k)
+    """``a`` − ``b`` at best@k on the draws (dataset, seed) both have, averaged per held-out
+    dataset over its seeds (``None``: no draw in common)."""
+    x, y = per_draw(rows, scenario, a, k), per_draw(rows, scenario, b, k)
     common = x.index.intersection(y.index)
     if common.empty:
         return None
-    d = (x[common] - y[common]).to_numpy()
+    per_dataset = (x[common] - y[common]).groupby(level="dataset").mean()
+    d = per_dataset.to_numpy()
     return {"mean": round(float(d.mean()), 4), "interval_95": [round(v, 4) for v in bootstrap_interval(d)],
-            "held_out": len(common), "gain": int((d > 1e-9).sum()), "loss": int((d < -1e-9).sum())}
+            "held_out": len(d), "draws": len(common), "gain": int((d > 1e-9).sum()),
+            "loss": int((d < -1e-9).sum())}
 
 
 def main() -> None:

@@ -15,7 +15,8 @@ from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.records import Dataset
 from metakg.kg.tables import read_table
 
-__all__ = ["IngestedTable", "ingest_file", "ingest_files", "ingest_manifest", "read_manifest"]
+__all__ = ["IngestedTable", "add_tables", "ingest_file", "ingest_files", "ingest_manifest", "read_manifest",
+           "read_tables"]
 
 _MANIFEST_COLUMNS = ("name", "file", "task", "target")
 
@@ -76,6 +77,15 @@ def ingest_files(graph: KnowledgeGraph, paths: list[str | Path], *,
         InvalidData: an unreadable or malformed file, or a table without ``target``, named;
             nothing is written.
     """
+    return add_tables(graph, read_tables(paths, target=target), target=target)
+
+
+def read_tables(paths: list[str | Path], *, target: str | None = None) -> list[tuple[Path, pd.DataFrame]]:
+    """Read and check table files before any is written (:func:`add_tables` writes them).
+
+    Raises:
+        InvalidData: an unreadable or malformed file, or a table without ``target``, named.
+    """
     from metakg.kg.graph_inputs import missing_column_message
 
     tables = []
@@ -85,6 +95,12 @@ def ingest_files(graph: KnowledgeGraph, paths: list[str | Path], *,
             raise InvalidData(f"{path}: {missing_column_message(_stem(path), target, df.columns)} "
                               "Nothing was written.")
         tables.append((path, df))
+    return tables
+
+
+def add_tables(graph: KnowledgeGraph, tables: list[tuple[Path, pd.DataFrame]], *,
+               target: str | None = None) -> list[IngestedTable]:
+    """Add tables read by :func:`read_tables` (named after their files)."""
     out = []
     for path, df in tables:
         default_name = path.name.split(".")[0] if not path.name.startswith(".") else path.name
@@ -129,20 +145,23 @@ def ingest_manifest(
     Yields each ingested table as it lands.
 
     Raises:
-        InvalidData: a row with an unknown task or a file that is not there (every row is
-            checked before the first table is written), or a broken table.
+        InvalidData: a row with an unknown task or a file that is not there (every row's
+            task and file are checked before the first table is written), or a broken table
+            or a missing target (the tables before it stay written).
     """
     from rich.progress import track
 
     p = Path(manifest)
-    rows = [r for r in read_manifest(p) if names is None or r["name"] in names]
-    for i, row in enumerate(rows, start=2):  # every row checked before any table is written
+    numbered = [(i, r) for i, r in enumerate(read_manifest(p), start=1)
+                if names is None or r["name"] in names]
+    for i, row in numbered:  # every row's task and file checked before any table is written
         if row["task"] not in ("classification", "regression"):
-            raise InvalidData(f"{p.name}, line {i} ({row['name']}): task must be classification "
+            raise InvalidData(f"{p.name}, row {i} ({row['name']}): task must be classification "
                               f"or regression, not {row['task']!r}. Nothing was written.")
         if not (p.parent / row["file"]).is_file():
-            raise InvalidData(f"{p.name}, line {i} ({row['name']}): no file {row['file']} beside "
+            raise InvalidData(f"{p.name}, row {i} ({row['name']}): no file {row['file']} beside "
                               f"the manifest (in {p.parent}). Nothing was written.")
+    rows = [r for _, r in numbered]
     for row in track(rows, description="ingest", disable=not progress, console=_stderr()):
         df = read_table(p.parent / row["file"])
         ds = graph.add_dataset(df, name=row["name"], target=row["target"],

@@ -77,12 +77,12 @@ def _content_kind(raw: bytes) -> str | None:
     """What the bytes look like, when a file's suffix may say otherwise."""
     if raw[:2] == b"\x1f\x8b":
         return "gzip-compressed"
-    if raw[:4] == b"PAR1":
+    if raw[:4] == b"PAR1" and raw[-4:] == b"PAR1":  # Parquet begins and ends with its magic
         return "Parquet"
     for line in raw[:1 << 16].splitlines():  # the first line that is no ARFF comment
         text = line.strip().lower()
         if text and not text.startswith(b"%"):
-            return "ARFF" if text.startswith(b"@relation") else None
+            return "ARFF" if re.match(rb"@relation\s", text + b" ") else None
     return None
 
 
@@ -93,6 +93,9 @@ def _check_content_matches(name: str, raw: bytes, suffix: str) -> None:
     expected = {".parquet": "Parquet", ".pq": "Parquet", ".arff": "ARFF"}.get(suffix)
     if kind is None or kind == expected:
         return
+    if kind == "gzip-compressed" and name.endswith(".gz"):
+        raise InvalidData(f"{name}: compressed twice (gzip inside gzip); decompress it once "
+                          f"(gunzip {name}) and read the result.")
     fix = {"gzip-compressed": f"add .gz to its name ({name}.gz)",
            "Parquet": "name it .parquet", "ARFF": "name it .arff"}[kind]
     article = "an" if kind[0] in "AEIOU" else "a"

@@ -466,7 +466,7 @@ def test_a_mistake_in_any_table_or_row_writes_none_of_them(store: str, tmp_path:
     (tmp_path / "m.csv").write_text("name,file,task,target\ngood,good.csv,classification,y\n"
                                     "bad,good.csv,regresion,y\n")
     done = runner.invoke(app, ["ingest", "--manifest", str(tmp_path / "m.csv"), "--store", store])
-    assert done.exit_code != 0 and "m.csv, line 3 (bad): task must be classification or regression" \
+    assert done.exit_code != 0 and "m.csv, row 2 (bad): task must be classification or regression" \
         in str(done.exception), done.exception
     assert titles() == before  # nothing of either batch was written
 

@@ -172,3 +172,10 @@ def test_a_file_whose_content_is_another_format_says_which(tmp_path: Path, share
         read_table(tmp_path / "p.csv")
     (tmp_path / "ok.arff").write_bytes(gzip.decompress(arff_gz))  # comments before @relation
     assert read_table(tmp_path / "ok.arff").shape == (1000, 21)
+    # text that merely starts like another format is a CSV
+    (tmp_path / "par.csv").write_text("PAR1,PAR2,y\n1,2,0\n3,4,1\n")
+    (tmp_path / "rel.csv").write_text("@relation_id,y\n1,0\n2,1\n")
+    assert read_table(tmp_path / "par.csv").shape == (2, 3) and read_table(tmp_path / "rel.csv").shape == (2, 2)
+    (tmp_path / "twice.csv.gz").write_bytes(gzip.compress(gzip.compress(b"a,y\n1,0\n")))
+    with pytest.raises(InvalidData, match=re.escape("twice.csv.gz: compressed twice")):
+        read_table(tmp_path / "twice.csv.gz")

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from metakg.kg.errors import DatasetNotFound, InvalidData, MetaKGError
+from metakg.kg.errors import DatasetNotFound, InvalidData, MetaKGError, NameTaken
 from metakg.kg.graph import KnowledgeGraph, task_for_run
 from metakg.kg.graph_inputs import family_name, make_configuration
 from metakg.kg.measures import HIGHER_IS_BETTER, MEASURES, check_fold_scores, is_possible_score
@@ -200,6 +200,8 @@ def _dataset(ctx: RunContext, run: Any) -> Dataset:
             ctx.datasets[ref] = ctx.graph.get_dataset(ref, schema=False)
         except DatasetNotFound:
             ctx.datasets[ref] = None
+        except NameTaken as exc:  # a name two datasets have: this run is skipped, not the sync
+            raise MlflowRunSkipped(str(exc).rstrip(".")) from None
     found = ctx.datasets[ref]
     if found is None:
         raise MlflowRunSkipped(f"dataset {ref!r} is not in the graph; add it first "
