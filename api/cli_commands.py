@@ -316,6 +316,9 @@ def log(
     score: Annotated[list[str], typer.Option(help="measure=v1,v2,... per fold (repeatable).")],
     tag: Annotated[list[str] | None, typer.Option(help="key=value (repeatable).")] = None,
     status: str = "completed",
+    run_id: Annotated[str | None, typer.Option("--id", help=(
+        "A run id of your own: the same run logged again under it is logged once (a script "
+        "may retry safely); another run under it is refused."))] = None,
     server: Annotated[str | None, typer.Option(envvar="METAKG_SERVER", help="Log through this API server.")] = None,
     key: Annotated[str | None, typer.Option(envvar="METAKG_API_KEY", help="API key for --server.")] = None,
     store: StoreOpt = None,
@@ -351,7 +354,7 @@ def log(
         from metakg.api.client import Client
 
         run = Client(server, key).log_run(task_id=task_id, config=cfg, fold_scores=folds,
-                                          tags=tags, status=status)
+                                          tags=tags, status=status, **({"id": run_id} if run_id else {}))
         run_id = run["id"]
     else:
         from metakg.kg.records import RunInput
@@ -360,7 +363,7 @@ def log(
         try:  # closed on a refusal too: a warm worker must not keep other writers out
             # log_run checks the task and the scores (measure, range, folds) before writing
             run_id = graph.log_run(RunInput(task_id=task_id, config=cfg, fold_scores=folds,
-                                            status=status, tags=tags, source="cli",
+                                            status=status, tags=tags, source="cli", run_id=run_id,
                                             principal=os.environ.get("USER", "cli"))).id
         finally:
             graph.close()

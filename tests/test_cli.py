@@ -113,9 +113,18 @@ def test_run_log_and_keys(store: str, shared: Path, tmp_path: Path) -> None:
         refused = runner.invoke(app, ["log", "--task", out["task"], "--config", '{"family": "knn"}',
                                       "--score", score, "--store", store])
         assert refused.exit_code != 0 and reason in str(refused.exception), refused.exception
+    # a script that logs under its own id may run again: the run is logged once
+    for _ in range(2):
+        again = json.loads(invoke("log", "--task", out["task"], "--config", '{"family": "my-net"}',
+                                  "--score", "roc_auc=0.7,0.72,0.74", "--id", "nightly-1",
+                                  "--store", store, "--json"))
+        assert again == {"run": "nightly-1"}
+    refused = runner.invoke(app, ["log", "--task", out["task"], "--config", '{"family": "my-net"}',
+                                  "--score", "roc_auc=0.6,0.6,0.6", "--id", "nightly-1", "--store", store])
+    assert refused.exit_code != 0 and "its scores differ" in str(refused.exception), refused.exception
     runs = json.loads(invoke("query", "SELECT (COUNT(?r) AS ?n) WHERE { ?r a mls:Run }",
                              "--store", store, "--json"))
-    assert runs["results"]["bindings"][0]["n"]["value"] == "3"
+    assert runs["results"]["bindings"][0]["n"]["value"] == "4"
     key = invoke("keys", "create", "ann", "--role", "read", "--store", store).strip()
     assert key.startswith("mkg_")
     assert json.loads(invoke("keys", "list", "--store", store, "--json")) == [
