@@ -29,6 +29,8 @@ __all__ = ["ERROR_RESPONSES", "BodyLimit", "ErrorOut", "install_error_handlers"]
 #: Characters of a refused input echoed back in a validation error: enough to recognise it,
 #: not the whole body again.
 ECHO_CHARS = 200
+#: Seconds a client is told to wait (``Retry-After``) when the same long operation is under way.
+RETRY_AFTER_S = 5
 
 
 class ErrorOut(BaseModel):
@@ -70,7 +72,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(MetaKGError)
     async def _handle(request: Request, exc: MetaKGError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=_status(exc))
+        # work under way (proposals being made, a sync): say when to try again
+        headers = {"Retry-After": str(RETRY_AFTER_S)} if isinstance(exc, AlreadyRunning) else None
+        return JSONResponse({"detail": str(exc)}, status_code=_status(exc), headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

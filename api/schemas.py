@@ -240,8 +240,9 @@ class ProposalsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     budget: int = Field(default=10, ge=1, le=1000, description="How many runs to propose.")
-    dataset: str | None = Field(default=None, max_length=200,
-                                description="Only runs on this dataset (name or id).")
+    dataset: str | None = Field(default=None, min_length=1, max_length=200,
+                                description="Only runs on this dataset (name or id); leave it out "
+                                            "for every dataset.")
 
 
 class ProposalOut(BaseModel):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from pyoxigraph import DefaultGraph, Quad
 
 from metakg.kg.errors import InvalidData, NotFound
+from metakg.kg.identity import canonical_json
 from metakg.kg.measures import check_score
 from metakg.kg.recommendations import (
     RECOMMENDATION_TAG,
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from metakg.kg.graph import KnowledgeGraph
     from metakg.kg.records import Run, RunInput
 
-__all__ = ["REASON_TAG", "VERDICTS", "Feedback", "list_feedback", "outcome_quads",
+__all__ = ["REASON_TAG", "VERDICTS", "Feedback", "feedback_id", "list_feedback", "outcome_quads",
            "record_feedback", "record_run_outcomes"]
 
 #: The tag that carries a feedback's reason on the run that records its outcome.
@@ -67,10 +68,23 @@ class Feedback:
     principal: str | None = None
 
 
+def feedback_id(rec_id: str, rank: int, verdict: str, score: float | None, reason: str,
+                principal: str | None) -> str:
+    """The id of a piece of feedback: a hash of what it says and who says it, so that the same
+    feedback sent again (a client's retry after a lost answer) is the same feedback, stored
+    once, and its outcome the same run, learnt from once."""
+    import hashlib
+
+    text = canonical_json({"recommendation": rec_id, "rank": int(rank), "verdict": verdict,
+                           "score": None if score is None else float(score), "reason": reason,
+                           "principal": principal})
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def _feedback_quads(rec: StoredRecommendation, item: RankedConfiguration, *, verdict: str,
                     reason: str, score: float | None, run_id: str | None,
-                    principal: str | None) -> tuple[str, list[Quad]]:
-    fb_id = uuid.uuid4().hex
+                    principal: str | None, fb_id: str | None = None) -> tuple[str, list[Quad]]:
+    fb_id = fb_id or uuid.uuid4().hex
     node, g = entity("feedback", fb_id), DefaultGraph()
     quads = [Quad(node, A, MKG.Feedback, g), Quad(node, A, PROV.Entity, g),
              Quad(node, MKG.aboutRecommendation, entity("recommendation", rec.id), g),
@@ -109,7 +123,8 @@ def record_feedback(graph: KnowledgeGraph, rec_id: str, *, rank: int, verdict: s
     An outcome ``score`` of a used configuration on a table that is in the graph (the
     recommendation's task, or a task of its target on the dataset with its content hash) is
     logged as a run of that configuration on that task, tagged ``recommendation=<id>``: the
-    recommender learns from it. Without such a task only the feedback is stored.
+    recommender learns from it. Without such a task only the feedback is stored. The same
+    feedback sent again by the same principal (a retry) is stored, and learnt from, once.
 
     Args:
         graph: the knowledge graph.
@@ -135,19 +150,25 @@ def record_feedback(graph: KnowledgeGraph, rec_id: str, *, rank: int, verdict: s
     if score is not None:  # with or without a task to log it on, a score must be possible
         check_score(rec.query.metric, score)
     item = rec.at_rank(rank)
+    fb_id = feedback_id(rec.id, item.rank, verdict, score, reason, principal)
     task_id = _outcome_task(graph, rec) if score is not None else None
     if task_id is not None:
         from metakg.kg.records import RunInput
 
-        # the run's tag makes log_run record this feedback with it, in one write
+        # the run's tag makes log_run record this feedback with it, in one write; its id
+        # makes the same outcome sent again the same run (log_runs takes it as logged)
         config = graph.get_configuration(item.config_id).config
         tags = {RECOMMENDATION_TAG: rec.id} | ({REASON_TAG: reason} if reason else {})
         run = graph.log_run(RunInput(task_id=task_id, config=config,
                                      fold_scores={rec.query.metric: [float(score)]},  # type: ignore[arg-type]
-                                     principal=principal, source=source, tags=tags))
+                                     principal=principal, source=source, tags=tags,
+                                     run_id=f"outcome-{fb_id}"))
         return next(f for f in list_feedback(graph, rec.id) if f.run_id == run.id)
+    stored = next((f for f in list_feedback(graph, rec.id) if f.id == fb_id), None)
+    if stored is not None:  # the same feedback again: stored once
+        return stored
     fb_id, quads = _feedback_quads(rec, item, verdict=verdict, reason=reason, score=score,
-                                   run_id=None, principal=principal)
+                                   run_id=None, principal=principal, fb_id=fb_id)
     check_quads(quads)
     raw_store(graph).add(quads)
     return next(f for f in list_feedback(graph, rec.id) if f.id == fb_id)

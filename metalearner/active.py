@@ -159,8 +159,19 @@ def _reason(c: str, family: str, dataset: str, spread: float, chance: float, mea
             threshold: float, k: int) -> str:
     where = ("it is predicted within the top" if mean >= threshold
              else f"a {chance:.0%} chance it enters the top")
+    if threshold == FLOOR:  # fewer than k runs: no k-th best score to beat, only the floor
+        return (f"the recommender's models disagree by {spread:.2f} on {family} {c[:8]} for "
+                f"{dataset} (predicted {mean:+.2f}); {dataset} has fewer than {k} runs, so any "
+                f"configuration enters its top {k}")
     return (f"the recommender's models disagree by {spread:.2f} on {family} {c[:8]} for {dataset} "
-            f"(predicted {mean:+.2f}, the {k}th best run so far {threshold:+.2f}); {where} {k}")
+            f"(predicted {mean:+.2f}, the {_ordinal(k)} best run so far {threshold:+.2f}); "
+            f"{where} {k}")
+
+
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def propose(meta: MetaData, bag: Bagged, *, budget: int = 10,

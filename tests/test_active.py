@@ -322,3 +322,15 @@ def test_durations() -> None:
 
     with pytest.raises(typer.BadParameter, match="not a duration"):
         parse_duration("soon")
+
+
+def test_a_reason_says_when_a_table_has_too_few_runs_for_a_kth_best() -> None:
+    from metakg.metalearner.active import FLOOR, _ordinal, _reason
+
+    few = _reason("500b7288ab", "knn", "credit-d", 0.3, 0.9, 0.23, FLOOR, 5)
+    assert "credit-d has fewer than 5 runs, so any configuration enters its top 5" in few
+    assert "-1.00" not in few
+    many = _reason("500b7288ab", "knn", "credit-d", 0.3, 0.4, 0.1, 0.2, 3)
+    assert "the 3rd best run so far +0.20" in many and "a 40% chance it enters the top 3" in many
+    assert [_ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd"]

@@ -313,6 +313,14 @@ def test_api_stores_recommendations_for_writers_and_takes_their_feedback(api: Te
     body = r.json()
     assert (body["rank"], body["verdict"], body["principal"]) == (2, "used", "write-user")
     assert graph.runs(task=task.id)[0].id == body["run_id"]
+    # the same outcome sent again (a retry after a lost answer) is stored and learnt from once
+    size = len(graph.store)
+    again = api.post(url, headers=_h(api, "write"), json={"rank": 2, "verdict": "used", "score": 0.81})
+    assert again.status_code == 201 and again.json() == body and len(graph.store) == size
+    assert [r.id for r in graph.runs(task=task.id)] == [body["run_id"]]
+    skipped = [api.post(url, headers=_h(api, "write"), json={"rank": 3, "verdict": "skipped"}).json()
+               for _ in range(2)]
+    assert skipped[0] == skipped[1] and len(list_feedback(graph, rec_id)) == 2
     # a run logged over HTTP with the recommendation's tag records the outcome of its rank
     top = get_recommendation(graph, rec_id).ranked[0]
     run = {"task_id": task.id, "config": graph.get_configuration(top.config_id).config,
@@ -326,8 +334,8 @@ def test_api_stores_recommendations_for_writers_and_takes_their_feedback(api: Te
     assert r.status_code == 404 and r.json()["detail"].startswith(
         "runs[1]: The run is tagged recommendation='nope'"), r.text
     got = api.get(f"/recommendations/{rec_id}", headers=_h(api, "read")).json()
-    assert [(f["rank"], f["verdict"]) for f in got["feedback"]] == [(2, "used"), (1, "used")]
-    assert got["feedback"][1]["score"] == pytest.approx(0.61) and len(got["ranked"]) == 3
+    assert [(f["rank"], f["verdict"]) for f in got["feedback"]] == [(2, "used"), (3, "skipped"), (1, "used")]
+    assert got["feedback"][2]["score"] == pytest.approx(0.61) and len(got["ranked"]) == 3
     assert api.get("/recommendations/nope", headers=_h(api, "read")).status_code == 404
 
 

@@ -130,3 +130,24 @@ def test_a_second_proposal_request_on_the_same_graph_is_refused_while_one_runs(
     assert r.status_code == 409 and "being made" in r.json()["detail"]
     assert len(graph.store) == before
     assert api.post("/proposals", json={"budget": 2}, headers=_h(api, "write")).status_code == 201
+
+
+def test_work_under_way_says_when_to_try_again_and_an_empty_dataset_is_refused() -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from metakg.api.errors import RETRY_AFTER_S, install_error_handlers
+    from metakg.api.schemas import ProposalsIn
+    from metakg.kg.errors import AlreadyRunning
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/busy")
+    def busy() -> None:
+        raise AlreadyRunning("Proposals for this graph are being made; try again after it.")
+
+    r = TestClient(app).post("/busy")
+    assert r.status_code == 409 and r.headers["Retry-After"] == str(RETRY_AFTER_S)
+    with pytest.raises(ValueError, match="at least 1 character"):
+        ProposalsIn(budget=3, dataset="")  # an empty field is not 'every dataset'
