@@ -250,11 +250,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+#: servers a test started: stopped after it, whether it passed or failed
+_SERVERS: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_server_left_behind() -> Iterator[None]:
+    yield
+    while _SERVERS:
+        proc = _SERVERS.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
 def _serve(store: Path, port: int, seed: str = "") -> subprocess.Popen:
     env = {**os.environ, "METAKG_STORE": str(store), "METAKG_SEED": seed}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "metakg.api.app:create_app", "--factory",
                              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
                             env=env, stderr=subprocess.PIPE)
+    _SERVERS.append(proc)
     for _ in range(150):
         try:
             httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5)
