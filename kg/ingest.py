@@ -15,7 +15,7 @@ from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.records import Dataset
 from metakg.kg.tables import read_table
 
-__all__ = ["IngestedTable", "add_tables", "ingest_file", "ingest_files", "ingest_manifest", "read_manifest",
+__all__ = ["IngestedTable", "add_tables", "ingest_file", "ingest_manifest", "read_manifest",
            "read_tables"]
 
 _MANIFEST_COLUMNS = ("name", "file", "task", "target")
@@ -54,30 +54,9 @@ def ingest_file(
     """
     p = Path(path)
     df = read_table(p)
-    default_name = p.name.split(".")[0] if not p.name.startswith(".") else p.name
-    ds = graph.add_dataset(df, name=name or _stem(p) or default_name, target=target,
+    ds = graph.add_dataset(df, name=name or _table_name(p), target=target,
                            description=description, source=source or str(p))
     return IngestedTable(ds, df)
-
-
-def ingest_files(graph: KnowledgeGraph, paths: list[str | Path], *,
-                 target: str | None = None) -> list[IngestedTable]:
-    """Read every table first, then add them: a broken file or a missing target among them
-    writes none of them.
-
-    Args:
-        graph: destination.
-        paths: table files (as :func:`ingest_file` reads them).
-        target: the target column, checked to exist in each.
-
-    Returns:
-        The ingested tables, in order.
-
-    Raises:
-        InvalidData: an unreadable or malformed file, or a table without ``target``, named;
-            nothing is written.
-    """
-    return add_tables(graph, read_tables(paths, target=target), target=target)
 
 
 def read_tables(paths: list[str | Path], *, target: str | None = None) -> list[tuple[Path, pd.DataFrame]]:
@@ -103,11 +82,14 @@ def add_tables(graph: KnowledgeGraph, tables: list[tuple[Path, pd.DataFrame]], *
     """Add tables read by :func:`read_tables` (named after their files)."""
     out = []
     for path, df in tables:
-        default_name = path.name.split(".")[0] if not path.name.startswith(".") else path.name
-        ds = graph.add_dataset(df, name=_stem(path) or default_name, target=target,
-                               source=str(path))
+        ds = graph.add_dataset(df, name=_table_name(path), target=target, source=str(path))
         out.append(IngestedTable(ds, df))
     return out
+
+
+def _table_name(p: Path) -> str:
+    """A table's dataset name from its file: the name without its table suffixes."""
+    return _stem(p) or (p.name.split(".")[0] if not p.name.startswith(".") else p.name)
 
 
 def _stem(p: Path) -> str:
