@@ -96,6 +96,17 @@ class TestStoreContract:
         triples = store.construct("CONSTRUCT { ?s <http://example.org/q> ?o } WHERE { ?s ?p ?o }")
         assert [(t.subject.value, t.object.value) for t in triples] == [(EX + "a", "1")]
 
+    def test_construct_ntriples_gives_the_triples_of_construct(self, store: Store) -> None:
+        from pyoxigraph import RdfFormat, parse
+
+        store.add([q("a", "p", "1"), q("b", "p", 'two "quoted"\nlines')])
+        query = "CONSTRUCT { ?s <http://example.org/q> ?o } WHERE { ?s ?p ?o }"
+        text = store.construct_ntriples(query)
+        assert {t.triple for t in parse(text, format=RdfFormat.N_TRIPLES)} == set(store.construct(query))
+        assert store.construct_ntriples("CONSTRUCT { ?s ?p ?o } WHERE { ?s <http://example.org/x> ?o }") == b""
+        with pytest.raises(QueryError):
+            store.construct_ntriples("SELECT ?s WHERE { ?s ?p ?o }")
+
     def test_updates_are_refused_by_query(self, store: Store) -> None:
         store.add([q("a", "p", "1")])
         with pytest.raises(QueryError, match="Only SELECT"):
@@ -364,6 +375,46 @@ class TestGraphContract:
             "SELECT ?e WHERE { ?r mls:hasOutput ?e . ?e a mls:ModelEvaluation }",
             {"r": NamedNode(run.iri)})
         assert len(evals) == 6  # 2 measures × (2 folds + mean)
+
+
+    def test_dataset_export_is_its_neighbourhood_and_nothing_else(self, graph: KnowledgeGraph) -> None:
+        """Every triple about the dataset, its columns, meta-features, tasks, runs (read in
+        several batches), their evaluations, configurations and parameters; none of another
+        dataset's."""
+        import pandas as pd
+        from pyoxigraph import RdfFormat, parse
+
+        from metakg.kg.export import export_graph
+
+        ours, other = (graph.add_dataset(pd.DataFrame({"x": [1.0, 2.0, 3.0, x4], "y": [0.5, 1, 2, 3]}),
+                                         name=n, target="y") for n, x4 in (("ours", 4.0), ("other", 5.0)))
+        for ds, n_runs in ((ours, 120), (other, 3)):
+            task = graph.add_task(ds, target="y", task_type="regression", folds=2)
+            graph.log_runs([RunInput(task_id=task.id, config={"family": "ridge", "params": {"alpha": i}},
+                                     fold_scores={"rmse": [1.0, 1.0 + i]}) for i in range(n_runs)])
+        text, media = export_graph(graph, dataset="ours")
+        exported = {t.triple for t in parse(text, format=RdfFormat.N_TRIPLES)}
+        assert media == "application/n-quads" and len(text.splitlines()) == len(exported)
+
+        def objects(subject: str, predicate: str) -> set[str]:
+            rows = graph.store.select("SELECT ?o WHERE { ?s ?p ?o }",
+                                      {"s": NamedNode(subject), "p": NamedNode(predicate)})
+            return {r["o"] for r in rows}
+
+        mls, mkg = "http://www.w3.org/ns/mls#", "https://w3id.org/metakg/ns#"
+        tasks = {r["t"] for r in graph.store.select("SELECT ?t WHERE { ?t mls:definedOn ?d }",
+                                                      {"d": NamedNode(ours.iri)})}
+        runs = {r["r"] for t in tasks for r in graph.store.select(
+            "SELECT ?r WHERE { ?r mls:achieves ?t }", {"t": NamedNode(t)})}
+        configs = {c for r in runs for c in objects(r, mkg + "configuration")}
+        subjects = {ours.iri, *tasks, *runs, *configs, *objects(ours.iri, mkg + "hasColumn"),
+                    *objects(ours.iri, mls + "hasQuality"), *(e for r in runs for e in objects(r, mls + "hasOutput")),
+                    *(p for c in configs for p in objects(c, mkg + "param"))}
+        expected = {t for t in graph.store.construct("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+                    if t.subject.value in subjects}
+        assert len(runs) == 120 and exported == expected
+        turtle, _ = export_graph(graph, dataset="ours", fmt="turtle")
+        assert {t.triple for t in parse(turtle, format=RdfFormat.TURTLE)} == expected
 
 
 def test_batch_with_a_repeated_configuration(memory_graph: KnowledgeGraph) -> None:

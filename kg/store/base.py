@@ -48,6 +48,7 @@ from pyoxigraph import (
     QueryTriples,
     RdfFormat,
     Triple,
+    serialize,
 )
 
 from metakg.kg.errors import QueryError
@@ -406,6 +407,17 @@ class Store(ABC):
         if isinstance(result, QuerySolutions | QueryBoolean):
             raise QueryError("construct() needs a CONSTRUCT or DESCRIBE query.")
         return list(result)
+
+    def construct_ntriples(self, query: str, bindings: Mapping[str, Any] | None = None) -> bytes:
+        """Run a CONSTRUCT or DESCRIBE query and return its triples as N-Triples bytes.
+
+        The same triples as :meth:`construct`, for a caller that only writes them out (an
+        export): a back-end may serialise them without making a Python object per triple.
+
+        Raises:
+            QueryError: not a CONSTRUCT or DESCRIBE query.
+        """
+        return serialize(self.construct(query, bindings), format=RdfFormat.N_TRIPLES) or b""
 
     def dump(self, path: str | Path) -> int:
         """Write every quad to ``path`` (format and gzip from the suffix); return the count.

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
 
-from pyoxigraph import Quad, RdfFormat, parse, serialize
+from pyoxigraph import Quad, QueryTriples, RdfFormat, parse, serialize
 from pyoxigraph import Store as OxStore
 
-from metakg.kg.errors import StoreError, StoreLocked
+from metakg.kg.errors import QueryError, StoreError, StoreLocked
 from metakg.kg.store._bulk_gate import BulkGate
 from metakg.kg.store._journal import WriteAheadJournal
 from metakg.kg.store._sparql_text import check_untrusted, syntax_error
@@ -123,6 +123,14 @@ class _PyOxigraphStore(Store):
                                          **graphs)  # type: ignore[arg-type]
         except SyntaxError as exc:
             raise syntax_error(exc, query) from None
+
+    def construct_ntriples(self, query: str, bindings: Mapping[str, Any] | None = None) -> bytes:
+        # pyoxigraph writes the triples itself, partly outside the GIL: an export's parts
+        # read in threads overlap (no Python object per triple either)
+        result = self.query(query, bindings)
+        if not isinstance(result, QueryTriples):
+            raise QueryError("construct_ntriples() needs a CONSTRUCT or DESCRIBE query.")
+        return result.serialize(format=RdfFormat.N_TRIPLES) or b""
 
     def _query_dataset(self, query: str, dataset: QueryDataset) -> QueryResult:
         return self._query(query, prefixes=PREFIXES, dataset=dataset)
