@@ -294,6 +294,7 @@ class KnowledgeGraph:
         config_quads: list[Quad] = [q for t in new_tasks for q in E.task_quads(t)]
         out: list[Run] = []
         written: list[tuple[RunInput, Run]] = []
+        task_types: dict[str, str] = {}
         configs_seen: set[str] = set()
         logged = self._logged_runs(runs)
         pending = {t.id: t for t in new_tasks}
@@ -338,6 +339,7 @@ class KnowledgeGraph:
                            error=r.error, principal=r.principal, source=r.source,
                            device=r.device, tags=tuple(sorted(f"{k}={v}" for k, v in r.tags.items()))))
             written.append((r, out[-1]))
+            task_types[task.id] = task.task_type
         if not texts:
             return out
         # The first run goes through the full shape checker with the configurations, as a
@@ -355,6 +357,10 @@ class KnowledgeGraph:
         head = serialize(config_quads, format=RdfFormat.N_QUADS) if config_quads else b""
         self.store.add_nquads(head + "".join(texts).encode())
         self._configs_written |= configs_seen
+        # open proposals these runs answer are done (a person ran what the queue asked for)
+        from metakg.kg.proposals import mark_answered
+
+        mark_answered(self, [(o, task_types[o.task_id]) for _, o in written])
         return out
 
     def _logged_runs(self, runs: Sequence[RunInput]) -> dict[str, FoundRun]:

@@ -32,9 +32,11 @@ from metakg.kg.vocabulary import DCT, MKG, PROV, XSD, A, entity, entity_key, lit
 
 if TYPE_CHECKING:
     from metakg.kg.graph import KnowledgeGraph
+    from metakg.kg.records import Run
 
 __all__ = ["STATUSES", "NewProposal", "Proposal", "RecommenderVersion", "check_proposal",
-           "get_proposal", "list_proposals", "mark_done", "mark_failed", "write_proposals"]
+           "get_proposal", "list_proposals", "mark_answered", "mark_done", "mark_failed",
+           "write_proposals"]
 
 #: What a proposal can be.
 STATUSES = ("open", "done", "failed")
@@ -346,3 +348,39 @@ def mark_failed(graph: KnowledgeGraph, proposal_id: str, error: str) -> Proposal
     """
     return _set_status(graph, proposal_id, "failed", [Quad(entity("proposal", proposal_id),
                                                            MKG.error, lit(error), DefaultGraph())])
+
+
+def mark_answered(graph: KnowledgeGraph, runs: Sequence[tuple[Run, str]]) -> list[str]:
+    """Mark done the open proposals that newly logged runs answer, in one write.
+
+    A proposal is answered by a completed run of its configuration on its dataset, on a task
+    of its task type, with a score by its metric: a run a person logged by hand
+    (``metakg log``, ``POST /runs``, an MLflow sync) answers it as one ``metakg improve`` ran
+    would, so the queue no longer asks for it.
+
+    Args:
+        graph: the graph the runs were written to.
+        runs: (run, its task's type) pairs, as just logged.
+
+    Returns:
+        The ids of the proposals marked done (each answered by the first such run).
+    """
+    answers: dict[tuple[str, str, str], Run] = {}
+    for run, task_type in runs:
+        if run.status == "completed":
+            answers.setdefault((run.dataset_id, run.configuration_id, task_type), run)
+    if not answers or not graph.store.ask("ASK { ?x mkg:proposalStatus \"open\" }"):
+        return []
+    g, remove, add, done = DefaultGraph(), [], [], []
+    for q in list_proposals(graph, status="open"):
+        run = answers.get((q.dataset_id, q.config_id, q.task_type))
+        if run is None or q.metric not in run.scores:
+            continue
+        node = entity("proposal", q.id)
+        remove.append(Quad(node, MKG.proposalStatus, lit("open"), g))
+        add += [Quad(node, MKG.proposalStatus, lit("done"), g),
+                Quad(node, MKG.answeredBy, entity("run", run.id), g)]
+        done.append(q.id)
+    if done:
+        graph.store.replace(remove, add)
+    return done

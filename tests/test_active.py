@@ -15,6 +15,7 @@ from metakg.api.active_runs import drain, make_proposals
 from metakg.api.cli_active import parse_duration
 from metakg.kg import KnowledgeGraph, MemoryStore, OxigraphStore, RunInput, read_table
 from metakg.kg.errors import DatasetNotFound, InvalidData
+from metakg.kg.identity import configuration_id
 from metakg.kg.proposals import (
     NewProposal,
     RecommenderVersion,
@@ -213,6 +214,28 @@ def test_proposals_are_entities_generated_by_the_recommender_version(world: tupl
     # a new queue replaces the open one
     again = write_proposals(graph, news[2:], generated_by=RecommenderVersion("test recommender", "2"))
     assert [p.id for p in list_proposals(graph, status="open")] == [p.id for p in again]
+
+
+def test_a_run_logged_by_hand_answers_the_open_proposal_it_runs(world: tuple[Path, Path]) -> None:
+    graph = _graph(world)
+    queue = make_proposals(graph, budget=3)
+    first, second = queue[0], queue[1]
+    task = next(t for t in graph.tasks(first.dataset_id) if t.task_type == "classification")
+    config = json.loads(graph.get_configuration(first.config_id).json)
+    other = next(c for c in CONFIGS if configuration_id(c) not in {q.config_id for q in queue})
+    # a failed run of it, a run of another configuration, a run without its metric: still open
+    graph.log_runs([RunInput(task_id=task.id, config=config, status="failed", error="out of memory"),
+                    RunInput(task_id=task.id, config=other, fold_scores={"roc_auc": [0.8]})])
+    graph.log_run(RunInput(task_id=task.id, config=config, fold_scores={"accuracy": [0.8]}))
+    assert get_proposal(graph, first.id).status == "open"
+    run = graph.log_run(RunInput(task_id=task.id, config=config, fold_scores={"roc_auc": [0.81, 0.83]},
+                                 principal="ann"))
+    done = get_proposal(graph, first.id)
+    assert done.status == "done" and done.run_id == run.id
+    assert get_proposal(graph, second.id).status == "open"
+    assert [q.id for q in list_proposals(graph, status="open")] == [q.id for q in queue[1:]]
+    with pytest.raises(InvalidData, match="already done"):
+        mark_done(graph, first.id, run.id)
 
 
 def test_a_proposal_for_a_deleted_dataset_is_a_clear_error_and_changes_nothing(
