@@ -172,6 +172,8 @@ class SeedServer:
         store: the store's directory.
         pid: the server's process id (for its memory).
         env: the server's ``METAKG_*`` settings.
+        fresh_stamp: the learning stamp of the store as the seed filled it (``None`` when
+            an existing store was reused, ``METAKG_TEST_SEED_STORE``).
     """
 
     url: str
@@ -180,6 +182,7 @@ class SeedServer:
     store: Path
     pid: int
     env: dict[str, str]
+    fresh_stamp: str | None = None
 
 
 _SEED_SETUP = """
@@ -188,11 +191,14 @@ from metakg.api.keys import create_key
 from metakg.kg.default_graph import open_graph, seed_file
 if seed_file() is None:
     sys.exit("the shipped seed graph is missing (metakg/data)")
+from pathlib import Path
+fresh = not Path(sys.argv[1]).exists()
 graph = open_graph(sys.argv[1], progress=False)
+stamp = graph.learning_stamp()
 keys = [create_key(graph, "seed-admin", "admin")]
 keys += [create_key(graph, f"seed-client-{i}", "read") for i in range(int(sys.argv[2]))]
 graph.store.close()
-print(json.dumps(keys))
+print(json.dumps({"keys": keys, "stamp": stamp if fresh else None}))
 """
 
 
@@ -213,7 +219,8 @@ def seed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedServer
         pytest.fail(f"building the seed store at {store} took over {SEED_BUILD_TIMEOUT_S} s")
     if setup.returncode != 0:
         pytest.fail(f"could not build the seed store at {store}: {setup.stderr[-1500:]}")
-    keys = json.loads(setup.stdout.strip().splitlines()[-1])
+    made = json.loads(setup.stdout.strip().splitlines()[-1])
+    keys = made["keys"]
     port = _free_port()
     log = tmp_path_factory.mktemp("seed-server") / "serve.log"
     exe = shutil.which("metakg")
@@ -230,7 +237,8 @@ def seed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeedServer
 
     wait_for_health(url + "/health", proc, SEED_START_TIMEOUT_S, log, stop, "metakg serve")
     try:
-        yield SeedServer(url, keys[0], tuple(keys[1:]), store, proc.pid, dict(SEED_SERVER_ENV))
+        yield SeedServer(url, keys[0], tuple(keys[1:]), store, proc.pid, dict(SEED_SERVER_ENV),
+                         made["stamp"])
     finally:
         proc.terminate()
         try:

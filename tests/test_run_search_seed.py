@@ -68,6 +68,18 @@ def test_export_of_a_dataset_meets_the_goal(http: httpx.Client) -> None:
     assert statistics.median(times) <= GOAL_EXPORT_S, times
 
 
+def test_the_shipped_recommenders_match_a_store_the_seed_filled(seed_server) -> None:  # type: ignore[no-untyped-def]
+    """A filled store finds its shipped recommenders by its learning stamp: one that no longer
+    matches (the stamp's rule changed, the seed was rebuilt) refits them on a user's second call."""
+    import json
+    from pathlib import Path
+
+    if seed_server.fresh_stamp is None:
+        pytest.skip("the seed store was reused (METAKG_TEST_SEED_STORE); its stamp has moved")
+    manifest = json.loads((Path(__file__).parents[1] / "data" / "seed-models" / "manifest.json").read_text())
+    assert manifest["graph_stamp"] == seed_server.fresh_stamp
+
+
 @pytest.mark.timeout(960)  # schemathesis itself is given 900 s
 def test_schemathesis_finds_no_server_error(seed_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """schemathesis's generated requests, with an admin key: no 5xx from any route.

@@ -104,3 +104,22 @@ def test_a_logged_run_conforms_to_the_shapes(tmp_path: object) -> None:
     [run] = graph.runs()
     assert run.scores["roc_auc"] == pytest.approx((0.81 + 0.79 + 0.9) / 3)
     assert (run.principal, run.device, run.source) == ("ann o'neil", "cpu", "runner")
+
+
+@pytest.mark.parametrize("error", [None, "out of memory"])
+def test_a_run_written_fold_by_fold_changes_the_learning_stamp_when_it_ends(error: str | None) -> None:
+    """Recommenders cached under the stamp are refitted once the run completes or fails (its
+    status is replaced: the counts of runs and statuses stay the same)."""
+    graph = KnowledgeGraph(MemoryStore())
+    ds = graph.add_dataset(pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "y": ["a", "b", "a", "b"]}),
+                           name="t", target="y")
+    task = graph.add_task(ds, target="y", task_type="classification", n_classes=2, folds=2)
+    start = RunStart(task=task, config=make_configuration({"family": "linear", "params": {}}))
+    record_fold(graph, "r1", 0, {"roc_auc": 0.8}, start=start)
+    record_fold(graph, "r1", 1, {"roc_auc": 0.9})
+    running = graph.learning_stamp()
+    if error:
+        finish_run(graph, "r1", error=error)
+    else:
+        finish_run(graph, "r1", means={"roc_auc": 0.85})
+    assert graph.learning_stamp() != running
