@@ -34,8 +34,9 @@ def _show(rec: dict[str, Any], fb: list[dict[str, Any]]) -> None:
     for f in fb:
         score = "" if f["score"] is None else f" score {f['score']:.4g}"
         reason = f" ({f['reason']})" if f["reason"] else ""
+        revised = f"; revised by {f['revised_by']}" if f.get("revised_by") else ""
         typer.echo(f"  feedback: rank {f['rank']} {f['verdict']}{score}{reason} by "
-                   f"{f['principal'] or 'unknown'} at {f['created']}")
+                   f"{f['principal'] or 'unknown'} at {f['created']}{revised}")
 
 
 def feedback(

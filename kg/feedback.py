@@ -66,6 +66,8 @@ class Feedback:
     score: float | None = None
     run_id: str | None = None
     principal: str | None = None
+    #: the later feedback of the same principal on the same rank that revised this one
+    revised_by: str | None = None
 
 
 def feedback_id(rec_id: str, rank: int, verdict: str, score: float | None, reason: str,
@@ -159,19 +161,54 @@ def record_feedback(graph: KnowledgeGraph, rec_id: str, *, rank: int, verdict: s
         # makes the same outcome sent again the same run (log_runs takes it as logged)
         config = graph.get_configuration(item.config_id).config
         tags = {RECOMMENDATION_TAG: rec.id} | ({REASON_TAG: reason} if reason else {})
+        earlier = list_feedback(graph, rec.id)
         run = graph.log_run(RunInput(task_id=task_id, config=config,
                                      fold_scores={rec.query.metric: [float(score)]},  # type: ignore[arg-type]
                                      principal=principal, source=source, tags=tags,
-                                     run_id=f"outcome-{fb_id}"))
-        return next(f for f in list_feedback(graph, rec.id) if f.run_id == run.id)
-    stored = next((f for f in list_feedback(graph, rec.id) if f.id == fb_id), None)
+                                     run_id=_outcome_run_id(fb_id)))
+        new = next(f for f in list_feedback(graph, rec.id) if f.run_id == run.id)
+        return _revise(graph, earlier, new)
+    earlier = list_feedback(graph, rec.id)
+    stored = next((f for f in earlier if f.id == fb_id), None)
     if stored is not None:  # the same feedback again: stored once
         return stored
     fb_id, quads = _feedback_quads(rec, item, verdict=verdict, reason=reason, score=score,
                                    run_id=None, principal=principal, fb_id=fb_id)
     check_quads(quads)
     raw_store(graph).add(quads)
-    return next(f for f in list_feedback(graph, rec.id) if f.id == fb_id)
+    return _revise(graph, earlier, next(f for f in list_feedback(graph, rec.id) if f.id == fb_id))
+
+
+def _revise(graph: KnowledgeGraph, earlier: Sequence[Feedback], new: Feedback) -> Feedback:
+    """Make ``new`` the principal's current word on its rank: their earlier feedback on that
+    rank not yet revised is marked revised by it (``prov:wasRevisionOf``), and an outcome run
+    logged from that feedback is withdrawn, so the recommender learns from the latest
+    outcome only. A run the principal logged themselves stays: it was run."""
+    old = [f for f in earlier if f.rank == new.rank and f.principal == new.principal
+           and f.id != new.id and f.revised_by is None]
+    if not old:
+        return new
+    g, node = DefaultGraph(), entity("feedback", new.id)
+    add = [Quad(node, PROV.wasRevisionOf, entity("feedback", f.id), g) for f in old]
+    remove: list[Quad] = []
+    for f in old:
+        if f.run_id == _outcome_run_id(f.id):
+            run = entity("run", f.run_id)
+            remove.append(Quad(entity("feedback", f.id), MKG.outcomeRun, run, g))
+            remove += [Quad(t.subject, t.predicate, t.object, g) for t in raw_store(graph).construct(
+                """CONSTRUCT { ?r ?p ?o . ?e ?ep ?eo } WHERE {
+                     { ?r ?p ?o } UNION { ?r mls:hasOutput ?e . ?e ?ep ?eo } }""", {"r": run})]
+    # through the graph's store, so that the recommenders' learning stamp moves
+    graph.store.replace(remove, add)
+    return new
+
+
+_OUTCOME_PREFIX = "outcome-"
+
+
+def _outcome_run_id(fb_id: str) -> str:
+    """The id of the run that records the outcome given with a piece of feedback."""
+    return _OUTCOME_PREFIX + fb_id
 
 
 def _outcome_task(graph: KnowledgeGraph, rec: StoredRecommendation) -> str | None:
@@ -198,17 +235,19 @@ def list_feedback(graph: KnowledgeGraph, rec_id: str) -> list[Feedback]:
     if not store.ask("ASK { ?r a mkg:Recommendation }", {"r": node}):
         raise NotFound(not_found_message(rec_id))
     rows = store.select(
-        """SELECT ?f ?rank ?c ?verdict ?at ?reason ?score ?run ?who WHERE {
+        """SELECT ?f ?rank ?c ?verdict ?at ?reason ?score ?run ?who ?by WHERE {
              ?f mkg:aboutRecommendation ?r ; a mkg:Feedback ; mkg:rank ?rank ;
                 mkg:ofConfiguration ?c ; mkg:verdict ?verdict ; prov:generatedAtTime ?at .
              OPTIONAL { ?f mkg:reason ?reason } OPTIONAL { ?f mkg:outcomeScore ?score }
-             OPTIONAL { ?f mkg:outcomeRun ?run } OPTIONAL { ?f prov:wasAttributedTo ?who } }
+             OPTIONAL { ?f mkg:outcomeRun ?run } OPTIONAL { ?f prov:wasAttributedTo ?who }
+             OPTIONAL { ?by prov:wasRevisionOf ?f } }
            ORDER BY ?at ?f""", {"r": node})
     return [Feedback(id=entity_key(r["f"]), recommendation_id=entity_key(node), rank=int(r["rank"]),
                      config_id=entity_key(r["c"]), verdict=r["verdict"], created=str(r["at"]),
                      reason=r.get("reason", ""), score=r.get("score"),
                      run_id=entity_key(r["run"]) if r.get("run") else None,
-                     principal=principal_name(r.get("who")))
+                     principal=principal_name(r.get("who")),
+                     revised_by=entity_key(r["by"]) if r.get("by") else None)
             for r in rows]
 
 
@@ -284,6 +323,8 @@ def outcome_quads(graph: KnowledgeGraph, runs: Sequence[tuple[RunInput, Run]],
         score = run.scores.get(rec.query.metric) if run.status == "completed" else None
         reason = (given.tags.get(REASON_TAG, "") if run.status == "completed"
                   else f"the run failed: {run.error or 'no error text'}")
+        # an outcome given as feedback (record_feedback) keeps that feedback's id
+        fb_id = run.id.removeprefix(_OUTCOME_PREFIX) if run.id.startswith(_OUTCOME_PREFIX) else None
         quads += _feedback_quads(rec, item, verdict="used", reason=reason, score=score,
-                                 run_id=run.id, principal=run.principal)[1]
+                                 run_id=run.id, principal=run.principal, fb_id=fb_id)[1]
     return quads

@@ -168,6 +168,38 @@ def test_feedback_records_used_skipped_rejected_and_outcomes_become_runs(kg: Kno
     assert [f.verdict for f in list_feedback(kg, res.id)] == ["skipped", "rejected", "used"]
 
 
+def test_a_persons_later_feedback_on_a_rank_revises_theirs_and_replaces_its_outcome(
+        kg: KnowledgeGraph) -> None:
+    ds, task = _table(kg, "query", 0.9, 5000.0, 50)
+    res = recommend_for_dataset(kg, ds.id, k=3, record=True, principal="alice")
+    typo = record_feedback(kg, res.id, rank=2, verdict="used", score=0.18, principal="bob")
+    theirs = record_feedback(kg, res.id, rank=2, verdict="used", score=0.77, principal="carol")
+    stamp = kg.learning_stamp()
+    fixed = record_feedback(kg, res.id, rank=2, verdict="used", score=0.81, principal="bob")
+    # bob's first outcome is history, no longer a run; carol's (another person) still counts
+    assert kg.learning_stamp() != stamp
+    assert {(r.principal, round(r.scores["roc_auc"], 2)) for r in kg.runs(task=task.id)} == {
+        ("bob", 0.81), ("carol", 0.77)}
+    by_id = {f.id: f for f in list_feedback(kg, res.id)}
+    assert by_id[typo.id].revised_by == fixed.id and by_id[typo.id].run_id is None
+    assert by_id[typo.id].score == pytest.approx(0.18)  # kept as what was said
+    assert by_id[theirs.id].revised_by is None and by_id[fixed.id].revised_by is None
+    # the same feedback again (a retry) changes nothing; a later verdict revises the outcome too
+    size = len(kg.store)
+    assert record_feedback(kg, res.id, rank=2, verdict="used", score=0.81, principal="bob").id == fixed.id
+    assert len(kg.store) == size
+    dropped = record_feedback(kg, res.id, rank=2, verdict="rejected", reason="leaks the target",
+                              principal="bob")
+    assert {r.principal for r in kg.runs(task=task.id)} == {"carol"}
+    assert next(f for f in list_feedback(kg, res.id) if f.id == fixed.id).revised_by == dropped.id
+    # a run bob logged himself with the recommendation's tag stays a run when he revises it
+    config = json.loads(kg.get_configuration(res.recommendations[0].config_id).json)
+    run = kg.log_run(RunInput(task_id=task.id, config=config, fold_scores={"roc_auc": [0.7, 0.72]},
+                              principal="bob", tags={"recommendation": res.id}))
+    record_feedback(kg, res.id, rank=1, verdict="skipped", principal="bob")
+    assert run.id in {r.id for r in kg.runs(task=task.id)}
+
+
 def test_feedback_that_names_nothing_or_breaks_a_rule_is_refused_and_writes_nothing(
         kg: KnowledgeGraph) -> None:
     ds, _ = _table(kg, "query", 0.9, 5000.0, 50)
