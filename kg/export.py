@@ -27,7 +27,7 @@ _DATASET_PARTS = (
     "CONSTRUCT { ?s ?p ?o } WHERE { ?d mls:hasQuality ?s . ?s ?p ?o }",
     "CONSTRUCT { ?s ?p ?o } WHERE { ?s mls:definedOn ?d . ?s ?p ?o }",
 )
-_RUNS = "SELECT ?r WHERE { ?t mls:definedOn ?d . ?r mls:achieves ?t }"
+_RUNS = "SELECT DISTINCT ?r WHERE { ?t mls:definedOn ?d . ?r mls:achieves ?t }"
 _RUN_PARTS = ("CONSTRUCT {{ ?r ?p ?o }} WHERE {{ VALUES ?r {{ {values} }} ?r ?p ?o }}",
               """CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?r {{ {values} }}
                    ?r mls:hasOutput ?s . ?s ?p ?o }}""")

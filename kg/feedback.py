@@ -12,12 +12,13 @@ called by :meth:`kg.graph.KnowledgeGraph.log_runs` in the same atomic write).
 from __future__ import annotations
 
 import math
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pyoxigraph import DefaultGraph, Quad
+from pyoxigraph import DefaultGraph, NamedNode, Quad
 
 from metakg.kg.errors import InvalidData, NotFound
 from metakg.kg.identity import canonical_json
@@ -71,15 +72,17 @@ class Feedback:
 
 
 def feedback_id(rec_id: str, rank: int, verdict: str, score: float | None, reason: str,
-                principal: str | None) -> str:
-    """The id of a piece of feedback: a hash of what it says and who says it, so that the same
-    feedback sent again (a client's retry after a lost answer) is the same feedback, stored
-    once, and its outcome the same run, learnt from once."""
+                principal: str | None, revises: str | None = None) -> str:
+    """The id of a piece of feedback: a hash of what it says, who says it and which of their
+    feedback it revises, so that the same feedback sent again (a client's retry after a lost
+    answer) is the same feedback, stored once, and its outcome the same run, learnt from
+    once; and the same words said again after a revision are a new revision."""
     import hashlib
 
-    text = canonical_json({"recommendation": rec_id, "rank": int(rank), "verdict": verdict,
-                           "score": None if score is None else float(score), "reason": reason,
-                           "principal": principal})
+    said = {"recommendation": rec_id, "rank": int(rank), "verdict": verdict,
+            "score": None if score is None else float(score), "reason": reason,
+            "principal": principal}
+    text = canonical_json(said | ({"revises": revises} if revises else {}))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -152,55 +155,93 @@ def record_feedback(graph: KnowledgeGraph, rec_id: str, *, rank: int, verdict: s
     if score is not None:  # with or without a task to log it on, a score must be possible
         check_score(rec.query.metric, score)
     item = rec.at_rank(rank)
-    fb_id = feedback_id(rec.id, item.rank, verdict, score, reason, principal)
-    task_id = _outcome_task(graph, rec) if score is not None else None
-    if task_id is not None:
-        from metakg.kg.records import RunInput
-
-        # the run's tag makes log_run record this feedback with it, in one write; its id
-        # makes the same outcome sent again the same run (log_runs takes it as logged)
-        config = graph.get_configuration(item.config_id).config
-        tags = {RECOMMENDATION_TAG: rec.id} | ({REASON_TAG: reason} if reason else {})
+    with _WRITING:  # a person's revisions of a rank form one chain (within this process)
         earlier = list_feedback(graph, rec.id)
-        run = graph.log_run(RunInput(task_id=task_id, config=config,
-                                     fold_scores={rec.query.metric: [float(score)]},  # type: ignore[arg-type]
-                                     principal=principal, source=source, tags=tags,
-                                     run_id=_outcome_run_id(fb_id)))
-        new = next(f for f in list_feedback(graph, rec.id) if f.run_id == run.id)
+        current = _current(earlier, item.rank, principal)
+        if current is not None and _says(current, verdict, score, reason):
+            return _revise(graph, earlier, current)  # the same feedback again: stored once
+        fb_id = feedback_id(rec.id, item.rank, verdict, score, reason, principal,
+                            revises=current.id if current else None)
+        task_id = _outcome_task(graph, rec) if score is not None else None
+        if task_id is not None:
+            from metakg.kg.records import RunInput
+
+            # the run's tag makes log_run record this feedback with it, in one write; its id
+            # makes the same outcome sent again the same run (log_runs takes it as logged)
+            config = graph.get_configuration(item.config_id).config
+            tags = {RECOMMENDATION_TAG: rec.id} | ({REASON_TAG: reason} if reason else {})
+            run = graph.log_run(RunInput(task_id=task_id, config=config,
+                                         fold_scores={rec.query.metric: [float(score)]},  # type: ignore[arg-type]
+                                         principal=principal, source=source, tags=tags,
+                                         run_id=_outcome_run_id(fb_id)))
+            new = next(f for f in list_feedback(graph, rec.id) if f.run_id == run.id)
+            return _revise(graph, earlier, new)
+        stored = next((f for f in earlier if f.id == fb_id), None)
+        if stored is not None:  # the same feedback again: stored once
+            return stored
+        fb_id, quads = _feedback_quads(rec, item, verdict=verdict, reason=reason, score=score,
+                                       run_id=None, principal=principal, fb_id=fb_id)
+        check_quads(quads)
+        raw_store(graph).add(quads)
+        new = next(f for f in list_feedback(graph, rec.id) if f.id == fb_id)
         return _revise(graph, earlier, new)
-    earlier = list_feedback(graph, rec.id)
-    stored = next((f for f in earlier if f.id == fb_id), None)
-    if stored is not None:  # the same feedback again: stored once
-        return stored
-    fb_id, quads = _feedback_quads(rec, item, verdict=verdict, reason=reason, score=score,
-                                   run_id=None, principal=principal, fb_id=fb_id)
-    check_quads(quads)
-    raw_store(graph).add(quads)
-    return _revise(graph, earlier, next(f for f in list_feedback(graph, rec.id) if f.id == fb_id))
+
+
+#: Serialises feedback writes in this process: two revisions of one rank at once would both
+#: revise the same earlier feedback. Processes sharing a store are not serialised.
+_WRITING = threading.Lock()
+
+
+def _current(feedback: Sequence[Feedback], rank: int, principal: str | None) -> Feedback | None:
+    """A person's current word on a rank: their latest feedback on it not revised (none for
+    feedback without a principal: who said it cannot be told apart)."""
+    if principal is None:
+        return None
+    mine = [f for f in feedback if f.rank == rank and f.principal == principal and f.revised_by is None]
+    return mine[-1] if mine else None
+
+
+def _says(f: Feedback, verdict: str, score: float | None, reason: str) -> bool:
+    same_score = (f.score is None) if score is None else (f.score is not None and float(f.score) == float(score))
+    return f.verdict == verdict and same_score and f.reason == reason
 
 
 def _revise(graph: KnowledgeGraph, earlier: Sequence[Feedback], new: Feedback) -> Feedback:
-    """Make ``new`` the principal's current word on its rank: their earlier feedback on that
-    rank not yet revised is marked revised by it (``prov:wasRevisionOf``), and an outcome run
-    logged from that feedback is withdrawn, so the recommender learns from the latest
-    outcome only. A run the principal logged themselves stays: it was run."""
+    """Make ``new`` its principal's current word on its rank: their other feedback on that rank
+    not yet revised is marked revised by it (``prov:wasRevisionOf``), and an outcome run
+    logged from that feedback is withdrawn (``mkg:withdrawnRun`` keeps its id), so the
+    recommender learns from the latest outcome only; a proposal that run answered is answered
+    by the new outcome run, or open again. A run the principal logged themselves stays: it
+    was run. Feedback without a principal revises nothing."""
+    if new.principal is None:
+        return new
     old = [f for f in earlier if f.rank == new.rank and f.principal == new.principal
            and f.id != new.id and f.revised_by is None]
     if not old:
         return new
-    g, node = DefaultGraph(), entity("feedback", new.id)
+    store, g, node = raw_store(graph), DefaultGraph(), entity("feedback", new.id)
     add = [Quad(node, PROV.wasRevisionOf, entity("feedback", f.id), g) for f in old]
     remove: list[Quad] = []
     for f in old:
-        if f.run_id == _outcome_run_id(f.id):
-            run = entity("run", f.run_id)
-            remove.append(Quad(entity("feedback", f.id), MKG.outcomeRun, run, g))
-            remove += [Quad(t.subject, t.predicate, t.object, g) for t in raw_store(graph).construct(
-                """CONSTRUCT { ?r ?p ?o . ?e ?ep ?eo } WHERE {
-                     { ?r ?p ?o } UNION { ?r mls:hasOutput ?e . ?e ?ep ?eo } }""", {"r": run})]
+        if not (f.run_id or "").startswith(_OUTCOME_PREFIX):
+            continue
+        run, fb = entity("run", f.run_id), entity("feedback", f.id)
+        remove.append(Quad(fb, MKG.outcomeRun, run, g))
+        add.append(Quad(fb, MKG.withdrawnRun, run, g))
+        remove += [Quad(t.subject, t.predicate, t.object, g) for t in store.construct(
+            """CONSTRUCT { ?r ?p ?o . ?e ?ep ?eo } WHERE {
+                 { ?r ?p ?o } UNION { ?r mls:hasOutput ?e . ?e ?ep ?eo } }""", {"r": run})]
+        for row in store.select("SELECT ?x WHERE { ?x mkg:answeredBy ?r }", {"r": run}):
+            proposal = NamedNode(row["x"])
+            remove.append(Quad(proposal, MKG.answeredBy, run, g))
+            if new.run_id:
+                add.append(Quad(proposal, MKG.answeredBy, entity("run", new.run_id), g))
+            else:
+                remove.append(Quad(proposal, MKG.proposalStatus, lit("done"), g))
+                add.append(Quad(proposal, MKG.proposalStatus, lit("open"), g))
     # through the graph's store, so that the recommenders' learning stamp moves
     graph.store.replace(remove, add)
-    return new
+    return next(f for f in list_feedback(graph, new.recommendation_id) if f.id == new.id)
 
 
 _OUTCOME_PREFIX = "outcome-"

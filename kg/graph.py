@@ -302,6 +302,7 @@ class KnowledgeGraph:
         for i, r in enumerate(runs):
             try:
                 task = pending.get(r.task_id) or self.get_task(r.task_id)  # cached per graph
+                task_types[task.id] = task.task_type
                 config = _checked_run(r, task)
                 rec_id = r.tags.get("recommendation")
                 if rec_id and rec_id not in recommendations:
@@ -339,8 +340,8 @@ class KnowledgeGraph:
                            error=r.error, principal=r.principal, source=r.source,
                            device=r.device, tags=tuple(sorted(f"{k}={v}" for k, v in r.tags.items()))))
             written.append((r, out[-1]))
-            task_types[task.id] = task.task_type
         if not texts:
+            self._answer_proposals(out, task_types)  # a retry: a write before may have stopped short
             return out
         # The first run goes through the full shape checker with the configurations, as a
         # guard on the template (see kg/run_nquads.py); the store parses all of the text.
@@ -357,11 +358,14 @@ class KnowledgeGraph:
         head = serialize(config_quads, format=RdfFormat.N_QUADS) if config_quads else b""
         self.store.add_nquads(head + "".join(texts).encode())
         self._configs_written |= configs_seen
-        # open proposals these runs answer are done (a person ran what the queue asked for)
+        self._answer_proposals(out, task_types)
+        return out
+
+    def _answer_proposals(self, runs: list[Run], task_types: dict[str, str]) -> None:
+        """Open proposals these runs answer are done (a person ran what the queue asked for)."""
         from metakg.kg.proposals import mark_answered
 
-        mark_answered(self, [(o, task_types[o.task_id]) for _, o in written])
-        return out
+        mark_answered(self, [(r, task_types[r.task_id]) for r in runs])
 
     def _logged_runs(self, runs: Sequence[RunInput]) -> dict[str, FoundRun]:
         """The runs of the batch whose ids are already in the graph, as stored. A run id given
@@ -705,12 +709,12 @@ class KnowledgeGraph:
         """
         def counted() -> str:
             # by status value: a run finishing replaces its "running" by another status; and
-            # revised feedback, whose outcome run was replaced by one with another score
+            # outcome runs withdrawn by revised feedback (replaced by one with another score)
             done = {row["s"]: row["n"] for row in self.store.select(
                 """SELECT ?s (COUNT(?r) AS ?n) WHERE {
                      { VALUES ?s { "completed" "failed" } ?r mkg:status ?s }
-                     UNION { ?r prov:wasRevisionOf ?earlier BIND("revised" AS ?s) } } GROUP BY ?s""")}
-            revised = f"-{done['revised']}" if done.get("revised") else ""
+                     UNION { ?f mkg:withdrawnRun ?r BIND("withdrawn" AS ?s) } } GROUP BY ?s""")}
+            revised = f"-{done['withdrawn']}" if done.get("withdrawn") else ""
             return (f"{self.count('mls:Run')}-{self.count('mls:DatasetCharacteristic')}-"
                     f"{done.get('completed', 0)}-{done.get('failed', 0)}{revised}")
 

@@ -372,7 +372,9 @@ def mark_answered(graph: KnowledgeGraph, runs: Sequence[tuple[Run, str]]) -> lis
     if not answers or not graph.store.ask("ASK { ?x mkg:proposalStatus \"open\" }"):
         return []
     g, remove, add, done = DefaultGraph(), [], [], []
-    for q in list_proposals(graph, status="open"):
+    open_ = [q for dataset_id in sorted({d for d, _, _ in answers})
+             for q in list_proposals(graph, status="open", dataset_id=dataset_id)]
+    for q in open_:
         run = answers.get((q.dataset_id, q.config_id, q.task_type))
         if run is None or q.metric not in run.scores:
             continue

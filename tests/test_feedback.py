@@ -192,12 +192,46 @@ def test_a_persons_later_feedback_on_a_rank_revises_theirs_and_replaces_its_outc
                               principal="bob")
     assert {r.principal for r in kg.runs(task=task.id)} == {"carol"}
     assert next(f for f in list_feedback(kg, res.id) if f.id == fixed.id).revised_by == dropped.id
+    # the first words said again after a revision are a new revision, not a retry
+    again = record_feedback(kg, res.id, rank=2, verdict="used", score=0.18, principal="bob")
+    assert again.id not in {typo.id, fixed.id, dropped.id} and again.revised_by is None
+    last = record_feedback(kg, res.id, rank=2, verdict="used", score=0.83, principal="bob")
+    assert {(r.principal, round(r.scores["roc_auc"], 2)) for r in kg.runs(task=task.id)} == {
+        ("bob", 0.83), ("carol", 0.77)}
+    current = [f for f in list_feedback(kg, res.id) if f.principal == "bob" and f.revised_by is None]
+    assert [f.id for f in current] == [last.id]
     # a run bob logged himself with the recommendation's tag stays a run when he revises it
     config = json.loads(kg.get_configuration(res.recommendations[0].config_id).json)
     run = kg.log_run(RunInput(task_id=task.id, config=config, fold_scores={"roc_auc": [0.7, 0.72]},
                               principal="bob", tags={"recommendation": res.id}))
     record_feedback(kg, res.id, rank=1, verdict="skipped", principal="bob")
     assert run.id in {r.id for r in kg.runs(task=task.id)}
+
+
+def test_feedback_without_a_principal_revises_nothing(kg: KnowledgeGraph) -> None:
+    ds, task = _table(kg, "query", 0.9, 5000.0, 50)
+    res = recommend_for_dataset(kg, ds.id, k=3, record=True)
+    one = record_feedback(kg, res.id, rank=2, verdict="used", score=0.7)
+    two = record_feedback(kg, res.id, rank=2, verdict="used", score=0.8)
+    assert record_feedback(kg, res.id, rank=2, verdict="used", score=0.7).id == one.id  # a retry
+    assert one.revised_by is None and two.revised_by is None and len(kg.runs(task=task.id)) == 2
+
+
+def test_a_proposal_answered_by_a_revised_outcome_follows_the_revision(kg: KnowledgeGraph) -> None:
+    from metakg.kg.proposals import NewProposal, RecommenderVersion, get_proposal, write_proposals
+
+    ds, task = _table(kg, "query", 0.9, 5000.0, 50)
+    res = recommend_for_dataset(kg, ds.id, k=3, record=True)
+    config_id = res.recommendations[1].config_id
+    (proposal,) = write_proposals(kg, [NewProposal(ds.id, config_id, 0.1, "why not", "classification",
+                                                   "roc_auc")], generated_by=RecommenderVersion("t", "1"))
+    first = record_feedback(kg, res.id, rank=2, verdict="used", score=0.6, principal="dan")
+    assert get_proposal(kg, proposal.id).run_id == first.run_id
+    second = record_feedback(kg, res.id, rank=2, verdict="used", score=0.9, principal="dan")
+    assert get_proposal(kg, proposal.id).run_id == second.run_id
+    record_feedback(kg, res.id, rank=2, verdict="rejected", reason="never ran it", principal="dan")
+    reopened = get_proposal(kg, proposal.id)
+    assert reopened.status == "open" and reopened.run_id is None and kg.runs(task=task.id) == []
 
 
 def test_feedback_that_names_nothing_or_breaks_a_rule_is_refused_and_writes_nothing(

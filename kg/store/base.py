@@ -340,9 +340,7 @@ class Store(ABC):
         Raises:
             QuerySyntaxError: the query is malformed or is an update (a ``QueryError``).
         """
-        if bindings:
-            query = insert_values(query, {name: _as_term(v) for name, v in bindings.items()})
-        return self._query(query, prefixes=PREFIXES if prefixes else None)
+        return self._query(bound_query(query, bindings), prefixes=PREFIXES if prefixes else None)
 
     def query_bounded(self, query: str, *, accept: str = "", limits: QueryLimits | None = None,
                       dataset: QueryDataset | None = None) -> ProtocolAnswer:
@@ -508,6 +506,13 @@ def store_token(store: object) -> int:
         token = next(_TOKENS)
         store._metakg_cache_token = token  # type: ignore[attr-defined]
     return token
+
+
+def bound_query(query: str, bindings: Mapping[str, Any] | None) -> str:
+    """``query`` with ``bindings`` as a ``VALUES`` block (see :meth:`Store.query`)."""
+    if not bindings:
+        return query
+    return insert_values(query, {name: _as_term(v) for name, v in bindings.items()})
 
 
 def _serialize_data(quads: list[Quad]) -> str:

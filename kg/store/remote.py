@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pyoxigraph import (
     DefaultGraph,
@@ -30,7 +30,7 @@ from pyoxigraph import (
 
 from metakg.kg.errors import QueryError, QueryLimitExceeded, StoreError
 from metakg.kg.store._sparql_text import UPDATE_FORMS, check_untrusted, syntax_error
-from metakg.kg.store.base import QueryResult, Store, _serialize_data, query_form
+from metakg.kg.store.base import QueryResult, Store, _serialize_data, bound_query, query_form
 from metakg.kg.vocabulary import PREFIXES
 
 if TYPE_CHECKING:
@@ -126,6 +126,15 @@ class SparqlEndpointStore(Store):
         r = self._post(self.query_url, {"query": text}, "application/sparql-results+json",
                        line_offset=offset, query=query)
         return parse_query_results(r.content, format=QueryResultsFormat.JSON)
+
+    def construct_ntriples(self, query: str, bindings: Mapping[str, Any] | None = None) -> bytes:
+        # the endpoint's own N-Triples, passed on without a Python object per triple
+        query = bound_query(query, bindings)
+        if self._form(query) not in _CONSTRUCT_FORMS:
+            raise QueryError("construct_ntriples() needs a CONSTRUCT or DESCRIBE query.")
+        text, offset = _with_prologue(query, PREFIXES)
+        return self._post(self.query_url, {"query": text}, "application/n-triples",
+                          line_offset=offset, query=query).content
 
     @staticmethod
     def _form(query: str) -> str:
