@@ -228,12 +228,18 @@ def one(state: dict, d: str, seed: int, folds: dict, spread: pd.Series,
     query = Query(metafeatures=meta.metafeatures.loc[d].to_dict())
     rng = np.random.default_rng([seed, meta.datasets.index(d)])
     seen = train.raw.notna().to_numpy()
-    strong = seen & (rng.random(seen.shape) < state.get("strong_share", STRONG_SHARE))
+    share = state.get("strong_share", STRONG_SHARE)
+    split = state.get("split", "cells")
+    if split == "tables":  # a team's own tables hold its runs: each table all seed or all weak
+        strong = seen & (np.random.default_rng([seed, meta.datasets.index(d), 1]).random(
+            (seen.shape[0], 1)) < share)
+    else:
+        strong = seen & (rng.random(seen.shape) < share)
     weak = seen & ~strong
     rec = state.get("recommender", "default")
     base = {"group": state["metric"], "dataset": d, "seed": seed,
             "strong_cells": int(strong.sum()), "weak_cells": int(weak.sum()),
-            "recommender": rec, "bias_scale": state.get("bias_scale", 1.0)}
+            "recommender": rec, "bias_scale": state.get("bias_scale", 1.0), "split": split}
     rows = []
     if ("-", "all_strong") in wanted:
         rows.append({**base, "scenario": "-", "condition": "all_strong",
@@ -273,10 +279,12 @@ def estimated_reliability(values: pd.DataFrame, higher: pd.Series, strong: np.nd
     configurations score on the other datasets' seed runs (their mean percentile there) is
     ``r_seed`` over its seed-run cells and ``r_weak`` over its weak cells. Noise in a weak run
     attenuates its correlation by ``sqrt(signal / (signal + noise))`` (Spearman's
-    attenuation), so ``(r_weak / r_seed)²``, with both averaged over the datasets, estimates
-    the share of a weak run's variation that is signal: about 1 for runs as good as the
-    seed's, about 0 for runs whose noise or bias buries what a configuration does. A shift of
-    all of a dataset's scores changes neither correlation.
+    attenuation), so ``(r_weak / r_seed)²``, each averaged over the datasets that have enough
+    cells of its kind, estimates the share of a weak run's variation that is signal: about 1
+    for runs as good as the seed's, about 0 for runs whose noise or bias buries what a
+    configuration does. A shift of all of a dataset's scores changes neither correlation. The
+    two means may come from different datasets (weak runs on a team's own tables): that
+    assumes those tables are about as predictable from the others as the seed's.
 
     Args:
         values: datasets × configurations raw scores (NaN: not run).
@@ -296,17 +304,14 @@ def estimated_reliability(values: pd.DataFrame, higher: pd.Series, strong: np.nd
     total, count = np.where(seen, seed_norm, 0.0).sum(axis=0), seen.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):  # each dataset's prior leaves it out
         prior = (total - np.where(seen, seed_norm, 0.0)) / (count - seen)
-    r_seed, r_weak = [], []
+    r: dict[str, list[float]] = {"seed": [], "weak": []}
     for i in range(len(x)):
-        cells = {}
         for kind, mask in (("seed", strong[i]), ("weak", weak[i])):
             ok = mask & np.isfinite(x[i]) & np.isfinite(prior[i])
             if ok.sum() >= min_cells and np.ptp(x[i][ok]) > 0 and np.ptp(prior[i][ok]) > 0:
-                cells[kind] = float(spearmanr(x[i][ok], prior[i][ok])[0])
-        if len(cells) == 2:
-            r_seed.append(cells["seed"])
-            r_weak.append(cells["weak"])
-    if not r_seed or np.mean(r_seed) <= 0:
+                r[kind].append(float(spearmanr(x[i][ok], prior[i][ok])[0]))
+    r_seed, r_weak = r["seed"], r["weak"]
+    if not r_seed or not r_weak or np.mean(r_seed) <= 0:
         return 1.0
     return float(np.clip((max(np.mean(r_weak), 0.0) / np.mean(r_seed)) ** 2, 0.0, 1.0))
 
@@ -380,7 +385,8 @@ def write_report(out: Path, rows: list[dict], args: argparse.Namespace, planned:
     every = set(planned_pairs(CONDITIONS, tuple(SCENARIOS)))
     finished = {unit for unit, got in held.items() if every <= got}
     report = {
-        "protocol": {"strong_share": args.strong_share, "normalisation": NORMALISATION, "coverage": 0.95,
+        "protocol": {"strong_share": args.strong_share, "split": args.split,
+                     "normalisation": NORMALISATION, "coverage": 0.95,
                      "recommender": RECOMMENDERS[args.recommender],
                      "recommender_key": args.recommender,
                      "task_folds": n_folds,
@@ -420,6 +426,9 @@ def main() -> None:
                          "protocol's biases in multiples of the dataset's between-fold spread, a "
                          "single fold's distance from the mean (a stress test of the weighting; "
                          "use its own --rows)")
+    ap.add_argument("--split", choices=("cells", "tables"), default="cells",
+                    help="what becomes a weak run: cells drawn within every training table, or "
+                         "whole training tables (a team's runs on its own tables; use its own --rows)")
     ap.add_argument("--views-key", default=None,
                     help="the folder of .metakg-build/bench-cache/ to read the views from")
     args = ap.parse_args()
@@ -455,7 +464,7 @@ def main() -> None:
                or set(scenarios) != set(SCENARIOS))  # rows only: no report
     for m in [] if args.report_only else metrics:
         state = {**groups[m], "strong_share": args.strong_share, "recommender": args.recommender,
-                 "bias_scale": args.bias_scale}
+                 "bias_scale": args.bias_scale, "split": args.split}
         for seed in seeds:  # every dataset of one seed first: a stopped run still covers them all
             for d in state["holdout"][:args.limit]:
                 missing = set(pairs) - done.get((m, d, seed), set())

@@ -39,10 +39,10 @@ def load_rows(paths: list[str]) -> pd.DataFrame:
     """
     rows = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines() if line.strip()]
     frame = pd.DataFrame(rows)
-    for column in ("bias_scale", "recommender"):
+    for column in ("bias_scale", "recommender", "split"):
         if column in frame and frame[column].nunique(dropna=True) > 1:
             raise SystemExit(f"the rows mix {column} values {sorted(frame[column].dropna().unique())}; "
-                             "compare rows of one bias scale and one recommender")
+                             "compare rows of one bias scale, recommender and split")
     return frame.drop_duplicates(subset=["group", "dataset", "seed", "scenario", "condition"])
 
 

@@ -28,9 +28,9 @@ _DATASET_PARTS = (
     "CONSTRUCT { ?s ?p ?o } WHERE { ?s mls:definedOn ?d . ?s ?p ?o }",
 )
 _RUNS = "SELECT DISTINCT ?r WHERE { ?t mls:definedOn ?d . ?r mls:achieves ?t }"
-_RUN_PARTS = ("CONSTRUCT {{ ?r ?p ?o }} WHERE {{ VALUES ?r {{ {values} }} ?r ?p ?o }}",
-              """CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?r {{ {values} }}
-                   ?r mls:hasOutput ?s . ?s ?p ?o }}""")
+# a run and its evaluations in one query: read from one snapshot of the store
+_RUN_PARTS = ("""CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?r {{ {values} }}
+                   {{ ?r ?p ?o BIND(?r AS ?s) }} UNION {{ ?r mls:hasOutput ?s . ?s ?p ?o }} }}""",)
 _CONFIGS = """SELECT DISTINCT ?c WHERE { ?t mls:definedOn ?d . ?r mls:achieves ?t ;
                  mkg:configuration ?c }"""
 _CONFIG_PARTS = ("CONSTRUCT {{ ?c ?p ?o }} WHERE {{ VALUES ?c {{ {values} }} ?c ?p ?o }}",
