@@ -34,17 +34,18 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Add tables to the graph (idempotent: the same content is one dataset)."""
-    from metakg.kg.ingest import add_tables, ingest_manifest, read_tables
+    from metakg.kg.ingest import check_tables, ingest_file, ingest_manifest
 
     if not paths and manifest is None:
         usage_error("give table paths or --manifest FILE.")
-    tables = read_tables(list(paths or []), target=target)  # all read and checked first
+    files = list(paths or [])
+    check_tables(files, target=target)  # all read and checked before the manifest's are written
     graph = open_cli_graph(store)
     out = []
     try:  # closed on a refusal too: the store must not stay held
         if manifest is not None:
             out += [t.dataset for t in ingest_manifest(graph, manifest, progress=not as_json)]
-        out += [t.dataset for t in add_tables(graph, tables, target=target)]
+        out += [ingest_file(graph, path, target=target).dataset for path in files]
     finally:
         graph.close()
     if as_json:

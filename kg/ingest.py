@@ -15,8 +15,7 @@ from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.records import Dataset
 from metakg.kg.tables import read_table
 
-__all__ = ["IngestedTable", "add_tables", "ingest_file", "ingest_manifest", "read_manifest",
-           "read_tables"]
+__all__ = ["IngestedTable", "check_tables", "ingest_file", "ingest_manifest", "read_manifest"]
 
 _MANIFEST_COLUMNS = ("name", "file", "task", "target")
 
@@ -59,32 +58,40 @@ def ingest_file(
     return IngestedTable(ds, df)
 
 
-def read_tables(paths: list[str | Path], *, target: str | None = None) -> list[tuple[Path, pd.DataFrame]]:
-    """Read and check table files before any is written (:func:`add_tables` writes them).
+def check_tables(paths: list[str | Path], *, target: str | None = None,
+                 progress: bool = False) -> None:
+    """Read and check table files before any is written, one at a time (each is dropped once
+    checked: memory holds one table; :func:`ingest_file` then reads each again to write it).
 
     Raises:
-        InvalidData: an unreadable or malformed file, or a table without ``target``, named.
+        InvalidData: an unreadable or malformed file, an empty table, or a table without
+            ``target``, named; nothing was written.
     """
+    for path in _tracked(list(map(Path, paths)), "check", progress):
+        try:
+            _checked_table(path, target)
+        except InvalidData as exc:
+            raise InvalidData(f"{exc} Nothing was written.") from None
+
+
+def _checked_table(path: Path, target: str | None, name: str | None = None) -> pd.DataFrame:
+    """A table read and checked as :meth:`KnowledgeGraph.add_dataset` will check it (each
+    refusal starts with the file's name)."""
     from metakg.kg.graph_inputs import missing_column_message
 
-    tables = []
-    for path in map(Path, paths):
-        df = read_table(path)
-        if target is not None and target not in df.columns:
-            raise InvalidData(f"{path}: {missing_column_message(_stem(path), target, df.columns)} "
-                              "Nothing was written.")
-        tables.append((path, df))
-    return tables
+    df = read_table(path)
+    if df.empty:
+        raise InvalidData(f"{path.name}: the table is empty ({df.shape[0]} rows, {df.shape[1]} columns).")
+    if target is not None and target not in df.columns:
+        raise InvalidData(f"{path.name}: {missing_column_message(name or _stem(path), target, df.columns)}")
+    return df
 
 
-def add_tables(graph: KnowledgeGraph, tables: list[tuple[Path, pd.DataFrame]], *,
-               target: str | None = None) -> list[IngestedTable]:
-    """Add tables read by :func:`read_tables` (named after their files)."""
-    out = []
-    for path, df in tables:
-        ds = graph.add_dataset(df, name=_table_name(path), target=target, source=str(path))
-        out.append(IngestedTable(ds, df))
-    return out
+def _tracked(items: list, description: str, progress: bool) -> Any:
+    """``items`` with a progress bar on stderr (none when ``progress`` is false)."""
+    from rich.progress import track
+
+    return track(items, description=description, disable=not progress, console=_stderr())
 
 
 def _table_name(p: Path) -> str:
@@ -127,12 +134,10 @@ def ingest_manifest(
     Yields each ingested table as it lands.
 
     Raises:
-        InvalidData: a row with an unknown task or a file that is not there (every row's
-            task and file are checked before the first table is written), or a broken table
-            or a missing target (the tables before it stay written).
+        InvalidData: a row with an unknown task, a file that is not there, a broken or empty
+            table or a missing target, named by its row; every row is checked (each table
+            read, then dropped) before the first table is written, so nothing was written.
     """
-    from rich.progress import track
-
     p = Path(manifest)
     numbered = [(i, r) for i, r in enumerate(read_manifest(p), start=1)
                 if names is None or r["name"] in names]
@@ -143,8 +148,12 @@ def ingest_manifest(
         if not (p.parent / row["file"]).is_file():
             raise InvalidData(f"{p.name}, row {i} ({row['name']}): no file {row['file']} beside "
                               f"the manifest (in {p.parent}). Nothing was written.")
-    rows = [r for _, r in numbered]
-    for row in track(rows, description="ingest", disable=not progress, console=_stderr()):
+    for i, row in _tracked(numbered, "check", progress):
+        try:
+            _checked_table(p.parent / row["file"], row["target"], row["name"])
+        except InvalidData as exc:
+            raise InvalidData(f"{p.name}, row {i} ({row['name']}): {exc} Nothing was written.") from None
+    for _, row in _tracked(numbered, "ingest", progress):
         df = read_table(p.parent / row["file"])
         ds = graph.add_dataset(df, name=row["name"], target=row["target"],
                                description=row.get("description", ""),

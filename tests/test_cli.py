@@ -477,7 +477,20 @@ def test_a_mistake_in_any_table_or_row_writes_none_of_them(store: str, tmp_path:
     done = runner.invoke(app, ["ingest", "--manifest", str(tmp_path / "m.csv"), "--store", store])
     assert done.exit_code != 0 and "m.csv, row 2 (bad): task must be classification or regression" \
         in str(done.exception), done.exception
-    assert titles() == before  # nothing of either batch was written
+    # a target or a table that is wrong only inside its file: every table is read before any is written
+    (tmp_path / "broken.csv").write_text("a,y\n1,0\n2,1,7,7\n")
+    for second, says in (("other,good.csv,classification,z", "row 2 (other): good.csv: Column 'z' is not in dataset 'other'"),
+                         ("other,broken.csv,classification,y", "row 2 (other): broken.csv: ")):
+        (tmp_path / "m.csv").write_text(f"name,file,task,target\ngood,good.csv,classification,y\n{second}\n")
+        done = runner.invoke(app, ["ingest", "--manifest", str(tmp_path / "m.csv"), "--store", store])
+        assert done.exit_code != 0 and says in str(done.exception), done.exception
+        assert "Nothing was written" in str(done.exception)
+    # tables given by path are checked before the manifest's are written
+    (tmp_path / "m.csv").write_text("name,file,task,target\ngood,good.csv,classification,y\n")
+    done = runner.invoke(app, ["ingest", "--manifest", str(tmp_path / "m.csv"), str(tmp_path / "broken.csv"),
+                               "--store", store])
+    assert done.exit_code != 0 and "broken.csv" in str(done.exception), done.exception
+    assert titles() == before  # nothing of any batch was written
 
 
 def test_a_target_with_a_class_per_row_is_refused_at_once(tmp_path: Path) -> None:
