@@ -39,7 +39,7 @@ def ingest(
     if not paths and manifest is None:
         usage_error("give table paths or --manifest FILE.")
     files = list(paths or [])
-    check_tables(files, target=target)  # all read and checked before the manifest's are written
+    check_tables(files, target=target, progress=not as_json)  # before the manifest's are written
     graph = open_cli_graph(store)
     out = []
     try:  # closed on a refusal too: the store must not stay held

@@ -259,7 +259,8 @@ def one(state: dict, d: str, seed: int, folds: dict, spread: pd.Series,
                 rows.append({**base, "scenario": scenario, "condition": condition, "weight": w,
                              **best_at(views(train, values, r), seed, query, truth, rec)})
         if (scenario, "estimated") in wanted:  # the weak runs' reliability read from the runs
-            b = estimated_reliability(values, pd.Series(train.higher), strong, weak)
+            b = estimated_reliability(values, pd.Series(train.higher), strong, weak,
+                                      paired=split == "cells")
             est = pd.DataFrame(np.where(weak, b, 1.0), index=values.index, columns=values.columns)
             with _noise_ratio(math.inf):  # b itself: as the shrinkage and as the row weight
                 rows.append({**base, "scenario": scenario, "condition": "estimated", "weight": b,
@@ -272,25 +273,28 @@ def one(state: dict, d: str, seed: int, folds: dict, spread: pd.Series,
 
 
 def estimated_reliability(values: pd.DataFrame, higher: pd.Series, strong: np.ndarray,
-                          weak: np.ndarray, min_cells: int = 5) -> float:
+                          weak: np.ndarray, min_cells: int = 5, paired: bool = True) -> float:
     """The weak runs' reliability as the runs show it, by the attenuation of a correlation.
 
     Within each dataset, the rank correlation of the cells' scores with what their
     configurations score on the other datasets' seed runs (their mean percentile there) is
     ``r_seed`` over its seed-run cells and ``r_weak`` over its weak cells. Noise in a weak run
     attenuates its correlation by ``sqrt(signal / (signal + noise))`` (Spearman's
-    attenuation), so ``(r_weak / r_seed)²``, each averaged over the datasets that have enough
-    cells of its kind, estimates the share of a weak run's variation that is signal: about 1
-    for runs as good as the seed's, about 0 for runs whose noise or bias buries what a
-    configuration does. A shift of all of a dataset's scores changes neither correlation. The
-    two means may come from different datasets (weak runs on a team's own tables): that
-    assumes those tables are about as predictable from the others as the seed's.
+    attenuation), so ``(r_weak / r_seed)²``, with both averaged over the datasets, estimates
+    the share of a weak run's variation that is signal: about 1 for runs as good as the
+    seed's, about 0 for runs whose noise or bias buries what a configuration does. A shift of
+    all of a dataset's scores changes neither correlation. Paired, only datasets with both
+    kinds count, so each dataset's own predictability cancels; unpaired (weak runs on a team's
+    own tables, where no seed run is), each mean is over the datasets that have its kind, which
+    assumes the weak tables are about as predictable from the others as the seed's: the
+    estimate is then between tables, and the draw of which tables are weak adds to its spread.
 
     Args:
         values: datasets × configurations raw scores (NaN: not run).
         higher: per dataset, whether higher is better.
         strong, weak: the seed-run and weak cells (boolean arrays of ``values``' shape).
         min_cells: cells of each kind a dataset needs to count.
+        paired: count only the datasets that have enough cells of both kinds.
 
     Returns:
         The reliability in [0, 1] (1 when it cannot be estimated).
@@ -304,13 +308,17 @@ def estimated_reliability(values: pd.DataFrame, higher: pd.Series, strong: np.nd
     total, count = np.where(seen, seed_norm, 0.0).sum(axis=0), seen.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):  # each dataset's prior leaves it out
         prior = (total - np.where(seen, seed_norm, 0.0)) / (count - seen)
-    r: dict[str, list[float]] = {"seed": [], "weak": []}
+    r_seed, r_weak = [], []
     for i in range(len(x)):
+        cells = {}
         for kind, mask in (("seed", strong[i]), ("weak", weak[i])):
             ok = mask & np.isfinite(x[i]) & np.isfinite(prior[i])
             if ok.sum() >= min_cells and np.ptp(x[i][ok]) > 0 and np.ptp(prior[i][ok]) > 0:
-                r[kind].append(float(spearmanr(x[i][ok], prior[i][ok])[0]))
-    r_seed, r_weak = r["seed"], r["weak"]
+                cells[kind] = float(spearmanr(x[i][ok], prior[i][ok])[0])
+        if paired and len(cells) < 2:
+            continue
+        r_seed += [cells["seed"]] if "seed" in cells else []
+        r_weak += [cells["weak"]] if "weak" in cells else []
     if not r_seed or not r_weak or np.mean(r_seed) <= 0:
         return 1.0
     return float(np.clip((max(np.mean(r_weak), 0.0) / np.mean(r_seed)) ** 2, 0.0, 1.0))
@@ -450,6 +458,11 @@ def main() -> None:
     rows_path.parent.mkdir(parents=True, exist_ok=True)
     rows = ([json.loads(line) for line in rows_path.read_text().splitlines() if line.strip()]
             if rows_path.exists() else [])
+    for column, value in (("split", args.split), ("bias_scale", args.bias_scale)):
+        other = {r.get(column, "cells" if column == "split" else 1.0) for r in rows} - {value}
+        if other:  # a unit done in another setting would be taken as done in this one
+            ap.error(f"{rows_path} holds rows of {column} {sorted(map(str, other))}, not {value}; "
+                     "give this setting its own --rows")
     done: dict[tuple[str, str, int], set[tuple[str, str]]] = {}
     for r in rows:  # a unit is done for the (scenario, condition) pairs its rows hold
         done.setdefault((r["group"], r["dataset"], r["seed"]), set()).add((r["scenario"], r["condition"]))

@@ -7,9 +7,9 @@ dataset and seed are the same in each, so their rows pair), averages each condit
 over the seeds of a held-out dataset and gives, per scenario and k, the mean paired difference
 with a 95% percentile bootstrap interval over held-out datasets (``bench/lodo_paired.py``'s), the
 datasets that gain and lose, and the mean reliability weight of each condition's weak runs.
-Only the (dataset, seed) draws both conditions have are paired. Rows of different bias scales
-or recommenders do not pair: give files of one of each (rows record them; older rows do not,
-so name those files with care).
+Only the (dataset, seed) draws both conditions have are paired. Rows of different bias scales,
+recommenders or splits (``--split``) do not pair: give files of one of each (rows record them;
+older rows do not, so name those files with care; a row without a split is of cells).
 
 Usage: python bench/weak_supervision_pairs.py ROWS.jsonl [ROWS.jsonl ...]
            [--pairs weighted-equal,equal-strong_only] [--seeds 0,1] [--out FILE.json]
@@ -34,11 +34,13 @@ def load_rows(paths: list[str]) -> pd.DataFrame:
     """Every row of these files (a row found twice, in two files, counts once).
 
     Raises:
-        SystemExit: the files mix bias scales or recommenders (rows that record them), whose
-            rows must not pair.
+        SystemExit: the files mix bias scales, recommenders or splits (rows that record them),
+            whose rows must not pair.
     """
     rows = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines() if line.strip()]
     frame = pd.DataFrame(rows)
+    if "split" in frame:  # rows from before the option are of cells drawn within tables
+        frame["split"] = frame["split"].fillna("cells")
     for column in ("bias_scale", "recommender", "split"):
         if column in frame and frame[column].nunique(dropna=True) > 1:
             raise SystemExit(f"the rows mix {column} values {sorted(frame[column].dropna().unique())}; "

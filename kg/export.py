@@ -14,9 +14,10 @@ from metakg.kg.vocabulary import PREFIXES
 
 __all__ = ["export_graph", "stream_graph"]
 
-# A dataset's neighbourhood, one query per part. Each starts from the dataset and follows its
-# links, so the store reads only this dataset's triples; one query with a UNION of the parts
-# had each part read for every dataset of the graph (minutes on the seed graph). The parts have
+# A dataset's neighbourhood, one query per part. Each starts from the dataset (or a batch of
+# its runs' IRIs) and follows its links, so the store reads only this dataset's triples; one
+# query with a UNION of the parts bound by the dataset alone had each part read for every
+# dataset of the graph (minutes on the seed graph). The parts have
 # disjoint subjects, so their N-Triples are joined as they come. The runs (most of the export:
 # a seed dataset has hundreds of runs of about 25 evaluations each) and their configurations
 # are listed once, then read in batches by their IRIs on a few threads: pyoxigraph reads and

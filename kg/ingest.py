@@ -70,8 +70,9 @@ def check_tables(paths: list[str | Path], *, target: str | None = None,
     for path in _tracked(list(map(Path, paths)), "check", progress):
         try:
             _checked_table(path, target)
-        except InvalidData as exc:
-            raise InvalidData(f"{exc} Nothing was written.") from None
+        except InvalidData as exc:  # named by the path as given: two files may share a name
+            text = str(exc).removeprefix(f"{path.name}: ")
+            raise InvalidData(f"{path}: {text} Nothing was written.") from None
 
 
 def _checked_table(path: Path, target: str | None, name: str | None = None) -> pd.DataFrame:
@@ -153,11 +154,16 @@ def ingest_manifest(
             _checked_table(p.parent / row["file"], row["target"], row["name"])
         except InvalidData as exc:
             raise InvalidData(f"{p.name}, row {i} ({row['name']}): {exc} Nothing was written.") from None
-    for _, row in _tracked(numbered, "ingest", progress):
-        df = read_table(p.parent / row["file"])
-        ds = graph.add_dataset(df, name=row["name"], target=row["target"],
-                               description=row.get("description", ""),
-                               source=f"shared/datasets/{row['file']}")
+    for i, row in _tracked(numbered, "ingest", progress):
+        try:
+            df = read_table(p.parent / row["file"])
+            ds = graph.add_dataset(df, name=row["name"], target=row["target"],
+                                   description=row.get("description", ""),
+                                   source=f"shared/datasets/{row['file']}")
+        except InvalidData as exc:  # the file changed since it was checked
+            raise InvalidData(f"{p.name}, row {i} ({row['name']}): {exc} The tables of the rows "
+                              "before it were written; run the ingest again once it is fixed "
+                              "(a table already in the graph is not written twice).") from None
         yield IngestedTable(ds, df, row["task"])
 
 
