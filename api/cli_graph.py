@@ -39,7 +39,9 @@ def ingest(
     if not paths and manifest is None:
         usage_error("give table paths or --manifest FILE.")
     files = list(paths or [])
-    check_tables(files, target=target, progress=not as_json)  # before the manifest's are written
+    # all read and checked before the manifest's are written (a bar for several files only:
+    # one file's refusal stays one line)
+    check_tables(files, target=target, progress=not as_json and len(files) > 1)
     graph = open_cli_graph(store)
     out = []
     try:  # closed on a refusal too: the store must not stay held
