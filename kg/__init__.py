@@ -26,7 +26,15 @@ from metakg.kg.identity import canonical_json, configuration_id, table_hash
 from metakg.kg.measures import HIGHER_IS_BETTER, primary_metric
 from metakg.kg.migrations import SCHEMA_VERSION, migrate
 from metakg.kg.records import Column, Configuration, Dataset, Run, RunInput, Task
-from metakg.kg.run_progress import RunStart, RunState, delete_run, finish_run, record_fold, run_states
+from metakg.kg.run_progress import (
+    RunStart,
+    RunState,
+    delete_run,
+    finish_run,
+    record_fold,
+    run_quads,
+    run_states,
+)
 from metakg.kg.store import MemoryStore, OxigraphStore, SparqlEndpointStore, Store, open_store
 from metakg.kg.tables import infer_task_type, read_table
 
@@ -69,6 +77,7 @@ __all__ = [
     "primary_metric",
     "read_table",
     "record_fold",
+    "run_quads",
     "run_states",
     "set_text_embedding",
     "table_hash",

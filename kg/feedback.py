@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pyoxigraph import DefaultGraph, NamedNode, Quad
+from pyoxigraph import DefaultGraph, Quad
 
 from metakg.kg.errors import InvalidData, NotFound
 from metakg.kg.identity import canonical_json
@@ -219,26 +219,21 @@ def _revise(graph: KnowledgeGraph, earlier: Sequence[Feedback], new: Feedback) -
            and f.id != new.id and f.revised_by is None]
     if not old:
         return new
-    store, g, node = raw_store(graph), DefaultGraph(), entity("feedback", new.id)
+    from metakg.kg.proposals import moved_answer
+    from metakg.kg.run_progress import run_quads
+
+    g, node = DefaultGraph(), entity("feedback", new.id)
     add = [Quad(node, PROV.wasRevisionOf, entity("feedback", f.id), g) for f in old]
     remove: list[Quad] = []
     for f in old:
         if not (f.run_id or "").startswith(_OUTCOME_PREFIX):
             continue
         run, fb = entity("run", f.run_id), entity("feedback", f.id)
-        remove.append(Quad(fb, MKG.outcomeRun, run, g))
+        remove += [Quad(fb, MKG.outcomeRun, run, g), *run_quads(graph, f.run_id)]
         add.append(Quad(fb, MKG.withdrawnRun, run, g))
-        remove += [Quad(t.subject, t.predicate, t.object, g) for t in store.construct(
-            """CONSTRUCT { ?r ?p ?o . ?e ?ep ?eo } WHERE {
-                 { ?r ?p ?o } UNION { ?r mls:hasOutput ?e . ?e ?ep ?eo } }""", {"r": run})]
-        for row in store.select("SELECT ?x WHERE { ?x mkg:answeredBy ?r }", {"r": run}):
-            proposal = NamedNode(row["x"])
-            remove.append(Quad(proposal, MKG.answeredBy, run, g))
-            if new.run_id:
-                add.append(Quad(proposal, MKG.answeredBy, entity("run", new.run_id), g))
-            else:
-                remove.append(Quad(proposal, MKG.proposalStatus, lit("done"), g))
-                add.append(Quad(proposal, MKG.proposalStatus, lit("open"), g))
+        moved = moved_answer(graph, f.run_id, new.run_id)
+        remove += moved[0]
+        add += moved[1]
     # through the graph's store, so that the recommenders' learning stamp moves
     graph.store.replace(remove, add)
     return next(f for f in list_feedback(graph, new.recommendation_id) if f.id == new.id)

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["STATUSES", "NewProposal", "Proposal", "RecommenderVersion", "check_proposal",
            "get_proposal", "list_proposals", "mark_answered", "mark_done", "mark_failed",
-           "write_proposals"]
+           "moved_answer", "write_proposals"]
 
 #: What a proposal can be.
 STATUSES = ("open", "done", "failed")
@@ -386,3 +386,27 @@ def mark_answered(graph: KnowledgeGraph, runs: Sequence[tuple[Run, str]]) -> lis
     if done:
         graph.store.replace(remove, add)
     return done
+
+
+def moved_answer(graph: KnowledgeGraph, run_id: str, replacement: str | None) -> tuple[list[Quad], list[Quad]]:
+    """The change that moves the proposals a run answered to another run, for a caller that
+    removes the run in the same write (an outcome revised by later feedback).
+
+    Args:
+        graph: the graph.
+        run_id: the run that goes.
+        replacement: the run that answers them now; ``None``: they are open again.
+
+    Returns:
+        (quads to remove, quads to add).
+    """
+    g, run, remove, add = DefaultGraph(), entity("run", run_id), [], []
+    for row in graph.store.select("SELECT ?x WHERE { ?x mkg:answeredBy ?r }", {"r": run}):
+        node = NamedNode(row["x"])
+        remove.append(Quad(node, MKG.answeredBy, run, g))
+        if replacement:
+            add.append(Quad(node, MKG.answeredBy, entity("run", replacement), g))
+        else:
+            remove.append(Quad(node, MKG.proposalStatus, lit("done"), g))
+            add.append(Quad(node, MKG.proposalStatus, lit("open"), g))
+    return remove, add

@@ -22,7 +22,7 @@ from metakg.kg.records import Configuration, Task
 from metakg.kg.run_nquads import fold_nquads, mean_nquads, nquads_to_quads, run_header_nquads
 from metakg.kg.vocabulary import MKG, entity, entity_key
 
-__all__ = ["RunStart", "RunState", "delete_run", "finish_run", "record_fold", "run_states"]
+__all__ = ["RunStart", "RunState", "delete_run", "finish_run", "record_fold", "run_quads", "run_states"]
 
 
 @dataclass(frozen=True)
@@ -157,8 +157,8 @@ def finish_run(graph: KnowledgeGraph, run_id: str, *, means: Mapping[str, float]
     graph.store.replace([Quad(run, MKG.status, Literal("running"), DefaultGraph())], add)
 
 
-def delete_run(graph: KnowledgeGraph, run_id: str) -> None:
-    """Remove a run and its evaluations in one atomic step (absent: nothing happens).
+def run_quads(graph: KnowledgeGraph, run_id: str) -> list[Quad]:
+    """Every quad of a run and of its evaluations (none when it is absent).
 
     Args:
         graph: the graph.
@@ -168,4 +168,14 @@ def delete_run(graph: KnowledgeGraph, run_id: str) -> None:
         """CONSTRUCT { ?r ?p ?o . ?e ?ep ?eo } WHERE {
              { ?r ?p ?o } UNION { ?r mls:hasOutput ?e . ?e ?ep ?eo } }""",
         {"r": entity("run", run_id)})
-    graph.store.remove(Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in triples)
+    return [Quad(t.subject, t.predicate, t.object, DefaultGraph()) for t in triples]
+
+
+def delete_run(graph: KnowledgeGraph, run_id: str) -> None:
+    """Remove a run and its evaluations in one atomic step (absent: nothing happens).
+
+    Args:
+        graph: the graph.
+        run_id: the run.
+    """
+    graph.store.remove(run_quads(graph, run_id))
