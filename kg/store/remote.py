@@ -117,12 +117,9 @@ class SparqlEndpointStore(Store):
             self._update(f"DELETE DATA {{ {_serialize_data(quads)} }}")
 
     def _query(self, query: str, *, prefixes: Mapping[str, str] | None) -> QueryResult:
-        form = self._form(query)
+        if self._form(query) in _CONSTRUCT_FORMS:
+            return _TriplesResult(parse(self._ntriples(query, prefixes), format=RdfFormat.N_TRIPLES))
         text, offset = _with_prologue(query, prefixes)
-        if form in _CONSTRUCT_FORMS:
-            r = self._post(self.query_url, {"query": text}, "application/n-triples",
-                           line_offset=offset, query=query)
-            return _TriplesResult(parse(r.content, format=RdfFormat.N_TRIPLES))
         r = self._post(self.query_url, {"query": text}, "application/sparql-results+json",
                        line_offset=offset, query=query)
         return parse_query_results(r.content, format=QueryResultsFormat.JSON)
@@ -132,7 +129,11 @@ class SparqlEndpointStore(Store):
         query = bound_query(query, bindings)
         if self._form(query) not in _CONSTRUCT_FORMS:
             raise QueryError("construct_ntriples() needs a CONSTRUCT or DESCRIBE query.")
-        text, offset = _with_prologue(query, PREFIXES)
+        return self._ntriples(query, PREFIXES)
+
+    def _ntriples(self, query: str, prefixes: Mapping[str, str] | None) -> bytes:
+        """A CONSTRUCT or DESCRIBE query's answer as the endpoint wrote it (N-Triples)."""
+        text, offset = _with_prologue(query, prefixes)
         return self._post(self.query_url, {"query": text}, "application/n-triples",
                           line_offset=offset, query=query).content
 
