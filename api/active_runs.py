@@ -312,12 +312,15 @@ def drain(graph: Any, *, budget_s: float, manifest: Path, jobs: int = 1, backend
         # the same run answers the open proposals of every group it belongs to
         for q in list_proposals(graph, status="open", dataset_id=p.dataset_id):
             if q.config_id == p.config_id:
-                if run.status == "completed":
-                    mark_done(graph, q.id, run.id)
-                    report.done.append(q.id)
-                else:
-                    mark_failed(graph, q.id, f"run {run.id} failed: {run.error}")
-                    report.failed.append(q.id)
+                try:
+                    if run.status == "completed":
+                        mark_done(graph, q.id, run.id)
+                        report.done.append(q.id)
+                    else:
+                        mark_failed(graph, q.id, f"run {run.id} failed: {run.error}")
+                        report.failed.append(q.id)
+                except InvalidData:  # closed meanwhile by another writer (a run logged by hand)
+                    continue
     report.remaining = len(list_proposals(graph, status="open"))
     report.seconds = round(time.monotonic() - start, 1)
     return report

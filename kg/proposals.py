@@ -316,13 +316,22 @@ def check_proposal(graph: KnowledgeGraph, proposal: Proposal) -> None:
 
 
 def _set_status(graph: KnowledgeGraph, proposal_id: str, status: str, extra: list[Quad]) -> Proposal:
+    """Move an open proposal to ``status`` with ``extra`` quads, if it is still open when the
+    write runs: of two processes closing one proposal at once (``metakg improve`` and a run
+    logged by hand), one closes it and the other is told it is closed."""
     current = get_proposal(graph, proposal_id)
     if current.status != "open":
         raise InvalidData(f"Proposal {proposal_id} is already {current.status}.")
     node, g = entity("proposal", proposal_id), DefaultGraph()
-    graph.store.replace([Quad(node, MKG.proposalStatus, lit("open"), g)],
-                        [Quad(node, MKG.proposalStatus, lit(status), g), *extra])
-    return get_proposal(graph, proposal_id)
+    graph.store.replace_if([([Quad(node, MKG.proposalStatus, lit("open"), g)],
+                             [Quad(node, MKG.proposalStatus, lit("open"), g)],
+                             [Quad(node, MKG.proposalStatus, lit(status), g), *extra])])
+    after = get_proposal(graph, proposal_id)
+    if after.status != status or not all(graph.store.ask(
+            "ASK { ?s ?p ?o }", {"s": q.subject, "p": q.predicate, "o": q.object}) for q in extra):
+        raise InvalidData(f"Proposal {proposal_id} was closed by another writer at the same "
+                          f"moment (it is {after.status}); nothing was changed.")
+    return after
 
 
 def mark_done(graph: KnowledgeGraph, proposal_id: str, run_id: str) -> Proposal:
@@ -371,21 +380,23 @@ def mark_answered(graph: KnowledgeGraph, runs: Sequence[tuple[Run, str]]) -> lis
             answers.setdefault((run.dataset_id, run.configuration_id, task_type), run)
     if not answers or not graph.store.ask("ASK { ?x mkg:proposalStatus \"open\" }"):
         return []
-    g, remove, add, done = DefaultGraph(), [], [], []
+    g, changes, answered = DefaultGraph(), [], {}
     open_ = [q for dataset_id in sorted({d for d, _, _ in answers})
              for q in list_proposals(graph, status="open", dataset_id=dataset_id)]
     for q in open_:
         run = answers.get((q.dataset_id, q.config_id, q.task_type))
         if run is None or q.metric not in run.scores:
             continue
-        node = entity("proposal", q.id)
-        remove.append(Quad(node, MKG.proposalStatus, lit("open"), g))
-        add += [Quad(node, MKG.proposalStatus, lit("done"), g),
-                Quad(node, MKG.answeredBy, entity("run", run.id), g)]
-        done.append(q.id)
-    if done:
-        graph.store.replace(remove, add)
-    return done
+        node, is_open = entity("proposal", q.id), Quad(entity("proposal", q.id), MKG.proposalStatus, lit("open"), g)
+        # each closed only if still open when written (another writer may close it first)
+        changes.append(([is_open], [is_open], [Quad(node, MKG.proposalStatus, lit("done"), g),
+                                               Quad(node, MKG.answeredBy, entity("run", run.id), g)]))
+        answered[q.id] = entity("run", run.id)
+    if not changes:
+        return []
+    graph.store.replace_if(changes)
+    return [pid for pid, run in answered.items()
+            if graph.store.ask("ASK { ?x mkg:answeredBy ?r }", {"x": entity("proposal", pid), "r": run})]
 
 
 def moved_answer(graph: KnowledgeGraph, run_id: str, replacement: str | None) -> tuple[list[Quad], list[Quad]]:

@@ -238,6 +238,31 @@ def test_a_run_logged_by_hand_answers_the_open_proposal_it_runs(world: tuple[Pat
         mark_done(graph, first.id, run.id)
 
 
+def test_of_two_writers_closing_one_proposal_one_wins(world: tuple[Path, Path],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`metakg improve` read the proposal open, then a run logged by hand closed it before
+    improve's write: improve is told, and the proposal keeps the one answer."""
+    import metakg.kg.proposals as proposals
+
+    graph = _graph(world)
+    first = make_proposals(graph, budget=2)[0]
+    stale = get_proposal(graph, first.id)
+    task = next(t for t in graph.tasks(first.dataset_id) if t.task_type == "classification")
+    config = json.loads(graph.get_configuration(first.config_id).json)
+    by_hand = graph.log_run(RunInput(task_id=task.id, config=config, fold_scores={"roc_auc": [0.8]}))
+    improve_run = graph.log_run(RunInput(task_id=task.id, config=config, fold_scores={"roc_auc": [0.7]},
+                                         principal="improve"))
+    reads = iter([stale])
+    real = proposals.get_proposal
+    monkeypatch.setattr(proposals, "get_proposal", lambda g, pid: next(reads, None) or real(g, pid))
+    with pytest.raises(InvalidData, match="closed by another writer"):
+        mark_done(graph, first.id, improve_run.id)
+    answers = graph.store.select("SELECT ?r WHERE { ?p mkg:answeredBy ?r }",
+                                 {"p": proposals.entity("proposal", first.id)})
+    assert len(answers) == 1 and answers[0]["r"].endswith(by_hand.id)
+    assert real(graph, first.id).status == "done"
+
+
 def test_a_proposal_for_a_deleted_dataset_is_a_clear_error_and_changes_nothing(
         world: tuple[Path, Path]) -> None:
     graph = _graph(world)

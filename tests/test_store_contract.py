@@ -225,6 +225,21 @@ class TestStoreContract:
         assert store.select("SELECT ?v WHERE { ?s <http://example.org/status> ?v }") == [
             {"v": "completed"}]
 
+    def test_replace_if_changes_only_what_still_holds(self, store: Store) -> None:
+        store.add([q("a", "status", "open"), q("b", "status", "open")])
+        # the first writer takes "a"; the second, which read "open" too, changes nothing there
+        store.replace_if([([q("a", "status", "open")], [q("a", "status", "open")],
+                           [q("a", "status", "done"), q("a", "by", "first")])])
+        store.replace_if([([q("a", "status", "open")], [q("a", "status", "open")],
+                           [q("a", "status", "done"), q("a", "by", "second")]),
+                          ([q("b", "status", "open")], [q("b", "status", "open")],
+                           [q("b", "status", "done")])])
+        rows = store.select("SELECT ?s ?p ?v WHERE { ?s ?p ?v } ORDER BY ?s ?p ?v")
+        assert [(r["s"][-1], r["p"].rsplit("/", 1)[1], r["v"]) for r in rows] == [
+            ("a", "by", "first"), ("a", "status", "done"), ("b", "status", "done")]
+        with pytest.raises(ValueError, match="required"):
+            store.replace_if([([], [q("b", "status", "done")], [])])
+
     def test_remove(self, store: Store) -> None:
         store.add([q("a", "p", "1"), q("a", "p", "2")])
         store.remove([q("a", "p", "1")])

@@ -319,6 +319,32 @@ class Store(ABC):
             with self._writing():
                 self._update(" ;\n".join(parts))
 
+    def replace_if(self, changes: Iterable[tuple[Iterable[Quad], Iterable[Quad], Iterable[Quad]]]
+                   ) -> None:
+        """Conditional replacements in one atomic update (compare-and-set): each
+        ``(required, remove, add)`` removes and adds its quads only if every one of its
+        required quads is in the store when the update runs, so two writers that both read a
+        value and both change it cannot both succeed (e.g. a proposal marked done twice).
+        Whether a change took is read back by the caller.
+
+        Raises:
+            ValueError: a change requires no quad (use :meth:`replace`).
+            StoreError: the store could not be written; nothing changed.
+        """
+        parts = []
+        for required, remove, add in changes:
+            req, rem, new = list(required), list(remove), list(add)
+            if not req:
+                raise ValueError("A conditional change needs at least one required quad.")
+            if not rem and not new:
+                continue
+            head = (f"DELETE {{ {_serialize_data(rem)} }} " if rem else "") + (
+                f"INSERT {{ {_serialize_data(new)} }} " if new else "")
+            parts.append(f"{head}WHERE {{ {_serialize_data(req)} }}")
+        if parts:
+            with self._writing():
+                self._update(" ;\n".join(parts))
+
     def query(
         self, query: str, bindings: Mapping[str, Any] | None = None, *, prefixes: bool = True
     ) -> QueryResult:
