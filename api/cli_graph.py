@@ -30,24 +30,31 @@ def ingest(
     paths: Annotated[list[Path] | None, typer.Argument(help="Table files (ARFF, CSV, Parquet).")] = None,
     target: Annotated[str | None, typer.Option(help="Target column (checked to exist).")] = None,
     manifest: Annotated[Path | None, typer.Option(help="CSV manifest: name,file,task,target,description.")] = None,
+    name: Annotated[str | None, typer.Option(
+        help="Dataset name of a single table (default: its file name); a name another table "
+             "has is refused.")] = None,
     store: StoreOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add tables to the graph (idempotent: the same content is one dataset)."""
-    from metakg.kg.ingest import check_tables, ingest_file, ingest_manifest
+    """Add tables to the graph (idempotent: the same content is one dataset; a name is one
+    table's)."""
+    from metakg.kg.ingest import check_names, check_tables, ingest_file, ingest_manifest
 
     if not paths and manifest is None:
         usage_error("give table paths or --manifest FILE.")
     files = list(paths or [])
+    if name is not None and len(files) != 1:
+        usage_error(f"--name names one table; {len(files)} paths were given.")
     # all read and checked before the manifest's are written (a bar for several files only:
     # one file's refusal stays one line)
-    check_tables(files, target=target, progress=not as_json and len(files) > 1)
+    checked = check_tables(files, target=target, name=name, progress=not as_json and len(files) > 1)
     graph = open_cli_graph(store)
     out = []
     try:  # closed on a refusal too: the store must not stay held
+        check_names(graph, checked)
         if manifest is not None:
             out += [t.dataset for t in ingest_manifest(graph, manifest, progress=not as_json)]
-        out += [ingest_file(graph, path, target=target).dataset for path in files]
+        out += [ingest_file(graph, path, target=target, name=name).dataset for path in files]
     finally:
         graph.close()
     if as_json:

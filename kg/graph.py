@@ -104,6 +104,7 @@ class KnowledgeGraph:
         source: str | None = None,
         derived_from: str | None = None,
         derivation: str = "",
+        unique_name: bool = False,
     ) -> Dataset:
         """Add a table's dataset node (idempotent: identity is the content hash).
 
@@ -116,6 +117,9 @@ class KnowledgeGraph:
             derived_from: id of the dataset this table was derived from
                 (``prov:wasDerivedFrom``), e.g. by :func:`kg.derived.binary_variant`.
             derivation: how, in words (required with ``derived_from``).
+            unique_name: refuse a name another dataset already has (a person naming a table:
+                an upload, ``metakg ingest``), so that looking the table up by it stays
+                unambiguous.
 
         Returns:
             The dataset record (the existing one when the content is already known; a new
@@ -123,6 +127,7 @@ class KnowledgeGraph:
 
         Raises:
             InvalidData: the table is empty or the target is not one of its columns.
+            NameTaken: with ``unique_name``, ``name`` is another table's; nothing was written.
         """
         if df.shape[0] == 0 or df.shape[1] == 0:
             raise InvalidData(f"Dataset {name!r} is empty ({df.shape[0]} rows, {df.shape[1]} columns).")
@@ -139,6 +144,8 @@ class KnowledgeGraph:
             sources=(source,) if source else (), default_target=target, schema=schema,
             derived_from=derived_from, derivation=derivation if derived_from else "",
         )
+        if unique_name:
+            self.check_name_free(name, record.id)
         existing = self._find_dataset_by_id(record.id)
         if existing is not None:
             extra = [q for q in E.dataset_quads(record)
@@ -464,6 +471,28 @@ class KnowledgeGraph:
                     "list datasets with `metakg query` or KnowledgeGraph.datasets().")
             node, props = found, self._dataset_properties(found)
         return self._dataset(node, schema=schema, props=props)
+
+    def check_name_free(self, name: str, dataset_id: str) -> None:
+        """Check that a table may take this name: no other dataset has it (the dataset
+        ``dataset_id`` may have it already: the same table named again).
+
+        Args:
+            name: the name the table is to have.
+            dataset_id: the table's dataset id (the first 32 characters of its content hash).
+
+        Raises:
+            NameTaken: another dataset has the name; the message says which and what to do.
+        """
+        named = self.datasets_named(name)
+        if not named or dataset_id in named:
+            return
+        other = self.get_dataset(named[0], schema=False)
+        raise NameTaken(
+            f"The name {name!r} is already dataset {other.id} ({other.rows} rows × "
+            f"{other.columns} columns), and this table's content differs (it would be dataset "
+            f"{dataset_id}); two datasets of one name would make looking either up by name "
+            f"ambiguous. Give this table another name (e.g. {name + '-2'!r}), or refer to the "
+            f"existing one by its id ({other.id}).")
 
     def datasets_named(self, name: str) -> list[str]:
         """The ids of the datasets with this name (``dcterms:title``).

@@ -10,12 +10,14 @@ from typing import Any
 
 import pandas as pd
 
-from metakg.kg.errors import InvalidData
+from metakg.kg.errors import InvalidData, NameTaken
 from metakg.kg.graph import KnowledgeGraph
+from metakg.kg.identity import table_hash
 from metakg.kg.records import Dataset
 from metakg.kg.tables import read_table
 
-__all__ = ["IngestedTable", "check_tables", "ingest_file", "ingest_manifest", "read_manifest"]
+__all__ = ["CheckedTable", "IngestedTable", "check_names", "check_tables", "ingest_file", "ingest_manifest",
+           "read_manifest"]
 
 _MANIFEST_COLUMNS = ("name", "file", "task", "target")
 
@@ -50,42 +52,97 @@ def ingest_file(
 
     Raises:
         InvalidData: unreadable or malformed file, or unknown target (nothing written).
+        NameTaken: the name is another table's (nothing written).
     """
     p = Path(path)
     df = read_table(p)
     ds = graph.add_dataset(df, name=name or _table_name(p), target=target,
-                           description=description, source=source or str(p))
+                           description=description, source=source or str(p), unique_name=True)
     return IngestedTable(ds, df)
 
 
-def check_tables(paths: list[str | Path], *, target: str | None = None,
-                 progress: bool = False) -> None:
+@dataclass(frozen=True)
+class CheckedTable:
+    """A table file read and checked, not written: the name and dataset id it will have."""
+
+    path: Path
+    name: str
+    dataset_id: str
+
+
+def check_tables(paths: list[str | Path], *, target: str | None = None, name: str | None = None,
+                 progress: bool = False) -> list[CheckedTable]:
     """Read and check table files before any is written, one at a time (each is dropped once
     checked: memory holds one table; :func:`ingest_file` then reads each again to write it).
+
+    Args:
+        paths: the table files.
+        target: the target column each must have.
+        name: the dataset name of a single file (default: each file's name).
+        progress: show a progress bar on stderr.
+
+    Returns:
+        Each file's name and dataset id, for :func:`check_names` against the graph.
 
     Raises:
         InvalidData: an unreadable or malformed file, an empty table, or a table without
             ``target``, named; nothing was written.
+        NameTaken: two different tables would have one name; nothing was written.
     """
+    names: dict[str, str] = {}
+    checked = []
     for path in _tracked(list(map(Path, paths)), "check", progress):
+        table_name = name or _table_name(path)
         try:
-            _checked_table(path, target)
-        except InvalidData as exc:  # named by the path as given: two files may share a name
+            dataset_id = _checked_table(path, target, table_name)
+            _check_name(None, names, table_name, dataset_id)
+        except (InvalidData, NameTaken) as exc:  # named by the path as given: two files may share a name
             text = str(exc).removeprefix(f"{path.name}: ")
-            raise InvalidData(f"{path}: {text} Nothing was written.") from None
+            raise type(exc)(f"{path}: {text} Nothing was written.") from None
+        checked.append(CheckedTable(path, table_name, dataset_id))
+    return checked
 
 
-def _checked_table(path: Path, target: str | None, name: str | None = None) -> pd.DataFrame:
-    """A table read and checked as :meth:`KnowledgeGraph.add_dataset` will check it (each
-    refusal starts with the file's name)."""
+def check_names(graph: KnowledgeGraph, tables: list[CheckedTable]) -> None:
+    """Check that no other table of the graph has the name one of these tables is to have.
+
+    Raises:
+        NameTaken: a table's name is another's, named by its path; nothing was written.
+    """
+    for table in tables:
+        try:
+            graph.check_name_free(table.name, table.dataset_id)
+        except NameTaken as exc:
+            raise NameTaken(f"{table.path}: {exc} Nothing was written.") from None
+
+
+def _checked_table(path: Path, target: str | None, name: str) -> str:
+    """Read a table and check it as :meth:`KnowledgeGraph.add_dataset` will (each refusal
+    starts with the file's name).
+
+    Returns:
+        The dataset id the table will have.
+    """
     from metakg.kg.graph_inputs import missing_column_message
 
     df = read_table(path)
     if df.empty:
         raise InvalidData(f"{path.name}: the table is empty ({df.shape[0]} rows, {df.shape[1]} columns).")
     if target is not None and target not in df.columns:
-        raise InvalidData(f"{path.name}: {missing_column_message(name or _stem(path), target, df.columns)}")
-    return df
+        raise InvalidData(f"{path.name}: {missing_column_message(name, target, df.columns)}")
+    return table_hash(df)[:32]
+
+
+def _check_name(graph: KnowledgeGraph | None, names: dict[str, str], name: str,
+                dataset_id: str) -> None:
+    """Refuse a name another table of this batch (``names``: name → dataset id, updated) or
+    of the graph has."""
+    earlier = names.setdefault(name, dataset_id)
+    if earlier != dataset_id:
+        raise NameTaken(f"the name {name!r} is given to two different tables in this ingest "
+                        f"(datasets {earlier} and {dataset_id}); give one of them another name.")
+    if graph is not None:
+        graph.check_name_free(name, dataset_id)
 
 
 def _tracked(items: list, description: str, progress: bool) -> Any:
@@ -138,6 +195,8 @@ def ingest_manifest(
         InvalidData: a row with an unknown task, a file that is not there, a broken or empty
             table or a missing target, named by its row; every row is checked (each table
             read, then dropped) before the first table is written, so nothing was written.
+        NameTaken: a row's name is another table's (in the graph or an earlier row); nothing
+            was written.
     """
     p = Path(manifest)
     numbered = [(i, r) for i, r in enumerate(read_manifest(p), start=1)
@@ -149,19 +208,21 @@ def ingest_manifest(
         if not (p.parent / row["file"]).is_file():
             raise InvalidData(f"{p.name}, row {i} ({row['name']}): no file {row['file']} beside "
                               f"the manifest (in {p.parent}). Nothing was written.")
+    names: dict[str, str] = {}
     for i, row in _tracked(numbered, "check", progress):
         try:
-            _checked_table(p.parent / row["file"], row["target"], row["name"])
-        except InvalidData as exc:
-            raise InvalidData(f"{p.name}, row {i} ({row['name']}): {exc} Nothing was written.") from None
+            dataset_id = _checked_table(p.parent / row["file"], row["target"], row["name"])
+            _check_name(graph, names, row["name"], dataset_id)
+        except (InvalidData, NameTaken) as exc:
+            raise type(exc)(f"{p.name}, row {i} ({row['name']}): {exc} Nothing was written.") from None
     for i, row in _tracked(numbered, "ingest", progress):
         try:
             df = read_table(p.parent / row["file"])
             ds = graph.add_dataset(df, name=row["name"], target=row["target"],
                                    description=row.get("description", ""),
-                                   source=f"shared/datasets/{row['file']}")
-        except InvalidData as exc:  # the file changed since it was checked
-            raise InvalidData(f"{p.name}, row {i} ({row['name']}): {exc} The tables of the rows "
+                                   source=f"shared/datasets/{row['file']}", unique_name=True)
+        except (InvalidData, NameTaken) as exc:  # the file changed since it was checked
+            raise type(exc)(f"{p.name}, row {i} ({row['name']}): {exc} The tables of the rows "
                               "before it were written; run the ingest again once it is fixed "
                               "(a table already in the graph is not written twice).") from None
         yield IngestedTable(ds, df, row["task"])

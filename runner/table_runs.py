@@ -22,18 +22,20 @@ __all__ = ["evaluate_on_table", "table_task"]
 def table_task(graph: KnowledgeGraph, df: pd.DataFrame, *, target: str, task_type: str | None = None,
                name: str | None = None, description: str = "", source: str | None = None,
                folds: int = 5, seed: int = 0, subsample_rows: int | None = None,
-               metric: str | None = None) -> tuple[Dataset, Task, TaskSpec]:
+               metric: str | None = None, unique_name: bool = False) -> tuple[Dataset, Task, TaskSpec]:
     """Add a table's dataset and task to the graph; pickle its prepared data for workers.
 
     ``name``: the dataset's title; ``None`` keeps the title of the same table already in the
-    graph (a name adds a title to it), or ``"table"`` for a new one.
+    graph (a name adds a title to it), or ``"table"`` for a new one. ``unique_name``: refuse
+    a name another table has (:class:`~metakg.kg.errors.NameTaken`, nothing written).
     """
     if name is None:
         try:
             name = graph.get_dataset(table_hash(df)).name
         except DatasetNotFound:
             name = "table"
-    ds = graph.add_dataset(df, name=name, target=target, description=description, source=source)
+    ds = graph.add_dataset(df, name=name, target=target, description=description, source=source,
+                           unique_name=unique_name)
     task_type = task_type or infer_task_type(df[target])
     n_classes = int(df[target].nunique()) if task_type == "classification" else None
     sub = subsample_rows if subsample_rows and len(df) > subsample_rows else None

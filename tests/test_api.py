@@ -60,6 +60,24 @@ def test_upload_get_list_search(client: TestClient) -> None:
     assert client.get("/datasets/nope", headers=H(client, "read")).status_code == 404
 
 
+def test_an_upload_under_another_tables_name_is_a_conflict() -> None:
+    app = create_app(Settings(store="memory:"))
+    with TestClient(app) as c:
+        h = {"X-API-Key": create_key(app.state.graph, "ann", "write")}
+        r = c.post("/datasets", headers=h, files={"file": ("sales.csv", b"a,y\n1,0\n2,1\n3,0\n")},
+                   data={"target": "y"})
+        assert r.status_code == 201, r.text
+        first = r.json()["id"]
+        edited = b"a,y\n1,0\n2,1\n3,1\n"
+        r = c.post("/datasets", headers=h, files={"file": ("sales.csv", edited)}, data={"target": "y"})
+        assert r.status_code == 409, r.text
+        assert f"The name 'sales' is already dataset {first} (3 rows" in r.json()["detail"]
+        assert [d["id"] for d in c.get("/datasets", headers=h).json()] == [first]
+        r = c.post("/datasets", headers=h, files={"file": ("sales.csv", edited)},
+                   data={"target": "y", "name": "sales-2"})
+        assert r.status_code == 201 and r.json()["name"] == "sales-2" and r.json()["id"] != first
+
+
 def test_log_runs_principal_from_key_and_search(client: TestClient) -> None:
     r = client.post("/runs", headers=H(client, "write"), json=run_body(client, tags={"team": "risk"}))
     assert r.status_code == 201 and r.json()["principal"] == "write-user"

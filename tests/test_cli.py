@@ -494,6 +494,39 @@ def test_a_mistake_in_any_table_or_row_writes_none_of_them(store: str, tmp_path:
     assert titles() == before  # nothing of any batch was written
 
 
+def test_a_name_is_one_tables(store: str, tmp_path: Path) -> None:
+    """A second table under a name the graph (or the same ingest) already gives another is
+    refused before anything is written; the same table again is not a second dataset."""
+    (tmp_path / "sales.csv").write_text("a,y\n1,0\n2,1\n3,0\n")
+    first = json.loads(invoke("ingest", str(tmp_path / "sales.csv"), "--store", store, "--json"))
+    assert json.loads(invoke("ingest", str(tmp_path / "sales.csv"), "--store", store, "--json")) == first
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "sales.csv").write_text("a,y\n1,0\n2,1\n3,1\n")  # edited: other content
+    done = runner.invoke(app, ["ingest", str(tmp_path / "new" / "sales.csv"), "--store", store])
+    text = str(done.exception)
+    assert done.exit_code != 0 and f"The name 'sales' is already dataset {first[0]['id']} (3 rows" in text
+    assert "another name (e.g. 'sales-2')" in text and "Nothing was written" in text, text
+    # two different tables named alike in one ingest, by path or by manifest row
+    (tmp_path / "other.csv").write_text("a,y\n5,0\n6,1\n")
+    (tmp_path / "new" / "other.csv").write_text("a,y\n7,0\n8,1\n")
+    done = runner.invoke(app, ["ingest", str(tmp_path / "other.csv"), str(tmp_path / "new" / "other.csv"),
+                               "--store", store])
+    assert done.exit_code != 0 and "given to two different tables in this ingest" in str(done.exception)
+    (tmp_path / "m.csv").write_text("name,file,task,target\nfresh,other.csv,classification,y\n"
+                                    "sales,new/sales.csv,classification,y\n")
+    done = runner.invoke(app, ["ingest", "--manifest", str(tmp_path / "m.csv"), "--store", store])
+    assert done.exit_code != 0 and "m.csv, row 2 (sales): The name 'sales' is already" in str(done.exception)
+    names = invoke("query", "SELECT ?n WHERE { ?d a mls:Dataset ; dcterms:title ?n }", "--store", store)
+    assert "fresh" not in names and names.count("sales") == 1
+    # under a name of its own it is a dataset of its own
+    second = json.loads(invoke("ingest", str(tmp_path / "new" / "sales.csv"), "--name", "sales-2",
+                               "--store", store, "--json"))
+    assert second[0]["name"] == "sales-2" and second[0]["id"] != first[0]["id"]
+    done = runner.invoke(app, ["ingest", str(tmp_path / "sales.csv"), str(tmp_path / "other.csv"),
+                               "--name", "x", "--store", store])
+    assert done.exit_code == 2 and "--name names one table; 2 paths were given" in done.output
+
+
 def test_a_target_with_a_class_per_row_is_refused_at_once(tmp_path: Path) -> None:
     import time
 

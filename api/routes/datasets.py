@@ -42,14 +42,16 @@ def upload_dataset(graph: GraphDep, who: WriterDep, settings: SettingsDep,
                    name: Annotated[str | None, Form()] = None,
                    task_type: Annotated[str | None, Form(pattern="^(classification|regression)$")] = None,
                    ) -> DatasetOut:
-    """Upload a table: it is ingested, characterised (meta-features + text) and its task added."""
+    """Upload a table: it is ingested, characterised (meta-features + text) and its task added.
+    A name another table has is refused (409), so a lookup by name stays unambiguous."""
     from metakg.metalearner.characterise import characterise
     from metakg.runner.table_runs import table_task
 
     df = read_upload(file, settings.max_upload_mb)
     ds, task, _ = table_task(graph, df, target=target, task_type=task_type,
                              name=name or Path(file.filename or "upload").stem,
-                             description=description, source=f"upload by {who.name}")
+                             description=description, source=f"upload by {who.name}",
+                             unique_name=True)
     characterise(graph, ds, df, target, task.task_type)
     return _out(graph.get_dataset(ds.id))
 
