@@ -22,7 +22,7 @@ from pyoxigraph import DefaultGraph, Quad
 
 from metakg.kg.errors import InvalidData, NotFound
 from metakg.kg.identity import canonical_json
-from metakg.kg.measures import check_score
+from metakg.kg.measures import IN_TARGET_UNITS, check_score
 from metakg.kg.recommendations import (
     RECOMMENDATION_TAG,
     RankedConfiguration,
@@ -164,6 +164,7 @@ def record_feedback(graph: KnowledgeGraph, rec_id: str, *, rank: int, verdict: s
                             revises=current.id if current else None)
         task_id = _outcome_task(graph, rec) if score is not None else None
         if task_id is not None:
+            _check_outcome_scale(graph, rec.query.metric, task_id, float(score))  # type: ignore[arg-type]
             from metakg.kg.records import RunInput
 
             # the run's tag makes log_run record this feedback with it, in one write; its id
@@ -245,6 +246,31 @@ _OUTCOME_PREFIX = "outcome-"
 def _outcome_run_id(fb_id: str) -> str:
     """The id of the run that records the outcome given with a piece of feedback."""
     return _OUTCOME_PREFIX + fb_id
+
+
+#: An outcome in the target's units above this many of the target's standard deviations is
+#: refused: predicting the mean scores about one, and no completed run of the seed graph
+#: scores above 2.1, so such a score is almost surely in other units (an MSE, another target).
+OUTCOME_SCALE_LIMIT = 10.0
+
+
+def _check_outcome_scale(graph: KnowledgeGraph, metric: str, task_id: str, score: float) -> None:
+    """Refuse an outcome in the target's units (an RMSE, an MAE) far beyond the table's own
+    target scale, before it is learnt as a run.
+
+    Raises:
+        InvalidData: the score is above :data:`OUTCOME_SCALE_LIMIT` standard deviations of
+            the task's target; nothing is written.
+    """
+    if metric not in IN_TARGET_UNITS:
+        return
+    sd = graph.get_task(task_id).target_sd
+    if sd and score > OUTCOME_SCALE_LIMIT * sd:
+        raise InvalidData(
+            f"{metric}={score:g} is {score / sd:.0f} times the standard deviation of this "
+            f"table's target ({sd:.4g}); predicting the mean scores about {sd:.4g}. Give the "
+            f"{metric} in the target's own units on this table (not a squared error, not "
+            "another target's); nothing was written.")
 
 
 def _outcome_task(graph: KnowledgeGraph, rec: StoredRecommendation) -> str | None:

@@ -260,6 +260,28 @@ def test_feedback_that_names_nothing_or_breaks_a_rule_is_refused_and_writes_noth
     assert len(kg.store) == size
 
 
+def test_an_outcome_far_beyond_the_tables_target_scale_is_refused(kg: KnowledgeGraph) -> None:
+    """An RMSE is in the target's units: a score of thousands on a target whose standard
+    deviation is 12 is another unit (an MSE), refused before it is learnt."""
+    rng = np.random.default_rng(1)
+    configs = [c for c in CONFIGS if c["family"] != "linear"]
+    for i in range(12):
+        ds = register_metafeatures(kg, name=f"reg{i}", task_type="regression", target_sd=10.0 + i,
+                                   metafeatures=_metafeatures(0.2, 400.0 + 30 * i, i))
+        kg.log_runs([RunInput(task_id=kg.tasks(ds.id)[0].id, config=c,
+                              fold_scores={"rmse": [float(5 + 3 * rng.random())] * 2}) for c in configs])
+    query = register_metafeatures(kg, name="house prices", task_type="regression", target_sd=12.0,
+                                  metafeatures=_metafeatures(0.2, 900.0, 3))
+    res = recommend_for_dataset(kg, query.id, k=2, record=True)
+    size = len(kg.store)
+    with pytest.raises(InvalidData, match=r"rmse=1600 is 133 times the standard deviation of this "
+                                          r"table's target \(12\).*nothing was written"):
+        record_feedback(kg, res.id, rank=1, verdict="used", score=1600.0, principal="ann")
+    assert len(kg.store) == size
+    used = record_feedback(kg, res.id, rank=1, verdict="used", score=40.0, principal="ann")
+    assert kg.runs(task=kg.tasks(query.id)[0].id)[0].id == used.run_id  # a bad but possible RMSE
+
+
 def test_a_run_logged_with_the_recommendation_records_the_outcome_of_its_rank(
         kg: KnowledgeGraph) -> None:
     ds, task = _table(kg, "query", 0.9, 5000.0, 50)
