@@ -212,6 +212,8 @@ class ImproveReport:
     failed: list[str] = field(default_factory=list)
     #: proposals left open because the manifest has no table for their dataset
     no_table: list[str] = field(default_factory=list)
+    #: proposals another writer closed while this one ran them (a run logged by hand)
+    closed_elsewhere: list[str] = field(default_factory=list)
     remaining: int = 0
     seconds: float = 0.0
     stopped: str = "queue empty"
@@ -277,8 +279,11 @@ def drain(graph: Any, *, budget_s: float, manifest: Path, jobs: int = 1, backend
                 tables[p.dataset_id] = exc
         df = tables[p.dataset_id]
         if isinstance(df, InvalidData):  # the table changed: this proposal cannot be run
-            mark_failed(graph, p.id, str(df))
-            report.failed.append(p.id)
+            try:
+                mark_failed(graph, p.id, str(df))
+                report.failed.append(p.id)
+            except InvalidData:  # closed meanwhile by another writer
+                report.closed_elsewhere.append(p.id)
             continue
         if df is None:  # another manifest may have it: the proposal stays open
             report.no_table.append(p.id)
@@ -320,7 +325,7 @@ def drain(graph: Any, *, budget_s: float, manifest: Path, jobs: int = 1, backend
                         mark_failed(graph, q.id, f"run {run.id} failed: {run.error}")
                         report.failed.append(q.id)
                 except InvalidData:  # closed meanwhile by another writer (a run logged by hand)
-                    continue
+                    report.closed_elsewhere.append(q.id)
     report.remaining = len(list_proposals(graph, status="open"))
     report.seconds = round(time.monotonic() - start, 1)
     return report

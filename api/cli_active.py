@@ -87,9 +87,11 @@ def improve(
                        max_runs=max_runs)
     if as_json:
         print_json({"done": report.done, "failed": report.failed, "no_table": report.no_table,
-                    "remaining": report.remaining,
+                    "closed_elsewhere": report.closed_elsewhere, "remaining": report.remaining,
                     "seconds": report.seconds, "stopped": report.stopped})
     else:
         no_table = f" ({len(report.no_table)} with no table in {manifest})" if report.no_table else ""
-        typer.echo(f"done {len(report.done)}, failed {len(report.failed)}, still open "
+        elsewhere = (f", closed by another writer meanwhile {len(report.closed_elsewhere)}"
+                     if report.closed_elsewhere else "")
+        typer.echo(f"done {len(report.done)}, failed {len(report.failed)}{elsewhere}, still open "
                    f"{report.remaining}{no_table} ({report.stopped}, {report.seconds:g} s)")

@@ -53,7 +53,8 @@ def ingest(
     try:  # closed on a refusal too: the store must not stay held
         check_names(graph, checked)
         if manifest is not None:
-            out += [t.dataset for t in ingest_manifest(graph, manifest, progress=not as_json)]
+            out += [t.dataset for t in ingest_manifest(graph, manifest, progress=not as_json,
+                                                       alongside=checked)]
         out += [ingest_file(graph, path, target=target, name=name).dataset for path in files]
     finally:
         graph.close()

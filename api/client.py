@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
-from metakg.kg.errors import InvalidData, MetaKGError, NotFound, StoreError, UpstreamError
+from metakg.kg.errors import InvalidData, MetaKGError, NameTaken, NotFound, StoreError, UpstreamError
 
 __all__ = ["RETRIES", "Client", "evaluate_and_log"]
 
@@ -48,12 +48,15 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _check(self, r: httpx.Response) -> Any:
+    def _check(self, r: httpx.Response, *, conflict: type[MetaKGError] | None = None) -> Any:
         if r.status_code < 300:
             return r.json()
         detail = r.json().get("detail", r.text) if r.headers.get("content-type", "").startswith(
             "application/json") else r.text
-        known = {404: NotFound, 422: InvalidData, 502: UpstreamError, 503: StoreError}
+        known: dict[int, type[MetaKGError]] = {404: NotFound, 422: InvalidData, 502: UpstreamError,
+                                               503: StoreError}
+        if conflict is not None:  # what a 409 means to this call
+            known[409] = conflict
         if r.status_code in known:
             raise known[r.status_code](str(detail))
         raise MetaKGError(f"HTTP {r.status_code}: {detail}")
@@ -72,12 +75,18 @@ class Client:
                                            files={"file": ("table.parquet", buf.getvalue())}))
 
     def upload(self, df: pd.DataFrame, *, target: str, name: str, description: str = "") -> dict[str, Any]:
-        """Upload a table as a dataset (returns its record)."""
+        """Upload a table as a dataset (returns its record).
+
+        Raises:
+            NameTaken: another table has this name (nothing was written); upload it under
+                another name.
+            InvalidData: the table or target was refused (422).
+        """
         buf = io.BytesIO()
         df.to_parquet(buf)
         return self._check(self._http.post(
             "/datasets", data={"target": target, "name": name, "description": description},
-            files={"file": (f"{name}.parquet", buf.getvalue())}))
+            files={"file": (f"{name}.parquet", buf.getvalue())}), conflict=NameTaken)
 
     def log_run(self, **run: Any) -> dict[str, Any]:
         """Log one run (fields of the API's RunIn: task_id or dataset+target+task_type,

@@ -472,27 +472,33 @@ class KnowledgeGraph:
             node, props = found, self._dataset_properties(found)
         return self._dataset(node, schema=schema, props=props)
 
-    def check_name_free(self, name: str, dataset_id: str) -> None:
+    def check_name_free(self, name: str, dataset_id: str, *, how: str = "") -> None:
         """Check that a table may take this name: no other dataset has it (the dataset
         ``dataset_id`` may have it already: the same table named again).
 
         Args:
             name: the name the table is to have.
             dataset_id: the table's dataset id (the first 32 characters of its content hash).
+            how: how the caller gives a table another name (``"--name NEW"``), for the
+                message.
 
         Raises:
-            NameTaken: another dataset has the name; the message says which and what to do.
+            NameTaken: another dataset has the name; the message says which, and suggests a
+                free name.
         """
         named = self.datasets_named(name)
         if not named or dataset_id in named:
             return
         other = self.get_dataset(named[0], schema=False)
+        what = ("registered by its meta-features only" if "metafeatures-only" in other.sources
+                else f"{other.rows} rows × {other.columns} columns")
+        free = next((f"{name}-{n}" for n in range(2, 100) if not self.datasets_named(f"{name}-{n}")),
+                    f"{name}-{dataset_id[:8]}")
         raise NameTaken(
-            f"The name {name!r} is already dataset {other.id} ({other.rows} rows × "
-            f"{other.columns} columns), and this table's content differs (it would be dataset "
-            f"{dataset_id}); two datasets of one name would make looking either up by name "
-            f"ambiguous. Give this table another name (e.g. {name + '-2'!r}), or refer to the "
-            f"existing one by its id ({other.id}).")
+            f"The name {name!r} is already dataset {other.id} ({what}), and this table's "
+            f"content differs (it would be dataset {dataset_id}); two datasets of one name "
+            "would make looking either up by name ambiguous. Give this table a name of its own"
+            f"{f' ({how})' if how else ''}, e.g. {free!r}.")
 
     def datasets_named(self, name: str) -> list[str]:
         """The ids of the datasets with this name (``dcterms:title``).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,9 @@ __all__ = ["CheckedTable", "IngestedTable", "check_names", "check_tables", "inge
            "read_manifest"]
 
 _MANIFEST_COLUMNS = ("name", "file", "task", "target")
+#: Tables a manifest's check pass read are kept for its write pass up to this much memory in
+#: all (pandas' deep memory use); the rest are read again, so an ingest's memory stays bounded.
+KEEP_CHECKED_MB = 512
 
 
 @dataclass(frozen=True)
@@ -89,13 +92,13 @@ def check_tables(paths: list[str | Path], *, target: str | None = None, name: st
             ``target``, named; nothing was written.
         NameTaken: two different tables would have one name; nothing was written.
     """
-    names: dict[str, str] = {}
+    named: dict[str, str] = {}
     checked = []
     for path in _tracked(list(map(Path, paths)), "check", progress):
         table_name = name or _table_name(path)
         try:
-            dataset_id = _checked_table(path, target, table_name)
-            _check_name(None, names, table_name, dataset_id)
+            _, dataset_id = _checked_table(path, target, table_name)
+            _check_name(None, named, table_name, dataset_id)
         except (InvalidData, NameTaken) as exc:  # named by the path as given: two files may share a name
             text = str(exc).removeprefix(f"{path.name}: ")
             raise type(exc)(f"{path}: {text} Nothing was written.") from None
@@ -111,17 +114,17 @@ def check_names(graph: KnowledgeGraph, tables: list[CheckedTable]) -> None:
     """
     for table in tables:
         try:
-            graph.check_name_free(table.name, table.dataset_id)
+            graph.check_name_free(table.name, table.dataset_id, how="--name NEW")
         except NameTaken as exc:
             raise NameTaken(f"{table.path}: {exc} Nothing was written.") from None
 
 
-def _checked_table(path: Path, target: str | None, name: str) -> str:
+def _checked_table(path: Path, target: str | None, name: str) -> tuple[pd.DataFrame, str]:
     """Read a table and check it as :meth:`KnowledgeGraph.add_dataset` will (each refusal
     starts with the file's name).
 
     Returns:
-        The dataset id the table will have.
+        The table and the dataset id it will have.
     """
     from metakg.kg.graph_inputs import missing_column_message
 
@@ -130,11 +133,11 @@ def _checked_table(path: Path, target: str | None, name: str) -> str:
         raise InvalidData(f"{path.name}: the table is empty ({df.shape[0]} rows, {df.shape[1]} columns).")
     if target is not None and target not in df.columns:
         raise InvalidData(f"{path.name}: {missing_column_message(name, target, df.columns)}")
-    return table_hash(df)[:32]
+    return df, table_hash(df)[:32]
 
 
 def _check_name(graph: KnowledgeGraph | None, names: dict[str, str], name: str,
-                dataset_id: str) -> None:
+                dataset_id: str, how: str = "") -> None:
     """Refuse a name another table of this batch (``names``: name → dataset id, updated) or
     of the graph has."""
     earlier = names.setdefault(name, dataset_id)
@@ -142,7 +145,7 @@ def _check_name(graph: KnowledgeGraph | None, names: dict[str, str], name: str,
         raise NameTaken(f"the name {name!r} is given to two different tables in this ingest "
                         f"(datasets {earlier} and {dataset_id}); give one of them another name.")
     if graph is not None:
-        graph.check_name_free(name, dataset_id)
+        graph.check_name_free(name, dataset_id, how=how)
 
 
 def _tracked(items: list, description: str, progress: bool) -> Any:
@@ -185,16 +188,29 @@ def read_manifest(manifest: str | Path) -> list[dict[str, str]]:
 
 def ingest_manifest(
     graph: KnowledgeGraph, manifest: str | Path, *, names: list[str] | None = None,
-    progress: bool = True,
+    progress: bool = True, unique_names: bool = True, alongside: Sequence[CheckedTable] = (),
 ) -> Iterator[IngestedTable]:
     """Ingest every table a manifest lists (paths relative to the manifest), with a progress bar.
+
+    Every row is checked (each table read; up to :data:`KEEP_CHECKED_MB` of them kept for
+    the write, the rest dropped and read again) before the first table is written.
+
+    Args:
+        graph: destination.
+        manifest: the manifest CSV.
+        names: only the rows of these names (default: every row).
+        progress: show progress bars on stderr.
+        unique_names: refuse a row's name that another table has (a person's manifest); a
+            build that re-reads its own manifest (the seed) passes ``False``, so a changed
+            file adds a dataset rather than stopping the build.
+        alongside: tables checked to be written in the same ingest (paths given beside the
+            manifest), whose names the rows must not take either.
 
     Yields each ingested table as it lands.
 
     Raises:
         InvalidData: a row with an unknown task, a file that is not there, a broken or empty
-            table or a missing target, named by its row; every row is checked (each table
-            read, then dropped) before the first table is written, so nothing was written.
+            table or a missing target, named by its row; nothing was written.
         NameTaken: a row's name is another table's (in the graph or an earlier row); nothing
             was written.
     """
@@ -208,19 +224,26 @@ def ingest_manifest(
         if not (p.parent / row["file"]).is_file():
             raise InvalidData(f"{p.name}, row {i} ({row['name']}): no file {row['file']} beside "
                               f"the manifest (in {p.parent}). Nothing was written.")
-    names: dict[str, str] = {}
+    named = {t.name: t.dataset_id for t in alongside}
+    kept: dict[int, pd.DataFrame] = {}  # checked tables the write pass need not read again
+    budget = KEEP_CHECKED_MB * 2**20
     for i, row in _tracked(numbered, "check", progress):
         try:
-            dataset_id = _checked_table(p.parent / row["file"], row["target"], row["name"])
-            _check_name(graph, names, row["name"], dataset_id)
+            df, dataset_id = _checked_table(p.parent / row["file"], row["target"], row["name"])
+            _check_name(graph if unique_names else None, named, row["name"], dataset_id,
+                        how="rename its row")
         except (InvalidData, NameTaken) as exc:
             raise type(exc)(f"{p.name}, row {i} ({row['name']}): {exc} Nothing was written.") from None
+        size = int(df.memory_usage(deep=True).sum())
+        if size <= budget:
+            kept[i], budget = df, budget - size
+        del df
     for i, row in _tracked(numbered, "ingest", progress):
         try:
-            df = read_table(p.parent / row["file"])
+            df = kept.pop(i) if i in kept else read_table(p.parent / row["file"])
             ds = graph.add_dataset(df, name=row["name"], target=row["target"],
                                    description=row.get("description", ""),
-                                   source=f"shared/datasets/{row['file']}", unique_name=True)
+                                   source=f"shared/datasets/{row['file']}", unique_name=unique_names)
         except (InvalidData, NameTaken) as exc:  # the file changed since it was checked
             raise type(exc)(f"{p.name}, row {i} ({row['name']}): {exc} The tables of the rows "
                               "before it were written; run the ingest again once it is fixed "

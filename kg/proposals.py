@@ -326,12 +326,33 @@ def _set_status(graph: KnowledgeGraph, proposal_id: str, status: str, extra: lis
     graph.store.replace_if([([Quad(node, MKG.proposalStatus, lit("open"), g)],
                              [Quad(node, MKG.proposalStatus, lit("open"), g)],
                              [Quad(node, MKG.proposalStatus, lit(status), g), *extra])])
+    _settle(graph, proposal_id)
     after = get_proposal(graph, proposal_id)
     if after.status != status or not all(graph.store.ask(
             "ASK { ?s ?p ?o }", {"s": q.subject, "p": q.predicate, "o": q.object}) for q in extra):
         raise InvalidData(f"Proposal {proposal_id} was closed by another writer at the same "
                           f"moment (it is {after.status}); nothing was changed.")
     return after
+
+
+def _settle(graph: KnowledgeGraph, proposal_id: str) -> None:
+    """Leave a proposal one status and at most one answer and error, whatever writers raced
+    to close it (processes sharing a remote store can both pass a conditional update): done
+    wins over failed, then the smallest answer, error or status, so every writer that settles
+    keeps the same one and reads back whether it was its own."""
+    node, g = entity("proposal", proposal_id), DefaultGraph()
+    values = {p: sorted(r["v"] for r in graph.store.select(
+        "SELECT ?v WHERE { ?x ?p ?v }", {"x": node, "p": MKG[p]})) for p in
+        ("proposalStatus", "answeredBy", "error")}
+    if all(len(v) <= 1 for v in values.values()):
+        return
+    status = "done" if "done" in values["proposalStatus"] else values["proposalStatus"][0]
+    keep = {"proposalStatus": status,
+            "answeredBy": values["answeredBy"][0] if status == "done" and values["answeredBy"] else None,
+            "error": values["error"][0] if status == "failed" and values["error"] else None}
+    drop = [Quad(node, MKG[p], NamedNode(v) if p == "answeredBy" else lit(v), g)
+            for p, vs in values.items() for v in vs if v != keep[p]]
+    graph.store.remove(drop)
 
 
 def mark_done(graph: KnowledgeGraph, proposal_id: str, run_id: str) -> Proposal:
@@ -395,6 +416,8 @@ def mark_answered(graph: KnowledgeGraph, runs: Sequence[tuple[Run, str]]) -> lis
     if not changes:
         return []
     graph.store.replace_if(changes)
+    for pid in answered:
+        _settle(graph, pid)
     return [pid for pid, run in answered.items()
             if graph.store.ask("ASK { ?x mkg:answeredBy ?r }", {"x": entity("proposal", pid), "r": run})]
 

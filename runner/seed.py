@@ -112,7 +112,8 @@ def ingest_manifest_tasks(
     from metakg.kg.ingest import ingest_manifest
 
     out: list[tuple[int, Task, TaskSpec]] = []
-    for table in ingest_manifest(graph, manifest, names=names, progress=progress):
+    # a build re-reads its own manifest: a changed file is a new dataset, not a refusal
+    for table in ingest_manifest(graph, manifest, names=names, progress=progress, unique_names=False):
         ds, df = table.dataset, table.frame
         target, task_type = ds.default_target or "", table.task_type or "classification"
         tables = [(ds, df, task_type)]

@@ -263,6 +263,29 @@ def test_of_two_writers_closing_one_proposal_one_wins(world: tuple[Path, Path],
     assert real(graph, first.id).status == "done"
 
 
+def test_a_proposal_two_processes_both_closed_is_settled_on_one_answer(world: tuple[Path, Path]) -> None:
+    """Processes sharing a remote store can both pass the conditional update: whichever
+    settles first leaves one status and one answer, the same one every writer keeps."""
+    from pyoxigraph import DefaultGraph, Quad
+
+    import metakg.kg.proposals as proposals
+    from metakg.kg.vocabulary import MKG, entity, lit
+
+    graph = _graph(world)
+    first = make_proposals(graph, budget=2)[0]
+    node, g = entity("proposal", first.id), DefaultGraph()
+    runs = sorted(entity("run", r).value for r in ("run-b", "run-a"))
+    graph.store.replace([Quad(node, MKG.proposalStatus, lit("open"), g)],
+                        [Quad(node, MKG.proposalStatus, lit("done"), g),
+                         Quad(node, MKG.proposalStatus, lit("failed"), g),
+                         Quad(node, MKG.error, lit("run x failed"), g),
+                         *[Quad(node, MKG.answeredBy, entity("run", r), g) for r in ("run-b", "run-a")]])
+    proposals._settle(graph, first.id)
+    settled = get_proposal(graph, first.id)
+    assert settled.status == "done" and entity("run", settled.run_id).value == runs[0]
+    assert not graph.store.ask("ASK { ?p mkg:error ?e }", {"p": node})
+
+
 def test_a_proposal_for_a_deleted_dataset_is_a_clear_error_and_changes_nothing(
         world: tuple[Path, Path]) -> None:
     graph = _graph(world)

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -76,6 +77,21 @@ def test_an_upload_under_another_tables_name_is_a_conflict() -> None:
         r = c.post("/datasets", headers=h, files={"file": ("sales.csv", edited)},
                    data={"target": "y", "name": "sales-2"})
         assert r.status_code == 201 and r.json()["name"] == "sales-2" and r.json()["id"] != first
+        # a name held by meta-features alone is taken too, and the message says so
+        r = c.post("/datasets/metafeatures", headers=h, json={
+            "name": "housing", "task_type": "regression", "metafeatures": {"nr_inst": 500.0}})
+        assert r.status_code == 201, r.text
+        r = c.post("/datasets", headers=h, files={"file": ("housing.csv", edited)}, data={"target": "y"})
+        assert r.status_code == 409 and "(registered by its meta-features only)" in r.json()["detail"]
+        # the Python client raises the library's own error
+        from metakg.api.client import Client
+        from metakg.kg.errors import NameTaken
+
+        client = Client("http://testserver")
+        client._http = c  # the app in this process (TestClient is an httpx.Client)
+        c.headers.update(h)
+        with pytest.raises(NameTaken, match="The name 'sales' is already dataset"):
+            client.upload(pd.DataFrame({"a": [4, 5, 6], "y": [1, 1, 0]}), target="y", name="sales")
 
 
 def test_log_runs_principal_from_key_and_search(client: TestClient) -> None:

@@ -505,7 +505,7 @@ def test_a_name_is_one_tables(store: str, tmp_path: Path) -> None:
     done = runner.invoke(app, ["ingest", str(tmp_path / "new" / "sales.csv"), "--store", store])
     text = str(done.exception)
     assert done.exit_code != 0 and f"The name 'sales' is already dataset {first[0]['id']} (3 rows" in text
-    assert "another name (e.g. 'sales-2')" in text and "Nothing was written" in text, text
+    assert "a name of its own (--name NEW), e.g. 'sales-2'" in text and "Nothing was written" in text, text
     # two different tables named alike in one ingest, by path or by manifest row
     (tmp_path / "other.csv").write_text("a,y\n5,0\n6,1\n")
     (tmp_path / "new" / "other.csv").write_text("a,y\n7,0\n8,1\n")
@@ -516,8 +516,14 @@ def test_a_name_is_one_tables(store: str, tmp_path: Path) -> None:
                                     "sales,new/sales.csv,classification,y\n")
     done = runner.invoke(app, ["ingest", "--manifest", str(tmp_path / "m.csv"), "--store", store])
     assert done.exit_code != 0 and "m.csv, row 2 (sales): The name 'sales' is already" in str(done.exception)
+    assert "(rename its row), e.g. 'sales-2'" in str(done.exception)
+    # a path and a manifest row naming two different tables alike: refused before either is written
+    (tmp_path / "m.csv").write_text("name,file,task,target\nother,other.csv,classification,y\n")
+    done = runner.invoke(app, ["ingest", "--manifest", str(tmp_path / "m.csv"),
+                               str(tmp_path / "new" / "other.csv"), "--store", store])
+    assert done.exit_code != 0 and "given to two different tables in this ingest" in str(done.exception)
     names = invoke("query", "SELECT ?n WHERE { ?d a mls:Dataset ; dcterms:title ?n }", "--store", store)
-    assert "fresh" not in names and names.count("sales") == 1
+    assert "fresh" not in names and "other" not in names and names.count("sales") == 1
     # under a name of its own it is a dataset of its own
     second = json.loads(invoke("ingest", str(tmp_path / "new" / "sales.csv"), "--name", "sales-2",
                                "--store", store, "--json"))

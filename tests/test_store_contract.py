@@ -240,6 +240,28 @@ class TestStoreContract:
         with pytest.raises(ValueError, match="required"):
             store.replace_if([([], [q("b", "status", "done")], [])])
 
+    def test_replace_if_has_one_winner_among_threads_at_once(self, store: Store) -> None:
+        import threading
+
+        for trial in range(20):  # unserialised, about one trial in five had several winners
+            node = f"p{trial}"
+            store.add([q(node, "status", "open")])
+            start = threading.Barrier(6)
+
+            def close(i: int, node: str = node, start: threading.Barrier = start) -> None:
+                start.wait(timeout=10)
+                store.replace_if([([q(node, "status", "open")], [q(node, "status", "open")],
+                                   [q(node, "status", "done"), q(node, "by", str(i))])])
+
+            threads = [threading.Thread(target=close, args=(i,)) for i in range(6)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=30)
+            winners = store.select("SELECT ?v WHERE { ?s <http://example.org/by> ?v }",
+                                   {"s": NamedNode(EX + node)})
+            assert len(winners) == 1, (trial, winners)
+
     def test_remove(self, store: Store) -> None:
         store.add([q("a", "p", "1"), q("a", "p", "2")])
         store.remove([q("a", "p", "1")])

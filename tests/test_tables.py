@@ -179,3 +179,22 @@ def test_a_file_whose_content_is_another_format_says_which(tmp_path: Path, share
     (tmp_path / "twice.csv.gz").write_bytes(gzip.compress(gzip.compress(b"a,y\n1,0\n")))
     with pytest.raises(InvalidData, match=re.escape("twice.csv.gz: compressed twice")):
         read_table(tmp_path / "twice.csv.gz")
+
+
+def test_a_manifest_ingest_reads_each_table_once_within_its_memory_budget(
+        tmp_path: Path, memory_graph: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    import metakg.kg.ingest as ingest
+
+    for n in range(3):
+        (tmp_path / f"t{n}.csv").write_text("a,y\n" + "".join(f"{n * 10 + i},{i % 2}\n" for i in range(6)))
+    (tmp_path / "m.csv").write_text("name,file,task,target\n" + "".join(
+        f"t{n},t{n}.csv,classification,y\n" for n in range(3)))
+    reads: list[str] = []
+    monkeypatch.setattr(ingest, "read_table", lambda p: reads.append(Path(p).name) or read_table(p))
+    ids = [t.dataset.id for t in ingest.ingest_manifest(memory_graph, tmp_path / "m.csv", progress=False)]
+    assert reads == ["t0.csv", "t1.csv", "t2.csv"] and len(set(ids)) == 3  # kept for the write
+    reads.clear()
+    monkeypatch.setattr(ingest, "KEEP_CHECKED_MB", 0)  # nothing fits: each read again to write
+    again = [t.dataset.id for t in ingest.ingest_manifest(memory_graph, tmp_path / "m.csv", progress=False)]
+    assert reads == ["t0.csv", "t1.csv", "t2.csv"] * 2 and again == ids
+    assert len(memory_graph.datasets()) == 3

@@ -66,6 +66,10 @@ T = TypeVar("T")
 
 #: Serialises the write counters' increments (a few nanoseconds each).
 _VERSION_LOCK = threading.Lock()
+#: Serialises this process's conditional updates (:meth:`Store.replace_if`): Oxigraph's
+#: transactions are repeatable-read, so two updates that read one quad before either commits
+#: would both pass their condition.
+_CONDITIONAL_LOCK = threading.Lock()
 
 _FORMATS = {".nq": RdfFormat.N_QUADS, ".ttl": RdfFormat.TURTLE, ".nt": RdfFormat.N_TRIPLES,
             ".trig": RdfFormat.TRIG}
@@ -327,8 +331,15 @@ class Store(ABC):
         value and both change it cannot both succeed (e.g. a proposal marked done twice).
         Whether a change took is read back by the caller.
 
+        The writers of one process are serialised; so are those of every process on the
+        embedded store, which one process writes at a time. Processes sharing a remote
+        store are not: Oxigraph's transactions are repeatable-read, so two of them at the
+        same moment can both pass (callers that need one winner settle it afterwards, as
+        :mod:`kg.proposals` does).
+
         Raises:
-            ValueError: a change requires no quad (use :meth:`replace`).
+            ValueError: a change requires no quad (use :meth:`replace`), or names a blank
+                node (in a condition it would match any node).
             StoreError: the store could not be written; nothing changed.
         """
         parts = []
@@ -336,13 +347,17 @@ class Store(ABC):
             req, rem, new = list(required), list(remove), list(add)
             if not req:
                 raise ValueError("A conditional change needs at least one required quad.")
+            if any(isinstance(t, BlankNode) for q in (*req, *rem, *new)
+                   for t in (q.subject, q.object, q.graph_name)):
+                raise ValueError("A conditional change cannot name blank nodes (in its "
+                                 "condition one would match any node); use IRIs.")
             if not rem and not new:
                 continue
             head = (f"DELETE {{ {_serialize_data(rem)} }} " if rem else "") + (
                 f"INSERT {{ {_serialize_data(new)} }} " if new else "")
             parts.append(f"{head}WHERE {{ {_serialize_data(req)} }}")
         if parts:
-            with self._writing():
+            with _CONDITIONAL_LOCK, self._writing():
                 self._update(" ;\n".join(parts))
 
     def query(
