@@ -131,3 +131,16 @@ def test_a_retried_batch_is_logged_once_at_scale(http: httpx.Client) -> None:
     r = http.post("/runs/batch", json={"runs": changed})
     assert r.status_code == 422 and "runs[0] (retry-at-scale-0)" in r.json()["detail"], r.text
     assert count() == 200
+
+
+def test_an_upload_under_a_seed_tables_name_is_refused_at_scale(http: httpx.Client) -> None:
+    """A team's edited copy of a seed table, uploaded under the seed table's name, is refused
+    before anything is written, with the dataset that has the name and a free one."""
+    before = http.get("/datasets", params={"limit": 1000}).json()
+    r = http.post("/datasets", files={"file": ("credit.g.csv", b"a,y\n1,0\n2,1\n3,0\n4,1\n")},
+                  data={"target": "y"})
+    assert r.status_code == 409, r.text
+    detail = r.json()["detail"]
+    assert "The name 'credit.g' is already dataset" in detail and "(1000 rows × 21 columns)" in detail
+    assert "e.g. 'credit.g-2'" in detail, detail
+    assert http.get("/datasets", params={"limit": 1000}).json() == before
