@@ -159,7 +159,7 @@ def record_feedback(graph: KnowledgeGraph, rec_id: str, *, rank: int, verdict: s
         earlier = list_feedback(graph, rec.id)
         current = _current(earlier, item.rank, principal)
         if current is not None and _says(current, verdict, score, reason):
-            return _revise(graph, earlier, current)  # the same feedback again: stored once
+            return _settle(graph, current)  # the same feedback again: stored once
         fb_id = feedback_id(rec.id, item.rank, verdict, score, reason, principal,
                             revises=current.id if current else None)
         task_id = _outcome_task(graph, rec) if score is not None else None
@@ -176,7 +176,7 @@ def record_feedback(graph: KnowledgeGraph, rec_id: str, *, rank: int, verdict: s
                                          principal=principal, source=source, tags=tags,
                                          run_id=_outcome_run_id(fb_id)))
             new = next(f for f in list_feedback(graph, rec.id) if f.run_id == run.id)
-            return _revise(graph, earlier, new)
+            return _settle(graph, new)
         stored = next((f for f in earlier if f.id == fb_id), None)
         if stored is not None:  # the same feedback again: stored once
             return stored
@@ -185,11 +185,11 @@ def record_feedback(graph: KnowledgeGraph, rec_id: str, *, rank: int, verdict: s
         check_quads(quads)
         raw_store(graph).add(quads)
         new = next(f for f in list_feedback(graph, rec.id) if f.id == fb_id)
-        return _revise(graph, earlier, new)
+        return _settle(graph, new)
 
 
-#: Serialises feedback writes in this process: two revisions of one rank at once would both
-#: revise the same earlier feedback. Processes sharing a store are not serialised.
+#: Serialises feedback writes in this process, so that a revision names the feedback it
+#: revises; processes sharing a store are settled afterwards instead (:func:`_settle`).
 _WRITING = threading.Lock()
 
 
@@ -207,23 +207,38 @@ def _says(f: Feedback, verdict: str, score: float | None, reason: str) -> bool:
     return f.verdict == verdict and same_score and f.reason == reason
 
 
-def _revise(graph: KnowledgeGraph, earlier: Sequence[Feedback], new: Feedback) -> Feedback:
-    """Make ``new`` its principal's current word on its rank: their other feedback on that rank
-    not yet revised is marked revised by it (``prov:wasRevisionOf``), and an outcome run
-    logged from that feedback is withdrawn (``mkg:withdrawnRun`` keeps its id), so the
-    recommender learns from the latest outcome only; a proposal that run answered is answered
-    by the new outcome run, or open again. A run the principal logged themselves stays: it
-    was run. Feedback without a principal revises nothing."""
+def _settle(graph: KnowledgeGraph, new: Feedback) -> Feedback:
+    """Leave ``new``'s principal one current word on its rank, the newest: their other
+    feedback on that rank not yet revised is marked revised by the newest
+    (``prov:wasRevisionOf``), and an outcome run logged from it is withdrawn
+    (``mkg:withdrawnRun`` keeps its id), so the recommender learns from the latest outcome
+    only; a proposal that run answered is answered by the newest's outcome run, or open again.
+    A run the principal logged themselves stays: it was run. Feedback without a principal
+    revises nothing.
+
+    Read after the write, so two processes that each wrote a revision of the same feedback
+    at once both settle on the same newest one (by time, then id); the change is the same
+    whoever makes it, so making it twice changes nothing.
+
+    Returns:
+        ``new`` as the graph now holds it (``revised_by`` set when a newer one revised it).
+    """
     if new.principal is None:
         return new
-    old = [f for f in earlier if f.rank == new.rank and f.principal == new.principal
-           and f.id != new.id and f.revised_by is None]
-    if not old:
-        return new
+    current = [f for f in list_feedback(graph, new.recommendation_id) if f.rank == new.rank
+               and f.principal == new.principal and f.revised_by is None]
+    if len(current) > 1:
+        newest = max(current, key=lambda f: (f.created, f.id))
+        _revise(graph, newest, [f for f in current if f.id != newest.id])
+    return next(f for f in list_feedback(graph, new.recommendation_id) if f.id == new.id)
+
+
+def _revise(graph: KnowledgeGraph, newest: Feedback, old: Sequence[Feedback]) -> None:
+    """Mark ``old`` revised by ``newest``, withdrawing their outcome runs (see :func:`_settle`)."""
     from metakg.kg.proposals import moved_answer
     from metakg.kg.run_progress import run_quads
 
-    g, node = DefaultGraph(), entity("feedback", new.id)
+    g, node = DefaultGraph(), entity("feedback", newest.id)
     add = [Quad(node, PROV.wasRevisionOf, entity("feedback", f.id), g) for f in old]
     remove: list[Quad] = []
     for f in old:
@@ -232,12 +247,11 @@ def _revise(graph: KnowledgeGraph, earlier: Sequence[Feedback], new: Feedback) -
         run, fb = entity("run", f.run_id), entity("feedback", f.id)
         remove += [Quad(fb, MKG.outcomeRun, run, g), *run_quads(graph, f.run_id)]
         add.append(Quad(fb, MKG.withdrawnRun, run, g))
-        moved = moved_answer(graph, f.run_id, new.run_id)
+        moved = moved_answer(graph, f.run_id, newest.run_id)
         remove += moved[0]
         add += moved[1]
     # through the graph's store, so that the recommenders' learning stamp moves
     graph.store.replace(remove, add)
-    return next(f for f in list_feedback(graph, new.recommendation_id) if f.id == new.id)
 
 
 _OUTCOME_PREFIX = "outcome-"

@@ -208,6 +208,29 @@ def test_a_persons_later_feedback_on_a_rank_revises_theirs_and_replaces_its_outc
     assert run.id in {r.id for r in kg.runs(task=task.id)}
 
 
+def test_two_processes_revising_one_rank_at_once_settle_on_the_newest(
+        kg: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two servers on one store each take a revision of bob's outcome at the same moment:
+    neither saw the other's, yet the graph ends with one current outcome, the newest, and
+    the recommender learns that one only."""
+    import metakg.kg.feedback as feedback
+
+    ds, task = _table(kg, "query", 0.9, 5000.0, 50)
+    res = recommend_for_dataset(kg, ds.id, k=3, record=True)
+    typo = record_feedback(kg, res.id, rank=2, verdict="used", score=0.18, principal="bob")
+    stale = list_feedback(kg, res.id)  # what both writers read before either wrote
+    first = record_feedback(kg, res.id, rank=2, verdict="used", score=0.81, principal="bob")
+    reads = iter([stale])  # the second writer's read comes before the first's write
+    real = feedback.list_feedback
+    monkeypatch.setattr(feedback, "list_feedback", lambda g, rec: next(reads, None) or real(g, rec))
+    second = record_feedback(kg, res.id, rank=2, verdict="used", score=0.85, principal="bob")
+    monkeypatch.undo()
+    by_id = {f.id: f for f in list_feedback(kg, res.id)}
+    assert by_id[typo.id].revised_by == first.id  # its revision landed first
+    assert by_id[first.id].revised_by == second.id and by_id[second.id].revised_by is None
+    assert [round(r.scores["roc_auc"], 2) for r in kg.runs(task=task.id)] == [0.85]
+
+
 def test_feedback_without_a_principal_revises_nothing(kg: KnowledgeGraph) -> None:
     ds, task = _table(kg, "query", 0.9, 5000.0, 50)
     res = recommend_for_dataset(kg, ds.id, k=3, record=True)
