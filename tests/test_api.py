@@ -94,6 +94,21 @@ def test_an_upload_under_another_tables_name_is_a_conflict() -> None:
             client.upload(pd.DataFrame({"a": [4, 5, 6], "y": [1, 1, 0]}), target="y", name="sales")
 
 
+def test_a_multipart_body_cut_short_is_named_as_such(client: TestClient) -> None:
+    h = {**H(client, "write"), "Content-Type": "multipart/form-data; boundary=xyz"}
+    cut = (b'--xyz\r\nContent-Disposition: form-data; name="target"\r\n\r\ny\r\n'
+           b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\na,y\n1,0')
+    for path in ("/datasets", "/recommendations"):
+        r = client.post(path, headers=h, content=cut)
+        assert r.status_code == 422, r.text
+        first = r.json()["detail"][0]
+        assert first["loc"] == ["body"] and "were not found in the multipart body: it was cut short" \
+            in first["msg"] and "file" in first["msg"], first
+    # a form that only lacks its target is answered field by field, as before
+    r = client.post("/datasets", headers=H(client, "write"), files={"file": ("t.csv", b"a,y\n1,0\n")})
+    assert r.status_code == 422 and [e["loc"] for e in r.json()["detail"]] == [["body", "target"]]
+
+
 def test_log_runs_principal_from_key_and_search(client: TestClient) -> None:
     r = client.post("/runs", headers=H(client, "write"), json=run_body(client, tags={"team": "risk"}))
     assert r.status_code == 201 and r.json()["principal"] == "write-user"
