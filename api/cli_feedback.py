@@ -96,7 +96,9 @@ def feedback(
     if as_json:
         print_json(out)
         return
-    learnt = (f"; logged as run {out['run_id']}, which the recommender learns from" if out["run_id"]
+    learnt = (f"; revised at the same moment by newer feedback {out['revised_by']}, which the "
+              "recommender learns from instead" if out["revised_by"]
+              else f"; logged as run {out['run_id']}, which the recommender learns from" if out["run_id"]
               else "; the table is not in the graph, so the recommender does not learn from it"
               if out["score"] is not None else "")
     typer.echo(f"recorded: rank {out['rank']} {out['verdict']}"

@@ -16,6 +16,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pyoxigraph import DefaultGraph, Quad
@@ -217,41 +218,58 @@ def _settle(graph: KnowledgeGraph, new: Feedback) -> Feedback:
     revises nothing.
 
     Read after the write, so two processes that each wrote a revision of the same feedback
-    at once both settle on the same newest one (by time, then id); the change is the same
-    whoever makes it, so making it twice changes nothing.
+    at once both settle on the same newest one (by the writers' clocks, then id). Each part
+    of the change is conditional on what it changes still being there, so a writer that read
+    an older graph changes nothing another writer already settled; the settle reads again
+    until one current word is left.
 
     Returns:
         ``new`` as the graph now holds it (``revised_by`` set when a newer one revised it).
     """
     if new.principal is None:
         return new
-    current = [f for f in list_feedback(graph, new.recommendation_id) if f.rank == new.rank
-               and f.principal == new.principal and f.revised_by is None]
-    if len(current) > 1:
-        newest = max(current, key=lambda f: (f.created, f.id))
+    for _ in range(_SETTLE_ROUNDS):
+        current = [f for f in list_feedback(graph, new.recommendation_id) if f.rank == new.rank
+                   and f.principal == new.principal and f.revised_by is None]
+        if len(current) <= 1:
+            break
+        newest = max(current, key=_newest_first_key)
         _revise(graph, newest, [f for f in current if f.id != newest.id])
     return next(f for f in list_feedback(graph, new.recommendation_id) if f.id == new.id)
 
 
+#: Reads a settle makes at most (a writer racing it may add one more current word per round).
+_SETTLE_ROUNDS = 5
+
+
+def _newest_first_key(f: Feedback) -> tuple[datetime, str]:
+    """Order feedback by when it was written (as a time, not as text: Oxigraph writes
+    ``10:00:00Z`` and ``10:00:00.5Z``, which sort the other way as strings), then by id."""
+    return datetime.fromisoformat(f.created), f.id
+
+
 def _revise(graph: KnowledgeGraph, newest: Feedback, old: Sequence[Feedback]) -> None:
-    """Mark ``old`` revised by ``newest``, withdrawing their outcome runs (see :func:`_settle`)."""
+    """Mark ``old`` revised by ``newest``, withdrawing their outcome runs (see :func:`_settle`);
+    each withdrawal and each moved proposal only if still as read."""
     from metakg.kg.proposals import moved_answer
     from metakg.kg.run_progress import run_quads
 
     g, node = DefaultGraph(), entity("feedback", newest.id)
-    add = [Quad(node, PROV.wasRevisionOf, entity("feedback", f.id), g) for f in old]
-    remove: list[Quad] = []
+    changes = []
     for f in old:
+        fb = entity("feedback", f.id)
+        revision = Quad(node, PROV.wasRevisionOf, fb, g)
         if not (f.run_id or "").startswith(_OUTCOME_PREFIX):
+            # a statement of the feedback itself, which is there whatever happened since
+            changes.append(([Quad(fb, MKG.verdict, lit(f.verdict), g)], [], [revision]))
             continue
-        run, fb = entity("run", f.run_id), entity("feedback", f.id)
-        remove += [Quad(fb, MKG.outcomeRun, run, g), *run_quads(graph, f.run_id)]
-        add.append(Quad(fb, MKG.withdrawnRun, run, g))
-        moved = moved_answer(graph, f.run_id, newest.run_id)
-        remove += moved[0]
-        add += moved[1]
+        run = entity("run", f.run_id)
+        outcome = Quad(fb, MKG.outcomeRun, run, g)
+        changes.append(([outcome], [outcome, *run_quads(graph, f.run_id)],
+                        [revision, Quad(fb, MKG.withdrawnRun, run, g)]))
+        changes += moved_answer(graph, f.run_id, newest.run_id)
     # through the graph's store, so that the recommenders' learning stamp moves
-    graph.store.replace(remove, add)
+    graph.store.replace_if(changes)
 
 
 _OUTCOME_PREFIX = "outcome-"
@@ -318,13 +336,20 @@ def list_feedback(graph: KnowledgeGraph, rec_id: str) -> list[Feedback]:
              OPTIONAL { ?f mkg:outcomeRun ?run } OPTIONAL { ?f prov:wasAttributedTo ?who }
              OPTIONAL { ?by prov:wasRevisionOf ?f } }
            ORDER BY ?at ?f""", {"r": node})
+    # one per feedback: a retry two processes stored at once has two times (the first
+    # counts), and a revision two racing writers made has two revisers (the smallest counts)
+    first: dict[str, dict] = {}
+    for r in rows:
+        seen = first.setdefault(r["f"], dict(r))
+        if r.get("by") and (not seen.get("by") or r["by"] < seen["by"]):
+            seen["by"] = r["by"]
     return [Feedback(id=entity_key(r["f"]), recommendation_id=entity_key(node), rank=int(r["rank"]),
                      config_id=entity_key(r["c"]), verdict=r["verdict"], created=str(r["at"]),
                      reason=r.get("reason", ""), score=r.get("score"),
                      run_id=entity_key(r["run"]) if r.get("run") else None,
                      principal=principal_name(r.get("who")),
                      revised_by=entity_key(r["by"]) if r.get("by") else None)
-            for r in rows]
+            for r in first.values()]
 
 
 def record_run_outcomes(graph: KnowledgeGraph, rec_id: str, runs: Sequence[Run]) -> list[Feedback]:

@@ -331,21 +331,26 @@ def _set_status(graph: KnowledgeGraph, proposal_id: str, status: str, extra: lis
     if after.status != status or not all(graph.store.ask(
             "ASK { ?s ?p ?o }", {"s": q.subject, "p": q.predicate, "o": q.object}) for q in extra):
         raise InvalidData(f"Proposal {proposal_id} was closed by another writer at the same "
-                          f"moment (it is {after.status}); nothing was changed.")
+                          f"moment: it is {after.status}"
+                          f"{f', answered by run {after.run_id}' if after.run_id else ''}.")
     return after
 
 
 def _settle(graph: KnowledgeGraph, proposal_id: str) -> None:
     """Leave a proposal one status and at most one answer and error, whatever writers raced
     to close it (processes sharing a remote store can both pass a conditional update): done
-    wins over failed, then the smallest answer, error or status, so every writer that settles
-    keeps the same one and reads back whether it was its own."""
+    wins over failed, then an answer whose run is still in the graph, then the smallest
+    answer, error or status, so every writer that settles keeps the same one. A writer's
+    read-back of its own answer is best effort: one whose conditional update passed on an
+    older snapshot and lands after another settled can still replace that answer."""
     node, g = entity("proposal", proposal_id), DefaultGraph()
     values = {p: sorted(r["v"] for r in graph.store.select(
         "SELECT ?v WHERE { ?x ?p ?v }", {"x": node, "p": MKG[p]})) for p in
         ("proposalStatus", "answeredBy", "error")}
     if all(len(v) <= 1 for v in values.values()):
         return
+    values["answeredBy"].sort(key=lambda run: (not graph.store.ask(
+        "ASK { ?r mls:achieves ?t }", {"r": NamedNode(run)}), run))
     status = "done" if "done" in values["proposalStatus"] else values["proposalStatus"][0]
     keep = {"proposalStatus": status,
             "answeredBy": values["answeredBy"][0] if status == "done" and values["answeredBy"] else None,
@@ -422,8 +427,9 @@ def mark_answered(graph: KnowledgeGraph, runs: Sequence[tuple[Run, str]]) -> lis
             if graph.store.ask("ASK { ?x mkg:answeredBy ?r }", {"x": entity("proposal", pid), "r": run})]
 
 
-def moved_answer(graph: KnowledgeGraph, run_id: str, replacement: str | None) -> tuple[list[Quad], list[Quad]]:
-    """The change that moves the proposals a run answered to another run, for a caller that
+def moved_answer(graph: KnowledgeGraph, run_id: str, replacement: str | None
+                 ) -> list[tuple[list[Quad], list[Quad], list[Quad]]]:
+    """The changes that move the proposals a run answered to another run, for a caller that
     removes the run in the same write (an outcome revised by later feedback).
 
     Args:
@@ -432,15 +438,19 @@ def moved_answer(graph: KnowledgeGraph, run_id: str, replacement: str | None) ->
         replacement: the run that answers them now; ``None``: they are open again.
 
     Returns:
-        (quads to remove, quads to add).
+        Conditional changes for :meth:`Store.replace_if`, one per proposal, each made only if
+        the proposal is still answered by the run when written (a writer that read an older
+        graph changes nothing another already moved).
     """
-    g, run, remove, add = DefaultGraph(), entity("run", run_id), [], []
+    g, run, changes = DefaultGraph(), entity("run", run_id), []
     for row in graph.store.select("SELECT ?x WHERE { ?x mkg:answeredBy ?r }", {"r": run}):
         node = NamedNode(row["x"])
-        remove.append(Quad(node, MKG.answeredBy, run, g))
+        answered = Quad(node, MKG.answeredBy, run, g)
         if replacement:
-            add.append(Quad(node, MKG.answeredBy, entity("run", replacement), g))
+            changes.append(([answered], [answered],
+                            [Quad(node, MKG.answeredBy, entity("run", replacement), g)]))
         else:
-            remove.append(Quad(node, MKG.proposalStatus, lit("done"), g))
-            add.append(Quad(node, MKG.proposalStatus, lit("open"), g))
-    return remove, add
+            done = Quad(node, MKG.proposalStatus, lit("done"), g)
+            changes.append(([answered, done], [answered, done],
+                            [Quad(node, MKG.proposalStatus, lit("open"), g)]))
+    return changes

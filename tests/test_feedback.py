@@ -231,6 +231,40 @@ def test_two_processes_revising_one_rank_at_once_settle_on_the_newest(
     assert [round(r.scores["roc_auc"], 2) for r in kg.runs(task=task.id)] == [0.85]
 
 
+def test_a_settle_written_from_an_older_read_undoes_nothing(
+        kg: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writer A settles bob's revisions from a read that missed writer B's newer one; B's
+    settle lands first. A's late write must change nothing B settled: one current word, the
+    newest, whose outcome run answers the proposal, and one row per feedback."""
+    import metakg.kg.feedback as feedback
+    from metakg.kg.proposals import NewProposal, RecommenderVersion, get_proposal, write_proposals
+
+    ds, task = _table(kg, "query", 0.9, 5000.0, 50)
+    res = recommend_for_dataset(kg, ds.id, k=3, record=True)
+    (proposal,) = write_proposals(kg, [NewProposal(ds.id, res.recommendations[1].config_id, 0.1, "why",
+                                                   "classification", "roc_auc")],
+                                  generated_by=RecommenderVersion("test", "1"))
+    x = record_feedback(kg, res.id, rank=2, verdict="used", score=0.18, principal="bob")
+    assert get_proposal(kg, proposal.id).run_id == x.run_id
+    monkeypatch.setattr(feedback, "_settle", lambda g, f: f)  # both land before either settles
+    y = record_feedback(kg, res.id, rank=2, verdict="used", score=0.81, principal="bob")
+    z = record_feedback(kg, res.id, rank=2, verdict="used", score=0.85, principal="bob")
+    monkeypatch.undo()
+    held: list = []
+    with monkeypatch.context() as m:  # A read {x, y}: its change is computed, not yet written
+        m.setattr(kg.store, "replace_if", lambda changes: held.append(list(changes)))
+        feedback._revise(kg, y, [x])
+    feedback._settle(kg, z)  # B, from the whole graph, writes first
+    kg.store.replace_if(held[0])  # then A's write lands
+    rows = list_feedback(kg, res.id)
+    assert len(rows) == len({f.id for f in rows}) == 3
+    assert [f.id for f in rows if f.revised_by is None] == [z.id]
+    assert [round(r.scores["roc_auc"], 2) for r in kg.runs(task=task.id)] == [0.85]
+    assert get_proposal(kg, proposal.id).run_id == z.run_id
+    answers = kg.store.select("SELECT ?r WHERE { ?p mkg:answeredBy ?r }", {"p": entity("proposal", proposal.id)})
+    assert len(answers) == 1
+
+
 def test_feedback_without_a_principal_revises_nothing(kg: KnowledgeGraph) -> None:
     ds, task = _table(kg, "query", 0.9, 5000.0, 50)
     res = recommend_for_dataset(kg, ds.id, k=3, record=True)
