@@ -62,8 +62,11 @@ class Client:
         raise MetaKGError(f"HTTP {r.status_code}: {detail}")
 
     def recommend(self, df: pd.DataFrame, *, target: str, k: int = 5,
-                  task_type: str | None = None, metric: str | None = None) -> dict[str, Any]:
-        """Recommendations for a table (sent as Parquet; nothing is stored server-side)."""
+                  task_type: str | None = None, metric: str | None = None,
+                  families: list[str] | None = None,
+                  max_fit_seconds: float | None = None) -> dict[str, Any]:
+        """Recommendations for a table (sent as Parquet; the table is not stored server-side),
+        with the same arguments as :func:`metakg.metalearner.recommend`."""
         buf = io.BytesIO()
         df.to_parquet(buf)
         data: dict[str, Any] = {"target": target, "k": str(k)}
@@ -71,6 +74,10 @@ class Client:
             data["task_type"] = task_type
         if metric:
             data["metric"] = metric
+        if families:
+            data["family"] = list(families)
+        if max_fit_seconds is not None:
+            data["max_fit_seconds"] = str(max_fit_seconds)
         return self._check(self._http.post("/recommendations", data=data,
                                            files={"file": ("table.parquet", buf.getvalue())}))
 

@@ -219,6 +219,11 @@ def test_recommendations_and_registration(client: TestClient, shared: Path) -> N
     r = client.post("/recommendations", headers=H(client, "read"),
                     files={"file": ("c.arff", data)}, data={"target": "class", "k": "1"})
     assert r.status_code == 200 and len(r.json()["recommendations"]) == 1
+    # the upload takes the CLI's family filter and fit-time limit too
+    r = client.post("/recommendations", headers=H(client, "read"), files={"file": ("c.arff", data)},
+                    data={"target": "class", "k": "3", "family": ["knn", "linear"], "max_fit_seconds": "30"})
+    assert r.status_code == 200, r.text
+    assert {x["family"] for x in r.json()["recommendations"]} <= {"knn", "linear"}
     # meta-features the graph cannot compare on are refused, not answered with its average
     for mf, message in [({}, "given: none"), ({"nr_inst": float("nan")}, "given: 'nr_inst'"),
                         ({"nr_insts": 900.0}, "'nr_insts': did you mean 'nr_inst'?")]:

@@ -36,13 +36,19 @@ def recommend_for_table(graph: GraphDep, who: ReaderDep, settings: SettingsDep,
                         file: Annotated[UploadFile, File(description="CSV, ARFF or Parquet table")],
                         target: Annotated[str, Form()], k: Annotated[int, Form(ge=1, le=100)] = 5,
                         task_type: Annotated[str | None, Form(pattern="^(classification|regression)$")] = None,
-                        metric: Annotated[str | None, Form()] = None) -> dict[str, Any]:
+                        metric: Annotated[str | None, Form()] = None,
+                        family: Annotated[list[str] | None, Form(
+                            description="Only these families (repeatable)")] = None,
+                        max_fit_seconds: Annotated[float | None, Form(
+                            gt=0, description="Only configurations expected to fit within this")] = None,
+                        ) -> dict[str, Any]:
     """Recommend configurations for an uploaded table (the table is not stored; the
     recommendation is, for a key that can write: its ``id`` takes feedback)."""
     from metakg.metalearner.recommend import recommend
 
     df = read_upload(file, settings.max_upload_mb)
     return _answer(recommend(df, target=target, k=k, task_type=task_type, metric=metric,
+                             families=family, max_fit_seconds=max_fit_seconds,
                              graph=graph, name=Path(file.filename or "upload").stem,
                              **_kept(who)), who)
 
