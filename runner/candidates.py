@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from metakg.kg.dataset_index import dataset_derivations
-from metakg.kg.errors import MetaKGError
+from metakg.kg.errors import InvalidData, MetaKGError
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.identity import configuration_id
 from metakg.kg.published import PublishedConfiguration, published_by_id
@@ -69,10 +69,20 @@ def evaluate_published(
         The batch report.
 
     Raises:
-        InvalidData: a manifest row or table is broken.
+        InvalidData: a manifest row or table is broken, or the work store holds the seed
+            graph (nothing is run or exported).
     """
     work = Path(work_dir)
     store = OxigraphStore(work / "store")
+    if store.ask("ASK { ?s mkg:seededFromFile ?f }"):
+        # opened meanwhile by a command that fills stores with the seed graph: exporting it
+        # would put the whole seed into the evaluation's file
+        store.close()
+        raise InvalidData(
+            f"The evaluation's work store {work / 'store'} holds the seed graph (a metakg "
+            "command opened it without METAKG_SEED= and filled it); its export would carry the "
+            f"whole seed. Delete {work / 'store'} and run again: it resumes from {output}. "
+            "Nothing was run or exported.")
     if len(store) == 0 and output is not None and Path(output).exists():
         store.load(output)  # a new machine: resume from the committed export
     graph = KnowledgeGraph(store)

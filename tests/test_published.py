@@ -267,6 +267,20 @@ def test_an_empty_work_store_resumes_from_the_exported_extension(shared: Path, t
     assert first.completed == 1
     again = evaluate_published(manifest, [forest], work_dir=tmp_path / "b", output=output, progress=False)
     assert again.completed == 0 and again.skipped == 1
+    # a work store a seed-filling command opened meanwhile is refused before it is exported
+    from pyoxigraph import DefaultGraph, Literal, Quad
+
+    from metakg.kg.errors import InvalidData
+    from metakg.kg.store import OxigraphStore
+    from metakg.kg.vocabulary import MKG, entity
+
+    store = OxigraphStore(tmp_path / "b" / "store")
+    store.add([Quad(entity("store", "this"), MKG.seededFromFile, Literal("seed.trig.xz"), DefaultGraph())])
+    store.close()
+    exported = output.read_bytes()
+    with pytest.raises(InvalidData, match=r"holds the seed graph.*Delete .*b/store and run again"):
+        evaluate_published(manifest, [forest], work_dir=tmp_path / "b", output=output, progress=False)
+    assert output.read_bytes() == exported
 
 
 @pytest.mark.seed  # evaluates configurations on real seed tasks
