@@ -178,10 +178,12 @@ def open_graph(location: str | None = None, *, seed: bool = True, read_only: boo
                progress: bool = True) -> KnowledgeGraph:
     """Open the graph at ``location`` (default ``METAKG_STORE`` or the user data directory).
 
-    An embedded or in-memory store that has not seen this version of the shipped seed graph
-    is filled with it on first use (see :class:`SeededGraph`), so recommendations work on a
-    fresh install with no other step and a grown seed reaches existing stores. Filling is
-    idempotent: quads already there are not duplicated, and an interrupted fill resumes.
+    An empty embedded or in-memory store is filled with the shipped seed graph on first use
+    (see :class:`SeededGraph`), so recommendations work on a fresh install with no other step,
+    and a store filled with an earlier seed gets this one's new files (a grown seed reaches
+    existing stores). A store that holds runs but was never filled with a seed (built with
+    ``METAKG_SEED`` empty, or a build's work store) is left as it is. Filling is idempotent:
+    quads already there are not duplicated, and an interrupted fill resumes.
 
     Args:
         location: see :func:`metakg.kg.store.open_store`.
@@ -200,6 +202,9 @@ def open_graph(location: str | None = None, *, seed: bool = True, read_only: boo
         migrate_once(store)
         return KnowledgeGraph(store)
     holds_runs = store.ask("ASK { ?r a mls:Run }")
+    if holds_runs and not store.ask("ASK { { ?s mkg:seededFromFile ?f } UNION { ?s mkg:seedingStarted ?f } }"):
+        migrate_once(store)  # a graph built without the seed: it stays so
+        return KnowledgeGraph(store)
     return SeededGraph(store, pending=paths, holds_runs=holds_runs, progress=progress)
 
 
@@ -255,6 +260,8 @@ def load_seeds(store: Store, paths: tuple[Path, ...], *, progress: bool = True) 
                     Quad(this, MKG.seededFrom, Literal(digest), DefaultGraph())]
         if store.ask("ASK { ?s mkg:seededFrom ?h }", {"h": digest}):
             continue
+        # written first: a fill interrupted part-way is still a seeded store, which resumes
+        store.add([Quad(this, MKG.seedingStarted, Literal(file_signature(path)), DefaultGraph())])
         _load_file(store, path, progress)
         loaded = True
     if len(paths) > 1:  # the whole seed's identity, which shipped recommenders are stamped with

@@ -85,6 +85,22 @@ def test_the_store_is_filled_on_first_use_not_when_opened(seed: Path, tmp_path: 
     again.store.close()
 
 
+def test_a_store_built_without_the_seed_is_not_filled_with_it(
+        seed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A graph built with METAKG_SEED empty (or a build's own work store) holds runs and no
+    seed marker: opening it later with the seed set leaves it as it is."""
+    monkeypatch.setenv("METAKG_SEED", "")
+    own = open_graph(str(tmp_path / "store"), progress=False)
+    own.store.load(seed)  # runs of its own (here the seed's quads, without its marker)
+    assert own.count("mls:Run") == 20
+    own.store.close()
+    monkeypatch.setenv("METAKG_SEED", str(seed))
+    again = open_graph(str(tmp_path / "store"), progress=False)
+    assert not isinstance(again, SeededGraph)
+    assert not again.store.ask("ASK { ?s mkg:seededFromFile ?f }") and again.count("mls:Run") == 20
+    again.store.close()
+
+
 def test_a_seed_extension_loads_beside_the_seed_and_reaches_existing_stores(
         seed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     extension = tmp_path / "seed-more.trig.xz"
