@@ -64,8 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             if filling is not None and filling.is_alive():
-                # closing under the bulk loader would break it; an unfinished fill has no
-                # marker and is repeated (idempotently) at the next start
+                # closing under the bulk loader would break it; an unfinished fill has its
+                # start marked, not its end, and is repeated (idempotently) at the next start
                 print("metakg: stopping while the seed graph is loading; it resumes at the next start",
                       file=sys.stderr)
             else:

@@ -97,7 +97,7 @@ def feedback(
         print_json(out)
         return
     learnt = (f"; revised at the same moment by newer feedback {out['revised_by']}, which the "
-              "recommender learns from instead" if out["revised_by"]
+              "recommender learns from instead" if out.get("revised_by")
               else f"; logged as run {out['run_id']}, which the recommender learns from" if out["run_id"]
               else "; the table is not in the graph, so the recommender does not learn from it"
               if out["score"] is not None else "")

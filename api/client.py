@@ -63,7 +63,7 @@ class Client:
 
     def recommend(self, df: pd.DataFrame, *, target: str, k: int = 5,
                   task_type: str | None = None, metric: str | None = None,
-                  families: list[str] | None = None,
+                  families: str | list[str] | None = None,
                   max_fit_seconds: float | None = None) -> dict[str, Any]:
         """Recommendations for a table (sent as Parquet; the table is not stored server-side),
         with the same arguments as :func:`metakg.metalearner.recommend`."""
@@ -74,8 +74,8 @@ class Client:
             data["task_type"] = task_type
         if metric:
             data["metric"] = metric
-        if families:
-            data["family"] = list(families)
+        if families:  # one family by name, as recommend() takes it, or several
+            data["family"] = [families] if isinstance(families, str) else list(families)
         if max_fit_seconds is not None:
             data["max_fit_seconds"] = str(max_fit_seconds)
         return self._check(self._http.post("/recommendations", data=data,

@@ -81,7 +81,7 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = [_short(e) for e in exc.errors()]
         unread = _unread_form_fields(request, exc.errors())
         if unread:  # say why, before the per-field list a client may parse
-            errors.insert(0, {"type": "missing", "loc": ["body"], "input": None, "msg": (
+            errors.insert(0, {"type": "multipart_unread", "loc": ["body"], "input": None, "msg": (
                 f"The form fields {', '.join(unread)} were not found in the multipart body: it "
                 "was cut short, its boundary differs from the Content-Type header's, or the "
                 "fields have other names. Send the table as the field 'file' and the target "
@@ -92,7 +92,7 @@ def install_error_handlers(app: FastAPI) -> None:
 def _unread_form_fields(request: Request, errors: Any) -> list[str]:
     """The missing fields of a multipart request that lacks its table file (none read: a body
     cut short or misnamed fields), else nothing."""
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         return []
     missing = [str(e["loc"][-1]) for e in errors
                if e.get("type") == "missing" and len(e.get("loc", ())) == 2 and e["loc"][0] == "body"]

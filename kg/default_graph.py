@@ -22,7 +22,7 @@ from metakg.kg.migrations import migrate, migrate_once, version_marker
 from metakg.kg.store import Store, open_store
 
 __all__ = ["EXTENSION_PATTERN", "SEED_NAME", "SeededGraph", "load_seed", "load_seeds",
-           "open_graph", "seed_file", "seed_files", "with_extensions"]
+           "open_graph", "seed_file", "seed_files", "store_saw_seed", "with_extensions"]
 
 #: File name of the shipped seed graph (package data ``metakg.data``).
 SEED_NAME = "seed.trig.xz"
@@ -202,10 +202,18 @@ def open_graph(location: str | None = None, *, seed: bool = True, read_only: boo
         migrate_once(store)
         return KnowledgeGraph(store)
     holds_runs = store.ask("ASK { ?r a mls:Run }")
-    if holds_runs and not store.ask("ASK { { ?s mkg:seededFromFile ?f } UNION { ?s mkg:seedingStarted ?f } }"):
+    if holds_runs and not store_saw_seed(store):
         migrate_once(store)  # a graph built without the seed: it stays so
         return KnowledgeGraph(store)
     return SeededGraph(store, pending=paths, holds_runs=holds_runs, progress=progress)
+
+
+def store_saw_seed(store: Store) -> bool:
+    """Whether a seed graph was ever loaded into the store, or began to be: a fill marker
+    (written before each file loads since this layout, after all of them before), or the seed
+    build's own runs (a fill an older version left unfinished)."""
+    return store.ask("""ASK { { ?s mkg:seedingStarted ?f } UNION { ?s mkg:seededFromFile ?f }
+                              UNION { ?s mkg:seededFrom ?h } UNION { ?r mkg:source "seed" } }""")
 
 
 def _has_seen(store: Store, path: Path) -> bool:

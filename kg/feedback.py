@@ -235,7 +235,27 @@ def _settle(graph: KnowledgeGraph, new: Feedback) -> Feedback:
             break
         newest = max(current, key=_newest_first_key)
         _revise(graph, newest, [f for f in current if f.id != newest.id])
+    _mend_answers(graph, new)
     return next(f for f in list_feedback(graph, new.recommendation_id) if f.id == new.id)
+
+
+def _mend_answers(graph: KnowledgeGraph, new: Feedback) -> None:
+    """Move a proposal still answered by an outcome run this rank's feedback withdrew to the
+    current word's run, or open it again: a writer racing the settle can move an answer to a
+    run that another writer withdraws at the same moment."""
+    from metakg.kg.proposals import moved_answer
+
+    rows = graph.store.select(
+        """SELECT DISTINCT ?old WHERE { ?f mkg:aboutRecommendation ?r ; mkg:rank ?k ;
+             mkg:withdrawnRun ?old . ?x mkg:answeredBy ?old }""",
+        {"r": recommendation_node(new.recommendation_id), "k": new.rank})
+    if not rows:
+        return
+    current = [f for f in list_feedback(graph, new.recommendation_id) if f.rank == new.rank
+               and f.principal == new.principal and f.revised_by is None]
+    replacement = max(current, key=_newest_first_key).run_id if current else None
+    graph.store.replace_if([change for r in rows
+                            for change in moved_answer(graph, entity_key(r["old"]), replacement)])
 
 
 #: Reads a settle makes at most (a writer racing it may add one more current word per round).
@@ -337,7 +357,8 @@ def list_feedback(graph: KnowledgeGraph, rec_id: str) -> list[Feedback]:
              OPTIONAL { ?by prov:wasRevisionOf ?f } }
            ORDER BY ?at ?f""", {"r": node})
     # one per feedback: a retry two processes stored at once has two times (the first
-    # counts), and a revision two racing writers made has two revisers (the smallest counts)
+    # counts), and a revision two racing writers made has two revisers (``revised_by`` is
+    # the smallest id; the current word is the one no feedback revises)
     first: dict[str, dict] = {}
     for r in rows:
         seen = first.setdefault(r["f"], dict(r))

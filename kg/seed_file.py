@@ -38,7 +38,8 @@ SEED_PREFIXES: dict[str, str] = {
 
 #: Quads that describe the store a dump was taken from (which seed files it has loaded), not
 #: the graph: a seed file leaves them out.
-_STORE_MARKERS = b"<https://w3id.org/metakg/id/store/this> <https://w3id.org/metakg/ns#seeded"
+_STORE_MARKERS = (b"<https://w3id.org/metakg/id/store/this> <https://w3id.org/metakg/ns#seeded",
+                  b"<https://w3id.org/metakg/id/store/this> <https://w3id.org/metakg/ns#seedingStarted")
 
 #: xz preset of the dump: 6 is xz's default; higher presets gain little on this data and
 #: need more memory to decompress.

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from metakg.kg.dataset_index import dataset_derivations
+from metakg.kg.default_graph import store_saw_seed
 from metakg.kg.errors import InvalidData, MetaKGError
 from metakg.kg.graph import KnowledgeGraph
 from metakg.kg.identity import configuration_id
@@ -74,7 +75,7 @@ def evaluate_published(
     """
     work = Path(work_dir)
     store = OxigraphStore(work / "store")
-    if store.ask("ASK { ?s mkg:seededFromFile ?f }"):
+    if store_saw_seed(store):
         # opened meanwhile by a command that fills stores with the seed graph: exporting it
         # would put the whole seed into the evaluation's file
         store.close()

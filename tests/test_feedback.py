@@ -265,6 +265,29 @@ def test_a_settle_written_from_an_older_read_undoes_nothing(
     assert len(answers) == 1
 
 
+def test_a_proposal_left_on_a_withdrawn_outcome_is_mended_at_the_next_settle(kg: KnowledgeGraph) -> None:
+    """Racing settles can leave a proposal answered by an outcome run another withdrew: the
+    next feedback on the rank (here the same feedback retried) moves it to the current run."""
+    from pyoxigraph import DefaultGraph, Quad
+
+    from metakg.kg.proposals import NewProposal, RecommenderVersion, get_proposal, write_proposals
+    from metakg.kg.vocabulary import MKG
+
+    ds, _ = _table(kg, "query", 0.9, 5000.0, 50)
+    res = recommend_for_dataset(kg, ds.id, k=3, record=True)
+    (proposal,) = write_proposals(kg, [NewProposal(ds.id, res.recommendations[1].config_id, 0.1, "why",
+                                                   "classification", "roc_auc")],
+                                  generated_by=RecommenderVersion("test", "1"))
+    x = record_feedback(kg, res.id, rank=2, verdict="used", score=0.18, principal="bob")
+    y = record_feedback(kg, res.id, rank=2, verdict="used", score=0.81, principal="bob")
+    assert get_proposal(kg, proposal.id).run_id == y.run_id
+    node, g = entity("proposal", proposal.id), DefaultGraph()
+    kg.store.replace([Quad(node, MKG.answeredBy, entity("run", y.run_id), g)],
+                     [Quad(node, MKG.answeredBy, entity("run", x.run_id), g)])  # the race's end
+    assert record_feedback(kg, res.id, rank=2, verdict="used", score=0.81, principal="bob").id == y.id
+    assert get_proposal(kg, proposal.id).run_id == y.run_id
+
+
 def test_feedback_without_a_principal_revises_nothing(kg: KnowledgeGraph) -> None:
     ds, task = _table(kg, "query", 0.9, 5000.0, 50)
     res = recommend_for_dataset(kg, ds.id, k=3, record=True)

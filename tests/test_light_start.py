@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import lzma
 import os
 import subprocess
 import sys
@@ -79,6 +80,9 @@ def test_the_store_is_filled_on_first_use_not_when_opened(seed: Path, tmp_path: 
     assert len(graph._store) == 0  # opening wrote nothing
     assert len(graph.store.select("SELECT ?r WHERE { ?r a mls:Run }")) == 20  # first use fills
     assert graph.seed_pending is None and graph.holds_runs
+    assert graph.store.ask("ASK { ?s mkg:seedingStarted ?f }")
+    graph.store.dump(tmp_path / "export.trig.xz")  # the store's own markers stay out of a dump
+    assert b"seedingStarted" not in lzma.decompress((tmp_path / "export.trig.xz").read_bytes())
     graph.store.close()
     again = open_graph(str(tmp_path / "store"), progress=False)
     assert not isinstance(again, SeededGraph)  # this seed was seen: nothing pending
