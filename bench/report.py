@@ -881,10 +881,12 @@ def optuna_transfer() -> list[str]:
                    f"{ins['new_at_least_as_good']} | {ins['baseline_at_least_as_good']} | "
                    f"{ins['share_difference']:+.2f} [{lo:+.2f}, {hi:+.2f}] | "
                    f"{fr['new_at_least_as_good']} | {fr['baseline_at_least_as_good']} |")
-    out += ["", "Neither lever moves the share beyond the noise: with 12 evaluated LightGBM configurations "
-            "per group the surrogate cannot tell regions of the continuous space apart, and the box of "
-            "the neighbours' best configurations spans most of the space. The 20-trial rows cover the "
-            "tables finished so far.", ""]
+    out += ["", "Neither lever moves the share beyond the noise, so neither replaces the warm start of "
+            "the evaluated top 5. The largest difference, `ranked` after 20 trials (+0.15), has an "
+            "interval that reaches zero, its fresh-fold counterpart is 17/33 against 13/33, and the "
+            "median paired gain in the metric is +0.0003 [-0.0002, +0.0027]. With 12 evaluated LightGBM "
+            "configurations per group, the surrogate cannot tell regions of the continuous space apart, "
+            "and the box of the neighbours' best configurations spans most of the space.", ""]
     return out
 
 
@@ -1091,7 +1093,7 @@ def page() -> str:
             *strong_defaults(), *strong_candidates(), *source_candidates(), *full_size(),
             *active_learning(), *weak_supervision(), *interval_coverage(),
             *noise_ceiling(),
-            *optuna(), *top5_vs_tpe(), *tpe_ceiling(), *former(optuna_transfer()),
+            *optuna(), *top5_vs_tpe(), *tpe_ceiling(), *optuna_transfer(),
             *flaml_warmstart(), *speed(), *first_call(), *metafeatures(),
             *store(), *runner()]
     return "\n".join([*intro, *body]).rstrip() + "\n"
