@@ -231,19 +231,28 @@ def test_two_processes_revising_one_rank_at_once_settle_on_the_newest(
     assert [round(r.scores["roc_auc"], 2) for r in kg.runs(task=task.id)] == [0.85]
 
 
-def test_a_settle_written_from_an_older_read_undoes_nothing(
-        kg: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Writer A settles bob's revisions from a read that missed writer B's newer one; B's
-    settle lands first. A's late write must change nothing B settled: one current word, the
-    newest, whose outcome run answers the proposal, and one row per feedback."""
-    import metakg.kg.feedback as feedback
-    from metakg.kg.proposals import NewProposal, RecommenderVersion, get_proposal, write_proposals
+def _recommendation_with_a_proposal_for_rank_2(kg: KnowledgeGraph) -> tuple:
+    """A stored recommendation for a new table, its task, and an open proposal to run the
+    recommendation's rank-2 configuration there."""
+    from metakg.kg.proposals import NewProposal, RecommenderVersion, write_proposals
 
     ds, task = _table(kg, "query", 0.9, 5000.0, 50)
     res = recommend_for_dataset(kg, ds.id, k=3, record=True)
     (proposal,) = write_proposals(kg, [NewProposal(ds.id, res.recommendations[1].config_id, 0.1, "why",
                                                    "classification", "roc_auc")],
                                   generated_by=RecommenderVersion("test", "1"))
+    return res, task, proposal
+
+
+def test_a_settle_written_from_an_older_read_undoes_nothing(
+        kg: KnowledgeGraph, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writer A settles bob's revisions from a read that missed writer B's newer one; B's
+    settle lands first. A's late write must change nothing B settled: one current word, the
+    newest, whose outcome run answers the proposal, and one row per feedback."""
+    import metakg.kg.feedback as feedback
+    from metakg.kg.proposals import get_proposal
+
+    res, task, proposal = _recommendation_with_a_proposal_for_rank_2(kg)
     x = record_feedback(kg, res.id, rank=2, verdict="used", score=0.18, principal="bob")
     assert get_proposal(kg, proposal.id).run_id == x.run_id
     monkeypatch.setattr(feedback, "_settle", lambda g, f: f)  # both land before either settles
@@ -270,14 +279,10 @@ def test_a_proposal_left_on_a_withdrawn_outcome_is_mended_at_the_next_settle(kg:
     next feedback on the rank (here the same feedback retried) moves it to the current run."""
     from pyoxigraph import DefaultGraph, Quad
 
-    from metakg.kg.proposals import NewProposal, RecommenderVersion, get_proposal, write_proposals
+    from metakg.kg.proposals import get_proposal
     from metakg.kg.vocabulary import MKG
 
-    ds, _ = _table(kg, "query", 0.9, 5000.0, 50)
-    res = recommend_for_dataset(kg, ds.id, k=3, record=True)
-    (proposal,) = write_proposals(kg, [NewProposal(ds.id, res.recommendations[1].config_id, 0.1, "why",
-                                                   "classification", "roc_auc")],
-                                  generated_by=RecommenderVersion("test", "1"))
+    res, _, proposal = _recommendation_with_a_proposal_for_rank_2(kg)
     x = record_feedback(kg, res.id, rank=2, verdict="used", score=0.18, principal="bob")
     y = record_feedback(kg, res.id, rank=2, verdict="used", score=0.81, principal="bob")
     assert get_proposal(kg, proposal.id).run_id == y.run_id
