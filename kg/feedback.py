@@ -229,8 +229,7 @@ def _settle(graph: KnowledgeGraph, new: Feedback) -> Feedback:
     if new.principal is None:
         return new
     for _ in range(_SETTLE_ROUNDS):
-        current = [f for f in list_feedback(graph, new.recommendation_id) if f.rank == new.rank
-                   and f.principal == new.principal and f.revised_by is None]
+        current = _current_words(graph, new)
         if len(current) <= 1:
             break
         newest = max(current, key=_newest_first_key)
@@ -251,11 +250,16 @@ def _mend_answers(graph: KnowledgeGraph, new: Feedback) -> None:
         {"r": recommendation_node(new.recommendation_id), "k": new.rank})
     if not rows:
         return
-    current = [f for f in list_feedback(graph, new.recommendation_id) if f.rank == new.rank
-               and f.principal == new.principal and f.revised_by is None]
+    current = _current_words(graph, new)
     replacement = max(current, key=_newest_first_key).run_id if current else None
     graph.store.replace_if([change for r in rows
                             for change in moved_answer(graph, entity_key(r["old"]), replacement)])
+
+
+def _current_words(graph: KnowledgeGraph, new: Feedback) -> list[Feedback]:
+    """``new``'s principal's feedback on its rank that nothing revises, as the graph holds it."""
+    return [f for f in list_feedback(graph, new.recommendation_id) if f.rank == new.rank
+            and f.principal == new.principal and f.revised_by is None]
 
 
 #: Reads a settle makes at most (a writer racing it may add one more current word per round).

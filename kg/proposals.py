@@ -322,10 +322,7 @@ def _set_status(graph: KnowledgeGraph, proposal_id: str, status: str, extra: lis
     current = get_proposal(graph, proposal_id)
     if current.status != "open":
         raise InvalidData(f"Proposal {proposal_id} is already {current.status}.")
-    node, g = entity("proposal", proposal_id), DefaultGraph()
-    graph.store.replace_if([([Quad(node, MKG.proposalStatus, lit("open"), g)],
-                             [Quad(node, MKG.proposalStatus, lit("open"), g)],
-                             [Quad(node, MKG.proposalStatus, lit(status), g), *extra])])
+    graph.store.replace_if([_closing(proposal_id, status, extra)])
     _settle(graph, proposal_id)
     after = get_proposal(graph, proposal_id)
     if after.status != status or not all(graph.store.ask(
@@ -334,6 +331,14 @@ def _set_status(graph: KnowledgeGraph, proposal_id: str, status: str, extra: lis
                           f"moment: it is {after.status}"
                           f"{f', answered by run {after.run_id}' if after.run_id else ''}.")
     return after
+
+
+def _closing(proposal_id: str, status: str, extra: list[Quad]) -> tuple[list[Quad], list[Quad], list[Quad]]:
+    """The conditional change (for :meth:`Store.replace_if`) that moves a proposal from open to
+    ``status`` with ``extra`` quads, only if it is still open when written."""
+    node, g = entity("proposal", proposal_id), DefaultGraph()
+    is_open = Quad(node, MKG.proposalStatus, lit("open"), g)
+    return [is_open], [is_open], [Quad(node, MKG.proposalStatus, lit(status), g), *extra]
 
 
 def _settle(graph: KnowledgeGraph, proposal_id: str) -> None:
@@ -413,10 +418,9 @@ def mark_answered(graph: KnowledgeGraph, runs: Sequence[tuple[Run, str]]) -> lis
         run = answers.get((q.dataset_id, q.config_id, q.task_type))
         if run is None or q.metric not in run.scores:
             continue
-        node, is_open = entity("proposal", q.id), Quad(entity("proposal", q.id), MKG.proposalStatus, lit("open"), g)
         # each closed only if still open when written (another writer may close it first)
-        changes.append(([is_open], [is_open], [Quad(node, MKG.proposalStatus, lit("done"), g),
-                                               Quad(node, MKG.answeredBy, entity("run", run.id), g)]))
+        changes.append(_closing(q.id, "done", [Quad(entity("proposal", q.id), MKG.answeredBy,
+                                                    entity("run", run.id), g)]))
         answered[q.id] = entity("run", run.id)
     if not changes:
         return []
